@@ -1,0 +1,134 @@
+#include "crypto/crypto.h"
+
+#include <sodium.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "crypto/encoding.h"
+
+namespace lapor::crypto {
+namespace {
+const unsigned char* U(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+unsigned char* U(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+}  // namespace
+
+void Init() {
+  static const bool ok = [] { return sodium_init() >= 0; }();
+  if (!ok) {
+    std::fprintf(stderr, "fatal: libsodium failed to initialise\n");
+    std::abort();
+  }
+}
+
+std::string Sha256(std::string_view data) {
+  std::string out(kSha256Size, '\0');
+  crypto_hash_sha256(U(out), U(data), data.size());
+  return out;
+}
+
+std::string RandomBytes(size_t n) {
+  Init();
+  std::string out(n, '\0');
+  randombytes_buf(out.data(), n);
+  return out;
+}
+
+std::string PreAuthEncoding(std::string_view payload_type, std::string_view payload) {
+  std::string out = "DSSEv1 ";
+  out += std::to_string(payload_type.size());
+  out += ' ';
+  out += payload_type;
+  out += ' ';
+  out += std::to_string(payload.size());
+  out += ' ';
+  out += payload;
+  return out;
+}
+
+SigningKey SigningKey::Generate() {
+  Init();
+  SigningKey key;
+  key.public_key_.assign(kPublicKeySize, '\0');
+  key.secret_key_.assign(kSecretKeySize, '\0');
+  crypto_sign_keypair(U(key.public_key_), U(key.secret_key_));
+  return key;
+}
+
+Result<SigningKey> SigningKey::FromSeed(std::string_view seed) {
+  Init();
+  if (seed.size() != kSeedSize) return Status::InvalidArgument("Ed25519 seed must be 32 bytes");
+  SigningKey key;
+  key.public_key_.assign(kPublicKeySize, '\0');
+  key.secret_key_.assign(kSecretKeySize, '\0');
+  crypto_sign_seed_keypair(U(key.public_key_), U(key.secret_key_), U(seed));
+  return key;
+}
+
+Result<SigningKey> SigningKey::FromSecretKey(std::string_view secret_key) {
+  if (secret_key.size() != kSecretKeySize) {
+    return Status::InvalidArgument("Ed25519 secret key must be 64 bytes");
+  }
+  auto key = FromSeed(secret_key.substr(0, kSeedSize));
+  if (!key.ok()) return key.status();
+  if (key->public_key() != secret_key.substr(kSeedSize)) {
+    return Status::Corruption("Ed25519 secret key does not match its public half");
+  }
+  return key;
+}
+
+std::string SigningKey::KeyId() const { return KeyIdOf(public_key_); }
+
+std::string KeyIdOf(std::string_view public_key) {
+  return HexEncode(Sha256(public_key).substr(0, 8));
+}
+
+std::string SigningKey::Sign(std::string_view message) const {
+  std::string sig(kSignatureSize, '\0');
+  crypto_sign_detached(U(sig), nullptr, U(message), message.size(), U(secret_key_));
+  return sig;
+}
+
+bool VerifySignature(std::string_view public_key, std::string_view message,
+                     std::string_view signature) {
+  Init();
+  if (public_key.size() != kPublicKeySize || signature.size() != kSignatureSize) return false;
+  return crypto_sign_verify_detached(U(signature), U(message), message.size(), U(public_key)) == 0;
+}
+
+std::string SecretboxSeal(std::string_view key, std::string_view plaintext) {
+  Init();
+  if (key.size() != kSecretboxKeySize) {
+    // Keys come from the node's own key file, checked at load: a wrong size is a program bug.
+    std::fprintf(stderr, "fatal: secretbox key must be 32 bytes\n");
+    std::abort();
+  }
+  std::string out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size(), '\0');
+  randombytes_buf(out.data(), crypto_secretbox_NONCEBYTES);
+  crypto_secretbox_easy(U(out) + crypto_secretbox_NONCEBYTES, U(plaintext), plaintext.size(),
+                        U(out), U(key));
+  return out;
+}
+
+Result<std::string> SecretboxOpen(std::string_view key, std::string_view sealed) {
+  Init();
+  if (key.size() != kSecretboxKeySize) return Status::InvalidArgument("secretbox key must be 32 bytes");
+  if (sealed.size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
+    return Status::Corruption("sealed data too short");
+  }
+  std::string out(sealed.size() - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
+  if (crypto_secretbox_open_easy(U(out), U(sealed) + crypto_secretbox_NONCEBYTES,
+                                 sealed.size() - crypto_secretbox_NONCEBYTES, U(sealed),
+                                 U(key)) != 0) {
+    return Status::Corruption("sealed data fails authentication");
+  }
+  return out;
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace lapor::crypto

@@ -1,0 +1,63 @@
+// Cryptographic primitives, all from libsodium: SHA-256, Ed25519 signing keys, DSSE's
+// pre-authentication encoding, secretbox encryption at rest, and secure random bytes.
+// Every function is thread-safe once Init() has run (it runs on first use).
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace lapor::crypto {
+
+inline constexpr size_t kSha256Size = 32;
+inline constexpr size_t kPublicKeySize = 32;
+inline constexpr size_t kSecretKeySize = 64;  // libsodium layout: seed || public key
+inline constexpr size_t kSeedSize = 32;
+inline constexpr size_t kSignatureSize = 64;
+inline constexpr size_t kSecretboxKeySize = 32;
+
+// Initialises libsodium; aborts the process if it cannot (no safe way to continue).
+void Init();
+
+std::string Sha256(std::string_view data);
+std::string RandomBytes(size_t n);
+
+// DSSE v1 pre-authentication encoding:
+//   "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body   (LEN = ASCII decimal byte length)
+std::string PreAuthEncoding(std::string_view payload_type, std::string_view payload);
+
+// An Ed25519 key pair. Immutable after construction; Sign is thread-safe.
+class SigningKey {
+ public:
+  static SigningKey Generate();
+  static Result<SigningKey> FromSeed(std::string_view seed);
+  // `secret_key` is libsodium's 64-byte form (seed || public key); checked for consistency.
+  static Result<SigningKey> FromSecretKey(std::string_view secret_key);
+
+  const std::string& public_key() const { return public_key_; }
+  const std::string& secret_key() const { return secret_key_; }
+  // Short key id: hex of the first 8 bytes of SHA-256(public key).
+  std::string KeyId() const;
+  std::string Sign(std::string_view message) const;
+
+ private:
+  SigningKey() = default;
+  std::string secret_key_;
+  std::string public_key_;
+};
+
+std::string KeyIdOf(std::string_view public_key);
+bool VerifySignature(std::string_view public_key, std::string_view message,
+                     std::string_view signature);
+
+// Authenticated encryption at rest: XSalsa20-Poly1305 with a random nonce prepended. `key` must
+// be kSecretboxKeySize bytes (the process aborts otherwise: keys are checked when loaded).
+std::string SecretboxSeal(std::string_view key, std::string_view plaintext);
+Result<std::string> SecretboxOpen(std::string_view key, std::string_view sealed);
+
+// Constant-time equality of two byte strings of equal length (false if lengths differ).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace lapor::crypto

@@ -1,0 +1,546 @@
+#include "node/case_service.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "crypto/encoding.h"
+#include "federation/regions.h"
+#include "federation/routing.h"
+#include "node/lifecycle.h"
+
+namespace lapor::node {
+namespace {
+
+Status CheckText(const std::string& v, const char* field, size_t min_chars, size_t max_chars) {
+  if (!crypto::IsValidUtf8(v)) return Status::InvalidArgument("must be valid UTF-8", field);
+  size_t n = crypto::Utf8Length(v);
+  if (n < min_chars) {
+    return Status::InvalidArgument(min_chars == 1 ? "must not be empty"
+                                                  : "must have at least " +
+                                                        std::to_string(min_chars) + " characters",
+                                   field);
+  }
+  if (n > max_chars) {
+    return Status::InvalidArgument("must have at most " + std::to_string(max_chars) + " characters",
+                                   field);
+  }
+  if (min_chars > 0 && v.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Status::InvalidArgument("must not be blank", field);
+  }
+  return Status::Ok();
+}
+
+// Identifiers (categories, agencies): lower-case ASCII letters, digits, '.', '_' and '-'.
+Status CheckIdentifier(const std::string& v, const char* field, bool required) {
+  if (v.empty()) return required ? Status::InvalidArgument("must not be empty", field) : Status::Ok();
+  if (v.size() > 64) return Status::InvalidArgument("must have at most 64 characters", field);
+  for (char c : v) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+      return Status::InvalidArgument("may contain only a-z, 0-9, '.', '_' and '-'", field);
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckReporter(const ReporterInput& r, const std::string& address) {
+  LAPOR_RETURN_IF_ERROR(CheckText(r.name, "reporter.name", 0, 100));
+  if (!r.nik.empty()) {
+    if (r.nik.size() != 16 || r.nik.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::InvalidArgument("NIK must be exactly 16 digits", "reporter.nik");
+    }
+  }
+  if (!r.phone.empty()) {
+    if (r.phone.size() < 6 || r.phone.size() > 20 ||
+        r.phone.find_first_not_of("+0123456789 -") != std::string::npos) {
+      return Status::InvalidArgument("phone must be 6-20 characters of digits, '+', ' ' or '-'",
+                                     "reporter.phone");
+    }
+  }
+  if (!r.email.empty()) {
+    auto at = r.email.find('@');
+    if (r.email.size() > 254 || at == std::string::npos || at == 0 || at + 1 >= r.email.size() ||
+        r.email.find_first_of(" \t\r\n") != std::string::npos || !crypto::IsValidUtf8(r.email)) {
+      return Status::InvalidArgument("email is not an address", "reporter.email");
+    }
+  }
+  return CheckText(address, "location.address", 0, 500);
+}
+
+}  // namespace
+
+std::string Commitment(std::string_view tag, std::string_view record_bytes) {
+  std::string in(tag);
+  in += record_bytes;
+  return crypto::Sha256(in);
+}
+
+std::string CaseService::HashToken(const std::string& token) { return crypto::Sha256(token); }
+
+CaseService::CaseService(CaseServiceOptions opt, storage::Store* store,
+                         std::shared_ptr<const WorkingCalendar> calendar, uint64_t next_seq)
+    : opt_(std::move(opt)), store_(store), calendar_(std::move(calendar)), next_seq_(next_seq) {}
+
+Result<std::unique_ptr<CaseService>> CaseService::Open(
+    CaseServiceOptions options, storage::Store* store,
+    std::shared_ptr<const WorkingCalendar> calendar) {
+  if (!options.key) return Status::InvalidArgument("a signing key is required");
+  if (options.sealing_key.size() != crypto::kSecretboxKeySize) {
+    return Status::InvalidArgument("sealing key must be 32 bytes");
+  }
+  auto next = store->NextSeq();
+  if (!next.ok()) return next.status();
+  return std::unique_ptr<CaseService>(
+      new CaseService(std::move(options), store, std::move(calendar), *next));
+}
+
+void CaseService::SetCalendar(std::shared_ptr<const WorkingCalendar> calendar) {
+  std::lock_guard<std::mutex> lock(calendar_mu_);
+  calendar_ = std::move(calendar);
+}
+
+std::shared_ptr<const WorkingCalendar> CaseService::calendar() const {
+  std::lock_guard<std::mutex> lock(calendar_mu_);
+  return calendar_;
+}
+
+uint64_t CaseService::next_seq() {
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  return next_seq_;
+}
+
+std::string CaseService::Seal(const google::protobuf::MessageLite& msg) const {
+  return crypto::SecretboxSeal(opt_.sealing_key, msg.SerializeAsString());
+}
+
+bool CaseService::HoldsAccessCode(const v1::CaseState& s, const std::string& code) const {
+  return !code.empty() && crypto::ConstantTimeEquals(crypto::Sha256(code), s.access_code_hash());
+}
+
+Result<std::optional<storage::Operator>> CaseService::Authenticate(const std::string& token) {
+  std::string h = HashToken(token);
+  {
+    std::lock_guard<std::mutex> lock(op_mu_);
+    auto it = operators_.find(h);
+    if (it != operators_.end()) return std::optional<storage::Operator>(it->second);
+  }
+  auto op = store_->FindOperator(h);
+  if (!op.ok() || !op->has_value()) return op;
+  std::lock_guard<std::mutex> lock(op_mu_);
+  operators_[h] = **op;
+  return op;
+}
+
+Result<v1::CaseState> CaseService::LatestState(const std::string& case_id) {
+  auto it = in_flight_.find(case_id);
+  if (it != in_flight_.end()) return it->second.state;
+  auto stored = store_->GetCase(case_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return Status::NotFound("no case with this tracking id", "tracking_id");
+  return **stored;
+}
+
+Result<v1::CaseState> CaseService::Sequence(std::string case_id, Draft draft,
+                                            const Prepare& prepare) {
+  std::future<Status> durable;
+  v1::CaseState next;
+  {
+    std::lock_guard<std::mutex> lock(seq_mu_);
+    v1::CaseState current;
+    if (case_id.empty()) {
+      // 50 random bits: collisions are rare but possible, so draw until unused (the UNIQUE index
+      // must never reject a queued write: that would fail the whole group commit).
+      std::string prefix = opt_.jurisdiction;
+      prefix.erase(std::remove(prefix.begin(), prefix.end(), '.'), prefix.end());
+      for (;;) {
+        case_id = prefix + "-" + crypto::Base32Encode(crypto::RandomBytes(7)).substr(0, 10);
+        if (in_flight_.count(case_id)) continue;
+        auto stored = store_->GetCase(case_id);
+        if (!stored.ok()) return stored.status();
+        if (!stored->has_value()) break;
+      }
+    } else {
+      auto latest = LatestState(case_id);
+      if (!latest.ok()) return latest.status();
+      current = std::move(*latest);
+    }
+    const uint64_t seq = next_seq_;
+    LAPOR_RETURN_IF_ERROR(prepare(current, seq, &draft));
+
+    v1::Event& ev = draft.event;
+    ev.set_node_id(opt_.node_id);
+    ev.set_seq(seq);
+    ev.set_case_id(case_id);
+    ev.set_time_ms(opt_.clock->NowMs());
+    ev.set_prev_hash(current.last_hash());
+
+    v1::Envelope env;
+    env.set_payload_type(std::string(kEventPayloadType));
+    ev.SerializeToString(env.mutable_payload());
+    auto* sig = env.add_signatures();
+    sig->set_keyid(opt_.key->KeyId());
+    sig->set_sig(opt_.key->Sign(crypto::PreAuthEncoding(kEventPayloadType, env.payload())));
+    std::string envelope = env.SerializeAsString();
+    std::string hash = crypto::Sha256(envelope);
+
+    next = current;
+    LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, hash, &next));
+
+    storage::Write w;
+    w.event = storage::StoredEvent{seq, next.first_seq(), hash, std::move(envelope)};
+    w.state = next;
+    w.sealed = std::move(draft.sealed);
+    w.outbox = federation::Destinations(opt_.jurisdiction, next.region_code());
+    durable = store_->Enqueue(std::move(w));
+    ++next_seq_;
+    auto& f = in_flight_[case_id];
+    f.state = next;
+    ++f.writes;
+  }
+  Status s = durable.get();
+  {
+    std::lock_guard<std::mutex> lock(seq_mu_);
+    auto it = in_flight_.find(case_id);
+    if (it != in_flight_.end() && --it->second.writes == 0) in_flight_.erase(it);
+  }
+  if (!s.ok()) return Status::Unavailable("the change could not be stored: " + s.message());
+  return next;
+}
+
+Result<SubmitResult> CaseService::Submit(const SubmitRequest& r) {
+  LAPOR_RETURN_IF_ERROR(CheckText(r.title, "title", 1, kMaxTitleChars));
+  LAPOR_RETURN_IF_ERROR(CheckText(r.description, "description", 1, kMaxDescriptionChars));
+  LAPOR_RETURN_IF_ERROR(CheckIdentifier(r.category, "category", true));
+  if (!IsValidReportType(r.report_type)) {
+    return Status::InvalidArgument(
+        "must be aspirasi, pengaduan, permintaan_informasi or whistleblowing", "report_type");
+  }
+  if (r.region_code.empty()) return Status::InvalidArgument("must not be empty", "region_code");
+  if (federation::FindRegion(r.region_code) == nullptr) {
+    return Status::InvalidArgument("unknown region code '" + r.region_code +
+                                       "' (expected a province like 32 or a regency like 32.04)",
+                                   "region_code");
+  }
+  LAPOR_RETURN_IF_ERROR(CheckIdentifier(r.target_agency, "target_agency", false));
+  if (r.location) {
+    auto [lat, lon] = *r.location;
+    if (!std::isfinite(lat) || lat < -90 || lat > 90) {
+      return Status::InvalidArgument("latitude must be within -90..90", "location.lat");
+    }
+    if (!std::isfinite(lon) || lon < -180 || lon > 180) {
+      return Status::InvalidArgument("longitude must be within -180..180", "location.lon");
+    }
+  }
+  if (!IsValidChannel(r.channel)) {
+    return Status::InvalidArgument("must be web, sms, app or social", "channel");
+  }
+  LAPOR_RETURN_IF_ERROR(CheckReporter(r.reporter, r.address));
+  if (r.attachments.size() > 20) {
+    return Status::InvalidArgument("at most 20 attachments", "attachments");
+  }
+  for (const auto& a : r.attachments) {
+    if (a.sha256.size() != crypto::kSha256Size) {
+      return Status::InvalidArgument("must be 64 hex characters", "attachments.sha256");
+    }
+    auto slash = a.media_type.find('/');
+    if (a.media_type.size() > 100 || slash == std::string::npos || slash == 0 ||
+        slash + 1 == a.media_type.size() || !crypto::IsValidUtf8(a.media_type)) {
+      return Status::InvalidArgument("must be a media type like image/jpeg",
+                                     "attachments.media_type");
+    }
+    if (a.size == 0 || a.size > (1ULL << 32)) {
+      return Status::InvalidArgument("must be between 1 byte and 4 GiB", "attachments.size");
+    }
+  }
+
+  const int64_t now = opt_.clock->NowMs();
+  SubmitResult result;
+  result.access_code = crypto::Base32Encode(crypto::RandomBytes(16));
+
+  Draft draft;
+  draft.event.set_type(v1::EVENT_SUBMITTED);
+  draft.event.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+  auto* sub = draft.event.mutable_submission();
+  sub->set_category(r.category);
+  sub->set_report_type(r.report_type);
+  sub->set_region_code(r.region_code);
+  sub->set_target_agency(r.target_agency);
+  if (r.location) {
+    sub->set_has_location(true);
+    sub->set_lat(r.location->first);
+    sub->set_lon(r.location->second);
+  }
+  sub->set_channel(r.channel);
+  sub->set_anonymous(r.anonymous);
+  sub->set_confidential(r.confidential);
+  for (const auto& a : r.attachments) {
+    auto* att = sub->add_attachments();
+    att->set_sha256(a.sha256);
+    att->set_media_type(a.media_type);
+    att->set_size(a.size);
+  }
+  sub->set_access_code_hash(crypto::Sha256(result.access_code));
+  sub->set_verify_due_ms(calendar()->DeadlineAfter(now, kVerifyWorkingDays));
+
+  const auto& rep = r.reporter;
+  if (!rep.name.empty() || !rep.nik.empty() || !rep.phone.empty() || !rep.email.empty() ||
+      !r.address.empty()) {
+    v1::ReporterRecord record;
+    record.set_salt(crypto::RandomBytes(16));
+    record.set_name(rep.name);
+    record.set_nik(rep.nik);
+    record.set_phone(rep.phone);
+    record.set_email(rep.email);
+    record.set_address(r.address);
+    std::string bytes = record.SerializeAsString();
+    sub->set_reporter_commitment(Commitment(kReporterCommitmentTag, bytes));
+    draft.sealed.push_back({"reporter", crypto::SecretboxSeal(opt_.sealing_key, bytes)});
+  }
+  if (r.confidential) {
+    v1::SealedText content;
+    content.set_salt(crypto::RandomBytes(16));
+    content.set_title(r.title);
+    content.set_description(r.description);
+    std::string bytes = content.SerializeAsString();
+    sub->set_content_commitment(Commitment(kContentCommitmentTag, bytes));
+    draft.sealed.push_back({"content", crypto::SecretboxSeal(opt_.sealing_key, bytes)});
+  } else {
+    sub->set_title(r.title);
+    sub->set_description(r.description);
+  }
+
+  auto state = Sequence({}, std::move(draft), [](const v1::CaseState&, uint64_t, Draft*) {
+    return Status::Ok();
+  });
+  if (!state.ok()) return state.status();
+  result.tracking_id = state->case_id();
+  result.state = std::move(*state);
+  return result;
+}
+
+Result<v1::CaseState> CaseService::Act(const std::string& case_id, const ActionRequest& req,
+                                       const Credentials& who) {
+  auto type = EventTypeForAction(req.action);
+  if (!type) {
+    return Status::InvalidArgument(
+        "unknown action (verify, hold, archive, dispose, process, respond, complete, reply, "
+        "reopen)",
+        "action");
+  }
+  v1::Actor actor;
+  if (who.op) {
+    actor.set_kind(v1::ACTOR_OPERATOR);
+    actor.set_operator_id(who.op->id);
+    actor.set_role(who.op->role);
+  } else if (!who.access_code.empty()) {
+    actor.set_kind(v1::ACTOR_CITIZEN);
+  } else {
+    return Status::Unauthenticated("an operator token or the case's access code is required");
+  }
+  LAPOR_RETURN_IF_ERROR(CheckActor(*type, actor));
+  LAPOR_RETURN_IF_ERROR(CheckText(req.note, "note", 0, kMaxNoteChars));
+  LAPOR_RETURN_IF_ERROR(CheckIdentifier(req.agency, "agency", false));
+  LAPOR_RETURN_IF_ERROR(CheckText(req.reason, "reason", 0, 64));
+  LAPOR_RETURN_IF_ERROR(CheckText(req.duplicate_of, "duplicate_of", 0, 64));
+
+  const int64_t now = opt_.clock->NowMs();
+  auto cal = calendar();
+  Draft draft;
+  draft.event.set_type(*type);
+  *draft.event.mutable_actor() = actor;
+  auto* a = draft.event.mutable_action();
+  a->set_agency(req.agency);
+  a->set_reason(req.reason);
+  a->set_duplicate_of(req.duplicate_of);
+  switch (*type) {
+    case v1::EVENT_VERIFIED:
+    case v1::EVENT_DISPOSED:
+    case v1::EVENT_REPLIED:
+    case v1::EVENT_REOPENED:
+      a->set_response_due_ms(cal->DeadlineAfter(now, kResponseWorkingDays));
+      break;
+    case v1::EVENT_RESPONDED:
+      a->set_auto_complete_at_ms(cal->DeadlineAfter(now, kAutoCompleteWorkingDays));
+      break;
+    case v1::EVENT_COMPLETED:
+      a->set_reopen_until_ms(cal->DeadlineAfter(now, kReopenWorkingDays));
+      break;
+    default:
+      break;
+  }
+  if (req.reason == "duplicate" && !req.duplicate_of.empty()) {
+    auto original = store_->GetCase(req.duplicate_of);
+    if (!original.ok()) return original.status();
+    if (!original->has_value() || req.duplicate_of == case_id) {
+      return Status::InvalidArgument("no other case with this tracking id", "duplicate_of");
+    }
+  }
+
+  const std::string sealing_key = opt_.sealing_key;
+  auto prepare = [&](const v1::CaseState& s, uint64_t seq, Draft* d) -> Status {
+    if (actor.kind() == v1::ACTOR_CITIZEN && !HoldsAccessCode(s, who.access_code)) {
+      return Status::Unauthenticated("the access code does not match this case");
+    }
+    if (actor.role() == "liaison" && s.agency() != who.op->agency) {
+      return Status::PermissionDenied("the case is not dispositioned to your agency");
+    }
+    if (!req.note.empty()) {
+      if (s.confidential()) {
+        v1::SealedText sealed;
+        sealed.set_salt(crypto::RandomBytes(16));
+        sealed.set_note(req.note);
+        std::string bytes = sealed.SerializeAsString();
+        d->event.mutable_action()->set_note_commitment(Commitment(kNoteCommitmentTag, bytes));
+        d->sealed.push_back({"note:" + std::to_string(seq), crypto::SecretboxSeal(sealing_key, bytes)});
+      } else {
+        d->event.mutable_action()->set_note(req.note);
+      }
+    }
+    return Status::Ok();
+  };
+  return Sequence(case_id, std::move(draft), prepare);
+}
+
+Result<CaseView> CaseService::View(const std::string& case_id, const Credentials& who) {
+  auto stored = store_->GetCase(case_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return Status::NotFound("no case with this tracking id", "tracking_id");
+  CaseView view;
+  view.state = std::move(**stored);
+  if (!who.access_code.empty() && !who.op && !HoldsAccessCode(view.state, who.access_code)) {
+    return Status::Unauthenticated("the access code does not match this case");
+  }
+  view.full = who.op.has_value() || !who.access_code.empty();
+  if (!view.full && view.state.confidential()) {
+    return Status::NotFound("no case with this tracking id", "tracking_id");
+  }
+  auto events = store_->CaseEvents(view.state.first_seq());
+  if (!events.ok()) return events.status();
+  const uint64_t ref = view.state.first_seq();
+  for (const auto& stored_event : *events) {
+    v1::Envelope env;
+    HistoryItem item;
+    item.seq = stored_event.seq;
+    if (!env.ParseFromString(stored_event.envelope) || !item.event.ParseFromString(env.payload())) {
+      return Status::Corruption("stored event " + std::to_string(stored_event.seq) +
+                                " does not parse");
+    }
+    if (item.event.type() == v1::EVENT_SUBMITTED) view.submission = item.event.submission();
+    if (!view.full) continue;
+    if (item.event.has_action()) {
+      item.note = item.event.action().note();
+      if (!item.event.action().note_commitment().empty()) {
+        auto sealed = store_->GetSealed(ref, "note:" + std::to_string(stored_event.seq));
+        if (sealed.ok() && sealed->has_value()) {
+          auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
+          v1::SealedText text;
+          if (plain.ok() && text.ParseFromString(*plain)) item.note = text.note();
+        }
+      }
+    }
+    view.history.push_back(std::move(item));
+  }
+  view.title = view.submission.title();
+  view.description = view.submission.description();
+  if (view.full && view.state.confidential()) {
+    auto sealed = store_->GetSealed(ref, "content");
+    if (!sealed.ok()) return sealed.status();
+    if (sealed->has_value()) {
+      auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
+      if (!plain.ok()) return plain.status();
+      v1::SealedText text;
+      text.ParseFromString(*plain);
+      view.title = text.title();
+      view.description = text.description();
+    }
+  }
+  if (!view.submission.reporter_commitment().empty()) {
+    auto sealed = store_->GetSealed(ref, "reporter");
+    if (!sealed.ok()) return sealed.status();
+    if (!sealed->has_value()) {
+      view.reporter_erased = true;
+    } else if (view.full || !view.state.anonymous()) {
+      auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
+      if (!plain.ok()) return plain.status();
+      v1::ReporterRecord record;
+      record.ParseFromString(*plain);
+      if (!view.full) {
+        // The public sees the name of a reporter who chose not to be anonymous, nothing more.
+        v1::ReporterRecord name_only;
+        name_only.set_name(record.name());
+        record = std::move(name_only);
+      }
+      view.reporter = std::move(record);
+    }
+  }
+  return view;
+}
+
+Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string& case_id,
+                                                              const Credentials& who) {
+  auto view_state = store_->GetCase(case_id);
+  if (!view_state.ok()) return view_state.status();
+  if (!view_state->has_value()) {
+    return Status::NotFound("no case with this tracking id", "tracking_id");
+  }
+  const auto& s = **view_state;
+  if (!who.access_code.empty() && !who.op && !HoldsAccessCode(s, who.access_code)) {
+    return Status::Unauthenticated("the access code does not match this case");
+  }
+  if (s.confidential() && !who.op && who.access_code.empty()) {
+    return Status::NotFound("no case with this tracking id", "tracking_id");
+  }
+  return store_->CaseEvents(s.first_seq());
+}
+
+Result<std::vector<v1::CaseState>> CaseService::List(storage::CaseFilter filter,
+                                                     const Credentials& who) {
+  if (!who.op) return Status::Unauthenticated("an operator token is required");
+  if (who.op->role == "liaison") {
+    // A liaison sees the cases of its own agency only.
+    if (!filter.agency.empty() && filter.agency != who.op->agency) {
+      return Status::PermissionDenied("liaisons may list only their own agency's cases");
+    }
+    filter.agency = who.op->agency;
+  }
+  filter.now_ms = opt_.clock->NowMs();
+  return store_->ListCases(filter);
+}
+
+Result<int> CaseService::RunSla() {
+  const int64_t now = opt_.clock->NowMs();
+  auto due = store_->DueCases(now, 1000);
+  if (!due.ok()) return due.status();
+  auto cal = calendar();
+  int written = 0;
+  for (const auto& candidate : *due) {
+    Draft draft;
+    draft.event.mutable_actor()->set_kind(v1::ACTOR_SYSTEM);
+    draft.event.mutable_action();
+    bool skip = false;
+    auto prepare = [&](const v1::CaseState& s, uint64_t, Draft* d) -> Status {
+      // Decide on the latest state: an operator may have acted since the scan.
+      auto* a = d->event.mutable_action();
+      if (s.status() == status::kProcessing && s.auto_complete_at_ms() > 0 &&
+          s.auto_complete_at_ms() <= now) {
+        d->event.set_type(v1::EVENT_AUTO_COMPLETED);
+        a->set_reopen_until_ms(cal->DeadlineAfter(now, kReopenWorkingDays));
+      } else if (s.due_ms() > 0 && !s.escalated() && s.due_ms() < now) {
+        d->event.set_type(v1::EVENT_ESCALATED);
+        a->set_missed_deadline(s.due_kind());
+      } else {
+        skip = true;
+        return Status::Conflict("nothing due");
+      }
+      return Status::Ok();
+    };
+    auto r = Sequence(candidate.case_id(), std::move(draft), prepare);
+    if (r.ok()) {
+      ++written;
+    } else if (!skip) {
+      return r.status();
+    }
+  }
+  return written;
+}
+
+}  // namespace lapor::node

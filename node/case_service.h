@@ -1,0 +1,170 @@
+// CaseService: the node's core. Turns validated requests into signed events, sequences them
+// (node-wide seq, per-case hash chain), and commits each event with the case's new state, its
+// sealed personal data and its outbox entries through the Store's group commit.
+//
+// Thread-safe. Every method that changes a case returns only once the change is durable.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "crypto/crypto.h"
+#include "lapor/v1/event.pb.h"
+#include "node/calendar.h"
+#include "storage/store.h"
+
+namespace lapor::node {
+
+inline constexpr std::string_view kEventPayloadType = "application/vnd.lapor.event.v1+protobuf";
+inline constexpr size_t kMaxDescriptionChars = 10000;
+inline constexpr size_t kMaxTitleChars = 200;
+inline constexpr size_t kMaxNoteChars = 5000;
+
+// Domain separation of commitments to sealed data: SHA-256(tag || serialized record), so a
+// reporter record can never be passed off as a note.
+inline constexpr std::string_view kReporterCommitmentTag = "lapor.reporter.v1\n";
+inline constexpr std::string_view kContentCommitmentTag = "lapor.content.v1\n";
+inline constexpr std::string_view kNoteCommitmentTag = "lapor.note.v1\n";
+std::string Commitment(std::string_view tag, std::string_view record_bytes);
+
+struct ReporterInput {
+  std::string name, nik, phone, email;
+};
+
+struct AttachmentInput {
+  std::string sha256;  // 32 raw bytes
+  std::string media_type;
+  uint64_t size = 0;
+};
+
+struct SubmitRequest {
+  std::string title, description, category, report_type, region_code, target_agency;
+  std::optional<std::pair<double, double>> location;  // lat, lon
+  std::string address;
+  std::string channel = "web";
+  ReporterInput reporter;
+  bool anonymous = false;
+  bool confidential = false;
+  std::vector<AttachmentInput> attachments;
+};
+
+struct SubmitResult {
+  std::string tracking_id;
+  std::string access_code;  // shown once; only its hash is stored
+  v1::CaseState state;
+};
+
+struct ActionRequest {
+  std::string action, note, agency, reason, duplicate_of;
+};
+
+// Who is asking: an operator (by token), the reporter (by access code), or nobody.
+struct Credentials {
+  std::optional<storage::Operator> op;
+  std::string access_code;
+};
+
+struct HistoryItem {
+  uint64_t seq = 0;
+  v1::Event event;
+  std::string note;  // unsealed note, if the viewer may see it
+};
+
+struct CaseView {
+  v1::CaseState state;
+  v1::Submission submission;
+  std::string title, description;           // unsealed for confidential cases in the full view
+  std::optional<v1::ReporterRecord> reporter;  // full view only; nullopt if none or erased
+  bool reporter_erased = false;
+  bool full = false;  // viewer authenticated (access code or operator)
+  std::vector<HistoryItem> history;  // full view only
+};
+
+struct CaseServiceOptions {
+  std::string node_id;
+  std::string jurisdiction;
+  std::shared_ptr<const crypto::SigningKey> key;
+  std::string sealing_key;  // secretbox key for personal data at rest
+  Clock* clock = Clock::Real();
+};
+
+class CaseService {
+ public:
+  // `store` must outlive the service. Reads the next sequence number from the store.
+  static Result<std::unique_ptr<CaseService>> Open(CaseServiceOptions options, storage::Store* store,
+                                                   std::shared_ptr<const WorkingCalendar> calendar);
+
+  // Files a complaint from a citizen. InvalidArgument names the offending field.
+  Result<SubmitResult> Submit(const SubmitRequest& req);
+  // Applies an action: 401/403/404/409-style Status on refusal. Returns the new state.
+  Result<v1::CaseState> Act(const std::string& case_id, const ActionRequest& req,
+                            const Credentials& who);
+  // The public view, or the full view when `who` is an operator or holds the access code.
+  // Confidential cases are NotFound for the public.
+  Result<CaseView> View(const std::string& case_id, const Credentials& who);
+  Result<std::vector<storage::StoredEvent>> Events(const std::string& case_id,
+                                                   const Credentials& who);
+  Result<std::vector<v1::CaseState>> List(storage::CaseFilter filter, const Credentials& who);
+
+  // Records escalations for missed deadlines and auto-completes cases whose 10 working days
+  // without a reply have passed. Returns how many events it wrote.
+  Result<int> RunSla();
+
+  // Replaces the holiday calendar (the SLA loop reloads the operator's file).
+  void SetCalendar(std::shared_ptr<const WorkingCalendar> calendar);
+  // Operator lookup by bearer token (cached; a token added while running is found on first use).
+  Result<std::optional<storage::Operator>> Authenticate(const std::string& token);
+
+  const std::string& node_id() const { return opt_.node_id; }
+  uint64_t next_seq();
+
+  static std::string HashToken(const std::string& token);
+
+ private:
+  CaseService(CaseServiceOptions opt, storage::Store* store,
+              std::shared_ptr<const WorkingCalendar> calendar, uint64_t next_seq);
+
+  struct Draft {
+    v1::Event event;  // node_id, seq, case_id, time and prev_hash are filled in by Sequence
+    std::vector<storage::SealedBlob> sealed;
+  };
+  // Called under the sequencing lock with the case's latest state (including writes not yet
+  // durable) and the seq the event will get: refuses, or completes the draft.
+  using Prepare = std::function<Status(const v1::CaseState&, uint64_t seq, Draft*)>;
+  // Assigns the next seq, chains, applies, signs and queues the event of `case_id` (a new case
+  // when empty: an unused tracking id is drawn), then waits until it is durable.
+  Result<v1::CaseState> Sequence(std::string case_id, Draft draft, const Prepare& prepare);
+  Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_
+  std::shared_ptr<const WorkingCalendar> calendar() const;
+  std::string Seal(const google::protobuf::MessageLite& msg) const;
+  bool HoldsAccessCode(const v1::CaseState& s, const std::string& code) const;
+
+  const CaseServiceOptions opt_;
+  storage::Store* const store_;
+
+  mutable std::mutex calendar_mu_;
+  std::shared_ptr<const WorkingCalendar> calendar_;  // guarded by calendar_mu_
+
+  // Sequencing: the seq counter and the states of cases with writes queued but not yet durable.
+  std::mutex seq_mu_;
+  uint64_t next_seq_;  // guarded by seq_mu_
+  struct InFlight {
+    v1::CaseState state;
+    int writes = 0;
+  };
+  std::unordered_map<std::string, InFlight> in_flight_;  // guarded by seq_mu_
+
+  std::mutex op_mu_;
+  std::unordered_map<std::string, storage::Operator> operators_;  // by token hash; guarded by op_mu_
+};
+
+}  // namespace lapor::node

@@ -1,0 +1,164 @@
+#include "node/data_dir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "crypto/encoding.h"
+
+namespace lapor::node {
+namespace {
+
+// Writes a new file with O_EXCL (never overwrites), fsyncs it and its folder.
+Status WriteNewFile(const std::string& dir, const std::string& path, const std::string& content,
+                    mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::AlreadyExists(path + " already exists; refusing to overwrite");
+    return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  }
+  ::fchmod(fd, mode);  // not subject to the umask
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return Status::IOError("cannot write " + path + ": " + std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    return Status::IOError("cannot fsync " + path + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::NotFound("cannot read " + path + " (is this a node data folder? run init)");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+Result<std::string> ReadHexKey(const std::string& path, size_t size) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  std::string t = *text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  auto key = crypto::HexDecode(t);
+  if (!key || key->size() != size) {
+    return Status::Corruption(path + " does not hold a " + std::to_string(size) + "-byte hex key");
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    return Status::PermissionDenied(path + " is readable by others; chmod 600 it");
+  }
+  return *key;
+}
+
+}  // namespace
+
+Status ParseListen(const std::string& listen, std::string* host, int* port, const char* field) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("expected HOST:PORT, got '" + listen + "'", field);
+  }
+  std::string p = listen.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(p) < 1 || std::stoi(p) > 65535) {
+    return Status::InvalidArgument("port must be 1-65535 in '" + listen + "'", field);
+  }
+  *host = listen.substr(0, colon);
+  *port = std::stoi(p);
+  return Status::Ok();
+}
+
+Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
+  if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::IOError("cannot create " + path_ + ": " + std::strerror(errno));
+  }
+  for (const auto& p : {ConfigPath(), KeyPath(), SealingKeyPath(), DatabasePath()}) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0) {
+      return Status::AlreadyExists(p + " already exists: this folder already holds a node");
+    }
+  }
+  crypto::SigningKey key = crypto::SigningKey::Generate();
+  LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, KeyPath(), crypto::HexEncode(key.secret_key()) + "\n", 0600));
+  LAPOR_RETURN_IF_ERROR(WriteNewFile(
+      path_, SealingKeyPath(), crypto::HexEncode(crypto::RandomBytes(crypto::kSecretboxKeySize)) + "\n",
+      0600));
+  std::ifstream holidays(HolidaysPath());
+  if (!holidays) {
+    LAPOR_RETURN_IF_ERROR(WriteNewFile(
+        path_, HolidaysPath(),
+        "# Public holidays and collective leave (cuti bersama), one YYYY-MM-DD per line.\n"
+        "# Weekends are never working days. The node reloads this file while it runs.\n",
+        0644));
+  }
+  nlohmann::json j = {
+      {"node_id", config.node_id},
+      {"jurisdiction", config.jurisdiction},
+      {"listen", config.listen},
+      {"origin", config.origin},
+      {"public_key", crypto::HexEncode(key.public_key())},
+      {"utc_offset_minutes", config.utc_offset_minutes},
+      {"sla_interval_ms", config.sla_interval_ms},
+      {"http_threads", config.http_threads},
+      {"max_body_bytes", config.max_body_bytes},
+  };
+  // The config is written last: its presence marks a complete init.
+  LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, ConfigPath(), j.dump(2) + "\n", 0644));
+  return key;
+}
+
+Result<NodeConfig> DataDir::LoadConfig() const {
+  auto text = ReadFile(ConfigPath());
+  if (!text.ok()) return text.status();
+  NodeConfig c;
+  try {
+    auto j = nlohmann::json::parse(*text);
+    c.node_id = j.at("node_id").get<std::string>();
+    c.jurisdiction = j.at("jurisdiction").get<std::string>();
+    c.listen = j.at("listen").get<std::string>();
+    c.origin = j.at("origin").get<std::string>();
+    c.utc_offset_minutes = j.value("utc_offset_minutes", c.utc_offset_minutes);
+    c.sla_interval_ms = j.value("sla_interval_ms", c.sla_interval_ms);
+    c.http_threads = j.value("http_threads", c.http_threads);
+    c.max_body_bytes = j.value("max_body_bytes", c.max_body_bytes);
+  } catch (const std::exception& e) {
+    return Status::Corruption(ConfigPath() + " is not a valid node config: " + e.what());
+  }
+  if (c.sla_interval_ms < 10 || c.http_threads < 1 || c.http_threads > 64 ||
+      c.max_body_bytes < 1024 || c.utc_offset_minutes < -720 || c.utc_offset_minutes > 840) {
+    return Status::Corruption(ConfigPath() + " has a setting out of range");
+  }
+  return c;
+}
+
+Result<crypto::SigningKey> DataDir::LoadSigningKey() const {
+  auto secret = ReadHexKey(KeyPath(), crypto::kSecretKeySize);
+  if (!secret.ok()) return secret.status();
+  return crypto::SigningKey::FromSecretKey(*secret);
+}
+
+Result<std::string> DataDir::LoadSealingKey() const {
+  return ReadHexKey(SealingKeyPath(), crypto::kSecretboxKeySize);
+}
+
+}  // namespace lapor::node

@@ -1,0 +1,54 @@
+// The node's data folder: what `lapor-node init` writes and every other command reads.
+//
+//   node.json      configuration (jurisdiction, listen address, origin, SLA settings)
+//   node.key       Ed25519 secret key, hex, mode 0600, never overwritten
+//   sealing.key    secretbox key for personal data at rest, hex, mode 0600
+//   holidays.txt   the holiday calendar (YYYY-MM-DD per line), edited by the operator
+//   lapor.db       SQLite database (+ -wal, -shm)
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "crypto/crypto.h"
+
+namespace lapor::node {
+
+struct NodeConfig {
+  std::string node_id;       // the jurisdiction code: one node per jurisdiction
+  std::string jurisdiction;  // "00" (hub), "32" (province) or "32.04" (regency/city)
+  std::string listen = "127.0.0.1:8080";
+  std::string origin;  // log origin / key name, default lapor.go.id/node/<jurisdiction>
+  int utc_offset_minutes = 7 * 60;
+  int sla_interval_ms = 60000;
+  int http_threads = 4;
+  size_t max_body_bytes = 64 * 1024;
+};
+
+class DataDir {
+ public:
+  explicit DataDir(std::string path) : path_(std::move(path)) {}
+
+  // Creates the folder if needed and writes config, keys and an empty holiday calendar. Refuses
+  // (AlreadyExists) if a config or key is already there. Returns the new signing key.
+  Result<crypto::SigningKey> Init(const NodeConfig& config);
+  Result<NodeConfig> LoadConfig() const;
+  Result<crypto::SigningKey> LoadSigningKey() const;
+  Result<std::string> LoadSealingKey() const;
+
+  std::string ConfigPath() const { return path_ + "/node.json"; }
+  std::string KeyPath() const { return path_ + "/node.key"; }
+  std::string SealingKeyPath() const { return path_ + "/sealing.key"; }
+  std::string HolidaysPath() const { return path_ + "/holidays.txt"; }
+  std::string DatabasePath() const { return path_ + "/lapor.db"; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Parses "HOST:PORT" (port 1-65535). InvalidArgument names `field`.
+Status ParseListen(const std::string& listen, std::string* host, int* port, const char* field);
+
+}  // namespace lapor::node

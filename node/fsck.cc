@@ -1,0 +1,141 @@
+#include "node/fsck.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <map>
+
+#include "crypto/crypto.h"
+#include "node/case_service.h"
+#include "node/lifecycle.h"
+
+namespace lapor::node {
+namespace {
+
+struct Replayed {
+  v1::CaseState state;
+  bool broken = false;  // a chain or transition error was reported; later events are skipped
+  std::string reporter_commitment, content_commitment;
+  std::map<uint64_t, std::string> note_commitments;  // seq -> commitment
+};
+
+}  // namespace
+
+Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
+                        const std::string& public_key, const std::string& sealing_key) {
+  FsckReport report;
+  std::map<std::string, Replayed> cases;
+  uint64_t expected_seq = 0;
+  const std::string keyid = crypto::KeyIdOf(public_key);
+  auto problem = [&](const std::string& what) { report.problems.push_back(what); };
+
+  Status scan = store->ScanEvents(0, [&](const storage::StoredEvent& e) {
+    ++report.events;
+    const std::string at = "event seq " + std::to_string(e.seq) + ": ";
+    if (e.seq != expected_seq) {
+      problem(at + "sequence gap: expected seq " + std::to_string(expected_seq));
+    }
+    expected_seq = e.seq + 1;
+    if (crypto::Sha256(e.envelope) != e.hash) problem(at + "stored hash does not match envelope");
+    v1::Envelope env;
+    if (!env.ParseFromString(e.envelope)) {
+      problem(at + "envelope does not parse");
+      return true;
+    }
+    if (env.payload_type() != kEventPayloadType) problem(at + "unexpected payload type");
+    bool signed_ok = false;
+    for (const auto& sig : env.signatures()) {
+      if (sig.keyid() == keyid &&
+          crypto::VerifySignature(public_key, crypto::PreAuthEncoding(env.payload_type(), env.payload()),
+                                  sig.sig())) {
+        signed_ok = true;
+      }
+    }
+    if (!signed_ok) {
+      problem(at + "no valid signature by this node's key " + keyid);
+      return true;  // nothing unsigned is replayed
+    }
+    v1::Event ev;
+    if (!ev.ParseFromString(env.payload())) {
+      problem(at + "event payload does not parse");
+      return true;
+    }
+    if (ev.seq() != e.seq) problem(at + "signed seq " + std::to_string(ev.seq()) + " differs");
+    if (ev.node_id() != node_id) problem(at + "signed by node '" + ev.node_id() + "'");
+    auto& c = cases[ev.case_id()];
+    if (c.broken) return true;
+    if (c.state.event_count() > 0 && e.case_ref != c.state.first_seq()) {
+      problem(at + "stored under the wrong case");
+    }
+    Status s = ApplyEvent(ev, e.hash, &c.state);
+    if (!s.ok()) {
+      problem(at + "case " + ev.case_id() + ": replay refused: " + s.ToString());
+      c.broken = true;
+      return true;
+    }
+    if (ev.type() == v1::EVENT_SUBMITTED) {
+      c.reporter_commitment = ev.submission().reporter_commitment();
+      c.content_commitment = ev.submission().content_commitment();
+    } else if (!ev.action().note_commitment().empty()) {
+      c.note_commitments[e.seq] = ev.action().note_commitment();
+    }
+    return true;
+  });
+  LAPOR_RETURN_IF_ERROR(scan);
+
+  std::map<std::string, bool> seen;
+  Status cs = store->ScanCases([&](const v1::CaseState& stored) {
+    ++report.cases;
+    seen[stored.case_id()] = true;
+    auto it = cases.find(stored.case_id());
+    if (it == cases.end()) {
+      problem("case " + stored.case_id() + ": stored state has no events");
+      return true;
+    }
+    if (it->second.broken) return true;
+    std::string diff;
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesToString(&diff);
+    if (!differ.Compare(it->second.state, stored)) {
+      problem("case " + stored.case_id() + ": stored state differs from replay: " + diff);
+    }
+    return true;
+  });
+  LAPOR_RETURN_IF_ERROR(cs);
+  for (const auto& [id, c] : cases) {
+    if (!seen.count(id) && !c.broken) problem("case " + id + ": events without a stored state");
+  }
+
+  // Sealed data must still be what the signed events committed to.
+  auto check_sealed = [&](const std::string& case_id, uint64_t ref, const std::string& kind,
+                          std::string_view tag, const std::string& commitment) {
+    auto blob = store->GetSealed(ref, kind);
+    if (!blob.ok()) {
+      problem("case " + case_id + ": cannot read sealed " + kind + ": " + blob.status().ToString());
+      return;
+    }
+    if (!blob->has_value()) return;  // erased: the commitment stays, the data is gone
+    ++report.sealed_checked;
+    auto plain = crypto::SecretboxOpen(sealing_key, **blob);
+    if (!plain.ok()) {
+      problem("case " + case_id + ": sealed " + kind + " fails to decrypt");
+    } else if (Commitment(tag, *plain) != commitment) {
+      problem("case " + case_id + ": sealed " + kind + " does not match its commitment");
+    }
+  };
+  for (const auto& [id, c] : cases) {
+    if (c.broken || c.state.event_count() == 0) continue;
+    const uint64_t ref = c.state.first_seq();
+    if (!c.reporter_commitment.empty()) {
+      check_sealed(id, ref, "reporter", kReporterCommitmentTag, c.reporter_commitment);
+    }
+    if (!c.content_commitment.empty()) {
+      check_sealed(id, ref, "content", kContentCommitmentTag, c.content_commitment);
+    }
+    for (const auto& [seq, commitment] : c.note_commitments) {
+      check_sealed(id, ref, "note:" + std::to_string(seq), kNoteCommitmentTag, commitment);
+    }
+  }
+  return report;
+}
+
+}  // namespace lapor::node

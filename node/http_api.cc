@@ -1,0 +1,573 @@
+#include "node/http_api.h"
+
+// spdlog (fmt) first: cpprestsdk defines a macro U() that breaks fmt's templates. The define
+// keeps cpprestsdk from defining it at all.
+#include <spdlog/spdlog.h>
+#define _TURN_OFF_PLATFORM_STRING
+#include <cpprest/http_listener.h>
+#include <pplx/threadpool.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "crypto/encoding.h"
+#include "node/lifecycle.h"
+
+namespace lapor::node {
+namespace {
+
+using nlohmann::json;
+using web::http::http_request;
+using web::http::methods;
+using web::http::status_code;
+
+int HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk: return 200;
+    case Status::Code::kInvalidArgument: return 400;
+    case Status::Code::kUnauthenticated: return 401;
+    case Status::Code::kPermissionDenied: return 403;
+    case Status::Code::kNotFound: return 404;
+    case Status::Code::kConflict:
+    case Status::Code::kAlreadyExists: return 409;
+    case Status::Code::kTooLarge: return 413;
+    case Status::Code::kUnsupportedMedia: return 415;
+    case Status::Code::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+std::string FormatTime(int64_t ms) {
+  if (ms <= 0) return "";
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
+
+json StateJson(const v1::CaseState& s, int64_t now) {
+  return json{
+      {"tracking_id", s.case_id()},
+      {"status", s.status()},
+      {"report_type", s.report_type()},
+      {"category", s.category()},
+      {"region_code", s.region_code()},
+      {"agency", s.agency().empty() ? json(nullptr) : json(s.agency())},
+      {"title", s.confidential() ? json(nullptr) : json(s.title())},
+      {"anonymous", s.anonymous()},
+      {"confidential", s.confidential()},
+      {"created_at", FormatTime(s.created_ms())},
+      {"updated_at", FormatTime(s.updated_ms())},
+      {"due_at", TimeOrNull(s.due_ms())},
+      {"due_kind", s.due_kind().empty() ? json(nullptr) : json(s.due_kind())},
+      {"overdue", s.due_ms() > 0 && s.due_ms() < now},
+      {"escalated", s.escalated()},
+      {"responded", s.responded()},
+      {"auto_complete_at", TimeOrNull(s.auto_complete_at_ms())},
+      {"event_count", s.event_count()},
+  };
+}
+
+json ViewJson(const CaseView& v, int64_t now) {
+  json j = StateJson(v.state, now);
+  const auto& sub = v.submission;
+  j["title"] = v.title;
+  j["description"] = v.description;
+  j["channel"] = sub.channel();
+  j["target_agency"] = sub.target_agency().empty() ? json(nullptr) : json(sub.target_agency());
+  if (sub.has_location()) {
+    j["location"] = {{"lat", sub.lat()}, {"lon", sub.lon()}};
+    if (v.full && v.reporter && !v.reporter->address().empty()) {
+      j["location"]["address"] = v.reporter->address();
+    }
+  }
+  json atts = json::array();
+  for (const auto& a : sub.attachments()) {
+    atts.push_back({{"sha256", crypto::HexEncode(a.sha256())},
+                    {"media_type", a.media_type()},
+                    {"size", a.size()}});
+  }
+  j["attachments"] = atts;
+  if (v.reporter) {
+    json r = {{"name", v.reporter->name()}};
+    if (v.full) {
+      r["nik"] = v.reporter->nik();
+      r["phone"] = v.reporter->phone();
+      r["email"] = v.reporter->email();
+    }
+    j["reporter"] = r;
+  } else if (v.reporter_erased) {
+    j["reporter"] = {{"erased", true}};
+  }
+  if (!v.state.archive_reason().empty()) j["archive_reason"] = v.state.archive_reason();
+  if (!v.state.duplicate_of().empty()) j["duplicate_of"] = v.state.duplicate_of();
+  if (v.full) {
+    json history = json::array();
+    for (const auto& h : v.history) {
+      const auto& e = h.event;
+      json item = {{"seq", h.seq},
+                   {"type", std::string(EventTypeName(e.type()))},
+                   {"at", FormatTime(e.time_ms())}};
+      switch (e.actor().kind()) {
+        case v1::ACTOR_OPERATOR:
+          item["actor"] = {{"kind", "operator"}, {"operator_id", e.actor().operator_id()},
+                           {"role", e.actor().role()}};
+          break;
+        case v1::ACTOR_CITIZEN: item["actor"] = {{"kind", "reporter"}}; break;
+        default: item["actor"] = {{"kind", "system"}}; break;
+      }
+      if (e.has_action()) {
+        const auto& a = e.action();
+        if (!h.note.empty()) item["note"] = h.note;
+        if (!a.agency().empty()) item["agency"] = a.agency();
+        if (!a.reason().empty()) item["reason"] = a.reason();
+        if (!a.missed_deadline().empty()) item["missed_deadline"] = a.missed_deadline();
+      }
+      history.push_back(std::move(item));
+    }
+    j["history"] = history;
+  }
+  return j;
+}
+
+// Reads typed fields out of a JSON object, naming the field in every error.
+class Fields {
+ public:
+  Fields(const json& j, std::string prefix) : j_(j), prefix_(std::move(prefix)) {}
+
+  Status String(const char* key, std::string* out, bool required) {
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) {
+      return required ? Status::InvalidArgument("is required", Name(key)) : Status::Ok();
+    }
+    if (!it->is_string()) return Status::InvalidArgument("must be a string", Name(key));
+    *out = it->get<std::string>();
+    return Status::Ok();
+  }
+  Status Bool(const char* key, bool* out) {
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) return Status::Ok();
+    if (!it->is_boolean()) return Status::InvalidArgument("must be true or false", Name(key));
+    *out = it->get<bool>();
+    return Status::Ok();
+  }
+  Status Number(const char* key, double* out) {
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) return Status::InvalidArgument("is required", Name(key));
+    if (!it->is_number()) return Status::InvalidArgument("must be a number", Name(key));
+    *out = it->get<double>();
+    return Status::Ok();
+  }
+  Status Unsigned(const char* key, uint64_t* out) {
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) return Status::InvalidArgument("is required", Name(key));
+    if (!it->is_number_unsigned()) {
+      return Status::InvalidArgument("must be a non-negative integer", Name(key));
+    }
+    *out = it->get<uint64_t>();
+    return Status::Ok();
+  }
+  Status Object(const char* key, const json** out) {
+    auto it = j_.find(key);
+    *out = nullptr;
+    if (it == j_.end() || it->is_null()) return Status::Ok();
+    if (!it->is_object()) return Status::InvalidArgument("must be an object", Name(key));
+    *out = &*it;
+    return Status::Ok();
+  }
+  // Unknown keys are refused so that a misspelt field is not silently dropped.
+  Status OnlyKnown(std::initializer_list<const char*> known) {
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      bool found = false;
+      for (const char* k : known) found = found || it.key() == k;
+      if (!found) return Status::InvalidArgument("unknown field", Name(it.key().c_str()));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string Name(const char* key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+  const json& j_;
+  std::string prefix_;
+};
+
+Status ParseSubmit(const json& body, SubmitRequest* r) {
+  if (!body.is_object()) return Status::InvalidArgument("body must be a JSON object", "body");
+  Fields f(body, "");
+  LAPOR_RETURN_IF_ERROR(f.OnlyKnown({"title", "description", "category", "report_type",
+                                     "region_code", "target_agency", "location", "channel",
+                                     "reporter", "anonymous", "confidential", "attachments"}));
+  LAPOR_RETURN_IF_ERROR(f.String("title", &r->title, true));
+  LAPOR_RETURN_IF_ERROR(f.String("description", &r->description, true));
+  LAPOR_RETURN_IF_ERROR(f.String("category", &r->category, true));
+  LAPOR_RETURN_IF_ERROR(f.String("report_type", &r->report_type, true));
+  LAPOR_RETURN_IF_ERROR(f.String("region_code", &r->region_code, true));
+  LAPOR_RETURN_IF_ERROR(f.String("target_agency", &r->target_agency, false));
+  LAPOR_RETURN_IF_ERROR(f.String("channel", &r->channel, false));
+  LAPOR_RETURN_IF_ERROR(f.Bool("anonymous", &r->anonymous));
+  LAPOR_RETURN_IF_ERROR(f.Bool("confidential", &r->confidential));
+  const json* loc = nullptr;
+  LAPOR_RETURN_IF_ERROR(f.Object("location", &loc));
+  if (loc) {
+    Fields lf(*loc, "location");
+    LAPOR_RETURN_IF_ERROR(lf.OnlyKnown({"lat", "lon", "address"}));
+    double lat = 0, lon = 0;
+    LAPOR_RETURN_IF_ERROR(lf.Number("lat", &lat));
+    LAPOR_RETURN_IF_ERROR(lf.Number("lon", &lon));
+    r->location = std::make_pair(lat, lon);
+    LAPOR_RETURN_IF_ERROR(lf.String("address", &r->address, false));
+  }
+  const json* rep = nullptr;
+  LAPOR_RETURN_IF_ERROR(f.Object("reporter", &rep));
+  if (rep) {
+    Fields rf(*rep, "reporter");
+    LAPOR_RETURN_IF_ERROR(rf.OnlyKnown({"name", "nik", "phone", "email"}));
+    LAPOR_RETURN_IF_ERROR(rf.String("name", &r->reporter.name, false));
+    LAPOR_RETURN_IF_ERROR(rf.String("nik", &r->reporter.nik, false));
+    LAPOR_RETURN_IF_ERROR(rf.String("phone", &r->reporter.phone, false));
+    LAPOR_RETURN_IF_ERROR(rf.String("email", &r->reporter.email, false));
+  }
+  auto atts = body.find("attachments");
+  if (atts != body.end() && !atts->is_null()) {
+    if (!atts->is_array()) return Status::InvalidArgument("must be an array", "attachments");
+    if (atts->size() > 20) return Status::InvalidArgument("at most 20 attachments", "attachments");
+    for (const auto& a : *atts) {
+      if (!a.is_object()) return Status::InvalidArgument("must be an object", "attachments[]");
+      Fields af(a, "attachments");
+      LAPOR_RETURN_IF_ERROR(af.OnlyKnown({"sha256", "media_type", "size"}));
+      AttachmentInput in;
+      std::string hex;
+      LAPOR_RETURN_IF_ERROR(af.String("sha256", &hex, true));
+      auto raw = crypto::HexDecode(hex);
+      if (!raw || raw->size() != 32) {
+        return Status::InvalidArgument("must be 64 hex characters", "attachments.sha256");
+      }
+      in.sha256 = *raw;
+      LAPOR_RETURN_IF_ERROR(af.String("media_type", &in.media_type, true));
+      LAPOR_RETURN_IF_ERROR(af.Unsigned("size", &in.size));
+      r->attachments.push_back(std::move(in));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseAction(const json& body, ActionRequest* r, std::string* access_code) {
+  if (!body.is_object()) return Status::InvalidArgument("body must be a JSON object", "body");
+  Fields f(body, "");
+  LAPOR_RETURN_IF_ERROR(
+      f.OnlyKnown({"action", "note", "agency", "reason", "duplicate_of", "access_code"}));
+  LAPOR_RETURN_IF_ERROR(f.String("action", &r->action, true));
+  LAPOR_RETURN_IF_ERROR(f.String("note", &r->note, false));
+  LAPOR_RETURN_IF_ERROR(f.String("agency", &r->agency, false));
+  LAPOR_RETURN_IF_ERROR(f.String("reason", &r->reason, false));
+  LAPOR_RETURN_IF_ERROR(f.String("duplicate_of", &r->duplicate_of, false));
+  return f.String("access_code", access_code, false);
+}
+
+}  // namespace
+
+struct HttpApi::Impl {
+  CaseService* service;
+  NodeConfig config;
+  std::unique_ptr<web::http::experimental::listener::http_listener> listener;
+
+  void Reply(const http_request& req, int code, const json& body) {
+    web::http::http_response resp(static_cast<status_code>(code));
+    // replace: an error message may quote invalid UTF-8 from the request.
+    resp.set_body(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+    resp.headers().add("Cache-Control", "no-store");
+    req.reply(resp).then([](pplx::task<void> t) {
+      try {
+        t.get();
+      } catch (...) {  // the client went away; nothing to do
+      }
+    });
+  }
+
+  void ReplyError(const http_request& req, const Status& s) {
+    int code = HttpStatusFor(s);
+    if (code >= 500) spdlog::error("request failed: {}", s.ToString());
+    json err = {{"code", s.CodeName()}, {"message", s.message()}};
+    err["field"] = s.field().empty() ? json(nullptr) : json(s.field());
+    Reply(req, code, json{{"error", err}});
+  }
+
+  // Reads a JSON body: 415 unless application/json, 413 above the size limit, 400 if it does not
+  // parse (including invalid UTF-8, which nlohmann::json rejects).
+  Result<json> ReadJson(const http_request& req) {
+    auto ct = req.headers().content_type();
+    auto semi = ct.find(';');
+    std::string media = ct.substr(0, semi);
+    while (!media.empty() && media.back() == ' ') media.pop_back();
+    for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (media != "application/json") {
+      return Status::UnsupportedMedia("Content-Type must be application/json");
+    }
+    if (req.headers().content_length() > config.max_body_bytes) {
+      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) + " bytes");
+    }
+    std::vector<unsigned char> bytes;
+    try {
+      bytes = req.extract_vector().get();
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(std::string("cannot read body: ") + e.what(), "body");
+    }
+    if (bytes.size() > config.max_body_bytes) {
+      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) + " bytes");
+    }
+    try {
+      return json::parse(bytes.begin(), bytes.end());
+    } catch (const json::parse_error& e) {
+      return Status::InvalidArgument(std::string("malformed JSON: ") + e.what(), "body");
+    }
+  }
+
+  // Operator from "Authorization: Bearer <token>" (401 if present but unknown), plus the access
+  // code from the query string or body.
+  Result<Credentials> ReadCredentials(const http_request& req, const std::string& access_code) {
+    Credentials who;
+    who.access_code = access_code;
+    auto it = req.headers().find("Authorization");
+    if (it != req.headers().end()) {
+      const std::string& h = it->second;
+      if (h.rfind("Bearer ", 0) != 0 || h.size() <= 7) {
+        return Status::Unauthenticated("Authorization must be 'Bearer <token>'");
+      }
+      auto op = service->Authenticate(h.substr(7));
+      if (!op.ok()) return op.status();
+      if (!op->has_value()) return Status::Unauthenticated("unknown operator token");
+      who.op = **op;
+    }
+    return who;
+  }
+
+  static Result<std::map<std::string, std::string>> Query(const http_request& req,
+                                                          std::initializer_list<const char*> known) {
+    std::map<std::string, std::string> out;
+    auto raw = req.relative_uri().query();
+    if (raw.empty()) return out;
+    std::map<std::string, std::string> q;
+    try {
+      q = web::uri::split_query(raw);
+      for (auto& [k, v] : q) {
+        std::string key = web::uri::decode(k);
+        bool ok = false;
+        for (const char* kn : known) ok = ok || key == kn;
+        if (!ok) return Status::InvalidArgument("unknown query parameter", key);
+        out[key] = web::uri::decode(v);
+      }
+    } catch (const std::exception&) {
+      return Status::InvalidArgument("malformed query string", "query");
+    }
+    return out;
+  }
+
+  void Handle(http_request req) {
+    auto start = std::chrono::steady_clock::now();
+    int code = 0;
+    try {
+      code = Route(req);
+    } catch (const std::exception& e) {
+      // Anything unforeseen is a 500 for this request, never a crash of the node.
+      ReplyError(req, Status::Internal(e.what()));
+      code = 500;
+    }
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+    // The path holds tracking ids only; the query (access codes) is never logged.
+    spdlog::debug("{} {} {} {}us", req.method(), req.relative_uri().path(), code, us);
+  }
+
+  // Returns the status code sent.
+  int Route(http_request& req) {
+    const std::string path = req.relative_uri().path();
+    const auto& m = req.method();
+    auto send = [&](int code, const json& j) {
+      Reply(req, code, j);
+      return code;
+    };
+    auto fail = [&](const Status& s) {
+      ReplyError(req, s);
+      return HttpStatusFor(s);
+    };
+    auto segments = web::uri::split_path(path);
+    for (const auto& seg : segments) {
+      if (!crypto::IsValidUtf8(web::uri::decode(seg))) {
+        return fail(Status::InvalidArgument("path is not valid UTF-8", "path"));
+      }
+    }
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+
+    if (segments.size() == 1 && segments[0] == "healthz") {
+      if (m != methods::GET) return fail(Status::InvalidArgument("use GET", "method"));
+      return send(200, {{"status", "ok"},
+                        {"node_id", service->node_id()},
+                        {"next_seq", service->next_seq()}});
+    }
+    if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1" ||
+        segments[2] != "complaints") {
+      return fail(Status::NotFound("no such endpoint", "path"));
+    }
+
+    if (segments.size() == 3) {
+      if (m == methods::POST) {
+        auto q = Query(req, {});
+        if (!q.ok()) return fail(q.status());
+        auto body = ReadJson(req);
+        if (!body.ok()) return fail(body.status());
+        SubmitRequest sr;
+        Status s = ParseSubmit(*body, &sr);
+        if (!s.ok()) return fail(s);
+        auto r = service->Submit(sr);
+        if (!r.ok()) return fail(r.status());
+        return send(201, {{"tracking_id", r->tracking_id},
+                          {"access_code", r->access_code},
+                          {"status", r->state.status()},
+                          {"due_at", TimeOrNull(r->state.due_ms())}});
+      }
+      if (m == methods::GET) {
+        auto q = Query(req, {"status", "report_type", "category", "region_code", "agency",
+                             "overdue", "limit", "cursor"});
+        if (!q.ok()) return fail(q.status());
+        storage::CaseFilter filter;
+        auto& qs = *q;
+        filter.status = qs["status"];
+        if (!filter.status.empty() && !IsValidStatus(filter.status)) {
+          return fail(Status::InvalidArgument("unknown status", "status"));
+        }
+        filter.report_type = qs["report_type"];
+        if (!filter.report_type.empty() && !IsValidReportType(filter.report_type)) {
+          return fail(Status::InvalidArgument("unknown report type", "report_type"));
+        }
+        filter.category = qs["category"];
+        filter.region_code = qs["region_code"];
+        filter.agency = qs["agency"];
+        if (!qs["overdue"].empty()) {
+          if (qs["overdue"] != "true" && qs["overdue"] != "false") {
+            return fail(Status::InvalidArgument("must be true or false", "overdue"));
+          }
+          filter.overdue = qs["overdue"] == "true";
+        }
+        auto parse_uint = [](const std::string& v, uint64_t max, uint64_t* out) {
+          if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+            return false;
+          }
+          *out = std::stoull(v);
+          return *out >= 1 && *out <= max;
+        };
+        if (!qs["limit"].empty()) {
+          uint64_t limit = 0;
+          if (!parse_uint(qs["limit"], 500, &limit)) {
+            return fail(Status::InvalidArgument("must be an integer 1-500", "limit"));
+          }
+          filter.limit = static_cast<int>(limit);
+        }
+        if (!qs["cursor"].empty()) {
+          if (!parse_uint(qs["cursor"], UINT64_MAX / 2, &filter.before_ref)) {
+            return fail(Status::InvalidArgument("not a cursor from next_cursor", "cursor"));
+          }
+        }
+        auto who = ReadCredentials(req, "");
+        if (!who.ok()) return fail(who.status());
+        auto items = service->List(filter, *who);
+        if (!items.ok()) return fail(items.status());
+        json arr = json::array();
+        for (const auto& s : *items) arr.push_back(StateJson(s, now));
+        json next = nullptr;
+        if (static_cast<int>(items->size()) == filter.limit && !items->empty()) {
+          next = std::to_string(items->back().first_seq());
+        }
+        return send(200, {{"items", arr}, {"next_cursor", next}});
+      }
+      return fail(Status::InvalidArgument("use GET or POST", "method"));
+    }
+
+    const std::string case_id = web::uri::decode(segments[3]);
+    if (segments.size() == 4 && m == methods::GET) {
+      auto q = Query(req, {"access_code"});
+      if (!q.ok()) return fail(q.status());
+      auto who = ReadCredentials(req, (*q)["access_code"]);
+      if (!who.ok()) return fail(who.status());
+      auto view = service->View(case_id, *who);
+      if (!view.ok()) return fail(view.status());
+      return send(200, ViewJson(*view, now));
+    }
+    if (segments.size() == 5 && segments[4] == "events" && m == methods::GET) {
+      auto q = Query(req, {"access_code"});
+      if (!q.ok()) return fail(q.status());
+      auto who = ReadCredentials(req, (*q)["access_code"]);
+      if (!who.ok()) return fail(who.status());
+      auto events = service->Events(case_id, *who);
+      if (!events.ok()) return fail(events.status());
+      json arr = json::array();
+      for (const auto& e : *events) {
+        arr.push_back({{"seq", e.seq},
+                       {"hash", crypto::HexEncode(e.hash)},
+                       {"envelope", crypto::Base64Encode(e.envelope)}});
+      }
+      return send(200, {{"tracking_id", case_id},
+                        {"payload_type", std::string(kEventPayloadType)},
+                        {"events", arr}});
+    }
+    if (segments.size() == 5 && segments[4] == "actions" && m == methods::POST) {
+      auto q = Query(req, {"access_code"});
+      if (!q.ok()) return fail(q.status());
+      auto body = ReadJson(req);
+      if (!body.ok()) return fail(body.status());
+      ActionRequest ar;
+      std::string access_code = (*q)["access_code"];
+      Status s = ParseAction(*body, &ar, &access_code);
+      if (!s.ok()) return fail(s);
+      auto who = ReadCredentials(req, access_code);
+      if (!who.ok()) return fail(who.status());
+      auto state = service->Act(case_id, ar, *who);
+      if (!state.ok()) return fail(state.status());
+      return send(200, StateJson(*state, now));
+    }
+    return fail(Status::NotFound("no such endpoint", "path"));
+  }
+};
+
+void HttpApi::InitThreadPool(int threads) { crossplat::threadpool::initialize_with_threads(threads); }
+
+HttpApi::HttpApi(CaseService* service, const NodeConfig& config) : impl_(new Impl) {
+  impl_->service = service;
+  impl_->config = config;
+}
+
+HttpApi::~HttpApi() { Stop(); }
+
+Status HttpApi::Start(const std::string& host, int port) {
+  std::string url = "http://" + host + ":" + std::to_string(port) + "/";
+  try {
+    impl_->listener = std::make_unique<web::http::experimental::listener::http_listener>(url);
+    impl_->listener->support([this](http_request req) { impl_->Handle(std::move(req)); });
+    impl_->listener->open().wait();
+  } catch (const std::exception& e) {
+    impl_->listener.reset();
+    return Status::IOError("cannot listen on " + url + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+void HttpApi::Stop() {
+  if (!impl_ || !impl_->listener) return;
+  try {
+    impl_->listener->close().wait();
+  } catch (const std::exception& e) {
+    spdlog::warn("closing the listener: {}", e.what());
+  }
+  impl_->listener.reset();
+}
+
+}  // namespace lapor::node

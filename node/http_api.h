@@ -1,0 +1,31 @@
+// The REST API (cpprestsdk listener): routes requests to CaseService and maps Status to HTTP.
+// This is the only translation unit that includes cpprestsdk's listener (slow to compile).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "node/case_service.h"
+#include "node/data_dir.h"
+
+namespace lapor::node {
+
+class HttpApi {
+ public:
+  // Sets cpprestsdk's thread pool size; must run before any listener exists.
+  static void InitThreadPool(int threads);
+
+  HttpApi(CaseService* service, const NodeConfig& config);
+  ~HttpApi();
+  // Binds and starts serving on host:port.
+  Status Start(const std::string& host, int port);
+  // Stops accepting, waits for in-flight requests to finish.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lapor::node

@@ -1,0 +1,252 @@
+#include "node/lifecycle.h"
+
+#include <initializer_list>
+
+namespace lapor::node {
+namespace {
+
+bool OneOf(std::string_view s, std::initializer_list<std::string_view> options) {
+  for (auto o : options) {
+    if (s == o) return true;
+  }
+  return false;
+}
+
+Status NotIn(std::string_view action, const v1::CaseState& s) {
+  return Status::Conflict("cannot " + std::string(action) + " a case in status '" + s.status() + "'",
+                          "action");
+}
+
+}  // namespace
+
+bool IsValidStatus(std::string_view s) {
+  return OneOf(s, {status::kSubmitted, status::kDispositioned, status::kProcessing, status::kDone,
+                   status::kOnHold, status::kArchived});
+}
+bool IsValidReportType(std::string_view s) {
+  return OneOf(s, {"aspirasi", "pengaduan", "permintaan_informasi", "whistleblowing"});
+}
+bool IsValidChannel(std::string_view s) { return OneOf(s, {"web", "sms", "app", "social"}); }
+bool IsValidArchiveReason(std::string_view s) {
+  return OneOf(s, {"not_actionable", "duplicate", "not_our_authority"});
+}
+
+std::optional<v1::EventType> EventTypeForAction(std::string_view a) {
+  if (a == "verify") return v1::EVENT_VERIFIED;
+  if (a == "hold") return v1::EVENT_HELD;
+  if (a == "archive") return v1::EVENT_ARCHIVED;
+  if (a == "dispose") return v1::EVENT_DISPOSED;
+  if (a == "process") return v1::EVENT_PROCESSING;
+  if (a == "respond") return v1::EVENT_RESPONDED;
+  if (a == "complete") return v1::EVENT_COMPLETED;
+  if (a == "reply") return v1::EVENT_REPLIED;
+  if (a == "reopen") return v1::EVENT_REOPENED;
+  return std::nullopt;
+}
+
+std::string_view EventTypeName(v1::EventType t) {
+  switch (t) {
+    case v1::EVENT_SUBMITTED: return "submitted";
+    case v1::EVENT_VERIFIED: return "verified";
+    case v1::EVENT_HELD: return "held";
+    case v1::EVENT_ARCHIVED: return "archived";
+    case v1::EVENT_DISPOSED: return "disposed";
+    case v1::EVENT_PROCESSING: return "processing";
+    case v1::EVENT_RESPONDED: return "responded";
+    case v1::EVENT_COMPLETED: return "completed";
+    case v1::EVENT_REPLIED: return "replied";
+    case v1::EVENT_REOPENED: return "reopened";
+    case v1::EVENT_ESCALATED: return "escalated";
+    case v1::EVENT_AUTO_COMPLETED: return "auto_completed";
+    default: return "unknown";
+  }
+}
+
+Status CheckActor(v1::EventType type, const v1::Actor& actor) {
+  const bool admin = actor.kind() == v1::ACTOR_OPERATOR && actor.role() == "admin";
+  const bool liaison = actor.kind() == v1::ACTOR_OPERATOR && actor.role() == "liaison";
+  const bool citizen = actor.kind() == v1::ACTOR_CITIZEN;
+  const bool system = actor.kind() == v1::ACTOR_SYSTEM;
+  bool ok = false;
+  switch (type) {
+    case v1::EVENT_SUBMITTED: ok = citizen; break;
+    case v1::EVENT_VERIFIED:
+    case v1::EVENT_HELD:
+    case v1::EVENT_ARCHIVED:
+    case v1::EVENT_DISPOSED: ok = admin; break;
+    case v1::EVENT_PROCESSING:
+    case v1::EVENT_RESPONDED:
+    case v1::EVENT_COMPLETED: ok = liaison; break;
+    case v1::EVENT_REPLIED: ok = citizen; break;
+    case v1::EVENT_REOPENED: ok = citizen || admin; break;
+    case v1::EVENT_ESCALATED:
+    case v1::EVENT_AUTO_COMPLETED: ok = system; break;
+    default: return Status::InvalidArgument("unknown event type", "type");
+  }
+  if (!ok) {
+    std::string who = citizen ? "the reporter" : system ? "the node" : "role '" + actor.role() + "'";
+    return Status::PermissionDenied(who + " may not cause a '" +
+                                    std::string(EventTypeName(type)) + "' event");
+  }
+  return Status::Ok();
+}
+
+Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* state) {
+  LAPOR_RETURN_IF_ERROR(CheckActor(e.type(), e.actor()));
+  v1::CaseState s = *state;
+  const auto& a = e.action();
+  const int64_t t = e.time_ms();
+
+  if (e.type() == v1::EVENT_SUBMITTED) {
+    if (s.event_count() != 0) return Status::Conflict("case already exists", "case_id");
+    if (!e.has_submission()) return Status::InvalidArgument("submission body missing", "submission");
+    if (!e.prev_hash().empty()) return Status::InvalidArgument("first event has a prev_hash", "prev_hash");
+    const auto& sub = e.submission();
+    s.set_case_id(e.case_id());
+    s.set_first_seq(e.seq());
+    s.set_status(std::string(status::kSubmitted));
+    s.set_report_type(sub.report_type());
+    s.set_category(sub.category());
+    s.set_region_code(sub.region_code());
+    s.set_agency(sub.target_agency());
+    s.set_anonymous(sub.anonymous());
+    s.set_confidential(sub.confidential());
+    s.set_created_ms(t);
+    s.set_due_ms(sub.verify_due_ms());
+    s.set_due_kind("verification");
+    s.set_access_code_hash(sub.access_code_hash());
+    s.set_title(sub.title());
+  } else {
+    if (s.event_count() == 0) return Status::NotFound("case does not exist", "case_id");
+    if (e.case_id() != s.case_id()) return Status::InvalidArgument("event is for another case", "case_id");
+    if (e.prev_hash() != s.last_hash()) {
+      return Status::Conflict("prev_hash does not match the case's last event", "prev_hash");
+    }
+    if (!e.has_action()) return Status::InvalidArgument("action body missing", "action");
+    const std::string_view cur = s.status();
+    auto restart_response_clock = [&] {
+      if (a.response_due_ms() <= 0) {
+        return Status::InvalidArgument("response deadline missing", "response_due_ms");
+      }
+      s.set_due_ms(a.response_due_ms());
+      s.set_due_kind("response");
+      s.set_escalated(false);
+      return Status::Ok();
+    };
+    auto stop_clock = [&] {
+      s.set_due_ms(0);
+      s.set_due_kind("");
+      s.set_escalated(false);
+    };
+    switch (e.type()) {
+      case v1::EVENT_VERIFIED:
+        if (!OneOf(cur, {status::kSubmitted, status::kOnHold})) return NotIn("verify", s);
+        if (a.agency().empty()) return Status::InvalidArgument("verify needs an agency", "agency");
+        s.set_agency(a.agency());
+        s.set_status(std::string(status::kDispositioned));
+        LAPOR_RETURN_IF_ERROR(restart_response_clock());
+        break;
+      case v1::EVENT_HELD:
+        if (!OneOf(cur, {status::kSubmitted, status::kDispositioned})) return NotIn("hold", s);
+        s.set_status(std::string(status::kOnHold));
+        stop_clock();
+        break;
+      case v1::EVENT_ARCHIVED:
+        if (!OneOf(cur, {status::kSubmitted, status::kOnHold})) return NotIn("archive", s);
+        if (!IsValidArchiveReason(a.reason())) {
+          return Status::InvalidArgument(
+              "reason must be not_actionable, duplicate or not_our_authority", "reason");
+        }
+        if (a.reason() == "duplicate" && a.duplicate_of().empty()) {
+          return Status::InvalidArgument("a duplicate names the original case", "duplicate_of");
+        }
+        s.set_status(std::string(status::kArchived));
+        s.set_archive_reason(a.reason());
+        s.set_duplicate_of(a.duplicate_of());
+        stop_clock();
+        break;
+      case v1::EVENT_DISPOSED:
+        if (cur != status::kDispositioned) return NotIn("dispose", s);
+        if (a.agency().empty()) return Status::InvalidArgument("dispose needs an agency", "agency");
+        if (a.agency() == s.agency()) {
+          return Status::InvalidArgument("the case is already with this agency", "agency");
+        }
+        s.set_agency(a.agency());
+        LAPOR_RETURN_IF_ERROR(restart_response_clock());
+        break;
+      case v1::EVENT_PROCESSING:
+        if (cur != status::kDispositioned) return NotIn("process", s);
+        s.set_status(std::string(status::kProcessing));
+        break;
+      case v1::EVENT_RESPONDED:
+        if (!OneOf(cur, {status::kDispositioned, status::kProcessing})) return NotIn("respond", s);
+        if (a.note().empty() && a.note_commitment().empty()) {
+          return Status::InvalidArgument("respond needs a note", "note");
+        }
+        if (a.auto_complete_at_ms() <= 0) {
+          return Status::InvalidArgument("auto-complete time missing", "auto_complete_at_ms");
+        }
+        s.set_status(std::string(status::kProcessing));
+        s.set_responded(true);
+        stop_clock();
+        s.set_auto_complete_at_ms(a.auto_complete_at_ms());
+        break;
+      case v1::EVENT_COMPLETED:
+      case v1::EVENT_AUTO_COMPLETED: {
+        const bool automatic = e.type() == v1::EVENT_AUTO_COMPLETED;
+        if (cur != status::kProcessing) return NotIn(automatic ? "auto-complete" : "complete", s);
+        if (!s.responded()) {
+          return Status::Conflict("cannot complete a case before the agency has responded", "action");
+        }
+        if (automatic && (s.auto_complete_at_ms() <= 0 || t < s.auto_complete_at_ms())) {
+          return Status::Conflict("the auto-complete time has not come", "time_ms");
+        }
+        s.set_status(std::string(status::kDone));
+        s.set_completed_ms(t);
+        s.set_auto_complete_at_ms(0);
+        s.set_reopen_until_ms(a.reopen_until_ms());
+        stop_clock();
+        break;
+      }
+      case v1::EVENT_REPLIED:
+        if (cur != status::kProcessing) return NotIn("reply", s);
+        if (a.note().empty() && a.note_commitment().empty()) {
+          return Status::InvalidArgument("reply needs a note", "note");
+        }
+        s.set_auto_complete_at_ms(0);
+        LAPOR_RETURN_IF_ERROR(restart_response_clock());
+        break;
+      case v1::EVENT_REOPENED:
+        if (cur != status::kDone) return NotIn("reopen", s);
+        if (e.actor().kind() == v1::ACTOR_CITIZEN && t > s.reopen_until_ms()) {
+          return Status::Conflict("the reporter may reopen only within 10 working days of completion",
+                                  "action");
+        }
+        s.set_status(std::string(status::kProcessing));
+        s.set_responded(false);
+        s.set_completed_ms(0);
+        s.set_reopen_until_ms(0);
+        LAPOR_RETURN_IF_ERROR(restart_response_clock());
+        break;
+      case v1::EVENT_ESCALATED:
+        if (s.due_ms() <= 0 || s.escalated() || t <= s.due_ms()) {
+          return Status::Conflict("no missed deadline to escalate", "due_ms");
+        }
+        if (a.missed_deadline() != s.due_kind()) {
+          return Status::InvalidArgument("escalation names the wrong deadline", "missed_deadline");
+        }
+        s.set_escalated(true);
+        break;
+      default:
+        return Status::InvalidArgument("unknown event type", "type");
+    }
+  }
+  s.set_updated_ms(t);
+  s.set_event_count(s.event_count() + 1);
+  s.set_last_hash(hash);
+  s.set_last_seq(e.seq());
+  *state = std::move(s);
+  return Status::Ok();
+}
+
+}  // namespace lapor::node

@@ -1,0 +1,275 @@
+// lapor-node: the command line of a LAPOR! node (init, run, operator add, fsck, pii erase).
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "crypto/encoding.h"
+#include "federation/regions.h"
+#include "node/case_service.h"
+#include "node/data_dir.h"
+#include "node/fsck.h"
+#include "node/http_api.h"
+
+namespace lapor::node {
+namespace {
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "lapor-node: %s\n", s.ToString().c_str());
+  return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+}
+
+struct Opened {
+  NodeConfig config;
+  std::shared_ptr<const crypto::SigningKey> key;
+  std::string sealing_key;
+  std::unique_ptr<storage::Store> store;
+};
+
+Result<Opened> OpenNode(const std::string& dir) {
+  DataDir data(dir);
+  Opened o;
+  auto config = data.LoadConfig();
+  if (!config.ok()) return config.status();
+  o.config = *config;
+  auto key = data.LoadSigningKey();
+  if (!key.ok()) return key.status();
+  o.key = std::make_shared<const crypto::SigningKey>(std::move(*key));
+  auto sealing = data.LoadSealingKey();
+  if (!sealing.ok()) return sealing.status();
+  o.sealing_key = *sealing;
+  auto store = storage::Store::Open(data.DatabasePath());
+  if (!store.ok()) return store.status();
+  o.store = std::move(*store);
+  return o;
+}
+
+int Init(const std::string& dir, const std::string& jurisdiction, const std::string& listen,
+         const std::string& origin) {
+  if (!federation::IsValidJurisdiction(jurisdiction)) {
+    return Fail(Status::InvalidArgument("unknown jurisdiction code '" + jurisdiction +
+                                            "': use 00 (national hub), a province (e.g. 32) or a "
+                                            "regency/city (e.g. 32.04)",
+                                        "--jurisdiction"));
+  }
+  NodeConfig c;
+  c.node_id = jurisdiction;
+  c.jurisdiction = jurisdiction;
+  c.listen = listen;
+  c.origin = origin.empty() ? "lapor.go.id/node/" + jurisdiction : origin;
+  std::string host;
+  int port = 0;
+  Status s = ParseListen(listen, &host, &port, "--listen");
+  if (!s.ok()) return Fail(s);
+  auto key = DataDir(dir).Init(c);
+  if (!key.ok()) return Fail(key.status());
+  // Create the database (and run migrations) now so a bad folder fails at init, not at run.
+  auto store = storage::Store::Open(DataDir(dir).DatabasePath());
+  if (!store.ok()) return Fail(store.status());
+  const auto* region = federation::FindRegion(jurisdiction);
+  std::printf("initialised node %s (%s) in %s\n", c.node_id.c_str(),
+              region ? region->name.c_str() : "national hub", dir.c_str());
+  std::printf("public key: %s\n", crypto::HexEncode(key->public_key()).c_str());
+  return 0;
+}
+
+sigset_t StopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+int Run(const std::string& dir, const std::string& listen_override) {
+  // Block the stop signals before any thread starts, so only sigwait below receives them.
+  sigset_t stop = StopSignals();
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  Opened& o = *opened;
+  std::string listen = listen_override.empty() ? o.config.listen : listen_override;
+  std::string host;
+  int port = 0;
+  Status s = ParseListen(listen, &host, &port, "--listen");
+  if (!s.ok()) return Fail(s);
+
+  DataDir data(dir);
+  auto calendar = WorkingCalendar::Load(data.HolidaysPath(), o.config.utc_offset_minutes);
+  if (!calendar.ok()) return Fail(calendar.status());
+  CaseServiceOptions opts;
+  opts.node_id = o.config.node_id;
+  opts.jurisdiction = o.config.jurisdiction;
+  opts.key = o.key;
+  opts.sealing_key = o.sealing_key;
+  auto service = CaseService::Open(
+      opts, o.store.get(), std::make_shared<const WorkingCalendar>(std::move(*calendar)));
+  if (!service.ok()) return Fail(service.status());
+
+  HttpApi::InitThreadPool(o.config.http_threads);
+  HttpApi api(service->get(), o.config);
+  s = api.Start(host, port);
+  if (!s.ok()) return Fail(s);
+  spdlog::info("node {} serving http://{}:{}/ (next seq {})", o.config.node_id, host, port,
+               (*service)->next_seq());
+
+  // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread sla([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(o.config.sla_interval_ms),
+                        [&] { return stopping; })) {
+      lock.unlock();
+      auto cal = WorkingCalendar::Load(data.HolidaysPath(), o.config.utc_offset_minutes);
+      if (cal.ok()) {
+        (*service)->SetCalendar(std::make_shared<const WorkingCalendar>(std::move(*cal)));
+      } else {
+        spdlog::warn("holiday calendar not reloaded: {}", cal.status().ToString());
+      }
+      auto n = (*service)->RunSla();
+      if (!n.ok()) {
+        spdlog::error("SLA run failed: {}", n.status().ToString());
+      } else if (*n > 0) {
+        spdlog::info("SLA: recorded {} escalation/auto-completion events", *n);
+      }
+      lock.lock();
+    }
+  });
+
+  int sig = 0;
+  sigwait(&stop, &sig);
+  spdlog::info("signal {} received: finishing in-flight requests", sig);
+  api.Stop();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stopping = true;
+  }
+  cv.notify_all();
+  sla.join();
+  o.store->Close();
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+int AddOperator(const std::string& dir, const std::string& name, const std::string& role,
+                const std::string& agency) {
+  if (role != "admin" && role != "liaison" && role != "auditor") {
+    return Fail(Status::InvalidArgument("role must be admin, liaison or auditor", "--role"));
+  }
+  if (role == "liaison" && agency.empty()) {
+    return Fail(Status::InvalidArgument("a liaison needs --agency", "--agency"));
+  }
+  if (role != "liaison" && !agency.empty()) {
+    return Fail(Status::InvalidArgument("only liaisons belong to an agency", "--agency"));
+  }
+  if (name.empty() || name.size() > 100) {
+    return Fail(Status::InvalidArgument("name must have 1-100 characters", "--name"));
+  }
+  DataDir data(dir);
+  if (auto c = data.LoadConfig(); !c.ok()) return Fail(c.status());
+  auto store = storage::Store::Open(data.DatabasePath());
+  if (!store.ok()) return Fail(store.status());
+  std::string token = "lpt_" + crypto::Base32Encode(crypto::RandomBytes(20));
+  auto id = (*store)->AddOperator({0, name, role, agency}, CaseService::HashToken(token));
+  if (!id.ok()) return Fail(id.status());
+  std::printf("operator %llu (%s) added. Token (shown once, only its hash is stored):\n%s\n",
+              static_cast<unsigned long long>(*id), role.c_str(), token.c_str());
+  return 0;
+}
+
+int RunFsck(const std::string& dir) {
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  auto report = Fsck(opened->store.get(), opened->config.node_id, opened->key->public_key(),
+                     opened->sealing_key);
+  if (!report.ok()) return Fail(report.status());
+  for (const auto& p : report->problems) std::printf("PROBLEM %s\n", p.c_str());
+  std::printf("fsck: %llu events, %llu cases, %llu sealed records checked: %s\n",
+              static_cast<unsigned long long>(report->events),
+              static_cast<unsigned long long>(report->cases),
+              static_cast<unsigned long long>(report->sealed_checked),
+              report->ok() ? "clean" : "PROBLEMS FOUND");
+  return report->ok() ? 0 : 1;
+}
+
+int ErasePii(const std::string& dir, const std::string& tracking_id) {
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  auto state = opened->store->GetCase(tracking_id);
+  if (!state.ok()) return Fail(state.status());
+  if (!state->has_value()) {
+    return Fail(Status::NotFound("no case with tracking id " + tracking_id));
+  }
+  Status s = opened->store->EraseSealed((*state)->first_seq(), "reporter");
+  if (!s.ok()) return Fail(s);
+  std::printf("reporter data of %s erased; signed events are unchanged\n", tracking_id.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace lapor::node
+
+int main(int argc, char** argv) {
+  using namespace lapor::node;
+  auto logger = spdlog::stderr_color_mt("lapor");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  if (const char* lvl = std::getenv("LAPOR_LOG_LEVEL")) {
+    spdlog::set_level(spdlog::level::from_str(lvl));
+  }
+
+  CLI::App app{"lapor-node: a jurisdiction's node of the LAPOR! federation"};
+  app.require_subcommand(1);
+  std::string dir, jurisdiction = "32", listen = "127.0.0.1:8080", origin, name, role, agency,
+                   tracking_id, listen_override;
+
+  auto* init = app.add_subcommand("init", "create a node's data folder, keys and config");
+  init->add_option("--data-dir", dir, "data folder")->required();
+  init->add_option("--jurisdiction", jurisdiction, "00 (hub), province (32) or regency (32.04)")
+      ->required();
+  init->add_option("--listen", listen, "HOST:PORT to serve on")->capture_default_str();
+  init->add_option("--origin", origin, "log origin name (default lapor.go.id/node/<code>)");
+
+  auto* run = app.add_subcommand("run", "serve until SIGINT/SIGTERM");
+  run->add_option("--data-dir", dir, "data folder")->required();
+  run->add_option("--listen", listen_override, "HOST:PORT, overrides the config");
+
+  auto* op = app.add_subcommand("operator", "manage operators");
+  op->require_subcommand(1);
+  auto* op_add = op->add_subcommand("add", "add an operator and print its token once");
+  op_add->add_option("--data-dir", dir, "data folder")->required();
+  op_add->add_option("--name", name, "operator name")->required();
+  op_add->add_option("--role", role, "admin, liaison or auditor")->required();
+  op_add->add_option("--agency", agency, "the liaison's agency");
+
+  auto* fsck = app.add_subcommand("fsck", "verify signatures, chains, sequence and state");
+  fsck->add_option("--data-dir", dir, "data folder")->required();
+
+  auto* pii = app.add_subcommand("pii", "reporter personal data");
+  pii->require_subcommand(1);
+  auto* erase = pii->add_subcommand("erase", "erase a case's reporter data");
+  erase->add_option("TRACKING_ID", tracking_id, "case tracking id")->required();
+  erase->add_option("--data-dir", dir, "data folder")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  lapor::crypto::Init();
+  if (*init) return Init(dir, jurisdiction, listen, origin);
+  if (*run) return Run(dir, listen_override);
+  if (*op_add) return AddOperator(dir, name, role, agency);
+  if (*fsck) return RunFsck(dir);
+  if (*erase) return ErasePii(dir, tracking_id);
+  return 2;
+}

@@ -1,0 +1,479 @@
+#include "storage/store.h"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "storage/sqlite.h"
+
+namespace lapor::storage {
+namespace {
+
+// Migration i brings the schema from version i to i+1. Never edit a shipped migration: add one.
+const char* const kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
+CREATE TABLE events(
+  seq INTEGER PRIMARY KEY,
+  case_ref INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  envelope BLOB NOT NULL);
+CREATE INDEX events_by_case ON events(case_ref, seq);
+CREATE TABLE cases(
+  ref INTEGER PRIMARY KEY,
+  case_id TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL,
+  report_type TEXT NOT NULL,
+  category TEXT NOT NULL,
+  region_code TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  due_ms INTEGER NOT NULL,
+  auto_complete_at_ms INTEGER NOT NULL,
+  state BLOB NOT NULL);
+CREATE INDEX cases_by_status ON cases(status, ref);
+CREATE INDEX cases_by_due ON cases(due_ms) WHERE due_ms > 0;
+CREATE INDEX cases_by_autocomplete ON cases(auto_complete_at_ms) WHERE auto_complete_at_ms > 0;
+CREATE TABLE sealed(
+  case_ref INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  ciphertext BLOB NOT NULL,
+  PRIMARY KEY(case_ref, kind)) WITHOUT ROWID;
+CREATE TABLE outbox(
+  destination TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(destination, seq)) WITHOUT ROWID;
+CREATE TABLE operators(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  token_hash BLOB NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+Status Migrate(Connection* db) {
+  auto st = db->Cached("PRAGMA user_version");
+  if (!st.ok()) return st.status();
+  auto row = (*st)->Step();
+  if (!row.ok()) return row.status();
+  int version = static_cast<int>((*st)->Int(0));
+  (*st)->Reset();
+  if (version > kSchemaVersion) {
+    return Status::Corruption("database schema version " + std::to_string(version) +
+                                            " is newer than this program's " +
+                                            std::to_string(kSchemaVersion));
+  }
+  if (version == kSchemaVersion) return Status::Ok();
+  LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+  for (int v = version; v < kSchemaVersion; ++v) {
+    Status s = db->Exec(kMigrations[v]);
+    if (!s.ok()) {
+      db->Exec("ROLLBACK");
+      return s;
+    }
+  }
+  Status s = db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+  if (s.ok()) s = db->Exec("COMMIT");
+  if (!s.ok()) db->Exec("ROLLBACK");
+  return s;
+}
+
+v1::CaseState ParseState(const std::string& blob) {
+  v1::CaseState state;
+  state.ParseFromString(blob);
+  return state;
+}
+
+class SqliteStore : public Store {
+ public:
+  SqliteStore(std::string path, std::unique_ptr<Connection> writer)
+      : path_(std::move(path)), writer_(std::move(writer)) {
+    committer_ = std::thread([this] { CommitLoop(); });
+  }
+  ~SqliteStore() override { Close(); }
+
+  std::future<Status> Enqueue(Write w) override {
+    Pending p{std::move(w), {}};
+    auto fut = p.done.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (failed_ || stopping_) {
+        p.done.set_value(failed_ ? Status::IOError("store failed earlier: " + failure_)
+                                 : Status::Unavailable("store is closing"));
+        return fut;
+      }
+      queue_.push_back(std::move(p));
+    }
+    cv_.notify_one();
+    return fut;
+  }
+
+  void Close() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (committer_.joinable()) committer_.join();
+  }
+
+  Result<uint64_t> NextSeq() override {
+    return WithReader<uint64_t>([](Connection* db) -> Result<uint64_t> {
+      auto st = db->Cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM events");
+      if (!st.ok()) return st.status();
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      return static_cast<uint64_t>((*st)->Int(0));
+    });
+  }
+
+  Result<std::optional<v1::CaseState>> GetCase(const std::string& case_id) override {
+    using R = std::optional<v1::CaseState>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached("SELECT state FROM cases WHERE case_id = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, case_id);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return R();
+      return R(ParseState((*st)->Blob(0)));
+    });
+  }
+
+  Result<std::vector<StoredEvent>> CaseEvents(uint64_t case_ref) override {
+    using R = std::vector<StoredEvent>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "SELECT seq, case_ref, hash, envelope FROM events WHERE case_ref = ? ORDER BY seq");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, static_cast<int64_t>(case_ref));
+      return ReadEvents(*st);
+    });
+  }
+
+  Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& f) override {
+    using R = std::vector<v1::CaseState>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      std::string sql = "SELECT state FROM cases WHERE 1";
+      std::vector<std::string> text;
+      auto add = [&](const std::string& col, const std::string& v) {
+        if (v.empty()) return;
+        sql += " AND " + col + " = ?";
+        text.push_back(v);
+      };
+      add("status", f.status);
+      add("report_type", f.report_type);
+      add("category", f.category);
+      add("region_code", f.region_code);
+      add("agency", f.agency);
+      if (f.overdue.has_value()) {
+        sql += *f.overdue ? " AND due_ms > 0 AND due_ms < ?" : " AND NOT (due_ms > 0 AND due_ms < ?)";
+      }
+      if (f.before_ref > 0) sql += " AND ref < ?";
+      sql += " ORDER BY ref DESC LIMIT ?";
+      auto st = db->Cached(sql);
+      if (!st.ok()) return st.status();
+      int i = 1;
+      for (const auto& v : text) (*st)->Bind(i++, v);
+      if (f.overdue.has_value()) (*st)->Bind(i++, f.now_ms);
+      if (f.before_ref > 0) (*st)->Bind(i++, static_cast<int64_t>(f.before_ref));
+      (*st)->Bind(i++, static_cast<int64_t>(f.limit));
+      R out;
+      for (;;) {
+        auto row = (*st)->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        out.push_back(ParseState((*st)->Blob(0)));
+      }
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<std::vector<v1::CaseState>> DueCases(int64_t now_ms, int limit) override {
+    using R = std::vector<v1::CaseState>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "SELECT state FROM cases WHERE due_ms > 0 AND due_ms <= ?1 "
+          "UNION SELECT state FROM cases WHERE auto_complete_at_ms > 0 AND auto_complete_at_ms <= ?1 "
+          "LIMIT ?2");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
+      R out;
+      for (;;) {
+        auto row = (*st)->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        out.push_back(ParseState((*st)->Blob(0)));
+      }
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Status ScanEvents(uint64_t from, const std::function<bool(const StoredEvent&)>& fn) override {
+    // A dedicated connection: a full scan must not hold a pooled reader for long.
+    auto conn = Connection::Open(path_, false);
+    if (!conn.ok()) return conn.status();
+    auto st = (*conn)->Cached(
+        "SELECT seq, case_ref, hash, envelope FROM events WHERE seq >= ? ORDER BY seq");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, static_cast<int64_t>(from));
+    for (;;) {
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      StoredEvent e{static_cast<uint64_t>((*st)->Int(0)), static_cast<uint64_t>((*st)->Int(1)),
+                    (*st)->Blob(2), (*st)->Blob(3)};
+      if (!fn(e)) break;
+    }
+    (*st)->Reset();
+    return Status::Ok();
+  }
+
+  Status ScanCases(const std::function<bool(const v1::CaseState&)>& fn) override {
+    auto conn = Connection::Open(path_, false);
+    if (!conn.ok()) return conn.status();
+    auto st = (*conn)->Cached("SELECT state FROM cases ORDER BY ref");
+    if (!st.ok()) return st.status();
+    for (;;) {
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (!fn(ParseState((*st)->Blob(0)))) break;
+    }
+    (*st)->Reset();
+    return Status::Ok();
+  }
+
+  Result<std::optional<std::string>> GetSealed(uint64_t case_ref, const std::string& kind) override {
+    using R = std::optional<std::string>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached("SELECT ciphertext FROM sealed WHERE case_ref = ? AND kind = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      R out;
+      if (*row) out = (*st)->Blob(0);
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Status EraseSealed(uint64_t case_ref, const std::string& kind) override {
+    auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
+      auto st = db->Cached("DELETE FROM sealed WHERE case_ref = ? AND kind = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind);
+      LAPOR_RETURN_IF_ERROR((*st)->Run());
+      return sqlite3_changes(db->raw()) > 0;
+    });
+    if (!r.ok()) return r.status();
+    if (!*r) return Status::NotFound("no sealed " + kind + " record for this case");
+    return Status::Ok();
+  }
+
+  Result<uint64_t> AddOperator(const Operator& op, const std::string& token_hash) override {
+    return WithReader<uint64_t>([&](Connection* db) -> Result<uint64_t> {
+      auto st = db->Cached(
+          "INSERT INTO operators(name, role, agency, token_hash, created_ms) "
+          "VALUES(?, ?, ?, ?, strftime('%s','now') * 1000)");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, op.name).Bind(2, op.role).Bind(3, op.agency).BindBlob(4, token_hash);
+      LAPOR_RETURN_IF_ERROR((*st)->Run());
+      return static_cast<uint64_t>(sqlite3_last_insert_rowid(db->raw()));
+    });
+  }
+
+  Result<std::optional<Operator>> FindOperator(const std::string& token_hash) override {
+    using R = std::optional<Operator>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached("SELECT id, name, role, agency FROM operators WHERE token_hash = ?");
+      if (!st.ok()) return st.status();
+      (*st)->BindBlob(1, token_hash);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      R out;
+      if (*row) {
+        out = Operator{static_cast<uint64_t>((*st)->Int(0)), (*st)->Text(1), (*st)->Text(2),
+                       (*st)->Text(3)};
+      }
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<int64_t> CountOutbox() override {
+    return WithReader<int64_t>([](Connection* db) -> Result<int64_t> {
+      auto st = db->Cached("SELECT COUNT(*) FROM outbox");
+      if (!st.ok()) return st.status();
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      int64_t n = (*st)->Int(0);
+      (*st)->Reset();
+      return n;
+    });
+  }
+
+ private:
+  struct Pending {
+    Write write;
+    std::promise<Status> done;
+  };
+
+  static Result<std::vector<StoredEvent>> ReadEvents(Statement* st) {
+    std::vector<StoredEvent> out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(StoredEvent{static_cast<uint64_t>(st->Int(0)),
+                                static_cast<uint64_t>(st->Int(1)), st->Blob(2), st->Blob(3)});
+    }
+    st->Reset();
+    return out;
+  }
+
+  // Runs `fn` with a pooled reader connection (opened on demand; a pool grows to the number of
+  // threads that read at once).
+  template <typename T, typename Fn>
+  Result<T> WithReader(Fn fn) {
+    std::unique_ptr<Connection> conn;
+    {
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      if (!pool_.empty()) {
+        conn = std::move(pool_.back());
+        pool_.pop_back();
+      }
+    }
+    if (!conn) {
+      auto opened = Connection::Open(path_, false);
+      if (!opened.ok()) return opened.status();
+      conn = std::move(*opened);
+    }
+    Result<T> r = fn(conn.get());
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    pool_.push_back(std::move(conn));
+    return r;
+  }
+
+  Status Apply(const Write& w) {
+    const auto& e = w.event;
+    auto ins = writer_->Cached("INSERT INTO events(seq, case_ref, hash, envelope) VALUES(?,?,?,?)");
+    if (!ins.ok()) return ins.status();
+    (*ins)->Bind(1, static_cast<int64_t>(e.seq))
+        .Bind(2, static_cast<int64_t>(e.case_ref))
+        .BindBlob(3, e.hash)
+        .BindBlob(4, e.envelope);
+    LAPOR_RETURN_IF_ERROR((*ins)->Run());
+
+    const auto& s = w.state;
+    auto up = writer_->Cached(
+        "INSERT INTO cases(ref, case_id, status, report_type, category, region_code, agency, "
+        "due_ms, auto_complete_at_ms, state) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+        "ON CONFLICT(ref) DO UPDATE SET status=?3, agency=?7, due_ms=?8, "
+        "auto_complete_at_ms=?9, state=?10");
+    if (!up.ok()) return up.status();
+    std::string blob;
+    s.SerializeToString(&blob);
+    // Deadlines that have already produced their event no longer need the SLA scanner's eye.
+    int64_t due = s.escalated() ? 0 : s.due_ms();
+    (*up)->Bind(1, static_cast<int64_t>(s.first_seq()))
+        .Bind(2, s.case_id())
+        .Bind(3, s.status())
+        .Bind(4, s.report_type())
+        .Bind(5, s.category())
+        .Bind(6, s.region_code())
+        .Bind(7, s.agency())
+        .Bind(8, due)
+        .Bind(9, s.auto_complete_at_ms())
+        .BindBlob(10, blob);
+    LAPOR_RETURN_IF_ERROR((*up)->Run());
+
+    for (const auto& b : w.sealed) {
+      auto st = writer_->Cached("INSERT INTO sealed(case_ref, kind, ciphertext) VALUES(?,?,?)");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, static_cast<int64_t>(e.case_ref)).Bind(2, b.kind).BindBlob(3, b.ciphertext);
+      LAPOR_RETURN_IF_ERROR((*st)->Run());
+    }
+    for (const auto& d : w.outbox) {
+      auto st = writer_->Cached("INSERT INTO outbox(destination, seq) VALUES(?,?)");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, d).Bind(2, static_cast<int64_t>(e.seq));
+      LAPOR_RETURN_IF_ERROR((*st)->Run());
+    }
+    return Status::Ok();
+  }
+
+  Status CommitBatch(const std::deque<Pending>& batch) {
+    LAPOR_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
+    for (const auto& p : batch) {
+      Status s = Apply(p.write);
+      if (!s.ok()) {
+        writer_->Exec("ROLLBACK");
+        return s;
+      }
+    }
+    Status s = writer_->Exec("COMMIT");
+    if (!s.ok()) writer_->Exec("ROLLBACK");
+    return s;
+  }
+
+  void CommitLoop() {
+    static constexpr size_t kMaxBatch = 4096;
+    for (;;) {
+      std::deque<Pending> batch;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;  // stopping and drained
+        if (queue_.size() <= kMaxBatch) {
+          batch.swap(queue_);
+        } else {
+          for (size_t i = 0; i < kMaxBatch; ++i) {
+            batch.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+          }
+        }
+      }
+      Status s = failed_ ? Status::IOError("store failed earlier: " + failure_) : CommitBatch(batch);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        failed_ = true;
+        if (failure_.empty()) failure_ = s.message();
+      }
+      for (auto& p : batch) p.done.set_value(s);
+    }
+  }
+
+  const std::string path_;
+  std::unique_ptr<Connection> writer_;  // used only by the committer thread
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;  // guarded by mu_
+  bool stopping_ = false;      // guarded by mu_
+  bool failed_ = false;        // guarded by mu_ (read unguarded only by the committer)
+  std::string failure_;        // guarded by mu_
+  std::thread committer_;
+
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Connection>> pool_;  // guarded by pool_mu_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  auto writer = Connection::Open(path, true);
+  if (!writer.ok()) return writer.status();
+  LAPOR_RETURN_IF_ERROR(Migrate(writer->get()));
+  return std::unique_ptr<Store>(new SqliteStore(path, std::move(*writer)));
+}
+
+}  // namespace lapor::storage

@@ -1,0 +1,98 @@
+// Store: the node's durable state in one SQLite database (WAL, synchronous=FULL).
+//
+// Guarantees:
+// - Commit() returns ok only after the event, the case's new state, its sealed data and its outbox
+//   entries are durable together in one transaction (fsynced). If it returns an error, none of
+//   that write is stored, and the Store refuses every later write (it is "failed") so that no
+//   sequence gap can ever be committed; the process must restart and recover from disk.
+// - Concurrent Commit() calls are group committed: one committer thread writes everything queued
+//   while the previous transaction was being fsynced, in queue order, in one transaction.
+// - Reads see only committed data. All methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "lapor/v1/event.pb.h"
+
+namespace lapor::storage {
+
+// Current schema version; Open() migrates older databases forward in one transaction.
+inline constexpr int kSchemaVersion = 1;
+
+struct StoredEvent {
+  uint64_t seq = 0;
+  uint64_t case_ref = 0;  // first_seq of the case
+  std::string hash;       // SHA-256 of envelope
+  std::string envelope;   // serialized lapor.v1.Envelope, exactly as signed
+};
+
+struct SealedBlob {
+  std::string kind;        // "reporter", "content" or "note:<seq>"
+  std::string ciphertext;  // secretbox(nonce || ciphertext)
+};
+
+// One event and everything that commits with it.
+struct Write {
+  StoredEvent event;
+  v1::CaseState state;  // the case after the event
+  std::vector<SealedBlob> sealed;
+  std::vector<std::string> outbox;  // destinations that must receive the event
+};
+
+struct Operator {
+  uint64_t id = 0;
+  std::string name;
+  std::string role;
+  std::string agency;  // liaisons only
+};
+
+struct CaseFilter {
+  std::string status, report_type, category, region_code, agency;
+  std::optional<bool> overdue;  // relative to now_ms
+  int64_t now_ms = 0;
+  uint64_t before_ref = 0;  // cursor: only cases with first_seq < before_ref (0 = no cursor)
+  int limit = 50;
+};
+
+class Store {
+ public:
+  // Opens or creates the database at `path` and runs pending migrations.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  virtual ~Store() = default;
+
+  // Queues a write for the next group commit. Writes commit in the order they are queued; the
+  // caller queues under its own sequencing lock so that queue order is sequence order.
+  virtual std::future<Status> Enqueue(Write w) = 0;
+  // Stops the committer after it has committed everything queued.
+  virtual void Close() = 0;
+
+  // Next sequence number: one past the highest committed event (0 for an empty log).
+  virtual Result<uint64_t> NextSeq() = 0;
+  virtual Result<std::optional<v1::CaseState>> GetCase(const std::string& case_id) = 0;
+  virtual Result<std::vector<StoredEvent>> CaseEvents(uint64_t case_ref) = 0;
+  virtual Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& filter) = 0;
+  // Cases whose deadline (due_ms or auto_complete_at_ms) is at or before `now_ms`.
+  virtual Result<std::vector<v1::CaseState>> DueCases(int64_t now_ms, int limit) = 0;
+  // Calls `fn` for each event with seq >= from, in order; stops early if `fn` returns false.
+  virtual Status ScanEvents(uint64_t from, const std::function<bool(const StoredEvent&)>& fn) = 0;
+  virtual Status ScanCases(const std::function<bool(const v1::CaseState&)>& fn) = 0;
+
+  virtual Result<std::optional<std::string>> GetSealed(uint64_t case_ref,
+                                                       const std::string& kind) = 0;
+  // Deletes the sealed reporter record of a case (secure_delete zeroes it). NotFound if none.
+  virtual Status EraseSealed(uint64_t case_ref, const std::string& kind) = 0;
+
+  virtual Result<uint64_t> AddOperator(const Operator& op, const std::string& token_hash) = 0;
+  virtual Result<std::optional<Operator>> FindOperator(const std::string& token_hash) = 0;
+
+  virtual Result<int64_t> CountOutbox() = 0;
+};
+
+}  // namespace lapor::storage
