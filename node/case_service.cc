@@ -15,10 +15,10 @@ Status CheckText(const std::string& v, const char* field, size_t min_chars, size
   if (!crypto::IsValidUtf8(v)) return Status::InvalidArgument("must be valid UTF-8", field);
   size_t n = crypto::Utf8Length(v);
   if (n < min_chars) {
-    return Status::InvalidArgument(min_chars == 1 ? "must not be empty"
-                                                  : "must have at least " +
-                                                        std::to_string(min_chars) + " characters",
-                                   field);
+    return Status::InvalidArgument(
+        min_chars == 1 ? "must not be empty"
+                       : "must have at least " + std::to_string(min_chars) + " characters",
+        field);
   }
   if (n > max_chars) {
     return Status::InvalidArgument("must have at most " + std::to_string(max_chars) + " characters",
@@ -32,7 +32,8 @@ Status CheckText(const std::string& v, const char* field, size_t min_chars, size
 
 // Identifiers (categories, agencies): lower-case ASCII letters, digits, '.', '_' and '-'.
 Status CheckIdentifier(const std::string& v, const char* field, bool required) {
-  if (v.empty()) return required ? Status::InvalidArgument("must not be empty", field) : Status::Ok();
+  if (v.empty())
+    return required ? Status::InvalidArgument("must not be empty", field) : Status::Ok();
   if (v.size() > 64) return Status::InvalidArgument("must have at most 64 characters", field);
   for (char c : v) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
@@ -139,11 +140,9 @@ Result<v1::CaseState> CaseService::LatestState(const std::string& case_id) {
   return **stored;
 }
 
-Result<v1::CaseState> CaseService::Sequence(std::string case_id, Draft draft,
-                                            const Prepare& prepare) {
-  std::future<Status> durable;
-  v1::CaseState next;
-  {
+void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prepare,
+                           Done<v1::CaseState> done) {
+  Status refused = [&]() -> Status {
     std::lock_guard<std::mutex> lock(seq_mu_);
     v1::CaseState current;
     if (case_id.empty()) {
@@ -182,7 +181,7 @@ Result<v1::CaseState> CaseService::Sequence(std::string case_id, Draft draft,
     std::string envelope = env.SerializeAsString();
     std::string hash = crypto::Sha256(envelope);
 
-    next = current;
+    v1::CaseState next = current;
     LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, hash, &next));
 
     storage::Write w;
@@ -190,67 +189,88 @@ Result<v1::CaseState> CaseService::Sequence(std::string case_id, Draft draft,
     w.state = next;
     w.sealed = std::move(draft.sealed);
     w.outbox = federation::Destinations(opt_.jurisdiction, next.region_code());
-    durable = store_->Enqueue(std::move(w));
-    ++next_seq_;
     auto& f = in_flight_[case_id];
     f.state = next;
     ++f.writes;
-  }
-  Status s = durable.get();
-  {
-    std::lock_guard<std::mutex> lock(seq_mu_);
-    auto it = in_flight_.find(case_id);
-    if (it != in_flight_.end() && --it->second.writes == 0) in_flight_.erase(it);
-  }
-  if (!s.ok()) return Status::Unavailable("the change could not be stored: " + s.message());
-  return next;
+    ++next_seq_;
+    // The callback runs on the committer thread after the fsync (or the failure).
+    store_->Enqueue(std::move(w), [this, case_id, next = std::move(next),
+                                   done = std::move(done)](const Status& s) mutable {
+      {
+        std::lock_guard<std::mutex> lock(seq_mu_);
+        auto it = in_flight_.find(case_id);
+        if (it != in_flight_.end() && --it->second.writes == 0) in_flight_.erase(it);
+      }
+      if (s.ok()) {
+        done(std::move(next));
+      } else {
+        done(Status::Unavailable("the change could not be stored: " + s.message()));
+      }
+    });
+    return Status::Ok();
+  }();
+  if (!refused.ok()) done(refused);
 }
 
-Result<SubmitResult> CaseService::Submit(const SubmitRequest& r) {
-  LAPOR_RETURN_IF_ERROR(CheckText(r.title, "title", 1, kMaxTitleChars));
-  LAPOR_RETURN_IF_ERROR(CheckText(r.description, "description", 1, kMaxDescriptionChars));
-  LAPOR_RETURN_IF_ERROR(CheckIdentifier(r.category, "category", true));
-  if (!IsValidReportType(r.report_type)) {
-    return Status::InvalidArgument(
-        "must be aspirasi, pengaduan, permintaan_informasi or whistleblowing", "report_type");
-  }
-  if (r.region_code.empty()) return Status::InvalidArgument("must not be empty", "region_code");
-  if (federation::FindRegion(r.region_code) == nullptr) {
-    return Status::InvalidArgument("unknown region code '" + r.region_code +
-                                       "' (expected a province like 32 or a regency like 32.04)",
-                                   "region_code");
-  }
-  LAPOR_RETURN_IF_ERROR(CheckIdentifier(r.target_agency, "target_agency", false));
-  if (r.location) {
-    auto [lat, lon] = *r.location;
-    if (!std::isfinite(lat) || lat < -90 || lat > 90) {
-      return Status::InvalidArgument("latitude must be within -90..90", "location.lat");
+Result<v1::CaseState> CaseService::SequenceAndWait(std::string case_id, Draft draft,
+                                                   const Prepare& prepare) {
+  std::promise<Result<v1::CaseState>> p;
+  auto f = p.get_future();
+  Sequence(std::move(case_id), std::move(draft), prepare,
+           [&p](Result<v1::CaseState> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
+  Status invalid = [&]() -> Status {
+    LAPOR_RETURN_IF_ERROR(CheckText(r.title, "title", 1, kMaxTitleChars));
+    LAPOR_RETURN_IF_ERROR(CheckText(r.description, "description", 1, kMaxDescriptionChars));
+    LAPOR_RETURN_IF_ERROR(CheckIdentifier(r.category, "category", true));
+    if (!IsValidReportType(r.report_type)) {
+      return Status::InvalidArgument(
+          "must be aspirasi, pengaduan, permintaan_informasi or whistleblowing", "report_type");
     }
-    if (!std::isfinite(lon) || lon < -180 || lon > 180) {
-      return Status::InvalidArgument("longitude must be within -180..180", "location.lon");
+    if (r.region_code.empty()) return Status::InvalidArgument("must not be empty", "region_code");
+    if (federation::FindRegion(r.region_code) == nullptr) {
+      return Status::InvalidArgument("unknown region code '" + r.region_code +
+                                         "' (expected a province like 32 or a regency like 32.04)",
+                                     "region_code");
     }
-  }
-  if (!IsValidChannel(r.channel)) {
-    return Status::InvalidArgument("must be web, sms, app or social", "channel");
-  }
-  LAPOR_RETURN_IF_ERROR(CheckReporter(r.reporter, r.address));
-  if (r.attachments.size() > 20) {
-    return Status::InvalidArgument("at most 20 attachments", "attachments");
-  }
-  for (const auto& a : r.attachments) {
-    if (a.sha256.size() != crypto::kSha256Size) {
-      return Status::InvalidArgument("must be 64 hex characters", "attachments.sha256");
+    LAPOR_RETURN_IF_ERROR(CheckIdentifier(r.target_agency, "target_agency", false));
+    if (r.location) {
+      auto [lat, lon] = *r.location;
+      if (!std::isfinite(lat) || lat < -90 || lat > 90) {
+        return Status::InvalidArgument("latitude must be within -90..90", "location.lat");
+      }
+      if (!std::isfinite(lon) || lon < -180 || lon > 180) {
+        return Status::InvalidArgument("longitude must be within -180..180", "location.lon");
+      }
     }
-    auto slash = a.media_type.find('/');
-    if (a.media_type.size() > 100 || slash == std::string::npos || slash == 0 ||
-        slash + 1 == a.media_type.size() || !crypto::IsValidUtf8(a.media_type)) {
-      return Status::InvalidArgument("must be a media type like image/jpeg",
-                                     "attachments.media_type");
+    if (!IsValidChannel(r.channel)) {
+      return Status::InvalidArgument("must be web, sms, app or social", "channel");
     }
-    if (a.size == 0 || a.size > (1ULL << 32)) {
-      return Status::InvalidArgument("must be between 1 byte and 4 GiB", "attachments.size");
+    LAPOR_RETURN_IF_ERROR(CheckReporter(r.reporter, r.address));
+    if (r.attachments.size() > 20) {
+      return Status::InvalidArgument("at most 20 attachments", "attachments");
     }
-  }
+    for (const auto& a : r.attachments) {
+      if (a.sha256.size() != crypto::kSha256Size) {
+        return Status::InvalidArgument("must be 64 hex characters", "attachments.sha256");
+      }
+      auto slash = a.media_type.find('/');
+      if (a.media_type.size() > 100 || slash == std::string::npos || slash == 0 ||
+          slash + 1 == a.media_type.size() || !crypto::IsValidUtf8(a.media_type)) {
+        return Status::InvalidArgument("must be a media type like image/jpeg",
+                                       "attachments.media_type");
+      }
+      if (a.size == 0 || a.size > (1ULL << 32)) {
+        return Status::InvalidArgument("must be between 1 byte and 4 GiB", "attachments.size");
+      }
+    }
+
+    return Status::Ok();
+  }();
+  if (!invalid.ok()) return done(invalid);
 
   const int64_t now = opt_.clock->NowMs();
   SubmitResult result;
@@ -308,74 +328,95 @@ Result<SubmitResult> CaseService::Submit(const SubmitRequest& r) {
     sub->set_description(r.description);
   }
 
-  auto state = Sequence({}, std::move(draft), [](const v1::CaseState&, uint64_t, Draft*) {
-    return Status::Ok();
-  });
-  if (!state.ok()) return state.status();
-  result.tracking_id = state->case_id();
-  result.state = std::move(*state);
-  return result;
+  Sequence(
+      {}, std::move(draft), [](const v1::CaseState&, uint64_t, Draft*) { return Status::Ok(); },
+      [result = std::move(result), done = std::move(done)](Result<v1::CaseState> state) mutable {
+        if (!state.ok()) return done(state.status());
+        result.tracking_id = state->case_id();
+        result.state = std::move(*state);
+        done(std::move(result));
+      });
+}
+
+Result<SubmitResult> CaseService::Submit(const SubmitRequest& req) {
+  std::promise<Result<SubmitResult>> p;
+  auto f = p.get_future();
+  Submit(req, [&p](Result<SubmitResult> r) { p.set_value(std::move(r)); });
+  return f.get();
 }
 
 Result<v1::CaseState> CaseService::Act(const std::string& case_id, const ActionRequest& req,
                                        const Credentials& who) {
-  auto type = EventTypeForAction(req.action);
-  if (!type) {
-    return Status::InvalidArgument(
-        "unknown action (verify, hold, archive, dispose, process, respond, complete, reply, "
-        "reopen)",
-        "action");
-  }
-  v1::Actor actor;
-  if (who.op) {
-    actor.set_kind(v1::ACTOR_OPERATOR);
-    actor.set_operator_id(who.op->id);
-    actor.set_role(who.op->role);
-  } else if (!who.access_code.empty()) {
-    actor.set_kind(v1::ACTOR_CITIZEN);
-  } else {
-    return Status::Unauthenticated("an operator token or the case's access code is required");
-  }
-  LAPOR_RETURN_IF_ERROR(CheckActor(*type, actor));
-  LAPOR_RETURN_IF_ERROR(CheckText(req.note, "note", 0, kMaxNoteChars));
-  LAPOR_RETURN_IF_ERROR(CheckIdentifier(req.agency, "agency", false));
-  LAPOR_RETURN_IF_ERROR(CheckText(req.reason, "reason", 0, 64));
-  LAPOR_RETURN_IF_ERROR(CheckText(req.duplicate_of, "duplicate_of", 0, 64));
+  std::promise<Result<v1::CaseState>> p;
+  auto f = p.get_future();
+  Act(case_id, req, who, [&p](Result<v1::CaseState> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
 
-  const int64_t now = opt_.clock->NowMs();
-  auto cal = calendar();
+void CaseService::Act(const std::string& case_id, const ActionRequest& req, const Credentials& who,
+                      Done<v1::CaseState> done) {
   Draft draft;
-  draft.event.set_type(*type);
-  *draft.event.mutable_actor() = actor;
-  auto* a = draft.event.mutable_action();
-  a->set_agency(req.agency);
-  a->set_reason(req.reason);
-  a->set_duplicate_of(req.duplicate_of);
-  switch (*type) {
-    case v1::EVENT_VERIFIED:
-    case v1::EVENT_DISPOSED:
-    case v1::EVENT_REPLIED:
-    case v1::EVENT_REOPENED:
-      a->set_response_due_ms(cal->DeadlineAfter(now, kResponseWorkingDays));
-      break;
-    case v1::EVENT_RESPONDED:
-      a->set_auto_complete_at_ms(cal->DeadlineAfter(now, kAutoCompleteWorkingDays));
-      break;
-    case v1::EVENT_COMPLETED:
-      a->set_reopen_until_ms(cal->DeadlineAfter(now, kReopenWorkingDays));
-      break;
-    default:
-      break;
-  }
-  if (req.reason == "duplicate" && !req.duplicate_of.empty()) {
-    auto original = store_->GetCase(req.duplicate_of);
-    if (!original.ok()) return original.status();
-    if (!original->has_value() || req.duplicate_of == case_id) {
-      return Status::InvalidArgument("no other case with this tracking id", "duplicate_of");
+  Status invalid = [&]() -> Status {
+    auto type = EventTypeForAction(req.action);
+    if (!type) {
+      return Status::InvalidArgument(
+          "unknown action (verify, hold, archive, dispose, process, respond, complete, reply, "
+          "reopen)",
+          "action");
     }
-  }
+    v1::Actor actor;
+    if (who.op) {
+      actor.set_kind(v1::ACTOR_OPERATOR);
+      actor.set_operator_id(who.op->id);
+      actor.set_role(who.op->role);
+    } else if (!who.access_code.empty()) {
+      actor.set_kind(v1::ACTOR_CITIZEN);
+    } else {
+      return Status::Unauthenticated("an operator token or the case's access code is required");
+    }
+    LAPOR_RETURN_IF_ERROR(CheckActor(*type, actor));
+    LAPOR_RETURN_IF_ERROR(CheckText(req.note, "note", 0, kMaxNoteChars));
+    LAPOR_RETURN_IF_ERROR(CheckIdentifier(req.agency, "agency", false));
+    LAPOR_RETURN_IF_ERROR(CheckText(req.reason, "reason", 0, 64));
+    LAPOR_RETURN_IF_ERROR(CheckText(req.duplicate_of, "duplicate_of", 0, 64));
 
-  const std::string sealing_key = opt_.sealing_key;
+    const int64_t now = opt_.clock->NowMs();
+    auto cal = calendar();
+    draft.event.set_type(*type);
+    *draft.event.mutable_actor() = actor;
+    auto* a = draft.event.mutable_action();
+    a->set_agency(req.agency);
+    a->set_reason(req.reason);
+    a->set_duplicate_of(req.duplicate_of);
+    switch (*type) {
+      case v1::EVENT_VERIFIED:
+      case v1::EVENT_DISPOSED:
+      case v1::EVENT_REPLIED:
+      case v1::EVENT_REOPENED:
+        a->set_response_due_ms(cal->DeadlineAfter(now, kResponseWorkingDays));
+        break;
+      case v1::EVENT_RESPONDED:
+        a->set_auto_complete_at_ms(cal->DeadlineAfter(now, kAutoCompleteWorkingDays));
+        break;
+      case v1::EVENT_COMPLETED:
+        a->set_reopen_until_ms(cal->DeadlineAfter(now, kReopenWorkingDays));
+        break;
+      default:
+        break;
+    }
+    if (req.reason == "duplicate" && !req.duplicate_of.empty()) {
+      auto original = store_->GetCase(req.duplicate_of);
+      if (!original.ok()) return original.status();
+      if (!original->has_value() || req.duplicate_of == case_id) {
+        return Status::InvalidArgument("no other case with this tracking id", "duplicate_of");
+      }
+    }
+    return Status::Ok();
+  }();
+  if (!invalid.ok()) return done(invalid);
+
+  const v1::Actor actor = draft.event.actor();
+  const std::string& sealing_key = opt_.sealing_key;
   auto prepare = [&](const v1::CaseState& s, uint64_t seq, Draft* d) -> Status {
     if (actor.kind() == v1::ACTOR_CITIZEN && !HoldsAccessCode(s, who.access_code)) {
       return Status::Unauthenticated("the access code does not match this case");
@@ -390,14 +431,15 @@ Result<v1::CaseState> CaseService::Act(const std::string& case_id, const ActionR
         sealed.set_note(req.note);
         std::string bytes = sealed.SerializeAsString();
         d->event.mutable_action()->set_note_commitment(Commitment(kNoteCommitmentTag, bytes));
-        d->sealed.push_back({"note:" + std::to_string(seq), crypto::SecretboxSeal(sealing_key, bytes)});
+        d->sealed.push_back(
+            {"note:" + std::to_string(seq), crypto::SecretboxSeal(sealing_key, bytes)});
       } else {
         d->event.mutable_action()->set_note(req.note);
       }
     }
     return Status::Ok();
   };
-  return Sequence(case_id, std::move(draft), prepare);
+  Sequence(case_id, std::move(draft), prepare, std::move(done));
 }
 
 Result<CaseView> CaseService::View(const std::string& case_id, const Credentials& who) {
@@ -533,7 +575,7 @@ Result<int> CaseService::RunSla() {
       }
       return Status::Ok();
     };
-    auto r = Sequence(candidate.case_id(), std::move(draft), prepare);
+    auto r = SequenceAndWait(candidate.case_id(), std::move(draft), prepare);
     if (r.ok()) {
       ++written;
     } else if (!skip) {

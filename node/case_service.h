@@ -103,11 +103,19 @@ class CaseService {
   static Result<std::unique_ptr<CaseService>> Open(CaseServiceOptions options, storage::Store* store,
                                                    std::shared_ptr<const WorkingCalendar> calendar);
 
-  // Files a complaint from a citizen. InvalidArgument names the offending field.
-  Result<SubmitResult> Submit(const SubmitRequest& req);
-  // Applies an action: 401/403/404/409-style Status on refusal. Returns the new state.
+  template <typename T>
+  using Done = std::function<void(Result<T>)>;
+
+  // Files a complaint from a citizen. InvalidArgument names the offending field. `done` runs once
+  // the case is durable (on the store's committer thread) or refused (on the caller's thread);
+  // no thread waits for the fsync, so concurrent requests share one group commit.
+  void Submit(const SubmitRequest& req, Done<SubmitResult> done);
+  Result<SubmitResult> Submit(const SubmitRequest& req);  // blocking form
+  // Applies an action: 401/403/404/409-style Status on refusal; else the new, durable state.
+  void Act(const std::string& case_id, const ActionRequest& req, const Credentials& who,
+           Done<v1::CaseState> done);
   Result<v1::CaseState> Act(const std::string& case_id, const ActionRequest& req,
-                            const Credentials& who);
+                            const Credentials& who);  // blocking form
   // The public view, or the full view when `who` is an operator or holds the access code.
   // Confidential cases are NotFound for the public.
   Result<CaseView> View(const std::string& case_id, const Credentials& who);
@@ -141,8 +149,10 @@ class CaseService {
   // durable) and the seq the event will get: refuses, or completes the draft.
   using Prepare = std::function<Status(const v1::CaseState&, uint64_t seq, Draft*)>;
   // Assigns the next seq, chains, applies, signs and queues the event of `case_id` (a new case
-  // when empty: an unused tracking id is drawn), then waits until it is durable.
-  Result<v1::CaseState> Sequence(std::string case_id, Draft draft, const Prepare& prepare);
+  // when empty: an unused tracking id is drawn); `done` gets the new state once it is durable.
+  void Sequence(std::string case_id, Draft draft, const Prepare& prepare,
+                Done<v1::CaseState> done);
+  Result<v1::CaseState> SequenceAndWait(std::string case_id, Draft draft, const Prepare& prepare);
   Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_
   std::shared_ptr<const WorkingCalendar> calendar() const;
   std::string Seal(const google::protobuf::MessageLite& msg) const;

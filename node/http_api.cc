@@ -279,6 +279,8 @@ struct HttpApi::Impl {
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
   void Reply(const http_request& req, int code, const json& body) {
+    // The path holds tracking ids only; the query (access codes) and bodies are never logged.
+    spdlog::debug("{} {} {}", req.method(), req.relative_uri().path(), code);
     web::http::http_response resp(static_cast<status_code>(code));
     // replace: an error message may quote invalid UTF-8 from the request.
     resp.set_body(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
@@ -299,9 +301,9 @@ struct HttpApi::Impl {
     Reply(req, code, json{{"error", err}});
   }
 
-  // Reads a JSON body: 415 unless application/json, 413 above the size limit, 400 if it does not
-  // parse (including invalid UTF-8, which nlohmann::json rejects).
-  Result<json> ReadJson(const http_request& req) {
+  // Checks a request's headers before its body is read: 415 unless application/json, 413 when
+  // the declared length is above the limit.
+  Status CheckBodyHeaders(const http_request& req) {
     auto ct = req.headers().content_type();
     auto semi = ct.find(';');
     std::string media = ct.substr(0, semi);
@@ -313,12 +315,12 @@ struct HttpApi::Impl {
     if (req.headers().content_length() > config.max_body_bytes) {
       return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) + " bytes");
     }
-    std::vector<unsigned char> bytes;
-    try {
-      bytes = req.extract_vector().get();
-    } catch (const std::exception& e) {
-      return Status::InvalidArgument(std::string("cannot read body: ") + e.what(), "body");
-    }
+    return Status::Ok();
+  }
+
+  // Parses a body: 413 above the size limit (chunked bodies declare no length), 400 if it does
+  // not parse (including invalid UTF-8, which nlohmann::json rejects).
+  Result<json> ParseJson(const std::vector<unsigned char>& bytes) {
     if (bytes.size() > config.max_body_bytes) {
       return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) + " bytes");
     }
@@ -369,25 +371,35 @@ struct HttpApi::Impl {
     return out;
   }
 
+  // Handlers never block a pool thread on I/O: bodies are read with a continuation, and writes
+  // reply from the store's commit callback, so many requests can share one group commit.
   void Handle(http_request req) {
-    auto start = std::chrono::steady_clock::now();
-    int code = 0;
+    if (req.method() != methods::POST) return Guarded(req, nullptr);
+    Status s = CheckBodyHeaders(req);
+    if (!s.ok()) return ReplyError(req, s);
+    req.extract_vector().then([this, req](pplx::task<std::vector<unsigned char>> t) {
+      std::vector<unsigned char> bytes;
+      try {
+        bytes = t.get();
+      } catch (const std::exception& e) {
+        return ReplyError(req, Status::InvalidArgument(std::string("cannot read body: ") + e.what(),
+                                                       "body"));
+      }
+      Guarded(req, &bytes);
+    });
+  }
+
+  void Guarded(http_request req, const std::vector<unsigned char>* body) {
     try {
-      code = Route(req);
+      Route(req, body);
     } catch (const std::exception& e) {
       // Anything unforeseen is a 500 for this request, never a crash of the node.
       ReplyError(req, Status::Internal(e.what()));
-      code = 500;
     }
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - start)
-                  .count();
-    // The path holds tracking ids only; the query (access codes) is never logged.
-    spdlog::debug("{} {} {} {}us", req.method(), req.relative_uri().path(), code, us);
   }
 
-  // Returns the status code sent.
-  int Route(http_request& req) {
+  // Returns the status code sent, or 0 when the reply will come from a commit callback.
+  int Route(http_request req, const std::vector<unsigned char>* raw_body) {
     const std::string path = req.relative_uri().path();
     const auto& m = req.method();
     auto send = [&](int code, const json& j) {
@@ -423,17 +435,20 @@ struct HttpApi::Impl {
       if (m == methods::POST) {
         auto q = Query(req, {});
         if (!q.ok()) return fail(q.status());
-        auto body = ReadJson(req);
+        auto body = ParseJson(*raw_body);
         if (!body.ok()) return fail(body.status());
         SubmitRequest sr;
         Status s = ParseSubmit(*body, &sr);
         if (!s.ok()) return fail(s);
-        auto r = service->Submit(sr);
-        if (!r.ok()) return fail(r.status());
-        return send(201, {{"tracking_id", r->tracking_id},
-                          {"access_code", r->access_code},
-                          {"status", r->state.status()},
-                          {"due_at", TimeOrNull(r->state.due_ms())}});
+        service->Submit(sr, [this, req](Result<SubmitResult> r) {
+          if (!r.ok()) return ReplyError(req, r.status());
+          Reply(req, 201,
+                {{"tracking_id", r->tracking_id},
+                 {"access_code", r->access_code},
+                 {"status", r->state.status()},
+                 {"due_at", TimeOrNull(r->state.due_ms())}});
+        });
+        return 0;
       }
       if (m == methods::GET) {
         auto q = Query(req, {"status", "report_type", "category", "region_code", "agency",
@@ -522,7 +537,7 @@ struct HttpApi::Impl {
     if (segments.size() == 5 && segments[4] == "actions" && m == methods::POST) {
       auto q = Query(req, {"access_code"});
       if (!q.ok()) return fail(q.status());
-      auto body = ReadJson(req);
+      auto body = ParseJson(*raw_body);
       if (!body.ok()) return fail(body.status());
       ActionRequest ar;
       std::string access_code = (*q)["access_code"];
@@ -530,9 +545,11 @@ struct HttpApi::Impl {
       if (!s.ok()) return fail(s);
       auto who = ReadCredentials(req, access_code);
       if (!who.ok()) return fail(who.status());
-      auto state = service->Act(case_id, ar, *who);
-      if (!state.ok()) return fail(state.status());
-      return send(200, StateJson(*state, now));
+      service->Act(case_id, ar, *who, [this, req, now](Result<v1::CaseState> state) {
+        if (!state.ok()) return ReplyError(req, state.status());
+        Reply(req, 200, StateJson(*state, now));
+      });
+      return 0;
     }
     return fail(Status::NotFound("no such endpoint", "path"));
   }

@@ -83,6 +83,13 @@ Connection::~Connection() {
   sqlite3_close(db_);
 }
 
+void Connection::ResetAll() {
+  for (sqlite3_stmt* st = sqlite3_next_stmt(db_, nullptr); st != nullptr;
+       st = sqlite3_next_stmt(db_, st)) {
+    sqlite3_reset(st);
+  }
+}
+
 Status Connection::Exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {

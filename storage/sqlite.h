@@ -50,6 +50,9 @@ class Connection {
   Status Exec(const std::string& sql);
   // Prepared statement cached for the life of the connection; reset before it is returned.
   Result<Statement*> Cached(const std::string& sql);
+  // Resets every statement of this connection, ending any read transaction a statement left open
+  // (a statement stepped to a row and not reset pins its snapshot).
+  void ResetAll();
   sqlite3* raw() { return db_; }
   Status Error(std::string_view what) const;
 

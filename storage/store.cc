@@ -64,8 +64,7 @@ Status Migrate(Connection* db) {
   (*st)->Reset();
   if (version > kSchemaVersion) {
     return Status::Corruption("database schema version " + std::to_string(version) +
-                                            " is newer than this program's " +
-                                            std::to_string(kSchemaVersion));
+                              " is newer than this program's " + std::to_string(kSchemaVersion));
   }
   if (version == kSchemaVersion) return Status::Ok();
   LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
@@ -95,21 +94,21 @@ class SqliteStore : public Store {
     committer_ = std::thread([this] { CommitLoop(); });
   }
   ~SqliteStore() override { Close(); }
+  using Store::Enqueue;
 
-  std::future<Status> Enqueue(Write w) override {
-    Pending p{std::move(w), {}};
-    auto fut = p.done.get_future();
+  void Enqueue(Write w, Callback on_durable) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (failed_ || stopping_) {
-        p.done.set_value(failed_ ? Status::IOError("store failed earlier: " + failure_)
-                                 : Status::Unavailable("store is closing"));
-        return fut;
+      if (!committer_exited_) {
+        queue_.push_back(Pending{std::move(w), std::move(on_durable)});
+        cv_.notify_one();
+        return;
       }
-      queue_.push_back(std::move(p));
     }
-    cv_.notify_one();
-    return fut;
+    // Closed: still never call back from inside Enqueue (the caller may hold its own lock).
+    std::thread([cb = std::move(on_durable)] {
+      cb(Status::Unavailable("store is closed"));
+    }).detach();
   }
 
   void Close() override {
@@ -172,7 +171,8 @@ class SqliteStore : public Store {
       add("region_code", f.region_code);
       add("agency", f.agency);
       if (f.overdue.has_value()) {
-        sql += *f.overdue ? " AND due_ms > 0 AND due_ms < ?" : " AND NOT (due_ms > 0 AND due_ms < ?)";
+        sql +=
+            *f.overdue ? " AND due_ms > 0 AND due_ms < ?" : " AND NOT (due_ms > 0 AND due_ms < ?)";
       }
       if (f.before_ref > 0) sql += " AND ref < ?";
       sql += " ORDER BY ref DESC LIMIT ?";
@@ -200,7 +200,8 @@ class SqliteStore : public Store {
     return WithReader<R>([&](Connection* db) -> Result<R> {
       auto st = db->Cached(
           "SELECT state FROM cases WHERE due_ms > 0 AND due_ms <= ?1 "
-          "UNION SELECT state FROM cases WHERE auto_complete_at_ms > 0 AND auto_complete_at_ms <= ?1 "
+          "UNION SELECT state FROM cases WHERE auto_complete_at_ms > 0 AND auto_complete_at_ms <= "
+          "?1 "
           "LIMIT ?2");
       if (!st.ok()) return st.status();
       (*st)->Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
@@ -251,7 +252,8 @@ class SqliteStore : public Store {
     return Status::Ok();
   }
 
-  Result<std::optional<std::string>> GetSealed(uint64_t case_ref, const std::string& kind) override {
+  Result<std::optional<std::string>> GetSealed(uint64_t case_ref,
+                                               const std::string& kind) override {
     using R = std::optional<std::string>;
     return WithReader<R>([&](Connection* db) -> Result<R> {
       auto st = db->Cached("SELECT ciphertext FROM sealed WHERE case_ref = ? AND kind = ?");
@@ -324,7 +326,7 @@ class SqliteStore : public Store {
  private:
   struct Pending {
     Write write;
-    std::promise<Status> done;
+    Callback done;
   };
 
   static Result<std::vector<StoredEvent>> ReadEvents(Statement* st) {
@@ -358,6 +360,7 @@ class SqliteStore : public Store {
       conn = std::move(*opened);
     }
     Result<T> r = fn(conn.get());
+    conn->ResetAll();  // a pooled connection must not pin an old snapshot
     std::lock_guard<std::mutex> lock(pool_mu_);
     pool_.push_back(std::move(conn));
     return r;
@@ -367,7 +370,8 @@ class SqliteStore : public Store {
     const auto& e = w.event;
     auto ins = writer_->Cached("INSERT INTO events(seq, case_ref, hash, envelope) VALUES(?,?,?,?)");
     if (!ins.ok()) return ins.status();
-    (*ins)->Bind(1, static_cast<int64_t>(e.seq))
+    (*ins)
+        ->Bind(1, static_cast<int64_t>(e.seq))
         .Bind(2, static_cast<int64_t>(e.case_ref))
         .BindBlob(3, e.hash)
         .BindBlob(4, e.envelope);
@@ -384,7 +388,8 @@ class SqliteStore : public Store {
     s.SerializeToString(&blob);
     // Deadlines that have already produced their event no longer need the SLA scanner's eye.
     int64_t due = s.escalated() ? 0 : s.due_ms();
-    (*up)->Bind(1, static_cast<int64_t>(s.first_seq()))
+    (*up)
+        ->Bind(1, static_cast<int64_t>(s.first_seq()))
         .Bind(2, s.case_id())
         .Bind(3, s.status())
         .Bind(4, s.report_type())
@@ -432,7 +437,10 @@ class SqliteStore : public Store {
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) return;  // stopping and drained
+        if (queue_.empty()) {  // stopping and drained
+          committer_exited_ = true;
+          return;
+        }
         if (queue_.size() <= kMaxBatch) {
           batch.swap(queue_);
         } else {
@@ -442,13 +450,14 @@ class SqliteStore : public Store {
           }
         }
       }
-      Status s = failed_ ? Status::IOError("store failed earlier: " + failure_) : CommitBatch(batch);
+      Status s =
+          failed_ ? Status::IOError("store failed earlier: " + failure_) : CommitBatch(batch);
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         failed_ = true;
         if (failure_.empty()) failure_ = s.message();
       }
-      for (auto& p : batch) p.done.set_value(s);
+      for (auto& p : batch) p.done(s);
     }
   }
 
@@ -457,10 +466,11 @@ class SqliteStore : public Store {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;  // guarded by mu_
-  bool stopping_ = false;      // guarded by mu_
-  bool failed_ = false;        // guarded by mu_ (read unguarded only by the committer)
-  std::string failure_;        // guarded by mu_
+  std::deque<Pending> queue_;      // guarded by mu_
+  bool stopping_ = false;          // guarded by mu_
+  bool committer_exited_ = false;  // guarded by mu_
+  bool failed_ = false;            // guarded by mu_ (read unguarded only by the committer)
+  std::string failure_;            // guarded by mu_
   std::thread committer_;
 
   std::mutex pool_mu_;
@@ -468,6 +478,13 @@ class SqliteStore : public Store {
 };
 
 }  // namespace
+
+std::future<Status> Store::Enqueue(Write w) {
+  auto done = std::make_shared<std::promise<Status>>();
+  auto fut = done->get_future();
+  Enqueue(std::move(w), [done](const Status& s) { done->set_value(s); });
+  return fut;
+}
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   auto writer = Connection::Open(path, true);

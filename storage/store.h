@@ -69,7 +69,14 @@ class Store {
 
   // Queues a write for the next group commit. Writes commit in the order they are queued; the
   // caller queues under its own sequencing lock so that queue order is sequence order.
-  virtual std::future<Status> Enqueue(Write w) = 0;
+  // `on_durable` runs on the committer thread once the write's transaction has committed (ok) or
+  // failed (then every later write fails too). It is never called from inside Enqueue, so the
+  // caller may hold a lock that the callback takes. It should be quick: the next group commit
+  // waits for it.
+  using Callback = std::function<void(const Status&)>;
+  virtual void Enqueue(Write w, Callback on_durable) = 0;
+  // Blocking form of Enqueue, for tools and tests.
+  std::future<Status> Enqueue(Write w);
   // Stops the committer after it has committed everything queued.
   virtual void Close() = 0;
 

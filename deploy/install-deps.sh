@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the project needs to build, test and benchmark.
+# Idempotent; needs root (CI and fresh machines run as root).
+set -euo pipefail
+PKGS=(
+  build-essential cmake pkg-config git curl ca-certificates
+  libcpprest-dev libssl-dev libboost-dev libboost-system-dev   # HTTP (cpprestsdk) + Asio
+  libsodium-dev                                                # Ed25519, SHA-256, secretbox
+  libsqlite3-dev sqlite3                                       # embedded storage
+  libprotobuf-dev protobuf-compiler                            # event wire/disk format
+  libgtest-dev                                                 # tests
+  nlohmann-json3-dev libcli11-dev libspdlog-dev                # JSON, CLI parsing, logging
+  wrk                                                          # benchmark load generator
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi

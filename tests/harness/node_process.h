@@ -1,0 +1,72 @@
+// The one integration-test harness: launches the real lapor-node binary with its own temp data
+// folder on a free loopback port, waits until it answers, kills it (-9) or stops it (TERM),
+// restarts it, runs its other commands, and speaks raw HTTP/1.1 to it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace lapor::testing {
+
+struct HttpResponse {
+  int status = 0;  // 0 if the connection failed
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  nlohmann::json Json() const;  // null if the body is not JSON
+};
+
+// Sends `raw` (a complete HTTP request) to 127.0.0.1:port and reads the response.
+HttpResponse SendRaw(int port, const std::string& raw);
+HttpResponse Http(int port, const std::string& method, const std::string& path,
+                  const std::string& body = "",
+                  const std::map<std::string, std::string>& headers = {});
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+// Runs a command (argv[0] is the program) and captures its output.
+CommandResult RunCommand(const std::vector<std::string>& argv);
+
+int FreePort();
+std::string MakeTempDir(const std::string& prefix);
+
+class NodeProcess {
+ public:
+  // `data_dir` is created by Init(). The binary comes from LAPOR_NODE_BIN (set by CMake).
+  explicit NodeProcess(std::string data_dir);
+  ~NodeProcess();  // kills the node if running
+
+  static std::string Binary();
+  CommandResult Cli(std::vector<std::string> args) const;  // lapor-node <args...>
+
+  void Init(const std::string& jurisdiction = "32");
+  // Adds an operator and returns its token.
+  std::string AddOperator(const std::string& name, const std::string& role,
+                          const std::string& agency = "");
+  // Starts `lapor-node run` on a free port and waits (up to 20 s) until /healthz answers.
+  void Start();
+  void Kill9();
+  // SIGTERM and wait; returns the exit status (or -1 if it did not exit normally).
+  int Stop();
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  std::string PublicKeyHex() const;  // from node.json
+  CommandResult Fsck() const { return Cli({"fsck", "--data-dir", data_dir_}); }
+
+  HttpResponse Get(const std::string& path, const std::string& token = "") const;
+  HttpResponse Post(const std::string& path, const nlohmann::json& body,
+                    const std::string& token = "") const;
+
+ private:
+  std::string data_dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace lapor::testing
