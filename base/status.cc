@@ -4,19 +4,32 @@ namespace lapor {
 
 const char* Status::CodeName() const {
   switch (code_) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid_argument";
-    case Code::kUnauthenticated: return "unauthenticated";
-    case Code::kPermissionDenied: return "permission_denied";
-    case Code::kNotFound: return "not_found";
-    case Code::kConflict: return "conflict";
-    case Code::kAlreadyExists: return "already_exists";
-    case Code::kTooLarge: return "too_large";
-    case Code::kUnsupportedMedia: return "unsupported_media_type";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kCorruption: return "corruption";
-    case Code::kIOError: return "io_error";
-    case Code::kInternal: return "internal";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid_argument";
+    case Code::kUnauthenticated:
+      return "unauthenticated";
+    case Code::kPermissionDenied:
+      return "permission_denied";
+    case Code::kNotFound:
+      return "not_found";
+    case Code::kConflict:
+      return "conflict";
+    case Code::kAlreadyExists:
+      return "already_exists";
+    case Code::kTooLarge:
+      return "too_large";
+    case Code::kUnsupportedMedia:
+      return "unsupported_media_type";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kIOError:
+      return "io_error";
+    case Code::kInternal:
+      return "internal";
   }
   return "unknown";
 }

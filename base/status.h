@@ -31,7 +31,9 @@ class Status {
   static Status InvalidArgument(std::string msg, std::string field = {}) {
     return Status(Code::kInvalidArgument, std::move(msg), std::move(field));
   }
-  static Status Unauthenticated(std::string msg) { return Status(Code::kUnauthenticated, std::move(msg)); }
+  static Status Unauthenticated(std::string msg) {
+    return Status(Code::kUnauthenticated, std::move(msg));
+  }
   static Status PermissionDenied(std::string msg) {
     return Status(Code::kPermissionDenied, std::move(msg));
   }
@@ -41,7 +43,9 @@ class Status {
   static Status Conflict(std::string msg, std::string field = {}) {
     return Status(Code::kConflict, std::move(msg), std::move(field));
   }
-  static Status AlreadyExists(std::string msg) { return Status(Code::kAlreadyExists, std::move(msg)); }
+  static Status AlreadyExists(std::string msg) {
+    return Status(Code::kAlreadyExists, std::move(msg));
+  }
   static Status TooLarge(std::string msg) { return Status(Code::kTooLarge, std::move(msg)); }
   static Status UnsupportedMedia(std::string msg) {
     return Status(Code::kUnsupportedMedia, std::move(msg));
@@ -72,7 +76,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
@@ -89,10 +93,10 @@ class Result {
   std::optional<T> value_;
 };
 
-#define LAPOR_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    ::lapor::Status _st = (expr);          \
-    if (!_st.ok()) return _st;             \
+#define LAPOR_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::lapor::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)
 
 }  // namespace lapor

@@ -114,7 +114,8 @@ std::string SecretboxSeal(std::string_view key, std::string_view plaintext) {
 
 Result<std::string> SecretboxOpen(std::string_view key, std::string_view sealed) {
   Init();
-  if (key.size() != kSecretboxKeySize) return Status::InvalidArgument("secretbox key must be 32 bytes");
+  if (key.size() != kSecretboxKeySize)
+    return Status::InvalidArgument("secretbox key must be 32 bytes");
   if (sealed.size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
     return Status::Corruption("sealed data too short");
   }

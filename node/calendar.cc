@@ -54,8 +54,11 @@ Result<WorkingCalendar> WorkingCalendar::Parse(const std::string& text, int utc_
     std::string date = line.substr(b, e - b + 1);
     int y = 0, m = 0, d = 0;
     char tail = 0;
-    if (date.size() != 10 || std::sscanf(date.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
-        date[4] != '-' || date[7] != '-') {
+    bool digits = date.size() == 10;
+    for (size_t i = 0; digits && i < date.size(); ++i) {
+      digits = (i == 4 || i == 7) ? date[i] == '-' : (date[i] >= '0' && date[i] <= '9');
+    }
+    if (!digits || std::sscanf(date.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) {
       return Status::InvalidArgument("holiday calendar line " + std::to_string(lineno) +
                                      ": expected YYYY-MM-DD, got '" + date + "'");
     }

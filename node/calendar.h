@@ -13,7 +13,8 @@ namespace lapor::node {
 
 class WorkingCalendar {
  public:
-  explicit WorkingCalendar(int utc_offset_minutes = 7 * 60) : offset_ms_(utc_offset_minutes * 60000LL) {}
+  explicit WorkingCalendar(int utc_offset_minutes = 7 * 60)
+      : offset_ms_(utc_offset_minutes * 60000LL) {}
 
   // Parses holiday lines; an error names the line.
   static Result<WorkingCalendar> Parse(const std::string& text, int utc_offset_minutes);

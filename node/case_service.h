@@ -6,8 +6,8 @@
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,10 +82,10 @@ struct HistoryItem {
 struct CaseView {
   v1::CaseState state;
   v1::Submission submission;
-  std::string title, description;           // unsealed for confidential cases in the full view
+  std::string title, description;              // unsealed for confidential cases in the full view
   std::optional<v1::ReporterRecord> reporter;  // full view only; nullopt if none or erased
   bool reporter_erased = false;
-  bool full = false;  // viewer authenticated (access code or operator)
+  bool full = false;                 // viewer authenticated (access code or operator)
   std::vector<HistoryItem> history;  // full view only
 };
 
@@ -100,7 +100,8 @@ struct CaseServiceOptions {
 class CaseService {
  public:
   // `store` must outlive the service. Reads the next sequence number from the store.
-  static Result<std::unique_ptr<CaseService>> Open(CaseServiceOptions options, storage::Store* store,
+  static Result<std::unique_ptr<CaseService>> Open(CaseServiceOptions options,
+                                                   storage::Store* store,
                                                    std::shared_ptr<const WorkingCalendar> calendar);
 
   template <typename T>
@@ -150,8 +151,7 @@ class CaseService {
   using Prepare = std::function<Status(const v1::CaseState&, uint64_t seq, Draft*)>;
   // Assigns the next seq, chains, applies, signs and queues the event of `case_id` (a new case
   // when empty: an unused tracking id is drawn); `done` gets the new state once it is durable.
-  void Sequence(std::string case_id, Draft draft, const Prepare& prepare,
-                Done<v1::CaseState> done);
+  void Sequence(std::string case_id, Draft draft, const Prepare& prepare, Done<v1::CaseState> done);
   Result<v1::CaseState> SequenceAndWait(std::string case_id, Draft draft, const Prepare& prepare);
   Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_
   std::shared_ptr<const WorkingCalendar> calendar() const;
@@ -174,7 +174,8 @@ class CaseService {
   std::unordered_map<std::string, InFlight> in_flight_;  // guarded by seq_mu_
 
   std::mutex op_mu_;
-  std::unordered_map<std::string, storage::Operator> operators_;  // by token hash; guarded by op_mu_
+  std::unordered_map<std::string, storage::Operator>
+      operators_;  // by token hash; guarded by op_mu_
 };
 
 }  // namespace lapor::node

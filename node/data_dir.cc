@@ -20,7 +20,8 @@ Status WriteNewFile(const std::string& dir, const std::string& path, const std::
                     mode_t mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) {
-    if (errno == EEXIST) return Status::AlreadyExists(path + " already exists; refusing to overwrite");
+    if (errno == EEXIST)
+      return Status::AlreadyExists(path + " already exists; refusing to overwrite");
     return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
   }
   ::fchmod(fd, mode);  // not subject to the umask
@@ -49,7 +50,8 @@ Status WriteNewFile(const std::string& dir, const std::string& path, const std::
 
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::NotFound("cannot read " + path + " (is this a node data folder? run init)");
+  if (!f)
+    return Status::NotFound("cannot read " + path + " (is this a node data folder? run init)");
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
@@ -99,10 +101,11 @@ Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
     }
   }
   crypto::SigningKey key = crypto::SigningKey::Generate();
-  LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, KeyPath(), crypto::HexEncode(key.secret_key()) + "\n", 0600));
-  LAPOR_RETURN_IF_ERROR(WriteNewFile(
-      path_, SealingKeyPath(), crypto::HexEncode(crypto::RandomBytes(crypto::kSecretboxKeySize)) + "\n",
-      0600));
+  LAPOR_RETURN_IF_ERROR(
+      WriteNewFile(path_, KeyPath(), crypto::HexEncode(key.secret_key()) + "\n", 0600));
+  LAPOR_RETURN_IF_ERROR(
+      WriteNewFile(path_, SealingKeyPath(),
+                   crypto::HexEncode(crypto::RandomBytes(crypto::kSecretboxKeySize)) + "\n", 0600));
   std::ifstream holidays(HolidaysPath());
   if (!holidays) {
     LAPOR_RETURN_IF_ERROR(WriteNewFile(

@@ -45,8 +45,8 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     bool signed_ok = false;
     for (const auto& sig : env.signatures()) {
       if (sig.keyid() == keyid &&
-          crypto::VerifySignature(public_key, crypto::PreAuthEncoding(env.payload_type(), env.payload()),
-                                  sig.sig())) {
+          crypto::VerifySignature(
+              public_key, crypto::PreAuthEncoding(env.payload_type(), env.payload()), sig.sig())) {
         signed_ok = true;
       }
     }

@@ -24,17 +24,27 @@ using web::http::status_code;
 
 int HttpStatusFor(const Status& s) {
   switch (s.code()) {
-    case Status::Code::kOk: return 200;
-    case Status::Code::kInvalidArgument: return 400;
-    case Status::Code::kUnauthenticated: return 401;
-    case Status::Code::kPermissionDenied: return 403;
-    case Status::Code::kNotFound: return 404;
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kUnauthenticated:
+      return 401;
+    case Status::Code::kPermissionDenied:
+      return 403;
+    case Status::Code::kNotFound:
+      return 404;
     case Status::Code::kConflict:
-    case Status::Code::kAlreadyExists: return 409;
-    case Status::Code::kTooLarge: return 413;
-    case Status::Code::kUnsupportedMedia: return 415;
-    case Status::Code::kUnavailable: return 503;
-    default: return 500;
+    case Status::Code::kAlreadyExists:
+      return 409;
+    case Status::Code::kTooLarge:
+      return 413;
+    case Status::Code::kUnsupportedMedia:
+      return 415;
+    case Status::Code::kUnavailable:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -117,11 +127,16 @@ json ViewJson(const CaseView& v, int64_t now) {
                    {"at", FormatTime(e.time_ms())}};
       switch (e.actor().kind()) {
         case v1::ACTOR_OPERATOR:
-          item["actor"] = {{"kind", "operator"}, {"operator_id", e.actor().operator_id()},
+          item["actor"] = {{"kind", "operator"},
+                           {"operator_id", e.actor().operator_id()},
                            {"role", e.actor().role()}};
           break;
-        case v1::ACTOR_CITIZEN: item["actor"] = {{"kind", "reporter"}}; break;
-        default: item["actor"] = {{"kind", "system"}}; break;
+        case v1::ACTOR_CITIZEN:
+          item["actor"] = {{"kind", "reporter"}};
+          break;
+        default:
+          item["actor"] = {{"kind", "system"}};
+          break;
       }
       if (e.has_action()) {
         const auto& a = e.action();
@@ -313,7 +328,8 @@ struct HttpApi::Impl {
       return Status::UnsupportedMedia("Content-Type must be application/json");
     }
     if (req.headers().content_length() > config.max_body_bytes) {
-      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) + " bytes");
+      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
+                              " bytes");
     }
     return Status::Ok();
   }
@@ -322,7 +338,8 @@ struct HttpApi::Impl {
   // not parse (including invalid UTF-8, which nlohmann::json rejects).
   Result<json> ParseJson(const std::vector<unsigned char>& bytes) {
     if (bytes.size() > config.max_body_bytes) {
-      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) + " bytes");
+      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
+                              " bytes");
     }
     try {
       return json::parse(bytes.begin(), bytes.end());
@@ -350,8 +367,8 @@ struct HttpApi::Impl {
     return who;
   }
 
-  static Result<std::map<std::string, std::string>> Query(const http_request& req,
-                                                          std::initializer_list<const char*> known) {
+  static Result<std::map<std::string, std::string>> Query(
+      const http_request& req, std::initializer_list<const char*> known) {
     std::map<std::string, std::string> out;
     auto raw = req.relative_uri().query();
     if (raw.empty()) return out;
@@ -382,8 +399,8 @@ struct HttpApi::Impl {
       try {
         bytes = t.get();
       } catch (const std::exception& e) {
-        return ReplyError(req, Status::InvalidArgument(std::string("cannot read body: ") + e.what(),
-                                                       "body"));
+        return ReplyError(
+            req, Status::InvalidArgument(std::string("cannot read body: ") + e.what(), "body"));
       }
       Guarded(req, &bytes);
     });
@@ -422,9 +439,9 @@ struct HttpApi::Impl {
 
     if (segments.size() == 1 && segments[0] == "healthz") {
       if (m != methods::GET) return fail(Status::InvalidArgument("use GET", "method"));
-      return send(200, {{"status", "ok"},
-                        {"node_id", service->node_id()},
-                        {"next_seq", service->next_seq()}});
+      return send(
+          200,
+          {{"status", "ok"}, {"node_id", service->node_id()}, {"next_seq", service->next_seq()}});
     }
     if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1" ||
         segments[2] != "complaints") {
@@ -474,7 +491,8 @@ struct HttpApi::Impl {
           filter.overdue = qs["overdue"] == "true";
         }
         auto parse_uint = [](const std::string& v, uint64_t max, uint64_t* out) {
-          if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+          if (v.empty() || v.size() > 19 ||
+              v.find_first_not_of("0123456789") != std::string::npos) {
             return false;
           }
           *out = std::stoull(v);
@@ -555,7 +573,9 @@ struct HttpApi::Impl {
   }
 };
 
-void HttpApi::InitThreadPool(int threads) { crossplat::threadpool::initialize_with_threads(threads); }
+void HttpApi::InitThreadPool(int threads) {
+  crossplat::threadpool::initialize_with_threads(threads);
+}
 
 HttpApi::HttpApi(CaseService* service, const NodeConfig& config) : impl_(new Impl) {
   impl_->service = service;

@@ -13,8 +13,8 @@ bool OneOf(std::string_view s, std::initializer_list<std::string_view> options) 
 }
 
 Status NotIn(std::string_view action, const v1::CaseState& s) {
-  return Status::Conflict("cannot " + std::string(action) + " a case in status '" + s.status() + "'",
-                          "action");
+  return Status::Conflict(
+      "cannot " + std::string(action) + " a case in status '" + s.status() + "'", "action");
 }
 
 }  // namespace
@@ -46,19 +46,32 @@ std::optional<v1::EventType> EventTypeForAction(std::string_view a) {
 
 std::string_view EventTypeName(v1::EventType t) {
   switch (t) {
-    case v1::EVENT_SUBMITTED: return "submitted";
-    case v1::EVENT_VERIFIED: return "verified";
-    case v1::EVENT_HELD: return "held";
-    case v1::EVENT_ARCHIVED: return "archived";
-    case v1::EVENT_DISPOSED: return "disposed";
-    case v1::EVENT_PROCESSING: return "processing";
-    case v1::EVENT_RESPONDED: return "responded";
-    case v1::EVENT_COMPLETED: return "completed";
-    case v1::EVENT_REPLIED: return "replied";
-    case v1::EVENT_REOPENED: return "reopened";
-    case v1::EVENT_ESCALATED: return "escalated";
-    case v1::EVENT_AUTO_COMPLETED: return "auto_completed";
-    default: return "unknown";
+    case v1::EVENT_SUBMITTED:
+      return "submitted";
+    case v1::EVENT_VERIFIED:
+      return "verified";
+    case v1::EVENT_HELD:
+      return "held";
+    case v1::EVENT_ARCHIVED:
+      return "archived";
+    case v1::EVENT_DISPOSED:
+      return "disposed";
+    case v1::EVENT_PROCESSING:
+      return "processing";
+    case v1::EVENT_RESPONDED:
+      return "responded";
+    case v1::EVENT_COMPLETED:
+      return "completed";
+    case v1::EVENT_REPLIED:
+      return "replied";
+    case v1::EVENT_REOPENED:
+      return "reopened";
+    case v1::EVENT_ESCALATED:
+      return "escalated";
+    case v1::EVENT_AUTO_COMPLETED:
+      return "auto_completed";
+    default:
+      return "unknown";
   }
 }
 
@@ -69,24 +82,39 @@ Status CheckActor(v1::EventType type, const v1::Actor& actor) {
   const bool system = actor.kind() == v1::ACTOR_SYSTEM;
   bool ok = false;
   switch (type) {
-    case v1::EVENT_SUBMITTED: ok = citizen; break;
+    case v1::EVENT_SUBMITTED:
+      ok = citizen;
+      break;
     case v1::EVENT_VERIFIED:
     case v1::EVENT_HELD:
     case v1::EVENT_ARCHIVED:
-    case v1::EVENT_DISPOSED: ok = admin; break;
+    case v1::EVENT_DISPOSED:
+      ok = admin;
+      break;
     case v1::EVENT_PROCESSING:
     case v1::EVENT_RESPONDED:
-    case v1::EVENT_COMPLETED: ok = liaison; break;
-    case v1::EVENT_REPLIED: ok = citizen; break;
-    case v1::EVENT_REOPENED: ok = citizen || admin; break;
+    case v1::EVENT_COMPLETED:
+      ok = liaison;
+      break;
+    case v1::EVENT_REPLIED:
+      ok = citizen;
+      break;
+    case v1::EVENT_REOPENED:
+      ok = citizen || admin;
+      break;
     case v1::EVENT_ESCALATED:
-    case v1::EVENT_AUTO_COMPLETED: ok = system; break;
-    default: return Status::InvalidArgument("unknown event type", "type");
+    case v1::EVENT_AUTO_COMPLETED:
+      ok = system;
+      break;
+    default:
+      return Status::InvalidArgument("unknown event type", "type");
   }
   if (!ok) {
-    std::string who = citizen ? "the reporter" : system ? "the node" : "role '" + actor.role() + "'";
-    return Status::PermissionDenied(who + " may not cause a '" +
-                                    std::string(EventTypeName(type)) + "' event");
+    std::string who = citizen  ? "the reporter"
+                      : system ? "the node"
+                               : "role '" + actor.role() + "'";
+    return Status::PermissionDenied(who + " may not cause a '" + std::string(EventTypeName(type)) +
+                                    "' event");
   }
   return Status::Ok();
 }
@@ -99,8 +127,10 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
 
   if (e.type() == v1::EVENT_SUBMITTED) {
     if (s.event_count() != 0) return Status::Conflict("case already exists", "case_id");
-    if (!e.has_submission()) return Status::InvalidArgument("submission body missing", "submission");
-    if (!e.prev_hash().empty()) return Status::InvalidArgument("first event has a prev_hash", "prev_hash");
+    if (!e.has_submission())
+      return Status::InvalidArgument("submission body missing", "submission");
+    if (!e.prev_hash().empty())
+      return Status::InvalidArgument("first event has a prev_hash", "prev_hash");
     const auto& sub = e.submission();
     s.set_case_id(e.case_id());
     s.set_first_seq(e.seq());
@@ -118,7 +148,8 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
     s.set_title(sub.title());
   } else {
     if (s.event_count() == 0) return Status::NotFound("case does not exist", "case_id");
-    if (e.case_id() != s.case_id()) return Status::InvalidArgument("event is for another case", "case_id");
+    if (e.case_id() != s.case_id())
+      return Status::InvalidArgument("event is for another case", "case_id");
     if (e.prev_hash() != s.last_hash()) {
       return Status::Conflict("prev_hash does not match the case's last event", "prev_hash");
     }
@@ -160,6 +191,9 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         if (a.reason() == "duplicate" && a.duplicate_of().empty()) {
           return Status::InvalidArgument("a duplicate names the original case", "duplicate_of");
         }
+        if (a.reason() != "duplicate" && !a.duplicate_of().empty()) {
+          return Status::InvalidArgument("only a duplicate names an original case", "duplicate_of");
+        }
         s.set_status(std::string(status::kArchived));
         s.set_archive_reason(a.reason());
         s.set_duplicate_of(a.duplicate_of());
@@ -196,10 +230,14 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         const bool automatic = e.type() == v1::EVENT_AUTO_COMPLETED;
         if (cur != status::kProcessing) return NotIn(automatic ? "auto-complete" : "complete", s);
         if (!s.responded()) {
-          return Status::Conflict("cannot complete a case before the agency has responded", "action");
+          return Status::Conflict("cannot complete a case before the agency has responded",
+                                  "action");
         }
         if (automatic && (s.auto_complete_at_ms() <= 0 || t < s.auto_complete_at_ms())) {
           return Status::Conflict("the auto-complete time has not come", "time_ms");
+        }
+        if (a.reopen_until_ms() <= t) {
+          return Status::InvalidArgument("reopen window missing", "reopen_until_ms");
         }
         s.set_status(std::string(status::kDone));
         s.set_completed_ms(t);
@@ -213,14 +251,16 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         if (a.note().empty() && a.note_commitment().empty()) {
           return Status::InvalidArgument("reply needs a note", "note");
         }
+        // The agency owes an answer to the reply before it may complete the case.
         s.set_auto_complete_at_ms(0);
+        s.set_responded(false);
         LAPOR_RETURN_IF_ERROR(restart_response_clock());
         break;
       case v1::EVENT_REOPENED:
         if (cur != status::kDone) return NotIn("reopen", s);
         if (e.actor().kind() == v1::ACTOR_CITIZEN && t > s.reopen_until_ms()) {
-          return Status::Conflict("the reporter may reopen only within 10 working days of completion",
-                                  "action");
+          return Status::Conflict(
+              "the reporter may reopen only within 10 working days of completion", "action");
         }
         s.set_status(std::string(status::kProcessing));
         s.set_responded(false);

@@ -109,8 +109,8 @@ int Run(const std::string& dir, const std::string& listen_override) {
   opts.jurisdiction = o.config.jurisdiction;
   opts.key = o.key;
   opts.sealing_key = o.sealing_key;
-  auto service = CaseService::Open(
-      opts, o.store.get(), std::make_shared<const WorkingCalendar>(std::move(*calendar)));
+  auto service = CaseService::Open(opts, o.store.get(),
+                                   std::make_shared<const WorkingCalendar>(std::move(*calendar)));
   if (!service.ok()) return Fail(service.status());
 
   HttpApi::InitThreadPool(o.config.http_threads);

@@ -30,10 +30,12 @@ CREATE TABLE cases(
   region_code TEXT NOT NULL,
   agency TEXT NOT NULL,
   due_ms INTEGER NOT NULL,
+  escalated INTEGER NOT NULL,
   auto_complete_at_ms INTEGER NOT NULL,
   state BLOB NOT NULL);
 CREATE INDEX cases_by_status ON cases(status, ref);
 CREATE INDEX cases_by_due ON cases(due_ms) WHERE due_ms > 0;
+CREATE INDEX cases_to_escalate ON cases(due_ms) WHERE due_ms > 0 AND escalated = 0;
 CREATE INDEX cases_by_autocomplete ON cases(auto_complete_at_ms) WHERE auto_complete_at_ms > 0;
 CREATE TABLE sealed(
   case_ref INTEGER NOT NULL,
@@ -199,7 +201,7 @@ class SqliteStore : public Store {
     using R = std::vector<v1::CaseState>;
     return WithReader<R>([&](Connection* db) -> Result<R> {
       auto st = db->Cached(
-          "SELECT state FROM cases WHERE due_ms > 0 AND due_ms <= ?1 "
+          "SELECT state FROM cases WHERE due_ms > 0 AND escalated = 0 AND due_ms <= ?1 "
           "UNION SELECT state FROM cases WHERE auto_complete_at_ms > 0 AND auto_complete_at_ms <= "
           "?1 "
           "LIMIT ?2");
@@ -380,14 +382,13 @@ class SqliteStore : public Store {
     const auto& s = w.state;
     auto up = writer_->Cached(
         "INSERT INTO cases(ref, case_id, status, report_type, category, region_code, agency, "
-        "due_ms, auto_complete_at_ms, state) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
-        "ON CONFLICT(ref) DO UPDATE SET status=?3, agency=?7, due_ms=?8, "
-        "auto_complete_at_ms=?9, state=?10");
+        "due_ms, escalated, auto_complete_at_ms, state) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+        "ON CONFLICT(ref) DO UPDATE SET status=?3, agency=?7, due_ms=?8, escalated=?9, "
+        "auto_complete_at_ms=?10, state=?11");
     if (!up.ok()) return up.status();
     std::string blob;
     s.SerializeToString(&blob);
-    // Deadlines that have already produced their event no longer need the SLA scanner's eye.
-    int64_t due = s.escalated() ? 0 : s.due_ms();
     (*up)
         ->Bind(1, static_cast<int64_t>(s.first_seq()))
         .Bind(2, s.case_id())
@@ -396,9 +397,10 @@ class SqliteStore : public Store {
         .Bind(5, s.category())
         .Bind(6, s.region_code())
         .Bind(7, s.agency())
-        .Bind(8, due)
-        .Bind(9, s.auto_complete_at_ms())
-        .BindBlob(10, blob);
+        .Bind(8, s.due_ms())
+        .Bind(9, s.escalated() ? 1 : 0)
+        .Bind(10, s.auto_complete_at_ms())
+        .BindBlob(11, blob);
     LAPOR_RETURN_IF_ERROR((*up)->Run());
 
     for (const auto& b : w.sealed) {

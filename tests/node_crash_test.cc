@@ -33,14 +33,11 @@ TEST(NodeCrashTest, EveryAcknowledgedComplaintSurvivesKill9UnderLoad) {
     for (int c = 0; c < 8; ++c) {
       clients.emplace_back([&, c] {
         for (int i = 0; !stop.load(); ++i) {
-          std::string title = "r" + std::to_string(round) + " c" + std::to_string(c) + " n" +
-                              std::to_string(i);
-          json body = {{"title", title},
-                       {"description", "Lampu jalan mati di " + title},
-                       {"category", "penerangan"},
-                       {"report_type", "pengaduan"},
-                       {"region_code", "32.73"},
-                       {"reporter", {{"name", "Warga " + title}}}};
+          std::string title =
+              "r" + std::to_string(round) + " c" + std::to_string(c) + " n" + std::to_string(i);
+          json body = {{"title", title},           {"description", "Lampu jalan mati di " + title},
+                       {"category", "penerangan"}, {"report_type", "pengaduan"},
+                       {"region_code", "32.73"},   {"reporter", {{"name", "Warga " + title}}}};
           ++attempts;
           auto r = node.Post("/api/v1/complaints", body);
           if (r.status == 201) {
@@ -77,7 +74,8 @@ TEST(NodeCrashTest, EveryAcknowledgedComplaintSurvivesKill9UnderLoad) {
   node.Kill9();
   auto fsck = node.Fsck();
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
-  EXPECT_NE(fsck.output.find(std::to_string(next_seq) + " events"), std::string::npos) << fsck.output;
+  EXPECT_NE(fsck.output.find(std::to_string(next_seq) + " events"), std::string::npos)
+      << fsck.output;
 }
 
 }  // namespace

@@ -93,8 +93,8 @@ TEST_F(NodeHttpTest, WholeLifecycleWithRolesAndViews) {
 
   // The reporter replies with the access code; a wrong code is refused.
   Act(id, {{"action", "reply"}, {"note", "Terima kasih"}, {"access_code", "WRONGCODE"}}, "", 401);
-  auto reply = Act(id, {{"action", "reply"}, {"note", "Kapan tepatnya?"}, {"access_code", code}},
-                   "", 200);
+  auto reply =
+      Act(id, {{"action", "reply"}, {"note", "Kapan tepatnya?"}, {"access_code", code}}, "", 200);
   EXPECT_TRUE(reply["auto_complete_at"].is_null());
   Act(id, {{"action", "reply"}, {"note", "x"}, {"access_code", code}}, admin_, 403);
   Act(id, {{"action", "respond"}, {"note", "Senin, 1 Desember."}}, liaison_, 200);
@@ -127,16 +127,16 @@ TEST_F(NodeHttpTest, WholeLifecycleWithRolesAndViews) {
     v1::Envelope env;
     ASSERT_TRUE(env.ParseFromString(*bytes));
     ASSERT_EQ(env.signatures_size(), 1);
-    EXPECT_TRUE(crypto::VerifySignature(
-        *pub_key, crypto::PreAuthEncoding(env.payload_type(), env.payload()),
-        env.signatures(0).sig()));
+    EXPECT_TRUE(crypto::VerifySignature(*pub_key,
+                                        crypto::PreAuthEncoding(env.payload_type(), env.payload()),
+                                        env.signatures(0).sig()));
     v1::Event event;
     ASSERT_TRUE(event.ParseFromString(env.payload()));
     EXPECT_EQ(event.prev_hash(), prev);
     EXPECT_EQ(event.case_id(), id);
     // No personal data in the signed payload.
-    for (const char* pii : {"Siti Aminah", "3204123456789012", "6281234567890", "siti@example",
-                            "Jl. Merdeka"}) {
+    for (const char* pii :
+         {"Siti Aminah", "3204123456789012", "6281234567890", "siti@example", "Jl. Merdeka"}) {
       EXPECT_EQ(env.payload().find(pii), std::string::npos) << pii;
     }
     prev = crypto::Sha256(*bytes);
@@ -171,26 +171,36 @@ TEST_F(NodeHttpTest, HoldArchiveDisposeAndListFilters) {
   auto all = node_->Get("/api/v1/complaints?limit=2", auditor_).Json();
   ASSERT_EQ(all["items"].size(), 2u);
   EXPECT_EQ(all["items"][0]["tracking_id"], ids[4]);  // newest first
-  auto page2 = node_->Get("/api/v1/complaints?limit=2&cursor=" +
-                              all["next_cursor"].get<std::string>(), auditor_).Json();
+  auto page2 =
+      node_
+          ->Get("/api/v1/complaints?limit=2&cursor=" + all["next_cursor"].get<std::string>(),
+                auditor_)
+          .Json();
   ASSERT_EQ(page2["items"].size(), 2u);
   EXPECT_EQ(page2["items"][0]["tracking_id"], ids[2]);
-  auto page3 = node_->Get("/api/v1/complaints?limit=2&cursor=" +
-                              page2["next_cursor"].get<std::string>(), auditor_).Json();
+  auto page3 =
+      node_
+          ->Get("/api/v1/complaints?limit=2&cursor=" + page2["next_cursor"].get<std::string>(),
+                auditor_)
+          .Json();
   ASSERT_EQ(page3["items"].size(), 1u);
   EXPECT_TRUE(page3["next_cursor"].is_null());
 
   auto archived = node_->Get("/api/v1/complaints?status=arsip", admin_).Json();
   EXPECT_EQ(archived["items"].size(), 2u);
-  auto pu = node_->Get("/api/v1/complaints?agency=dinas-kesehatan&status=terdisposisi", admin_).Json();
+  auto pu =
+      node_->Get("/api/v1/complaints?agency=dinas-kesehatan&status=terdisposisi", admin_).Json();
   ASSERT_EQ(pu["items"].size(), 1u);
   EXPECT_EQ(pu["items"][0]["tracking_id"], ids[0]);
   // A liaison sees only its own agency's cases.
   EXPECT_EQ(node_->Get("/api/v1/complaints", other_liaison_).Json()["items"].size(), 1u);
   EXPECT_EQ(node_->Get("/api/v1/complaints?agency=dinas-pu", other_liaison_).status, 403);
   EXPECT_EQ(node_->Get("/api/v1/complaints?overdue=true", admin_).Json()["items"].size(), 0u);
-  EXPECT_EQ(node_->Get("/api/v1/complaints?overdue=false&report_type=pengaduan&region_code=32.04",
-                       admin_).Json()["items"].size(), 5u);
+  EXPECT_EQ(
+      node_->Get("/api/v1/complaints?overdue=false&report_type=pengaduan&region_code=32.04", admin_)
+          .Json()["items"]
+          .size(),
+      5u);
   EXPECT_EQ(node_->Fsck().exit_code, 0);
 }
 
@@ -209,13 +219,16 @@ TEST_F(NodeHttpTest, AnonymousConfidentialAndErasure) {
   const std::string cid = c["tracking_id"];
   EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid).status, 404);
   EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events").status, 404);
-  auto full = node_->Get("/api/v1/complaints/" + cid + "?access_code=" +
-                         c["access_code"].get<std::string>()).Json();
+  auto full =
+      node_
+          ->Get("/api/v1/complaints/" + cid + "?access_code=" + c["access_code"].get<std::string>())
+          .Json();
   EXPECT_EQ(full["title"], "Rahasia: pungutan liar di kantor kecamatan");
   auto admin_view = node_->Get("/api/v1/complaints/" + cid, admin_).Json();
   EXPECT_EQ(admin_view["description"], conf["description"]);
   Act(cid, {{"action", "verify"}, {"agency", "dinas-pu"}}, admin_, 200);
-  Act(cid, {{"action", "respond"}, {"note", "Petugas sudah diperiksa inspektorat."}}, liaison_, 200);
+  Act(cid, {{"action", "respond"}, {"note", "Petugas sudah diperiksa inspektorat."}}, liaison_,
+      200);
   // The confidential title, description and note are not in any signed payload.
   auto ev = node_->Get("/api/v1/complaints/" + cid + "/events", admin_).Json();
   for (const auto& e : ev["events"]) {
@@ -233,8 +246,8 @@ TEST_F(NodeHttpTest, AnonymousConfidentialAndErasure) {
   auto after = node_->Get("/api/v1/complaints/" + cid, admin_).Json();
   EXPECT_EQ(after["reporter"], json({{"erased", true}}));
   EXPECT_EQ(node_->Cli({"pii", "erase", cid, "--data-dir", node_->data_dir()}).exit_code, 1);
-  EXPECT_NE(node_->Cli({"pii", "erase", "32-NOSUCHCASE", "--data-dir", node_->data_dir()}).exit_code,
-            0);
+  EXPECT_NE(
+      node_->Cli({"pii", "erase", "32-NOSUCHCASE", "--data-dir", node_->data_dir()}).exit_code, 0);
   auto fsck = node_->Fsck();
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
 
@@ -269,21 +282,28 @@ TEST_F(NodeHttpTest, RestartKeepsEverythingAndStopsCleanly) {
 }
 
 TEST_F(NodeHttpTest, CliRefusesBadInput) {
-  EXPECT_NE(node_->Cli({"init", "--data-dir", node_->data_dir(), "--jurisdiction", "32"}).exit_code, 0);
+  EXPECT_NE(node_->Cli({"init", "--data-dir", node_->data_dir(), "--jurisdiction", "32"}).exit_code,
+            0);
   auto dir = MakeTempDir("lapor-cli");
   for (const char* bad : {"99", "32.99", "", "3204", "00.01"}) {
     auto r = node_->Cli({"init", "--data-dir", dir + "/x", "--jurisdiction", bad});
     EXPECT_NE(r.exit_code, 0) << bad;
   }
   EXPECT_EQ(node_->Cli({"init", "--data-dir", dir + "/hub", "--jurisdiction", "00"}).exit_code, 0);
-  EXPECT_EQ(node_->Cli({"init", "--data-dir", dir + "/kab", "--jurisdiction", "32.04"}).exit_code, 0);
+  EXPECT_EQ(node_->Cli({"init", "--data-dir", dir + "/kab", "--jurisdiction", "32.04"}).exit_code,
+            0);
   auto again = node_->Cli({"init", "--data-dir", dir + "/kab", "--jurisdiction", "32.04"});
   EXPECT_NE(again.exit_code, 0);
   EXPECT_NE(again.output.find("already"), std::string::npos);
-  EXPECT_NE(node_->Cli({"operator", "add", "--data-dir", dir + "/kab", "--name", "x", "--role",
-                        "root"}).exit_code, 0);
-  EXPECT_NE(node_->Cli({"operator", "add", "--data-dir", dir + "/kab", "--name", "x", "--role",
-                        "liaison"}).exit_code, 0);
+  EXPECT_NE(
+      node_->Cli({"operator", "add", "--data-dir", dir + "/kab", "--name", "x", "--role", "root"})
+          .exit_code,
+      0);
+  EXPECT_NE(
+      node_
+          ->Cli({"operator", "add", "--data-dir", dir + "/kab", "--name", "x", "--role", "liaison"})
+          .exit_code,
+      0);
   EXPECT_NE(node_->Cli({"fsck", "--data-dir", dir + "/nothing"}).exit_code, 0);
   EXPECT_NE(node_->Cli({"run", "--data-dir", dir + "/kab", "--listen", "nohost"}).exit_code, 0);
   EXPECT_NE(node_->Cli({"frobnicate"}).exit_code, 0);
@@ -337,8 +357,8 @@ TEST_F(NodeHttpTest, BadInputTableGets4xxAndChangesNothing) {
        400, "description"},
       {"category bad chars", "POST", "/api/v1/complaints", with(c, "category", "Infra Struktur!"),
        kJson, 400, "category"},
-      {"report type unknown", "POST", "/api/v1/complaints", with(c, "report_type", "keluhan"), kJson,
-       400, "report_type"},
+      {"report type unknown", "POST", "/api/v1/complaints", with(c, "report_type", "keluhan"),
+       kJson, 400, "report_type"},
       {"region unknown", "POST", "/api/v1/complaints", with(c, "region_code", "99.99"), kJson, 400,
        "region_code"},
       {"region an object", "POST", "/api/v1/complaints", with(c, "region_code", json::object()),
@@ -363,8 +383,13 @@ TEST_F(NodeHttpTest, BadInputTableGets4xxAndChangesNothing) {
        with(c, "attachments",
             {{{"sha256", std::string(64, 'a')}, {"media_type", "image/jpeg"}, {"size", -1}}}),
        kJson, 400, "attachments.size"},
-      {"wrong content type", "POST", "/api/v1/complaints", c.dump(),
-       {{"Content-Type", "text/plain"}}, 415, ""},
+      {"wrong content type",
+       "POST",
+       "/api/v1/complaints",
+       c.dump(),
+       {{"Content-Type", "text/plain"}},
+       415,
+       ""},
       {"no content type", "POST", "/api/v1/complaints", c.dump(), {}, 415, ""},
       {"oversized body", "POST", "/api/v1/complaints", big, kJson, 413, ""},
       {"unknown query parameter", "POST", "/api/v1/complaints?debug=1", c.dump(), kJson, 400,
@@ -373,14 +398,24 @@ TEST_F(NodeHttpTest, BadInputTableGets4xxAndChangesNothing) {
       {"unknown case", "GET", "/api/v1/complaints/32-ZZZZZZZZZZ", "", {}, 404, "tracking_id"},
       {"wrong method", "DELETE", "/api/v1/complaints", "", {}, 400, "method"},
       {"unknown action", "POST", actions, "{\"action\":\"delete\"}", kJson, 400, "action"},
-      {"unknown token", "POST", actions, "{\"action\":\"verify\",\"agency\":\"dinas-pu\"}",
-       {{"Content-Type", "application/json"}, {"Authorization", "Bearer lpt_x"}}, 401, ""},
+      {"unknown token",
+       "POST",
+       actions,
+       "{\"action\":\"verify\",\"agency\":\"dinas-pu\"}",
+       {{"Content-Type", "application/json"}, {"Authorization", "Bearer lpt_x"}},
+       401,
+       ""},
       {"action missing", "POST", actions, "{}", kJson, 400, "action"},
       {"action a number", "POST", actions, "{\"action\":7}", kJson, 400, "action"},
-      {"bad auth scheme", "POST", actions, "{\"action\":\"verify\",\"agency\":\"dinas-pu\"}",
-       {{"Content-Type", "application/json"}, {"Authorization", "Basic abc"}}, 401, ""},
-      {"reply without credentials", "POST", actions, "{\"action\":\"reply\",\"note\":\"hi\"}", kJson,
-       401, ""},
+      {"bad auth scheme",
+       "POST",
+       actions,
+       "{\"action\":\"verify\",\"agency\":\"dinas-pu\"}",
+       {{"Content-Type", "application/json"}, {"Authorization", "Basic abc"}},
+       401,
+       ""},
+      {"reply without credentials", "POST", actions, "{\"action\":\"reply\",\"note\":\"hi\"}",
+       kJson, 401, ""},
       {"reply wrong status", "POST", actions,
        "{\"action\":\"reply\",\"note\":\"hi\",\"access_code\":\"" + code + "\"}", kJson, 409,
        "action"},

@@ -88,7 +88,8 @@ HttpResponse Http(int port, const std::string& method, const std::string& path,
                   const std::string& body, const std::map<std::string, std::string>& headers) {
   std::string raw = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& [k, v] : headers) raw += k + ": " + v + "\r\n";
-  if (!body.empty() || method == "POST") raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   raw += "\r\n" + body;
   return SendRaw(port, raw);
 }
@@ -167,8 +168,8 @@ void NodeProcess::Init(const std::string& jurisdiction) {
 
 std::string NodeProcess::AddOperator(const std::string& name, const std::string& role,
                                      const std::string& agency) {
-  std::vector<std::string> args = {"operator", "add", "--data-dir", data_dir_, "--name", name,
-                                   "--role", role};
+  std::vector<std::string> args = {"operator", "add", "--data-dir", data_dir_,
+                                   "--name",   name,  "--role",     role};
   if (!agency.empty()) {
     args.push_back("--agency");
     args.push_back(agency);

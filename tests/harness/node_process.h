@@ -13,7 +13,7 @@
 namespace lapor::testing {
 
 struct HttpResponse {
-  int status = 0;  // 0 if the connection failed
+  int status = 0;                              // 0 if the connection failed
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   nlohmann::json Json() const;  // null if the body is not JSON

@@ -1,0 +1,265 @@
+// CaseService in-process with a fake clock: SLA escalation and auto-completion over working days,
+// concurrent sequencing without gaps, and fsck over what the service wrote (clean, then tampered).
+#include "node/case_service.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <thread>
+
+#include "node/fsck.h"
+#include "node/lifecycle.h"
+#include "tests/harness/node_process.h"
+
+namespace lapor::node {
+namespace {
+
+// 2026-11-30 (a Monday) 09:00 WIB = 02:00 UTC.
+constexpr int64_t kMonday0900 = 1796004000000;
+constexpr int64_t kHour = 3600 * 1000;
+constexpr int64_t kDay = 24 * kHour;
+
+class CaseServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("lapor-svc");
+    auto store = storage::Store::Open(dir_ + "/lapor.db");
+    ASSERT_TRUE(store.ok());
+    store_ = std::move(*store);
+    key_ = std::make_shared<const crypto::SigningKey>(crypto::SigningKey::Generate());
+    sealing_ = crypto::RandomBytes(32);
+    OpenService();
+    admin_.op = storage::Operator{1, "admin", "admin", ""};
+    liaison_.op = storage::Operator{2, "liaison", "liaison", "dinas-pu"};
+  }
+
+  void OpenService() {
+    CaseServiceOptions o;
+    o.node_id = "32";
+    o.jurisdiction = "32";
+    o.key = key_;
+    o.sealing_key = sealing_;
+    o.clock = &clock_;
+    auto cal = std::make_shared<WorkingCalendar>();
+    cal->AddHoliday(WorkingCalendar::DayNumber(2026, 12, 2));  // a Wednesday holiday
+    auto svc = CaseService::Open(o, store_.get(), cal);
+    ASSERT_TRUE(svc.ok());
+    svc_ = std::move(*svc);
+  }
+
+  SubmitResult File(const std::string& region = "32.04") {
+    SubmitRequest r;
+    r.title = "Sampah menumpuk";
+    r.description = "Sampah tidak diangkut dua minggu.";
+    r.category = "kebersihan";
+    r.report_type = "pengaduan";
+    r.region_code = region;
+    r.reporter.name = "Dewi";
+    r.reporter.phone = "+628111111";
+    auto res = svc_->Submit(r);
+    EXPECT_TRUE(res.ok()) << res.status().ToString();
+    return *res;
+  }
+
+  v1::CaseState Do(const std::string& id, const std::string& action, const Credentials& who,
+                   const std::string& note = "", const std::string& agency = "") {
+    ActionRequest a;
+    a.action = action;
+    a.note = note;
+    a.agency = agency;
+    auto r = svc_->Act(id, a, who);
+    EXPECT_TRUE(r.ok()) << action << ": " << r.status().ToString();
+    return r.ok() ? *r : v1::CaseState();
+  }
+
+  FsckReport RunFsck() {
+    auto r = Fsck(store_.get(), "32", key_->public_key(), sealing_);
+    EXPECT_TRUE(r.ok());
+    return *r;
+  }
+
+  std::string dir_;
+  FakeClock clock_{kMonday0900};
+  std::unique_ptr<storage::Store> store_;
+  std::shared_ptr<const crypto::SigningKey> key_;
+  std::string sealing_;
+  std::unique_ptr<CaseService> svc_;
+  Credentials admin_, liaison_;
+};
+
+TEST_F(CaseServiceTest, TrackingIdsAreUnguessableAndPrefixed) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 50; ++i) {
+    auto id = File().tracking_id;
+    ASSERT_EQ(id.size(), 13u);
+    EXPECT_EQ(id.substr(0, 3), "32-");
+    EXPECT_EQ(id.substr(3).find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+              std::string::npos);
+    ids.insert(id);
+  }
+  EXPECT_EQ(ids.size(), 50u);
+}
+
+TEST_F(CaseServiceTest, VerificationDeadlineSkipsHolidayAndEscalatesOnce) {
+  auto c = File();
+  // Monday + 3 working days with Wednesday a holiday: the end of Friday 2026-12-04 WIB.
+  EXPECT_EQ(c.state.due_ms(), 1796403599999);
+  EXPECT_EQ(*svc_->RunSla(), 0);
+  clock_.Set(1796403599999);
+  EXPECT_EQ(*svc_->RunSla(), 0);  // due, not yet missed
+  clock_.Advance(1);
+  EXPECT_EQ(*svc_->RunSla(), 1);
+  EXPECT_EQ(*svc_->RunSla(), 0);  // recorded once
+  auto v = svc_->View(c.tracking_id, admin_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->state.escalated());
+  EXPECT_EQ(v->history.back().event.type(), v1::EVENT_ESCALATED);
+  EXPECT_EQ(v->history.back().event.action().missed_deadline(), "verification");
+  storage::CaseFilter overdue;
+  overdue.overdue = true;
+  EXPECT_EQ(svc_->List(overdue, admin_)->size(), 1u);
+
+  // Verifying late starts the response clock (5 working days) and clears the escalation.
+  auto s = Do(c.tracking_id, "verify", admin_, "", "dinas-pu");
+  EXPECT_FALSE(s.escalated());
+  EXPECT_EQ(s.due_kind(), "response");
+  EXPECT_EQ(svc_->List(overdue, admin_)->size(), 0u);
+  EXPECT_TRUE(RunFsck().ok());
+}
+
+TEST_F(CaseServiceTest, ResponseWithoutReplyAutoCompletesAfterTenWorkingDays) {
+  auto c = File();
+  Do(c.tracking_id, "verify", admin_, "", "dinas-pu");
+  auto r = Do(c.tracking_id, "respond", liaison_, "Sudah diangkut hari ini.");
+  // Monday + 10 working days, Wednesday 2 Dec a holiday: the end of Tuesday 2026-12-15 WIB.
+  EXPECT_EQ(r.auto_complete_at_ms(), 1797353999999);
+  clock_.Set(r.auto_complete_at_ms() - 1);
+  EXPECT_EQ(*svc_->RunSla(), 0);
+  clock_.Set(r.auto_complete_at_ms());
+  EXPECT_EQ(*svc_->RunSla(), 1);
+  auto v = svc_->View(c.tracking_id, admin_);
+  EXPECT_EQ(v->state.status(), "selesai");
+  EXPECT_EQ(v->history.back().event.type(), v1::EVENT_AUTO_COMPLETED);
+  EXPECT_EQ(v->history.back().event.actor().kind(), v1::ACTOR_SYSTEM);
+  EXPECT_TRUE(RunFsck().ok());
+}
+
+TEST_F(CaseServiceTest, CitizenReplyStopsTheAutoCompleteClock) {
+  auto c = File();
+  Do(c.tracking_id, "verify", admin_, "", "dinas-pu");
+  auto r = Do(c.tracking_id, "respond", liaison_, "Dijadwalkan.");
+  Credentials citizen;
+  citizen.access_code = c.access_code;
+  clock_.Advance(kDay);
+  auto after_reply = Do(c.tracking_id, "reply", citizen, "Belum diangkut!");
+  EXPECT_EQ(after_reply.auto_complete_at_ms(), 0);
+  EXPECT_EQ(after_reply.due_kind(), "response");
+  clock_.Set(r.auto_complete_at_ms() + kDay);
+  // Not auto-completed; the agency's new response deadline was missed instead.
+  EXPECT_EQ(*svc_->RunSla(), 1);
+  auto v = svc_->View(c.tracking_id, admin_);
+  EXPECT_EQ(v->state.status(), "diproses");
+  EXPECT_EQ(v->history.back().event.type(), v1::EVENT_ESCALATED);
+  // The agency must answer the reply before completing.
+  ActionRequest complete;
+  complete.action = "complete";
+  EXPECT_EQ(svc_->Act(c.tracking_id, complete, liaison_).status().code(), Status::Code::kConflict);
+  EXPECT_TRUE(RunFsck().ok());
+}
+
+TEST_F(CaseServiceTest, ConcurrentSubmissionsAndActionsGetGaplessSequence) {
+  constexpr int kThreads = 8, kEach = 40;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<std::string> ids;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        auto c = File(i % 2 ? "32" : "33.01");  // some cross-jurisdiction cases
+        std::lock_guard<std::mutex> lock(mu);
+        ids.push_back(c.tracking_id);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Everyone acts on the same case at once: exactly one verify wins, the rest see the new state.
+  std::atomic<int> won{0}, conflicted{0};
+  threads.clear();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      ActionRequest a;
+      a.action = "verify";
+      a.agency = "dinas-pu";
+      auto r = svc_->Act(ids[0], a, admin_);
+      if (r.ok()) ++won;
+      if (r.status().code() == Status::Code::kConflict) ++conflicted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(conflicted.load(), kThreads - 1);
+  EXPECT_EQ(svc_->next_seq(), static_cast<uint64_t>(kThreads * kEach + 1));
+  auto report = RunFsck();
+  EXPECT_TRUE(report.ok()) << (report.problems.empty() ? "" : report.problems[0]);
+  EXPECT_EQ(report.events, static_cast<uint64_t>(kThreads * kEach + 1));
+  // Every event of a cross-jurisdiction case (region 33.01 filed at node 32) has two outbox
+  // entries, hub and 33; local cases have none.
+  const bool first_is_remote = svc_->View(ids[0], admin_)->state.region_code() == "33.01";
+  EXPECT_EQ(*store_->CountOutbox(), kThreads * kEach / 2 * 2 + (first_is_remote ? 2 : 0));
+}
+
+TEST_F(CaseServiceTest, RestartContinuesTheSequence) {
+  File();
+  File();
+  svc_.reset();
+  OpenService();
+  EXPECT_EQ(svc_->next_seq(), 2u);
+  File();
+  EXPECT_TRUE(RunFsck().ok());
+}
+
+// fsck finds tampering: an altered envelope, a broken state, altered sealed data.
+TEST_F(CaseServiceTest, FsckReportsTamperingPrecisely) {
+  auto a = File();
+  auto b = File();
+  Do(a.tracking_id, "verify", admin_, "", "dinas-pu");
+  ASSERT_TRUE(RunFsck().ok());
+  svc_.reset();
+  store_.reset();
+  auto exec = [&](const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open((dir_ + "/lapor.db").c_str(), &db);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  };
+  auto reopen_and_check = [&](const std::string& expect) {
+    store_ = std::move(*storage::Store::Open(dir_ + "/lapor.db"));
+    auto r = RunFsck();
+    bool found = false;
+    for (const auto& p : r.problems) found = found || p.find(expect) != std::string::npos;
+    EXPECT_TRUE(found) << "expected a problem mentioning '" << expect << "'";
+    store_.reset();
+  };
+  // 1. One byte of the case's stored state changes: the replay differs.
+  exec(
+      "UPDATE cases SET state = CAST(REPLACE(CAST(state AS TEXT), 'terdisposisi', "
+      "'selesai_____') AS BLOB) WHERE case_id = '" +
+      a.tracking_id + "'");
+  reopen_and_check("stored state differs from replay");
+  // 2. A sealed reporter record is swapped for another case's.
+  exec(
+      "UPDATE sealed SET ciphertext = (SELECT ciphertext FROM sealed WHERE case_ref = 1) "
+      "WHERE case_ref = 0");
+  reopen_and_check("does not match its commitment");
+  // 3. An envelope byte flips: its hash and signature no longer hold.
+  exec(
+      "UPDATE events SET envelope = CAST(REPLACE(CAST(envelope AS TEXT), 'dinas-pu', "
+      "'dinas-px') AS BLOB) WHERE seq = 2");
+  reopen_and_check("event seq 2: stored hash does not match");
+  // 4. An event disappears: a sequence gap.
+  exec("DELETE FROM events WHERE seq = 1");
+  reopen_and_check("sequence gap");
+}
+
+}  // namespace
+}  // namespace lapor::node

@@ -1,0 +1,194 @@
+// Storage tests: schema migrations, the group-commit write path, reads, sealed data, operators,
+// and the failure contract (a failed commit stores nothing and fails every later write).
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <thread>
+
+#include "crypto/crypto.h"
+#include "tests/harness/node_process.h"
+
+namespace lapor::storage {
+namespace {
+
+Write MakeWrite(uint64_t seq, const std::string& case_id, uint64_t first_seq,
+                const std::string& status = "belum_terverifikasi") {
+  Write w;
+  w.event.seq = seq;
+  w.event.case_ref = first_seq;
+  w.event.envelope = "envelope-" + std::to_string(seq);
+  w.event.hash = crypto::Sha256(w.event.envelope);
+  w.state.set_case_id(case_id);
+  w.state.set_first_seq(first_seq);
+  w.state.set_status(status);
+  w.state.set_report_type("pengaduan");
+  w.state.set_category("jalan");
+  w.state.set_region_code("32.04");
+  w.state.set_last_seq(seq);
+  return w;
+}
+
+int UserVersion(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
+  sqlite3_step(st);
+  int v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+void ExecRaw(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { path_ = testing::MakeTempDir("lapor-store") + "/lapor.db"; }
+  std::string path_;
+};
+
+TEST_F(StoreTest, MigratesFreshDatabaseAndReopens) {
+  {
+    auto store = Store::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(*(*store)->NextSeq(), 0u);
+  }
+  EXPECT_EQ(UserVersion(path_), kSchemaVersion);
+  auto again = Store::Open(path_);  // migrations are idempotent
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(UserVersion(path_), kSchemaVersion);
+}
+
+TEST_F(StoreTest, RefusesDatabaseFromANewerVersion) {
+  { ASSERT_TRUE(Store::Open(path_).ok()); }
+  ExecRaw(path_, "PRAGMA user_version=" + std::to_string(kSchemaVersion + 1));
+  auto store = Store::Open(path_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("newer"), std::string::npos);
+}
+
+TEST_F(StoreTest, CommitsEventStateSealedAndOutboxTogether) {
+  auto store = std::move(*Store::Open(path_));
+  Write w = MakeWrite(0, "32-AAAAAAAAAA", 0);
+  w.sealed.push_back({"reporter", "ciphertext"});
+  w.outbox = {"00", "33"};
+  ASSERT_TRUE(store->Enqueue(std::move(w)).get().ok());
+  Write w2 = MakeWrite(1, "32-AAAAAAAAAA", 0, "terdisposisi");
+  w2.state.set_agency("dinas-pu");
+  w2.state.set_due_ms(1000);
+  ASSERT_TRUE(store->Enqueue(std::move(w2)).get().ok());
+
+  EXPECT_EQ(*store->NextSeq(), 2u);
+  auto c = store->GetCase("32-AAAAAAAAAA");
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->status(), "terdisposisi");
+  auto events = store->CaseEvents(0);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].envelope, "envelope-1");
+  EXPECT_EQ(*store->GetSealed(0, "reporter"), std::optional<std::string>("ciphertext"));
+  EXPECT_EQ(*store->CountOutbox(), 2);
+
+  CaseFilter f;
+  f.agency = "dinas-pu";
+  EXPECT_EQ(store->ListCases(f)->size(), 1u);
+  f.agency = "dinas-lain";
+  EXPECT_EQ(store->ListCases(f)->size(), 0u);
+  CaseFilter overdue;
+  overdue.overdue = true;
+  overdue.now_ms = 2000;
+  EXPECT_EQ(store->ListCases(overdue)->size(), 1u);
+  overdue.now_ms = 500;
+  EXPECT_EQ(store->ListCases(overdue)->size(), 0u);
+  EXPECT_EQ(store->DueCases(2000, 10)->size(), 1u);
+
+  EXPECT_TRUE(store->EraseSealed(0, "reporter").ok());
+  EXPECT_FALSE(store->GetSealed(0, "reporter")->has_value());
+  EXPECT_EQ(store->EraseSealed(0, "reporter").code(), Status::Code::kNotFound);
+}
+
+TEST_F(StoreTest, ConcurrentWritersShareGroupCommitsInQueueOrder) {
+  auto store = std::move(*Store::Open(path_));
+  constexpr int kThreads = 8, kPerThread = 200;
+  std::mutex seq_mu;
+  uint64_t next = 0;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::future<Status> f;
+        {
+          std::lock_guard<std::mutex> lock(seq_mu);  // queue order = seq order, as the node does
+          uint64_t seq = next++;
+          f = store->Enqueue(
+              MakeWrite(seq, "32-T" + std::to_string(t) + "N" + std::to_string(i), seq));
+        }
+        if (!f.get().ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(*store->NextSeq(), static_cast<uint64_t>(kThreads * kPerThread));
+  uint64_t expect = 0;
+  ASSERT_TRUE(store
+                  ->ScanEvents(0,
+                               [&](const StoredEvent& e) {
+                                 EXPECT_EQ(e.seq, expect++);
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(expect, static_cast<uint64_t>(kThreads * kPerThread));
+}
+
+TEST_F(StoreTest, FailedCommitStoresNothingAndFailsLaterWrites) {
+  auto store = std::move(*Store::Open(path_));
+  ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
+  // A second event with the same seq violates the primary key: the whole batch must roll back.
+  Write dup = MakeWrite(0, "32-BBBBBBBBBB", 0);
+  Status s = store->Enqueue(std::move(dup)).get();
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(store->GetCase("32-BBBBBBBBBB")->has_value());
+  // From now on every write is refused, so no gap can ever be committed.
+  EXPECT_FALSE(store->Enqueue(MakeWrite(1, "32-CCCCCCCCCC", 1)).get().ok());
+  EXPECT_EQ(*store->NextSeq(), 1u);
+}
+
+TEST_F(StoreTest, CloseDrainsQueueAndRefusesAfterwards) {
+  auto store = std::move(*Store::Open(path_));
+  std::vector<std::future<Status>> pending;
+  for (uint64_t i = 0; i < 100; ++i) {
+    pending.push_back(store->Enqueue(MakeWrite(i, "32-C" + std::to_string(i), i)));
+  }
+  store->Close();
+  for (auto& f : pending) EXPECT_TRUE(f.get().ok());
+  EXPECT_EQ(store->Enqueue(MakeWrite(100, "32-LATE", 100)).get().code(),
+            Status::Code::kUnavailable);
+  EXPECT_EQ(*store->NextSeq(), 100u);
+}
+
+TEST_F(StoreTest, OperatorsAreFoundByTokenHashOnly) {
+  auto store = std::move(*Store::Open(path_));
+  auto id = store->AddOperator({0, "Budi", "liaison", "dinas-pu"}, crypto::Sha256("token-1"));
+  ASSERT_TRUE(id.ok());
+  auto op = store->FindOperator(crypto::Sha256("token-1"));
+  ASSERT_TRUE(op.ok() && op->has_value());
+  EXPECT_EQ((*op)->agency, "dinas-pu");
+  EXPECT_EQ((*op)->id, *id);
+  EXPECT_FALSE(store->FindOperator(crypto::Sha256("token-2"))->has_value());
+  // The same token twice is refused (UNIQUE), never silently shared.
+  EXPECT_FALSE(store->AddOperator({0, "Ani", "admin", ""}, crypto::Sha256("token-1")).ok());
+}
+
+}  // namespace
+}  // namespace lapor::storage
