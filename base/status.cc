@@ -20,6 +20,8 @@ const char* Status::CodeName() const {
       return "already_exists";
     case Code::kTooLarge:
       return "too_large";
+    case Code::kMethodNotAllowed:
+      return "method_not_allowed";
     case Code::kUnsupportedMedia:
       return "unsupported_media_type";
     case Code::kUnavailable:

@@ -19,6 +19,7 @@ class Status {
     kConflict,          // refused by the current state (409)
     kAlreadyExists,     // (409)
     kTooLarge,          // (413)
+    kMethodNotAllowed,  // (405)
     kUnsupportedMedia,  // (415)
     kUnavailable,       // try again later (503)
     kCorruption,        // stored data fails a check
@@ -47,6 +48,9 @@ class Status {
     return Status(Code::kAlreadyExists, std::move(msg));
   }
   static Status TooLarge(std::string msg) { return Status(Code::kTooLarge, std::move(msg)); }
+  static Status MethodNotAllowed(std::string msg) {
+    return Status(Code::kMethodNotAllowed, std::move(msg));
+  }
   static Status UnsupportedMedia(std::string msg) {
     return Status(Code::kUnsupportedMedia, std::move(msg));
   }

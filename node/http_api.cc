@@ -39,6 +39,8 @@ int HttpStatusFor(const Status& s) {
       return 409;
     case Status::Code::kTooLarge:
       return 413;
+    case Status::Code::kMethodNotAllowed:
+      return 405;
     case Status::Code::kUnsupportedMedia:
       return 415;
     case Status::Code::kUnavailable:
@@ -438,7 +440,7 @@ struct HttpApi::Impl {
                             .count();
 
     if (segments.size() == 1 && segments[0] == "healthz") {
-      if (m != methods::GET) return fail(Status::InvalidArgument("use GET", "method"));
+      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
       return send(
           200,
           {{"status", "ok"}, {"node_id", service->node_id()}, {"next_seq", service->next_seq()}});
@@ -522,7 +524,7 @@ struct HttpApi::Impl {
         }
         return send(200, {{"items", arr}, {"next_cursor", next}});
       }
-      return fail(Status::InvalidArgument("use GET or POST", "method"));
+      return fail(Status::MethodNotAllowed("use GET or POST"));
     }
 
     const std::string case_id = web::uri::decode(segments[3]);

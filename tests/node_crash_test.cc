@@ -25,7 +25,9 @@ TEST(NodeCrashTest, EveryAcknowledgedComplaintSurvivesKill9UnderLoad) {
   std::mutex mu;
   size_t total_attempts = 0;
 
-  for (int round = 0; round < 3; ++round) {
+  // Three rounds end with SIGKILL mid-load; the fourth with SIGTERM mid-load, which must drain
+  // in-flight requests and exit 0.
+  for (int round = 0; round < 4; ++round) {
     node.Start();
     std::atomic<bool> stop{false};
     std::atomic<size_t> attempts{0};
@@ -51,7 +53,11 @@ TEST(NodeCrashTest, EveryAcknowledgedComplaintSurvivesKill9UnderLoad) {
       });
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-    node.Kill9();  // mid-load: requests in flight are cut
+    if (round < 3) {
+      node.Kill9();  // mid-load: requests in flight are cut
+    } else {
+      EXPECT_EQ(node.Stop(), 0) << "SIGTERM under load must end cleanly";
+    }
     stop = true;
     for (auto& t : clients) t.join();
     total_attempts += attempts.load();

@@ -334,7 +334,7 @@ TEST_F(NodeHttpTest, BadInputTableGets4xxAndChangesNothing) {
     int status;
     std::string field;  // expected error.field, "" = not checked
   };
-  std::string big(70 * 1024, 'x');
+  std::string big(70 * 1024, 'x');  // 0x11800 bytes
   std::vector<Case> table = {
       {"malformed JSON", "POST", "/api/v1/complaints", "{\"title\": ", kJson, 400, "body"},
       {"not an object", "POST", "/api/v1/complaints", "[1,2,3]", kJson, 400, "body"},
@@ -396,7 +396,15 @@ TEST_F(NodeHttpTest, BadInputTableGets4xxAndChangesNothing) {
        "debug"},
       {"unknown endpoint", "GET", "/api/v2/complaints", "", {}, 404, ""},
       {"unknown case", "GET", "/api/v1/complaints/32-ZZZZZZZZZZ", "", {}, 404, "tracking_id"},
-      {"wrong method", "DELETE", "/api/v1/complaints", "", {}, 400, "method"},
+      {"wrong method", "DELETE", "/api/v1/complaints", "", {}, 405, ""},
+      // A chunked body declares no length: it is refused by size once read.
+      {"oversized chunked body",
+       "POST",
+       "/api/v1/complaints",
+       "11800\r\n" + big + "\r\n0\r\n\r\n",
+       {{"Content-Type", "application/json"}, {"Transfer-Encoding", "chunked"}},
+       413,
+       ""},
       {"unknown action", "POST", actions, "{\"action\":\"delete\"}", kJson, 400, "action"},
       {"unknown token",
        "POST",

@@ -88,8 +88,9 @@ HttpResponse Http(int port, const std::string& method, const std::string& path,
                   const std::string& body, const std::map<std::string, std::string>& headers) {
   std::string raw = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& [k, v] : headers) raw += k + ": " + v + "\r\n";
-  if (!body.empty() || method == "POST")
+  if ((!body.empty() || method == "POST") && !headers.count("Transfer-Encoding")) {
     raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
   raw += "\r\n" + body;
   return SendRaw(port, raw);
 }
@@ -147,8 +148,7 @@ NodeProcess::~NodeProcess() {
 
 std::string NodeProcess::Binary() {
   const char* bin = std::getenv("LAPOR_NODE_BIN");
-  if (bin == nullptr) throw std::runtime_error("LAPOR_NODE_BIN is not set");
-  return bin;
+  return bin != nullptr ? bin : LAPOR_NODE_BIN_DEFAULT;
 }
 
 CommandResult NodeProcess::Cli(std::vector<std::string> args) const {
