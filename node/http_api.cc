@@ -8,6 +8,8 @@
 #include <pplx/threadpool.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -295,6 +297,13 @@ struct HttpApi::Impl {
   NodeConfig config;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
+  // Every request is counted from Handle until its one reply, so Stop can wait for replies that
+  // come later from commit callbacks.
+  std::mutex mu;
+  std::condition_variable drained;
+  int in_flight = 0;      // guarded by mu
+  bool stopping = false;  // guarded by mu
+
   void Reply(const http_request& req, int code, const json& body) {
     // The path holds tracking ids only; the query (access codes) and bodies are never logged.
     spdlog::debug("{} {} {}", req.method(), req.relative_uri().path(), code);
@@ -308,6 +317,8 @@ struct HttpApi::Impl {
       } catch (...) {  // the client went away; nothing to do
       }
     });
+    std::lock_guard<std::mutex> lock(mu);
+    if (--in_flight == 0) drained.notify_all();
   }
 
   void ReplyError(const http_request& req, const Status& s) {
@@ -393,6 +404,13 @@ struct HttpApi::Impl {
   // Handlers never block a pool thread on I/O: bodies are read with a continuation, and writes
   // reply from the store's commit callback, so many requests can share one group commit.
   void Handle(http_request req) {
+    bool refuse = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++in_flight;
+      refuse = stopping;
+    }
+    if (refuse) return ReplyError(req, Status::Unavailable("the node is shutting down"));
     if (req.method() != methods::POST) return Guarded(req, nullptr);
     Status s = CheckBodyHeaders(req);
     if (!s.ok()) return ReplyError(req, s);
@@ -601,6 +619,13 @@ Status HttpApi::Start(const std::string& host, int port) {
 
 void HttpApi::Stop() {
   if (!impl_ || !impl_->listener) return;
+  {
+    // New requests get 503; wait for every accepted one to get its reply (writes reply once
+    // durable, so this is bounded by one group commit).
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+    impl_->drained.wait_for(lock, std::chrono::seconds(30), [&] { return impl_->in_flight == 0; });
+  }
   try {
     impl_->listener->close().wait();
   } catch (const std::exception& e) {

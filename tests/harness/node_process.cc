@@ -64,7 +64,10 @@ HttpResponse SendRaw(int port, const std::string& raw) {
     if (want != std::string::npos && in.size() >= want) break;
   }
   ::close(fd);
-  if (header_end == std::string::npos) return resp;
+  // A response cut short (the server died mid-write) is no response: nothing was acknowledged.
+  if (header_end == std::string::npos || (want != std::string::npos && in.size() < want)) {
+    return resp;
+  }
   std::istringstream head(in.substr(0, header_end));
   std::string line;
   std::getline(head, line);
@@ -228,6 +231,7 @@ int NodeProcess::Stop() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+  if (WIFSIGNALED(status)) return -100 - WTERMSIG(status);  // e.g. -111: SIGSEGV
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

@@ -51,7 +51,7 @@ class NodeProcess {
   // Starts `lapor-node run` on a free port and waits (up to 20 s) until /healthz answers.
   void Start();
   void Kill9();
-  // SIGTERM and wait; returns the exit status (or -1 if it did not exit normally).
+  // SIGTERM and wait; returns the exit status, or -100 - signal if a signal ended it.
   int Stop();
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
