@@ -185,15 +185,7 @@ class SqliteStore : public Store {
       if (f.overdue.has_value()) (*st)->Bind(i++, f.now_ms);
       if (f.before_ref > 0) (*st)->Bind(i++, static_cast<int64_t>(f.before_ref));
       (*st)->Bind(i++, static_cast<int64_t>(f.limit));
-      R out;
-      for (;;) {
-        auto row = (*st)->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        out.push_back(ParseState((*st)->Blob(0)));
-      }
-      (*st)->Reset();
-      return out;
+      return ReadStates(*st);
     });
   }
 
@@ -202,20 +194,11 @@ class SqliteStore : public Store {
     return WithReader<R>([&](Connection* db) -> Result<R> {
       auto st = db->Cached(
           "SELECT state FROM cases WHERE due_ms > 0 AND escalated = 0 AND due_ms <= ?1 "
-          "UNION SELECT state FROM cases WHERE auto_complete_at_ms > 0 AND auto_complete_at_ms <= "
-          "?1 "
-          "LIMIT ?2");
+          "UNION SELECT state FROM cases "
+          "WHERE auto_complete_at_ms > 0 AND auto_complete_at_ms <= ?1 LIMIT ?2");
       if (!st.ok()) return st.status();
       (*st)->Bind(1, now_ms).Bind(2, static_cast<int64_t>(limit));
-      R out;
-      for (;;) {
-        auto row = (*st)->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        out.push_back(ParseState((*st)->Blob(0)));
-      }
-      (*st)->Reset();
-      return out;
+      return ReadStates(*st);
     });
   }
 
@@ -330,6 +313,19 @@ class SqliteStore : public Store {
     Write write;
     Callback done;
   };
+
+  // Reads column 0 of every row as a CaseState.
+  static Result<std::vector<v1::CaseState>> ReadStates(Statement* st) {
+    std::vector<v1::CaseState> out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(ParseState(st->Blob(0)));
+    }
+    st->Reset();
+    return out;
+  }
 
   static Result<std::vector<StoredEvent>> ReadEvents(Statement* st) {
     std::vector<StoredEvent> out;
