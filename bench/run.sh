@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# Node ingest benchmark: the machine's cpprestsdk ceiling and the node, measured in one run.
+#
+#   bench/run.sh [BUILD_DIR]        BUILD_DIR holds node/lapor-node and bench/lapor-bench-ceiling
+#                                   (default: build/ at the repository root). Builds nothing.
+#
+# Environment (defaults in brackets):
+#   DURATION [10]        seconds of wrk load per target
+#   CONNECTIONS [64]     concurrent keep-alive connections
+#   WRK_THREADS [2]      wrk threads
+#   HTTP_THREADS [from node.json, 4]  the node's cpprestsdk pool size (written into node.json)
+#   CEILING_THREADS [= the node's]    the ceiling's pool size
+#   TMPDIR [/tmp]        where the fresh node data folder goes: must be a real disk (not tmpfs),
+#                        or fsync costs nothing and the figures mean nothing
+#   CEILING_MODE [async] async: the ceiling reads the body in a continuation; blocking:
+#                        extract_vector().get() on the pool thread, as the node's first version
+#                        did (deadlocks once that many requests are in flight: see ceiling_server.cc)
+#   STOP_TIMEOUT [30]    seconds a server gets to exit after SIGTERM before it is SIGKILLed
+#   KEEP=1               keep the temporary folder (data dir, logs, wrk output)
+#
+# Steps: ceiling server on a free port + wrk; fresh node (init, run) + the same wrk; SIGTERM the
+# node; lapor-node fsck; check that the events in the log match the 2xx wrk received. Exits
+# non-zero if fsck fails, the node does not stop cleanly, or an acknowledged complaint is missing.
+# Missing the performance goal (ratio >= 0.5, p99 < 20 ms) is reported, not an error.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${1:-$ROOT/build}"
+BUILD="$(cd "$BUILD" && pwd)"
+NODE="$BUILD/node/lapor-node"
+CEILING="$BUILD/bench/lapor-bench-ceiling"
+SCRIPT="$ROOT/bench/post_complaint.lua"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-64}"
+WRK_THREADS="${WRK_THREADS:-2}"
+CEILING_MODE="${CEILING_MODE:-async}"
+STOP_TIMEOUT="${STOP_TIMEOUT:-30}"
+
+for bin in "$NODE" "$CEILING"; do
+  if [[ ! -x "$bin" ]]; then
+    echo "run.sh: $bin is missing: build the targets lapor-node and lapor-bench-ceiling first" >&2
+    exit 2
+  fi
+done
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "run.sh: wrk not found, installing it (apt-get install -y wrk)" >&2
+  SUDO=""
+  [[ "$(id -u)" -ne 0 ]] && SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null ||
+    { $SUDO apt-get update >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk >/dev/null; }
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/lapor-bench.XXXXXX")"
+SERVER_PID=""
+# True while the process runs (an exited child stays a zombie until waited for: kill -0 is not enough).
+is_running() {
+  [[ -r "/proc/$1/stat" ]] && [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" == [!Z] ]]
+}
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && is_running "$SERVER_PID"; then
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [[ "${KEEP:-0}" == 1 ]]; then
+    echo "run.sh: kept $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+FSTYPE="$(stat -f -c %T "$WORK")"
+if [[ "$FSTYPE" == tmpfs || "$FSTYPE" == ramfs ]]; then
+  echo "run.sh: WARNING: $WORK is on $FSTYPE: fsync is free there, node figures are not durable-disk figures" >&2
+fi
+
+# A port nothing listens on (checked, then used at once; a race with another program is possible
+# but harmless: the server would fail to bind and the run stops).
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "run.sh: no free port found" >&2
+  return 1
+}
+
+wait_listening() {  # port pid
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    if ! is_running "$2"; then return 1; fi
+    sleep 0.05
+  done
+  return 1
+}
+
+stop_server() {  # pid name; returns the server's exit code (137 if it had to be SIGKILLed)
+  local rc=0 i
+  kill -TERM "$1"
+  for ((i = 0; i < STOP_TIMEOUT * 10; ++i)); do
+    is_running "$1" || break
+    sleep 0.1
+  done
+  if is_running "$1"; then
+    echo "run.sh: $2 did not exit within ${STOP_TIMEOUT}s of SIGTERM: SIGKILL" >&2
+    kill -KILL "$1" 2>/dev/null || true
+  fi
+  wait "$1" || rc=$?
+  SERVER_PID=""
+  return "$rc"
+}
+
+# After the load: does the server still answer a request at all? (GET; any status will do.)
+responsive() {  # port path
+  local code
+  code="$(curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:$1$2" 2>/dev/null || true)"
+  [[ -n "$code" && "$code" != 000 ]]
+}
+
+# field NAME FILE: a value from wrk's "BENCH k=v ..." line
+field() { sed -n 's/^BENCH .*\b'"$1"'=\([^ ]*\).*/\1/p' "$2" | tail -1; }
+
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ticks() {  # pid: user + system CPU time so far, in clock ticks (0 if it is gone)
+  local st
+  st="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null)" || { echo 0; return 0; }
+  awk '{ print $12 + $13 }' <<<"$st"
+}
+
+machine_ticks() {  # "busy total" clock ticks of all CPUs so far (/proc/stat)
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; ++i) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+
+run_wrk() {  # label port out   (the server is $SERVER_PID; its CPU time is appended to out)
+  local t0 t1 m0 m1
+  t0="$(cpu_ticks "$SERVER_PID")"
+  m0="$(machine_ticks)"
+  echo "== wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/post_complaint.lua http://127.0.0.1:$2/api/v1/complaints  [$1]"
+  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$SCRIPT" \
+    "http://127.0.0.1:$2/api/v1/complaints" | tee "$3"
+  t1="$(cpu_ticks "$SERVER_PID")"
+  m1="$(machine_ticks)"
+  echo "SERVER_CPU cpu_s=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", d / hz }')" >>"$3"
+  # Machine-wide busy share (all processes: server, wrk and anything else running) and the
+  # server's share, in cores.
+  awk -v a="$m0" -v b="$m1" -v d=$((t1 - t0)) -v n="$(nproc)" 'BEGIN {
+      split(a, x, " "); split(b, y, " "); total = y[2] - x[2]; busy = y[1] - x[1]
+      printf "MACHINE busy_pct=%.0f server_cores=%.2f of %d\n", 100 * busy / total, n * d / total, n }' >>"$3"
+  grep '^MACHINE' "$3"
+  if ! grep -q '^BENCH ' "$3"; then
+    echo "run.sh: wrk printed no BENCH line for $1" >&2
+    exit 1
+  fi
+}
+
+# --- the node's data folder first, so the ceiling can use the node's thread count ---------------
+NODE_PORT="$(free_port)"
+"$NODE" init --data-dir "$WORK/node" --jurisdiction 32 --listen "127.0.0.1:$NODE_PORT" >"$WORK/init.log"
+if [[ -n "${HTTP_THREADS:-}" ]]; then
+  sed -i 's/"http_threads": *[0-9]*/"http_threads": '"$HTTP_THREADS"'/' "$WORK/node/node.json"
+fi
+THREADS="$(sed -n 's/.*"http_threads": *\([0-9]*\).*/\1/p' "$WORK/node/node.json")"
+THREADS="${THREADS:-4}"
+CEILING_THREADS="${CEILING_THREADS:-$THREADS}"
+
+echo "revision: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "data dir: $WORK/node ($FSTYPE); cpprestsdk threads: node $THREADS, ceiling $CEILING_THREADS; body: 600 B"
+
+# --- 1. the ceiling -----------------------------------------------------------------------------
+CEIL_PORT="$(free_port)"
+"$CEILING" "http://127.0.0.1:$CEIL_PORT/" "$CEILING_THREADS" "$CEILING_MODE" 2>"$WORK/ceiling.log" &
+SERVER_PID=$!
+if ! wait_listening "$CEIL_PORT" "$SERVER_PID"; then
+  echo "run.sh: the ceiling server did not start:" >&2
+  cat "$WORK/ceiling.log" >&2
+  exit 1
+fi
+run_wrk ceiling "$CEIL_PORT" "$WORK/wrk-ceiling.txt"
+C_ALIVE=yes
+responsive "$CEIL_PORT" / || C_ALIVE="NO (hung)"
+C_RC=0
+stop_server "$SERVER_PID" ceiling || C_RC=$?
+
+# --- 2. the node --------------------------------------------------------------------------------
+LAPOR_LOG_LEVEL="${LAPOR_LOG_LEVEL:-info}" "$NODE" run --data-dir "$WORK/node" 2>"$WORK/node.log" &
+SERVER_PID=$!
+if ! wait_listening "$NODE_PORT" "$SERVER_PID"; then
+  echo "run.sh: the node did not start:" >&2
+  cat "$WORK/node.log" >&2
+  exit 1
+fi
+run_wrk node "$NODE_PORT" "$WORK/wrk-node.txt"
+N_ALIVE=yes
+responsive "$NODE_PORT" /healthz || N_ALIVE="NO (does not answer GET /healthz)"
+NODE_RC=0
+stop_server "$SERVER_PID" lapor-node || NODE_RC=$?
+
+FAIL=0
+if [[ "$NODE_RC" -ne 0 ]]; then
+  echo "run.sh: FAIL: lapor-node run exited with $NODE_RC after SIGTERM (137: killed, it did not stop):" >&2
+  tail -20 "$WORK/node.log" >&2
+  FAIL=1
+fi
+if grep -qi ' error ' "$WORK/node.log"; then
+  echo "run.sh: the node logged errors:" >&2
+  grep -i ' error ' "$WORK/node.log" | head -5 >&2
+fi
+
+# --- 3. durability: every acknowledged complaint is in the log, and the log verifies ------------
+FSCK_RC=0
+"$NODE" fsck --data-dir "$WORK/node" >"$WORK/fsck.txt" 2>&1 || FSCK_RC=$?
+cat "$WORK/fsck.txt" | tail -5
+EVENTS="$(sed -n 's/^fsck: \([0-9]*\) events.*/\1/p' "$WORK/fsck.txt")"
+if [[ "$FSCK_RC" -ne 0 || -z "$EVENTS" ]]; then
+  echo "run.sh: FAIL: lapor-node fsck failed (exit $FSCK_RC)" >&2
+  FAIL=1
+  EVENTS="${EVENTS:-0}"
+fi
+
+W="$WORK/wrk-ceiling.txt"; N="$WORK/wrk-node.txt"
+C_RPS="$(field rps "$W")"; C_P50="$(field p50_ms "$W")"; C_P99="$(field p99_ms "$W")"
+C_OK="$(field ok_2xx "$W")"; C_BAD="$(field non_2xx "$W")"
+N_RPS="$(field rps "$N")"; N_P50="$(field p50_ms "$N")"; N_P99="$(field p99_ms "$N")"
+N_OK="$(field ok_2xx "$N")"; N_BAD="$(field non_2xx "$N")"; N_REQ="$(field requests "$N")"
+cpu_us() {  # wrk output file: server CPU microseconds per completed request
+  local cpu req
+  cpu="$(sed -n 's/^SERVER_CPU cpu_s=//p' "$1")"
+  req="$(field requests "$1")"
+  awk -v c="$cpu" -v r="$req" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / r; else print "-" }'
+}
+C_CPU="$(cpu_us "$W")"; N_CPU="$(cpu_us "$N")"
+C_MACH="$(sed -n 's/^MACHINE //p' "$W")"; N_MACH="$(sed -n 's/^MACHINE //p' "$N")"
+N_SOCK="$(field sock_read "$N")/$(field sock_write "$N")/$(field sock_timeout "$N")"
+
+# wrk stops with up to CONNECTIONS requests in flight: the node may commit those without wrk ever
+# reading the 201, so the log may hold up to CONNECTIONS events more than wrk's 2xx. Fewer events
+# than 2xx would be an acknowledged complaint that was lost.
+EXTRA=$((EVENTS - N_OK))
+if (( EVENTS == N_OK )); then
+  DURABLE="PASS (events = 2xx = $N_OK)"
+elif (( EXTRA > 0 && EXTRA <= CONNECTIONS )); then
+  DURABLE="PASS (events $EVENTS = 2xx $N_OK + $EXTRA in flight when wrk stopped, never acknowledged)"
+else
+  DURABLE="FAIL (events $EVENTS vs 2xx $N_OK)"
+  FAIL=1
+fi
+if (( N_BAD > 0 )); then
+  echo "run.sh: the node answered $N_BAD non-2xx responses:" >&2
+  grep '^BENCH_STATUS' "$N" >&2 || true
+fi
+
+RATIO="$(awk -v n="$N_RPS" -v c="$C_RPS" 'BEGIN { printf "%.3f", (c > 0 ? n / c : 0) }')"
+RATIO_OK="$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.5 ? "PASS" : "FAIL") }')"
+P99_OK="$(awk -v p="$N_P99" -v n="$N_REQ" 'BEGIN { print (n > 0 && p < 20 ? "PASS" : "FAIL") }')"
+
+echo
+echo "== summary (wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, 600 B POST; cpprestsdk threads: node $THREADS, ceiling $CEILING_THREADS)"
+printf '%-34s %12s %10s %10s %8s %8s %12s\n' "" "req/s" "p50 ms" "p99 ms" "2xx" "non-2xx" "CPU us/req"
+printf '%-34s %12s %10s %10s %8s %8s %12s\n' "ceiling (lapor-bench-ceiling)" "$C_RPS" "$C_P50" "$C_P99" "$C_OK" "$C_BAD" "$C_CPU"
+printf '%-34s %12s %10s %10s %8s %8s %12s\n' "node (lapor-node, complaints/s)" "$N_RPS" "$N_P50" "$N_P99" "$N_OK" "$N_BAD" "$N_CPU"
+echo
+printf '%-34s %s\n' "ratio node/ceiling" "$RATIO  goal >= 0.5: $RATIO_OK"
+printf '%-34s %s\n' "node p99" "$N_P99 ms  goal < 20 ms: $P99_OK"
+printf '%-34s %s\n' "durability (fsck + count)" "$DURABLE; fsck exit $FSCK_RC"
+printf '%-34s %s\n' "node stopped on SIGTERM" "$([[ $NODE_RC == 0 ]] && echo "PASS (exit 0)" || echo "FAIL (exit $NODE_RC)")"
+printf '%-34s %s\n' "CPU during the ceiling run" "$C_MACH"
+printf '%-34s %s\n' "CPU during the node run" "$N_MACH"
+printf '%-34s %s\n' "node socket errors r/w/timeout" "$N_SOCK (requests completed: $N_REQ)"
+printf '%-34s %s\n' "responsive after the load" "ceiling: $C_ALIVE (exit $C_RC, $CEILING_MODE reads); node: $N_ALIVE"
+if [[ "$N_ALIVE" != yes || "$N_REQ" == 0 ]]; then
+  echo "NOTE: the node stopped serving under this load. A handler that blocks a pool thread on"
+  echo "      network I/O (e.g. extract_vector().get()) deadlocks cpprestsdk's pool: see ceiling_server.cc."
+fi
+echo "BENCH_SUMMARY ceiling_rps=$C_RPS node_rps=$N_RPS ratio=$RATIO node_p50_ms=$N_P50 node_p99_ms=$N_P99 ceiling_cpu_us_per_req=$C_CPU node_cpu_us_per_req=$N_CPU events=$EVENTS node_2xx=$N_OK node_non2xx=$N_BAD ratio_goal=$RATIO_OK p99_goal=$P99_OK node_exit=$NODE_RC fsck_exit=$FSCK_RC checks=$([[ $FAIL == 0 ]] && echo PASS || echo FAIL)"
+exit "$FAIL"
