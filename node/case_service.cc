@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "crypto/encoding.h"
 #include "federation/regions.h"
@@ -79,7 +80,12 @@ std::string CaseService::HashToken(const std::string& token) { return crypto::Sh
 
 CaseService::CaseService(CaseServiceOptions opt, storage::Store* store,
                          std::shared_ptr<const WorkingCalendar> calendar, uint64_t next_seq)
-    : opt_(std::move(opt)), store_(store), calendar_(std::move(calendar)), next_seq_(next_seq) {}
+    : opt_(std::move(opt)),
+      store_(store),
+      key_id_(opt_.key->KeyId()),
+      ids_(opt_.sealing_key, opt_.jurisdiction),
+      calendar_(std::move(calendar)),
+      next_seq_(next_seq) {}
 
 Result<std::unique_ptr<CaseService>> CaseService::Open(
     CaseServiceOptions options, storage::Store* store,
@@ -140,73 +146,103 @@ Result<v1::CaseState> CaseService::LatestState(const std::string& case_id) {
   return **stored;
 }
 
+void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
+  // Nothing may fail once a seq is taken (every taken seq must reach the store, or the writes
+  // behind it wait), so the lifecycle check runs first, on a probe.
+  {
+    v1::CaseState probe;
+    Status s = ApplyEvent(draft.event, {}, &probe);
+    if (!s.ok()) return done(s);
+  }
+  uint64_t seq;
+  {
+    std::lock_guard<std::mutex> lock(seq_mu_);
+    if (next_seq_ > TrackingIdCodec::kMaxSeq) {
+      return done(Status::Unavailable("this node's tracking id space is exhausted"));
+    }
+    seq = next_seq_++;
+  }
+  // Nobody can know a new case's id before its reply, which is sent once it is durable, so no
+  // other request can touch the case meanwhile: it needs no in-flight entry, and signing runs in
+  // parallel on the caller's thread (the store commits in seq order whatever the queue order).
+  v1::Event& ev = draft.event;
+  ev.set_node_id(opt_.node_id);
+  ev.set_seq(seq);
+  ev.set_case_id(ids_.Encode(seq));
+  ev.set_time_ms(opt_.clock->NowMs());
+  Queue(Seal(std::move(draft), v1::CaseState()), /*in_flight=*/false, std::move(done));
+}
+
+CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) const {
+  const v1::Event& ev = draft.event;
+  v1::Envelope env;
+  env.set_payload_type(std::string(kEventPayloadType));
+  ev.SerializeToString(env.mutable_payload());
+  auto* sig = env.add_signatures();
+  sig->set_keyid(key_id_);
+  sig->set_sig(opt_.key->Sign(crypto::PreAuthEncoding(kEventPayloadType, env.payload())));
+  std::string envelope = env.SerializeAsString();
+  std::string hash = crypto::Sha256(envelope);
+  Status applied = ApplyEvent(ev, hash, &current);
+  if (!applied.ok()) {
+    // Callers probe the same event against the same state first: reaching this is a program
+    // bug, and the seq already taken would block every later write.
+    std::fprintf(stderr, "fatal: event seq %llu refused after sequencing: %s\n",
+                 static_cast<unsigned long long>(ev.seq()), applied.ToString().c_str());
+    std::abort();
+  }
+  Sealed out;
+  out.write.event = storage::StoredEvent{ev.seq(), current.first_seq(), hash, std::move(envelope)};
+  out.write.sealed = std::move(draft.sealed);
+  out.write.outbox = federation::Destinations(opt_.jurisdiction, current.region_code());
+  out.write.state = current;
+  out.state = std::move(current);
+  return out;
+}
+
+void CaseService::Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done) {
+  // The callback runs on the committer thread after the fsync (or the failure).
+  store_->Enqueue(std::move(sealed.write), [this, in_flight, state = std::move(sealed.state),
+                                            done = std::move(done)](const Status& s) mutable {
+    if (in_flight) {
+      std::lock_guard<std::mutex> lock(seq_mu_);
+      auto it = in_flight_.find(state.case_id());
+      if (it != in_flight_.end() && --it->second.writes == 0) in_flight_.erase(it);
+    }
+    if (s.ok()) {
+      done(std::move(state));
+    } else {
+      done(Status::Unavailable("the change could not be stored: " + s.message()));
+    }
+  });
+}
+
 void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prepare,
                            Done<v1::CaseState> done) {
+  if (case_id.empty()) return SequenceNew(std::move(draft), std::move(done));
+  // An existing case: its next event chains onto the hash of the previous one, so the checks,
+  // the seq, the signature and the in-flight state are all decided under the lock, against the
+  // latest state including writes not yet durable.
   Status refused = [&]() -> Status {
     std::lock_guard<std::mutex> lock(seq_mu_);
-    v1::CaseState current;
-    if (case_id.empty()) {
-      // 50 random bits: collisions are rare but possible, so draw until unused (the UNIQUE index
-      // must never reject a queued write: that would fail the whole group commit).
-      std::string prefix = opt_.jurisdiction;
-      prefix.erase(std::remove(prefix.begin(), prefix.end(), '.'), prefix.end());
-      for (;;) {
-        case_id = prefix + "-" + crypto::Base32Encode(crypto::RandomBytes(7)).substr(0, 10);
-        if (in_flight_.count(case_id)) continue;
-        auto stored = store_->GetCase(case_id);
-        if (!stored.ok()) return stored.status();
-        if (!stored->has_value()) break;
-      }
-    } else {
-      auto latest = LatestState(case_id);
-      if (!latest.ok()) return latest.status();
-      current = std::move(*latest);
-    }
+    auto latest = LatestState(case_id);
+    if (!latest.ok()) return latest.status();
     const uint64_t seq = next_seq_;
-    LAPOR_RETURN_IF_ERROR(prepare(current, seq, &draft));
-
+    LAPOR_RETURN_IF_ERROR(prepare(*latest, seq, &draft));
     v1::Event& ev = draft.event;
     ev.set_node_id(opt_.node_id);
     ev.set_seq(seq);
     ev.set_case_id(case_id);
     ev.set_time_ms(opt_.clock->NowMs());
-    ev.set_prev_hash(current.last_hash());
-
-    v1::Envelope env;
-    env.set_payload_type(std::string(kEventPayloadType));
-    ev.SerializeToString(env.mutable_payload());
-    auto* sig = env.add_signatures();
-    sig->set_keyid(opt_.key->KeyId());
-    sig->set_sig(opt_.key->Sign(crypto::PreAuthEncoding(kEventPayloadType, env.payload())));
-    std::string envelope = env.SerializeAsString();
-    std::string hash = crypto::Sha256(envelope);
-
-    v1::CaseState next = current;
-    LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, hash, &next));
-
-    storage::Write w;
-    w.event = storage::StoredEvent{seq, next.first_seq(), hash, std::move(envelope)};
-    w.state = next;
-    w.sealed = std::move(draft.sealed);
-    w.outbox = federation::Destinations(opt_.jurisdiction, next.region_code());
-    auto& f = in_flight_[case_id];
-    f.state = next;
-    ++f.writes;
+    ev.set_prev_hash(latest->last_hash());
+    v1::CaseState probe = *latest;
+    LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, {}, &probe));  // refusals before the seq is taken
     ++next_seq_;
-    // The callback runs on the committer thread after the fsync (or the failure).
-    store_->Enqueue(std::move(w), [this, case_id, next = std::move(next),
-                                   done = std::move(done)](const Status& s) mutable {
-      {
-        std::lock_guard<std::mutex> lock(seq_mu_);
-        auto it = in_flight_.find(case_id);
-        if (it != in_flight_.end() && --it->second.writes == 0) in_flight_.erase(it);
-      }
-      if (s.ok()) {
-        done(std::move(next));
-      } else {
-        done(Status::Unavailable("the change could not be stored: " + s.message()));
-      }
-    });
+    Sealed sealed = Seal(std::move(draft), std::move(*latest));
+    auto& f = in_flight_[case_id];
+    f.state = sealed.state;
+    ++f.writes;
+    Queue(std::move(sealed), /*in_flight=*/true, std::move(done));
     return Status::Ok();
   }();
   if (!refused.ok()) done(refused);

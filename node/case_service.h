@@ -20,6 +20,7 @@
 #include "crypto/crypto.h"
 #include "lapor/v1/event.pb.h"
 #include "node/calendar.h"
+#include "node/tracking_id.h"
 #include "storage/store.h"
 
 namespace lapor::node {
@@ -153,6 +154,16 @@ class CaseService {
   // when empty: an unused tracking id is drawn); `done` gets the new state once it is durable.
   void Sequence(std::string case_id, Draft draft, const Prepare& prepare, Done<v1::CaseState> done);
   Result<v1::CaseState> SequenceAndWait(std::string case_id, Draft draft, const Prepare& prepare);
+  void SequenceNew(Draft draft, Done<v1::CaseState> done);
+  // A signed event's store write and the case state after it.
+  struct Sealed {
+    storage::Write write;
+    v1::CaseState state;
+  };
+  // Signs the draft's event (its seq, id, time and prev_hash set) and applies it to `current`.
+  Sealed Seal(Draft draft, v1::CaseState current) const;
+  // Queues for group commit; `done` runs once durable. Never calls `done` inline.
+  void Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done);
   Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_
   std::shared_ptr<const WorkingCalendar> calendar() const;
   std::string Seal(const google::protobuf::MessageLite& msg) const;
@@ -160,6 +171,8 @@ class CaseService {
 
   const CaseServiceOptions opt_;
   storage::Store* const store_;
+  const std::string key_id_;
+  const TrackingIdCodec ids_;
 
   mutable std::mutex calendar_mu_;
   std::shared_ptr<const WorkingCalendar> calendar_;  // guarded by calendar_mu_

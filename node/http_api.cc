@@ -304,6 +304,12 @@ struct HttpApi::Impl {
   int in_flight = 0;      // guarded by mu
   bool stopping = false;  // guarded by mu
 
+  // Commit callbacks run on the store's committer thread: the replies (JSON, socket writes) move
+  // to the HTTP pool so the committer can start the next group commit at once.
+  static void OnPool(std::function<void()> fn) {
+    crossplat::threadpool::shared_instance().service().post(std::move(fn));
+  }
+
   void Reply(const http_request& req, int code, const json& body) {
     // The path holds tracking ids only; the query (access codes) and bodies are never logged.
     spdlog::debug("{} {} {}", req.method(), req.relative_uri().path(), code);
@@ -478,12 +484,14 @@ struct HttpApi::Impl {
         Status s = ParseSubmit(*body, &sr);
         if (!s.ok()) return fail(s);
         service->Submit(sr, [this, req](Result<SubmitResult> r) {
-          if (!r.ok()) return ReplyError(req, r.status());
-          Reply(req, 201,
-                {{"tracking_id", r->tracking_id},
-                 {"access_code", r->access_code},
-                 {"status", r->state.status()},
-                 {"due_at", TimeOrNull(r->state.due_ms())}});
+          OnPool([this, req, r = std::move(r)] {
+            if (!r.ok()) return ReplyError(req, r.status());
+            Reply(req, 201,
+                  {{"tracking_id", r->tracking_id},
+                   {"access_code", r->access_code},
+                   {"status", r->state.status()},
+                   {"due_at", TimeOrNull(r->state.due_ms())}});
+          });
         });
         return 0;
       }
@@ -584,8 +592,10 @@ struct HttpApi::Impl {
       auto who = ReadCredentials(req, access_code);
       if (!who.ok()) return fail(who.status());
       service->Act(case_id, ar, *who, [this, req, now](Result<v1::CaseState> state) {
-        if (!state.ok()) return ReplyError(req, state.status());
-        Reply(req, 200, StateJson(*state, now));
+        OnPool([this, req, now, state = std::move(state)] {
+          if (!state.ok()) return ReplyError(req, state.status());
+          Reply(req, 200, StateJson(*state, now));
+        });
       });
       return 0;
     }

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -34,7 +35,6 @@ CREATE TABLE cases(
   auto_complete_at_ms INTEGER NOT NULL,
   state BLOB NOT NULL);
 CREATE INDEX cases_by_status ON cases(status, ref);
-CREATE INDEX cases_by_due ON cases(due_ms) WHERE due_ms > 0;
 CREATE INDEX cases_to_escalate ON cases(due_ms) WHERE due_ms > 0 AND escalated = 0;
 CREATE INDEX cases_by_autocomplete ON cases(auto_complete_at_ms) WHERE auto_complete_at_ms > 0;
 CREATE TABLE sealed(
@@ -91,26 +91,33 @@ v1::CaseState ParseState(const std::string& blob) {
 
 class SqliteStore : public Store {
  public:
-  SqliteStore(std::string path, std::unique_ptr<Connection> writer)
+  SqliteStore(std::string path, std::unique_ptr<Connection> writer, uint64_t next_seq)
       : path_(std::move(path)), writer_(std::move(writer)) {
+    next_commit_seq_ = next_seq;
     committer_ = std::thread([this] { CommitLoop(); });
   }
   ~SqliteStore() override { Close(); }
   using Store::Enqueue;
 
   void Enqueue(Write w, Callback on_durable) override {
+    Status refused = Status::Unavailable("store is closed");
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!committer_exited_) {
-        queue_.push_back(Pending{std::move(w), std::move(on_durable)});
-        cv_.notify_one();
-        return;
+        const uint64_t seq = w.event.seq;
+        if (queue_.count(seq) == 0) {
+          queue_.emplace(seq, Pending{std::move(w), std::move(on_durable)});
+          cv_.notify_one();
+          return;
+        }
+        // The same seq queued twice is a caller bug: refuse it and stop accepting writes.
+        failed_ = true;
+        failure_ = "seq " + std::to_string(seq) + " queued twice";
+        refused = Status::Internal(failure_);
       }
     }
-    // Closed: still never call back from inside Enqueue (the caller may hold its own lock).
-    std::thread([cb = std::move(on_durable)] {
-      cb(Status::Unavailable("store is closed"));
-    }).detach();
+    // Never call back from inside Enqueue (the caller may hold a lock the callback takes).
+    std::thread([cb = std::move(on_durable), refused] { cb(refused); }).detach();
   }
 
   void Close() override {
@@ -121,6 +128,7 @@ class SqliteStore : public Store {
     }
     cv_.notify_one();
     if (committer_.joinable()) committer_.join();
+    FailStranded();
   }
 
   Result<uint64_t> NextSeq() override {
@@ -428,24 +436,34 @@ class SqliteStore : public Store {
     return s;
   }
 
-  void CommitLoop() {
+  // Takes the contiguous run of queued writes starting at next_commit_seq_ (writes may arrive out
+  // of order; one whose seq is below it is a caller bug and fails the store). Requires mu_.
+  bool TakeBatch(std::deque<Pending>* batch) {
     static constexpr size_t kMaxBatch = 4096;
+    while (!queue_.empty() && batch->size() < kMaxBatch) {
+      auto it = queue_.begin();
+      if (it->first > next_commit_seq_) break;  // a gap: its writer has not queued yet
+      if (it->first < next_commit_seq_) {
+        failed_ = true;
+        if (failure_.empty()) failure_ = "seq " + std::to_string(it->first) + " queued twice";
+      } else {
+        ++next_commit_seq_;
+      }
+      batch->push_back(std::move(it->second));
+      queue_.erase(it);
+    }
+    return !batch->empty();
+  }
+
+  void CommitLoop() {
     for (;;) {
       std::deque<Pending> batch;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-        if (queue_.empty()) {  // stopping and drained
+        cv_.wait(lock, [&] { return TakeBatch(&batch) || (stopping_ && queue_.empty()); });
+        if (batch.empty()) {  // stopping and drained
           committer_exited_ = true;
           return;
-        }
-        if (queue_.size() <= kMaxBatch) {
-          batch.swap(queue_);
-        } else {
-          for (size_t i = 0; i < kMaxBatch; ++i) {
-            batch.push_back(std::move(queue_.front()));
-            queue_.pop_front();
-          }
         }
       }
       Status s =
@@ -459,16 +477,29 @@ class SqliteStore : public Store {
     }
   }
 
+  // Fails whatever is still queued behind a gap when the store closes.
+  void FailStranded() {
+    std::map<uint64_t, Pending> stranded;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stranded.swap(queue_);
+    }
+    for (auto& [seq, p] : stranded)
+      p.done(
+          Status::Unavailable("store closed before seq " + std::to_string(seq) + " could commit"));
+  }
+
   const std::string path_;
   std::unique_ptr<Connection> writer_;  // used only by the committer thread
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;      // guarded by mu_
-  bool stopping_ = false;          // guarded by mu_
-  bool committer_exited_ = false;  // guarded by mu_
-  bool failed_ = false;            // guarded by mu_ (read unguarded only by the committer)
-  std::string failure_;            // guarded by mu_
+  std::map<uint64_t, Pending> queue_;  // by seq; guarded by mu_
+  uint64_t next_commit_seq_;           // guarded by mu_
+  bool stopping_ = false;              // guarded by mu_
+  bool committer_exited_ = false;      // guarded by mu_
+  bool failed_ = false;                // guarded by mu_ (read unguarded only by the committer)
+  std::string failure_;                // guarded by mu_
   std::thread committer_;
 
   std::mutex pool_mu_;
@@ -488,7 +519,13 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   auto writer = Connection::Open(path, true);
   if (!writer.ok()) return writer.status();
   LAPOR_RETURN_IF_ERROR(Migrate(writer->get()));
-  return std::unique_ptr<Store>(new SqliteStore(path, std::move(*writer)));
+  auto st = (*writer)->Cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM events");
+  if (!st.ok()) return st.status();
+  auto row = (*st)->Step();
+  if (!row.ok()) return row.status();
+  uint64_t next = static_cast<uint64_t>((*st)->Int(0));
+  (*st)->Reset();
+  return std::unique_ptr<Store>(new SqliteStore(path, std::move(*writer), next));
 }
 
 }  // namespace lapor::storage

@@ -67,8 +67,10 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
   virtual ~Store() = default;
 
-  // Queues a write for the next group commit. Writes commit in the order they are queued; the
-  // caller queues under its own sequencing lock so that queue order is sequence order.
+  // Queues a write for group commit. Writes commit in sequence order, each transaction taking the
+  // unbroken run of queued seqs that follows the last committed one: writers may queue out of
+  // order (e.g. sign in parallel after taking a seq), but every seq taken must be queued, or the
+  // writes behind it wait (and fail with Unavailable at Close).
   // `on_durable` runs on the committer thread once the write's transaction has committed (ok) or
   // failed (then every later write fails too). It is never called from inside Enqueue, so the
   // caller may hold a lock that the callback takes. It should be quick: the next group commit
