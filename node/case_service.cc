@@ -140,10 +140,19 @@ Result<std::optional<storage::Operator>> CaseService::Authenticate(const std::st
 Result<v1::CaseState> CaseService::LatestState(const std::string& case_id) {
   auto it = in_flight_.find(case_id);
   if (it != in_flight_.end()) return it->second.state;
-  auto stored = store_->GetCase(case_id);
+  return StoredCase(case_id);
+}
+
+Result<v1::CaseState> CaseService::StoredCase(const std::string& case_id) {
+  auto ref = ids_.Decode(case_id);
+  if (!ref) return Status::NotFound("no case with this tracking id", "tracking_id");
+  auto stored = store_->GetCase(*ref);
   if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return Status::NotFound("no case with this tracking id", "tracking_id");
-  return **stored;
+  // The id must match too: a seq that was not a case's first event decodes as well.
+  if (!stored->has_value() || (*stored)->case_id() != case_id) {
+    return Status::NotFound("no case with this tracking id", "tracking_id");
+  }
+  return std::move(**stored);
 }
 
 void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
@@ -441,11 +450,11 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
         break;
     }
     if (req.reason == "duplicate" && !req.duplicate_of.empty()) {
-      auto original = store_->GetCase(req.duplicate_of);
-      if (!original.ok()) return original.status();
-      if (!original->has_value() || req.duplicate_of == case_id) {
+      auto original = StoredCase(req.duplicate_of);
+      if (original.status().code() == Status::Code::kNotFound || req.duplicate_of == case_id) {
         return Status::InvalidArgument("no other case with this tracking id", "duplicate_of");
       }
+      if (!original.ok()) return original.status();
     }
     return Status::Ok();
   }();
@@ -479,11 +488,10 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
 }
 
 Result<CaseView> CaseService::View(const std::string& case_id, const Credentials& who) {
-  auto stored = store_->GetCase(case_id);
+  auto stored = StoredCase(case_id);
   if (!stored.ok()) return stored.status();
-  if (!stored->has_value()) return Status::NotFound("no case with this tracking id", "tracking_id");
   CaseView view;
-  view.state = std::move(**stored);
+  view.state = std::move(*stored);
   if (!who.access_code.empty() && !who.op && !HoldsAccessCode(view.state, who.access_code)) {
     return Status::Unauthenticated("the access code does not match this case");
   }
@@ -555,12 +563,9 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
 
 Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string& case_id,
                                                               const Credentials& who) {
-  auto view_state = store_->GetCase(case_id);
-  if (!view_state.ok()) return view_state.status();
-  if (!view_state->has_value()) {
-    return Status::NotFound("no case with this tracking id", "tracking_id");
-  }
-  const auto& s = **view_state;
+  auto stored = StoredCase(case_id);
+  if (!stored.ok()) return stored.status();
+  const auto& s = *stored;
   if (!who.access_code.empty() && !who.op && !HoldsAccessCode(s, who.access_code)) {
     return Status::Unauthenticated("the access code does not match this case");
   }

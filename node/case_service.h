@@ -135,6 +135,7 @@ class CaseService {
   Result<std::optional<storage::Operator>> Authenticate(const std::string& token);
 
   const std::string& node_id() const { return opt_.node_id; }
+  const TrackingIdCodec& tracking_ids() const { return ids_; }
   uint64_t next_seq();
 
   static std::string HashToken(const std::string& token);
@@ -165,6 +166,8 @@ class CaseService {
   // Queues for group commit; `done` runs once durable. Never calls `done` inline.
   void Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done);
   Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_
+  // The committed state of a case of this node (NotFound for ids it did not issue).
+  Result<v1::CaseState> StoredCase(const std::string& case_id);
   std::shared_ptr<const WorkingCalendar> calendar() const;
   std::string Seal(const google::protobuf::MessageLite& msg) const;
   bool HoldsAccessCode(const v1::CaseState& s, const std::string& code) const;

@@ -16,6 +16,7 @@
 #include "node/data_dir.h"
 #include "node/fsck.h"
 #include "node/http_api.h"
+#include "node/tracking_id.h"
 
 namespace lapor::node {
 namespace {
@@ -208,9 +209,10 @@ int RunFsck(const std::string& dir) {
 int ErasePii(const std::string& dir, const std::string& tracking_id) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
-  auto state = opened->store->GetCase(tracking_id);
+  auto ref = TrackingIdCodec(opened->sealing_key, opened->config.jurisdiction).Decode(tracking_id);
+  auto state = ref ? opened->store->GetCase(*ref) : std::optional<v1::CaseState>();
   if (!state.ok()) return Fail(state.status());
-  if (!state->has_value()) {
+  if (!state->has_value() || (*state)->case_id() != tracking_id) {
     return Fail(Status::NotFound("no case with tracking id " + tracking_id));
   }
   Status s = opened->store->EraseSealed((*state)->first_seq(), "reporter");

@@ -24,7 +24,7 @@ CREATE TABLE events(
 CREATE INDEX events_by_case ON events(case_ref, seq);
 CREATE TABLE cases(
   ref INTEGER PRIMARY KEY,
-  case_id TEXT NOT NULL UNIQUE,
+  case_id TEXT NOT NULL,  -- no index: the tracking id decodes to ref (node/tracking_id.h)
   status TEXT NOT NULL,
   report_type TEXT NOT NULL,
   category TEXT NOT NULL,
@@ -141,12 +141,12 @@ class SqliteStore : public Store {
     });
   }
 
-  Result<std::optional<v1::CaseState>> GetCase(const std::string& case_id) override {
+  Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) override {
     using R = std::optional<v1::CaseState>;
     return WithReader<R>([&](Connection* db) -> Result<R> {
-      auto st = db->Cached("SELECT state FROM cases WHERE case_id = ?");
+      auto st = db->Cached("SELECT state FROM cases WHERE ref = ?");
       if (!st.ok()) return st.status();
-      (*st)->Bind(1, case_id);
+      (*st)->Bind(1, static_cast<int64_t>(ref));
       auto row = (*st)->Step();
       if (!row.ok()) return row.status();
       if (!*row) return R();

@@ -84,7 +84,8 @@ class Store {
 
   // Next sequence number: one past the highest committed event (0 for an empty log).
   virtual Result<uint64_t> NextSeq() = 0;
-  virtual Result<std::optional<v1::CaseState>> GetCase(const std::string& case_id) = 0;
+  // The case whose first event has seq `ref` (its key; the node derives it from the tracking id).
+  virtual Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) = 0;
   virtual Result<std::vector<StoredEvent>> CaseEvents(uint64_t case_ref) = 0;
   virtual Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& filter) = 0;
   // Cases whose deadline (due_ms or auto_complete_at_ms) is at or before `now_ms`.
