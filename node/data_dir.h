@@ -24,6 +24,7 @@ struct NodeConfig {
   int sla_interval_ms = 60000;
   int http_threads = 4;
   size_t max_body_bytes = 64 * 1024;
+  bool log_requires_auditor = false;  // /log/ endpoints public (default) or auditor/admin only
 };
 
 class DataDir {

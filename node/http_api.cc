@@ -295,6 +295,8 @@ Status ParseAction(const json& body, ActionRequest* r, std::string* access_code)
 struct HttpApi::Impl {
   CaseService* service;
   NodeConfig config;
+  const storage::TreeLog* log;
+  std::string vkey;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
   // Every request is counted from Handle until its one reply, so Stop can wait for replies that
@@ -441,6 +443,103 @@ struct HttpApi::Impl {
     }
   }
 
+  void ReplyRaw(const http_request& req, int code, std::string body, const std::string& type,
+                const std::string& cache) {
+    spdlog::debug("{} {} {}", req.method(), req.relative_uri().path(), code);
+    web::http::http_response resp(static_cast<status_code>(code));
+    resp.set_body(std::move(body), type);
+    resp.headers().add("Cache-Control", cache);
+    req.reply(resp).then([](pplx::task<void> t) {
+      try {
+        t.get();
+      } catch (...) {
+      }
+    });
+    std::lock_guard<std::mutex> lock(mu);
+    if (--in_flight == 0) drained.notify_all();
+  }
+
+  // The transparency log: C2SP tlog-tiles under /log/, plus JSON proofs. `rest` is the path
+  // after "/log/". Nothing here carries personal data: entries are the signed envelopes.
+  int RouteLog(const http_request& req, const std::string& rest) {
+    auto fail = [&](const Status& s) {
+      ReplyError(req, s);
+      return HttpStatusFor(s);
+    };
+    if (config.log_requires_auditor) {
+      auto who = ReadCredentials(req, "");
+      if (!who.ok()) return fail(who.status());
+      if (!who->op) return fail(Status::Unauthenticated("the log is restricted to auditors"));
+      if (who->op->role != "auditor" && who->op->role != "admin") {
+        return fail(Status::PermissionDenied("the log is restricted to auditors"));
+      }
+    }
+    if (rest == "checkpoint") {
+      ReplyRaw(req, 200, log->checkpoint().note, "text/plain; charset=utf-8", "no-store");
+      return 200;
+    }
+    if (rest == "vkey") {
+      ReplyRaw(req, 200, vkey + "\n", "text/plain; charset=utf-8", "public, max-age=3600");
+      return 200;
+    }
+    if (rest.rfind("tile/", 0) == 0) {
+      auto ref = crypto::ParseTilePath(rest);
+      if (!ref.ok())
+        return fail(Status::NotFound("not a tile path: " + ref.status().message(), "path"));
+      auto data = log->Tile(*ref);
+      if (!data.ok()) return fail(data.status());
+      // Full tiles never change; partial ones are replaced by wider ones as the log grows.
+      ReplyRaw(req, 200, std::move(*data), "application/octet-stream",
+               ref->width == 0 ? "public, max-age=31536000, immutable" : "no-store");
+      return 200;
+    }
+    auto number = [](const std::string& v, uint64_t* out) {
+      if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return false;
+      }
+      *out = std::stoull(v);
+      return true;
+    };
+    auto proof_json = [](const std::vector<std::string>& proof) {
+      json arr = json::array();
+      for (const auto& h : proof) arr.push_back(crypto::Base64Encode(h));
+      return arr;
+    };
+    const uint64_t current = log->checkpoint().size;
+    if (rest == "proof/inclusion") {
+      auto q = Query(req, {"index", "size"});
+      if (!q.ok()) return fail(q.status());
+      uint64_t index = 0, size = 0;
+      if (!number((*q)["index"], &index))
+        return fail(Status::InvalidArgument("must be an integer", "index"));
+      if (!number((*q)["size"], &size))
+        return fail(Status::InvalidArgument("must be an integer", "size"));
+      if (size > current) return fail(Status::NotFound("the log is not that large yet", "size"));
+      if (index >= size) return fail(Status::InvalidArgument("index must be below size", "index"));
+      auto proof = crypto::InclusionProof(log->Reader(), index, size);
+      if (!proof.ok()) return fail(proof.status());
+      Reply(req, 200, {{"index", index}, {"size", size}, {"proof", proof_json(*proof)}});
+      return 200;
+    }
+    if (rest == "proof/consistency") {
+      auto q = Query(req, {"old", "new"});
+      if (!q.ok()) return fail(q.status());
+      uint64_t old_size = 0, new_size = 0;
+      if (!number((*q)["old"], &old_size))
+        return fail(Status::InvalidArgument("must be an integer", "old"));
+      if (!number((*q)["new"], &new_size))
+        return fail(Status::InvalidArgument("must be an integer", "new"));
+      if (new_size > current) return fail(Status::NotFound("the log is not that large yet", "new"));
+      if (old_size > new_size)
+        return fail(Status::InvalidArgument("old must not exceed new", "old"));
+      auto proof = crypto::ConsistencyProof(log->Reader(), old_size, new_size);
+      if (!proof.ok()) return fail(proof.status());
+      Reply(req, 200, {{"old", old_size}, {"new", new_size}, {"proof", proof_json(*proof)}});
+      return 200;
+    }
+    return fail(Status::NotFound("no such log resource", "path"));
+  }
+
   // Returns the status code sent, or 0 when the reply will come from a commit callback.
   int Route(http_request req, const std::vector<unsigned char>* raw_body) {
     const std::string path = req.relative_uri().path();
@@ -468,6 +567,10 @@ struct HttpApi::Impl {
       return send(
           200,
           {{"status", "ok"}, {"node_id", service->node_id()}, {"next_seq", service->next_seq()}});
+    }
+    if (!segments.empty() && segments[0] == "log") {
+      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
+      return RouteLog(req, path.rfind("/log/", 0) == 0 ? path.substr(5) : std::string());
     }
     if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1" ||
         segments[2] != "complaints") {
@@ -607,8 +710,12 @@ void HttpApi::InitThreadPool(int threads) {
   crossplat::threadpool::initialize_with_threads(threads);
 }
 
-HttpApi::HttpApi(CaseService* service, const NodeConfig& config) : impl_(new Impl) {
+HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::TreeLog* log,
+                 std::string vkey)
+    : impl_(new Impl) {
   impl_->service = service;
+  impl_->log = log;
+  impl_->vkey = std::move(vkey);
   impl_->config = config;
 }
 

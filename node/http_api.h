@@ -8,6 +8,7 @@
 #include "base/status.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
+#include "storage/tree_log.h"
 
 namespace lapor::node {
 
@@ -16,7 +17,9 @@ class HttpApi {
   // Sets cpprestsdk's thread pool size; must run before any listener exists.
   static void InitThreadPool(int threads);
 
-  HttpApi(CaseService* service, const NodeConfig& config);
+  // `log` serves /log/ (tiles, checkpoints, proofs); `vkey` is its note verifier key.
+  HttpApi(CaseService* service, const NodeConfig& config, const storage::TreeLog* log,
+          std::string vkey);
   ~HttpApi();
   // Binds and starts serving on host:port.
   Status Start(const std::string& host, int port);

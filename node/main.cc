@@ -11,12 +11,14 @@
 #include <thread>
 
 #include "crypto/encoding.h"
+#include "crypto/note.h"
 #include "federation/regions.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/fsck.h"
 #include "node/http_api.h"
 #include "node/tracking_id.h"
+#include "storage/tree_log.h"
 
 namespace lapor::node {
 namespace {
@@ -114,8 +116,17 @@ int Run(const std::string& dir, const std::string& listen_override) {
                                    std::make_shared<const WorkingCalendar>(std::move(*calendar)));
   if (!service.ok()) return Fail(service.status());
 
+  // The transparency log: checkpoints signed by the node's key under its origin name.
+  auto key = o.key;
+  const std::string origin = o.config.origin;
+  auto log = storage::TreeLog::Open(o.store.get(), origin, [key, origin](const std::string& body) {
+    return crypto::SignNote(body, origin, *key);
+  });
+  if (!log.ok()) return Fail(log.status());
+
   HttpApi::InitThreadPool(o.config.http_threads);
-  HttpApi api(service->get(), o.config);
+  HttpApi api(service->get(), o.config, log->get(),
+              crypto::VerifierKeyString(origin, o.key->public_key()));
   s = api.Start(host, port);
   if (!s.ok()) return Fail(s);
   spdlog::info("node {} serving http://{}:{}/ (next seq {})", o.config.node_id, host, port,
@@ -146,6 +157,17 @@ int Run(const std::string& dir, const std::string& listen_override) {
     }
   });
 
+  // Log loop: a new checkpoint within a second of new events becoming durable.
+  std::thread integrator([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) {
+      lock.unlock();
+      auto size = (*log)->Integrate();
+      if (!size.ok()) spdlog::error("log integration failed: {}", size.status().ToString());
+      lock.lock();
+    }
+  });
+
   int sig = 0;
   sigwait(&stop, &sig);
   spdlog::info("signal {} received: finishing in-flight requests", sig);
@@ -156,6 +178,10 @@ int Run(const std::string& dir, const std::string& listen_override) {
   }
   cv.notify_all();
   sla.join();
+  integrator.join();
+  if (auto size = (*log)->Integrate(); !size.ok()) {
+    spdlog::error("final log integration failed: {}", size.status().ToString());
+  }
   o.store->Close();
   spdlog::info("stopped cleanly");
   spdlog::shutdown();

@@ -1,7 +1,7 @@
 #include "storage/store.h"
 
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -54,6 +54,20 @@ CREATE TABLE operators(
   agency TEXT NOT NULL,
   token_hash BLOB NOT NULL UNIQUE,
   created_ms INTEGER NOT NULL);
+)sql",
+    // 1 -> 2: the transparency log (storage/tree_log.h). Only nodes whose level is a multiple of
+    // the tile height are stored; the rest are recomputed from them or from the envelopes.
+    R"sql(
+CREATE TABLE tree_nodes(
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY(level, idx)) WITHOUT ROWID;
+CREATE TABLE checkpoints(
+  size INTEGER PRIMARY KEY,
+  root BLOB NOT NULL,
+  note BLOB NOT NULL,
+  time_ms INTEGER NOT NULL);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -333,6 +347,98 @@ class SqliteStore : public Store {
     Callback done;
   };
 
+  Result<std::vector<std::string>> Envelopes(uint64_t from, uint64_t count) override {
+    using R = std::vector<std::string>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached("SELECT envelope FROM events WHERE seq >= ? AND seq < ? ORDER BY seq");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(from + count));
+      return ReadBlobs(*st);
+    });
+  }
+
+  Result<std::vector<std::string>> TreeNodes(uint32_t level, uint64_t first,
+                                             uint64_t count) override {
+    using R = std::vector<std::string>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "SELECT hash FROM tree_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx");
+      if (!st.ok()) return st.status();
+      (*st)
+          ->Bind(1, static_cast<int64_t>(level))
+          .Bind(2, static_cast<int64_t>(first))
+          .Bind(3, static_cast<int64_t>(first + count));
+      return ReadBlobs(*st);
+    });
+  }
+
+  Result<std::optional<CheckpointRow>> LatestCheckpoint() override {
+    using R = std::optional<CheckpointRow>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "SELECT size, root, note, time_ms FROM checkpoints ORDER BY size DESC LIMIT 1");
+      if (!st.ok()) return st.status();
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      R out;
+      if (*row) {
+        out = CheckpointRow{static_cast<uint64_t>((*st)->Int(0)), (*st)->Blob(1), (*st)->Blob(2),
+                            (*st)->Int(3)};
+      }
+      return out;
+    });
+  }
+
+  Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes, const CheckpointRow& cp) override {
+    auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
+      LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+      Status s = [&]() -> Status {
+        auto latest = db->Cached("SELECT COALESCE(MAX(size), 0) FROM checkpoints");
+        if (!latest.ok()) return latest.status();
+        auto row = (*latest)->Step();
+        if (!row.ok()) return row.status();
+        const uint64_t latest_size = static_cast<uint64_t>((*latest)->Int(0));
+        (*latest)->Reset();
+        if (latest_size > cp.size) return Status::Conflict("checkpoint would go backwards");
+        for (const auto& n : nodes) {
+          auto st = db->Cached("INSERT OR IGNORE INTO tree_nodes(level, idx, hash) VALUES(?,?,?)");
+          if (!st.ok()) return st.status();
+          (*st)
+              ->Bind(1, static_cast<int64_t>(n.level))
+              .Bind(2, static_cast<int64_t>(n.index))
+              .BindBlob(3, n.hash);
+          LAPOR_RETURN_IF_ERROR((*st)->Run());
+        }
+        auto st = db->Cached(
+            "INSERT OR REPLACE INTO checkpoints(size, root, note, time_ms) VALUES(?,?,?,?)");
+        if (!st.ok()) return st.status();
+        (*st)
+            ->Bind(1, static_cast<int64_t>(cp.size))
+            .BindBlob(2, cp.root)
+            .BindBlob(3, cp.note)
+            .Bind(4, cp.time_ms);
+        return (*st)->Run();
+      }();
+      if (s.ok()) s = db->Exec("COMMIT");
+      if (!s.ok()) db->Exec("ROLLBACK");
+      if (!s.ok()) return s;
+      return true;
+    });
+    return r.status();
+  }
+
+  static Result<std::vector<std::string>> ReadBlobs(Statement* st) {
+    std::vector<std::string> out;
+    for (;;) {
+      auto row = st->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(st->Blob(0));
+    }
+    st->Reset();
+    return out;
+  }
+
   // Reads column 0 of every row as a CaseState.
   static Result<std::vector<v1::CaseState>> ReadStates(Statement* st) {
     std::vector<v1::CaseState> out;
@@ -522,12 +628,12 @@ class SqliteStore : public Store {
   std::mutex mu_;
   std::condition_variable cv_;             // wakes the committer
   std::condition_variable checkpoint_cv_;  // wakes the checkpointer (only to stop)
-  std::map<uint64_t, Pending> queue_;  // by seq; guarded by mu_
-  uint64_t next_commit_seq_;           // guarded by mu_
-  bool stopping_ = false;              // guarded by mu_
-  bool committer_exited_ = false;      // guarded by mu_
-  bool failed_ = false;                // guarded by mu_ (read unguarded only by the committer)
-  std::string failure_;                // guarded by mu_
+  std::map<uint64_t, Pending> queue_;      // by seq; guarded by mu_
+  uint64_t next_commit_seq_;               // guarded by mu_
+  bool stopping_ = false;                  // guarded by mu_
+  bool committer_exited_ = false;          // guarded by mu_
+  bool failed_ = false;                    // guarded by mu_ (read unguarded only by the committer)
+  std::string failure_;                    // guarded by mu_
   std::thread committer_;
   std::thread checkpointer_;
 

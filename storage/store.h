@@ -24,7 +24,7 @@
 namespace lapor::storage {
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct StoredEvent {
   uint64_t seq = 0;
@@ -44,6 +44,21 @@ struct Write {
   v1::CaseState state;  // the case after the event
   std::vector<SealedBlob> sealed;
   std::vector<std::string> outbox;  // destinations that must receive the event
+};
+
+// A signed checkpoint of the node's log (see storage/tree_log.h).
+struct CheckpointRow {
+  uint64_t size = 0;
+  std::string root;  // RFC 6962 root hash of the first `size` envelopes
+  std::string note;  // the C2SP signed note
+  int64_t time_ms = 0;
+};
+
+// A stored Merkle tree node: the root of the full subtree of 2^level leaves at `index`.
+struct TreeNodeRow {
+  uint32_t level = 0;
+  uint64_t index = 0;
+  std::string hash;
 };
 
 struct Operator {
@@ -103,6 +118,17 @@ class Store {
   virtual Result<std::optional<Operator>> FindOperator(const std::string& token_hash) = 0;
 
   virtual Result<int64_t> CountOutbox() = 0;
+
+  // Envelopes with seq in [from, from + count), in order (fewer if the log is shorter).
+  virtual Result<std::vector<std::string>> Envelopes(uint64_t from, uint64_t count) = 0;
+  // Stored tree nodes of `level` with index in [first, first + count), in order.
+  virtual Result<std::vector<std::string>> TreeNodes(uint32_t level, uint64_t first,
+                                                     uint64_t count) = 0;
+  virtual Result<std::optional<CheckpointRow>> LatestCheckpoint() = 0;
+  // Stores tree nodes and the checkpoint covering them in one transaction. Conflict if the
+  // checkpoint is smaller than the latest stored one (checkpoints never go backwards).
+  virtual Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes,
+                                const CheckpointRow& checkpoint) = 0;
 };
 
 }  // namespace lapor::storage

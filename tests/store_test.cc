@@ -69,6 +69,24 @@ TEST_F(StoreTest, MigratesFreshDatabaseAndReopens) {
   EXPECT_EQ(UserVersion(path_), kSchemaVersion);
 }
 
+TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
+  {
+    auto store = std::move(*Store::Open(path_));
+    ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
+  }
+  // Make it a version-1 database: without the log tables of migration 2.
+  ExecRaw(path_, "DROP TABLE tree_nodes; DROP TABLE checkpoints; PRAGMA user_version=1");
+  auto store = Store::Open(path_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(UserVersion(path_), kSchemaVersion);
+  EXPECT_EQ(*(*store)->NextSeq(), 1u);
+  EXPECT_FALSE((*store)->LatestCheckpoint()->has_value());
+  EXPECT_TRUE((*store)->SaveCheckpoint({{8, 0, std::string(32, 'h')}}, {1, "r", "n", 5}).ok());
+  EXPECT_EQ((*(*store)->LatestCheckpoint())->size, 1u);
+  // Checkpoints never go backwards.
+  EXPECT_EQ((*store)->SaveCheckpoint({}, {0, "r", "n", 6}).code(), Status::Code::kConflict);
+}
+
 TEST_F(StoreTest, RefusesDatabaseFromANewerVersion) {
   { ASSERT_TRUE(Store::Open(path_).ok()); }
   ExecRaw(path_, "PRAGMA user_version=" + std::to_string(kSchemaVersion + 1));

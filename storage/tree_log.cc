@@ -1,0 +1,159 @@
+#include "storage/tree_log.h"
+
+#include <chrono>
+
+namespace lapor::storage {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t NodesAtLevel(uint64_t size, uint32_t level) { return level >= 64 ? 0 : size >> level; }
+
+}  // namespace
+
+Result<std::unique_ptr<TreeLog>> TreeLog::Open(Store* store, std::string origin, Signer sign) {
+  std::unique_ptr<TreeLog> log(new TreeLog(store, std::move(origin), std::move(sign)));
+  auto latest = store->LatestCheckpoint();
+  if (!latest.ok()) return latest.status();
+  if (latest->has_value()) {
+    log->checkpoint_ = **latest;
+    auto range = crypto::CompactRange::FromReader(log->Reader(), log->checkpoint_.size);
+    if (!range.ok()) return range.status();
+    if (range->Root() != log->checkpoint_.root) {
+      return Status::Corruption("stored tree does not match the latest checkpoint's root");
+    }
+    log->range_ = std::move(*range);
+  } else {
+    // The empty tree gets a checkpoint too, so there is always one to serve.
+    crypto::Checkpoint cp{log->origin_, 0, crypto::EmptyRoot(), {}};
+    auto note = log->sign_(cp.Body());
+    if (!note.ok()) return note.status();
+    CheckpointRow row{0, cp.root_hash, *note, NowMs()};
+    LAPOR_RETURN_IF_ERROR(store->SaveCheckpoint({}, row));
+    log->checkpoint_ = row;
+  }
+  return log;
+}
+
+CheckpointRow TreeLog::checkpoint() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return checkpoint_;
+}
+
+Result<uint64_t> TreeLog::Integrate() {
+  std::lock_guard<std::mutex> integrating(integrate_mu_);
+  auto committed = store_->NextSeq();
+  if (!committed.ok()) return committed.status();
+  const uint64_t from = range_.size();
+  if (*committed <= from) return from;
+
+  crypto::CompactRange next = range_;
+  std::vector<TreeNodeRow> stored;
+  auto keep = [&](uint32_t level, uint64_t index, const std::string& hash) {
+    if (level > 0 && level % kTileHeight == 0) stored.push_back({level, index, hash});
+  };
+  for (uint64_t at = from; at < *committed;) {
+    auto batch = store_->Envelopes(at, std::min<uint64_t>(4096, *committed - at));
+    if (!batch.ok()) return batch.status();
+    if (batch->empty()) return Status::Corruption("event " + std::to_string(at) + " is missing");
+    for (const auto& envelope : *batch) {
+      LAPOR_RETURN_IF_ERROR(next.Append(crypto::LeafHash(envelope), keep));
+    }
+    at += batch->size();
+  }
+  crypto::Checkpoint cp{origin_, next.size(), next.Root(), {}};
+  auto note = sign_(cp.Body());
+  if (!note.ok()) return note.status();
+  CheckpointRow row{cp.size, cp.root_hash, *note, NowMs()};
+  // Step 1: nodes and checkpoint become durable together. If the process dies before this
+  // commits, the next start resumes from the previous checkpoint and integrates again.
+  LAPOR_RETURN_IF_ERROR(store_->SaveCheckpoint(stored, row));
+  // Step 2: publish.
+  range_ = std::move(next);
+  std::lock_guard<std::mutex> lock(mu_);
+  checkpoint_ = row;
+  return row.size;
+}
+
+Result<std::vector<std::string>> TreeLog::Nodes(uint32_t level, uint64_t first, uint64_t count,
+                                                uint64_t size) const {
+  if (count == 0) return std::vector<std::string>();
+  if (first + count > NodesAtLevel(size, level)) {
+    return Status::NotFound("tree level " + std::to_string(level) + " has no node " +
+                            std::to_string(first + count - 1) + " at size " + std::to_string(size));
+  }
+  if (level == 0) {
+    auto envelopes = store_->Envelopes(first, count);
+    if (!envelopes.ok()) return envelopes.status();
+    if (envelopes->size() != count) return Status::Corruption("events missing from the log");
+    std::vector<std::string> out;
+    out.reserve(count);
+    for (const auto& e : *envelopes) out.push_back(crypto::LeafHash(e));
+    return out;
+  }
+  if (level % kTileHeight == 0) {
+    auto nodes = store_->TreeNodes(level, first, count);
+    if (!nodes.ok()) return nodes.status();
+    if (nodes->size() != count) return Status::Corruption("tree nodes missing from the log");
+    return nodes;
+  }
+  // Fold up from the nearest stored level below.
+  const uint32_t base = level - level % kTileHeight;
+  const uint32_t up = level - base;
+  auto below = Nodes(base, first << up, count << up, size);
+  if (!below.ok()) return below.status();
+  std::vector<std::string> cur = std::move(*below);
+  for (uint32_t l = 0; l < up; ++l) {
+    std::vector<std::string> parent(cur.size() / 2);
+    for (size_t i = 0; i < parent.size(); ++i) {
+      parent[i] = crypto::NodeHash(cur[2 * i], cur[2 * i + 1]);
+    }
+    cur = std::move(parent);
+  }
+  return cur;
+}
+
+crypto::NodeReader TreeLog::Reader() const {
+  const uint64_t size = checkpoint().size;
+  return [this, size](uint32_t level, uint64_t index) -> Result<std::string> {
+    auto nodes = Nodes(level, index, 1, size);
+    if (!nodes.ok()) return nodes.status();
+    return std::move((*nodes)[0]);
+  };
+}
+
+Result<std::string> TreeLog::Tile(const crypto::TileRef& tile) const {
+  const uint64_t size = checkpoint().size;
+  const uint64_t width = tile.width == 0 ? kTileWidth : tile.width;
+  const uint32_t level = tile.level * kTileHeight;
+  if (level >= 64 || tile.index > (UINT64_MAX >> 8)) return Status::NotFound("no such tile");
+  const uint64_t first = tile.index * kTileWidth;
+  const uint64_t available = tile.entries ? size : NodesAtLevel(size, level);
+  if (first + width > available) {
+    return Status::NotFound("the current checkpoint (size " + std::to_string(size) +
+                            ") does not cover this tile");
+  }
+  std::string out;
+  if (tile.entries) {
+    auto envelopes = store_->Envelopes(first, width);
+    if (!envelopes.ok()) return envelopes.status();
+    for (const auto& e : *envelopes) {
+      if (e.size() > 0xFFFF) return Status::Internal("entry larger than 65535 bytes");
+      out.push_back(static_cast<char>(e.size() >> 8));
+      out.push_back(static_cast<char>(e.size() & 0xFF));
+      out += e;
+    }
+    return out;
+  }
+  auto nodes = Nodes(level, first, width, size);
+  if (!nodes.ok()) return nodes.status();
+  out.reserve(width * 32);
+  for (const auto& h : *nodes) out += h;
+  return out;
+}
+
+}  // namespace lapor::storage

@@ -1,0 +1,62 @@
+// TreeLog: the node's events as an RFC 6962 Merkle tree (leaf i = the envelope of seq i, the
+// exact stored bytes), published as C2SP tlog-tiles with signed C2SP checkpoints.
+//
+// Guarantees:
+// - Integrate() only covers events the store has committed (they are read back from it), so a
+//   checkpoint never covers anything that is not durable.
+// - The tree nodes a checkpoint needs and the checkpoint itself are stored in one transaction,
+//   and a checkpoint is never smaller than the one before, across restarts and kill -9.
+// - Only nodes at levels that are multiples of the tile height (8) are stored; the others are
+//   recomputed from those below them, or from the envelopes at level 0.
+// Thread-safe: one thread integrates while any number read.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/status.h"
+#include "crypto/merkle.h"
+#include "crypto/note.h"
+#include "storage/store.h"
+
+namespace lapor::storage {
+
+class TreeLog {
+ public:
+  static constexpr uint32_t kTileHeight = 8;
+  static constexpr uint64_t kTileWidth = 256;
+  // Signs a checkpoint body, returning the whole signed note.
+  using Signer = std::function<Result<std::string>(const std::string& body)>;
+
+  // Resumes from the latest stored checkpoint (or the empty tree, which it signs and stores).
+  static Result<std::unique_ptr<TreeLog>> Open(Store* store, std::string origin, Signer sign);
+
+  // Adds every committed event beyond the current checkpoint and stores a new signed checkpoint.
+  // Returns the new size (unchanged if there was nothing new).
+  Result<uint64_t> Integrate();
+
+  CheckpointRow checkpoint() const;
+  // Hashes of the tree as of the current checkpoint (requests beyond it fail).
+  crypto::NodeReader Reader() const;
+  // The bytes of a tile or entry bundle. NotFound if the current checkpoint does not cover it.
+  Result<std::string> Tile(const crypto::TileRef& tile) const;
+
+ private:
+  TreeLog(Store* store, std::string origin, Signer sign)
+      : store_(store), origin_(std::move(origin)), sign_(std::move(sign)) {}
+  // `count` hashes at tree level `level` starting at `first`, for a tree of `size` leaves.
+  Result<std::vector<std::string>> Nodes(uint32_t level, uint64_t first, uint64_t count,
+                                         uint64_t size) const;
+
+  Store* const store_;
+  const std::string origin_;
+  const Signer sign_;
+  std::mutex integrate_mu_;     // one integration at a time
+  crypto::CompactRange range_;  // guarded by integrate_mu_
+  mutable std::mutex mu_;
+  CheckpointRow checkpoint_;  // guarded by mu_
+};
+
+}  // namespace lapor::storage
