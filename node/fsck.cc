@@ -3,8 +3,11 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <map>
+#include <optional>
 
 #include "crypto/crypto.h"
+#include "crypto/merkle.h"
+#include "crypto/note.h"
 #include "node/case_service.h"
 #include "node/lifecycle.h"
 
@@ -21,8 +24,18 @@ struct Replayed {
 }  // namespace
 
 Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
-                        const std::string& public_key, const std::string& sealing_key) {
+                        const std::string& public_key, const std::string& sealing_key,
+                        const std::string& origin) {
   FsckReport report;
+  std::optional<storage::CheckpointRow> checkpoint;
+  if (!origin.empty()) {
+    auto latest = store->LatestCheckpoint();
+    if (!latest.ok()) return latest.status();
+    checkpoint = *latest;
+  }
+  crypto::CompactRange tree;
+  std::string root_at_checkpoint = checkpoint && checkpoint->size == 0 ? crypto::EmptyRoot() : "";
+  std::vector<storage::TreeNodeRow> recomputed_nodes;
   std::map<std::string, Replayed> cases;
   uint64_t expected_seq = 0;
   const std::string keyid = crypto::KeyIdOf(public_key);
@@ -36,6 +49,14 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     }
     expected_seq = e.seq + 1;
     if (crypto::Sha256(e.envelope) != e.hash) problem(at + "stored hash does not match envelope");
+    if (checkpoint && tree.size() < checkpoint->size) {
+      tree.Append(crypto::LeafHash(e.envelope),
+                  [&](uint32_t level, uint64_t index, const std::string& hash) {
+                    if (level > 0 && level % 8 == 0)
+                      recomputed_nodes.push_back({level, index, hash});
+                  });
+      if (tree.size() == checkpoint->size) root_at_checkpoint = tree.Root();
+    }
     v1::Envelope env;
     if (!env.ParseFromString(e.envelope)) {
       problem(at + "envelope does not parse");
@@ -103,6 +124,35 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
   LAPOR_RETURN_IF_ERROR(cs);
   for (const auto& [id, c] : cases) {
     if (!seen.count(id) && !c.broken) problem("case " + id + ": events without a stored state");
+  }
+
+  if (checkpoint) {
+    report.checkpoint_size = checkpoint->size;
+    const std::string at = "checkpoint " + std::to_string(checkpoint->size) + ": ";
+    auto note = crypto::SignedNote::Parse(checkpoint->note);
+    auto verifier = crypto::NoteVerifier::FromPublicKey(origin, public_key);
+    if (!note.ok() || !verifier.ok() || !crypto::VerifyNote(*note, *verifier).ok()) {
+      problem(at + "note is not signed by this node's key as " + origin);
+    } else {
+      auto body = crypto::Checkpoint::ParseBody(note->text);
+      if (!body.ok() || body->origin != origin || body->size != checkpoint->size ||
+          body->root_hash != checkpoint->root) {
+        problem(at + "signed body does not match the stored checkpoint");
+      }
+    }
+    if (root_at_checkpoint.empty()) {
+      problem(at + "covers more events than the log holds");
+    } else if (root_at_checkpoint != checkpoint->root) {
+      problem(at + "root differs from the tree recomputed over the stored envelopes");
+    }
+    for (const auto& n : recomputed_nodes) {
+      auto stored = store->TreeNodes(n.level, n.index, 1);
+      if (!stored.ok()) return stored.status();
+      if (stored->size() != 1 || (*stored)[0] != n.hash) {
+        problem(at + "stored tree node level " + std::to_string(n.level) + " index " +
+                std::to_string(n.index) + " differs from the recomputed one");
+      }
+    }
   }
 
   // Sealed data must still be what the signed events committed to.

@@ -221,13 +221,14 @@ int RunFsck(const std::string& dir) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
   auto report = Fsck(opened->store.get(), opened->config.node_id, opened->key->public_key(),
-                     opened->sealing_key);
+                     opened->sealing_key, opened->config.origin);
   if (!report.ok()) return Fail(report.status());
   for (const auto& p : report->problems) std::printf("PROBLEM %s\n", p.c_str());
-  std::printf("fsck: %llu events, %llu cases, %llu sealed records checked: %s\n",
+  std::printf("fsck: %llu events, %llu cases, %llu sealed records, checkpoint %llu checked: %s\n",
               static_cast<unsigned long long>(report->events),
               static_cast<unsigned long long>(report->cases),
               static_cast<unsigned long long>(report->sealed_checked),
+              static_cast<unsigned long long>(report->checkpoint_size),
               report->ok() ? "clean" : "PROBLEMS FOUND");
   return report->ok() ? 0 : 1;
 }

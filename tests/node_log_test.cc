@@ -189,6 +189,34 @@ TEST(NodeLogTest, CheckpointsNeverGoBackwardsAcrossKill9) {
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
 }
 
+TEST(NodeLogTest, FsckChecksTheTreeAndCheckpoint) {
+  NodeProcess node(MakeTempDir("lapor-log-fsck") + "/node");
+  node.Init("32");
+  node.Start();
+  for (int i = 0; i < 600; ++i)
+    ASSERT_EQ(node.Post("/api/v1/complaints", Complaint(i)).status, 201);
+  WaitForSize(node, 600);
+  EXPECT_EQ(node.Stop(), 0);
+  auto clean = node.Fsck();
+  EXPECT_EQ(clean.exit_code, 0) << clean.output;
+  EXPECT_NE(clean.output.find("checkpoint 600 checked"), std::string::npos) << clean.output;
+  const std::string db = node.data_dir() + "/lapor.db";
+  auto sql = [&](const std::string& q) {
+    auto r = RunCommand({"/usr/bin/sqlite3", db, q});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  };
+  sql("UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 8 AND idx = 1");
+  auto bad_node = node.Fsck();
+  EXPECT_NE(bad_node.exit_code, 0);
+  EXPECT_NE(bad_node.output.find("stored tree node level 8 index 1 differs"), std::string::npos)
+      << bad_node.output;
+  sql("UPDATE checkpoints SET root = zeroblob(32) WHERE size = 600");
+  auto bad_root = node.Fsck();
+  EXPECT_NE(bad_root.output.find("signed body does not match the stored checkpoint"),
+            std::string::npos)
+      << bad_root.output;
+}
+
 TEST(NodeLogTest, CanBeRestrictedToAuditors) {
   NodeProcess node(MakeTempDir("lapor-log-auth") + "/node");
   node.Init("32");
