@@ -14,7 +14,9 @@
 
 #include "audit/verifier.h"
 #include "crypto/encoding.h"
+#include "crypto/merkle.h"
 #include "crypto/note.h"
+#include "lapor/v1/event.pb.h"
 
 namespace lapor::audit {
 namespace {
@@ -66,6 +68,38 @@ std::optional<AuditState> LoadState(const std::string& path, std::string* error)
   }
 }
 
+void PrintReport(const AuditReport& report, bool as_json) {
+  if (as_json) {
+    json failures = json::array();
+    for (const auto& f : report.failures) {
+      failures.push_back({{"node", f.node},
+                          {"index", f.index >= 0 ? json(f.index) : json(nullptr)},
+                          {"case", f.case_id.empty() ? json(nullptr) : json(f.case_id)},
+                          {"reason", f.reason}});
+    }
+    json out = {{"ok", report.ok()},
+                {"origin", report.origin},
+                {"size", report.size},
+                {"root", crypto::Base64Encode(report.root)},
+                {"signatures_checked", report.signatures_checked},
+                {"cases", report.cases},
+                {"threads", report.threads},
+                {"failures", failures}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  for (const auto& f : report.failures) {
+    std::printf("FAIL node=%s index=%s case=%s: %s\n", f.node.c_str(),
+                f.index >= 0 ? std::to_string(f.index).c_str() : "-",
+                f.case_id.empty() ? "-" : f.case_id.c_str(), f.reason.c_str());
+  }
+  std::printf("%s: %llu entries, root %s, %llu signatures verified on %d threads, %llu cases: %s\n",
+              report.origin.c_str(), static_cast<unsigned long long>(report.size),
+              crypto::Base64Encode(report.root).c_str(),
+              static_cast<unsigned long long>(report.signatures_checked), report.threads,
+              static_cast<unsigned long long>(report.cases), report.ok() ? "OK" : "FAILED");
+}
+
 int Verify(const std::string& url, const std::string& vkey, const std::string& state_path,
            bool as_json, int threads) {
   web::http::client::http_client client(url);
@@ -112,36 +146,7 @@ int Verify(const std::string& url, const std::string& vkey, const std::string& s
     std::fprintf(stderr, "lapor-audit: %s\n", report.status().ToString().c_str());
     return 2;
   }
-  if (as_json) {
-    json failures = json::array();
-    for (const auto& f : report->failures) {
-      failures.push_back({{"node", f.node},
-                          {"index", f.index >= 0 ? json(f.index) : json(nullptr)},
-                          {"case", f.case_id.empty() ? json(nullptr) : json(f.case_id)},
-                          {"reason", f.reason}});
-    }
-    json out = {{"ok", report->ok()},
-                {"origin", report->origin},
-                {"size", report->size},
-                {"root", crypto::Base64Encode(report->root)},
-                {"signatures_checked", report->signatures_checked},
-                {"cases", report->cases},
-                {"threads", report->threads},
-                {"failures", failures}};
-    std::printf("%s\n", out.dump(2).c_str());
-  } else {
-    for (const auto& f : report->failures) {
-      std::printf("FAIL node=%s index=%s case=%s: %s\n", f.node.c_str(),
-                  f.index >= 0 ? std::to_string(f.index).c_str() : "-",
-                  f.case_id.empty() ? "-" : f.case_id.c_str(), f.reason.c_str());
-    }
-    std::printf(
-        "%s: %llu entries, root %s, %llu signatures verified on %d threads, %llu cases: %s\n",
-        report->origin.c_str(), static_cast<unsigned long long>(report->size),
-        crypto::Base64Encode(report->root).c_str(),
-        static_cast<unsigned long long>(report->signatures_checked), report->threads,
-        static_cast<unsigned long long>(report->cases), report->ok() ? "OK" : "FAILED");
-  }
+  PrintReport(*report, as_json);
   if (report->ok() && !state_path.empty()) {
     std::ofstream(state_path) << json{{"origin", report->origin},
                                       {"size", report->size},
@@ -149,6 +154,137 @@ int Verify(const std::string& url, const std::string& vkey, const std::string& s
                                      .dump(2)
                               << "\n";
   }
+  return report->ok() ? 0 : 1;
+}
+
+// Prints the inclusion proofs of a case's events in the node's signed tree, each verified here.
+int Prove(const std::string& url, const std::string& vkey, const std::string& tracking_id,
+          const std::string& access_code, const std::string& token) {
+  web::http::client::http_client client(url);
+  auto verifier = crypto::NoteVerifier::Parse(vkey);
+  if (!verifier.ok()) {
+    std::fprintf(stderr, "lapor-audit: bad verifier key: %s\n",
+                 verifier.status().message().c_str());
+    return 2;
+  }
+  auto note_text = Fetch(client, "/log/checkpoint");
+  if (!note_text.ok()) {
+    std::fprintf(stderr, "lapor-audit: %s\n", note_text.status().ToString().c_str());
+    return 2;
+  }
+  auto note = crypto::SignedNote::Parse(*note_text);
+  if (!note.ok() || !crypto::VerifyNote(*note, *verifier).ok()) {
+    std::fprintf(stderr, "lapor-audit: the checkpoint is not signed by this key\n");
+    return 1;
+  }
+  auto cp = crypto::Checkpoint::ParseBody(note->text);
+  if (!cp.ok()) {
+    std::fprintf(stderr, "lapor-audit: %s\n", cp.status().ToString().c_str());
+    return 1;
+  }
+  web::http::http_request req(web::http::methods::GET);
+  std::string path = "/api/v1/complaints/" + web::uri::encode_data_string(tracking_id) + "/events";
+  if (!access_code.empty()) path += "?access_code=" + web::uri::encode_data_string(access_code);
+  req.set_request_uri(path);
+  if (!token.empty()) req.headers().add("Authorization", "Bearer " + token);
+  json events;
+  try {
+    auto resp = client.request(req).get();
+    auto body = resp.extract_vector().get();
+    if (resp.status_code() != 200) {
+      std::fprintf(stderr, "lapor-audit: GET %s: HTTP %d\n", path.c_str(), resp.status_code());
+      return 2;
+    }
+    events = json::parse(body.begin(), body.end());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lapor-audit: GET %s: %s\n", path.c_str(), e.what());
+    return 2;
+  }
+  bool all_ok = true;
+  json out = json::array();
+  for (const auto& e : events.at("events")) {
+    const uint64_t seq = e.at("seq").get<uint64_t>();
+    auto envelope = crypto::Base64Decode(e.at("envelope").get<std::string>());
+    json item = {{"seq", seq}};
+    if (!envelope || seq >= cp->size) {
+      item["verified"] = false;
+      item["reason"] = !envelope ? "envelope is not base64" : "not yet covered by the checkpoint";
+      all_ok = false;
+      out.push_back(item);
+      continue;
+    }
+    const std::string leaf = crypto::LeafHash(*envelope);
+    auto proof_text = Fetch(client, "/log/proof/inclusion?index=" + std::to_string(seq) +
+                                        "&size=" + std::to_string(cp->size));
+    std::vector<std::string> proof;
+    json proof_json = json::array();
+    if (proof_text.ok()) {
+      auto pj = json::parse(*proof_text, nullptr, false);
+      if (pj.is_object() && pj.contains("proof")) {
+        for (const auto& h : pj["proof"]) {
+          auto raw = crypto::Base64Decode(h.get<std::string>());
+          if (raw) proof.push_back(*raw);
+          proof_json.push_back(h);
+        }
+      }
+    }
+    Status s = crypto::VerifyInclusion(leaf, seq, cp->size, proof, cp->root_hash);
+    item["leaf_hash"] = crypto::Base64Encode(leaf);
+    item["proof"] = proof_json;
+    item["verified"] = s.ok();
+    if (!s.ok()) item["reason"] = s.message();
+    all_ok = all_ok && s.ok();
+    out.push_back(item);
+  }
+  std::printf("%s\n", json{{"tracking_id", tracking_id},
+                           {"origin", cp->origin},
+                           {"size", cp->size},
+                           {"root", crypto::Base64Encode(cp->root_hash)},
+                           {"checkpoint", *note_text},
+                           {"inclusion", out}}
+                          .dump(2)
+                          .c_str());
+  return all_ok ? 0 : 1;
+}
+
+// Offline: everything comes from the bundle except the key, which the auditor supplies (a
+// bundle's own key proves nothing about who wrote it).
+int VerifyBundle(const std::string& path, const std::string& vkey, bool as_json, int threads) {
+  v1::AuditBundle bundle;
+  {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) {
+      std::fprintf(stderr, "lapor-audit: cannot read %s\n", path.c_str());
+      return 2;
+    }
+    if (!bundle.ParseFromIstream(&f)) {
+      std::fprintf(stderr, "lapor-audit: %s is not an audit bundle\n", path.c_str());
+      return 2;
+    }
+  }
+  if (bundle.vkey() != vkey) {
+    std::fprintf(stderr, "lapor-audit: the bundle names key %s, not the one given\n",
+                 bundle.vkey().c_str());
+    return 1;
+  }
+  AuditInput in;
+  in.vkey = vkey;
+  in.checkpoint_note = bundle.checkpoint();
+  in.threads = threads;
+  in.entries = [&](uint64_t from, uint64_t count) -> Result<std::vector<std::string>> {
+    if (from + count > static_cast<uint64_t>(bundle.entries_size())) {
+      return Status::Corruption("the bundle holds " + std::to_string(bundle.entries_size()) +
+                                " entries, fewer than its checkpoint covers");
+    }
+    return std::vector<std::string>(bundle.entries().begin() + from,
+                                    bundle.entries().begin() + from + count);
+  };
+  auto report = VerifyLog(in);
+  if (!report.ok()) {
+    std::fprintf(stderr, "lapor-audit: %s\n", report.status().ToString().c_str());
+    return 2;
+  }
+  PrintReport(*report, as_json);
   return report->ok() ? 0 : 1;
 }
 
@@ -170,11 +306,31 @@ int main(int argc, char** argv) {
   verify->add_flag("--json", as_json, "machine-readable output");
   verify->add_option("--threads", threads, "signature-checking threads (default: all cores)")
       ->check(CLI::Range(0, 256));
+  std::string tracking_id, access_code, token;
+  auto* prove = app.add_subcommand("prove", "print verified inclusion proofs of a case's events");
+  prove->add_option("--url", url, "node base URL")->required();
+  prove->add_option("--vkey", vkey, "the node's verifier key")->required();
+  prove->add_option("--tracking-id", tracking_id, "the case")->required();
+  prove->add_option("--access-code", access_code,
+                    "the reporter's access code (confidential cases)");
+  prove->add_option("--token", token, "an operator token (confidential cases)");
+
+  std::string bundle;
+  auto* verify_bundle = app.add_subcommand("verify-bundle", "verify an audit bundle offline");
+  verify_bundle->add_option("FILE", bundle, "bundle from lapor-node export-audit-bundle")
+      ->required();
+  verify_bundle->add_option("--vkey", vkey, "the node's verifier key, obtained out of band")
+      ->required();
+  verify_bundle->add_flag("--json", as_json, "machine-readable output");
+  verify_bundle->add_option("--threads", threads, "signature-checking threads (default: all)")
+      ->check(CLI::Range(0, 256));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   if (*verify) return lapor::audit::Verify(url, vkey, state, as_json, threads);
+  if (*prove) return lapor::audit::Prove(url, vkey, tracking_id, access_code, token);
+  if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, as_json, threads);
   return 2;
 }

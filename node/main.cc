@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -233,6 +234,41 @@ int RunFsck(const std::string& dir) {
   return report->ok() ? 0 : 1;
 }
 
+int ExportAuditBundle(const std::string& dir, const std::string& out) {
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  auto cp = opened->store->LatestCheckpoint();
+  if (!cp.ok()) return Fail(cp.status());
+  if (!cp->has_value()) {
+    return Fail(Status::NotFound("no checkpoint yet: run the node once so it signs one"));
+  }
+  v1::AuditBundle bundle;
+  bundle.set_vkey(crypto::VerifierKeyString(opened->config.origin, opened->key->public_key()));
+  bundle.set_checkpoint((*cp)->note);
+  for (uint64_t at = 0; at < (*cp)->size;) {
+    auto batch = opened->store->Envelopes(at, std::min<uint64_t>(65536, (*cp)->size - at));
+    if (!batch.ok()) return Fail(batch.status());
+    if (batch->empty()) return Fail(Status::Corruption("event " + std::to_string(at) + " missing"));
+    for (auto& e : *batch) bundle.add_entries(std::move(e));
+    at += batch->size();
+  }
+  // Written whole to a temporary name, then renamed: a reader never sees half a bundle.
+  const std::string tmp = out + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f || !bundle.SerializeToOstream(&f)) {
+      return Fail(Status::IOError("cannot write " + tmp));
+    }
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    return Fail(Status::IOError("cannot rename " + tmp + " to " + out));
+  }
+  std::printf("audit bundle %s: %llu entries, checkpoint %llu\n", out.c_str(),
+              static_cast<unsigned long long>(bundle.entries_size()),
+              static_cast<unsigned long long>((*cp)->size));
+  return 0;
+}
+
 int ErasePii(const std::string& dir, const std::string& tracking_id) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
@@ -287,6 +323,12 @@ int main(int argc, char** argv) {
   auto* fsck = app.add_subcommand("fsck", "verify signatures, chains, sequence and state");
   fsck->add_option("--data-dir", dir, "data folder")->required();
 
+  std::string bundle_out;
+  auto* export_bundle =
+      app.add_subcommand("export-audit-bundle", "write the log (entries + checkpoint) to one file");
+  export_bundle->add_option("--data-dir", dir, "data folder")->required();
+  export_bundle->add_option("--out", bundle_out, "bundle file to write")->required();
+
   auto* pii = app.add_subcommand("pii", "reporter personal data");
   pii->require_subcommand(1);
   auto* erase = pii->add_subcommand("erase", "erase a case's reporter data");
@@ -304,5 +346,6 @@ int main(int argc, char** argv) {
   if (*op_add) return AddOperator(dir, name, role, agency);
   if (*fsck) return RunFsck(dir);
   if (*erase) return ErasePii(dir, tracking_id);
+  if (*export_bundle) return ExportAuditBundle(dir, bundle_out);
   return 2;
 }

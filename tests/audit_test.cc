@@ -4,11 +4,13 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
+#include "lapor/v1/event.pb.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::testing {
@@ -38,6 +40,7 @@ class AuditTest : public ::testing::Test {
       auto r = node_->Post("/api/v1/complaints", c);
       ASSERT_EQ(r.status, 201);
       last = r.Json()["tracking_id"];
+      last_id_ = last;
     }
     ASSERT_EQ(node_
                   ->Post("/api/v1/complaints/" + last + "/actions",
@@ -91,7 +94,7 @@ class AuditTest : public ::testing::Test {
   }
 
   std::unique_ptr<NodeProcess> node_;
-  std::string admin_, vkey_, state_;
+  std::string admin_, vkey_, state_, last_id_;
 };
 
 TEST_F(AuditTest, CleanLogVerifiesAndStateIsSaved) {
@@ -142,6 +145,51 @@ TEST_F(AuditTest, DeletedEntryIsReported) {
   auto r = Audit(vkey_, false);
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("entries tile 1"), std::string::npos) << r.output;
+}
+
+TEST_F(AuditTest, BundleVerifiesOfflineAndTamperingIsCaught) {
+  const std::string path = node_->data_dir() + "/../bundle.pb";
+  auto exported =
+      node_->Cli({"export-audit-bundle", "--data-dir", node_->data_dir(), "--out", path});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  auto ok = RunCommand({AuditBinary(), "verify-bundle", path, "--vkey", vkey_});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  auto other = crypto::SigningKey::Generate();
+  EXPECT_EQ(RunCommand({AuditBinary(), "verify-bundle", path, "--vkey",
+                        crypto::VerifierKeyString("lapor.go.id/node/32", other.public_key())})
+                .exit_code,
+            1);
+  v1::AuditBundle bundle;
+  {
+    std::ifstream in(path, std::ios::binary);
+    ASSERT_TRUE(bundle.ParseFromIstream(&in));
+  }
+  ASSERT_EQ(bundle.entries_size(), 301);
+  std::string* entry = bundle.mutable_entries(11);
+  (*entry)[entry->size() / 2] ^= 0x20;
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    ASSERT_TRUE(bundle.SerializeToOstream(&out));
+  }
+  auto bad = RunCommand({AuditBinary(), "verify-bundle", path, "--vkey", vkey_});
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("index=11 "), std::string::npos) << bad.output;
+}
+
+TEST_F(AuditTest, ProvePrintsVerifiedInclusionProofsOfACase) {
+  auto r = RunCommand({AuditBinary(), "prove", "--url",
+                       "http://127.0.0.1:" + std::to_string(node_->port()), "--vkey", vkey_,
+                       "--tracking-id", last_id_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = json::parse(r.output, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.output;
+  ASSERT_EQ(j["inclusion"].size(), 2u);  // submitted, verified
+  for (const auto& item : j["inclusion"]) EXPECT_EQ(item["verified"], true);
+  EXPECT_EQ(RunCommand({AuditBinary(), "prove", "--url",
+                        "http://127.0.0.1:" + std::to_string(node_->port()), "--vkey", vkey_,
+                        "--tracking-id", "32-NOSUCHCASE"})
+                .exit_code,
+            2);
 }
 
 }  // namespace
