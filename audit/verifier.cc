@@ -1,6 +1,9 @@
 #include "audit/verifier.h"
 
 #include <algorithm>
+#include <atomic>
+#include <future>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -20,7 +23,8 @@ constexpr uint64_t kWindow = 1 << 16;
 struct Checked {
   bool signed_ok = false;
   v1::Event event;
-  std::string hash;
+  std::string hash;  // SHA-256 of the envelope: the event hash its successor chains to
+  std::string leaf;  // RFC 6962 leaf hash
   std::string error;
 };
 
@@ -65,61 +69,75 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   std::unordered_map<std::string, v1::CaseState> cases;
   std::string node_id;
 
-  for (uint64_t from = 0; from < cp->size; from += kWindow) {
-    const uint64_t count = std::min(kWindow, cp->size - from);
-    auto entries = in.entries(from, count);
-    if (!entries.ok()) return entries.status();
-    if (entries->size() != count) {
-      return Status::Corruption("expected " + std::to_string(count) + " entries from " +
-                                std::to_string(from) + ", got " + std::to_string(entries->size()));
-    }
-    // Signatures in parallel (the expensive part), one contiguous slice per thread.
-    std::vector<Checked> checked(count);
-    std::vector<std::thread> workers;
-    const uint64_t slice = (count + threads - 1) / threads;
-    for (int t = 0; t < threads; ++t) {
-      const uint64_t b = t * slice, e = std::min(count, b + slice);
-      if (b >= e) break;
-      workers.emplace_back([&, b, e] {
-        for (uint64_t i = b; i < e; ++i) {
-          Checked& c = checked[i];
-          const std::string& bytes = (*entries)[i];
-          c.hash = crypto::Sha256(bytes);
-          v1::Envelope env;
-          if (!env.ParseFromString(bytes)) {
-            c.error = "entry is not an event envelope";
-            continue;
-          }
-          if (env.payload_type() != node::kEventPayloadType) {
-            c.error = "unexpected payload type '" + env.payload_type() + "'";
-            continue;
-          }
-          const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-          for (const auto& sig : env.signatures()) {
-            if (sig.keyid() == keyid && crypto::VerifySignature(public_key, pae, sig.sig())) {
-              c.signed_ok = true;
+  // Three stages run at once: fetching window k+2, checking the signatures of window k+1 on
+  // `threads` threads, and replaying window k (tree, sequence, chains) in log order here.
+  struct Window {
+    uint64_t from = 0;
+    std::vector<std::string> entries;
+    std::vector<Checked> checked;
+  };
+  auto fetch = [&](uint64_t from) {
+    return std::async(std::launch::async, [&in, from, size = cp->size] {
+      return in.entries(from, std::min(kWindow, size - from));
+    });
+  };
+  auto check = [&](Window w) {
+    return std::async(std::launch::async, [&, w = std::move(w)]() mutable {
+      const uint64_t count = w.entries.size();
+      w.checked.resize(count);
+      std::vector<std::thread> workers;
+      // Small chunks handed out on demand keep every thread busy until the window is done.
+      std::atomic<uint64_t> next_chunk{0};
+      constexpr uint64_t kChunk = 256;
+      for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&w, &public_key, &keyid, &next_chunk, count] {
+          for (uint64_t b; (b = next_chunk.fetch_add(kChunk)) < count;) {
+            const uint64_t e = std::min(count, b + kChunk);
+            for (uint64_t i = b; i < e; ++i) {
+              Checked& c = w.checked[i];
+              const std::string& bytes = w.entries[i];
+              c.hash = crypto::Sha256(bytes);
+              c.leaf = crypto::LeafHash(bytes);
+              v1::Envelope env;
+              if (!env.ParseFromString(bytes)) {
+                c.error = "entry is not an event envelope";
+                continue;
+              }
+              if (env.payload_type() != node::kEventPayloadType) {
+                c.error = "unexpected payload type '" + env.payload_type() + "'";
+                continue;
+              }
+              const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
+              for (const auto& sig : env.signatures()) {
+                if (sig.keyid() == keyid && crypto::VerifySignature(public_key, pae, sig.sig())) {
+                  c.signed_ok = true;
+                }
+              }
+              if (!c.signed_ok) {
+                c.error = "no valid signature by the node's key " + keyid;
+                continue;
+              }
+              if (!c.event.ParseFromString(env.payload()))
+                c.error = "signed payload is not an event";
             }
           }
-          if (!c.signed_ok) {
-            c.error = "no valid signature by the node's key " + keyid;
-            continue;
-          }
-          if (!c.event.ParseFromString(env.payload())) c.error = "signed payload is not an event";
-        }
-      });
-    }
-    for (auto& w : workers) w.join();
-
-    // Tree, sequence, chains and replay: in log order.
-    for (uint64_t i = 0; i < count; ++i) {
-      const uint64_t index = from + i;
-      tree.Append(crypto::LeafHash((*entries)[i]));
+        });
+      }
+      for (auto& worker : workers) worker.join();
+      w.entries.clear();  // only the hashes and parsed events are needed from here on
+      return w;
+    });
+  };
+  auto replay = [&](Window& w) {
+    for (uint64_t i = 0; i < w.checked.size(); ++i) {
+      const uint64_t index = w.from + i;
+      Checked& c = w.checked[i];
+      tree.Append(c.leaf);
       if (in.previous && tree.size() == in.previous->size && tree.Root() != in.previous->root) {
         fail(-1, "",
              "not append-only: the first " + std::to_string(in.previous->size) +
                  " entries no longer have the root seen before");
       }
-      Checked& c = checked[i];
       if (!c.error.empty()) {
         fail(static_cast<int64_t>(index), c.event.case_id(), c.error);
         continue;
@@ -138,7 +156,25 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       Status s = node::ApplyEvent(ev, c.hash, &state);
       if (!s.ok()) fail(static_cast<int64_t>(index), ev.case_id(), "case history: " + s.message());
     }
+  };
+
+  std::future<Result<std::vector<std::string>>> fetched;
+  if (cp->size > 0) fetched = fetch(0);
+  std::optional<Window> ready;  // checked, waiting to be replayed
+  for (uint64_t from = 0; from < cp->size; from += kWindow) {
+    const uint64_t count = std::min(kWindow, cp->size - from);
+    auto entries = fetched.get();
+    if (from + kWindow < cp->size) fetched = fetch(from + kWindow);
+    if (!entries.ok()) return entries.status();
+    if (entries->size() != count) {
+      return Status::Corruption("expected " + std::to_string(count) + " entries from " +
+                                std::to_string(from) + ", got " + std::to_string(entries->size()));
+    }
+    auto checking = check(Window{from, std::move(*entries), {}});
+    if (ready) replay(*ready);
+    ready = checking.get();
   }
+  if (ready) replay(*ready);
   if (tree.size() == cp->size && tree.Root() != cp->root_hash) {
     fail(-1, "", "the entries do not hash to the checkpoint's root");
   }

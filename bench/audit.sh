@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Auditor benchmark: `lapor-audit verify` over a log of COUNT events (default 1,000,000) served by
+# a real node, against the raw libsodium crypto_sign_verify_detached rate measured in the same run.
+#
+#   bench/audit.sh [BUILD_DIR]        COUNT=1000000 THREADS=(all cores) KEEP=1 to keep the folder
+#
+# Steps: init a node; fill it with COUNT signed events (lapor-bench-loggen, in-process); start the
+# node and wait until its checkpoint covers them; measure the raw verify rate per core; run
+# lapor-audit verify and time it. Goal: audit events/s >= 80% of (raw rate x threads used).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
+COUNT="${COUNT:-1000000}"
+THREADS="${THREADS:-$(nproc)}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/lapor-audit-bench.XXXXXX")"
+NODE_PID=""
+cleanup() {
+  [[ -n "$NODE_PID" ]] && kill "$NODE_PID" 2>/dev/null && wait "$NODE_PID" 2>/dev/null || true
+  [[ "${KEEP:-0}" == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+PORT=$((10000 + RANDOM % 20000))
+
+"$BUILD/node/lapor-node" init --data-dir "$WORK/node" --jurisdiction 32 --listen "127.0.0.1:$PORT" >/dev/null
+T0=$(date +%s.%N)
+"$BUILD/bench/lapor-bench-loggen" "$WORK/node" "$COUNT" 2
+T1=$(date +%s.%N)
+echo "log generated: $COUNT events in $(awk "BEGIN{print $T1 - $T0}") s"
+
+"$BUILD/node/lapor-node" run --data-dir "$WORK/node" 2>"$WORK/node.log" &
+NODE_PID=$!
+for _ in $(seq 1 600); do
+  SIZE=$(curl -sf "http://127.0.0.1:$PORT/log/checkpoint" 2>/dev/null | sed -n 2p || true)
+  [[ "$SIZE" == "$COUNT" ]] && break
+  sleep 0.5
+done
+[[ "$SIZE" == "$COUNT" ]] || { echo "audit.sh: checkpoint stuck at ${SIZE:-none}" >&2; exit 1; }
+T2=$(date +%s.%N)
+echo "node integrated the tree: checkpoint $SIZE after $(awk "BEGIN{print $T2 - $T1}") s"
+VKEY=$(curl -sf "http://127.0.0.1:$PORT/log/vkey")
+
+RATE=$("$BUILD/bench/lapor-bench-verify-rate" 3 | sed -n 's/VERIFY_RATE per_core=//p')
+A0=$(date +%s.%N)
+"$BUILD/audit/lapor-audit" verify --url "http://127.0.0.1:$PORT" --vkey "$VKEY" --threads "$THREADS" \
+  --json >"$WORK/audit.json"
+A1=$(date +%s.%N)
+OK=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$WORK/audit.json")
+python3 - "$COUNT" "$A0" "$A1" "$RATE" "$THREADS" "$OK" <<'PY'
+import sys
+count, a0, a1, rate, threads, ok = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+secs = a1 - a0
+eps = count / secs
+ceiling = rate * threads
+print(f"== audit of {count} events: {secs:.1f} s, {eps:.0f} events/s, verified ok: {ok}")
+print(f"raw crypto_sign_verify_detached: {rate:.0f}/s per core x {threads} threads = {ceiling:.0f}/s")
+print(f"ratio {eps / ceiling:.3f}  goal >= 0.8: {'PASS' if eps >= 0.8 * ceiling else 'FAIL'}")
+print(f"AUDIT_BENCH count={count} seconds={secs:.2f} events_per_s={eps:.0f} raw_per_core={rate:.0f} threads={threads} ratio={eps/ceiling:.3f} ok={ok}")
+PY
+[[ "$OK" == "True" ]]
