@@ -125,6 +125,7 @@ Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
       {"http_threads", config.http_threads},
       {"max_body_bytes", config.max_body_bytes},
       {"log_requires_auditor", config.log_requires_auditor},
+      {"witness_of", config.witness_of},
   };
   // The config is written last: its presence marks a complete init.
   LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, ConfigPath(), j.dump(2) + "\n", 0644));
@@ -146,6 +147,7 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.http_threads = j.value("http_threads", c.http_threads);
     c.max_body_bytes = j.value("max_body_bytes", c.max_body_bytes);
     c.log_requires_auditor = j.value("log_requires_auditor", c.log_requires_auditor);
+    c.witness_of = j.value("witness_of", c.witness_of);
   } catch (const std::exception& e) {
     return Status::Corruption(ConfigPath() + " is not a valid node config: " + e.what());
   }

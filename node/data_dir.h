@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "crypto/crypto.h"
@@ -24,7 +25,8 @@ struct NodeConfig {
   int sla_interval_ms = 60000;
   int http_threads = 4;
   size_t max_body_bytes = 64 * 1024;
-  bool log_requires_auditor = false;  // /log/ endpoints public (default) or auditor/admin only
+  bool log_requires_auditor = false;    // /log/ endpoints public (default) or auditor/admin only
+  std::vector<std::string> witness_of;  // verifier keys of the logs this node cosigns
 };
 
 class DataDir {

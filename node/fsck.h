@@ -17,7 +17,7 @@ struct FsckReport {
   uint64_t events = 0;
   uint64_t cases = 0;
   uint64_t sealed_checked = 0;
-  uint64_t checkpoint_size = 0;  // size of the checkpoint checked (0 if none)
+  uint64_t checkpoint_size = 0;       // size of the checkpoint checked (0 if none)
   std::vector<std::string> problems;  // each names the seq or case and what is wrong
   bool ok() const { return problems.empty(); }
 };

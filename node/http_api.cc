@@ -297,6 +297,8 @@ struct HttpApi::Impl {
   NodeConfig config;
   const storage::TreeLog* log;
   std::string vkey;
+  federation::Witness* witness = nullptr;  // null unless this node witnesses other logs
+  storage::Store* store = nullptr;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
   // Every request is counted from Handle until its one reply, so Stop can wait for replies that
@@ -340,6 +342,13 @@ struct HttpApi::Impl {
   // Checks a request's headers before its body is read: 415 unless application/json, 413 when
   // the declared length is above the limit.
   Status CheckBodyHeaders(const http_request& req) {
+    if (req.relative_uri().path() == "/witness/add-checkpoint") {  // a text protocol
+      if (req.headers().content_length() > config.max_body_bytes) {
+        return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
+                                " bytes");
+      }
+      return Status::Ok();
+    }
     auto ct = req.headers().content_type();
     auto semi = ct.find(';');
     std::string media = ct.substr(0, semi);
@@ -568,6 +577,38 @@ struct HttpApi::Impl {
           200,
           {{"status", "ok"}, {"node_id", service->node_id()}, {"next_seq", service->next_seq()}});
     }
+    if (path == "/witness/add-checkpoint" || path == "/witness/vkey") {
+      if (witness == nullptr) return fail(Status::NotFound("this node witnesses no logs", "path"));
+      if (path == "/witness/vkey") {
+        if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
+        ReplyRaw(req, 200, witness->CosignerVkey() + "\n", "text/plain; charset=utf-8",
+                 "public, max-age=3600");
+        return 200;
+      }
+      if (m != methods::POST) return fail(Status::MethodNotAllowed("use POST"));
+      if (raw_body->size() > config.max_body_bytes) return fail(Status::TooLarge("body too large"));
+      auto r = witness->AddCheckpoint(std::string(raw_body->begin(), raw_body->end()));
+      ReplyRaw(req, r.http_status, r.body, r.content_type, "no-store");
+      return r.http_status;
+    }
+    if (path == "/federation/v1/alerts") {
+      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
+      auto who = ReadCredentials(req, "");
+      if (!who.ok()) return fail(who.status());
+      if (!who->op) return fail(Status::Unauthenticated("an operator token is required"));
+      auto alerts = store->Alerts();
+      if (!alerts.ok()) return fail(alerts.status());
+      json arr = json::array();
+      for (const auto& a : *alerts) {
+        arr.push_back({{"id", a.id},
+                       {"origin", a.origin},
+                       {"kind", a.kind},
+                       {"detail", a.detail},
+                       {"checkpoints", {a.note_a, a.note_b}},
+                       {"at", FormatTime(a.time_ms)}});
+      }
+      return send(200, {{"alerts", arr}});
+    }
     if (!segments.empty() && segments[0] == "log") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
       return RouteLog(req, path.rfind("/log/", 0) == 0 ? path.substr(5) : std::string());
@@ -711,8 +752,10 @@ void HttpApi::InitThreadPool(int threads) {
 }
 
 HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::TreeLog* log,
-                 std::string vkey)
+                 std::string vkey, federation::Witness* witness, storage::Store* store)
     : impl_(new Impl) {
+  impl_->witness = witness;
+  impl_->store = store;
   impl_->service = service;
   impl_->log = log;
   impl_->vkey = std::move(vkey);

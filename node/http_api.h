@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "federation/witness.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "storage/tree_log.h"
@@ -19,7 +20,7 @@ class HttpApi {
 
   // `log` serves /log/ (tiles, checkpoints, proofs); `vkey` is its note verifier key.
   HttpApi(CaseService* service, const NodeConfig& config, const storage::TreeLog* log,
-          std::string vkey);
+          std::string vkey, federation::Witness* witness, storage::Store* store);
   ~HttpApi();
   // Binds and starts serving on host:port.
   Status Start(const std::string& host, int port);

@@ -14,6 +14,7 @@
 #include "crypto/encoding.h"
 #include "crypto/note.h"
 #include "federation/regions.h"
+#include "federation/witness.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/fsck.h"
@@ -125,9 +126,17 @@ int Run(const std::string& dir, const std::string& listen_override) {
   });
   if (!log.ok()) return Fail(log.status());
 
+  // Witnessing other nodes' logs, if configured (the hub does).
+  std::unique_ptr<federation::Witness> witness;
+  if (!o.config.witness_of.empty()) {
+    auto w = federation::Witness::Create(o.store.get(), o.config.witness_of, origin, o.key);
+    if (!w.ok()) return Fail(w.status());
+    witness = std::move(*w);
+  }
+
   HttpApi::InitThreadPool(o.config.http_threads);
   HttpApi api(service->get(), o.config, log->get(),
-              crypto::VerifierKeyString(origin, o.key->public_key()));
+              crypto::VerifierKeyString(origin, o.key->public_key()), witness.get(), o.store.get());
   s = api.Start(host, port);
   if (!s.ok()) return Fail(s);
   spdlog::info("node {} serving http://{}:{}/ (next seq {})", o.config.node_id, host, port,

@@ -69,6 +69,22 @@ CREATE TABLE checkpoints(
   note BLOB NOT NULL,
   time_ms INTEGER NOT NULL);
 )sql",
+    // 2 -> 3: witnessing other nodes' logs (federation/witness.h).
+    R"sql(
+CREATE TABLE witnessed(
+  origin TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  root BLOB NOT NULL,
+  note BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE alerts(
+  id INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  note_a BLOB NOT NULL,
+  note_b BLOB NOT NULL,
+  time_ms INTEGER NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -425,6 +441,90 @@ class SqliteStore : public Store {
       return true;
     });
     return r.status();
+  }
+
+  Result<std::optional<WitnessedRow>> GetWitnessed(const std::string& origin) override {
+    using R = std::optional<WitnessedRow>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached("SELECT size, root, note FROM witnessed WHERE origin = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, origin);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      R out;
+      if (*row) {
+        out = WitnessedRow{origin, static_cast<uint64_t>((*st)->Int(0)), (*st)->Blob(1),
+                           (*st)->Blob(2)};
+      }
+      return out;
+    });
+  }
+
+  Status AdvanceWitnessed(const WitnessedRow& row, uint64_t expected_size) override {
+    auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
+      LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+      Status s = [&]() -> Status {
+        auto cur = db->Cached("SELECT size FROM witnessed WHERE origin = ?");
+        if (!cur.ok()) return cur.status();
+        (*cur)->Bind(1, row.origin);
+        auto found = (*cur)->Step();
+        if (!found.ok()) return found.status();
+        const uint64_t size = *found ? static_cast<uint64_t>((*cur)->Int(0)) : 0;
+        (*cur)->Reset();
+        if (size != expected_size) return Status::Conflict(std::to_string(size));
+        auto st = db->Cached(
+            "INSERT OR REPLACE INTO witnessed(origin, size, root, note) VALUES(?,?,?,?)");
+        if (!st.ok()) return st.status();
+        (*st)
+            ->Bind(1, row.origin)
+            .Bind(2, static_cast<int64_t>(row.size))
+            .BindBlob(3, row.root)
+            .BindBlob(4, row.note);
+        return (*st)->Run();
+      }();
+      if (s.ok()) s = db->Exec("COMMIT");
+      if (!s.ok()) db->Exec("ROLLBACK");
+      if (!s.ok()) return s;
+      return true;
+    });
+    return r.status();
+  }
+
+  Status AddAlert(const AlertRow& a) override {
+    return WithReader<bool>([&](Connection* db) -> Result<bool> {
+             auto st = db->Cached(
+                 "INSERT INTO alerts(origin, kind, detail, note_a, note_b, time_ms) "
+                 "VALUES(?,?,?,?,?,?)");
+             if (!st.ok()) return st.status();
+             (*st)
+                 ->Bind(1, a.origin)
+                 .Bind(2, a.kind)
+                 .Bind(3, a.detail)
+                 .BindBlob(4, a.note_a)
+                 .BindBlob(5, a.note_b)
+                 .Bind(6, a.time_ms);
+             LAPOR_RETURN_IF_ERROR((*st)->Run());
+             return true;
+           })
+        .status();
+  }
+
+  Result<std::vector<AlertRow>> Alerts() override {
+    using R = std::vector<AlertRow>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "SELECT id, origin, kind, detail, note_a, note_b, time_ms FROM alerts ORDER BY id");
+      if (!st.ok()) return st.status();
+      R out;
+      for (;;) {
+        auto row = (*st)->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        out.push_back(AlertRow{(*st)->Int(0), (*st)->Text(1), (*st)->Text(2), (*st)->Text(3),
+                               (*st)->Blob(4), (*st)->Blob(5), (*st)->Int(6)});
+      }
+      return out;
+    });
   }
 
   static Result<std::vector<std::string>> ReadBlobs(Statement* st) {

@@ -24,7 +24,7 @@
 namespace lapor::storage {
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct StoredEvent {
   uint64_t seq = 0;
@@ -59,6 +59,22 @@ struct TreeNodeRow {
   uint32_t level = 0;
   uint64_t index = 0;
   std::string hash;
+};
+
+// The latest checkpoint of another node's log that this node cosigned as a witness.
+struct WitnessedRow {
+  std::string origin;
+  uint64_t size = 0;
+  std::string root;
+  std::string note;
+};
+
+// Evidence that a log equivocated: two validly signed checkpoints that are not consistent.
+struct AlertRow {
+  int64_t id = 0;
+  std::string origin, kind, detail;
+  std::string note_a, note_b;
+  int64_t time_ms = 0;
 };
 
 struct Operator {
@@ -129,6 +145,13 @@ class Store {
   // checkpoint is smaller than the latest stored one (checkpoints never go backwards).
   virtual Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes,
                                 const CheckpointRow& checkpoint) = 0;
+
+  virtual Result<std::optional<WitnessedRow>> GetWitnessed(const std::string& origin) = 0;
+  // Replaces the witnessed state of `row.origin` only if it is still at `expected_size` (compare
+  // and swap: two concurrent add-checkpoint calls cannot both advance it). Conflict otherwise.
+  virtual Status AdvanceWitnessed(const WitnessedRow& row, uint64_t expected_size) = 0;
+  virtual Status AddAlert(const AlertRow& alert) = 0;
+  virtual Result<std::vector<AlertRow>> Alerts() = 0;
 };
 
 }  // namespace lapor::storage

@@ -74,8 +74,10 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
     auto store = std::move(*Store::Open(path_));
     ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
   }
-  // Make it a version-1 database: without the log tables of migration 2.
-  ExecRaw(path_, "DROP TABLE tree_nodes; DROP TABLE checkpoints; PRAGMA user_version=1");
+  // Make it a version-1 database: without the tables of migrations 2 and 3.
+  ExecRaw(path_,
+          "DROP TABLE tree_nodes; DROP TABLE checkpoints; DROP TABLE witnessed; DROP TABLE alerts; "
+          "PRAGMA user_version=1");
   auto store = Store::Open(path_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(UserVersion(path_), kSchemaVersion);
