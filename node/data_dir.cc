@@ -148,6 +148,11 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.max_body_bytes = j.value("max_body_bytes", c.max_body_bytes);
     c.log_requires_auditor = j.value("log_requires_auditor", c.log_requires_auditor);
     c.witness_of = j.value("witness_of", c.witness_of);
+    if (j.contains("witnesses")) {
+      for (const auto& w : j.at("witnesses")) {
+        c.witnesses.emplace_back(w.at("url").get<std::string>(), w.at("vkey").get<std::string>());
+      }
+    }
   } catch (const std::exception& e) {
     return Status::Corruption(ConfigPath() + " is not a valid node config: " + e.what());
   }

@@ -27,6 +27,8 @@ struct NodeConfig {
   size_t max_body_bytes = 64 * 1024;
   bool log_requires_auditor = false;    // /log/ endpoints public (default) or auditor/admin only
   std::vector<std::string> witness_of;  // verifier keys of the logs this node cosigns
+  // Witnesses of this node's log: {"url": base URL, "vkey": cosigner key}.
+  std::vector<std::pair<std::string, std::string>> witnesses;
 };
 
 class DataDir {

@@ -20,6 +20,7 @@
 #include "node/fsck.h"
 #include "node/http_api.h"
 #include "node/tracking_id.h"
+#include "node/witness_client.h"
 #include "storage/tree_log.h"
 
 namespace lapor::node {
@@ -167,6 +168,14 @@ int Run(const std::string& dir, const std::string& listen_override) {
     }
   });
 
+  std::unique_ptr<WitnessClient> witness_client;
+  if (!o.config.witnesses.empty()) {
+    std::vector<WitnessEndpoint> endpoints;
+    for (const auto& [url, vk] : o.config.witnesses) endpoints.push_back({url, vk});
+    witness_client = std::make_unique<WitnessClient>(log->get(), std::move(endpoints));
+    witness_client->Start();
+  }
+
   // Log loop: a new checkpoint within a second of new events becoming durable.
   std::thread integrator([&] {
     std::unique_lock<std::mutex> lock(mu);
@@ -182,6 +191,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   sigwait(&stop, &sig);
   spdlog::info("signal {} received: finishing in-flight requests", sig);
   api.Stop();
+  witness_client.reset();
   {
     std::lock_guard<std::mutex> lock(mu);
     stopping = true;

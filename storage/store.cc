@@ -443,6 +443,17 @@ class SqliteStore : public Store {
     return r.status();
   }
 
+  Status UpdateCheckpointNote(uint64_t size, const std::string& note) override {
+    return WithReader<bool>([&](Connection* db) -> Result<bool> {
+             auto st = db->Cached("UPDATE checkpoints SET note = ? WHERE size = ?");
+             if (!st.ok()) return st.status();
+             (*st)->BindBlob(1, note).Bind(2, static_cast<int64_t>(size));
+             LAPOR_RETURN_IF_ERROR((*st)->Run());
+             return true;
+           })
+        .status();
+  }
+
   Result<std::optional<WitnessedRow>> GetWitnessed(const std::string& origin) override {
     using R = std::optional<WitnessedRow>;
     return WithReader<R>([&](Connection* db) -> Result<R> {

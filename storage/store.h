@@ -146,6 +146,9 @@ class Store {
   virtual Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes,
                                 const CheckpointRow& checkpoint) = 0;
 
+  // Replaces the note of the stored checkpoint of `size` (to add witnesses' cosignatures).
+  virtual Status UpdateCheckpointNote(uint64_t size, const std::string& note) = 0;
+
   virtual Result<std::optional<WitnessedRow>> GetWitnessed(const std::string& origin) = 0;
   // Replaces the witnessed state of `row.origin` only if it is still at `expected_size` (compare
   // and swap: two concurrent add-checkpoint calls cannot both advance it). Conflict otherwise.

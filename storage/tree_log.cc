@@ -44,6 +44,32 @@ CheckpointRow TreeLog::checkpoint() const {
   return checkpoint_;
 }
 
+Status TreeLog::AddCosignature(uint64_t size, const std::string& line) {
+  // "— <name> <base64>\n": the name is the second field.
+  const std::string dash = "\xE2\x80\x94 ";
+  if (line.rfind(dash, 0) != 0 || line.back() != '\n') {
+    return Status::InvalidArgument("not a signature line");
+  }
+  const std::string name = line.substr(dash.size(), line.find(' ', dash.size()) - dash.size());
+  std::lock_guard<std::mutex> integrating(integrate_mu_);  // no new checkpoint meanwhile
+  CheckpointRow cp = checkpoint();
+  if (cp.size != size) return Status::Ok();
+  std::string note;
+  size_t at = 0;
+  while (at < cp.note.size()) {  // keep every line except this witness's older one
+    size_t end = cp.note.find('\n', at);
+    end = end == std::string::npos ? cp.note.size() : end + 1;
+    std::string l = cp.note.substr(at, end - at);
+    if (l.rfind(dash + name + " ", 0) != 0 || at == 0) note += l;
+    at = end;
+  }
+  note += line;
+  LAPOR_RETURN_IF_ERROR(store_->UpdateCheckpointNote(size, note));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (checkpoint_.size == size) checkpoint_.note = note;
+  return Status::Ok();
+}
+
 Result<uint64_t> TreeLog::Integrate() {
   std::lock_guard<std::mutex> integrating(integrate_mu_);
   auto committed = store_->NextSeq();

@@ -38,6 +38,10 @@ class TreeLog {
   Result<uint64_t> Integrate();
 
   CheckpointRow checkpoint() const;
+  // Adds a witness's cosignature line to the checkpoint of `size`, if it is still the latest
+  // (a cosignature of an older checkpoint is dropped: the newer one will be cosigned too).
+  // A line from the same witness name replaces the previous one.
+  Status AddCosignature(uint64_t size, const std::string& line);
   // Hashes of the tree as of the current checkpoint (requests beyond it fail).
   crypto::NodeReader Reader() const;
   // The bytes of a tile or entry bundle. NotFound if the current checkpoint does not cover it.

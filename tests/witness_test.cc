@@ -166,5 +166,38 @@ TEST_F(WitnessTest, ForkedCheckpointIsRecordedAsEquivocation) {
   EXPECT_EQ(AddCheckpoint(cp1.size, Proof(cp1.size, cp2.size), note2).status, 200);
 }
 
+TEST_F(WitnessTest, NodeGetsItsCheckpointsCosignedAndServesThem) {
+  const std::string cosigner_vkey = Body(hub_->Get("/witness/vkey"));
+  ASSERT_EQ(province_->Stop(), 0);
+  {
+    std::ifstream in(province_->data_dir() + "/node.json");
+    auto j = json::parse(in);
+    j["witnesses"] = {
+        {{"url", "http://127.0.0.1:" + std::to_string(hub_->port())}, {"vkey", cosigner_vkey}}};
+    std::ofstream(province_->data_dir() + "/node.json") << j.dump(2);
+  }
+  province_->Start();
+  auto cosigner = crypto::NoteVerifier::Parse(cosigner_vkey);
+  ASSERT_TRUE(cosigner.ok());
+  for (int round = 0; round < 2; ++round) {
+    File(30);
+    const uint64_t want = 30 * (round + 1);
+    bool cosigned = false;
+    for (int i = 0; i < 200 && !cosigned; ++i) {
+      auto note = crypto::SignedNote::Parse(province_->Get("/log/checkpoint").body);
+      ASSERT_TRUE(note.ok());
+      auto cp = crypto::Checkpoint::ParseBody(note->text);
+      uint64_t ts = 0;
+      cosigned = cp->size >= want && crypto::VerifyCosignature(*note, *cosigner, &ts).ok();
+      if (!cosigned) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(cosigned) << "round " << round << ": no cosigned checkpoint of size " << want;
+  }
+  // The cosigned checkpoint is what the audit bundle carries, and it still verifies as the log's.
+  auto note = crypto::SignedNote::Parse(province_->Get("/log/checkpoint").body);
+  EXPECT_TRUE(crypto::VerifyNote(*note, *crypto::NoteVerifier::Parse(province_vkey_)).ok());
+  EXPECT_EQ(note->sigs.size(), 2u);  // the log's own signature and one cosignature
+}
+
 }  // namespace
 }  // namespace lapor::testing

@@ -1,0 +1,123 @@
+#include "node/witness_client.h"
+
+#include <spdlog/spdlog.h>
+#define _TURN_OFF_PLATFORM_STRING
+#include <cpprest/http_client.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "crypto/encoding.h"
+#include "crypto/merkle.h"
+#include "crypto/note.h"
+
+namespace lapor::node {
+
+struct WitnessClient::Impl {
+  struct Peer {
+    WitnessEndpoint endpoint;
+    crypto::NoteVerifier verifier;
+    std::unique_ptr<web::http::client::http_client> client;
+    uint64_t known = 0;              // the size the witness holds for us, as far as we know
+    uint64_t cosigned = UINT64_MAX;  // the size of our checkpoint it last cosigned
+  };
+  storage::TreeLog* log;
+  std::vector<Peer> peers;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::thread thread;
+
+  void Submit(Peer& p, const storage::CheckpointRow& cp) {
+    if (p.known > cp.size) {
+      spdlog::warn("witness {} holds size {} beyond our checkpoint {}", p.endpoint.url, p.known,
+                   cp.size);
+      return;
+    }
+    std::string body = "old " + std::to_string(p.known) + "\n";
+    if (p.known > 0) {
+      auto proof = crypto::ConsistencyProof(log->Reader(), p.known, cp.size);
+      if (!proof.ok()) {
+        spdlog::warn("consistency proof {}->{}: {}", p.known, cp.size, proof.status().ToString());
+        return;
+      }
+      for (const auto& h : *proof) body += crypto::Base64Encode(h) + "\n";
+    }
+    body += "\n" + cp.note;
+    try {
+      web::http::http_request req(web::http::methods::POST);
+      req.set_request_uri("/witness/add-checkpoint");
+      req.set_body(body, "text/plain");
+      auto resp = p.client->request(req).get();
+      auto bytes = resp.extract_vector().get();
+      std::string text(bytes.begin(), bytes.end());
+      if (resp.status_code() == 409) {  // it holds another size: retry from there
+        p.known = std::strtoull(text.c_str(), nullptr, 10);
+        return;
+      }
+      if (resp.status_code() != 200) {
+        spdlog::warn("witness {} refused checkpoint {}: HTTP {} {}", p.endpoint.url, cp.size,
+                     resp.status_code(), text.substr(0, 200));
+        return;
+      }
+      // Keep only a cosignature that verifies with the witness's key over this checkpoint.
+      auto cosigned = crypto::SignedNote::Parse(cp.note + text);
+      uint64_t ts = 0;
+      if (!cosigned.ok() || !crypto::VerifyCosignature(*cosigned, p.verifier, &ts).ok()) {
+        spdlog::warn("witness {} returned a cosignature that does not verify", p.endpoint.url);
+        return;
+      }
+      p.known = cp.size;
+      p.cosigned = cp.size;
+      if (Status s = log->AddCosignature(cp.size, text); !s.ok()) {
+        spdlog::warn("storing a cosignature: {}", s.ToString());
+      }
+    } catch (const std::exception& e) {
+      spdlog::debug("witness {} unreachable: {}", p.endpoint.url, e.what());
+    }
+  }
+
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping; })) {
+      lock.unlock();
+      for (auto& p : peers) {
+        auto cp = log->checkpoint();
+        if (p.cosigned != cp.size) Submit(p, cp);
+      }
+      lock.lock();
+    }
+  }
+};
+
+WitnessClient::WitnessClient(storage::TreeLog* log, std::vector<WitnessEndpoint> witnesses)
+    : impl_(new Impl) {
+  impl_->log = log;
+  for (auto& w : witnesses) {
+    auto v = crypto::NoteVerifier::Parse(w.vkey);
+    if (!v.ok()) {
+      spdlog::error("witness {}: bad cosigner key: {}", w.url, v.status().ToString());
+      continue;
+    }
+    web::http::client::http_client_config cfg;
+    cfg.set_timeout(std::chrono::seconds(5));
+    auto client = std::make_unique<web::http::client::http_client>(w.url, cfg);
+    impl_->peers.push_back({std::move(w), *v, std::move(client)});
+  }
+}
+
+void WitnessClient::Start() {
+  impl_->thread = std::thread([this] { impl_->Loop(); });
+}
+
+WitnessClient::~WitnessClient() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+}  // namespace lapor::node
