@@ -126,6 +126,9 @@ Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
       {"max_body_bytes", config.max_body_bytes},
       {"log_requires_auditor", config.log_requires_auditor},
       {"witness_of", config.witness_of},
+      {"hub_key", config.hub_key},
+      {"hub_url", config.hub_url},
+      {"manifest_interval_ms", config.manifest_interval_ms},
   };
   // The config is written last: its presence marks a complete init.
   LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, ConfigPath(), j.dump(2) + "\n", 0644));
@@ -148,6 +151,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.max_body_bytes = j.value("max_body_bytes", c.max_body_bytes);
     c.log_requires_auditor = j.value("log_requires_auditor", c.log_requires_auditor);
     c.witness_of = j.value("witness_of", c.witness_of);
+    c.hub_key = j.value("hub_key", c.hub_key);
+    c.hub_url = j.value("hub_url", c.hub_url);
+    c.manifest_interval_ms = j.value("manifest_interval_ms", c.manifest_interval_ms);
     if (j.contains("witnesses")) {
       for (const auto& w : j.at("witnesses")) {
         c.witnesses.emplace_back(w.at("url").get<std::string>(), w.at("vkey").get<std::string>());

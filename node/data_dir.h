@@ -25,7 +25,10 @@ struct NodeConfig {
   int sla_interval_ms = 60000;
   int http_threads = 4;
   size_t max_body_bytes = 64 * 1024;
-  bool log_requires_auditor = false;    // /log/ endpoints public (default) or auditor/admin only
+  bool log_requires_auditor = false;  // /log/ endpoints public (default) or auditor/admin only
+  std::string hub_key;  // hex Ed25519 key of the national hub, pinned at init (--hub-key)
+  std::string hub_url;  // where the manifest is fetched from (--hub-url)
+  int manifest_interval_ms = 60000;
   std::vector<std::string> witness_of;  // verifier keys of the logs this node cosigns
   // Witnesses of this node's log: {"url": base URL, "vkey": cosigner key}.
   std::vector<std::pair<std::string, std::string>> witnesses;

@@ -591,6 +591,14 @@ struct HttpApi::Impl {
       ReplyRaw(req, r.http_status, r.body, r.content_type, "no-store");
       return r.http_status;
     }
+    if (path == "/federation/v1/manifest") {
+      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
+      auto manifest = store->GetMeta("manifest");
+      if (!manifest.ok()) return fail(manifest.status());
+      if (!manifest->has_value()) return fail(Status::NotFound("no federation manifest yet"));
+      ReplyRaw(req, 200, **manifest, "application/x-protobuf", "no-store");
+      return 200;
+    }
     if (path == "/federation/v1/alerts") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
       auto who = ReadCredentials(req, "");

@@ -13,12 +13,14 @@
 
 #include "crypto/encoding.h"
 #include "crypto/note.h"
+#include "federation/manifest.h"
 #include "federation/regions.h"
 #include "federation/witness.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/fsck.h"
 #include "node/http_api.h"
+#include "node/manifest_client.h"
 #include "node/tracking_id.h"
 #include "node/witness_client.h"
 #include "storage/tree_log.h"
@@ -57,7 +59,17 @@ Result<Opened> OpenNode(const std::string& dir) {
 }
 
 int Init(const std::string& dir, const std::string& jurisdiction, const std::string& listen,
-         const std::string& origin) {
+         const std::string& origin, const std::string& hub_key, const std::string& hub_url) {
+  if (!hub_key.empty()) {
+    auto raw = crypto::HexDecode(hub_key);
+    if (!raw || raw->size() != crypto::kPublicKeySize) {
+      return Fail(Status::InvalidArgument("the hub key must be 64 hex characters", "--hub-key"));
+    }
+  }
+  if (!hub_url.empty() && hub_url.rfind("http://", 0) != 0 && hub_url.rfind("https://", 0) != 0) {
+    return Fail(
+        Status::InvalidArgument("the hub URL must start with http:// or https://", "--hub-url"));
+  }
   if (!federation::IsValidJurisdiction(jurisdiction)) {
     return Fail(Status::InvalidArgument("unknown jurisdiction code '" + jurisdiction +
                                             "': use 00 (national hub), a province (e.g. 32) or a "
@@ -69,6 +81,8 @@ int Init(const std::string& dir, const std::string& jurisdiction, const std::str
   c.jurisdiction = jurisdiction;
   c.listen = listen;
   c.origin = origin.empty() ? "lapor.go.id/node/" + jurisdiction : origin;
+  c.hub_key = hub_key;
+  c.hub_url = hub_url;
   std::string host;
   int port = 0;
   Status s = ParseListen(listen, &host, &port, "--listen");
@@ -168,6 +182,14 @@ int Run(const std::string& dir, const std::string& listen_override) {
     }
   });
 
+  std::unique_ptr<ManifestClient> manifest_client;
+  if (!o.config.hub_url.empty() && !o.config.hub_key.empty()) {
+    manifest_client = std::make_unique<ManifestClient>(o.store.get(), o.config.hub_url,
+                                                       *crypto::HexDecode(o.config.hub_key),
+                                                       o.config.manifest_interval_ms);
+    manifest_client->Start();
+  }
+
   std::unique_ptr<WitnessClient> witness_client;
   if (!o.config.witnesses.empty()) {
     std::vector<WitnessEndpoint> endpoints;
@@ -192,6 +214,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   spdlog::info("signal {} received: finishing in-flight requests", sig);
   api.Stop();
   witness_client.reset();
+  manifest_client.reset();
   {
     std::lock_guard<std::mutex> lock(mu);
     stopping = true;
@@ -288,6 +311,47 @@ int ExportAuditBundle(const std::string& dir, const std::string& out) {
   return 0;
 }
 
+// Hub only: edits the federation manifest and publishes the new version (signed, stored).
+int EditManifest(const std::string& dir, const std::string& op, const std::string& jurisdiction,
+                 const std::string& url, const std::string& key_hex, int overlap_hours) {
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  if (opened->config.jurisdiction != federation::kNationalHub) {
+    return Fail(Status::PermissionDenied("only the national hub (00) publishes the manifest"));
+  }
+  const int64_t now = Clock::Real()->NowMs();
+  const auto& hub = *opened->key;
+  v1::Manifest m;
+  auto held = opened->store->GetMeta(kManifestMetaKey);
+  if (!held.ok()) return Fail(held.status());
+  if (held->has_value()) {
+    auto current = federation::OpenManifest(**held, hub.public_key());
+    if (!current.ok()) return Fail(current.status());
+    m = *current;
+  } else {
+    // The first manifest lists the hub itself.
+    Status s = federation::AddMember(&m, std::string(federation::kNationalHub),
+                                     "http://" + opened->config.listen, hub.public_key(), now);
+    if (!s.ok()) return Fail(s);
+  }
+  std::string key;
+  if (op != "remove") {
+    auto raw = crypto::HexDecode(key_hex);
+    if (!raw) return Fail(Status::InvalidArgument("the key must be hex", "--key"));
+    key = *raw;
+  }
+  Status s = op == "add"      ? federation::AddMember(&m, jurisdiction, url, key, now)
+             : op == "remove" ? federation::RemoveMember(&m, jurisdiction, now)
+                              : federation::RotateKey(&m, jurisdiction, key, now,
+                                                      int64_t{overlap_hours} * 3600 * 1000);
+  if (!s.ok()) return Fail(s);
+  s = opened->store->SetMeta(kManifestMetaKey, federation::SignManifest(m, hub));
+  if (!s.ok()) return Fail(s);
+  std::printf("manifest version %llu published (%d members)\n",
+              static_cast<unsigned long long>(m.version()), m.members_size());
+  return 0;
+}
+
 int ErasePii(const std::string& dir, const std::string& tracking_id) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
@@ -326,6 +390,9 @@ int main(int argc, char** argv) {
       ->required();
   init->add_option("--listen", listen, "HOST:PORT to serve on")->capture_default_str();
   init->add_option("--origin", origin, "log origin name (default lapor.go.id/node/<code>)");
+  std::string hub_key, hub_url;
+  init->add_option("--hub-key", hub_key, "the national hub's Ed25519 public key (hex) to pin");
+  init->add_option("--hub-url", hub_url, "the hub's base URL, for the federation manifest");
 
   auto* run = app.add_subcommand("run", "serve until SIGINT/SIGTERM");
   run->add_option("--data-dir", dir, "data folder")->required();
@@ -341,6 +408,25 @@ int main(int argc, char** argv) {
 
   auto* fsck = app.add_subcommand("fsck", "verify signatures, chains, sequence and state");
   fsck->add_option("--data-dir", dir, "data folder")->required();
+
+  auto* fed = app.add_subcommand("federation", "the hub's federation manifest");
+  fed->require_subcommand(1);
+  std::string member_url, member_key;
+  int overlap_hours = 24;
+  auto* add_member = fed->add_subcommand("add-member", "add a node; publishes version + 1");
+  add_member->add_option("--data-dir", dir, "the hub's data folder")->required();
+  add_member->add_option("--jurisdiction", jurisdiction, "the member's code")->required();
+  add_member->add_option("--url", member_url, "the member's base URL")->required();
+  add_member->add_option("--key", member_key, "the member's Ed25519 public key (hex)")->required();
+  auto* remove_member = fed->add_subcommand("remove-member", "remove a node; version + 1");
+  remove_member->add_option("--data-dir", dir, "the hub's data folder")->required();
+  remove_member->add_option("--jurisdiction", jurisdiction, "the member's code")->required();
+  auto* rotate_key = fed->add_subcommand("rotate-key", "list a member's new key; version + 1");
+  rotate_key->add_option("--data-dir", dir, "the hub's data folder")->required();
+  rotate_key->add_option("--jurisdiction", jurisdiction, "the member's code")->required();
+  rotate_key->add_option("--key", member_key, "the new Ed25519 public key (hex)")->required();
+  rotate_key->add_option("--overlap-hours", overlap_hours, "hours until the old key retires")
+      ->check(CLI::Range(0, 24 * 365));
 
   std::string bundle_out;
   auto* export_bundle =
@@ -360,11 +446,15 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   lapor::crypto::Init();
-  if (*init) return Init(dir, jurisdiction, listen, origin);
+  if (*init) return Init(dir, jurisdiction, listen, origin, hub_key, hub_url);
   if (*run) return Run(dir, listen_override);
   if (*op_add) return AddOperator(dir, name, role, agency);
   if (*fsck) return RunFsck(dir);
   if (*erase) return ErasePii(dir, tracking_id);
   if (*export_bundle) return ExportAuditBundle(dir, bundle_out);
+  if (*add_member || *remove_member || *rotate_key) {
+    const char* op = *add_member ? "add" : *remove_member ? "remove" : "rotate";
+    return EditManifest(dir, op, jurisdiction, member_url, member_key, overlap_hours);
+  }
   return 2;
 }

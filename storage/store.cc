@@ -443,6 +443,31 @@ class SqliteStore : public Store {
     return r.status();
   }
 
+  Result<std::optional<std::string>> GetMeta(const std::string& key) override {
+    using R = std::optional<std::string>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached("SELECT value FROM meta WHERE key = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, key);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      R out;
+      if (*row) out = (*st)->Blob(0);
+      return out;
+    });
+  }
+
+  Status SetMeta(const std::string& key, const std::string& value) override {
+    return WithReader<bool>([&](Connection* db) -> Result<bool> {
+             auto st = db->Cached("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+             if (!st.ok()) return st.status();
+             (*st)->Bind(1, key).BindBlob(2, value);
+             LAPOR_RETURN_IF_ERROR((*st)->Run());
+             return true;
+           })
+        .status();
+  }
+
   Status UpdateCheckpointNote(uint64_t size, const std::string& note) override {
     return WithReader<bool>([&](Connection* db) -> Result<bool> {
              auto st = db->Cached("UPDATE checkpoints SET note = ? WHERE size = ?");

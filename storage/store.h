@@ -146,6 +146,10 @@ class Store {
   virtual Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes,
                                 const CheckpointRow& checkpoint) = 0;
 
+  // Small named values (the federation manifest, ...), each replaced whole and durably.
+  virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
+  virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+
   // Replaces the note of the stored checkpoint of `size` (to add witnesses' cosignatures).
   virtual Status UpdateCheckpointNote(uint64_t size, const std::string& note) = 0;
 

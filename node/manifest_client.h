@@ -1,0 +1,27 @@
+// Fetches the federation manifest from the hub at start and every manifest_interval_ms, accepts
+// it only if signed by the pinned hub key and not older than the one held (no rollback), and
+// keeps the last good one in the store (meta "manifest"), so the node works on while the hub is
+// unreachable.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "storage/store.h"
+
+namespace lapor::node {
+
+inline constexpr char kManifestMetaKey[] = "manifest";
+
+class ManifestClient {
+ public:
+  ManifestClient(storage::Store* store, std::string hub_url, std::string hub_key, int interval_ms);
+  ~ManifestClient();
+  void Start();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lapor::node

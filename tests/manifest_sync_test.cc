@@ -1,0 +1,137 @@
+// The federation manifest between a real hub and a province: published by hub commands, fetched
+// and verified against the pinned hub key, never rolled back, kept while the hub is down.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "crypto/crypto.h"
+#include "crypto/encoding.h"
+#include "federation/manifest.h"
+#include "tests/harness/node_process.h"
+
+namespace lapor::testing {
+namespace {
+
+using nlohmann::json;
+
+void SetConfig(const NodeProcess& node, const std::string& key, const json& value) {
+  std::ifstream in(node.data_dir() + "/node.json");
+  auto j = json::parse(in);
+  j[key] = value;
+  std::ofstream(node.data_dir() + "/node.json") << j.dump(2);
+}
+
+// The manifest version a node serves (0 if none or not signed by `hub_key`).
+uint64_t ServedVersion(const NodeProcess& node, const std::string& hub_key) {
+  auto r = node.Get("/federation/v1/manifest");
+  if (r.status != 200) return 0;
+  auto m = federation::OpenManifest(r.body, hub_key);
+  return m.ok() ? m->version() : 0;
+}
+
+bool WaitForVersion(const NodeProcess& node, const std::string& hub_key, uint64_t version) {
+  for (int i = 0; i < 100; ++i) {
+    if (ServedVersion(node, hub_key) == version) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
+  const std::string root = MakeTempDir("lapor-manifest");
+  NodeProcess hub(root + "/hub");
+  hub.Init("00");
+  hub.Start();
+  const std::string hub_key_hex = hub.PublicKeyHex();
+  const std::string hub_key = *crypto::HexDecode(hub_key_hex);
+
+  NodeProcess province(root + "/province");
+  auto init =
+      province.Cli({"init", "--data-dir", province.data_dir(), "--jurisdiction", "32", "--hub-key",
+                    hub_key_hex, "--hub-url", "http://127.0.0.1:" + std::to_string(hub.port())});
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  SetConfig(province, "manifest_interval_ms", 100);
+  auto add = hub.Cli({"federation", "add-member", "--data-dir", hub.data_dir(), "--jurisdiction",
+                      "32", "--url", "http://127.0.0.1:1", "--key", province.PublicKeyHex()});
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  EXPECT_NE(add.output.find("version 2"), std::string::npos) << add.output;
+  EXPECT_NE(hub.Cli({"federation", "add-member", "--data-dir", hub.data_dir(), "--jurisdiction",
+                     "32", "--url", "http://x", "--key", province.PublicKeyHex()})
+                .exit_code,
+            0);  // already a member
+  province.Start();
+  ASSERT_TRUE(WaitForVersion(province, hub_key, 2));
+  const std::string v2 = province.Get("/federation/v1/manifest").body;
+  auto m2 = federation::OpenManifest(v2, hub_key);
+  ASSERT_TRUE(m2.ok());
+  ASSERT_NE(federation::FindMember(*m2, "32"), nullptr);
+  EXPECT_TRUE(federation::KeyValidAt(*federation::FindMember(*m2, "32"),
+                                     *crypto::HexDecode(province.PublicKeyHex()), 4102444800000LL));
+
+  auto other = crypto::SigningKey::Generate();
+  ASSERT_EQ(hub.Cli({"federation", "rotate-key", "--data-dir", hub.data_dir(), "--jurisdiction",
+                     "32", "--key", crypto::HexEncode(other.public_key()), "--overlap-hours", "1"})
+                .exit_code,
+            0);
+  ASSERT_TRUE(WaitForVersion(province, hub_key, 3));
+
+  // Rollback: the hub serves version 2 again; the province keeps 3.
+  auto rollback = RunCommand(
+      {"/usr/bin/sqlite3", hub.data_dir() + "/lapor.db",
+       "UPDATE meta SET value = X'" + crypto::HexEncode(v2) + "' WHERE key = 'manifest'"});
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.output;
+  EXPECT_EQ(ServedVersion(hub, hub_key), 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(ServedVersion(province, hub_key), 3u);
+
+  // The hub down: the province works on with its last good manifest.
+  EXPECT_EQ(hub.Stop(), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(ServedVersion(province, hub_key), 3u);
+  EXPECT_EQ(province.Get("/healthz").status, 200);
+  province.Stop();
+  std::ifstream log(province.data_dir() + "/node.log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("manifest refused"), std::string::npos);
+
+  // Only the hub edits the manifest; a bad pinned key is refused at init.
+  EXPECT_NE(province
+                .Cli({"federation", "remove-member", "--data-dir", province.data_dir(),
+                      "--jurisdiction", "32"})
+                .exit_code,
+            0);
+  EXPECT_NE(
+      province
+          .Cli({"init", "--data-dir", root + "/bad", "--jurisdiction", "33", "--hub-key", "abcd"})
+          .exit_code,
+      0);
+}
+
+TEST(ManifestSyncTest, ManifestSignedByAnotherKeyIsNeverAccepted) {
+  const std::string root = MakeTempDir("lapor-manifest-key");
+  NodeProcess hub(root + "/hub");
+  hub.Init("00");
+  hub.Start();
+  ASSERT_EQ(hub.Cli({"federation", "add-member", "--data-dir", hub.data_dir(), "--jurisdiction",
+                     "32", "--url", "http://127.0.0.1:1", "--key",
+                     crypto::HexEncode(crypto::SigningKey::Generate().public_key())})
+                .exit_code,
+            0);
+  NodeProcess province(root + "/province");
+  auto pinned = crypto::SigningKey::Generate();  // not the hub's key
+  ASSERT_EQ(province
+                .Cli({"init", "--data-dir", province.data_dir(), "--jurisdiction", "32",
+                      "--hub-key", crypto::HexEncode(pinned.public_key()), "--hub-url",
+                      "http://127.0.0.1:" + std::to_string(hub.port())})
+                .exit_code,
+            0);
+  SetConfig(province, "manifest_interval_ms", 100);
+  province.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(province.Get("/federation/v1/manifest").status, 404);
+}
+
+}  // namespace
+}  // namespace lapor::testing
