@@ -16,6 +16,7 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
+#include "federation/manifest.h"
 #include "lapor/v1/event.pb.h"
 
 namespace lapor::audit {
@@ -100,8 +101,20 @@ void PrintReport(const AuditReport& report, bool as_json) {
               static_cast<unsigned long long>(report.cases), report.ok() ? "OK" : "FAILED");
 }
 
+// Reads and verifies a manifest envelope file against the hub's key (hex).
+Result<v1::Manifest> LoadManifest(const std::string& path, const std::string& hub_key_hex) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::NotFound("cannot read " + path);
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto key = crypto::HexDecode(hub_key_hex);
+  if (!key || key->size() != crypto::kPublicKeySize) {
+    return Status::InvalidArgument("the hub key must be 64 hex characters", "--hub-key");
+  }
+  return federation::OpenManifest(bytes, *key);
+}
+
 int Verify(const std::string& url, const std::string& vkey, const std::string& state_path,
-           bool as_json, int threads) {
+           bool as_json, int threads, const std::optional<v1::Manifest>& manifest) {
   web::http::client::http_client client(url);
   auto note = Fetch(client, "/log/checkpoint");
   if (!note.ok()) {
@@ -112,6 +125,7 @@ int Verify(const std::string& url, const std::string& vkey, const std::string& s
   in.vkey = vkey;
   in.checkpoint_note = *note;
   in.threads = threads;
+  in.manifest = manifest;
   std::string state_error;
   if (!state_path.empty()) {
     in.previous = LoadState(state_path, &state_error);
@@ -306,6 +320,14 @@ int main(int argc, char** argv) {
   verify->add_flag("--json", as_json, "machine-readable output");
   verify->add_option("--threads", threads, "signature-checking threads (default: all cores)")
       ->check(CLI::Range(0, 256));
+  std::string manifest_path, hub_key;
+  auto* manifest_opt =
+      verify->add_option("--manifest", manifest_path,
+                         "federation manifest (GET /federation/v1/manifest): member keys");
+  auto* hub_key_opt =
+      verify->add_option("--hub-key", hub_key, "the hub's Ed25519 key (hex) that signs it");
+  manifest_opt->needs(hub_key_opt);
+  hub_key_opt->needs(manifest_opt);
   std::string tracking_id, access_code, token;
   auto* prove = app.add_subcommand("prove", "print verified inclusion proofs of a case's events");
   prove->add_option("--url", url, "node base URL")->required();
@@ -329,7 +351,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (*verify) return lapor::audit::Verify(url, vkey, state, as_json, threads);
+  if (*verify) {
+    std::optional<lapor::v1::Manifest> manifest;
+    if (!manifest_path.empty()) {
+      auto m = lapor::audit::LoadManifest(manifest_path, hub_key);
+      if (!m.ok()) {
+        std::fprintf(stderr, "lapor-audit: manifest: %s\n", m.status().ToString().c_str());
+        return 2;
+      }
+      manifest = *m;
+    }
+    return lapor::audit::Verify(url, vkey, state, as_json, threads, manifest);
+  }
   if (*prove) return lapor::audit::Prove(url, vkey, tracking_id, access_code, token);
   if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, as_json, threads);
   return 2;

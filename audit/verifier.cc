@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
+#include "federation/manifest.h"
 #include "lapor/v1/event.pb.h"
 #include "node/case_service.h"
 #include "node/lifecycle.h"
@@ -27,6 +28,37 @@ struct Checked {
   std::string leaf;  // RFC 6962 leaf hash
   std::string error;
 };
+
+// Empty if one of the envelope's signatures is by an acceptable key, else why none is. Without a
+// manifest the acceptable key is the checkpoint's; with one, a key the author node (read from the
+// payload, not yet trusted) held at the event's time.
+std::string SignatureProblem(const v1::Envelope& env, const std::string& pae,
+                             const std::string& public_key, const std::string& keyid,
+                             const v1::Manifest* manifest) {
+  if (manifest == nullptr) {
+    for (const auto& sig : env.signatures()) {
+      if (sig.keyid() == keyid && crypto::VerifySignature(public_key, pae, sig.sig())) return "";
+    }
+    return "no valid signature by the node's key " + keyid;
+  }
+  v1::Event claimed;
+  if (!claimed.ParseFromString(env.payload())) return "signed payload is not an event";
+  const v1::Member* member = federation::FindMember(*manifest, claimed.node_id());
+  if (member == nullptr) return "node '" + claimed.node_id() + "' is not a federation member";
+  std::string retired;
+  for (const auto& key : member->keys()) {
+    for (const auto& sig : env.signatures()) {
+      if (!crypto::VerifySignature(key.public_key(), pae, sig.sig())) continue;
+      if (federation::KeyValidAt(*member, key.public_key(), claimed.time_ms())) return "";
+      retired = "signed by key " + crypto::KeyIdOf(key.public_key()) + " of node " +
+                claimed.node_id() + ", which is not valid at " + std::to_string(claimed.time_ms()) +
+                " (valid from " + std::to_string(key.valid_from_ms()) +
+                (key.valid_until_ms() ? " until " + std::to_string(key.valid_until_ms()) : "") +
+                ")";
+    }
+  }
+  return retired.empty() ? "no valid signature by a key of node " + claimed.node_id() : retired;
+}
 
 }  // namespace
 
@@ -81,6 +113,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       return in.entries(from, std::min(kWindow, size - from));
     });
   };
+  const v1::Manifest* manifest = in.manifest ? &*in.manifest : nullptr;
   auto check = [&](Window w) {
     return std::async(std::launch::async, [&, w = std::move(w)]() mutable {
       const uint64_t count = w.entries.size();
@@ -90,7 +123,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       std::atomic<uint64_t> next_chunk{0};
       constexpr uint64_t kChunk = 256;
       for (int t = 0; t < threads; ++t) {
-        workers.emplace_back([&w, &public_key, &keyid, &next_chunk, count] {
+        workers.emplace_back([&w, &public_key, &keyid, &next_chunk, count, manifest] {
           for (uint64_t b; (b = next_chunk.fetch_add(kChunk)) < count;) {
             const uint64_t e = std::min(count, b + kChunk);
             for (uint64_t i = b; i < e; ++i) {
@@ -108,15 +141,9 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
                 continue;
               }
               const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-              for (const auto& sig : env.signatures()) {
-                if (sig.keyid() == keyid && crypto::VerifySignature(public_key, pae, sig.sig())) {
-                  c.signed_ok = true;
-                }
-              }
-              if (!c.signed_ok) {
-                c.error = "no valid signature by the node's key " + keyid;
-                continue;
-              }
+              c.error = SignatureProblem(env, pae, public_key, keyid, manifest);
+              if (!c.error.empty()) continue;
+              c.signed_ok = true;
               if (!c.event.ParseFromString(env.payload()))
                 c.error = "signed payload is not an event";
             }

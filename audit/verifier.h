@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "lapor/v1/event.pb.h"
 
 namespace lapor::audit {
 
@@ -43,6 +44,9 @@ struct AuditInput {
   // Entry i of the log for i in [from, from+count): fetched lazily (tiles of 256).
   std::function<Result<std::vector<std::string>>(uint64_t from, uint64_t count)> entries;
   std::optional<AuditState> previous;
+  // With a federation manifest (already verified against the hub key), every event must be signed
+  // by a key its author node held at the event's time; without one, by the checkpoint's key.
+  std::optional<v1::Manifest> manifest;
   int threads = 0;  // 0 = all cores
 };
 

@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
+#include "federation/manifest.h"
 #include "lapor/v1/event.pb.h"
 #include "tests/harness/node_process.h"
 
@@ -145,6 +146,45 @@ TEST_F(AuditTest, DeletedEntryIsReported) {
   auto r = Audit(vkey_, false);
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("entries tile 1"), std::string::npos) << r.output;
+}
+
+// Audits with a federation manifest: each event must be signed by a key its node held then.
+TEST_F(AuditTest, ManifestKeysRetiredKeysAndNonMembers) {
+  auto hub = crypto::SigningKey::Generate();
+  const std::string node_key = *crypto::HexDecode(node_->PublicKeyHex());
+  auto write_manifest = [&](const v1::Manifest& m, const crypto::SigningKey& signer) {
+    const std::string path = node_->data_dir() + "/../manifest.pb";
+    std::ofstream(path, std::ios::binary) << federation::SignManifest(m, signer);
+    return path;
+  };
+  auto audit = [&](const std::string& manifest, const crypto::SigningKey& pinned) {
+    return RunCommand({AuditBinary(), "verify", "--url",
+                       "http://127.0.0.1:" + std::to_string(node_->port()), "--vkey", vkey_,
+                       "--manifest", manifest, "--hub-key",
+                       crypto::HexEncode(pinned.public_key())});
+  };
+  v1::Manifest good;
+  ASSERT_TRUE(federation::AddMember(&good, "32", "http://127.0.0.1:1", node_key, 0).ok());
+  auto ok = audit(write_manifest(good, hub), hub);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+
+  // The node's key retired long before these events: every event is refused, by index.
+  v1::Manifest retired = good;
+  retired.mutable_members(0)->mutable_keys(0)->set_valid_until_ms(1000);
+  auto r = audit(write_manifest(retired, hub), hub);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("index=0 "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("which is not valid at"), std::string::npos) << r.output;
+
+  v1::Manifest stranger;
+  ASSERT_TRUE(federation::AddMember(&stranger, "33", "http://127.0.0.1:1", node_key, 0).ok());
+  auto s = audit(write_manifest(stranger, hub), hub);
+  EXPECT_EQ(s.exit_code, 1) << s.output;
+  EXPECT_NE(s.output.find("node '32' is not a federation member"), std::string::npos) << s.output;
+
+  // A manifest not signed by the pinned hub key is not used at all.
+  auto other = crypto::SigningKey::Generate();
+  EXPECT_EQ(audit(write_manifest(good, other), hub).exit_code, 2);
 }
 
 TEST_F(AuditTest, BundleVerifiesOfflineAndTamperingIsCaught) {
