@@ -88,6 +88,15 @@ CREATE TABLE alerts(
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
+// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back if it or the commit fails.
+Status InTransaction(Connection* db, const std::function<Status()>& body) {
+  LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+  Status s = body();
+  if (s.ok()) s = db->Exec("COMMIT");
+  if (!s.ok()) db->Exec("ROLLBACK");
+  return s;
+}
+
 Status Migrate(Connection* db) {
   auto st = db->Cached("PRAGMA user_version");
   if (!st.ok()) return st.status();
@@ -100,18 +109,10 @@ Status Migrate(Connection* db) {
                               " is newer than this program's " + std::to_string(kSchemaVersion));
   }
   if (version == kSchemaVersion) return Status::Ok();
-  LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
-  for (int v = version; v < kSchemaVersion; ++v) {
-    Status s = db->Exec(kMigrations[v]);
-    if (!s.ok()) {
-      db->Exec("ROLLBACK");
-      return s;
-    }
-  }
-  Status s = db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
-  if (s.ok()) s = db->Exec("COMMIT");
-  if (!s.ok()) db->Exec("ROLLBACK");
-  return s;
+  return InTransaction(db, [&]() -> Status {
+    for (int v = version; v < kSchemaVersion; ++v) LAPOR_RETURN_IF_ERROR(db->Exec(kMigrations[v]));
+    return db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+  });
 }
 
 v1::CaseState ParseState(const std::string& blob) {
@@ -407,8 +408,7 @@ class SqliteStore : public Store {
 
   Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes, const CheckpointRow& cp) override {
     auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
-      LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
-      Status s = [&]() -> Status {
+      LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
         auto latest = db->Cached("SELECT COALESCE(MAX(size), 0) FROM checkpoints");
         if (!latest.ok()) return latest.status();
         auto row = (*latest)->Step();
@@ -434,10 +434,7 @@ class SqliteStore : public Store {
             .BindBlob(3, cp.note)
             .Bind(4, cp.time_ms);
         return (*st)->Run();
-      }();
-      if (s.ok()) s = db->Exec("COMMIT");
-      if (!s.ok()) db->Exec("ROLLBACK");
-      if (!s.ok()) return s;
+      }));
       return true;
     });
     return r.status();
@@ -498,8 +495,7 @@ class SqliteStore : public Store {
 
   Status AdvanceWitnessed(const WitnessedRow& row, uint64_t expected_size) override {
     auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
-      LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
-      Status s = [&]() -> Status {
+      LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
         auto cur = db->Cached("SELECT size FROM witnessed WHERE origin = ?");
         if (!cur.ok()) return cur.status();
         (*cur)->Bind(1, row.origin);
@@ -517,10 +513,7 @@ class SqliteStore : public Store {
             .BindBlob(3, row.root)
             .BindBlob(4, row.note);
         return (*st)->Run();
-      }();
-      if (s.ok()) s = db->Exec("COMMIT");
-      if (!s.ok()) db->Exec("ROLLBACK");
-      if (!s.ok()) return s;
+      }));
       return true;
     });
     return r.status();
@@ -676,17 +669,10 @@ class SqliteStore : public Store {
   }
 
   Status CommitBatch(const std::deque<Pending>& batch) {
-    LAPOR_RETURN_IF_ERROR(writer_->Exec("BEGIN IMMEDIATE"));
-    for (const auto& p : batch) {
-      Status s = Apply(p.write);
-      if (!s.ok()) {
-        writer_->Exec("ROLLBACK");
-        return s;
-      }
-    }
-    Status s = writer_->Exec("COMMIT");
-    if (!s.ok()) writer_->Exec("ROLLBACK");
-    return s;
+    return InTransaction(writer_.get(), [&]() -> Status {
+      for (const auto& p : batch) LAPOR_RETURN_IF_ERROR(Apply(p.write));
+      return Status::Ok();
+    });
   }
 
   // Takes the contiguous run of queued writes starting at next_commit_seq_ (writes may arrive out
