@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/periodic.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
 #include "federation/manifest.h"
@@ -158,29 +159,21 @@ int Run(const std::string& dir, const std::string& listen_override) {
                (*service)->next_seq());
 
   // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::thread sla([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!cv.wait_for(lock, std::chrono::milliseconds(o.config.sla_interval_ms),
-                        [&] { return stopping; })) {
-      lock.unlock();
-      auto cal = WorkingCalendar::Load(data.HolidaysPath(), o.config.utc_offset_minutes);
-      if (cal.ok()) {
-        (*service)->SetCalendar(std::make_shared<const WorkingCalendar>(std::move(*cal)));
-      } else {
-        spdlog::warn("holiday calendar not reloaded: {}", cal.status().ToString());
-      }
-      auto n = (*service)->RunSla();
-      if (!n.ok()) {
-        spdlog::error("SLA run failed: {}", n.status().ToString());
-      } else if (*n > 0) {
-        spdlog::info("SLA: recorded {} escalation/auto-completion events", *n);
-      }
-      lock.lock();
+  Periodic sla(std::chrono::milliseconds(o.config.sla_interval_ms), [&] {
+    auto cal = WorkingCalendar::Load(data.HolidaysPath(), o.config.utc_offset_minutes);
+    if (cal.ok()) {
+      (*service)->SetCalendar(std::make_shared<const WorkingCalendar>(std::move(*cal)));
+    } else {
+      spdlog::warn("holiday calendar not reloaded: {}", cal.status().ToString());
+    }
+    auto n = (*service)->RunSla();
+    if (!n.ok()) {
+      spdlog::error("SLA run failed: {}", n.status().ToString());
+    } else if (*n > 0) {
+      spdlog::info("SLA: recorded {} escalation/auto-completion events", *n);
     }
   });
+  sla.Start();
 
   std::unique_ptr<ManifestClient> manifest_client;
   if (!o.config.hub_url.empty() && !o.config.hub_key.empty()) {
@@ -199,15 +192,11 @@ int Run(const std::string& dir, const std::string& listen_override) {
   }
 
   // Log loop: a new checkpoint within a second of new events becoming durable.
-  std::thread integrator([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!cv.wait_for(lock, std::chrono::milliseconds(250), [&] { return stopping; })) {
-      lock.unlock();
-      auto size = (*log)->Integrate();
-      if (!size.ok()) spdlog::error("log integration failed: {}", size.status().ToString());
-      lock.lock();
-    }
+  Periodic integrator(std::chrono::milliseconds(250), [&] {
+    auto size = (*log)->Integrate();
+    if (!size.ok()) spdlog::error("log integration failed: {}", size.status().ToString());
   });
+  integrator.Start();
 
   int sig = 0;
   sigwait(&stop, &sig);
@@ -215,13 +204,8 @@ int Run(const std::string& dir, const std::string& listen_override) {
   api.Stop();
   witness_client.reset();
   manifest_client.reset();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    stopping = true;
-  }
-  cv.notify_all();
-  sla.join();
-  integrator.join();
+  sla.Stop();
+  integrator.Stop();
   if (auto size = (*log)->Integrate(); !size.ok()) {
     spdlog::error("final log integration failed: {}", size.status().ToString());
   }

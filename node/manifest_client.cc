@@ -4,10 +4,7 @@
 #define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/http_client.h>
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
+#include "base/periodic.h"
 #include "federation/manifest.h"
 
 namespace lapor::node {
@@ -15,11 +12,7 @@ namespace lapor::node {
 struct ManifestClient::Impl {
   storage::Store* store;
   std::string hub_url, hub_key;
-  int interval_ms;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::thread thread;
+  std::unique_ptr<Periodic> loop;
 
   void FetchOnce() {
     std::string envelope;
@@ -58,16 +51,6 @@ struct ManifestClient::Impl {
     spdlog::info("federation manifest version {} accepted ({} members)", accepted->version(),
                  accepted->members_size());
   }
-
-  void Loop() {
-    FetchOnce();
-    std::unique_lock<std::mutex> lock(mu);
-    while (!cv.wait_for(lock, std::chrono::milliseconds(interval_ms), [&] { return stopping; })) {
-      lock.unlock();
-      FetchOnce();
-      lock.lock();
-    }
-  }
 };
 
 ManifestClient::ManifestClient(storage::Store* store, std::string hub_url, std::string hub_key,
@@ -76,20 +59,13 @@ ManifestClient::ManifestClient(storage::Store* store, std::string hub_url, std::
   impl_->store = store;
   impl_->hub_url = std::move(hub_url);
   impl_->hub_key = std::move(hub_key);
-  impl_->interval_ms = interval_ms;
+  impl_->loop = std::make_unique<Periodic>(
+      std::chrono::milliseconds(interval_ms), [impl = impl_.get()] { impl->FetchOnce(); },
+      /*run_first=*/true);
 }
 
-void ManifestClient::Start() {
-  impl_->thread = std::thread([this] { impl_->Loop(); });
-}
+void ManifestClient::Start() { impl_->loop->Start(); }
 
-ManifestClient::~ManifestClient() {
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->cv.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+ManifestClient::~ManifestClient() { impl_->loop->Stop(); }
 
 }  // namespace lapor::node

@@ -4,10 +4,7 @@
 #define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/http_client.h>
 
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
+#include "base/periodic.h"
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
@@ -24,10 +21,7 @@ struct WitnessClient::Impl {
   };
   storage::TreeLog* log;
   std::vector<Peer> peers;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::thread thread;
+  std::unique_ptr<Periodic> loop;
 
   void Submit(Peer& p, const storage::CheckpointRow& cp) {
     if (p.known > cp.size) {
@@ -78,15 +72,10 @@ struct WitnessClient::Impl {
     }
   }
 
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping; })) {
-      lock.unlock();
-      for (auto& p : peers) {
-        auto cp = log->checkpoint();
-        if (p.cosigned != cp.size) Submit(p, cp);
-      }
-      lock.lock();
+  void SubmitAll() {
+    for (auto& p : peers) {
+      auto cp = log->checkpoint();
+      if (p.cosigned != cp.size) Submit(p, cp);
     }
   }
 };
@@ -105,19 +94,12 @@ WitnessClient::WitnessClient(storage::TreeLog* log, std::vector<WitnessEndpoint>
     auto client = std::make_unique<web::http::client::http_client>(w.url, cfg);
     impl_->peers.push_back({std::move(w), *v, std::move(client)});
   }
+  impl_->loop = std::make_unique<Periodic>(std::chrono::milliseconds(500),
+                                           [impl = impl_.get()] { impl->SubmitAll(); });
 }
 
-void WitnessClient::Start() {
-  impl_->thread = std::thread([this] { impl_->Loop(); });
-}
+void WitnessClient::Start() { impl_->loop->Start(); }
 
-WitnessClient::~WitnessClient() {
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->cv.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+WitnessClient::~WitnessClient() { impl_->loop->Stop(); }
 
 }  // namespace lapor::node
