@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "crypto/encoding.h"
+#include "crypto/merkle.h"
 #include "federation/regions.h"
 #include "federation/routing.h"
 #include "node/lifecycle.h"
@@ -201,7 +202,9 @@ CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) const 
     std::abort();
   }
   Sealed out;
-  out.write.event = storage::StoredEvent{ev.seq(), current.first_seq(), hash, std::move(envelope)};
+  std::string leaf = crypto::LeafHash(envelope);  // here, in parallel, not in the log's thread
+  out.write.event = storage::StoredEvent{ev.seq(), current.first_seq(), hash, std::move(envelope),
+                                         std::move(leaf)};
   out.write.sealed = std::move(draft.sealed);
   out.write.outbox = federation::Destinations(opt_.jurisdiction, current.region_code());
   out.write.state = current;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "crypto/merkle.h"
 #include "storage/sqlite.h"
 
 namespace lapor::storage {
@@ -264,8 +265,11 @@ class SqliteStore : public Store {
       auto row = (*st)->Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      StoredEvent e{static_cast<uint64_t>((*st)->Int(0)), static_cast<uint64_t>((*st)->Int(1)),
-                    (*st)->Blob(2), (*st)->Blob(3)};
+      StoredEvent e{static_cast<uint64_t>((*st)->Int(0)),
+                    static_cast<uint64_t>((*st)->Int(1)),
+                    (*st)->Blob(2),
+                    (*st)->Blob(3),
+                    {}};
       if (!fn(e)) break;
     }
     (*st)->Reset();
@@ -588,7 +592,10 @@ class SqliteStore : public Store {
       if (!row.ok()) return row.status();
       if (!*row) break;
       out.push_back(StoredEvent{static_cast<uint64_t>(st->Int(0)),
-                                static_cast<uint64_t>(st->Int(1)), st->Blob(2), st->Blob(3)});
+                                static_cast<uint64_t>(st->Int(1)),
+                                st->Blob(2),
+                                st->Blob(3),
+                                {}});
     }
     st->Reset();
     return out;
@@ -712,6 +719,7 @@ class SqliteStore : public Store {
         failed_ = true;
         if (failure_.empty()) failure_ = s.message();
       }
+      if (s.ok()) RememberLeaves(batch);
       for (auto& p : batch) p.done(s);
     }
   }
@@ -730,6 +738,47 @@ class SqliteStore : public Store {
                                 nullptr);
       lock.lock();
     }
+  }
+
+  // Keeps the leaf hashes of committed writes (seq order, contiguous) for the log's integrator,
+  // so it need not read back and hash what was just written. Bounded; older ones are re-read.
+  void RememberLeaves(const std::deque<Pending>& batch) {
+    static constexpr size_t kMaxLeaves = 1 << 20;
+    std::lock_guard<std::mutex> lock(leaves_mu_);
+    for (const auto& p : batch) {
+      const auto& e = p.write.event;
+      if (e.leaf_hash.empty() || (!leaves_.empty() && e.seq != leaves_first_ + leaves_.size())) {
+        leaves_.clear();  // a gap in what we know: start over from here
+        if (e.leaf_hash.empty()) continue;
+      }
+      if (leaves_.empty()) leaves_first_ = e.seq;
+      leaves_.push_back(e.leaf_hash);
+    }
+    while (leaves_.size() > kMaxLeaves) {
+      leaves_.pop_front();
+      ++leaves_first_;
+    }
+  }
+
+  Result<std::vector<std::string>> LeafHashes(uint64_t from, uint64_t count) override {
+    {
+      std::lock_guard<std::mutex> lock(leaves_mu_);
+      if (!leaves_.empty() && from >= leaves_first_ &&
+          from + count <= leaves_first_ + leaves_.size()) {
+        auto begin = leaves_.begin() + static_cast<std::ptrdiff_t>(from - leaves_first_);
+        std::vector<std::string> out(begin, begin + static_cast<std::ptrdiff_t>(count));
+        // The integrator consumes in order: what it has taken is not needed again.
+        leaves_.erase(leaves_.begin(), begin);
+        leaves_first_ = from;
+        return out;
+      }
+    }
+    auto envelopes = Envelopes(from, count);
+    if (!envelopes.ok()) return envelopes.status();
+    std::vector<std::string> out;
+    out.reserve(envelopes->size());
+    for (const auto& e : *envelopes) out.push_back(crypto::LeafHash(e));
+    return out;
   }
 
   // Fails whatever is still queued behind a gap when the store closes.
@@ -758,6 +807,10 @@ class SqliteStore : public Store {
   std::string failure_;                    // guarded by mu_
   std::thread committer_;
   std::thread checkpointer_;
+
+  std::mutex leaves_mu_;
+  std::deque<std::string> leaves_;  // guarded by leaves_mu_
+  uint64_t leaves_first_ = 0;       // seq of leaves_.front(); guarded by leaves_mu_
 
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Connection>> pool_;  // guarded by pool_mu_

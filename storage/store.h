@@ -31,6 +31,7 @@ struct StoredEvent {
   uint64_t case_ref = 0;  // first_seq of the case
   std::string hash;       // SHA-256 of envelope
   std::string envelope;   // serialized lapor.v1.Envelope, exactly as signed
+  std::string leaf_hash;  // RFC 6962 leaf hash of envelope, if the writer computed it
 };
 
 struct SealedBlob {
@@ -135,6 +136,9 @@ class Store {
 
   virtual Result<int64_t> CountOutbox() = 0;
 
+  // RFC 6962 leaf hashes of the committed envelopes with seq in [from, from + count): from memory
+  // for recent writes that carried one, else computed from the stored envelopes.
+  virtual Result<std::vector<std::string>> LeafHashes(uint64_t from, uint64_t count) = 0;
   // Envelopes with seq in [from, from + count), in order (fewer if the log is shorter).
   virtual Result<std::vector<std::string>> Envelopes(uint64_t from, uint64_t count) = 0;
   // Stored tree nodes of `level` with index in [first, first + count), in order.

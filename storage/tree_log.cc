@@ -83,12 +83,10 @@ Result<uint64_t> TreeLog::Integrate() {
     if (level > 0 && level % kTileHeight == 0) stored.push_back({level, index, hash});
   };
   for (uint64_t at = from; at < *committed;) {
-    auto batch = store_->Envelopes(at, std::min<uint64_t>(4096, *committed - at));
+    auto batch = store_->LeafHashes(at, std::min<uint64_t>(4096, *committed - at));
     if (!batch.ok()) return batch.status();
     if (batch->empty()) return Status::Corruption("event " + std::to_string(at) + " is missing");
-    for (const auto& envelope : *batch) {
-      LAPOR_RETURN_IF_ERROR(next.Append(crypto::LeafHash(envelope), keep));
-    }
+    for (const auto& leaf : *batch) LAPOR_RETURN_IF_ERROR(next.Append(leaf, keep));
     at += batch->size();
   }
   crypto::Checkpoint cp{origin_, next.size(), next.Root(), {}};

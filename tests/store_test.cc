@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "crypto/crypto.h"
+#include "crypto/merkle.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::storage {
@@ -195,6 +196,24 @@ TEST_F(StoreTest, CloseDrainsQueueAndRefusesAfterwards) {
   EXPECT_EQ(store->Enqueue(MakeWrite(100, "32-LATE", 100)).get().code(),
             Status::Code::kUnavailable);
   EXPECT_EQ(*store->NextSeq(), 100u);
+}
+
+TEST_F(StoreTest, LeafHashesComeFromMemoryOrFromTheEnvelopes) {
+  auto store = std::move(*Store::Open(path_));
+  for (uint64_t i = 0; i < 6; ++i) {
+    Write w = MakeWrite(i, "32-L" + std::to_string(i), i);
+    if (i != 3) w.event.leaf_hash = crypto::LeafHash(w.event.envelope);  // seq 3 carries none
+    ASSERT_TRUE(store->Enqueue(std::move(w)).get().ok());
+  }
+  auto leaves = store->LeafHashes(0, 6);
+  ASSERT_TRUE(leaves.ok());
+  ASSERT_EQ(leaves->size(), 6u);
+  for (uint64_t i = 0; i < 6; ++i) {
+    EXPECT_EQ((*leaves)[i], crypto::LeafHash("envelope-" + std::to_string(i))) << i;
+  }
+  auto tail = store->LeafHashes(4, 2);  // from memory after the gap at 3
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ((*tail)[1], crypto::LeafHash("envelope-5"));
 }
 
 TEST_F(StoreTest, OperatorsAreFoundByTokenHashOnly) {
