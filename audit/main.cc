@@ -155,6 +155,9 @@ int Verify(const std::string& url, const std::string& vkey, const std::string& s
     }
     return out;
   };
+  in.tiles = [&](uint32_t level, uint64_t index, uint32_t width) -> Result<std::string> {
+    return Fetch(client, "/log/" + crypto::TilePath(level, index, width));
+  };
   auto report = VerifyLog(in);
   if (!report.ok()) {
     std::fprintf(stderr, "lapor-audit: %s\n", report.status().ToString().c_str());

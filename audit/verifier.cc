@@ -60,6 +60,50 @@ std::string SignatureProblem(const v1::Envelope& env, const std::string& pae,
   return retired.empty() ? "no valid signature by a key of node " + claimed.node_id() : retired;
 }
 
+// Compares every tile the tree of leaves.size() leaves has with the served one, level by level
+// (tile level L holds the tree's nodes at height 8L).
+void CheckTiles(const AuditInput& in, const std::string& origin, std::vector<std::string> level,
+                AuditReport* report) {
+  for (uint32_t tile_level = 0; !level.empty(); ++tile_level) {
+    const uint64_t count = level.size();
+    for (uint64_t index = 0; index * 256 < count; ++index) {
+      const uint64_t width = std::min<uint64_t>(256, count - index * 256);
+      auto served = in.tiles(tile_level, index, width == 256 ? 0 : static_cast<uint32_t>(width));
+      std::string expected;
+      for (uint64_t i = 0; i < width; ++i) expected += level[index * 256 + i];
+      const std::string where = "tile " + std::to_string(tile_level) + "/" +
+                                crypto::EncodeTileIndex(index) +
+                                (width == 256 ? "" : ".p/" + std::to_string(width));
+      if (!served.ok()) {
+        report->failures.push_back({origin, -1, "", where + ": " + served.status().message()});
+      } else if (*served != expected) {
+        int64_t first_bad = -1;
+        for (uint64_t i = 0; i < width && first_bad < 0; ++i) {
+          if (served->compare(i * 32, 32, expected, i * 32, 32) != 0)
+            first_bad = static_cast<int64_t>(i);
+        }
+        report->failures.push_back(
+            {origin, -1, "",
+             where + " differs from the tree recomputed from the entries" +
+                 (first_bad >= 0 ? " (hash " + std::to_string(first_bad) + ")" : " (length)")});
+      }
+    }
+    // The next tile level: roots of each full run of 256 nodes (height + 8).
+    std::vector<std::string> up;
+    for (uint64_t i = 0; (i + 1) * 256 <= count; ++i) {
+      std::vector<std::string> cur(level.begin() + i * 256, level.begin() + (i + 1) * 256);
+      while (cur.size() > 1) {
+        std::vector<std::string> parent(cur.size() / 2);
+        for (size_t j = 0; j < parent.size(); ++j)
+          parent[j] = crypto::NodeHash(cur[2 * j], cur[2 * j + 1]);
+        cur = std::move(parent);
+      }
+      up.push_back(std::move(cur[0]));
+    }
+    level = std::move(up);
+  }
+}
+
 }  // namespace
 
 Result<AuditReport> VerifyLog(const AuditInput& in) {
@@ -100,6 +144,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   crypto::CompactRange tree;
   std::unordered_map<std::string, v1::CaseState> cases;
   std::string node_id;
+  std::vector<std::string> leaves;  // kept only to check the served hash tiles
 
   // Three stages run at once: fetching window k+2, checking the signatures of window k+1 on
   // `threads` threads, and replaying window k (tree, sequence, chains) in log order here.
@@ -160,6 +205,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       const uint64_t index = w.from + i;
       Checked& c = w.checked[i];
       tree.Append(c.leaf);
+      if (in.tiles) leaves.push_back(c.leaf);
       if (in.previous && tree.size() == in.previous->size && tree.Root() != in.previous->root) {
         fail(-1, "",
              "not append-only: the first " + std::to_string(in.previous->size) +
@@ -206,6 +252,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
     fail(-1, "", "the entries do not hash to the checkpoint's root");
   }
   report.cases = cases.size();
+  if (in.tiles) CheckTiles(in, verifier->name, std::move(leaves), &report);
   return report;
 }
 

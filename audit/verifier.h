@@ -43,6 +43,10 @@ struct AuditInput {
   std::string checkpoint_note;  // as served at /log/checkpoint
   // Entry i of the log for i in [from, from+count): fetched lazily (tiles of 256).
   std::function<Result<std::vector<std::string>>(uint64_t from, uint64_t count)> entries;
+  // If set, every hash tile the checkpoint covers (C2SP tlog-tiles, height 8; width 0 = full) is
+  // fetched and compared with the tree recomputed from the entries: the tiles clients use for
+  // proofs must not lie either.
+  std::function<Result<std::string>(uint32_t level, uint64_t index, uint32_t width)> tiles;
   std::optional<AuditState> previous;
   // With a federation manifest (already verified against the hub key), every event must be signed
   // by a key its author node held at the event's time; without one, by the checkpoint's key.

@@ -127,6 +127,21 @@ TEST_F(AuditTest, AlteredEntryIsNamedByIndexAndBreaksAppendOnly) {
   EXPECT_NE(node_->Fsck().exit_code, 0);
 }
 
+TEST_F(AuditTest, AlteredHashTileIsNamed) {
+  // The stored level-8 node behind tile 1/000.p/1 changes: entries and checkpoint still agree,
+  // but the tile a client would use for proofs lies.
+  auto r0 = Audit(vkey_, false);
+  ASSERT_EQ(r0.exit_code, 0) << r0.output;
+  auto sql = RunCommand({"/usr/bin/sqlite3", node_->data_dir() + "/lapor.db",
+                         "UPDATE tree_nodes SET hash = zeroblob(32) WHERE level = 8 AND idx = 0"});
+  ASSERT_EQ(sql.exit_code, 0) << sql.output;
+  auto r = Audit(vkey_, false);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("tile 1/000.p/1 differs from the tree recomputed from the entries"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST_F(AuditTest, WrongKeyFails) {
   auto other = crypto::SigningKey::Generate();
   auto r = Audit(crypto::VerifierKeyString("lapor.go.id/node/32", other.public_key()), false);
