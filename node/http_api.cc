@@ -64,6 +64,15 @@ std::string FormatTime(int64_t ms) {
   return buf;
 }
 
+// A decimal number without sign, spaces or more than 19 digits (so it fits uint64_t).
+bool ParseDecimal(const std::string& v, uint64_t* out) {
+  if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  *out = std::stoull(v);
+  return true;
+}
+
 json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
 
 json StateJson(const v1::CaseState& s, int64_t now) {
@@ -502,13 +511,6 @@ struct HttpApi::Impl {
                ref->width == 0 ? "public, max-age=31536000, immutable" : "no-store");
       return 200;
     }
-    auto number = [](const std::string& v, uint64_t* out) {
-      if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
-        return false;
-      }
-      *out = std::stoull(v);
-      return true;
-    };
     auto proof_json = [](const std::vector<std::string>& proof) {
       json arr = json::array();
       for (const auto& h : proof) arr.push_back(crypto::Base64Encode(h));
@@ -519,9 +521,9 @@ struct HttpApi::Impl {
       auto q = Query(req, {"index", "size"});
       if (!q.ok()) return fail(q.status());
       uint64_t index = 0, size = 0;
-      if (!number((*q)["index"], &index))
+      if (!ParseDecimal((*q)["index"], &index))
         return fail(Status::InvalidArgument("must be an integer", "index"));
-      if (!number((*q)["size"], &size))
+      if (!ParseDecimal((*q)["size"], &size))
         return fail(Status::InvalidArgument("must be an integer", "size"));
       if (size > current) return fail(Status::NotFound("the log is not that large yet", "size"));
       if (index >= size) return fail(Status::InvalidArgument("index must be below size", "index"));
@@ -534,9 +536,9 @@ struct HttpApi::Impl {
       auto q = Query(req, {"old", "new"});
       if (!q.ok()) return fail(q.status());
       uint64_t old_size = 0, new_size = 0;
-      if (!number((*q)["old"], &old_size))
+      if (!ParseDecimal((*q)["old"], &old_size))
         return fail(Status::InvalidArgument("must be an integer", "old"));
-      if (!number((*q)["new"], &new_size))
+      if (!ParseDecimal((*q)["new"], &new_size))
         return fail(Status::InvalidArgument("must be an integer", "new"));
       if (new_size > current) return fail(Status::NotFound("the log is not that large yet", "new"));
       if (old_size > new_size)
@@ -670,23 +672,16 @@ struct HttpApi::Impl {
           }
           filter.overdue = qs["overdue"] == "true";
         }
-        auto parse_uint = [](const std::string& v, uint64_t max, uint64_t* out) {
-          if (v.empty() || v.size() > 19 ||
-              v.find_first_not_of("0123456789") != std::string::npos) {
-            return false;
-          }
-          *out = std::stoull(v);
-          return *out >= 1 && *out <= max;
-        };
         if (!qs["limit"].empty()) {
           uint64_t limit = 0;
-          if (!parse_uint(qs["limit"], 500, &limit)) {
+          if (!ParseDecimal(qs["limit"], &limit) || limit < 1 || limit > 500) {
             return fail(Status::InvalidArgument("must be an integer 1-500", "limit"));
           }
           filter.limit = static_cast<int>(limit);
         }
         if (!qs["cursor"].empty()) {
-          if (!parse_uint(qs["cursor"], UINT64_MAX / 2, &filter.before_ref)) {
+          if (!ParseDecimal(qs["cursor"], &filter.before_ref) || filter.before_ref == 0 ||
+              filter.before_ref > static_cast<uint64_t>(INT64_MAX)) {
             return fail(Status::InvalidArgument("not a cursor from next_cursor", "cursor"));
           }
         }
