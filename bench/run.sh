@@ -90,6 +90,18 @@ free_port() {
   return 1
 }
 
+start_server() {  # description port logfile command...: starts it in the background (SERVER_PID)
+  local what="$1" port="$2" log="$3"
+  shift 3
+  "$@" 2>"$log" &
+  SERVER_PID=$!
+  if ! wait_listening "$port" "$SERVER_PID"; then
+    echo "run.sh: $what did not start:" >&2
+    cat "$log" >&2
+    exit 1
+  fi
+}
+
 wait_listening() {  # port pid
   for _ in $(seq 1 200); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
@@ -174,13 +186,8 @@ echo "data dir: $WORK/node ($FSTYPE); cpprestsdk threads: node $THREADS, ceiling
 
 # --- 1. the ceiling -----------------------------------------------------------------------------
 CEIL_PORT="$(free_port)"
-"$CEILING" "http://127.0.0.1:$CEIL_PORT/" "$CEILING_THREADS" "$CEILING_MODE" 2>"$WORK/ceiling.log" &
-SERVER_PID=$!
-if ! wait_listening "$CEIL_PORT" "$SERVER_PID"; then
-  echo "run.sh: the ceiling server did not start:" >&2
-  cat "$WORK/ceiling.log" >&2
-  exit 1
-fi
+start_server "the ceiling server" "$CEIL_PORT" "$WORK/ceiling.log" \
+  "$CEILING" "http://127.0.0.1:$CEIL_PORT/" "$CEILING_THREADS" "$CEILING_MODE"
 run_wrk ceiling "$CEIL_PORT" "$WORK/wrk-ceiling.txt"
 C_ALIVE=yes
 responsive "$CEIL_PORT" / || C_ALIVE="NO (hung)"
@@ -188,13 +195,8 @@ C_RC=0
 stop_server "$SERVER_PID" ceiling || C_RC=$?
 
 # --- 2. the node --------------------------------------------------------------------------------
-LAPOR_LOG_LEVEL="${LAPOR_LOG_LEVEL:-info}" "$NODE" run --data-dir "$WORK/node" 2>"$WORK/node.log" &
-SERVER_PID=$!
-if ! wait_listening "$NODE_PORT" "$SERVER_PID"; then
-  echo "run.sh: the node did not start:" >&2
-  cat "$WORK/node.log" >&2
-  exit 1
-fi
+LAPOR_LOG_LEVEL="${LAPOR_LOG_LEVEL:-info}" start_server "the node" "$NODE_PORT" "$WORK/node.log" \
+  "$NODE" run --data-dir "$WORK/node"
 run_wrk node "$NODE_PORT" "$WORK/wrk-node.txt"
 N_ALIVE=yes
 responsive "$NODE_PORT" /healthz || N_ALIVE="NO (does not answer GET /healthz)"

@@ -73,6 +73,12 @@ bool ParseDecimal(const std::string& v, uint64_t* out) {
   return true;
 }
 
+// A required decimal query parameter; the error names it.
+Status QueryDecimal(std::map<std::string, std::string>& q, const char* key, uint64_t* out) {
+  return ParseDecimal(q[key], out) ? Status::Ok()
+                                   : Status::InvalidArgument("must be an integer", key);
+}
+
 json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
 
 json StateJson(const v1::CaseState& s, int64_t now) {
@@ -323,13 +329,14 @@ struct HttpApi::Impl {
     crossplat::threadpool::shared_instance().service().post(std::move(fn));
   }
 
-  void Reply(const http_request& req, int code, const json& body) {
+  // Every request ends here exactly once (see in_flight).
+  void ReplyRaw(const http_request& req, int code, std::string body, const std::string& type,
+                const std::string& cache) {
     // The path holds tracking ids only; the query (access codes) and bodies are never logged.
     spdlog::debug("{} {} {}", req.method(), req.relative_uri().path(), code);
     web::http::http_response resp(static_cast<status_code>(code));
-    // replace: an error message may quote invalid UTF-8 from the request.
-    resp.set_body(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-    resp.headers().add("Cache-Control", "no-store");
+    resp.set_body(std::move(body), type);
+    resp.headers().add("Cache-Control", cache);
     req.reply(resp).then([](pplx::task<void> t) {
       try {
         t.get();
@@ -338,6 +345,12 @@ struct HttpApi::Impl {
     });
     std::lock_guard<std::mutex> lock(mu);
     if (--in_flight == 0) drained.notify_all();
+  }
+
+  void Reply(const http_request& req, int code, const json& body) {
+    // replace: an error message may quote invalid UTF-8 from the request.
+    ReplyRaw(req, code, body.dump(-1, ' ', false, json::error_handler_t::replace),
+             "application/json", "no-store");
   }
 
   void ReplyError(const http_request& req, const Status& s) {
@@ -351,24 +364,17 @@ struct HttpApi::Impl {
   // Checks a request's headers before its body is read: 415 unless application/json, 413 when
   // the declared length is above the limit.
   Status CheckBodyHeaders(const http_request& req) {
-    if (req.relative_uri().path() == "/witness/add-checkpoint") {  // a text protocol
-      if (req.headers().content_length() > config.max_body_bytes) {
-        return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
-                                " bytes");
-      }
-      return Status::Ok();
+    if (req.headers().content_length() > config.max_body_bytes) {
+      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
+                              " bytes");
     }
+    if (req.relative_uri().path() == "/witness/add-checkpoint") return Status::Ok();  // text
     auto ct = req.headers().content_type();
-    auto semi = ct.find(';');
-    std::string media = ct.substr(0, semi);
+    std::string media = ct.substr(0, ct.find(';'));
     while (!media.empty() && media.back() == ' ') media.pop_back();
     for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (media != "application/json") {
       return Status::UnsupportedMedia("Content-Type must be application/json");
-    }
-    if (req.headers().content_length() > config.max_body_bytes) {
-      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
-                              " bytes");
     }
     return Status::Ok();
   }
@@ -461,22 +467,6 @@ struct HttpApi::Impl {
     }
   }
 
-  void ReplyRaw(const http_request& req, int code, std::string body, const std::string& type,
-                const std::string& cache) {
-    spdlog::debug("{} {} {}", req.method(), req.relative_uri().path(), code);
-    web::http::http_response resp(static_cast<status_code>(code));
-    resp.set_body(std::move(body), type);
-    resp.headers().add("Cache-Control", cache);
-    req.reply(resp).then([](pplx::task<void> t) {
-      try {
-        t.get();
-      } catch (...) {
-      }
-    });
-    std::lock_guard<std::mutex> lock(mu);
-    if (--in_flight == 0) drained.notify_all();
-  }
-
   // The transparency log: C2SP tlog-tiles under /log/, plus JSON proofs. `rest` is the path
   // after "/log/". Nothing here carries personal data: entries are the signed envelopes.
   int RouteLog(const http_request& req, const std::string& rest) {
@@ -521,10 +511,9 @@ struct HttpApi::Impl {
       auto q = Query(req, {"index", "size"});
       if (!q.ok()) return fail(q.status());
       uint64_t index = 0, size = 0;
-      if (!ParseDecimal((*q)["index"], &index))
-        return fail(Status::InvalidArgument("must be an integer", "index"));
-      if (!ParseDecimal((*q)["size"], &size))
-        return fail(Status::InvalidArgument("must be an integer", "size"));
+      Status s = QueryDecimal(*q, "index", &index);
+      if (s.ok()) s = QueryDecimal(*q, "size", &size);
+      if (!s.ok()) return fail(s);
       if (size > current) return fail(Status::NotFound("the log is not that large yet", "size"));
       if (index >= size) return fail(Status::InvalidArgument("index must be below size", "index"));
       auto proof = crypto::InclusionProof(log->Reader(), index, size);
@@ -536,10 +525,9 @@ struct HttpApi::Impl {
       auto q = Query(req, {"old", "new"});
       if (!q.ok()) return fail(q.status());
       uint64_t old_size = 0, new_size = 0;
-      if (!ParseDecimal((*q)["old"], &old_size))
-        return fail(Status::InvalidArgument("must be an integer", "old"));
-      if (!ParseDecimal((*q)["new"], &new_size))
-        return fail(Status::InvalidArgument("must be an integer", "new"));
+      Status s = QueryDecimal(*q, "old", &old_size);
+      if (s.ok()) s = QueryDecimal(*q, "new", &new_size);
+      if (!s.ok()) return fail(s);
       if (new_size > current) return fail(Status::NotFound("the log is not that large yet", "new"));
       if (old_size > new_size)
         return fail(Status::InvalidArgument("old must not exceed new", "old"));

@@ -60,7 +60,7 @@ Status TreeLog::AddCosignature(uint64_t size, const std::string& line) {
     size_t end = cp.note.find('\n', at);
     end = end == std::string::npos ? cp.note.size() : end + 1;
     std::string l = cp.note.substr(at, end - at);
-    if (l.rfind(dash + name + " ", 0) != 0 || at == 0) note += l;
+    if (l.rfind(dash + name + " ", 0) != 0) note += l;
     at = end;
   }
   note += line;

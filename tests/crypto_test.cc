@@ -12,18 +12,14 @@
 #include <vector>
 
 #include "crypto/encoding.h"
+#include "tests/hex.h"
 
 namespace lapor::crypto {
 namespace {
 
 using namespace std::string_literals;
 
-// Decodes hex that the test itself supplies; fails the test loudly if it is malformed.
-std::string Unhex(std::string_view hex) {
-  auto bytes = HexDecode(hex);
-  EXPECT_TRUE(bytes.has_value()) << "bad hex in test: " << hex;
-  return bytes.value_or("");
-}
+using lapor::kat::Unhex;
 
 std::string FlipBit(std::string s, size_t bit) {
   s[bit / 8] = static_cast<char>(s[bit / 8] ^ (1 << (bit % 8)));

@@ -19,18 +19,14 @@
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
+#include "tests/hex.h"
 
 namespace lapor::crypto {
 namespace {
 
 using Code = Status::Code;
 
-// Decodes hex that the test itself supplies; fails the test loudly if it is malformed.
-std::string Unhex(std::string_view hex) {
-  auto bytes = HexDecode(hex);
-  EXPECT_TRUE(bytes.has_value()) << "bad hex in test: " << hex;
-  return bytes.value_or("");
-}
+using lapor::kat::Unhex;
 
 std::vector<std::string> UnhexAll(const std::vector<const char*>& hexes) {
   std::vector<std::string> out;

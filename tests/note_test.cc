@@ -14,17 +14,14 @@
 #include <vector>
 
 #include "crypto/encoding.h"
+#include "tests/hex.h"
 
 namespace lapor::crypto {
 namespace {
 
 using Code = Status::Code;
 
-std::string Unhex(std::string_view hex) {
-  auto bytes = HexDecode(hex);
-  EXPECT_TRUE(bytes.has_value()) << "bad hex in test: " << hex;
-  return bytes.value_or("");
-}
+using lapor::kat::Unhex;
 
 ::testing::AssertionResult HasCode(const Status& s, Code code) {
   if (s.code() == code) return ::testing::AssertionSuccess();
