@@ -1,0 +1,199 @@
+#include "federation/request_auth.h"
+
+#include <charconv>
+
+#include "crypto/encoding.h"
+#include "federation/manifest.h"
+
+namespace lapor::federation {
+namespace {
+
+bool IsLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::optional<int64_t> ParseDecimal(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;  // no sign, spaces or exponent
+  }
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;  // overflow
+  return v;
+}
+
+Status Missing(std::string_view name) {
+  return Status::Unauthenticated("missing header " + std::string(name));
+}
+
+Status Malformed(std::string_view name, std::string_view why) {
+  return Status::Unauthenticated("malformed header " + std::string(name) + ": " + std::string(why));
+}
+
+}  // namespace
+
+std::string RequestSigningString(std::string_view method, std::string_view path,
+                                 std::string_view body, int64_t time_ms, std::string_view nonce) {
+  std::string out(kRequestSigningPrefix);
+  out += method;
+  out += '\n';
+  out += path;
+  out += '\n';
+  out += crypto::HexEncode(crypto::Sha256(body));
+  out += '\n';
+  out += std::to_string(time_ms);
+  out += '\n';
+  out += nonce;
+  out += '\n';
+  return out;
+}
+
+RequestAuth SignRequest(const crypto::SigningKey& key, std::string_view node_id,
+                        std::string_view method, std::string_view path, std::string_view body,
+                        int64_t time_ms) {
+  RequestAuth auth;
+  auth.node_id = std::string(node_id);
+  auth.time_ms = time_ms;
+  auth.nonce = crypto::HexEncode(crypto::RandomBytes(kNonceBytes));
+  auth.signature = key.Sign(RequestSigningString(method, path, body, time_ms, auth.nonce));
+  return auth;
+}
+
+std::vector<std::pair<std::string, std::string>> AuthHeaders(const RequestAuth& auth) {
+  return {
+      {std::string(kHeaderNode), auth.node_id},
+      {std::string(kHeaderTimestamp), std::to_string(auth.time_ms)},
+      {std::string(kHeaderNonce), auth.nonce},
+      {std::string(kHeaderSignature), crypto::Base64Encode(auth.signature)},
+  };
+}
+
+Result<RequestAuth> ParseRequestAuth(
+    const std::function<std::optional<std::string>(std::string_view)>& header) {
+  RequestAuth auth;
+
+  auto node = header(kHeaderNode);
+  if (!node) return Missing(kHeaderNode);
+  if (node->empty()) return Malformed(kHeaderNode, "empty node id");
+  auth.node_id = std::move(*node);
+
+  auto timestamp = header(kHeaderTimestamp);
+  if (!timestamp) return Missing(kHeaderTimestamp);
+  auto time_ms = ParseDecimal(*timestamp);
+  if (!time_ms) return Malformed(kHeaderTimestamp, "not decimal milliseconds since the epoch");
+  auth.time_ms = *time_ms;
+
+  auto nonce = header(kHeaderNonce);
+  if (!nonce) return Missing(kHeaderNonce);
+  if (nonce->size() != 2 * kNonceBytes || !IsLowerHex(*nonce)) {
+    return Malformed(kHeaderNonce, "not 32 lower-case hex characters");
+  }
+  auth.nonce = std::move(*nonce);
+
+  auto signature = header(kHeaderSignature);
+  if (!signature) return Missing(kHeaderSignature);
+  auto sig = crypto::Base64Decode(*signature);
+  if (!sig) return Malformed(kHeaderSignature, "not base64");
+  if (sig->size() != crypto::kSignatureSize) {
+    return Malformed(kHeaderSignature, "not a 64-byte Ed25519 signature");
+  }
+  auth.signature = std::move(*sig);
+  return auth;
+}
+
+RequestVerifier::RequestVerifier(int64_t start_ms) : start_ms_(start_ms), floor_ms_(start_ms) {}
+
+void RequestVerifier::PruneLocked(int64_t now_ms) {
+  const int64_t cutoff = now_ms - kRequestWindowMs;
+  if (cutoff <= floor_ms_) return;
+  // A request signed before the cutoff fails the window check from now on (and, should the
+  // caller's clock go back, the floor check), so its nonce need not be remembered.
+  floor_ms_ = cutoff;
+  auto end = by_time_.lower_bound(cutoff);
+  for (auto it = by_time_.begin(); it != end; ++it) seen_.erase(it->second);
+  by_time_.erase(by_time_.begin(), end);
+}
+
+Status RequestVerifier::CheckTimeLocked(int64_t time_ms, int64_t now_ms) const {
+  const std::string t = "timestamp " + std::to_string(time_ms) + " is outside the 5-minute window";
+  // The distance in uint64 arithmetic is exact for any int64 pair (no signed overflow).
+  const uint64_t distance = time_ms < now_ms ? uint64_t(now_ms) - uint64_t(time_ms)
+                                             : uint64_t(time_ms) - uint64_t(now_ms);
+  if (distance > uint64_t{kRequestWindowMs}) {
+    return Status::Unauthenticated(t + " of this node's clock (" + std::to_string(now_ms) + ")");
+  }
+  if (time_ms < start_ms_) {
+    return Status::Unauthenticated(t + ": it is before this node started (" +
+                                   std::to_string(start_ms_) +
+                                   "), and nonces seen before a restart are not remembered");
+  }
+  if (time_ms < floor_ms_) {
+    return Status::Unauthenticated(t + ": nonces before " + std::to_string(floor_ms_) +
+                                   " are no longer remembered");
+  }
+  return Status::Ok();
+}
+
+Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const RequestAuth& auth,
+                                           std::string_view method, std::string_view path,
+                                           std::string_view body, int64_t now_ms) {
+  const v1::Member* member = FindMember(manifest, auth.node_id);
+  if (member == nullptr) return Status::Unauthenticated("unknown node '" + auth.node_id + "'");
+
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    PruneLocked(now_ms);
+    LAPOR_RETURN_IF_ERROR(CheckTimeLocked(auth.time_ms, now_ms));
+  }
+
+  // The signature check runs outside the lock: it is the expensive part.
+  const std::string message = RequestSigningString(method, path, body, auth.time_ms, auth.nonce);
+  const v1::MemberKey* outside_validity = nullptr;
+  bool verified = false;
+  for (const auto& key : member->keys()) {
+    if (!crypto::VerifySignature(key.public_key(), message, auth.signature)) continue;
+    if (KeyValidAt(*member, key.public_key(), auth.time_ms)) {
+      verified = true;
+      break;
+    }
+    outside_validity = &key;
+  }
+  const std::string at = std::to_string(auth.time_ms);
+  if (!verified && outside_validity != nullptr) {
+    const std::string key_id = crypto::KeyIdOf(outside_validity->public_key());
+    if (auth.time_ms < outside_validity->valid_from_ms()) {
+      return Status::PermissionDenied(
+          "key not yet valid: the signature verifies under key " + key_id + " of " + auth.node_id +
+          ", valid from " + std::to_string(outside_validity->valid_from_ms()) + ", not at " + at);
+    }
+    return Status::PermissionDenied(
+        "key retired: the signature verifies under key " + key_id + " of " + auth.node_id +
+        ", valid until " + std::to_string(outside_validity->valid_until_ms()) + ", not at " + at);
+  }
+  if (!verified) {
+    return Status::PermissionDenied("signature does not verify under any key of " + auth.node_id +
+                                    " valid at " + at);
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  // Another thread may have pruned past this request while the signature was checked.
+  PruneLocked(now_ms);
+  LAPOR_RETURN_IF_ERROR(CheckTimeLocked(auth.time_ms, now_ms));
+  auto entry = std::make_pair(auth.node_id, auth.nonce);
+  if (!seen_.insert(entry).second) {
+    return Status::Conflict("replayed request: nonce already seen", std::string(kHeaderNonce));
+  }
+  by_time_.emplace(auth.time_ms, std::move(entry));
+  return *member;
+}
+
+size_t RequestVerifier::nonces_held() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return seen_.size();
+}
+
+}  // namespace lapor::federation

@@ -1,0 +1,134 @@
+// Per-request authentication of federation HTTP requests between nodes. The sending node signs
+// each request with its Ed25519 key (one of its keys in the hub's manifest); the receiver checks
+// membership, freshness, the signature under a key valid at the request's time, and replay.
+//
+// Wire form: four headers on every node-to-node request.
+//   X-Lapor-Node:      the sender's node id, its jurisdiction code ("00" hub, "32", "32.01")
+//   X-Lapor-Timestamp: the sender's clock in ms since the Unix epoch, ASCII decimal digits only
+//   X-Lapor-Nonce:     16 random bytes as 32 lower-case hex characters, fresh for every request
+//   X-Lapor-Signature: standard base64 (RFC 4648, padded) of the 64-byte Ed25519 signature
+//
+// Signed bytes (RequestSigningString), every line ending in "\n":
+//   lapor-request-v1
+//   <method>                      as sent, e.g. "POST"
+//   <path>                        the request target with its query, e.g. "/fed/v1/events?from=7"
+//   <hex SHA-256 of the body>     64 lower-case hex characters (hash of "" when there is no body)
+//   <time_ms>                     the X-Lapor-Timestamp value, decimal
+//   <nonce>                       the X-Lapor-Nonce value
+// Method and path never contain "\n" in HTTP, so the lines split unambiguously; every other field
+// has a fixed alphabet.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "crypto/crypto.h"
+#include "lapor/v1/event.pb.h"
+
+namespace lapor::federation {
+
+inline constexpr std::string_view kHeaderNode = "X-Lapor-Node";            // sender node id
+inline constexpr std::string_view kHeaderTimestamp = "X-Lapor-Timestamp";  // ms since epoch
+inline constexpr std::string_view kHeaderNonce = "X-Lapor-Nonce";          // 32 lower-case hex
+inline constexpr std::string_view kHeaderSignature = "X-Lapor-Signature";  // base64, 64 bytes
+
+// How far a request's timestamp may be from the receiver's clock, either way; also how long a
+// receiver remembers a nonce.
+inline constexpr int64_t kRequestWindowMs = 5 * 60 * 1000;
+inline constexpr size_t kNonceBytes = 16;  // 32 hex characters
+
+inline constexpr std::string_view kRequestSigningPrefix = "lapor-request-v1\n";
+
+// The authentication a request carries (the parsed headers).
+struct RequestAuth {
+  std::string node_id;
+  int64_t time_ms = 0;
+  std::string nonce;      // 32 lower-case hex characters
+  std::string signature;  // raw 64 bytes
+};
+
+// The exact bytes that are signed (see the format at the top of this file):
+//   "lapor-request-v1\n" + method + "\n" + path + "\n" + hex(SHA-256(body)) + "\n" +
+//   decimal(time_ms) + "\n" + nonce + "\n"
+std::string RequestSigningString(std::string_view method, std::string_view path,
+                                 std::string_view body, int64_t time_ms, std::string_view nonce);
+
+// Signs a request as `node_id` with `key` at `time_ms`, drawing a fresh random nonce.
+// Thread-safe.
+RequestAuth SignRequest(const crypto::SigningKey& key, std::string_view node_id,
+                        std::string_view method, std::string_view path, std::string_view body,
+                        int64_t time_ms);
+
+// The four header (name, value) pairs that carry `auth`.
+std::vector<std::pair<std::string, std::string>> AuthHeaders(const RequestAuth& auth);
+
+// Reads the four headers through `header` (the value of a header by name, nullopt when absent).
+// Unauthenticated, naming the header, when one is missing or malformed: an empty node id, a
+// timestamp that is not plain decimal digits within int64, a nonce that is not 32 lower-case hex
+// characters, a signature that is not base64 of exactly 64 bytes. Checks the form only; whether
+// the request is authentic is RequestVerifier's job.
+Result<RequestAuth> ParseRequestAuth(
+    const std::function<std::optional<std::string>(std::string_view)>& header);
+
+// The receiving side: checks requests against the current manifest and remembers the nonces of
+// the requests it accepted for the window, to refuse replays.
+//
+// Nonces are kept in memory only, so a request accepted before a restart could be replayed after
+// it while its timestamp is still within the window. The verifier therefore refuses every request
+// signed before `start_ms` (pass the process start time): a sender whose request straddles the
+// restart gets 401 and signs again with a fresh timestamp. For the same reason a request older
+// than any nonce the verifier has already forgotten is refused, even if the caller's clock went
+// backwards.
+//
+// Thread-safe: Verify may run concurrently on any number of threads.
+class RequestVerifier {
+ public:
+  explicit RequestVerifier(int64_t start_ms);
+
+  // Checks, in this order:
+  //   1. the sender is a member of `manifest`: else Unauthenticated "unknown node 'X'";
+  //   2. |now_ms - time_ms| <= kRequestWindowMs and time_ms is not before start_ms (nor before
+  //      nonces already pruned): else Unauthenticated "timestamp T is outside the 5-minute
+  //      window ...";
+  //   3. the signature over RequestSigningString(...) verifies under one of the member's keys
+  //      that is valid at time_ms: else PermissionDenied, "key retired ..." or "key not yet valid
+  //      ..." when it verifies only under a key of the member outside its validity, otherwise
+  //      "signature does not verify under any key of X valid at T";
+  //   4. the sender's nonce has not been accepted within the window: else Conflict "replayed
+  //      request: nonce already seen".
+  // Only a request that passes every check records its nonce. Returns a copy of the member.
+  Result<v1::Member> Verify(const v1::Manifest& manifest, const RequestAuth& auth,
+                            std::string_view method, std::string_view path, std::string_view body,
+                            int64_t now_ms);
+
+  // Nonces currently remembered (for tests and metrics).
+  size_t nonces_held() const;
+
+ private:
+  // Forgets nonces of requests older than the window at `now_ms`. Requires mu_.
+  void PruneLocked(int64_t now_ms);
+  // Unauthenticated unless time_ms is within the window and not before floor_ms_. Requires mu_.
+  Status CheckTimeLocked(int64_t time_ms, int64_t now_ms) const;
+
+  const int64_t start_ms_;
+  mutable std::mutex mu_;
+  // Guarded by mu_. Requests signed before floor_ms_ are refused: nonces older than it are not
+  // remembered (start_ms_, raised as pruning forgets nonces).
+  int64_t floor_ms_;
+  // Guarded by mu_. Accepted (node id, nonce) pairs, and the same keyed by the request's time so
+  // pruning drops the oldest first. Nonces are per sender so one member cannot block another's
+  // requests by reusing a nonce it overheard.
+  std::set<std::pair<std::string, std::string>> seen_;
+  std::multimap<int64_t, std::pair<std::string, std::string>> by_time_;
+};
+
+}  // namespace lapor::federation

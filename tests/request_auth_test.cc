@@ -1,0 +1,298 @@
+// Per-request authentication between federation nodes: signing, headers, and the receiver's
+// checks (membership, freshness, key validity, replay).
+#include "federation/request_auth.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include "crypto/encoding.h"
+#include "federation/manifest.h"
+
+namespace lapor::federation {
+namespace {
+
+constexpr int64_t kNow = 1796004000000;
+constexpr int64_t kMinute = 60 * 1000;
+constexpr int64_t kHour = 60 * kMinute;
+constexpr std::string_view kMethod = "POST";
+constexpr std::string_view kPath = "/fed/v1/events?from=7";
+constexpr std::string_view kBody =
+    "\x0a\x03"
+    "abc";
+
+class RequestAuthTest : public ::testing::Test {
+ protected:
+  RequestAuthTest()
+      : jabar_(crypto::SigningKey::Generate()),
+        other_(crypto::SigningKey::Generate()),
+        verifier_(kNow - kHour) {
+    // "32" joined an hour before the node started; its key is valid from then, with no end.
+    EXPECT_TRUE(
+        AddMember(&manifest_, "32", "https://jabar.example", jabar_.public_key(), kNow - 2 * kHour)
+            .ok());
+  }
+
+  RequestAuth Sign(int64_t time_ms) {
+    return SignRequest(jabar_, "32", kMethod, kPath, kBody, time_ms);
+  }
+  Result<v1::Member> Verify(const RequestAuth& auth, int64_t now_ms = kNow) {
+    return verifier_.Verify(manifest_, auth, kMethod, kPath, kBody, now_ms);
+  }
+
+  crypto::SigningKey jabar_;
+  crypto::SigningKey other_;
+  v1::Manifest manifest_;
+  RequestVerifier verifier_;
+};
+
+TEST(RequestSigningStringTest, ExactFormat) {
+  const std::string empty_sha256 =
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  EXPECT_EQ(RequestSigningString("GET", "/fed/v1/manifest?x=1", "", 1796004000123,
+                                 "00112233445566778899aabbccddeeff"),
+            "lapor-request-v1\nGET\n/fed/v1/manifest?x=1\n" + empty_sha256 +
+                "\n1796004000123\n00112233445566778899aabbccddeeff\n");
+}
+
+TEST_F(RequestAuthTest, SignedRequestVerifies) {
+  RequestAuth auth = Sign(kNow);
+  EXPECT_EQ(auth.node_id, "32");
+  EXPECT_EQ(auth.time_ms, kNow);
+  EXPECT_EQ(auth.nonce.size(), 32u);
+  EXPECT_EQ(auth.signature.size(), crypto::kSignatureSize);
+  EXPECT_TRUE(crypto::VerifySignature(jabar_.public_key(),
+                                      RequestSigningString(kMethod, kPath, kBody, kNow, auth.nonce),
+                                      auth.signature));
+  auto member = Verify(auth);
+  ASSERT_TRUE(member.ok()) << member.status().ToString();
+  EXPECT_EQ(member->jurisdiction(), "32");
+  EXPECT_EQ(verifier_.nonces_held(), 1u);
+  // Each request draws its own nonce.
+  EXPECT_NE(Sign(kNow).nonce, auth.nonce);
+}
+
+TEST_F(RequestAuthTest, UnknownNode) {
+  RequestAuth auth = SignRequest(jabar_, "33", kMethod, kPath, kBody, kNow);
+  auto r = Verify(auth);
+  EXPECT_EQ(r.status().code(), Status::Code::kUnauthenticated);
+  EXPECT_EQ(r.status().message(), "unknown node '33'");
+  EXPECT_EQ(verifier_.nonces_held(), 0u);
+}
+
+TEST_F(RequestAuthTest, TamperedRequestIsRefused) {
+  RequestAuth auth = Sign(kNow);
+  auto expect_denied = [&](const Result<v1::Member>& r, const char* what) {
+    EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied) << what;
+    EXPECT_NE(r.status().message().find("signature does not verify under any key of 32 valid at"),
+              std::string::npos)
+        << what << ": " << r.status().message();
+  };
+  expect_denied(verifier_.Verify(manifest_, auth, "PUT", kPath, kBody, kNow), "method");
+  expect_denied(verifier_.Verify(manifest_, auth, kMethod, "/fed/v1/events?from=8", kBody, kNow),
+                "path");
+  expect_denied(verifier_.Verify(manifest_, auth, kMethod, kPath,
+                                 "\x0a\x03"
+                                 "abd",
+                                 kNow),
+                "body");
+  RequestAuth t = auth;
+  t.time_ms += 1;
+  expect_denied(Verify(t), "time");
+  RequestAuth n = auth;
+  n.nonce[0] = n.nonce[0] == '0' ? '1' : '0';
+  expect_denied(Verify(n), "nonce");
+  RequestAuth s = auth;
+  s.signature[5] ^= 1;
+  expect_denied(Verify(s), "signature");
+  // Refusals record nothing: the untouched request still passes.
+  EXPECT_EQ(verifier_.nonces_held(), 0u);
+  EXPECT_TRUE(Verify(auth).ok());
+}
+
+TEST_F(RequestAuthTest, SignatureByAnotherKey) {
+  auto r = Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow));
+  EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
+  EXPECT_EQ(r.status().message(),
+            "signature does not verify under any key of 32 valid at " + std::to_string(kNow));
+}
+
+TEST_F(RequestAuthTest, KeyNotYetValid) {
+  // The rotated-in key is valid from kNow + 1 minute; a request it signs at kNow is refused.
+  ASSERT_TRUE(RotateKey(&manifest_, "32", other_.public_key(), kNow + kMinute, kHour).ok());
+  auto r = Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow));
+  EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
+  EXPECT_EQ(r.status().message().rfind("key not yet valid", 0), 0u) << r.status().message();
+  // Once valid, it passes.
+  EXPECT_TRUE(
+      Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow + kMinute), kNow + kMinute)
+          .ok());
+}
+
+TEST_F(RequestAuthTest, RetiredKey) {
+  // The old key retired 10 minutes before kNow (rotation 20 minutes ago, 10-minute overlap).
+  ASSERT_TRUE(
+      RotateKey(&manifest_, "32", other_.public_key(), kNow - 20 * kMinute, 10 * kMinute).ok());
+  // Within its validity the old key still worked.
+  EXPECT_TRUE(Verify(Sign(kNow - 11 * kMinute), kNow - 11 * kMinute).ok());
+  auto r = Verify(Sign(kNow));
+  EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
+  EXPECT_EQ(r.status().message().rfind("key retired", 0), 0u) << r.status().message();
+  EXPECT_TRUE(Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow)).ok());
+}
+
+TEST_F(RequestAuthTest, TimestampOutsideTheWindow) {
+  for (int64_t skew : {-6 * kMinute, 6 * kMinute}) {
+    auto r = Verify(Sign(kNow + skew));
+    EXPECT_EQ(r.status().code(), Status::Code::kUnauthenticated) << skew;
+    EXPECT_NE(r.status().message().find("outside the 5-minute window"), std::string::npos)
+        << r.status().message();
+  }
+  // The edges of the window are inside it.
+  EXPECT_TRUE(Verify(Sign(kNow - kRequestWindowMs)).ok());
+  EXPECT_TRUE(Verify(Sign(kNow + kRequestWindowMs)).ok());
+  EXPECT_EQ(Verify(Sign(kNow - kRequestWindowMs - 1)).status().code(),
+            Status::Code::kUnauthenticated);
+  EXPECT_EQ(Verify(Sign(kNow + kRequestWindowMs + 1)).status().code(),
+            Status::Code::kUnauthenticated);
+}
+
+TEST_F(RequestAuthTest, TimestampBeforeStartIsRefused) {
+  // Within the window of `now`, but signed before this verifier (the process) started: a request
+  // accepted by the previous process could otherwise be replayed.
+  RequestVerifier fresh(kNow);
+  auto r = fresh.Verify(manifest_, Sign(kNow - 1), kMethod, kPath, kBody, kNow + kMinute);
+  EXPECT_EQ(r.status().code(), Status::Code::kUnauthenticated);
+  EXPECT_NE(r.status().message().find("outside the 5-minute window"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("before this node started"), std::string::npos)
+      << r.status().message();
+  EXPECT_TRUE(fresh.Verify(manifest_, Sign(kNow), kMethod, kPath, kBody, kNow + kMinute).ok());
+}
+
+TEST_F(RequestAuthTest, ReplayedNonceIsAConflict) {
+  RequestAuth auth = Sign(kNow);
+  ASSERT_TRUE(Verify(auth).ok());
+  auto again = Verify(auth, kNow + kMinute);
+  EXPECT_EQ(again.status().code(), Status::Code::kConflict);
+  EXPECT_EQ(again.status().message(), "replayed request: nonce already seen");
+  // The same body signed again (fresh nonce) is a new request.
+  EXPECT_TRUE(Verify(Sign(kNow)).ok());
+  EXPECT_EQ(verifier_.nonces_held(), 2u);
+}
+
+TEST_F(RequestAuthTest, ConcurrentReplaysAcceptOnlyOne) {
+  RequestAuth auth = Sign(kNow);
+  std::atomic<int> accepted{0}, conflicts{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 20; ++k) {
+        auto r = Verify(auth);
+        if (r.ok()) ++accepted;
+        if (r.status().code() == Status::Code::kConflict) ++conflicts;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 1);
+  EXPECT_EQ(conflicts.load(), 8 * 20 - 1);
+  EXPECT_EQ(verifier_.nonces_held(), 1u);
+}
+
+TEST_F(RequestAuthTest, ReplayAfterClockGoesBackIsRefused) {
+  RequestAuth auth = Sign(kNow);
+  ASSERT_TRUE(Verify(auth).ok());
+  // Its nonce is forgotten once the window has passed...
+  ASSERT_TRUE(Verify(Sign(kNow + 6 * kMinute), kNow + 6 * kMinute).ok());
+  EXPECT_EQ(verifier_.nonces_held(), 1u);
+  // ...so even if the caller's clock steps back, the request is not accepted again.
+  EXPECT_EQ(Verify(auth, kNow).status().code(), Status::Code::kUnauthenticated);
+}
+
+TEST_F(RequestAuthTest, NoncesArePrunedAfterTheWindow) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Verify(Sign(kNow + i)).ok());
+  EXPECT_EQ(verifier_.nonces_held(), 5u);
+  // Still within the window of the newest two at kNow + 5 min + 3.
+  ASSERT_TRUE(Verify(Sign(kNow + kRequestWindowMs + 3), kNow + kRequestWindowMs + 3).ok());
+  EXPECT_EQ(verifier_.nonces_held(), 3u);  // kNow + 3, kNow + 4 and the new one
+  // A refused request does not add, but still lets the verifier forget old nonces.
+  auto refused = verifier_.Verify(manifest_, Sign(kNow), kMethod, kPath, kBody, kNow + kHour);
+  EXPECT_EQ(refused.status().code(), Status::Code::kUnauthenticated);
+  EXPECT_EQ(verifier_.nonces_held(), 0u);
+}
+
+TEST(RequestAuthHeadersTest, RoundTrip) {
+  auto key = crypto::SigningKey::Generate();
+  RequestAuth auth = SignRequest(key, "32.01", "GET", "/fed/v1/x", "", kNow);
+  auto headers = AuthHeaders(auth);
+  ASSERT_EQ(headers.size(), 4u);
+  std::map<std::string, std::string, std::less<>> by_name(headers.begin(), headers.end());
+  EXPECT_EQ(by_name.at("X-Lapor-Node"), "32.01");
+  EXPECT_EQ(by_name.at("X-Lapor-Timestamp"), "1796004000000");
+  EXPECT_EQ(by_name.at("X-Lapor-Nonce"), auth.nonce);
+  EXPECT_EQ(by_name.at("X-Lapor-Signature"), crypto::Base64Encode(auth.signature));
+  auto parsed = ParseRequestAuth([&](std::string_view name) -> std::optional<std::string> {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) return std::nullopt;
+    return it->second;
+  });
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->node_id, auth.node_id);
+  EXPECT_EQ(parsed->time_ms, auth.time_ms);
+  EXPECT_EQ(parsed->nonce, auth.nonce);
+  EXPECT_EQ(parsed->signature, auth.signature);
+}
+
+TEST(RequestAuthHeadersTest, MissingOrMalformedHeadersAreUnauthenticated) {
+  auto key = crypto::SigningKey::Generate();
+  auto good_headers = AuthHeaders(SignRequest(key, "32", "GET", "/", "", kNow));
+  auto parse_with = [&](std::string_view name, std::optional<std::string> value) {
+    std::map<std::string, std::string, std::less<>> h(good_headers.begin(), good_headers.end());
+    if (value) {
+      h[std::string(name)] = *value;
+    } else {
+      h.erase(std::string(name));
+    }
+    return ParseRequestAuth([&](std::string_view n) -> std::optional<std::string> {
+      auto it = h.find(n);
+      if (it == h.end()) return std::nullopt;
+      return it->second;
+    });
+  };
+  struct Case {
+    std::string_view header;
+    std::optional<std::string> value;
+  };
+  const Case cases[] = {
+      {kHeaderNode, std::nullopt},
+      {kHeaderNode, ""},
+      {kHeaderTimestamp, std::nullopt},
+      {kHeaderTimestamp, "12a"},
+      {kHeaderTimestamp, "-5"},
+      {kHeaderTimestamp, ""},
+      {kHeaderTimestamp, "99999999999999999999"},  // beyond int64
+      {kHeaderNonce, std::nullopt},
+      {kHeaderNonce, "0011223344556677"},                  // 16 hex characters
+      {kHeaderNonce, "00112233445566778899AABBCCDDEEFF"},  // upper case
+      {kHeaderNonce, "00112233445566778899aabbccddeefg"},
+      {kHeaderSignature, std::nullopt},
+      {kHeaderSignature, "not base64!"},
+      {kHeaderSignature, crypto::Base64Encode(std::string(63, 'x'))},
+      {kHeaderSignature, crypto::Base64Encode(std::string(65, 'x'))},
+  };
+  for (const Case& c : cases) {
+    auto r = parse_with(c.header, c.value);
+    EXPECT_EQ(r.status().code(), Status::Code::kUnauthenticated)
+        << c.header << "=" << c.value.value_or("<absent>");
+    EXPECT_NE(r.status().message().find(c.header), std::string::npos) << r.status().message();
+  }
+  // The unmodified set parses.
+  EXPECT_TRUE(parse_with(kHeaderNode, "32").ok());
+}
+
+}  // namespace
+}  // namespace lapor::federation
