@@ -133,3 +133,42 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 }  // namespace lapor::crypto
+
+namespace lapor::crypto {
+
+Result<std::string> SealToKey(std::string_view ed25519_public_key, std::string_view plaintext) {
+  if (ed25519_public_key.size() != crypto_sign_PUBLICKEYBYTES) {
+    return Status::InvalidArgument("not an Ed25519 public key", "public_key");
+  }
+  unsigned char x25519[crypto_box_PUBLICKEYBYTES];
+  if (crypto_sign_ed25519_pk_to_curve25519(
+          x25519, reinterpret_cast<const unsigned char*>(ed25519_public_key.data())) != 0) {
+    return Status::InvalidArgument("the Ed25519 key has no X25519 form", "public_key");
+  }
+  std::string out(plaintext.size() + crypto_box_SEALBYTES, '\0');
+  crypto_box_seal(reinterpret_cast<unsigned char*>(out.data()),
+                  reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
+                  x25519);
+  return out;
+}
+
+Result<std::string> OpenSealed(const SigningKey& key, std::string_view box) {
+  if (box.size() < crypto_box_SEALBYTES) return Status::InvalidArgument("sealed box too short");
+  unsigned char pk[crypto_box_PUBLICKEYBYTES];
+  unsigned char sk[crypto_box_SECRETKEYBYTES];
+  if (crypto_sign_ed25519_pk_to_curve25519(
+          pk, reinterpret_cast<const unsigned char*>(key.public_key().data())) != 0 ||
+      crypto_sign_ed25519_sk_to_curve25519(
+          sk, reinterpret_cast<const unsigned char*>(key.secret_key().data())) != 0) {
+    return Status::Internal("the node key has no X25519 form");
+  }
+  std::string out(box.size() - crypto_box_SEALBYTES, '\0');
+  int rc =
+      crypto_box_seal_open(reinterpret_cast<unsigned char*>(out.data()),
+                           reinterpret_cast<const unsigned char*>(box.data()), box.size(), pk, sk);
+  sodium_memzero(sk, sizeof sk);
+  if (rc != 0) return Status::PermissionDenied("sealed box does not open with this node's key");
+  return out;
+}
+
+}  // namespace lapor::crypto

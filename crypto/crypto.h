@@ -57,6 +57,12 @@ bool VerifySignature(std::string_view public_key, std::string_view message,
 std::string SecretboxSeal(std::string_view key, std::string_view plaintext);
 Result<std::string> SecretboxOpen(std::string_view key, std::string_view sealed);
 
+// Public-key encryption to a node: a libsodium sealed box to the X25519 key derived from the
+// node's Ed25519 public key (crypto_sign_ed25519_pk_to_curve25519). Only the holder of the
+// Ed25519 secret key opens it. InvalidArgument if the public key cannot be converted.
+Result<std::string> SealToKey(std::string_view ed25519_public_key, std::string_view plaintext);
+Result<std::string> OpenSealed(const SigningKey& key, std::string_view box);
+
 // Constant-time equality of two byte strings of equal length (false if lengths differ).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

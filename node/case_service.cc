@@ -6,8 +6,8 @@
 
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
+#include "federation/directory.h"
 #include "federation/regions.h"
-#include "federation/routing.h"
 #include "node/lifecycle.h"
 
 namespace lapor::node {
@@ -97,8 +97,16 @@ Result<std::unique_ptr<CaseService>> CaseService::Open(
   }
   auto next = store->NextSeq();
   if (!next.ok()) return next.status();
-  return std::unique_ptr<CaseService>(
+  auto foreign = store->MaxForeignRef();
+  if (!foreign.ok()) return foreign.status();
+  std::unique_ptr<CaseService> service(
       new CaseService(std::move(options), store, std::move(calendar), *next));
+  service->next_foreign_ref_ = *foreign + 1;
+  return service;
+}
+
+std::shared_ptr<const v1::Manifest> CaseService::manifest() const {
+  return opt_.directory != nullptr ? opt_.directory->Get() : nullptr;
 }
 
 void CaseService::SetCalendar(std::shared_ptr<const WorkingCalendar> calendar) {
@@ -146,7 +154,14 @@ Result<v1::CaseState> CaseService::LatestState(const std::string& case_id) {
 
 Result<v1::CaseState> CaseService::StoredCase(const std::string& case_id) {
   auto ref = ids_.Decode(case_id);
-  if (!ref) return Status::NotFound("no case with this tracking id", "tracking_id");
+  if (!ref) {
+    // Another node's case that this node holds as a party.
+    auto foreign = store_->FindForeignCase(case_id);
+    if (!foreign.ok()) return foreign.status();
+    if (!foreign->has_value())
+      return Status::NotFound("no case with this tracking id", "tracking_id");
+    return std::move((*foreign)->second);
+  }
   auto stored = store_->GetCase(*ref);
   if (!stored.ok()) return stored.status();
   // The id must match too: a seq that was not a case's first event decodes as well.
@@ -183,7 +198,7 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
   Queue(Seal(std::move(draft), v1::CaseState()), /*in_flight=*/false, std::move(done));
 }
 
-CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) const {
+CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
   const v1::Event& ev = draft.event;
   v1::Envelope env;
   env.set_payload_type(std::string(kEventPayloadType));
@@ -193,40 +208,120 @@ CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) const 
   sig->set_sig(opt_.key->Sign(crypto::PreAuthEncoding(kEventPayloadType, env.payload())));
   std::string envelope = env.SerializeAsString();
   std::string hash = crypto::Sha256(envelope);
-  Status applied = ApplyEvent(ev, hash, &current);
-  if (!applied.ok()) {
-    // Callers probe the same event against the same state first: reaching this is a program
-    // bug, and the seq already taken would block every later write.
-    std::fprintf(stderr, "fatal: event seq %llu refused after sequencing: %s\n",
-                 static_cast<unsigned long long>(ev.seq()), applied.ToString().c_str());
-    std::abort();
-  }
+  const v1::CaseState before = current;
   Sealed out;
+  if (IsChainEvent(ev.type())) {
+    Status applied = ApplyEvent(ev, hash, &current);
+    if (!applied.ok()) {
+      // Callers probe the same event against the same state first: reaching this is a program
+      // bug, and the seq already taken would block every later write.
+      std::fprintf(stderr, "fatal: event seq %llu refused after sequencing: %s\n",
+                   static_cast<unsigned long long>(ev.seq()), applied.ToString().c_str());
+      std::abort();
+    }
+    out.write.state = current;
+  }  // else a citizen message: the case's state does not change
+  out.write.outbox = Deliveries(before, current, ev, envelope);
+  if (current.owner_node() != opt_.node_id) {
+    for (const auto& [kind, plain] : draft.for_owner) {
+      auto item = SealForNode(current.owner_node(), current.case_id(), kind, plain);
+      if (item) out.write.outbox.push_back(std::move(*item));
+    }
+  }
   std::string leaf = crypto::LeafHash(envelope);  // here, in parallel, not in the log's thread
-  out.write.event = storage::StoredEvent{ev.seq(), current.first_seq(), hash, std::move(envelope),
-                                         std::move(leaf)};
+  out.write.event = storage::StoredEvent{ev.seq(), CaseRef(current), std::move(hash),
+                                         std::move(envelope), std::move(leaf)};
   out.write.sealed = std::move(draft.sealed);
-  out.write.outbox = federation::Destinations(opt_.jurisdiction, current.region_code());
-  out.write.state = current;
+  out.write.track_deadlines = current.owner_node() == opt_.node_id;
   out.state = std::move(current);
   return out;
 }
 
+std::vector<storage::OutboxItem> CaseService::Deliveries(const v1::CaseState& before,
+                                                         const v1::CaseState& after,
+                                                         const v1::Event& ev,
+                                                         const std::string& envelope) {
+  std::vector<storage::OutboxItem> out;
+  const std::string& self = opt_.node_id;
+  if (!IsChainEvent(ev.type())) {
+    if (after.owner_node() != self) out.push_back({after.owner_node(), {}, envelope});
+    return out;
+  }
+  std::vector<std::string> history;
+  bool history_loaded = false;
+  for (const auto& party : after.parties()) {
+    if (party == self) continue;
+    bool is_new = true;
+    for (const auto& p : before.parties()) is_new = is_new && p != party;
+    if (is_new && before.event_count() > 0) {
+      // A node that joins the case now first gets its chain so far.
+      if (!history_loaded) {
+        auto chain = ChainEnvelopes(before);
+        if (chain.ok()) history = std::move(*chain);
+        history_loaded = true;
+      }
+      for (const auto& h : history) out.push_back({party, {}, h});
+    }
+    out.push_back({party, {}, envelope});
+  }
+  return out;
+}
+
+std::optional<storage::OutboxItem> CaseService::SealForNode(const std::string& node,
+                                                            const std::string& case_id,
+                                                            const std::string& kind,
+                                                            const std::string& plaintext) const {
+  auto m = manifest();
+  if (!m) return std::nullopt;
+  const v1::Member* member = federation::FindNode(*m, node);
+  if (member == nullptr) return std::nullopt;
+  const int64_t now = opt_.clock->NowMs();
+  const v1::MemberKey* key = nullptr;
+  for (const auto& k : member->keys()) {
+    if (k.valid_from_ms() <= now && (k.valid_until_ms() == 0 || now < k.valid_until_ms()) &&
+        (key == nullptr || k.valid_from_ms() >= key->valid_from_ms())) {
+      key = &k;
+    }
+  }
+  if (key == nullptr) return std::nullopt;
+  auto box = crypto::SealToKey(key->public_key(), plaintext);
+  if (!box.ok()) return std::nullopt;
+  v1::DeliveryItem item;
+  auto* sealed = item.mutable_sealed();
+  sealed->set_case_id(case_id);
+  sealed->set_kind(kind);
+  sealed->set_box(std::move(*box));
+  return storage::OutboxItem{node, storage::OutboxKind::kSealed, sealed->SerializeAsString()};
+}
+
 void CaseService::Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done) {
   // The callback runs on the committer thread after the fsync (or the failure).
-  store_->Enqueue(std::move(sealed.write), [this, in_flight, state = std::move(sealed.state),
-                                            done = std::move(done)](const Status& s) mutable {
-    if (in_flight) {
-      std::lock_guard<std::mutex> lock(seq_mu_);
-      auto it = in_flight_.find(state.case_id());
-      if (it != in_flight_.end() && --it->second.writes == 0) in_flight_.erase(it);
-    }
-    if (s.ok()) {
-      done(std::move(state));
-    } else {
-      done(Status::Unavailable("the change could not be stored: " + s.message()));
-    }
-  });
+  std::string hash = sealed.write.kind == storage::Write::Kind::kForeign ? sealed.write.foreign.hash
+                                                                         : sealed.write.event.hash;
+  store_->Enqueue(std::move(sealed.write),
+                  [this, in_flight, hash = std::move(hash), state = std::move(sealed.state),
+                   done = std::move(done)](const Status& s) mutable {
+                    if (in_flight) {
+                      std::lock_guard<std::mutex> lock(seq_mu_);
+                      pending_hashes_.erase(hash);
+                      auto it = in_flight_.find(state.case_id());
+                      if (it != in_flight_.end()) {
+                        auto& events = it->second.events;
+                        for (auto e = events.begin(); e != events.end(); ++e) {
+                          if (e->first == hash) {
+                            events.erase(e);
+                            break;
+                          }
+                        }
+                        if (--it->second.writes == 0) in_flight_.erase(it);
+                      }
+                    }
+                    if (s.ok()) {
+                      done(std::move(state));
+                    } else {
+                      done(Status::Unavailable("the change could not be stored: " + s.message()));
+                    }
+                  });
 }
 
 void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prepare,
@@ -247,13 +342,17 @@ void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prep
     ev.set_case_id(case_id);
     ev.set_time_ms(opt_.clock->NowMs());
     ev.set_prev_hash(latest->last_hash());
-    v1::CaseState probe = *latest;
-    LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, {}, &probe));  // refusals before the seq is taken
+    if (IsChainEvent(ev.type())) {
+      v1::CaseState probe = *latest;
+      LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, {}, &probe));  // refusals before the seq is taken
+    }
     ++next_seq_;
+    const bool chain = IsChainEvent(ev.type());
     Sealed sealed = Seal(std::move(draft), std::move(*latest));
     auto& f = in_flight_[case_id];
     f.state = sealed.state;
     ++f.writes;
+    if (chain) f.events.emplace_back(sealed.write.event.hash, sealed.write.event.envelope);
     Queue(std::move(sealed), /*in_flight=*/true, std::move(done));
     return Status::Ok();
   }();
@@ -348,6 +447,11 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
   }
   sub->set_access_code_hash(crypto::Sha256(result.access_code));
   sub->set_verify_due_ms(calendar()->DeadlineAfter(now, kVerifyWorkingDays));
+  // A case about another jurisdiction's region is owned by that jurisdiction's node from the
+  // start; it gets the reporter's data sealed to its key.
+  const std::string owner =
+      federation::OwnerForRegion(manifest().get(), r.region_code, opt_.node_id);
+  if (owner != opt_.node_id) sub->set_owner_node(owner);
 
   const auto& rep = r.reporter;
   if (!rep.name.empty() || !rep.nik.empty() || !rep.phone.empty() || !rep.email.empty() ||
@@ -362,6 +466,7 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
     std::string bytes = record.SerializeAsString();
     sub->set_reporter_commitment(Commitment(kReporterCommitmentTag, bytes));
     draft.sealed.push_back({"reporter", crypto::SecretboxSeal(opt_.sealing_key, bytes)});
+    if (owner != opt_.node_id) draft.for_owner.emplace_back("reporter", bytes);
   }
   if (r.confidential) {
     v1::SealedText content;
@@ -371,6 +476,7 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
     std::string bytes = content.SerializeAsString();
     sub->set_content_commitment(Commitment(kContentCommitmentTag, bytes));
     draft.sealed.push_back({"content", crypto::SecretboxSeal(opt_.sealing_key, bytes)});
+    if (owner != opt_.node_id) draft.for_owner.emplace_back("content", bytes);
   } else {
     sub->set_title(r.title);
     sub->set_description(r.description);
@@ -409,7 +515,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     if (!type) {
       return Status::InvalidArgument(
           "unknown action (verify, hold, archive, dispose, process, respond, complete, reply, "
-          "reopen)",
+          "reopen, forward, accept, decline)",
           "action");
     }
     v1::Actor actor;
@@ -427,6 +533,18 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     LAPOR_RETURN_IF_ERROR(CheckIdentifier(req.agency, "agency", false));
     LAPOR_RETURN_IF_ERROR(CheckText(req.reason, "reason", 0, 64));
     LAPOR_RETURN_IF_ERROR(CheckText(req.duplicate_of, "duplicate_of", 0, 64));
+    if (*type == v1::EVENT_FORWARDED) {
+      if (req.to.empty()) return Status::InvalidArgument("forward needs a node", "to");
+      auto m = manifest();
+      if (req.to == opt_.node_id) {
+        return Status::InvalidArgument("the case cannot be forwarded to this node", "to");
+      }
+      if (!m || federation::FindNode(*m, req.to) == nullptr) {
+        return Status::InvalidArgument("node '" + req.to + "' is not a federation member", "to");
+      }
+    } else if (!req.to.empty()) {
+      return Status::InvalidArgument("only forward names a node", "to");
+    }
 
     const int64_t now = opt_.clock->NowMs();
     auto cal = calendar();
@@ -436,7 +554,11 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     a->set_agency(req.agency);
     a->set_reason(req.reason);
     a->set_duplicate_of(req.duplicate_of);
+    a->set_to_node(req.to);
     switch (*type) {
+      case v1::EVENT_ACCEPTED:
+        a->set_response_due_ms(cal->DeadlineAfter(now, kVerifyWorkingDays));
+        break;
       case v1::EVENT_VERIFIED:
       case v1::EVENT_DISPOSED:
       case v1::EVENT_REPLIED:
@@ -472,6 +594,25 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     if (actor.role() == "liaison" && s.agency() != who.op->agency) {
       return Status::PermissionDenied("the case is not dispositioned to your agency");
     }
+    if (actor.kind() == v1::ACTOR_CITIZEN && s.owner_node() != opt_.node_id) {
+      // The reporter writes at the origin while another node owns the case: the origin signs
+      // the message and delivers it to the owner, which adopts it into the case's chain.
+      if (s.origin_node() != opt_.node_id) {
+        return Status::PermissionDenied("the reporter writes through the case's origin node " +
+                                        s.origin_node());
+      }
+      const bool reply = d->event.type() == v1::EVENT_REPLIED;
+      v1::CaseState probe = s;  // refuse now what the owner would refuse
+      v1::Event as_owner = d->event;
+      as_owner.set_node_id(s.owner_node());
+      as_owner.set_prev_hash(s.last_hash());
+      as_owner.set_case_id(s.case_id());
+      as_owner.set_time_ms(opt_.clock->NowMs());
+      if (!req.note.empty()) as_owner.mutable_action()->set_note(req.note);
+      if (s.pending_owner().empty()) LAPOR_RETURN_IF_ERROR(ApplyEvent(as_owner, {}, &probe));
+      d->event.set_type(v1::EVENT_CITIZEN_MESSAGE);
+      d->event.mutable_action()->set_request(reply ? "reply" : "reopen");
+    }
     if (!req.note.empty()) {
       if (s.confidential()) {
         v1::SealedText sealed;
@@ -502,9 +643,9 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
   if (!view.full && view.state.confidential()) {
     return Status::NotFound("no case with this tracking id", "tracking_id");
   }
-  auto events = store_->CaseEvents(view.state.first_seq());
+  auto events = History(view.state);
   if (!events.ok()) return events.status();
-  const uint64_t ref = view.state.first_seq();
+  const uint64_t ref = CaseRef(view.state);
   for (const auto& stored_event : *events) {
     v1::Envelope env;
     HistoryItem item;
@@ -517,7 +658,7 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     if (!view.full) continue;
     if (item.event.has_action()) {
       item.note = item.event.action().note();
-      if (!item.event.action().note_commitment().empty()) {
+      if (!item.event.action().note_commitment().empty() && item.event.node_id() == opt_.node_id) {
         auto sealed = store_->GetSealed(ref, "note:" + std::to_string(stored_event.seq));
         if (sealed.ok() && sealed->has_value()) {
           auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
@@ -575,7 +716,7 @@ Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string&
   if (s.confidential() && !who.op && who.access_code.empty()) {
     return Status::NotFound("no case with this tracking id", "tracking_id");
   }
-  return store_->CaseEvents(s.first_seq());
+  return History(s);
 }
 
 Result<std::vector<v1::CaseState>> CaseService::List(storage::CaseFilter filter,
@@ -606,6 +747,10 @@ Result<int> CaseService::RunSla() {
     auto prepare = [&](const v1::CaseState& s, uint64_t, Draft* d) -> Status {
       // Decide on the latest state: an operator may have acted since the scan.
       auto* a = d->event.mutable_action();
+      if (s.owner_node() != opt_.node_id || !s.pending_owner().empty()) {
+        skip = true;  // another node runs this case's clocks
+        return Status::Conflict("not owned here");
+      }
       if (s.status() == status::kProcessing && s.auto_complete_at_ms() > 0 &&
           s.auto_complete_at_ms() <= now) {
         d->event.set_type(v1::EVENT_AUTO_COMPLETED);
@@ -613,6 +758,9 @@ Result<int> CaseService::RunSla() {
       } else if (s.due_ms() > 0 && !s.escalated() && s.due_ms() < now) {
         d->event.set_type(v1::EVENT_ESCALATED);
         a->set_missed_deadline(s.due_kind());
+        // The supervising node (province, then hub) becomes a party to the case.
+        a->set_to_node(
+            federation::EscalationTarget(manifest().get(), opt_.node_id, s.escalation_level()));
       } else {
         skip = true;
         return Status::Conflict("nothing due");

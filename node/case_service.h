@@ -13,11 +13,13 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
+#include "federation/directory.h"
 #include "lapor/v1/event.pb.h"
 #include "node/calendar.h"
 #include "node/tracking_id.h"
@@ -66,6 +68,7 @@ struct SubmitResult {
 
 struct ActionRequest {
   std::string action, note, agency, reason, duplicate_of;
+  std::string to;  // forward: the node (jurisdiction code) asked to take the case
 };
 
 // Who is asking: an operator (by token), the reporter (by access code), or nobody.
@@ -75,7 +78,7 @@ struct Credentials {
 };
 
 struct HistoryItem {
-  uint64_t seq = 0;
+  uint64_t seq = 0;  // the author's seq
   v1::Event event;
   std::string note;  // unsealed note, if the viewer may see it
 };
@@ -96,7 +99,14 @@ struct CaseServiceOptions {
   std::shared_ptr<const crypto::SigningKey> key;
   std::string sealing_key;  // secretbox key for personal data at rest
   Clock* clock = Clock::Real();
+  // The federation manifest holder; nullptr: not federated (the node owns every case).
+  const federation::Directory* directory = nullptr;
 };
+
+// The storage key of a case at this node.
+inline uint64_t CaseRef(const v1::CaseState& s) {
+  return s.local_ref() != 0 ? s.local_ref() : s.first_seq();
+}
 
 class CaseService {
  public:
@@ -129,6 +139,18 @@ class CaseService {
   // without a reply have passed. Returns how many events it wrote.
   Result<int> RunSla();
 
+  // Applies what another node delivered (POST /federation/v1/events, already authenticated as
+  // `sender`): verifies each envelope's signature against the manifest, checks it against the
+  // case's chain and the one-owner rule, and stores it with the case's new state; adopts citizen
+  // messages for cases this node owns; stores personal data sealed to this node. Items are
+  // handled in order, each independently (one bad item does not stop the others). `done` gets one
+  // result per item once everything applied is durable.
+  void Receive(const std::string& sender, const v1::EventBatch& batch,
+               Done<v1::BatchResult> done);
+  // Re-appends this node's own events recovered from other nodes after a restore from backup
+  // (they must continue the log exactly: seq next_seq(), next_seq()+1, ...). Returns how many.
+  Result<int> RecoverOwnEvents(const std::vector<std::string>& envelopes);
+
   // Replaces the holiday calendar (the SLA loop reloads the operator's file).
   void SetCalendar(std::shared_ptr<const WorkingCalendar> calendar);
   // Operator lookup by bearer token (cached; a token added while running is found on first use).
@@ -147,6 +169,9 @@ class CaseService {
   struct Draft {
     v1::Event event;  // node_id, seq, case_id, time and prev_hash are filled in by Sequence
     std::vector<storage::SealedBlob> sealed;
+    // Personal data (kind, plaintext) the case's owner must receive sealed to its key when it
+    // is another node.
+    std::vector<std::pair<std::string, std::string>> for_owner;
   };
   // Called under the sequencing lock with the case's latest state (including writes not yet
   // durable) and the seq the event will get: refuses, or completes the draft.
@@ -161,8 +186,29 @@ class CaseService {
     storage::Write write;
     v1::CaseState state;
   };
-  // Signs the draft's event (its seq, id, time and prev_hash set) and applies it to `current`.
-  Sealed Seal(Draft draft, v1::CaseState current) const;
+  // Signs the draft's event (its seq, id, time and prev_hash set), applies it to `current` and
+  // adds the deliveries it owes. Requires seq_mu_ unless the event opens a new case.
+  Sealed Seal(Draft draft, v1::CaseState current);
+  // Outbox rows the event `envelope` of the case (`before` -> `after`) owes: every other party
+  // gets it; a party new with this event first gets the case's earlier chain; a citizen message
+  // goes to the owner only. Requires seq_mu_ unless `before` is empty.
+  std::vector<storage::OutboxItem> Deliveries(const v1::CaseState& before,
+                                              const v1::CaseState& after, const v1::Event& ev,
+                                              const std::string& envelope);
+  // The committed events of a case, whoever authored them, in chain order (relayed reporter
+  // messages placed by time); seq is each event's author's seq.
+  Result<std::vector<storage::StoredEvent>> History(const v1::CaseState& s);
+  // The envelopes of the case's chain in order (stored and in flight). Requires seq_mu_.
+  Result<std::vector<std::string>> ChainEnvelopes(const v1::CaseState& s);
+  // `kind` of personal data (plaintext) sealed to `node`'s current key for delivery.
+  std::optional<storage::OutboxItem> SealForNode(const std::string& node,
+                                                 const std::string& case_id,
+                                                 const std::string& kind,
+                                                 const std::string& plaintext) const;
+  std::shared_ptr<const v1::Manifest> manifest() const;
+  // One item of Receive. Requires seq_mu_; appends to `writes` what must commit.
+  v1::BatchResult::Item ReceiveItem(const std::string& sender, const v1::DeliveryItem& item,
+                                    std::vector<Sealed>* writes);
   // Queues for group commit; `done` runs once durable. Never calls `done` inline.
   void Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done);
   Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_
@@ -186,7 +232,10 @@ class CaseService {
   struct InFlight {
     v1::CaseState state;
     int writes = 0;
+    std::vector<std::pair<std::string, std::string>> events;  // (hash, envelope) not yet durable
   };
+  uint64_t next_foreign_ref_ = 0;  // guarded by seq_mu_
+  std::unordered_set<std::string> pending_hashes_;  // foreign events queued; guarded by seq_mu_
   std::unordered_map<std::string, InFlight> in_flight_;  // guarded by seq_mu_
 
   std::mutex op_mu_;

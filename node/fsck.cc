@@ -6,8 +6,10 @@
 #include <optional>
 
 #include "crypto/crypto.h"
+#include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
+#include "federation/directory.h"
 #include "node/case_service.h"
 #include "node/lifecycle.h"
 
@@ -19,7 +21,20 @@ struct Replayed {
   bool broken = false;  // a chain or transition error was reported; later events are skipped
   std::string reporter_commitment, content_commitment;
   std::map<uint64_t, std::string> note_commitments;  // seq -> commitment
+  // This node's verified events of the case: (hash, event).
+  std::vector<std::pair<std::string, v1::Event>> own;
+  std::vector<std::pair<uint64_t, uint64_t>> own_refs;  // (seq, stored case key)
 };
+
+// The manifest the node holds (stored only after its hub signature was checked), if any.
+std::optional<v1::Manifest> StoredManifest(storage::Store* store) {
+  auto blob = store->GetMeta("manifest");
+  if (!blob.ok() || !blob->has_value()) return std::nullopt;
+  v1::Envelope env;
+  v1::Manifest m;
+  if (!env.ParseFromString(**blob) || !m.ParseFromString(env.payload())) return std::nullopt;
+  return m;
+}
 
 }  // namespace
 
@@ -83,16 +98,8 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     if (ev.seq() != e.seq) problem(at + "signed seq " + std::to_string(ev.seq()) + " differs");
     if (ev.node_id() != node_id) problem(at + "signed by node '" + ev.node_id() + "'");
     auto& c = cases[ev.case_id()];
-    if (c.broken) return true;
-    if (c.state.event_count() > 0 && e.case_ref != c.state.first_seq()) {
-      problem(at + "stored under the wrong case");
-    }
-    Status s = ApplyEvent(ev, e.hash, &c.state);
-    if (!s.ok()) {
-      problem(at + "case " + ev.case_id() + ": replay refused: " + s.ToString());
-      c.broken = true;
-      return true;
-    }
+    c.own.emplace_back(e.hash, ev);
+    c.own_refs.emplace_back(e.seq, e.case_ref);
     if (ev.type() == v1::EVENT_SUBMITTED) {
       c.reporter_commitment = ev.submission().reporter_commitment();
       c.content_commitment = ev.submission().content_commitment();
@@ -103,27 +110,93 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
   });
   LAPOR_RETURN_IF_ERROR(scan);
 
+  // Each case's chain, across its authors, replayed in chain order and compared with the stored
+  // state. Events of other nodes are checked against the manifest's keys.
+  const std::optional<v1::Manifest> manifest = StoredManifest(store);
   std::map<std::string, bool> seen;
   Status cs = store->ScanCases([&](const v1::CaseState& stored) {
     ++report.cases;
     seen[stored.case_id()] = true;
-    auto it = cases.find(stored.case_id());
-    if (it == cases.end()) {
-      problem("case " + stored.case_id() + ": stored state has no events");
+    auto& c = cases[stored.case_id()];
+    const uint64_t ref = CaseRef(stored);
+    std::multimap<std::string, std::pair<std::string, v1::Event>> by_prev;
+    for (const auto& [hash, ev] : c.own) {
+      if (IsChainEvent(ev.type())) by_prev.emplace(ev.prev_hash(), std::make_pair(hash, ev));
+    }
+    for (const auto& [seq, case_ref] : c.own_refs) {
+      if (case_ref != ref) {
+        problem("event seq " + std::to_string(seq) + ": stored under the wrong case");
+      }
+    }
+    auto foreign = store->ForeignCaseEvents(ref);
+    if (!foreign.ok()) {
+      problem("case " + stored.case_id() + ": cannot read other nodes' events");
       return true;
     }
-    if (it->second.broken) return true;
+    for (const auto& f : *foreign) {
+      const std::string at = "case " + stored.case_id() + ": event " + f.author + "/" +
+                             std::to_string(f.author_seq) + ": ";
+      v1::Envelope env;
+      v1::Event ev;
+      if (crypto::Sha256(f.envelope) != f.hash || !env.ParseFromString(f.envelope) ||
+          !ev.ParseFromString(env.payload())) {
+        problem(at + "stored envelope does not parse or match its hash");
+        continue;
+      }
+      if (manifest) {
+        Status sig = Status::PermissionDenied("unsigned");
+        const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
+        for (const auto& sg : env.signatures()) {
+          sig = federation::VerifyMemberSignature(*manifest, ev.node_id(), pae, sg.sig(),
+                                                  ev.time_ms());
+          if (sig.ok()) break;
+        }
+        if (!sig.ok()) problem(at + sig.message());
+      }
+      if (IsChainEvent(ev.type())) by_prev.emplace(ev.prev_hash(), std::make_pair(f.hash, ev));
+    }
+    v1::CaseState replay;
+    std::string at_hash;
+    size_t applied = 0;
+    for (auto it = by_prev.find(at_hash); it != by_prev.end(); it = by_prev.find(at_hash)) {
+      if (by_prev.count(at_hash) > 1) {
+        problem("case " + stored.case_id() + ": the chain forks after " +
+                crypto::HexEncode(at_hash).substr(0, 16));
+        c.broken = true;
+        break;
+      }
+      Status s = ApplyEvent(it->second.second, it->second.first, &replay);
+      if (!s.ok()) {
+        problem("case " + stored.case_id() + ": event " + it->second.second.node_id() + "/" +
+                std::to_string(it->second.second.seq()) + ": replay refused: " + s.ToString());
+        c.broken = true;
+        break;
+      }
+      at_hash = it->second.first;
+      if (++applied > by_prev.size()) break;
+    }
+    if (c.broken) return true;
+    if (applied != by_prev.size()) {
+      problem("case " + stored.case_id() + ": " + std::to_string(by_prev.size() - applied) +
+              " event(s) do not continue the case's chain");
+      c.broken = true;
+      return true;
+    }
+    c.state = replay;
+    v1::CaseState compared = stored;
+    compared.clear_local_ref();  // this node's storage key, not part of the replayed state
     std::string diff;
     google::protobuf::util::MessageDifferencer differ;
     differ.ReportDifferencesToString(&diff);
-    if (!differ.Compare(it->second.state, stored)) {
+    if (!differ.Compare(replay, compared)) {
       problem("case " + stored.case_id() + ": stored state differs from replay: " + diff);
     }
+    c.state.set_local_ref(stored.local_ref());
     return true;
   });
   LAPOR_RETURN_IF_ERROR(cs);
   for (const auto& [id, c] : cases) {
-    if (!seen.count(id) && !c.broken) problem("case " + id + ": events without a stored state");
+    if (!seen.count(id)) problem("case " + id + ": events without a stored state");
   }
 
   if (checkpoint) {
@@ -174,7 +247,7 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
   };
   for (const auto& [id, c] : cases) {
     if (c.broken || c.state.event_count() == 0) continue;
-    const uint64_t ref = c.state.first_seq();
+    const uint64_t ref = CaseRef(c.state);
     if (!c.reporter_commitment.empty()) {
       check_sealed(id, ref, "reporter", kReporterCommitmentTag, c.reporter_commitment);
     }

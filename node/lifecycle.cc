@@ -12,6 +12,20 @@ bool OneOf(std::string_view s, std::initializer_list<std::string_view> options) 
   return false;
 }
 
+// Adds `node` to the case's parties; a case held by two nodes or more is cross-jurisdiction, and
+// the national hub holds every cross-jurisdiction case.
+void AddParty(v1::CaseState* s, const std::string& node) {
+  auto add = [s](const std::string& n) {
+    for (const auto& p : s->parties()) {
+      if (p == n) return;
+    }
+    s->add_parties(n);
+  };
+  if (node.empty()) return;
+  add(node);
+  if (s->parties_size() > 1) add(std::string(kHubNode));
+}
+
 Status NotIn(std::string_view action, const v1::CaseState& s) {
   return Status::Conflict(
       "cannot " + std::string(action) + " a case in status '" + s.status() + "'", "action");
@@ -41,6 +55,9 @@ std::optional<v1::EventType> EventTypeForAction(std::string_view a) {
   if (a == "complete") return v1::EVENT_COMPLETED;
   if (a == "reply") return v1::EVENT_REPLIED;
   if (a == "reopen") return v1::EVENT_REOPENED;
+  if (a == "forward") return v1::EVENT_FORWARDED;
+  if (a == "accept") return v1::EVENT_ACCEPTED;
+  if (a == "decline") return v1::EVENT_DECLINED;
   return std::nullopt;
 }
 
@@ -70,6 +87,14 @@ std::string_view EventTypeName(v1::EventType t) {
       return "escalated";
     case v1::EVENT_AUTO_COMPLETED:
       return "auto_completed";
+    case v1::EVENT_FORWARDED:
+      return "forwarded";
+    case v1::EVENT_ACCEPTED:
+      return "accepted";
+    case v1::EVENT_DECLINED:
+      return "declined";
+    case v1::EVENT_CITIZEN_MESSAGE:
+      return "citizen_message";
     default:
       return "unknown";
   }
@@ -89,6 +114,9 @@ Status CheckActor(v1::EventType type, const v1::Actor& actor) {
     case v1::EVENT_HELD:
     case v1::EVENT_ARCHIVED:
     case v1::EVENT_DISPOSED:
+    case v1::EVENT_FORWARDED:
+    case v1::EVENT_ACCEPTED:
+    case v1::EVENT_DECLINED:
       ok = admin;
       break;
     case v1::EVENT_PROCESSING:
@@ -97,6 +125,7 @@ Status CheckActor(v1::EventType type, const v1::Actor& actor) {
       ok = liaison;
       break;
     case v1::EVENT_REPLIED:
+    case v1::EVENT_CITIZEN_MESSAGE:
       ok = citizen;
       break;
     case v1::EVENT_REOPENED:
@@ -146,6 +175,10 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
     s.set_due_kind("verification");
     s.set_access_code_hash(sub.access_code_hash());
     s.set_title(sub.title());
+    s.set_origin_node(e.node_id());
+    s.set_owner_node(sub.owner_node().empty() ? e.node_id() : sub.owner_node());
+    AddParty(&s, s.origin_node());
+    AddParty(&s, s.owner_node());
   } else {
     if (s.event_count() == 0) return Status::NotFound("case does not exist", "case_id");
     if (e.case_id() != s.case_id())
@@ -154,6 +187,28 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
       return Status::Conflict("prev_hash does not match the case's last event", "prev_hash");
     }
     if (!e.has_action()) return Status::InvalidArgument("action body missing", "action");
+    if (e.type() == v1::EVENT_CITIZEN_MESSAGE) {
+      return Status::InvalidArgument("a citizen message is not a link of the case's chain", "type");
+    }
+    // One owner at a time: during a handoff only the node asked to take the case may act (accept
+    // or decline); otherwise only the owner.
+    if (e.type() == v1::EVENT_ACCEPTED || e.type() == v1::EVENT_DECLINED) {
+      if (s.pending_owner().empty()) {
+        return Status::Conflict("the case is not being forwarded", "action");
+      }
+      if (e.node_id() != s.pending_owner()) {
+        return Status::PermissionDenied(
+            "only node " + s.pending_owner() +
+            ", to which the case is forwarded, may accept or decline it");
+      }
+    } else if (!s.pending_owner().empty()) {
+      return Status::Conflict("the case is being forwarded to node " + s.pending_owner() +
+                                  ", which must accept or decline it first",
+                              "action");
+    } else if (e.node_id() != s.owner_node()) {
+      return Status::PermissionDenied("node " + e.node_id() + " does not own the case (node " +
+                                      s.owner_node() + " does)");
+    }
     const std::string_view cur = s.status();
     auto restart_response_clock = [&] {
       if (a.response_due_ms() <= 0) {
@@ -276,6 +331,38 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
           return Status::InvalidArgument("escalation names the wrong deadline", "missed_deadline");
         }
         s.set_escalated(true);
+        if (!a.to_node().empty()) {
+          AddParty(&s, a.to_node());
+          s.set_escalation_level(s.escalation_level() + 1);
+        }
+        break;
+      case v1::EVENT_FORWARDED:
+        if (!OneOf(cur, {status::kSubmitted, status::kOnHold, status::kDispositioned})) {
+          return NotIn("forward", s);
+        }
+        if (a.to_node().empty()) return Status::InvalidArgument("forward needs a node", "to_node");
+        if (a.to_node() == s.owner_node()) {
+          return Status::InvalidArgument("the case is already owned by this node", "to_node");
+        }
+        s.set_pending_owner(a.to_node());
+        AddParty(&s, a.to_node());
+        break;
+      case v1::EVENT_ACCEPTED:
+        // The new owner verifies and dispositions the case to one of its own agencies.
+        s.set_owner_node(e.node_id());
+        s.set_pending_owner("");
+        s.set_status(std::string(status::kSubmitted));
+        s.set_agency("");
+        if (a.response_due_ms() <= 0) {
+          return Status::InvalidArgument("verification deadline missing", "response_due_ms");
+        }
+        s.set_due_ms(a.response_due_ms());
+        s.set_due_kind("verification");
+        s.set_escalated(false);
+        break;
+      case v1::EVENT_DECLINED:
+        if (a.reason().empty()) return Status::InvalidArgument("decline needs a reason", "reason");
+        s.set_pending_owner("");
         break;
       default:
         return Status::InvalidArgument("unknown event type", "type");

@@ -20,6 +20,9 @@ inline constexpr std::string_view kOnHold = "tertunda";
 inline constexpr std::string_view kArchived = "arsip";
 }  // namespace status
 
+// The national hub's node id (its jurisdiction code).
+inline constexpr std::string_view kHubNode = "00";
+
 inline constexpr int kVerifyWorkingDays = 3;
 inline constexpr int kResponseWorkingDays = 5;
 inline constexpr int kAutoCompleteWorkingDays = 10;
@@ -39,8 +42,14 @@ std::string_view EventTypeName(v1::EventType type);
 // Whether this kind of actor may cause this event: PermissionDenied otherwise.
 Status CheckActor(v1::EventType type, const v1::Actor& actor);
 
+// Whether events of this type are links of a case's hash chain (all but the citizen message an
+// origin relays to the owner, which the owner adopts with an event of its own).
+inline bool IsChainEvent(v1::EventType t) { return t != v1::EVENT_CITIZEN_MESSAGE; }
+
 // Applies `event` (whose envelope hashes to `hash`) to `state`: checks the actor, that the event
-// follows the state (Conflict naming the current status otherwise) and that its body is complete
+// follows the state (Conflict naming the current status otherwise), that its author (event
+// node_id) may change the case now (the one-owner rule: the owner, or during a handoff only the
+// node it is forwarded to; PermissionDenied or Conflict otherwise), and that its body is complete
 // (InvalidArgument naming the field). On error `state` is unchanged.
 Status ApplyEvent(const v1::Event& event, const std::string& hash, v1::CaseState* state);
 

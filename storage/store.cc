@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "crypto/merkle.h"
 #include "storage/sqlite.h"
@@ -86,6 +87,44 @@ CREATE TABLE alerts(
   note_b BLOB NOT NULL,
   time_ms INTEGER NOT NULL);
 )sql",
+    // 3 -> 4: federation. Events of other nodes; an outbox that carries what it delivers (so a
+    // destination restored from a backup can be sent it again); each destination's cursor; the
+    // highest outbox position received from each sender. The v1 outbox (destination, seq) rows
+    // were never sent: they move over as envelopes.
+    R"sql(
+CREATE TABLE foreign_events(
+  hash BLOB PRIMARY KEY,
+  case_ref INTEGER NOT NULL,
+  author TEXT NOT NULL,
+  author_seq INTEGER NOT NULL,
+  envelope BLOB NOT NULL,
+  received_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX foreign_by_case ON foreign_events(case_ref);
+CREATE UNIQUE INDEX foreign_by_author ON foreign_events(author, author_seq);
+CREATE INDEX cases_by_id ON cases(case_id) WHERE ref >= 4611686018427387904;
+ALTER TABLE outbox RENAME TO outbox_v1;
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  destination TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE INDEX outbox_by_destination ON outbox(destination, id);
+INSERT INTO outbox(destination, kind, payload, created_ms)
+  SELECT o.destination, 0, e.envelope, 0 FROM outbox_v1 o JOIN events e ON e.seq = o.seq
+  ORDER BY o.seq;
+DROP TABLE outbox_v1;
+CREATE TABLE delivery(
+  destination TEXT PRIMARY KEY,
+  cursor INTEGER NOT NULL,
+  last_success_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  last_error_ms INTEGER NOT NULL,
+  failing_since_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE received(
+  sender TEXT PRIMARY KEY,
+  outbox_id INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -96,6 +135,45 @@ Status InTransaction(Connection* db, const std::function<Status()>& body) {
   if (s.ok()) s = db->Exec("COMMIT");
   if (!s.ok()) db->Exec("ROLLBACK");
   return s;
+}
+
+// Part of migration 3 -> 4: case states gained their origin, owner and parties. Every case stored
+// before then is the node's own (the author of its events).
+Status AddOwnersToStates(Connection* db) {
+  auto node = db->Cached("SELECT envelope FROM events ORDER BY seq LIMIT 1");
+  if (!node.ok()) return node.status();
+  auto row = (*node)->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Ok();
+  v1::Envelope env;
+  v1::Event first;
+  const bool parsed = env.ParseFromString((*node)->Blob(0)) && first.ParseFromString(env.payload());
+  (*node)->Reset();
+  if (!parsed) return Status::Ok();  // nothing to learn the node id from: fsck reports event 0
+  const std::string node_id = first.node_id();
+  auto read = db->Cached("SELECT ref, state FROM cases");
+  if (!read.ok()) return read.status();
+  std::vector<std::pair<int64_t, std::string>> updated;
+  for (;;) {
+    auto r = (*read)->Step();
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    v1::CaseState state;
+    state.ParseFromString((*read)->Blob(1));
+    if (!state.owner_node().empty()) continue;
+    state.set_origin_node(node_id);
+    state.set_owner_node(node_id);
+    state.add_parties(node_id);
+    updated.emplace_back((*read)->Int(0), state.SerializeAsString());
+  }
+  (*read)->Reset();
+  for (const auto& [ref, blob] : updated) {
+    auto st = db->Cached("UPDATE cases SET state = ? WHERE ref = ?");
+    if (!st.ok()) return st.status();
+    (*st)->BindBlob(1, blob).Bind(2, ref);
+    LAPOR_RETURN_IF_ERROR((*st)->Run());
+  }
+  return Status::Ok();
 }
 
 Status Migrate(Connection* db) {
@@ -111,7 +189,10 @@ Status Migrate(Connection* db) {
   }
   if (version == kSchemaVersion) return Status::Ok();
   return InTransaction(db, [&]() -> Status {
-    for (int v = version; v < kSchemaVersion; ++v) LAPOR_RETURN_IF_ERROR(db->Exec(kMigrations[v]));
+    for (int v = version; v < kSchemaVersion; ++v) {
+      LAPOR_RETURN_IF_ERROR(db->Exec(kMigrations[v]));
+      if (v == 3) LAPOR_RETURN_IF_ERROR(AddOwnersToStates(db));
+    }
     return db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   });
 }
@@ -145,15 +226,16 @@ class SqliteStore : public Store {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!committer_exited_) {
-        const uint64_t seq = w.event.seq;
-        if (queue_.count(seq) == 0) {
-          queue_.emplace(seq, Pending{std::move(w), std::move(on_durable)});
+        const bool own = w.kind == Write::Kind::kOwn;
+        const QueueKey key{own ? w.event.seq : w.after_seq, own ? 1 : 0, own ? 0 : ++other_count_};
+        if (queue_.count(key) == 0) {
+          queue_.emplace(key, Pending{std::move(w), std::move(on_durable)});
           cv_.notify_one();
           return;
         }
         // The same seq queued twice is a caller bug: refuse it and stop accepting writes.
         failed_ = true;
-        failure_ = "seq " + std::to_string(seq) + " queued twice";
+        failure_ = "seq " + std::to_string(std::get<0>(key)) + " queued twice";
         refused = Status::Internal(failure_);
       }
     }
@@ -345,6 +427,185 @@ class SqliteStore : public Store {
         out = Operator{static_cast<uint64_t>((*st)->Int(0)), (*st)->Text(1), (*st)->Text(2),
                        (*st)->Text(3)};
       }
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<std::optional<std::pair<uint64_t, v1::CaseState>>> FindForeignCase(
+      const std::string& case_id) override {
+    using R = std::optional<std::pair<uint64_t, v1::CaseState>>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached("SELECT ref, state FROM cases WHERE case_id = ? AND ref >= " +
+                           std::to_string(kForeignRefBase));
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, case_id);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      R out;
+      if (*row) out.emplace(static_cast<uint64_t>((*st)->Int(0)), ParseState((*st)->Blob(1)));
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<uint64_t> MaxForeignRef() override {
+    return WithReader<uint64_t>([](Connection* db) -> Result<uint64_t> {
+      auto st =
+          db->Cached("SELECT MAX(ref) FROM cases WHERE ref >= " + std::to_string(kForeignRefBase));
+      if (!st.ok()) return st.status();
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      uint64_t out = kForeignRefBase - 1;
+      if (*row && !(*st)->IsNull(0)) out = static_cast<uint64_t>((*st)->Int(0));
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<std::vector<ForeignEvent>> ForeignCaseEvents(uint64_t case_ref) override {
+    using R = std::vector<ForeignEvent>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "SELECT hash, envelope, author, author_seq, received_ms FROM foreign_events "
+          "WHERE case_ref = ? ORDER BY received_ms, author, author_seq");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, static_cast<int64_t>(case_ref));
+      R out;
+      for (;;) {
+        auto row = (*st)->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        out.push_back(ForeignEvent{(*st)->Blob(0), (*st)->Blob(1), (*st)->Text(2),
+                                   static_cast<uint64_t>((*st)->Int(3)), case_ref, (*st)->Int(4)});
+      }
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<bool> HasForeignEvent(const std::string& hash) override {
+    return WithReader<bool>([&](Connection* db) -> Result<bool> {
+      auto st = db->Cached("SELECT 1 FROM foreign_events WHERE hash = ?");
+      if (!st.ok()) return st.status();
+      (*st)->BindBlob(1, hash);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      bool found = *row;
+      (*st)->Reset();
+      return found;
+    });
+  }
+
+  Result<std::optional<std::string>> ForeignHashAt(const std::string& author,
+                                                   uint64_t seq) override {
+    using R = std::optional<std::string>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached("SELECT hash FROM foreign_events WHERE author = ? AND author_seq = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, author).Bind(2, static_cast<int64_t>(seq));
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      R out;
+      if (*row) out = (*st)->Blob(0);
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<std::vector<std::string>> ForeignEnvelopesBy(const std::string& author, uint64_t from,
+                                                      int limit) override {
+    using R = std::vector<std::string>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "SELECT envelope FROM foreign_events WHERE author = ? AND author_seq >= ? "
+          "ORDER BY author_seq LIMIT ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, author).Bind(2, static_cast<int64_t>(from)).Bind(3, limit);
+      return ReadBlobs(*st);
+    });
+  }
+
+  Result<uint64_t> ForeignNextSeq(const std::string& author) override {
+    return WithReader<uint64_t>([&](Connection* db) -> Result<uint64_t> {
+      auto st = db->Cached(
+          "SELECT COALESCE(MAX(author_seq) + 1, 0) FROM foreign_events WHERE author = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, author);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      uint64_t out = static_cast<uint64_t>((*st)->Int(0));
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<std::vector<OutboxRow>> OutboxAfter(const std::string& destination, int64_t after_id,
+                                             int limit) override {
+    using R = std::vector<OutboxRow>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "SELECT id, kind, payload, created_ms FROM outbox WHERE destination = ? AND id > ? "
+          "ORDER BY id LIMIT ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, destination).Bind(2, after_id).Bind(3, limit);
+      R out;
+      for (;;) {
+        auto row = (*st)->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        out.push_back(OutboxRow{(*st)->Int(0), static_cast<OutboxKind>((*st)->Int(1)),
+                                (*st)->Blob(2), (*st)->Int(3)});
+      }
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<std::vector<DeliveryRow>> Deliveries() override {
+    using R = std::vector<DeliveryRow>;
+    return WithReader<R>([&](Connection* db) -> Result<R> {
+      auto st = db->Cached(
+          "WITH d AS (SELECT destination FROM delivery UNION SELECT DISTINCT destination FROM "
+          "outbox) "
+          "SELECT d.destination, COALESCE(v.cursor, 0), COALESCE(v.last_success_ms, 0), "
+          "COALESCE(v.last_error, ''), COALESCE(v.last_error_ms, 0), "
+          "COALESCE(v.failing_since_ms, 0), "
+          "(SELECT COUNT(*) FROM outbox o WHERE o.destination = d.destination AND o.id > "
+          "COALESCE(v.cursor, 0)), "
+          "(SELECT MIN(created_ms) FROM outbox o WHERE o.destination = d.destination AND o.id > "
+          "COALESCE(v.cursor, 0)) "
+          "FROM d LEFT JOIN delivery v ON v.destination = d.destination ORDER BY d.destination");
+      if (!st.ok()) return st.status();
+      R out;
+      for (;;) {
+        auto row = (*st)->Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        DeliveryRow d;
+        d.destination = (*st)->Text(0);
+        d.cursor = (*st)->Int(1);
+        d.last_success_ms = (*st)->Int(2);
+        d.last_error = (*st)->Text(3);
+        d.last_error_ms = (*st)->Int(4);
+        d.failing_since_ms = (*st)->Int(5);
+        d.backlog = (*st)->Int(6);
+        d.oldest_pending_ms = (*st)->IsNull(7) ? 0 : (*st)->Int(7);
+        out.push_back(std::move(d));
+      }
+      (*st)->Reset();
+      return out;
+    });
+  }
+
+  Result<int64_t> ReceivedFrom(const std::string& sender) override {
+    return WithReader<int64_t>([&](Connection* db) -> Result<int64_t> {
+      auto st = db->Cached("SELECT outbox_id FROM received WHERE sender = ?");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, sender);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      int64_t out = *row ? (*st)->Int(0) : 0;
       (*st)->Reset();
       return out;
     });
@@ -627,49 +888,100 @@ class SqliteStore : public Store {
 
   Status Apply(const Write& w) {
     const auto& e = w.event;
-    auto ins = writer_->Cached("INSERT INTO events(seq, case_ref, hash, envelope) VALUES(?,?,?,?)");
-    if (!ins.ok()) return ins.status();
-    (*ins)
-        ->Bind(1, static_cast<int64_t>(e.seq))
-        .Bind(2, static_cast<int64_t>(e.case_ref))
-        .BindBlob(3, e.hash)
-        .BindBlob(4, e.envelope);
-    LAPOR_RETURN_IF_ERROR((*ins)->Run());
+    const uint64_t ref = w.kind == Write::Kind::kOwn ? e.case_ref : w.case_ref;
+    if (w.kind == Write::Kind::kOwn) {
+      auto ins =
+          writer_->Cached("INSERT INTO events(seq, case_ref, hash, envelope) VALUES(?,?,?,?)");
+      if (!ins.ok()) return ins.status();
+      (*ins)
+          ->Bind(1, static_cast<int64_t>(e.seq))
+          .Bind(2, static_cast<int64_t>(e.case_ref))
+          .BindBlob(3, e.hash)
+          .BindBlob(4, e.envelope);
+      LAPOR_RETURN_IF_ERROR((*ins)->Run());
+    } else if (w.kind == Write::Kind::kForeign) {
+      const auto& f = w.foreign;
+      auto ins = writer_->Cached(
+          "INSERT INTO foreign_events(hash, case_ref, author, author_seq, envelope, received_ms) "
+          "VALUES(?,?,?,?,?,?)");
+      if (!ins.ok()) return ins.status();
+      (*ins)
+          ->BindBlob(1, f.hash)
+          .Bind(2, static_cast<int64_t>(f.case_ref))
+          .Bind(3, f.author)
+          .Bind(4, static_cast<int64_t>(f.author_seq))
+          .BindBlob(5, f.envelope)
+          .Bind(6, f.received_ms);
+      LAPOR_RETURN_IF_ERROR((*ins)->Run());
+    }
 
     const auto& s = w.state;
-    auto up = writer_->Cached(
-        "INSERT INTO cases(ref, case_id, status, report_type, category, region_code, agency, "
-        "due_ms, escalated, auto_complete_at_ms, state) "
-        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
-        "ON CONFLICT(ref) DO UPDATE SET status=?3, agency=?7, due_ms=?8, escalated=?9, "
-        "auto_complete_at_ms=?10, state=?11");
-    if (!up.ok()) return up.status();
-    std::string blob;
-    s.SerializeToString(&blob);
-    (*up)
-        ->Bind(1, static_cast<int64_t>(s.first_seq()))
-        .Bind(2, s.case_id())
-        .Bind(3, s.status())
-        .Bind(4, s.report_type())
-        .Bind(5, s.category())
-        .Bind(6, s.region_code())
-        .Bind(7, s.agency())
-        .Bind(8, s.due_ms())
-        .Bind(9, s.escalated() ? 1 : 0)
-        .Bind(10, s.auto_complete_at_ms())
-        .BindBlob(11, blob);
-    LAPOR_RETURN_IF_ERROR((*up)->Run());
+    if (!s.case_id().empty()) {
+      auto up = writer_->Cached(
+          "INSERT INTO cases(ref, case_id, status, report_type, category, region_code, agency, "
+          "due_ms, escalated, auto_complete_at_ms, state) "
+          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+          "ON CONFLICT(ref) DO UPDATE SET status=?3, agency=?7, due_ms=?8, escalated=?9, "
+          "auto_complete_at_ms=?10, state=?11");
+      if (!up.ok()) return up.status();
+      std::string blob;
+      s.SerializeToString(&blob);
+      (*up)
+          ->Bind(1, static_cast<int64_t>(ref))
+          .Bind(2, s.case_id())
+          .Bind(3, s.status())
+          .Bind(4, s.report_type())
+          .Bind(5, s.category())
+          .Bind(6, s.region_code())
+          .Bind(7, s.agency())
+          .Bind(8, w.track_deadlines ? s.due_ms() : 0)
+          .Bind(9, s.escalated() ? 1 : 0)
+          .Bind(10, w.track_deadlines ? s.auto_complete_at_ms() : 0)
+          .BindBlob(11, blob);
+      LAPOR_RETURN_IF_ERROR((*up)->Run());
+    }
 
     for (const auto& b : w.sealed) {
-      auto st = writer_->Cached("INSERT INTO sealed(case_ref, kind, ciphertext) VALUES(?,?,?)");
+      auto st = writer_->Cached(
+          "INSERT OR REPLACE INTO sealed(case_ref, kind, ciphertext) VALUES(?,?,?)");
       if (!st.ok()) return st.status();
-      (*st)->Bind(1, static_cast<int64_t>(e.case_ref)).Bind(2, b.kind).BindBlob(3, b.ciphertext);
+      (*st)->Bind(1, static_cast<int64_t>(ref)).Bind(2, b.kind).BindBlob(3, b.ciphertext);
       LAPOR_RETURN_IF_ERROR((*st)->Run());
     }
-    for (const auto& d : w.outbox) {
-      auto st = writer_->Cached("INSERT INTO outbox(destination, seq) VALUES(?,?)");
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    for (const auto& o : w.outbox) {
+      auto st = writer_->Cached(
+          "INSERT INTO outbox(destination, kind, payload, created_ms) VALUES(?,?,?,?)");
       if (!st.ok()) return st.status();
-      (*st)->Bind(1, d).Bind(2, static_cast<int64_t>(e.seq));
+      (*st)
+          ->Bind(1, o.destination)
+          .Bind(2, static_cast<int64_t>(o.kind))
+          .BindBlob(3, o.payload)
+          .Bind(4, now_ms);
+      LAPOR_RETURN_IF_ERROR((*st)->Run());
+    }
+    for (const auto& d : w.deliveries) {
+      auto st = writer_->Cached(
+          "INSERT OR REPLACE INTO delivery(destination, cursor, last_success_ms, last_error, "
+          "last_error_ms, failing_since_ms) VALUES(?,?,?,?,?,?)");
+      if (!st.ok()) return st.status();
+      (*st)
+          ->Bind(1, d.destination)
+          .Bind(2, d.cursor)
+          .Bind(3, d.last_success_ms)
+          .Bind(4, d.last_error)
+          .Bind(5, d.last_error_ms)
+          .Bind(6, d.failing_since_ms);
+      LAPOR_RETURN_IF_ERROR((*st)->Run());
+    }
+    for (const auto& [sender, id] : w.received) {
+      auto st = writer_->Cached(
+          "INSERT INTO received(sender, outbox_id) VALUES(?1,?2) "
+          "ON CONFLICT(sender) DO UPDATE SET outbox_id = MAX(outbox_id, ?2)");
+      if (!st.ok()) return st.status();
+      (*st)->Bind(1, sender).Bind(2, id);
       LAPOR_RETURN_IF_ERROR((*st)->Run());
     }
     return Status::Ok();
@@ -688,10 +1000,17 @@ class SqliteStore : public Store {
     static constexpr size_t kMaxBatch = 4096;
     while (!queue_.empty() && batch->size() < kMaxBatch) {
       auto it = queue_.begin();
-      if (it->first > next_commit_seq_) break;  // a gap: its writer has not queued yet
-      if (it->first < next_commit_seq_) {
+      const auto [seq, own, n] = it->first;
+      if (!own) {  // another node's event or bookkeeping: after every own seq below `seq`
+        if (seq > next_commit_seq_) break;
+        batch->push_back(std::move(it->second));
+        queue_.erase(it);
+        continue;
+      }
+      if (seq > next_commit_seq_) break;  // a gap: its writer has not queued yet
+      if (seq < next_commit_seq_) {
         failed_ = true;
-        if (failure_.empty()) failure_ = "seq " + std::to_string(it->first) + " queued twice";
+        if (failure_.empty()) failure_ = "seq " + std::to_string(seq) + " queued twice";
       } else {
         ++next_commit_seq_;
       }
@@ -746,6 +1065,7 @@ class SqliteStore : public Store {
     static constexpr size_t kMaxLeaves = 1 << 20;
     std::lock_guard<std::mutex> lock(leaves_mu_);
     for (const auto& p : batch) {
+      if (p.write.kind != Write::Kind::kOwn) continue;
       const auto& e = p.write.event;
       if (e.leaf_hash.empty() || (!leaves_.empty() && e.seq != leaves_first_ + leaves_.size())) {
         leaves_.clear();  // a gap in what we know: start over from here
@@ -783,14 +1103,14 @@ class SqliteStore : public Store {
 
   // Fails whatever is still queued behind a gap when the store closes.
   void FailStranded() {
-    std::map<uint64_t, Pending> stranded;
+    std::map<QueueKey, Pending> stranded;
     {
       std::lock_guard<std::mutex> lock(mu_);
       stranded.swap(queue_);
     }
-    for (auto& [seq, p] : stranded)
-      p.done(
-          Status::Unavailable("store closed before seq " + std::to_string(seq) + " could commit"));
+    for (auto& [key, p] : stranded)
+      p.done(Status::Unavailable("store closed before seq " + std::to_string(std::get<0>(key)) +
+                                 " could commit"));
   }
 
   const std::string path_;
@@ -799,12 +1119,16 @@ class SqliteStore : public Store {
   std::mutex mu_;
   std::condition_variable cv_;             // wakes the committer
   std::condition_variable checkpoint_cv_;  // wakes the checkpointer (only to stop)
-  std::map<uint64_t, Pending> queue_;      // by seq; guarded by mu_
-  uint64_t next_commit_seq_;               // guarded by mu_
-  bool stopping_ = false;                  // guarded by mu_
-  bool committer_exited_ = false;          // guarded by mu_
-  bool failed_ = false;                    // guarded by mu_ (read unguarded only by the committer)
-  std::string failure_;                    // guarded by mu_
+  // Own writes by (seq, 1, 0); others by (after_seq, 0, arrival), so each commits after every own
+  // seq below its after_seq and before own seq after_seq.
+  using QueueKey = std::tuple<uint64_t, int, uint64_t>;
+  std::map<QueueKey, Pending> queue_;  // guarded by mu_
+  uint64_t other_count_ = 0;           // guarded by mu_
+  uint64_t next_commit_seq_;           // guarded by mu_
+  bool stopping_ = false;              // guarded by mu_
+  bool committer_exited_ = false;      // guarded by mu_
+  bool failed_ = false;                // guarded by mu_ (read unguarded only by the committer)
+  std::string failure_;                // guarded by mu_
   std::thread committer_;
   std::thread checkpointer_;
 

@@ -24,7 +24,11 @@
 namespace lapor::storage {
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
+
+// Storage keys of cases that another node opened start here (a node's own cases are keyed by the
+// seq of their first event, which is far below).
+inline constexpr uint64_t kForeignRefBase = uint64_t{1} << 62;
 
 struct StoredEvent {
   uint64_t seq = 0;
@@ -39,12 +43,63 @@ struct SealedBlob {
   std::string ciphertext;  // secretbox(nonce || ciphertext)
 };
 
-// One event and everything that commits with it.
+// An event another node authored (or a citizen message it relayed), as received.
+struct ForeignEvent {
+  std::string hash;      // SHA-256 of envelope
+  std::string envelope;  // exactly as the author signed it
+  std::string author;    // node id
+  uint64_t author_seq = 0;
+  uint64_t case_ref = 0;  // this node's key of the case
+  int64_t received_ms = 0;
+};
+
+// What a sender delivers to one destination, in order.
+enum class OutboxKind : int { kEnvelope = 0, kSealed = 1 };
+struct OutboxItem {
+  std::string destination;  // node id
+  OutboxKind kind = OutboxKind::kEnvelope;
+  std::string payload;  // an envelope, or a serialized lapor.v1.SealedForNode
+};
+struct OutboxRow {
+  int64_t id = 0;
+  OutboxKind kind = OutboxKind::kEnvelope;
+  std::string payload;
+  int64_t created_ms = 0;
+};
+
+// A sender's progress towards one destination.
+struct DeliveryRow {
+  std::string destination;
+  int64_t cursor = 0;  // the last outbox id the destination acknowledged
+  int64_t last_success_ms = 0;
+  std::string last_error;
+  int64_t last_error_ms = 0;
+  int64_t failing_since_ms = 0;   // 0 while deliveries succeed
+  int64_t backlog = 0;            // rows after the cursor (filled in by Deliveries())
+  int64_t oldest_pending_ms = 0;  // creation time of the first row after the cursor (0 if none)
+};
+
+// One event and everything that commits with it, or bookkeeping that commits alone.
 struct Write {
+  enum class Kind {
+    kOwn,         // `event` is this node's, at seq event.seq
+    kForeign,     // `foreign` is another node's event; commits after every own seq < after_seq
+    kBookkeeping  // neither: only the other parts (deliveries, received cursors, sealed rows)
+  };
+  Kind kind = Kind::kOwn;
   StoredEvent event;
-  v1::CaseState state;  // the case after the event
+  ForeignEvent foreign;
+  uint64_t after_seq = 0;  // kForeign/kBookkeeping: own writes with seq < after_seq commit first
+  v1::CaseState state;     // the case after the event (not stored if its case_id is empty)
+  uint64_t case_ref = 0;   // kForeign/kBookkeeping: key of `state` and `sealed` (kOwn uses
+                           // event.case_ref)
+  // Whether the node runs this case's SLA clocks (it owns the case): if not, its deadlines are
+  // not indexed, so DueCases and the overdue filter skip it.
+  bool track_deadlines = true;
   std::vector<SealedBlob> sealed;
-  std::vector<std::string> outbox;  // destinations that must receive the event
+  std::vector<OutboxItem> outbox;       // deliveries owed because of this write
+  std::vector<DeliveryRow> deliveries;  // sender progress to store (cursor and errors)
+  std::vector<std::pair<std::string, int64_t>> received;  // sender -> highest outbox id applied
 };
 
 // A signed checkpoint of the node's log (see storage/tree_log.h).
@@ -118,6 +173,7 @@ class Store {
   virtual Result<uint64_t> NextSeq() = 0;
   // The case whose first event has seq `ref` (its key; the node derives it from the tracking id).
   virtual Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) = 0;
+  // This node's own events of a case, in seq order.
   virtual Result<std::vector<StoredEvent>> CaseEvents(uint64_t case_ref) = 0;
   virtual Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& filter) = 0;
   // Cases whose deadline (due_ms or auto_complete_at_ms) is at or before `now_ms`.
@@ -135,6 +191,30 @@ class Store {
   virtual Result<std::optional<Operator>> FindOperator(const std::string& token_hash) = 0;
 
   virtual Result<int64_t> CountOutbox() = 0;
+
+  // ---- Federation ----
+  // A case another node opened, by tracking id, with this node's key for it.
+  virtual Result<std::optional<std::pair<uint64_t, v1::CaseState>>> FindForeignCase(
+      const std::string& case_id) = 0;
+  // The highest key given to a foreign case (kForeignRefBase - 1 if none).
+  virtual Result<uint64_t> MaxForeignRef() = 0;
+  // Events other nodes authored of the case keyed `case_ref` (received order).
+  virtual Result<std::vector<ForeignEvent>> ForeignCaseEvents(uint64_t case_ref) = 0;
+  // Whether a foreign event with this hash is held; and the hash held for (author, seq).
+  virtual Result<bool> HasForeignEvent(const std::string& hash) = 0;
+  virtual Result<std::optional<std::string>> ForeignHashAt(const std::string& author,
+                                                           uint64_t seq) = 0;
+  // Envelopes of `author` with seq >= from held as foreign events, in seq order.
+  virtual Result<std::vector<std::string>> ForeignEnvelopesBy(const std::string& author,
+                                                              uint64_t from, int limit) = 0;
+  // One past the highest seq of `author` held as a foreign event (0 if none).
+  virtual Result<uint64_t> ForeignNextSeq(const std::string& author) = 0;
+  // Outbox rows for `destination` with id > after_id, in order.
+  virtual Result<std::vector<OutboxRow>> OutboxAfter(const std::string& destination,
+                                                     int64_t after_id, int limit) = 0;
+  // Every destination with outbox rows or a delivery row, with backlog.
+  virtual Result<std::vector<DeliveryRow>> Deliveries() = 0;
+  virtual Result<int64_t> ReceivedFrom(const std::string& sender) = 0;
 
   // RFC 6962 leaf hashes of the committed envelopes with seq in [from, from + count): from memory
   // for recent writes that carried one, else computed from the stored envelopes.

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "federation/manifest.h"
 #include "node/fsck.h"
 #include "node/lifecycle.h"
 #include "tests/harness/node_process.h"
@@ -28,6 +29,16 @@ class CaseServiceTest : public ::testing::Test {
     store_ = std::move(*store);
     key_ = std::make_shared<const crypto::SigningKey>(crypto::SigningKey::Generate());
     sealing_ = crypto::RandomBytes(32);
+    // A federation of the hub, 32 (this node) and 33.
+    v1::Manifest m;
+    ASSERT_TRUE(federation::AddMember(&m, "00", "http://127.0.0.1:1",
+                                      crypto::SigningKey::Generate().public_key(), 0)
+                    .ok());
+    ASSERT_TRUE(federation::AddMember(&m, "32", "http://127.0.0.1:2", key_->public_key(), 0).ok());
+    ASSERT_TRUE(federation::AddMember(&m, "33", "http://127.0.0.1:3",
+                                      crypto::SigningKey::Generate().public_key(), 0)
+                    .ok());
+    directory_.Set(std::make_shared<const v1::Manifest>(m));
     OpenService();
     admin_.op = storage::Operator{1, "admin", "admin", ""};
     liaison_.op = storage::Operator{2, "liaison", "liaison", "dinas-pu"};
@@ -40,6 +51,7 @@ class CaseServiceTest : public ::testing::Test {
     o.key = key_;
     o.sealing_key = sealing_;
     o.clock = &clock_;
+    o.directory = &directory_;
     auto cal = std::make_shared<WorkingCalendar>();
     cal->AddHoliday(WorkingCalendar::DayNumber(2026, 12, 2));  // a Wednesday holiday
     auto svc = CaseService::Open(o, store_.get(), cal);
@@ -83,6 +95,7 @@ class CaseServiceTest : public ::testing::Test {
   std::unique_ptr<storage::Store> store_;
   std::shared_ptr<const crypto::SigningKey> key_;
   std::string sealing_;
+  federation::Directory directory_;
   std::unique_ptr<CaseService> svc_;
   Credentials admin_, liaison_;
 };
@@ -182,6 +195,10 @@ TEST_F(CaseServiceTest, ConcurrentSubmissionsAndActionsGetGaplessSequence) {
     });
   }
   for (auto& t : threads) t.join();
+  size_t local = 0;
+  while (svc_->View(ids[local], admin_)->state.owner_node() != "32") ++local;
+  size_t remote = 0;
+  for (const auto& id : ids) remote += svc_->View(id, admin_)->state.owner_node() == "33" ? 1 : 0;
   // Everyone acts on the same case at once: exactly one verify wins, the rest see the new state.
   std::atomic<int> won{0}, conflicted{0};
   threads.clear();
@@ -190,7 +207,7 @@ TEST_F(CaseServiceTest, ConcurrentSubmissionsAndActionsGetGaplessSequence) {
       ActionRequest a;
       a.action = "verify";
       a.agency = "dinas-pu";
-      auto r = svc_->Act(ids[0], a, admin_);
+      auto r = svc_->Act(ids[local], a, admin_);
       if (r.ok()) ++won;
       if (r.status().code() == Status::Code::kConflict) ++conflicted;
     });
@@ -202,10 +219,11 @@ TEST_F(CaseServiceTest, ConcurrentSubmissionsAndActionsGetGaplessSequence) {
   auto report = RunFsck();
   EXPECT_TRUE(report.ok()) << (report.problems.empty() ? "" : report.problems[0]);
   EXPECT_EQ(report.events, static_cast<uint64_t>(kThreads * kEach + 1));
-  // Every event of a cross-jurisdiction case (region 33.01 filed at node 32) has two outbox
-  // entries, hub and 33; local cases have none.
-  const bool first_is_remote = svc_->View(ids[0], admin_)->state.region_code() == "33.01";
-  EXPECT_EQ(*store_->CountOutbox(), kThreads * kEach / 2 * 2 + (first_is_remote ? 2 : 0));
+  // A case about region 33.01 filed at node 32 is owned by node 33 from the start: its submission
+  // goes to 33 and the hub, and the reporter's record to 33 only, sealed to its key. Local cases
+  // stay here.
+  EXPECT_EQ(remote, static_cast<size_t>(kThreads * kEach / 2));
+  EXPECT_EQ(*store_->CountOutbox(), static_cast<int64_t>(remote * 3));
 }
 
 TEST_F(CaseServiceTest, RestartContinuesTheSequence) {

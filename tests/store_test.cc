@@ -75,14 +75,24 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
     auto store = std::move(*Store::Open(path_));
     ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
   }
-  // Make it a version-1 database: without the tables of migrations 2 and 3.
+  // Make it a version-1 database: without the tables of migrations 2 to 4, and with the v1 outbox
+  // (destination, seq) holding one row.
   ExecRaw(path_,
           "DROP TABLE tree_nodes; DROP TABLE checkpoints; DROP TABLE witnessed; DROP TABLE alerts; "
+          "DROP TABLE foreign_events; DROP TABLE delivery; DROP TABLE received; "
+          "DROP INDEX cases_by_id; DROP TABLE outbox; "
+          "CREATE TABLE outbox(destination TEXT NOT NULL, seq INTEGER NOT NULL, "
+          "PRIMARY KEY(destination, seq)) WITHOUT ROWID; INSERT INTO outbox VALUES('00', 0); "
           "PRAGMA user_version=1");
   auto store = Store::Open(path_);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(UserVersion(path_), kSchemaVersion);
   EXPECT_EQ(*(*store)->NextSeq(), 1u);
+  // The v1 outbox row now carries the envelope it delivers.
+  auto rows = (*store)->OutboxAfter("00", 0, 10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].payload, "envelope-0");
   EXPECT_FALSE((*store)->LatestCheckpoint()->has_value());
   EXPECT_TRUE((*store)->SaveCheckpoint({{8, 0, std::string(32, 'h')}}, {1, "r", "n", 5}).ok());
   EXPECT_EQ((*(*store)->LatestCheckpoint())->size, 1u);
@@ -102,7 +112,8 @@ TEST_F(StoreTest, CommitsEventStateSealedAndOutboxTogether) {
   auto store = std::move(*Store::Open(path_));
   Write w = MakeWrite(0, "32-AAAAAAAAAA", 0);
   w.sealed.push_back({"reporter", "ciphertext"});
-  w.outbox = {"00", "33"};
+  w.outbox = {{"00", OutboxKind::kEnvelope, "envelope-0"},
+              {"33", OutboxKind::kEnvelope, "envelope-0"}};
   ASSERT_TRUE(store->Enqueue(std::move(w)).get().ok());
   Write w2 = MakeWrite(1, "32-AAAAAAAAAA", 0, "terdisposisi");
   w2.state.set_agency("dinas-pu");

@@ -1,0 +1,440 @@
+// CaseService, federation side: what other nodes deliver (Receive), the chain of a case across
+// authors (ChainEnvelopes), and recovery of this node's own events after a restore.
+#include <map>
+
+#include "crypto/encoding.h"
+#include "crypto/merkle.h"
+#include "federation/directory.h"
+#include "node/case_service.h"
+#include "node/lifecycle.h"
+
+namespace lapor::node {
+namespace {
+
+struct Parsed {
+  v1::Envelope envelope;
+  v1::Event event;
+};
+
+Status ParseEnvelope(const std::string& bytes, Parsed* out) {
+  if (!out->envelope.ParseFromString(bytes)) {
+    return Status::InvalidArgument("envelope does not parse", "envelope");
+  }
+  if (out->envelope.payload_type() != kEventPayloadType) {
+    return Status::InvalidArgument("not an event payload type", "payload_type");
+  }
+  if (!out->event.ParseFromString(out->envelope.payload())) {
+    return Status::InvalidArgument("event payload does not parse", "payload");
+  }
+  return Status::Ok();
+}
+
+// Orders the chain events of one case: the submission, then each event whose prev_hash is the
+// hash of the one before. `by_prev` maps prev_hash -> (hash, envelope).
+std::vector<std::string> WalkChain(
+    const std::multimap<std::string, std::pair<std::string, std::string>>& by_prev) {
+  std::vector<std::string> out;
+  std::string at;  // the submission has an empty prev_hash
+  for (;;) {
+    auto it = by_prev.find(at);
+    if (it == by_prev.end()) break;
+    out.push_back(it->second.second);
+    at = it->second.first;
+    if (out.size() > by_prev.size()) break;  // a cycle cannot happen with SHA-256; be safe
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<storage::StoredEvent>> CaseService::History(const v1::CaseState& s) {
+  const uint64_t ref = CaseRef(s);
+  auto own = store_->CaseEvents(ref);
+  if (!own.ok()) return own.status();
+  auto foreign = store_->ForeignCaseEvents(ref);
+  if (!foreign.ok()) return foreign.status();
+  std::vector<storage::StoredEvent> all = std::move(*own);
+  for (auto& f : *foreign) {
+    all.push_back(
+        storage::StoredEvent{f.author_seq, ref, std::move(f.hash), std::move(f.envelope), {}});
+  }
+  // Chain order (the case's own order, whoever authored each link), with the reporter's relayed
+  // messages placed by time.
+  std::map<std::string, size_t> by_prev;
+  std::vector<std::pair<int64_t, size_t>> messages;
+  for (size_t i = 0; i < all.size(); ++i) {
+    Parsed p;
+    if (!ParseEnvelope(all[i].envelope, &p).ok()) {
+      return Status::Corruption("stored event of case " + s.case_id() + " does not parse");
+    }
+    if (IsChainEvent(p.event.type())) {
+      by_prev.emplace(p.event.prev_hash(), i);
+    } else {
+      messages.emplace_back(p.event.time_ms(), i);
+    }
+  }
+  std::vector<storage::StoredEvent> out;
+  std::string at;
+  for (auto it = by_prev.find(at); it != by_prev.end() && out.size() < all.size();
+       it = by_prev.find(at)) {
+    at = all[it->second].hash;
+    out.push_back(all[it->second]);
+  }
+  for (const auto& [time, i] : messages) {
+    size_t pos = out.size();
+    for (size_t k = 0; k < out.size(); ++k) {
+      Parsed p;
+      ParseEnvelope(out[k].envelope, &p);
+      if (p.event.time_ms() > time) {
+        pos = k;
+        break;
+      }
+    }
+    out.insert(out.begin() + static_cast<std::ptrdiff_t>(pos), all[i]);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> CaseService::ChainEnvelopes(const v1::CaseState& s) {
+  std::multimap<std::string, std::pair<std::string, std::string>> by_prev;
+  auto add = [&](const std::string& hash, const std::string& envelope) {
+    Parsed p;
+    if (!ParseEnvelope(envelope, &p).ok() || !IsChainEvent(p.event.type())) return;
+    by_prev.emplace(p.event.prev_hash(), std::make_pair(hash, envelope));
+  };
+  const uint64_t ref = CaseRef(s);
+  auto own = store_->CaseEvents(ref);
+  if (!own.ok()) return own.status();
+  for (const auto& e : *own) add(e.hash, e.envelope);
+  auto foreign = store_->ForeignCaseEvents(ref);
+  if (!foreign.ok()) return foreign.status();
+  for (const auto& e : *foreign) add(e.hash, e.envelope);
+  auto it = in_flight_.find(s.case_id());
+  if (it != in_flight_.end()) {
+    for (const auto& [hash, envelope] : it->second.events) add(hash, envelope);
+  }
+  return WalkChain(by_prev);
+}
+
+void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch,
+                          Done<v1::BatchResult> done) {
+  v1::BatchResult result;
+  std::vector<Sealed> writes;
+  std::unique_lock<std::mutex> lock(seq_mu_);
+  int64_t received = 0;
+  for (const auto& item : batch.items()) {
+    *result.add_items() = ReceiveItem(sender, item, &writes);
+    if (result.items().rbegin()->result() != v1::ITEM_DEFERRED) {
+      received = std::max<int64_t>(received, static_cast<int64_t>(item.outbox_id()));
+    } else {
+      break;  // the sender sends the rest again after this one
+    }
+  }
+  // Items after a deferred one are not looked at: the sender delivers in order.
+  if (received > 0) {
+    // The receiver remembers how far it got from this sender, with what it applied, so a
+    // restore from backup knows where to ask the sender to start again.
+    Sealed mark;
+    mark.write.kind = storage::Write::Kind::kBookkeeping;
+    mark.write.after_seq = next_seq_;
+    mark.write.received.emplace_back(sender, received);
+    writes.push_back(std::move(mark));
+  }
+  if (writes.empty()) {
+    lock.unlock();
+    return done(std::move(result));
+  }
+  struct Join {
+    std::mutex mu;
+    size_t left;
+    Status failed;
+    v1::BatchResult result;
+    Done<v1::BatchResult> done;
+  };
+  auto join = std::make_shared<Join>();
+  join->left = writes.size();
+  join->result = std::move(result);
+  join->done = std::move(done);
+  for (auto& w : writes) {
+    const bool tracked = !w.state.case_id().empty();
+    Queue(std::move(w), tracked, [join](Result<v1::CaseState> r) {
+      bool last;
+      {
+        std::lock_guard<std::mutex> l(join->mu);
+        if (!r.ok() && join->failed.ok()) join->failed = r.status();
+        last = --join->left == 0;
+      }
+      if (!last) return;
+      if (!join->failed.ok()) return join->done(join->failed);
+      join->done(std::move(join->result));
+    });
+  }
+}
+
+v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender,
+                                               const v1::DeliveryItem& item,
+                                               std::vector<Sealed>* writes) {
+  (void)sender;
+  v1::BatchResult::Item out;
+  out.set_outbox_id(item.outbox_id());
+  auto finish = [&](v1::ItemResult r, std::string reason = {}) {
+    out.set_result(r);
+    out.set_reason(std::move(reason));
+    return out;
+  };
+  const std::string& self = opt_.node_id;
+  auto m = manifest();
+  if (!m) return finish(v1::ITEM_DEFERRED, "this node has no federation manifest yet");
+
+  if (item.has_sealed()) {
+    const auto& sealed = item.sealed();
+    auto latest = LatestState(sealed.case_id());
+    if (!latest.ok())
+      return finish(v1::ITEM_DEFERRED, "case " + sealed.case_id() + " not known yet");
+    if (latest->owner_node() != self) {
+      return finish(v1::ITEM_REJECTED, "personal data goes to the case's owner only (node " +
+                                           latest->owner_node() + ")");
+    }
+    auto plain = crypto::OpenSealed(*opt_.key, sealed.box());
+    if (!plain.ok()) return finish(v1::ITEM_REJECTED, plain.status().message());
+    auto chain = ChainEnvelopes(*latest);
+    Parsed first;
+    if (!chain.ok() || chain->empty() || !ParseEnvelope((*chain)[0], &first).ok()) {
+      return finish(v1::ITEM_DEFERRED, "the case's submission is not held yet");
+    }
+    const auto& sub = first.event.submission();
+    std::string_view tag;
+    std::string commitment;
+    if (sealed.kind() == "reporter") {
+      tag = kReporterCommitmentTag;
+      commitment = sub.reporter_commitment();
+    } else if (sealed.kind() == "content") {
+      tag = kContentCommitmentTag;
+      commitment = sub.content_commitment();
+    } else {
+      return finish(v1::ITEM_REJECTED, "unknown kind of personal data '" + sealed.kind() + "'");
+    }
+    if (commitment.empty() || Commitment(tag, *plain) != commitment) {
+      return finish(v1::ITEM_REJECTED,
+                    "the sealed " + sealed.kind() + " does not match the submission's commitment");
+    }
+    Sealed w;
+    w.write.kind = storage::Write::Kind::kBookkeeping;
+    w.write.after_seq = next_seq_;
+    w.write.case_ref = CaseRef(*latest);
+    w.write.sealed.push_back({sealed.kind(), crypto::SecretboxSeal(opt_.sealing_key, *plain)});
+    writes->push_back(std::move(w));
+    return finish(v1::ITEM_APPLIED);
+  }
+
+  if (!item.has_envelope()) return finish(v1::ITEM_REJECTED, "empty item");
+  const std::string& bytes = item.envelope();
+  const std::string hash = crypto::Sha256(bytes);
+  out.set_event_hash(crypto::HexEncode(hash));
+  Parsed p;
+  if (Status s = ParseEnvelope(bytes, &p); !s.ok()) return finish(v1::ITEM_REJECTED, s.message());
+  const v1::Event& ev = p.event;
+  const std::string pae = crypto::PreAuthEncoding(p.envelope.payload_type(), p.envelope.payload());
+  Status sig = Status::PermissionDenied("the envelope carries no signature");
+  for (const auto& sg : p.envelope.signatures()) {
+    sig = federation::VerifyMemberSignature(*m, ev.node_id(), pae, sg.sig(), ev.time_ms());
+    if (sig.ok()) break;
+  }
+  if (!sig.ok()) return finish(v1::ITEM_REJECTED, sig.message());
+
+  if (ev.node_id() == self) {
+    auto held = store_->Envelopes(ev.seq(), 1);
+    if (held.ok() && held->size() == 1 && (*held)[0] == bytes) {
+      return finish(v1::ITEM_DUPLICATE);
+    }
+    return finish(v1::ITEM_REJECTED, "an event of this node's own that it does not hold");
+  }
+  if (pending_hashes_.count(hash) != 0) return finish(v1::ITEM_DUPLICATE);
+  auto have = store_->HasForeignEvent(hash);
+  if (!have.ok()) return finish(v1::ITEM_DEFERRED, have.status().message());
+  if (*have) return finish(v1::ITEM_DUPLICATE);
+  auto other = store_->ForeignHashAt(ev.node_id(), ev.seq());
+  if (other.ok() && other->has_value() && **other != hash) {
+    storage::AlertRow alert;
+    alert.origin = ev.node_id();
+    alert.kind = "event_equivocation";
+    alert.detail = "node " + ev.node_id() + " signed two different events with seq " +
+                   std::to_string(ev.seq());
+    alert.note_a = **other;
+    alert.note_b = hash;
+    alert.time_ms = opt_.clock->NowMs();
+    store_->AddAlert(alert);
+    return finish(v1::ITEM_REJECTED, alert.detail);
+  }
+
+  auto latest = LatestState(ev.case_id());
+  v1::CaseState state;
+  uint64_t ref = 0;
+  if (ev.type() == v1::EVENT_SUBMITTED) {
+    if (latest.ok()) return finish(v1::ITEM_REJECTED, "case " + ev.case_id() + " already exists");
+    if (ids_.Decode(ev.case_id())) {
+      return finish(v1::ITEM_REJECTED, "the case id carries this node's prefix");
+    }
+    state.set_local_ref(next_foreign_ref_);
+    if (Status s = ApplyEvent(ev, hash, &state); !s.ok()) {
+      return finish(v1::ITEM_REJECTED, s.ToString());
+    }
+    ref = next_foreign_ref_++;
+  } else {
+    if (!latest.ok()) {
+      return finish(v1::ITEM_DEFERRED, "case " + ev.case_id() + " not known yet");
+    }
+    ref = CaseRef(*latest);
+    if (ev.type() == v1::EVENT_CITIZEN_MESSAGE) {
+      if (ev.node_id() != latest->origin_node()) {
+        return finish(v1::ITEM_REJECTED,
+                      "only the case's origin node relays the reporter's messages");
+      }
+      if (latest->owner_node() != self || !latest->pending_owner().empty()) {
+        return finish(v1::ITEM_REJECTED, "node " + self + " does not own the case now");
+      }
+      // Adopt: this node, the owner, records the reporter's reply or reopen in the chain.
+      Draft draft;
+      v1::Event& own = draft.event;
+      own.set_type(ev.action().request() == "reopen" ? v1::EVENT_REOPENED : v1::EVENT_REPLIED);
+      own.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+      auto* a = own.mutable_action();
+      a->set_note(ev.action().note());
+      a->set_note_commitment(ev.action().note_commitment());
+      a->set_relayed_from(hash);
+      const int64_t now = opt_.clock->NowMs();
+      a->set_response_due_ms(calendar()->DeadlineAfter(now, kResponseWorkingDays));
+      own.set_node_id(self);
+      own.set_seq(next_seq_);
+      own.set_case_id(ev.case_id());
+      own.set_time_ms(now);
+      own.set_prev_hash(latest->last_hash());
+      v1::CaseState probe = *latest;
+      if (Status s = ApplyEvent(own, {}, &probe); !s.ok()) {
+        return finish(v1::ITEM_REJECTED, "not adopted: " + s.message());
+      }
+      Sealed message;
+      message.write.kind = storage::Write::Kind::kForeign;
+      message.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
+      message.write.after_seq = next_seq_;
+      message.write.case_ref = ref;
+      pending_hashes_.insert(hash);
+      auto& f = in_flight_[ev.case_id()];
+      ++f.writes;
+      message.state = *latest;  // only for the in-flight bookkeeping; not stored
+      writes->push_back(std::move(message));
+      ++next_seq_;
+      Sealed adopted = Seal(std::move(draft), *latest);
+      f.state = adopted.state;
+      ++f.writes;
+      f.events.emplace_back(adopted.write.event.hash, adopted.write.event.envelope);
+      writes->push_back(std::move(adopted));
+      return finish(v1::ITEM_APPLIED);
+    }
+    if (ev.prev_hash() != latest->last_hash()) {
+      auto chain = ChainEnvelopes(*latest);
+      if (chain.ok()) {
+        for (const auto& e : *chain) {
+          if (crypto::Sha256(e) == ev.prev_hash()) {
+            return finish(v1::ITEM_REJECTED,
+                          "fork: the event follows an earlier event of the case, not its last");
+          }
+        }
+      }
+      return finish(v1::ITEM_DEFERRED, "its previous event has not arrived yet");
+    }
+    state = *latest;
+    if (Status s = ApplyEvent(ev, hash, &state); !s.ok()) {
+      return finish(v1::ITEM_REJECTED, s.ToString());
+    }
+  }
+
+  Sealed w;
+  w.write.kind = storage::Write::Kind::kForeign;
+  w.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
+  w.write.after_seq = next_seq_;
+  w.write.case_ref = ref;
+  w.write.state = state;
+  w.write.track_deadlines = state.owner_node() == self;
+  if (ev.type() == v1::EVENT_ACCEPTED && state.origin_node() == self &&
+      state.owner_node() != self) {
+    // The origin holds the reporter's data: the new owner gets it, sealed to its key.
+    for (const char* kind : {"reporter", "content"}) {
+      auto blob = store_->GetSealed(ref, kind);
+      if (!blob.ok() || !blob->has_value()) continue;
+      auto plain = crypto::SecretboxOpen(opt_.sealing_key, **blob);
+      if (!plain.ok()) continue;
+      auto sealed = SealForNode(state.owner_node(), state.case_id(), kind, *plain);
+      if (sealed) w.write.outbox.push_back(std::move(*sealed));
+    }
+  }
+  w.state = state;
+  pending_hashes_.insert(hash);
+  auto& f = in_flight_[ev.case_id()];
+  f.state = state;
+  ++f.writes;
+  f.events.emplace_back(hash, bytes);
+  writes->push_back(std::move(w));
+  return finish(v1::ITEM_APPLIED);
+}
+
+Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelopes) {
+  std::vector<std::future<Result<v1::CaseState>>> pending;
+  {
+    std::lock_guard<std::mutex> lock(seq_mu_);
+    for (const auto& bytes : envelopes) {
+      Parsed p;
+      LAPOR_RETURN_IF_ERROR(ParseEnvelope(bytes, &p));
+      const v1::Event& ev = p.event;
+      if (ev.node_id() != opt_.node_id) {
+        return Status::InvalidArgument("recovered event is not this node's", "node_id");
+      }
+      if (ev.seq() < next_seq_) continue;  // already held
+      if (ev.seq() != next_seq_) {
+        return Status::Conflict("recovered events leave a gap before seq " +
+                                std::to_string(ev.seq()) + " (this node holds up to " +
+                                std::to_string(next_seq_) + ")");
+      }
+      bool signed_ok = false;
+      const std::string pae =
+          crypto::PreAuthEncoding(p.envelope.payload_type(), p.envelope.payload());
+      for (const auto& sg : p.envelope.signatures()) {
+        signed_ok = signed_ok || crypto::VerifySignature(opt_.key->public_key(), pae, sg.sig());
+      }
+      if (!signed_ok) return Status::PermissionDenied("recovered event is not signed by this node");
+      v1::CaseState before;
+      if (ev.type() != v1::EVENT_SUBMITTED) {
+        auto latest = LatestState(ev.case_id());
+        if (!latest.ok()) return latest.status();
+        before = *latest;
+      }
+      v1::CaseState after = before;
+      const std::string hash = crypto::Sha256(bytes);
+      if (IsChainEvent(ev.type())) LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, hash, &after));
+      Sealed w;
+      w.write.outbox = Deliveries(before, after, ev, bytes);
+      w.write.event =
+          storage::StoredEvent{ev.seq(), CaseRef(after), hash, bytes, crypto::LeafHash(bytes)};
+      if (IsChainEvent(ev.type())) w.write.state = after;
+      w.write.track_deadlines = after.owner_node() == opt_.node_id;
+      w.state = IsChainEvent(ev.type()) ? after : before;
+      ++next_seq_;
+      auto& f = in_flight_[ev.case_id()];
+      f.state = w.state;
+      ++f.writes;
+      if (IsChainEvent(ev.type())) f.events.emplace_back(hash, bytes);
+      auto promise = std::make_shared<std::promise<Result<v1::CaseState>>>();
+      pending.push_back(promise->get_future());
+      Queue(std::move(w), true, [promise](Result<v1::CaseState> r) { promise->set_value(r); });
+    }
+  }
+  int n = 0;
+  for (auto& f : pending) {
+    auto r = f.get();
+    if (!r.ok()) return r.status();
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace lapor::node
