@@ -298,30 +298,32 @@ void CaseService::Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done)
   // The callback runs on the committer thread after the fsync (or the failure).
   std::string hash = sealed.write.kind == storage::Write::Kind::kForeign ? sealed.write.foreign.hash
                                                                          : sealed.write.event.hash;
-  store_->Enqueue(std::move(sealed.write),
-                  [this, in_flight, hash = std::move(hash), state = std::move(sealed.state),
-                   done = std::move(done)](const Status& s) mutable {
-                    if (in_flight) {
-                      std::lock_guard<std::mutex> lock(seq_mu_);
-                      pending_hashes_.erase(hash);
-                      auto it = in_flight_.find(state.case_id());
-                      if (it != in_flight_.end()) {
-                        auto& events = it->second.events;
-                        for (auto e = events.begin(); e != events.end(); ++e) {
-                          if (e->first == hash) {
-                            events.erase(e);
-                            break;
-                          }
-                        }
-                        if (--it->second.writes == 0) in_flight_.erase(it);
-                      }
-                    }
-                    if (s.ok()) {
-                      done(std::move(state));
-                    } else {
-                      done(Status::Unavailable("the change could not be stored: " + s.message()));
-                    }
-                  });
+  const bool owes = !sealed.write.outbox.empty();
+  auto on_durable = [this, in_flight, owes, hash = std::move(hash), state = std::move(sealed.state),
+                     done = std::move(done)](const Status& s) mutable {
+    if (in_flight) {
+      std::lock_guard<std::mutex> lock(seq_mu_);
+      pending_hashes_.erase(hash);
+      auto it = in_flight_.find(state.case_id());
+      if (it != in_flight_.end()) {
+        auto& events = it->second.events;
+        for (auto e = events.begin(); e != events.end(); ++e) {
+          if (e->first == hash) {
+            events.erase(e);
+            break;
+          }
+        }
+        if (--it->second.writes == 0) in_flight_.erase(it);
+      }
+    }
+    if (s.ok() && owes && opt_.on_outbox) opt_.on_outbox();
+    if (s.ok()) {
+      done(std::move(state));
+    } else {
+      done(Status::Unavailable("the change could not be stored: " + s.message()));
+    }
+  };
+  store_->Enqueue(std::move(sealed.write), std::move(on_durable));
 }
 
 void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prepare,

@@ -101,6 +101,8 @@ struct CaseServiceOptions {
   Clock* clock = Clock::Real();
   // The federation manifest holder; nullptr: not federated (the node owns every case).
   const federation::Directory* directory = nullptr;
+  // Called (on the committer thread) after a write that owes deliveries became durable.
+  std::function<void()> on_outbox;
 };
 
 // The storage key of a case at this node.
@@ -145,8 +147,14 @@ class CaseService {
   // messages for cases this node owns; stores personal data sealed to this node. Items are
   // handled in order, each independently (one bad item does not stop the others). `done` gets one
   // result per item once everything applied is durable.
-  void Receive(const std::string& sender, const v1::EventBatch& batch,
-               Done<v1::BatchResult> done);
+  void Receive(const std::string& sender, const v1::EventBatch& batch, Done<v1::BatchResult> done);
+  // The hub's store-and-forward: keeps what `batch.sender` could not deliver to
+  // `batch.relay_to` in its own outbox for that node, after checking every envelope's signature
+  // (items that fail are refused; sealed personal data passes on unopened). `done` gets
+  // ITEM_RELAYED per kept item once durable.
+  void Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done);
+  // The envelopes of the chain of a case this node holds, in order (NotFound if none).
+  Result<std::vector<std::string>> CaseChain(const std::string& case_id);
   // Re-appends this node's own events recovered from other nodes after a restore from backup
   // (they must continue the log exactly: seq next_seq(), next_seq()+1, ...). Returns how many.
   Result<int> RecoverOwnEvents(const std::vector<std::string>& envelopes);
@@ -234,7 +242,7 @@ class CaseService {
     int writes = 0;
     std::vector<std::pair<std::string, std::string>> events;  // (hash, envelope) not yet durable
   };
-  uint64_t next_foreign_ref_ = 0;  // guarded by seq_mu_
+  uint64_t next_foreign_ref_ = 0;                   // guarded by seq_mu_
   std::unordered_set<std::string> pending_hashes_;  // foreign events queued; guarded by seq_mu_
   std::unordered_map<std::string, InFlight> in_flight_;  // guarded by seq_mu_
 

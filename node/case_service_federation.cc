@@ -116,6 +116,13 @@ Result<std::vector<std::string>> CaseService::ChainEnvelopes(const v1::CaseState
   return WalkChain(by_prev);
 }
 
+Result<std::vector<std::string>> CaseService::CaseChain(const std::string& case_id) {
+  std::lock_guard<std::mutex> lock(seq_mu_);
+  auto latest = LatestState(case_id);
+  if (!latest.ok()) return latest.status();
+  return ChainEnvelopes(*latest);
+}
+
 void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch,
                           Done<v1::BatchResult> done) {
   v1::BatchResult result;
@@ -376,6 +383,48 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender,
   f.events.emplace_back(hash, bytes);
   writes->push_back(std::move(w));
   return finish(v1::ITEM_APPLIED);
+}
+
+void CaseService::Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done) {
+  v1::BatchResult result;
+  auto m = manifest();
+  Sealed w;
+  w.write.kind = storage::Write::Kind::kBookkeeping;
+  for (const auto& item : batch.items()) {
+    auto* r = result.add_items();
+    r->set_outbox_id(item.outbox_id());
+    r->set_result(v1::ITEM_RELAYED);
+    if (item.has_sealed()) {
+      w.write.outbox.push_back(
+          {batch.relay_to(), storage::OutboxKind::kSealed, item.sealed().SerializeAsString()});
+      continue;
+    }
+    Parsed p;
+    Status s = ParseEnvelope(item.envelope(), &p);
+    if (s.ok()) {
+      s = Status::PermissionDenied("the envelope carries no signature");
+      const std::string pae =
+          crypto::PreAuthEncoding(p.envelope.payload_type(), p.envelope.payload());
+      for (const auto& sg : p.envelope.signatures()) {
+        s = federation::VerifyMemberSignature(*m, p.event.node_id(), pae, sg.sig(),
+                                              p.event.time_ms());
+        if (s.ok()) break;
+      }
+    }
+    if (!s.ok()) {
+      r->set_result(v1::ITEM_REJECTED);
+      r->set_reason(s.message());
+      continue;
+    }
+    r->set_event_hash(crypto::HexEncode(crypto::Sha256(item.envelope())));
+    w.write.outbox.push_back({batch.relay_to(), storage::OutboxKind::kEnvelope, item.envelope()});
+  }
+  if (w.write.outbox.empty()) return done(std::move(result));
+  Queue(std::move(w), false,
+        [result = std::move(result), done = std::move(done)](Result<v1::CaseState> r) mutable {
+          if (!r.ok()) return done(r.status());
+          done(std::move(result));
+        });
 }
 
 Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelopes) {

@@ -154,6 +154,12 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.hub_key = j.value("hub_key", c.hub_key);
     c.hub_url = j.value("hub_url", c.hub_url);
     c.manifest_interval_ms = j.value("manifest_interval_ms", c.manifest_interval_ms);
+    c.peer_urls = j.value("peer_urls", c.peer_urls);
+    c.delivery_batch = j.value("delivery_batch", c.delivery_batch);
+    c.retry_initial_ms = j.value("retry_initial_ms", c.retry_initial_ms);
+    c.retry_max_ms = j.value("retry_max_ms", c.retry_max_ms);
+    c.relay_after_ms = j.value("relay_after_ms", c.relay_after_ms);
+    c.stats_interval_ms = j.value("stats_interval_ms", c.stats_interval_ms);
     if (j.contains("witnesses")) {
       for (const auto& w : j.at("witnesses")) {
         c.witnesses.emplace_back(w.at("url").get<std::string>(), w.at("vkey").get<std::string>());
@@ -163,7 +169,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     return Status::Corruption(ConfigPath() + " is not a valid node config: " + e.what());
   }
   if (c.sla_interval_ms < 10 || c.http_threads < 1 || c.http_threads > 64 ||
-      c.max_body_bytes < 1024 || c.utc_offset_minutes < -720 || c.utc_offset_minutes > 840) {
+      c.max_body_bytes < 1024 || c.utc_offset_minutes < -720 || c.utc_offset_minutes > 840 ||
+      c.delivery_batch < 1 || c.delivery_batch > 10000 || c.retry_initial_ms < 1 ||
+      c.retry_max_ms < c.retry_initial_ms || c.relay_after_ms < 0 || c.stats_interval_ms < 100) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

@@ -7,6 +7,7 @@
 //   lapor.db       SQLite database (+ -wal, -shm)
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,13 @@ struct NodeConfig {
   std::vector<std::string> witness_of;  // verifier keys of the logs this node cosigns
   // Witnesses of this node's log: {"url": base URL, "vkey": cosigner key}.
   std::vector<std::pair<std::string, std::string>> witnesses;
+  // Event delivery to other nodes (node/replicator.h).
+  std::map<std::string, std::string> peer_urls;  // node id -> base URL, overriding the manifest
+  int delivery_batch = 256;
+  int retry_initial_ms = 200;
+  int retry_max_ms = 30000;
+  int relay_after_ms = 60000;       // store-and-forward through the hub after this long failing
+  int stats_interval_ms = 3600000;  // statistics report to the hub
 };
 
 class DataDir {

@@ -7,6 +7,7 @@
 #include <cpprest/http_listener.h>
 #include <pplx/threadpool.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -14,10 +15,14 @@
 #include <set>
 
 #include "crypto/encoding.h"
+#include "federation/request_auth.h"
 #include "node/lifecycle.h"
 
 namespace lapor::node {
 namespace {
+
+// Node-to-node batches are larger than citizens' requests.
+constexpr size_t kMaxFederationBody = 16 << 20;
 
 using nlohmann::json;
 using web::http::http_request;
@@ -296,7 +301,8 @@ Status ParseAction(const json& body, ActionRequest* r, std::string* access_code)
   if (!body.is_object()) return Status::InvalidArgument("body must be a JSON object", "body");
   Fields f(body, "");
   LAPOR_RETURN_IF_ERROR(
-      f.OnlyKnown({"action", "note", "agency", "reason", "duplicate_of", "access_code"}));
+      f.OnlyKnown({"action", "note", "agency", "reason", "duplicate_of", "access_code", "to"}));
+  LAPOR_RETURN_IF_ERROR(f.String("to", &r->to, false));
   LAPOR_RETURN_IF_ERROR(f.String("action", &r->action, true));
   LAPOR_RETURN_IF_ERROR(f.String("note", &r->note, false));
   LAPOR_RETURN_IF_ERROR(f.String("agency", &r->agency, false));
@@ -314,6 +320,9 @@ struct HttpApi::Impl {
   std::string vkey;
   federation::Witness* witness = nullptr;  // null unless this node witnesses other logs
   storage::Store* store = nullptr;
+  const federation::Directory* directory = nullptr;  // null: not federated
+  Replicator* replicator = nullptr;
+  std::unique_ptr<federation::RequestVerifier> verifier;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
   // Every request is counted from Handle until its one reply, so Stop can wait for replies that
@@ -364,11 +373,20 @@ struct HttpApi::Impl {
   // Checks a request's headers before its body is read: 415 unless application/json, 413 when
   // the declared length is above the limit.
   Status CheckBodyHeaders(const http_request& req) {
-    if (req.headers().content_length() > config.max_body_bytes) {
-      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
-                              " bytes");
+    const std::string path = req.relative_uri().path();
+    const bool federation = path.rfind("/federation/v1/", 0) == 0;
+    const size_t limit = federation ? kMaxFederationBody : config.max_body_bytes;
+    if (req.headers().content_length() > limit) {
+      return Status::TooLarge("body larger than " + std::to_string(limit) + " bytes");
     }
-    if (req.relative_uri().path() == "/witness/add-checkpoint") return Status::Ok();  // text
+    if (path == "/witness/add-checkpoint") return Status::Ok();  // text
+    if (federation) {
+      auto ct = req.headers().content_type();
+      if (ct.substr(0, ct.find(';')) != "application/x-protobuf") {
+        return Status::UnsupportedMedia("Content-Type must be application/x-protobuf");
+      }
+      return Status::Ok();
+    }
     auto ct = req.headers().content_type();
     std::string media = ct.substr(0, ct.find(';'));
     while (!media.empty() && media.back() == ' ') media.pop_back();
@@ -539,6 +557,102 @@ struct HttpApi::Impl {
     return fail(Status::NotFound("no such log resource", "path"));
   }
 
+  // Node-to-node requests (protobuf, signed by the sending member: federation/request_auth.h).
+  // Every refusal is logged with the sender and the reason.
+  int RouteFederation(const http_request& req, const std::string& path,
+                      const std::vector<unsigned char>& raw, int64_t now) {
+    auto refuse = [&](const Status& s, const std::string& who) {
+      spdlog::warn("federation request {} from '{}' refused: {}", path, who, s.ToString());
+      ReplyError(req, s);
+      return HttpStatusFor(s);
+    };
+    auto manifest = directory != nullptr ? directory->Get() : nullptr;
+    if (!manifest) return refuse(Status::Unavailable("this node has no federation manifest"), "?");
+    auto auth =
+        federation::ParseRequestAuth([&](std::string_view name) -> std::optional<std::string> {
+          auto it = req.headers().find(std::string(name));
+          if (it == req.headers().end()) return std::nullopt;
+          return it->second;
+        });
+    if (!auth.ok()) return refuse(auth.status(), "?");
+    if (raw.size() > kMaxFederationBody) return refuse(Status::TooLarge("body too large"), "?");
+    const std::string body(raw.begin(), raw.end());
+    auto member =
+        verifier->Verify(*manifest, *auth, "POST", req.relative_uri().to_string(), body, now);
+    if (!member.ok()) return refuse(member.status(), auth->node_id);
+    const std::string sender = member->node_id();
+    auto reply_proto = [this, req](const google::protobuf::MessageLite& msg) {
+      ReplyRaw(req, 200, msg.SerializeAsString(), "application/x-protobuf", "no-store");
+    };
+    if (path == "/federation/v1/pull") {
+      v1::PullRequest pull;
+      if (!pull.ParseFromString(body)) {
+        return refuse(Status::InvalidArgument("not a PullRequest", "body"), sender);
+      }
+      const int limit = static_cast<int>(std::clamp<uint32_t>(pull.limit(), 1, 1000));
+      v1::PullResponse out;
+      if (!pull.case_id().empty()) {
+        auto chain = service->CaseChain(pull.case_id());
+        if (!chain.ok()) return refuse(chain.status(), sender);
+        for (auto& e : *chain) out.add_envelopes(std::move(e));
+        reply_proto(out);
+        return 200;
+      }
+      Result<std::vector<std::string>> envelopes =
+          pull.author() == service->node_id()
+              ? store->Envelopes(pull.from_seq(), static_cast<uint64_t>(limit))
+              : store->ForeignEnvelopesBy(pull.author(), pull.from_seq(), limit);
+      if (!envelopes.ok()) return refuse(envelopes.status(), sender);
+      for (auto& e : *envelopes) out.add_envelopes(std::move(e));
+      auto next = pull.author() == service->node_id() ? Result<uint64_t>(service->next_seq())
+                                                      : store->ForeignNextSeq(pull.author());
+      if (next.ok()) out.set_author_next_seq(*next);
+      reply_proto(out);
+      return 200;
+    }
+    if (path == "/federation/v1/rewind") {
+      v1::RewindRequest rewind;
+      if (!rewind.ParseFromString(body)) {
+        return refuse(Status::InvalidArgument("not a RewindRequest", "body"), sender);
+      }
+      if (replicator != nullptr) {
+        replicator->Rewind(sender, static_cast<int64_t>(rewind.from_outbox_id()) - 1);
+      }
+      reply_proto(v1::RewindRequest());
+      return 200;
+    }
+    v1::EventBatch batch;
+    if (!batch.ParseFromString(body)) {
+      return refuse(Status::InvalidArgument("not an EventBatch", "body"), sender);
+    }
+    if (batch.sender() != sender) {
+      return refuse(Status::PermissionDenied("the batch names another sender"), sender);
+    }
+    if (!batch.relay_to().empty()) {
+      // Store-and-forward: the hub keeps what a sender could not deliver and passes it on.
+      if (service->node_id() != kHubNode) {
+        return refuse(Status::PermissionDenied("only the hub relays"), sender);
+      }
+      if (federation::FindNode(*manifest, batch.relay_to()) == nullptr) {
+        return refuse(Status::InvalidArgument("relay_to is not a member", "relay_to"), sender);
+      }
+      service->Relay(batch, [this, req](Result<v1::BatchResult> r) {
+        OnPool([this, req, r = std::move(r)] {
+          if (!r.ok()) return ReplyError(req, r.status());
+          ReplyRaw(req, 200, r->SerializeAsString(), "application/x-protobuf", "no-store");
+        });
+      });
+      return 0;
+    }
+    service->Receive(sender, batch, [this, req](Result<v1::BatchResult> r) {
+      OnPool([this, req, r = std::move(r)] {
+        if (!r.ok()) return ReplyError(req, r.status());
+        ReplyRaw(req, 200, r->SerializeAsString(), "application/x-protobuf", "no-store");
+      });
+    });
+    return 0;
+  }
+
   // Returns the status code sent, or 0 when the reply will come from a commit callback.
   int Route(http_request req, const std::vector<unsigned char>* raw_body) {
     const std::string path = req.relative_uri().path();
@@ -557,9 +671,7 @@ struct HttpApi::Impl {
         return fail(Status::InvalidArgument("path is not valid UTF-8", "path"));
       }
     }
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now = Clock::Real()->NowMs();
 
     if (segments.size() == 1 && segments[0] == "healthz") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
@@ -588,6 +700,34 @@ struct HttpApi::Impl {
       if (!manifest->has_value()) return fail(Status::NotFound("no federation manifest yet"));
       ReplyRaw(req, 200, **manifest, "application/x-protobuf", "no-store");
       return 200;
+    }
+    if (path == "/federation/v1/events" || path == "/federation/v1/pull" ||
+        path == "/federation/v1/rewind") {
+      if (m != methods::POST) return fail(Status::MethodNotAllowed("use POST"));
+      return RouteFederation(req, path, *raw_body, now);
+    }
+    if (path == "/federation/v1/status") {
+      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
+      auto who = ReadCredentials(req, "");
+      if (!who.ok()) return fail(who.status());
+      if (!who->op) return fail(Status::Unauthenticated("an operator token is required"));
+      auto deliveries = store->Deliveries();
+      if (!deliveries.ok()) return fail(deliveries.status());
+      json arr = json::array();
+      for (const auto& d : *deliveries) {
+        arr.push_back(
+            {{"destination", d.destination},
+             {"cursor", d.cursor},
+             {"backlog", d.backlog},
+             {"last_success", TimeOrNull(d.last_success_ms)},
+             {"last_error", d.last_error.empty() ? json(nullptr) : json(d.last_error)},
+             {"last_error_at", TimeOrNull(d.last_error_ms)},
+             {"failing_since", TimeOrNull(d.failing_since_ms)},
+             {"lag_seconds", d.backlog > 0 && d.oldest_pending_ms > 0
+                                 ? std::max<int64_t>(0, now - d.oldest_pending_ms) / 1000.0
+                                 : 0.0}});
+      }
+      return send(200, {{"node_id", service->node_id()}, {"destinations", arr}});
     }
     if (path == "/federation/v1/alerts") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
@@ -754,6 +894,13 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
 }
 
 HttpApi::~HttpApi() { Stop(); }
+
+void HttpApi::SetFederation(const federation::Directory* directory, Replicator* replicator,
+                            int64_t start_ms) {
+  impl_->directory = directory;
+  impl_->replicator = replicator;
+  impl_->verifier = std::make_unique<federation::RequestVerifier>(start_ms);
+}
 
 Status HttpApi::Start(const std::string& host, int port) {
   std::string url = "http://" + host + ":" + std::to_string(port) + "/";

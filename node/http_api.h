@@ -6,9 +6,11 @@
 #include <string>
 
 #include "base/status.h"
+#include "federation/directory.h"
 #include "federation/witness.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
+#include "node/replicator.h"
 #include "storage/tree_log.h"
 
 namespace lapor::node {
@@ -22,6 +24,10 @@ class HttpApi {
   HttpApi(CaseService* service, const NodeConfig& config, const storage::TreeLog* log,
           std::string vkey, federation::Witness* witness, storage::Store* store);
   ~HttpApi();
+  // Serves the node-to-node endpoints (/federation/v1/events, pull, rewind) with requests
+  // verified against `directory`'s manifest, refusing requests signed before `start_ms`.
+  void SetFederation(const federation::Directory* directory, Replicator* replicator,
+                     int64_t start_ms);
   // Binds and starts serving on host:port.
   Status Start(const std::string& host, int port);
   // Stops accepting, waits for in-flight requests to finish.

@@ -21,6 +21,7 @@
 #include "node/fsck.h"
 #include "node/http_api.h"
 #include "node/manifest_client.h"
+#include "node/replicator.h"
 #include "node/tracking_id.h"
 #include "node/witness_client.h"
 #include "storage/tree_log.h"
@@ -124,11 +125,40 @@ int Run(const std::string& dir, const std::string& listen_override) {
   DataDir data(dir);
   auto calendar = WorkingCalendar::Load(data.HolidaysPath(), o.config.utc_offset_minutes);
   if (!calendar.ok()) return Fail(calendar.status());
+  // The federation manifest this node works with: the last good one stored (the manifest client
+  // or the hub's own federation commands store it), reloaded when it changes.
+  federation::Directory directory;
+  std::string loaded_manifest;
+  auto load_manifest = [&] {
+    auto blob = o.store->GetMeta(kManifestMetaKey);
+    if (!blob.ok() || !blob->has_value() || **blob == loaded_manifest) return;
+    v1::Envelope env;
+    auto m = std::make_shared<v1::Manifest>();
+    if (!env.ParseFromString(**blob) || !m->ParseFromString(env.payload())) return;
+    loaded_manifest = **blob;
+    directory.Set(std::move(m));
+  };
+  load_manifest();
+
+  ReplicatorOptions ropts;
+  ropts.node_id = o.config.node_id;
+  ropts.key = o.key;
+  ropts.directory = &directory;
+  ropts.store = o.store.get();
+  ropts.peer_urls = o.config.peer_urls;
+  ropts.batch_items = o.config.delivery_batch;
+  ropts.retry_initial_ms = o.config.retry_initial_ms;
+  ropts.retry_max_ms = o.config.retry_max_ms;
+  ropts.relay_after_ms = o.config.relay_after_ms;
+  Replicator replicator(ropts);
+
   CaseServiceOptions opts;
   opts.node_id = o.config.node_id;
   opts.jurisdiction = o.config.jurisdiction;
   opts.key = o.key;
   opts.sealing_key = o.sealing_key;
+  opts.directory = &directory;
+  opts.on_outbox = [&replicator] { replicator.Wake(); };
   auto service = CaseService::Open(opts, o.store.get(),
                                    std::make_shared<const WorkingCalendar>(std::move(*calendar)));
   if (!service.ok()) return Fail(service.status());
@@ -149,9 +179,17 @@ int Run(const std::string& dir, const std::string& listen_override) {
     witness = std::move(*w);
   }
 
-  HttpApi::InitThreadPool(o.config.http_threads);
+  // Before serving: take back this node's own events that other nodes hold beyond its log
+  // (after a restore from backup), so no seq is ever signed twice.
+  const int64_t start_ms = Clock::Real()->NowMs();
+  HttpApi::InitThreadPool(o.config.http_threads);  // before any cpprestsdk client runs
+  if (auto recovered = CatchUpAtStart(ropts, service->get()); !recovered.ok()) {
+    spdlog::error("catch-up failed: {}", recovered.status().ToString());
+  }
+
   HttpApi api(service->get(), o.config, log->get(),
               crypto::VerifierKeyString(origin, o.key->public_key()), witness.get(), o.store.get());
+  api.SetFederation(&directory, &replicator, start_ms);
   s = api.Start(host, port);
   if (!s.ok()) return Fail(s);
   spdlog::info("node {} serving http://{}:{}/ (next seq {})", o.config.node_id, host, port,
@@ -173,6 +211,10 @@ int Run(const std::string& dir, const std::string& listen_override) {
     }
   });
   sla.Start();
+  replicator.Start();
+  Periodic manifest_reload(std::chrono::milliseconds(std::min(o.config.manifest_interval_ms, 1000)),
+                           load_manifest);
+  manifest_reload.Start();
 
   std::unique_ptr<ManifestClient> manifest_client;
   if (!o.config.hub_url.empty() && !o.config.hub_key.empty()) {
@@ -201,6 +243,8 @@ int Run(const std::string& dir, const std::string& listen_override) {
   sigwait(&stop, &sig);
   spdlog::info("signal {} received: finishing in-flight requests", sig);
   api.Stop();
+  replicator.Stop();
+  manifest_reload.Stop();
   witness_client.reset();
   manifest_client.reset();
   sla.Stop();

@@ -14,15 +14,6 @@
 namespace lapor::testing {
 namespace {
 
-using nlohmann::json;
-
-void SetConfig(const NodeProcess& node, const std::string& key, const json& value) {
-  std::ifstream in(node.data_dir() + "/node.json");
-  auto j = json::parse(in);
-  j[key] = value;
-  std::ofstream(node.data_dir() + "/node.json") << j.dump(2);
-}
-
 // The manifest version a node serves (0 if none or not signed by `hub_key`).
 uint64_t ServedVersion(const NodeProcess& node, const std::string& hub_key) {
   auto r = node.Get("/federation/v1/manifest");
@@ -52,7 +43,7 @@ TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
       province.Cli({"init", "--data-dir", province.data_dir(), "--jurisdiction", "32", "--hub-key",
                     hub_key_hex, "--hub-url", "http://127.0.0.1:" + std::to_string(hub.port())});
   ASSERT_EQ(init.exit_code, 0) << init.output;
-  SetConfig(province, "manifest_interval_ms", 100);
+  province.SetConfig("manifest_interval_ms", 100);
   auto add = hub.Cli({"federation", "add-member", "--data-dir", hub.data_dir(), "--jurisdiction",
                       "32", "--url", "http://127.0.0.1:1", "--key", province.PublicKeyHex()});
   ASSERT_EQ(add.exit_code, 0) << add.output;
@@ -127,7 +118,7 @@ TEST(ManifestSyncTest, ManifestSignedByAnotherKeyIsNeverAccepted) {
                       "http://127.0.0.1:" + std::to_string(hub.port())})
                 .exit_code,
             0);
-  SetConfig(province, "manifest_interval_ms", 100);
+  province.SetConfig("manifest_interval_ms", 100);
   province.Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(province.Get("/federation/v1/manifest").status, 404);

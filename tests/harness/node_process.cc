@@ -189,9 +189,23 @@ std::string NodeProcess::PublicKeyHex() const {
   return nlohmann::json::parse(in).at("public_key").get<std::string>();
 }
 
+nlohmann::json NodeProcess::Config() const {
+  std::ifstream in(data_dir_ + "/node.json");
+  if (!in) throw std::runtime_error("no " + data_dir_ + "/node.json");
+  return nlohmann::json::parse(in);
+}
+
+void NodeProcess::SetConfig(const std::string& key, const nlohmann::json& value) {
+  auto j = Config();
+  j[key] = value;
+  std::ofstream out(data_dir_ + "/node.json", std::ios::trunc);
+  out << j.dump(2) << "\n";
+  if (!out.flush()) throw std::runtime_error("cannot write " + data_dir_ + "/node.json");
+}
+
 void NodeProcess::Start() {
   if (pid_ > 0) throw std::runtime_error("already running");
-  port_ = FreePort();
+  port_ = fixed_port_ > 0 ? fixed_port_ : FreePort();
   std::string log = data_dir_ + "/node.log";
   pid_ = ::fork();
   if (pid_ == 0) {

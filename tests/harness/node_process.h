@@ -48,8 +48,14 @@ class NodeProcess {
   // Adds an operator and returns its token.
   std::string AddOperator(const std::string& name, const std::string& role,
                           const std::string& agency = "");
-  // Starts `lapor-node run` on a free port and waits (up to 20 s) until /healthz answers.
+  // Starts `lapor-node run` on a free port (or the one given to SetPort) and waits (up to 20 s)
+  // until /healthz answers.
   void Start();
+  // A fixed port for every later Start() (restarts included); 0 = a fresh free port each time.
+  void SetPort(int port) { fixed_port_ = port; }
+  // node.json: sets one top-level key (read by the node at its next start), or reads it whole.
+  void SetConfig(const std::string& key, const nlohmann::json& value);
+  nlohmann::json Config() const;
   void Kill9();
   // SIGTERM and wait; returns the exit status, or -100 - signal if a signal ended it.
   int Stop();
@@ -67,6 +73,7 @@ class NodeProcess {
   std::string data_dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int fixed_port_ = 0;
 };
 
 }  // namespace lapor::testing

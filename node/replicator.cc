@@ -1,0 +1,372 @@
+#include "node/replicator.h"
+
+#include <spdlog/spdlog.h>
+#define _TURN_OFF_PLATFORM_STRING
+#include <cpprest/http_client.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "federation/request_auth.h"
+#include "lapor/v1/event.pb.h"
+#include "node/case_service.h"
+#include "node/lifecycle.h"
+
+namespace lapor::node {
+
+Result<std::string> PostSigned(const crypto::SigningKey& key, const std::string& node_id,
+                               const std::string& base_url, const std::string& path,
+                               const std::string& body, int64_t now_ms, int timeout_ms) {
+  auto auth = federation::SignRequest(key, node_id, "POST", path, body, now_ms);
+  try {
+    web::http::client::http_client_config cfg;
+    cfg.set_timeout(std::chrono::milliseconds(timeout_ms));
+    web::http::client::http_client client(base_url, cfg);
+    web::http::http_request req(web::http::methods::POST);
+    req.set_request_uri(path);
+    req.set_body(std::vector<unsigned char>(body.begin(), body.end()));
+    req.headers().set_content_type("application/x-protobuf");
+    for (const auto& [name, value] : federation::AuthHeaders(auth)) req.headers().add(name, value);
+    auto resp = client.request(req).get();
+    auto bytes = resp.extract_vector().get();
+    std::string out(bytes.begin(), bytes.end());
+    if (resp.status_code() != 200) {
+      return Status::Unavailable("HTTP " + std::to_string(resp.status_code()) + ": " +
+                                 out.substr(0, 300));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return Status::Unavailable(std::string("unreachable: ") + e.what());
+  }
+}
+
+struct Replicator::Impl {
+  ReplicatorOptions opt;
+
+  struct Sender {
+    std::string destination;
+    std::thread thread;
+    int64_t cursor = 0;
+    int64_t relayed = 0;  // rows after the cursor already handed to the hub
+    storage::DeliveryRow row;
+    std::atomic<int64_t> rewind_to{-1};  // set by Rewind, applied by the sender thread
+  };
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;                                   // guarded by mu
+  uint64_t wakes = 0;                                      // guarded by mu
+  std::map<std::string, std::unique_ptr<Sender>> senders;  // guarded by mu
+  std::thread discoverer;
+
+  std::string UrlOf(const std::string& node) const {
+    auto it = opt.peer_urls.find(node);
+    if (it != opt.peer_urls.end()) return it->second;
+    auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
+    if (!m) return {};
+    const v1::Member* member = federation::FindNode(*m, node);
+    return member != nullptr ? member->base_url() : std::string();
+  }
+
+  // Waits up to `ms` or until woken or stopping; returns false when stopping.
+  bool Sleep(int64_t ms, uint64_t* seen) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping || wakes != *seen; });
+    *seen = wakes;
+    return !stopping;
+  }
+
+  void SaveRow(Sender* s) {
+    storage::Write w;
+    w.kind = storage::Write::Kind::kBookkeeping;
+    s->row.destination = s->destination;
+    s->row.cursor = s->cursor;
+    w.deliveries.push_back(s->row);
+    opt.store->Enqueue(std::move(w), [](const Status&) {});
+  }
+
+  // Sends `rows` (to `to`, or through the hub when relay_to is set). Returns how many leading
+  // rows are settled (applied, held, refused for good or relayed), or an error.
+  Result<size_t> Send(const std::string& to, const std::vector<storage::OutboxRow>& rows,
+                      const std::string& relay_to) {
+    const std::string url = UrlOf(to);
+    if (url.empty()) return Status::Unavailable("node " + to + " has no URL in the manifest");
+    v1::EventBatch batch;
+    batch.set_sender(opt.node_id);
+    batch.set_relay_to(relay_to);
+    for (const auto& r : rows) {
+      auto* item = batch.add_items();
+      item->set_outbox_id(static_cast<uint64_t>(r.id));
+      if (r.kind == storage::OutboxKind::kSealed) {
+        item->mutable_sealed()->ParseFromString(r.payload);
+      } else {
+        item->set_envelope(r.payload);
+      }
+    }
+    auto resp = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/events",
+                           batch.SerializeAsString(), opt.clock->NowMs(), opt.request_timeout_ms);
+    if (!resp.ok()) return resp.status();
+    v1::BatchResult result;
+    if (!result.ParseFromString(*resp)) return Status::Unavailable("unreadable batch result");
+    size_t settled = 0;
+    for (const auto& item : result.items()) {
+      if (settled >= rows.size() || item.outbox_id() != static_cast<uint64_t>(rows[settled].id)) {
+        break;
+      }
+      if (item.result() == v1::ITEM_DEFERRED) {
+        spdlog::debug("delivery to {}: item {} deferred: {}", to, item.outbox_id(), item.reason());
+        break;
+      }
+      if (item.result() == v1::ITEM_REJECTED) {
+        spdlog::warn("delivery to {}: event {} refused: {}", relay_to.empty() ? to : relay_to,
+                     item.event_hash().substr(0, 16), item.reason());
+      }
+      ++settled;
+    }
+    return settled;
+  }
+
+  void Run(Sender* s) {
+    std::mt19937_64 rng(std::random_device{}());
+    int attempt = 0;
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (stopping) return;
+      }
+      if (int64_t to = s->rewind_to.exchange(-1); to >= 0 && s->cursor > to) {
+        spdlog::info("node {} asks for everything after outbox id {} again (cursor was {})",
+                     s->destination, to, s->cursor);
+        s->cursor = to;
+        s->relayed = to;
+      }
+      auto rows = opt.store->OutboxAfter(s->destination, s->cursor, opt.batch_items);
+      if (!rows.ok() || rows->empty()) {
+        if (!Sleep(250, &seen)) return;
+        continue;
+      }
+      const int64_t now = opt.clock->NowMs();
+      auto settled = Send(s->destination, *rows, "");
+      if (settled.ok() && *settled > 0) {
+        s->cursor = (*rows)[*settled - 1].id;
+        s->relayed = std::max(s->relayed, s->cursor);
+        s->row.last_success_ms = now;
+        s->row.failing_since_ms = 0;
+        attempt = 0;
+        SaveRow(s);
+        continue;
+      }
+      // Nothing settled: the destination failed or deferred the first item.
+      if (!settled.ok()) {
+        s->row.last_error = settled.status().message();
+        s->row.last_error_ms = now;
+        if (s->row.failing_since_ms == 0) s->row.failing_since_ms = now;
+        SaveRow(s);
+        spdlog::debug("delivery to {} failed: {}", s->destination, settled.status().message());
+        MaybeRelay(s, now);
+      }
+      const int64_t cap =
+          std::min<int64_t>(opt.retry_max_ms, opt.retry_initial_ms << std::min(attempt, 20));
+      ++attempt;
+      std::uniform_int_distribution<int64_t> jitter(cap / 2, cap);
+      if (!Sleep(jitter(rng), &seen)) return;
+    }
+  }
+
+  // Store-and-forward: rows a long-unreachable destination has not taken go to the hub too.
+  void MaybeRelay(Sender* s, int64_t now) {
+    const std::string hub(kHubNode);
+    if (opt.relay_after_ms <= 0 || s->destination == hub || opt.node_id == hub) return;
+    if (now - s->row.failing_since_ms < opt.relay_after_ms) return;
+    auto rows =
+        opt.store->OutboxAfter(s->destination, std::max(s->cursor, s->relayed), opt.batch_items);
+    if (!rows.ok() || rows->empty()) return;
+    auto settled = Send(hub, *rows, s->destination);
+    if (settled.ok() && *settled > 0) {
+      s->relayed = (*rows)[*settled - 1].id;
+      spdlog::info("handed {} item(s) for {} to the hub to relay", *settled, s->destination);
+    }
+  }
+
+  void EnsureSender(const std::string& destination) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping || destination == opt.node_id || senders.count(destination) != 0) return;
+    auto s = std::make_unique<Sender>();
+    s->destination = destination;
+    auto deliveries = opt.store->Deliveries();
+    if (deliveries.ok()) {
+      for (const auto& d : *deliveries) {
+        if (d.destination == destination) {
+          s->row = d;
+          s->cursor = d.cursor;
+        }
+      }
+    }
+    Sender* raw = s.get();
+    s->thread = std::thread([this, raw] { Run(raw); });
+    senders.emplace(destination, std::move(s));
+  }
+
+  void Discover() {
+    uint64_t seen = 0;
+    do {
+      auto deliveries = opt.store->Deliveries();
+      if (deliveries.ok()) {
+        for (const auto& d : *deliveries) {
+          if (d.backlog > 0) EnsureSender(d.destination);
+        }
+      }
+    } while (Sleep(500, &seen));
+  }
+};
+
+Replicator::Replicator(ReplicatorOptions options) : impl_(new Impl) {
+  impl_->opt = std::move(options);
+}
+
+Replicator::~Replicator() { Stop(); }
+
+void Replicator::Start() {
+  impl_->discoverer = std::thread([impl = impl_.get()] { impl->Discover(); });
+}
+
+void Replicator::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->discoverer.joinable()) impl_->discoverer.join();
+  std::map<std::string, std::unique_ptr<Impl::Sender>> senders;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    senders.swap(impl_->senders);
+  }
+  for (auto& [d, s] : senders) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+}
+
+void Replicator::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    ++impl_->wakes;
+  }
+  impl_->cv.notify_all();
+}
+
+void Replicator::Rewind(const std::string& destination, int64_t after_id) {
+  impl_->EnsureSender(destination);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto it = impl_->senders.find(destination);
+    if (it == impl_->senders.end()) return;
+    it->second->rewind_to = std::max<int64_t>(after_id, 0);
+  }
+  Wake();
+}
+
+std::string Replicator::UrlOf(const std::string& node) const { return impl_->UrlOf(node); }
+
+}  // namespace lapor::node
+
+namespace lapor::node {
+
+Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
+  auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
+  if (!m) return 0;
+  Replicator urls(opt);  // only for UrlOf; never started
+  std::vector<std::string> peers;
+  for (const auto& member : m->members()) {
+    if (member.node_id() == opt.node_id) continue;
+    // The hub first: it holds every cross-jurisdiction event.
+    if (member.node_id() == kHubNode) {
+      peers.insert(peers.begin(), member.node_id());
+    } else {
+      peers.push_back(member.node_id());
+    }
+  }
+  int recovered = 0;
+  for (const auto& peer : peers) {
+    const std::string url = urls.UrlOf(peer);
+    if (url.empty()) continue;
+    for (;;) {
+      v1::PullRequest pull;
+      pull.set_author(opt.node_id);
+      pull.set_from_seq(service->next_seq());
+      pull.set_limit(500);
+      auto resp = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/pull",
+                             pull.SerializeAsString(), opt.clock->NowMs(), 3000);
+      if (!resp.ok()) {
+        spdlog::info("catch-up: node {} not reachable ({})", peer, resp.status().message());
+        break;
+      }
+      v1::PullResponse out;
+      if (!out.ParseFromString(*resp) || out.envelopes().empty()) break;
+      int n = 0;
+      for (const auto& envelope : out.envelopes()) {
+        auto one = service->RecoverOwnEvents({envelope});
+        if (!one.ok() && one.status().code() != Status::Code::kPermissionDenied) {
+          // The event continues a case whose earlier events (by other nodes) were lost with
+          // the rest: take the case's chain from the same peer, then try again.
+          v1::Envelope env;
+          v1::Event ev;
+          env.ParseFromString(envelope);
+          ev.ParseFromString(env.payload());
+          v1::PullRequest chain_req;
+          chain_req.set_case_id(ev.case_id());
+          auto chain = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/pull",
+                                  chain_req.SerializeAsString(), opt.clock->NowMs(), 3000);
+          v1::PullResponse chain_out;
+          if (chain.ok() && chain_out.ParseFromString(*chain)) {
+            v1::EventBatch batch;
+            batch.set_sender(peer);
+            for (const auto& e : chain_out.envelopes()) batch.add_items()->set_envelope(e);
+            std::promise<void> applied;
+            service->Receive(peer, batch,
+                             [&applied](Result<v1::BatchResult>) { applied.set_value(); });
+            applied.get_future().wait();
+          }
+          one = service->RecoverOwnEvents({envelope});
+        }
+        if (!one.ok()) {
+          spdlog::error("catch-up from node {}: {}", peer, one.status().ToString());
+          break;
+        }
+        n += *one;
+      }
+      if (n == 0) break;
+      recovered += n;
+    }
+  }
+  if (recovered > 0) {
+    spdlog::warn(
+        "catch-up: recovered {} event(s) of this node's own log from other nodes "
+        "(restored from a backup?)",
+        recovered);
+  }
+  for (const auto& peer : peers) {
+    const std::string url = urls.UrlOf(peer);
+    if (url.empty()) continue;
+    auto last = opt.store->ReceivedFrom(peer);
+    if (!last.ok()) continue;
+    v1::RewindRequest rewind;
+    rewind.set_from_outbox_id(static_cast<uint64_t>(*last) + 1);
+    auto resp = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/rewind",
+                           rewind.SerializeAsString(), opt.clock->NowMs(), 3000);
+    if (!resp.ok()) {
+      spdlog::info("catch-up: could not ask node {} to resend: {}", peer, resp.status().message());
+    }
+  }
+  return recovered;
+}
+
+}  // namespace lapor::node

@@ -1,0 +1,77 @@
+// Replicator: delivers the outbox. One sender thread per destination pushes the rows after the
+// destination's cursor, in outbox order, in batches (lapor.v1.EventBatch, protobuf over HTTP POST
+// to /federation/v1/events, every request signed: federation/request_auth.h). The receiver
+// answers per item; the cursor advances over every item it applied, already held or refused for
+// good, and stops at the first it deferred. Failures retry with capped exponential backoff and
+// jitter, never giving up. When a destination has failed for longer than relay_after_ms, the
+// sender also hands its rows to the hub, which relays them (store-and-forward; the signatures
+// are end to end). Cursors and errors are stored (table delivery) for /federation/v1/status.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "crypto/crypto.h"
+#include "federation/directory.h"
+#include "storage/store.h"
+
+namespace lapor::node {
+
+struct ReplicatorOptions {
+  std::string node_id;
+  std::shared_ptr<const crypto::SigningKey> key;
+  const federation::Directory* directory = nullptr;
+  storage::Store* store = nullptr;
+  std::map<std::string, std::string> peer_urls;  // overrides of manifest URLs, by node id
+  int batch_items = 256;
+  int64_t retry_initial_ms = 200;
+  int64_t retry_max_ms = 30000;
+  int64_t relay_after_ms = 60000;  // 0: never relay through the hub
+  int request_timeout_ms = 10000;
+  Clock* clock = Clock::Real();
+};
+
+class Replicator {
+ public:
+  explicit Replicator(ReplicatorOptions options);
+  ~Replicator();  // stops the senders
+
+  // Starts a sender for every destination with outbox rows, and polls for new destinations.
+  void Start();
+  void Stop();
+  // New rows were committed: senders that are idle look at once.
+  void Wake();
+  // A destination asks to be sent everything after `after_id` again (it was restored from a
+  // backup): its cursor goes back there if it is ahead.
+  void Rewind(const std::string& destination, int64_t after_id);
+
+  // The base URL of a member (override or manifest), empty if unknown.
+  std::string UrlOf(const std::string& node) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class CaseService;
+
+// Catch-up at start. A node restored from a backup has lost the tail of its own log, which other
+// nodes hold for its cross-jurisdiction cases: it asks the hub and every peer for its events
+// after its last seq (POST /federation/v1/pull, by origin and seq) and re-appends them, so its
+// log continues exactly where it was and no seq is ever signed twice. Then it asks every peer to
+// deliver again everything after what this node last received from it (POST
+// /federation/v1/rewind), so events that arrived after the backup come again. Peers that do not
+// answer are skipped (they deliver anyway once up). Returns how many own events were recovered.
+Result<int> CatchUpAtStart(const ReplicatorOptions& options, CaseService* service);
+
+// One signed federation request from this node: POSTs `body` (protobuf) to `base_url` + `path`.
+// Returns the response body on HTTP 200, else an error naming the status and the receiver's
+// message.
+Result<std::string> PostSigned(const crypto::SigningKey& key, const std::string& node_id,
+                               const std::string& base_url, const std::string& path,
+                               const std::string& body, int64_t now_ms, int timeout_ms);
+
+}  // namespace lapor::node
