@@ -244,7 +244,10 @@ std::vector<storage::OutboxItem> CaseService::Deliveries(const v1::CaseState& be
   std::vector<storage::OutboxItem> out;
   const std::string& self = opt_.node_id;
   if (!IsChainEvent(ev.type())) {
-    if (after.owner_node() != self) out.push_back({after.owner_node(), {}, envelope});
+    // A citizen message: the owner adopts it, the other parties keep it as a record.
+    for (const auto& party : after.parties()) {
+      if (party != self) out.push_back({party, {}, envelope});
+    }
     return out;
   }
   std::vector<std::string> history;
@@ -689,7 +692,10 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     auto sealed = store_->GetSealed(ref, "reporter");
     if (!sealed.ok()) return sealed.status();
     if (!sealed->has_value()) {
-      view.reporter_erased = true;
+      // Only the origin and the owner ever hold the reporter's data: at other parties its
+      // absence is not an erasure.
+      const std::string& self = opt_.node_id;
+      view.reporter_erased = view.state.origin_node() == self || view.state.owner_node() == self;
     } else if (view.full || !view.state.anonymous()) {
       auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
       if (!plain.ok()) return plain.status();

@@ -298,7 +298,18 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender,
                       "only the case's origin node relays the reporter's messages");
       }
       if (latest->owner_node() != self || !latest->pending_owner().empty()) {
-        return finish(v1::ITEM_REJECTED, "node " + self + " does not own the case now");
+        // Not this node's to adopt: a party keeps the message as a record of the case.
+        Sealed record;
+        record.write.kind = storage::Write::Kind::kForeign;
+        record.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
+        record.write.after_seq = next_seq_;
+        record.write.case_ref = ref;
+        record.state = *latest;
+        pending_hashes_.insert(hash);
+        ++in_flight_[ev.case_id()].writes;
+        in_flight_[ev.case_id()].state = *latest;
+        writes->push_back(std::move(record));
+        return finish(v1::ITEM_APPLIED);
       }
       // Adopt: this node, the owner, records the reporter's reply or reopen in the chain.
       Draft draft;

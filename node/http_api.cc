@@ -106,6 +106,11 @@ json StateJson(const v1::CaseState& s, int64_t now) {
       {"responded", s.responded()},
       {"auto_complete_at", TimeOrNull(s.auto_complete_at_ms())},
       {"event_count", s.event_count()},
+      {"origin_node", s.origin_node()},
+      {"owner_node", s.owner_node()},
+      {"pending_owner", s.pending_owner().empty() ? json(nullptr) : json(s.pending_owner())},
+      {"parties", s.parties()},
+      {"escalation_level", s.escalation_level()},
   };
 }
 
@@ -147,6 +152,7 @@ json ViewJson(const CaseView& v, int64_t now) {
     for (const auto& h : v.history) {
       const auto& e = h.event;
       json item = {{"seq", h.seq},
+                   {"node_id", e.node_id()},
                    {"type", std::string(EventTypeName(e.type()))},
                    {"at", FormatTime(e.time_ms())}};
       switch (e.actor().kind()) {
@@ -168,6 +174,9 @@ json ViewJson(const CaseView& v, int64_t now) {
         if (!a.agency().empty()) item["agency"] = a.agency();
         if (!a.reason().empty()) item["reason"] = a.reason();
         if (!a.missed_deadline().empty()) item["missed_deadline"] = a.missed_deadline();
+        if (!a.to_node().empty()) item["to_node"] = a.to_node();
+        if (!a.relayed_from().empty()) item["relayed_from"] = crypto::HexEncode(a.relayed_from());
+        if (!a.request().empty()) item["request"] = a.request();
       }
       history.push_back(std::move(item));
     }

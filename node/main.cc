@@ -128,8 +128,10 @@ int Run(const std::string& dir, const std::string& listen_override) {
   // The federation manifest this node works with: the last good one stored (the manifest client
   // or the hub's own federation commands store it), reloaded when it changes.
   federation::Directory directory;
-  std::string loaded_manifest;
+  std::string loaded_manifest;  // guarded by manifest_mu
+  std::mutex manifest_mu;
   auto load_manifest = [&] {
+    std::lock_guard<std::mutex> lock(manifest_mu);
     auto blob = o.store->GetMeta(kManifestMetaKey);
     if (!blob.ok() || !blob->has_value() || **blob == loaded_manifest) return;
     v1::Envelope env;
@@ -212,15 +214,15 @@ int Run(const std::string& dir, const std::string& listen_override) {
   });
   sla.Start();
   replicator.Start();
-  Periodic manifest_reload(std::chrono::milliseconds(std::min(o.config.manifest_interval_ms, 1000)),
+  Periodic manifest_reload(std::chrono::milliseconds(std::min(o.config.manifest_interval_ms, 200)),
                            load_manifest);
   manifest_reload.Start();
 
   std::unique_ptr<ManifestClient> manifest_client;
   if (!o.config.hub_url.empty() && !o.config.hub_key.empty()) {
-    manifest_client = std::make_unique<ManifestClient>(o.store.get(), o.config.hub_url,
-                                                       *crypto::HexDecode(o.config.hub_key),
-                                                       o.config.manifest_interval_ms);
+    manifest_client = std::make_unique<ManifestClient>(
+        o.store.get(), o.config.hub_url, *crypto::HexDecode(o.config.hub_key),
+        o.config.manifest_interval_ms, load_manifest);
     manifest_client->Start();
   }
 

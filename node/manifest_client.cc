@@ -12,6 +12,7 @@ namespace lapor::node {
 struct ManifestClient::Impl {
   storage::Store* store;
   std::string hub_url, hub_key;
+  std::function<void()> on_accept;
   std::unique_ptr<Periodic> loop;
 
   void FetchOnce() {
@@ -50,13 +51,15 @@ struct ManifestClient::Impl {
     }
     spdlog::info("federation manifest version {} accepted ({} members)", accepted->version(),
                  accepted->members_size());
+    if (on_accept) on_accept();
   }
 };
 
 ManifestClient::ManifestClient(storage::Store* store, std::string hub_url, std::string hub_key,
-                               int interval_ms)
+                               int interval_ms, std::function<void()> on_accept)
     : impl_(new Impl) {
   impl_->store = store;
+  impl_->on_accept = std::move(on_accept);
   impl_->hub_url = std::move(hub_url);
   impl_->hub_key = std::move(hub_key);
   impl_->loop = std::make_unique<Periodic>(

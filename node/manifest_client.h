@@ -4,6 +4,7 @@
 // unreachable.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,7 +16,9 @@ inline constexpr char kManifestMetaKey[] = "manifest";
 
 class ManifestClient {
  public:
-  ManifestClient(storage::Store* store, std::string hub_url, std::string hub_key, int interval_ms);
+  // `on_accept` runs after a new manifest is stored.
+  ManifestClient(storage::Store* store, std::string hub_url, std::string hub_key, int interval_ms,
+                 std::function<void()> on_accept = {});
   ~ManifestClient();
   void Start();
 

@@ -1,0 +1,269 @@
+// Federation scenarios on real lapor-node processes (hub "00", provinces 32 and 33, regency
+// 33.01; tests/harness/federation_harness.h). Each ends with the exact check that every party of
+// a case holds the same events, once, and that no other node holds it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "tests/harness/federation_harness.h"
+
+namespace lapor::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kDay = 24LL * 3600 * 1000;
+
+struct Filed {
+  std::string id, access_code;
+};
+
+json Complaint(const std::string& region, const std::string& title = "Jalan rusak") {
+  return {{"title", title},
+          {"description", "Jalan berlubang di depan sekolah sejak tiga bulan."},
+          {"category", "infrastruktur"},
+          {"report_type", "pengaduan"},
+          {"region_code", region},
+          {"reporter", {{"name", "Siti Rahma"}, {"phone", "+6281234567"}}}};
+}
+
+Filed File(NodeProcess& node, const std::string& region, const std::string& title = "Jalan rusak") {
+  auto r = node.Post("/api/v1/complaints", Complaint(region, title));
+  EXPECT_EQ(r.status, 201) << r.body;
+  auto j = r.Json();
+  return {j.value("tracking_id", ""), j.value("access_code", "")};
+}
+
+HttpResponse Act(NodeProcess& node, const std::string& id, const json& body,
+                 const std::string& token) {
+  return node.Post("/api/v1/complaints/" + id + "/actions", body, token);
+}
+
+// The event hashes a node holds for a case (empty if it does not hold it).
+std::vector<std::string> Hashes(NodeProcess& node, const std::string& id,
+                                const std::string& token) {
+  auto r = node.Get("/api/v1/complaints/" + id + "/events", token);
+  std::vector<std::string> out;
+  if (r.status != 200) return out;
+  const json body = r.Json();
+  for (const auto& e : body["events"]) out.push_back(e["hash"].get<std::string>());
+  return out;
+}
+
+class FederationTest : public ::testing::Test {
+ protected:
+  // Every node in `parties` holds the same events of the case, each once, and at least
+  // `min_events`; every other node holds none.
+  ::testing::AssertionResult Converged(const std::string& id, std::set<std::string> parties,
+                                       size_t min_events) {
+    std::vector<std::string> reference;
+    for (const auto& j : f_.jurisdictions()) {
+      auto h = Hashes(f_.node(j), id, f_.auditor_token(j));
+      if (parties.count(j) == 0) {
+        if (!h.empty()) return ::testing::AssertionFailure() << j << " holds the case";
+        continue;
+      }
+      std::set<std::string> unique(h.begin(), h.end());
+      if (unique.size() != h.size()) return ::testing::AssertionFailure() << j << " duplicates";
+      if (h.size() < min_events) {
+        auto r = f_.node(j).Get("/api/v1/complaints/" + id + "/events", f_.auditor_token(j));
+        return ::testing::AssertionFailure() << j << " holds " << h.size() << " events (HTTP "
+                                             << r.status << " " << r.body.substr(0, 200) << ")";
+      }
+      std::sort(h.begin(), h.end());
+      if (reference.empty()) {
+        reference = h;
+      } else if (h != reference) {
+        return ::testing::AssertionFailure()
+               << j << " holds other events (" << h.size() << " vs " << reference.size() << ")";
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+  ::testing::AssertionResult WaitConverged(const std::string& id, std::set<std::string> parties,
+                                           size_t min_events, int timeout_ms = 20000) {
+    if (Federation::WaitFor([&] { return bool(Converged(id, parties, min_events)); }, timeout_ms)) {
+      return ::testing::AssertionSuccess();
+    }
+    return Converged(id, parties, min_events);
+  }
+  json View(const std::string& node, const std::string& id) {
+    return f_.node(node).Get("/api/v1/complaints/" + id, f_.admin_token(node)).Json();
+  }
+  json CitizenView(const std::string& node, const Filed& c) {
+    return f_.node(node).Get("/api/v1/complaints/" + c.id + "?access_code=" + c.access_code).Json();
+  }
+
+  Federation f_;
+};
+
+// 1. Filed at province 32 about province 33: 33 owns it and the hub holds it; 33 verifies,
+// processes and responds; the reporter sees it through 32 and replies there; 33 adopts the reply.
+TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitizen) {
+  Filed c = File(f_.node("32"), "33");
+  ASSERT_FALSE(c.id.empty());
+  EXPECT_EQ(c.id.rfind("32-", 0), 0u);
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 1));
+  EXPECT_EQ(View("33", c.id)["owner_node"], "33");
+
+  // Personal data went to the owner only, sealed to its key.
+  ASSERT_TRUE(Federation::WaitFor([&] { return View("33", c.id)["reporter"].is_object(); }));
+  EXPECT_EQ(View("33", c.id)["reporter"]["name"], "Siti Rahma");
+  EXPECT_TRUE(View("00", c.id)["reporter"].is_null());
+  EXPECT_EQ(f_.hub().Get("/api/v1/complaints/" + c.id, f_.admin_token("00")).body.find("Siti"),
+            std::string::npos);
+
+  // Only the owner may act.
+  auto refused = Act(f_.node("32"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}},
+                     f_.admin_token("32"));
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  const std::string liaison = f_.liaison_token("33", "dinas-pu");
+  ASSERT_EQ(
+      Act(f_.node("33"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}}, f_.admin_token("33"))
+          .status,
+      200);
+  ASSERT_EQ(Act(f_.node("33"), c.id, {{"action", "process"}}, liaison).status, 200);
+  ASSERT_EQ(Act(f_.node("33"), c.id,
+                {{"action", "respond"}, {"note", "Perbaikan dijadwalkan minggu depan."}}, liaison)
+                .status,
+            200);
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+
+  // The reporter sees the owner's status and response at the origin.
+  json seen = CitizenView("32", c);
+  EXPECT_EQ(seen["status"], "diproses");
+  bool response_seen = false;
+  const json history = seen["history"];
+  for (const auto& h : history) {
+    response_seen = response_seen || h.value("note", "") == "Perbaikan dijadwalkan minggu depan.";
+  }
+  EXPECT_TRUE(response_seen) << seen.dump();
+
+  // The reporter replies at the origin: 32 signs the message, 33 adopts it into the chain.
+  auto reply = Act(f_.node("32"), c.id,
+                   {{"action", "reply"},
+                    {"note", "Terima kasih, mohon dikabari."},
+                    {"access_code", c.access_code}},
+                   "");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  ASSERT_TRUE(Federation::WaitFor([&] { return View("33", c.id)["responded"] == false; }))
+      << View("33", c.id).dump();
+  // 33's chain: submitted, verified, processing, responded, replied; plus 32's message, which
+  // the owner holds too. The hub and the origin hold the same.
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 6));
+  EXPECT_EQ(CitizenView("32", c)["responded"], false);
+  for (const auto& j : {"00", "32", "33"}) {
+    auto fsck = f_.node(j).Fsck();
+    EXPECT_EQ(fsck.exit_code, 0) << j << ": " << fsck.output;
+  }
+}
+
+// 2a. Forward as "bukan wewenang": 33 forwards to 32, which accepts and becomes the owner.
+TEST_F(FederationTest, ForwardThenAcceptHandsTheCaseOver) {
+  Filed c = File(f_.node("33"), "33");
+  ASSERT_TRUE(WaitConverged(c.id, {"33"}, 1));  // a local case stays in its region
+  auto fwd = Act(f_.node("33"), c.id, {{"action", "forward"}, {"to", "32"}}, f_.admin_token("33"));
+  ASSERT_EQ(fwd.status, 200) << fwd.body;
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 2));
+  // During the handoff neither side may change the case, except 32 accepting or declining.
+  EXPECT_EQ(Act(f_.node("33"), c.id, {{"action", "hold"}}, f_.admin_token("33")).status, 409);
+  auto accept = Act(f_.node("32"), c.id, {{"action", "accept"}}, f_.admin_token("32"));
+  ASSERT_EQ(accept.status, 200) << accept.body;
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 3));
+  EXPECT_EQ(View("33", c.id)["owner_node"], "32");
+  EXPECT_EQ(Act(f_.node("33"), c.id, {{"action", "verify"}, {"agency", "x"}}, f_.admin_token("33"))
+                .status,
+            403);
+  ASSERT_EQ(
+      Act(f_.node("32"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}}, f_.admin_token("32"))
+          .status,
+      200);
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+  // The origin sent the new owner the reporter's data.
+  ASSERT_TRUE(Federation::WaitFor([&] { return View("32", c.id)["reporter"].is_object(); }));
+  EXPECT_TRUE(View("00", c.id)["reporter"].is_null());
+}
+
+// 2b. Forward, then decline: ownership stays.
+TEST_F(FederationTest, ForwardThenDeclineKeepsTheOwner) {
+  Filed c = File(f_.node("33"), "33");
+  ASSERT_EQ(
+      Act(f_.node("33"), c.id, {{"action", "forward"}, {"to", "32"}}, f_.admin_token("33")).status,
+      200);
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 2));
+  EXPECT_EQ(Act(f_.node("32"), c.id, {{"action", "decline"}}, f_.admin_token("32")).status, 400);
+  ASSERT_EQ(Act(f_.node("32"), c.id, {{"action", "decline"}, {"reason", "bukan wewenang kami"}},
+                f_.admin_token("32"))
+                .status,
+            200);
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 3));
+  EXPECT_EQ(View("33", c.id)["owner_node"], "33");
+  EXPECT_EQ(
+      Act(f_.node("33"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}}, f_.admin_token("33"))
+          .status,
+      200);
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+}
+
+// 2c. Missed deadlines escalate a regency's case to its province, then to the hub.
+class EscalationTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    offset_file_ = MakeTempDir("lapor-clock") + "/offset";
+    std::ofstream(offset_file_) << 0;
+    setenv("LAPOR_CLOCK_OFFSET_FILE", offset_file_.c_str(), 1);
+  }
+  static void TearDownTestSuite() { unsetenv("LAPOR_CLOCK_OFFSET_FILE"); }
+  static void Advance(int64_t ms) { std::ofstream(offset_file_) << ms; }
+  static std::string offset_file_;
+};
+std::string EscalationTest::offset_file_;
+
+TEST_F(EscalationTest, RegencyToProvinceToHub) {
+  Federation f;
+  Filed c = File(f.node("33.01"), "33.01");
+  auto view = [&](const std::string& j) {
+    return f.node(j).Get("/api/v1/complaints/" + c.id, f.admin_token(j)).Json();
+  };
+  Advance(8 * kDay);  // past the 3 working days of verification, on every node's clock
+  ASSERT_TRUE(Federation::WaitFor([&] { return view("33")["escalated"] == true; }))
+      << view("33.01").dump();
+  // A case of two nodes is the hub's too.
+  ASSERT_TRUE(Federation::WaitFor([&] { return view("00")["escalated"] == true; }));
+  EXPECT_EQ(view("32").value("tracking_id", ""), "");
+  ASSERT_EQ(Act(f.node("33.01"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}},
+                f.admin_token("33.01"))
+                .status,
+            200);
+  Advance(20 * kDay);  // past the 5 working days of response
+  ASSERT_TRUE(Federation::WaitFor([&] {
+    auto v = view("00");
+    return v["escalated"] == true && v["escalation_level"] == 2;
+  })) << view("00").dump();
+  // The escalation events name their targets: the province, then the hub.
+  auto events = f.node("33").Get("/api/v1/complaints/" + c.id, f.admin_token("33")).Json();
+  std::vector<std::string> targets;
+  const json history = events["history"];
+  for (const auto& h : history) {
+    if (h["type"] == "escalated") targets.push_back(h.value("to_node", ""));
+  }
+  EXPECT_EQ(targets, (std::vector<std::string>{"33", "00"})) << events.dump();
+  // Every party holds the same events.
+  std::vector<std::string> ref;
+  ASSERT_TRUE(Federation::WaitFor([&] {
+    auto a = Hashes(f.node("33.01"), c.id, f.auditor_token("33.01"));
+    auto b = Hashes(f.node("33"), c.id, f.auditor_token("33"));
+    auto h = Hashes(f.hub(), c.id, f.auditor_token("00"));
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    std::sort(h.begin(), h.end());
+    return a.size() == 4 && a == b && a == h;
+  }));
+  Advance(0);
+}
+
+}  // namespace
+}  // namespace lapor::testing
