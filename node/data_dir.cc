@@ -159,6 +159,7 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.retry_initial_ms = j.value("retry_initial_ms", c.retry_initial_ms);
     c.retry_max_ms = j.value("retry_max_ms", c.retry_max_ms);
     c.relay_after_ms = j.value("relay_after_ms", c.relay_after_ms);
+    c.request_timeout_ms = j.value("request_timeout_ms", c.request_timeout_ms);
     c.stats_interval_ms = j.value("stats_interval_ms", c.stats_interval_ms);
     if (j.contains("witnesses")) {
       for (const auto& w : j.at("witnesses")) {
@@ -171,7 +172,8 @@ Result<NodeConfig> DataDir::LoadConfig() const {
   if (c.sla_interval_ms < 10 || c.http_threads < 1 || c.http_threads > 64 ||
       c.max_body_bytes < 1024 || c.utc_offset_minutes < -720 || c.utc_offset_minutes > 840 ||
       c.delivery_batch < 1 || c.delivery_batch > 10000 || c.retry_initial_ms < 1 ||
-      c.retry_max_ms < c.retry_initial_ms || c.relay_after_ms < 0 || c.stats_interval_ms < 100) {
+      c.retry_max_ms < c.retry_initial_ms || c.relay_after_ms < 0 || c.stats_interval_ms < 100 ||
+      c.request_timeout_ms < 100) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

@@ -39,6 +39,7 @@ struct NodeConfig {
   int retry_initial_ms = 200;
   int retry_max_ms = 30000;
   int relay_after_ms = 60000;       // store-and-forward through the hub after this long failing
+  int request_timeout_ms = 10000;   // one delivery request to another node
   int stats_interval_ms = 3600000;  // statistics report to the hub
 };
 

@@ -653,9 +653,15 @@ struct HttpApi::Impl {
       });
       return 0;
     }
-    service->Receive(sender, batch, [this, req](Result<v1::BatchResult> r) {
-      OnPool([this, req, r = std::move(r)] {
+    service->Receive(sender, batch, [this, req, sender](Result<v1::BatchResult> r) {
+      OnPool([this, req, sender, r = std::move(r)] {
         if (!r.ok()) return ReplyError(req, r.status());
+        for (const auto& item : r->items()) {
+          if (item.result() == v1::ITEM_REJECTED) {
+            spdlog::warn("federation event {} from '{}' refused: {}",
+                         item.event_hash().substr(0, 16), sender, item.reason());
+          }
+        }
         ReplyRaw(req, 200, r->SerializeAsString(), "application/x-protobuf", "no-store");
       });
     });

@@ -152,6 +152,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   ropts.retry_initial_ms = o.config.retry_initial_ms;
   ropts.retry_max_ms = o.config.retry_max_ms;
   ropts.relay_after_ms = o.config.relay_after_ms;
+  ropts.request_timeout_ms = o.config.request_timeout_ms;
   Replicator replicator(ropts);
 
   CaseServiceOptions opts;

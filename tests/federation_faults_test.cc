@@ -1,0 +1,383 @@
+// Federation under faults, on real lapor-node processes: a node killed with SIGKILL during
+// traffic, a node restored from an old backup, every fault of the TCP proxy between two nodes,
+// the hub down, store-and-forward through the hub; and every kind of forged or misdirected input
+// refused with a clear error, nothing applied, and logged.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "base/clock.h"
+#include "crypto/crypto.h"
+#include "crypto/encoding.h"
+#include "federation/manifest.h"
+#include "federation/request_auth.h"
+#include "lapor/v1/event.pb.h"
+#include "tests/harness/federation_harness.h"
+
+namespace lapor::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string File(NodeProcess& node, const std::string& region) {
+  json body = {{"title", "Lampu jalan mati"},
+               {"description", "Lampu jalan mati sejak sebulan, jalan gelap di malam hari."},
+               {"category", "penerangan"},
+               {"report_type", "pengaduan"},
+               {"region_code", region},
+               {"reporter", {{"name", "Budi"}}}};
+  auto r = node.Post("/api/v1/complaints", body);
+  return r.status == 201 ? r.Json()["tracking_id"].get<std::string>() : std::string();
+}
+
+std::vector<std::string> Hashes(NodeProcess& node, const std::string& id,
+                                const std::string& token) {
+  auto r = node.Get("/api/v1/complaints/" + id + "/events", token);
+  std::vector<std::string> out;
+  if (r.status != 200) return out;
+  const json body = r.Json();
+  for (const auto& e : body["events"]) out.push_back(e["hash"].get<std::string>());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string ReadFileText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class FaultsTest : public ::testing::Test {
+ protected:
+  // Fast retries so that faults heal within the test's patience.
+  static void Tune(NodeProcess& n) {
+    n.SetConfig("retry_initial_ms", 50);
+    n.SetConfig("retry_max_ms", 400);
+    n.SetConfig("request_timeout_ms", 1000);
+  }
+  void SetUp() override {
+    for (const auto& j : f_.jurisdictions()) {
+      Tune(f_.node(j));
+      f_.node(j).Stop();
+      f_.node(j).Start();
+    }
+  }
+  // Every case in `ids` is held identically, each event once, by exactly 00, 32 and 33.
+  ::testing::AssertionResult Converged(const std::vector<std::string>& ids, size_t min_events = 1) {
+    for (const auto& id : ids) {
+      auto a = Hashes(f_.node("32"), id, f_.auditor_token("32"));
+      auto b = Hashes(f_.node("33"), id, f_.auditor_token("33"));
+      auto h = Hashes(f_.hub(), id, f_.auditor_token("00"));
+      if (a.size() < min_events || a != b || a != h) {
+        return ::testing::AssertionFailure()
+               << id << ": 32 holds " << a.size() << ", 33 " << b.size() << ", hub " << h.size();
+      }
+      if (std::set<std::string>(a.begin(), a.end()).size() != a.size()) {
+        return ::testing::AssertionFailure() << id << ": duplicates";
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+  ::testing::AssertionResult WaitConverged(const std::vector<std::string>& ids,
+                                           size_t min_events = 1, int timeout_ms = 30000) {
+    if (Federation::WaitFor([&] { return bool(Converged(ids, min_events)); }, timeout_ms)) {
+      return ::testing::AssertionSuccess();
+    }
+    return Converged(ids, min_events);
+  }
+  void Verify(const std::string& id) {
+    auto r =
+        f_.node("33").Post("/api/v1/complaints/" + id + "/actions",
+                           {{"action", "verify"}, {"agency", "dinas-pju"}}, f_.admin_token("33"));
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+
+  Federation f_;
+};
+
+// 3a. The owner is killed with SIGKILL while cases flow to it, and restarted.
+TEST_F(FaultsTest, OwnerKilledDuringTrafficConverges) {
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> ids;
+  std::thread traffic([&] {
+    while (!stop) {
+      std::string id = File(f_.node("32"), "33");
+      if (!id.empty()) {
+        std::lock_guard<std::mutex> lock(mu);
+        ids.push_back(id);
+      }
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  f_.node("33").Kill9();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  f_.node("33").Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  traffic.join();
+  ASSERT_GT(ids.size(), 10u);
+  EXPECT_TRUE(WaitConverged(ids));
+  EXPECT_EQ(f_.node("33").Fsck().exit_code, 0) << f_.node("33").Fsck().output;
+}
+
+// 3b. The owner's data folder is replaced by an old backup: it takes back its own events from
+// the hub, asks its peers to send again, and converges with no seq signed twice.
+TEST_F(FaultsTest, OwnerRestoredFromOldBackupConverges) {
+  std::vector<std::string> before;
+  for (int i = 0; i < 3; ++i) before.push_back(File(f_.node("32"), "33"));
+  ASSERT_TRUE(WaitConverged(before));
+  NodeProcess& b = f_.node("33");
+  ASSERT_EQ(b.Stop(), 0);
+  const std::string backup = f_.root() + "/33-backup";
+  std::filesystem::copy(b.data_dir(), backup, std::filesystem::copy_options::recursive);
+  b.Start();
+  std::vector<std::string> after;
+  for (int i = 0; i < 5; ++i) after.push_back(File(f_.node("32"), "33"));
+  ASSERT_TRUE(WaitConverged(after));
+  for (const auto& id : after) Verify(id);  // the owner's own events, after the backup
+  for (const auto& id : before) Verify(id);
+  ASSERT_TRUE(WaitConverged(after, 2));
+  ASSERT_TRUE(WaitConverged(before, 2));
+  const uint64_t next_seq = b.Get("/healthz").Json()["next_seq"].get<uint64_t>();
+
+  b.Kill9();
+  std::filesystem::remove_all(b.data_dir());
+  std::filesystem::copy(backup, b.data_dir(), std::filesystem::copy_options::recursive);
+  b.Start();
+  std::vector<std::string> all = before;
+  all.insert(all.end(), after.begin(), after.end());
+  EXPECT_TRUE(WaitConverged(all, 2));
+  EXPECT_EQ(b.Get("/healthz").Json()["next_seq"].get<uint64_t>(), next_seq);
+  auto fsck = b.Fsck();
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
+  // The restored node works on: a new event gets the next seq.
+  std::string fresh = File(f_.node("32"), "33");
+  ASSERT_TRUE(WaitConverged({fresh}));
+  Verify(fresh);
+  EXPECT_TRUE(WaitConverged({fresh}, 2));
+}
+
+// 4. Each proxy fault between 32 and 33, then healed: nothing lost, nothing duplicated.
+TEST_F(FaultsTest, EveryProxyFaultBetweenTwoNodesHeals) {
+  FaultProxy& proxy = f_.Proxy("32", "33");
+  struct Case {
+    Fault fault;
+    int delay_ms;
+    size_t cut;
+  };
+  const std::vector<Case> faults = {{Fault::kDelay, 300, 0},      {Fault::kDrop, 0, 0},
+                                    {Fault::kRefuse, 0, 0},       {Fault::kCutRequest, 0, 150},
+                                    {Fault::kCutResponse, 0, 20}, {Fault::kDuplicate, 0, 0}};
+  std::vector<std::string> all;
+  for (const auto& c : faults) {
+    proxy.Set({c.fault, c.delay_ms, c.cut});
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(File(f_.node("32"), "33"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    proxy.Set({Fault::kNone, 0, 0});
+    EXPECT_TRUE(WaitConverged(ids)) << "fault " << static_cast<int>(c.fault);
+    all.insert(all.end(), ids.begin(), ids.end());
+  }
+  EXPECT_TRUE(Converged(all));
+  EXPECT_GT(proxy.connections(), 0u);
+}
+
+// 4b. The hub down for a while: the peers still exchange; the hub catches up when it is back.
+TEST_F(FaultsTest, HubDownForAWhileCatchesUp) {
+  ASSERT_EQ(f_.hub().Stop(), 0);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(File(f_.node("32"), "33"));
+  ASSERT_TRUE(Federation::WaitFor([&] {
+    for (const auto& id : ids) {
+      if (Hashes(f_.node("33"), id, f_.auditor_token("33")).empty()) return false;
+    }
+    return true;
+  }));
+  f_.hub().Start();
+  EXPECT_TRUE(WaitConverged(ids));
+}
+
+// 4c. Store-and-forward: 33 unreachable from 32 for longer than relay_after_ms; the hub relays.
+TEST_F(FaultsTest, UnreachablePeerGetsEventsThroughTheHub) {
+  f_.node("32").SetConfig("relay_after_ms", 500);
+  FaultProxy& proxy = f_.Proxy("32", "33");  // restarts 32 with the new setting
+  proxy.Set({Fault::kRefuse, 0, 0});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(File(f_.node("32"), "33"));
+  // Still refused between 32 and 33, yet 33 gets the cases through the hub.
+  EXPECT_TRUE(WaitConverged(ids));
+  auto status = f_.node("32").Get("/federation/v1/status", f_.admin_token("32")).Json();
+  bool failing = false;
+  for (const auto& d : status["destinations"]) {
+    if (d["destination"] == "33") failing = !d["failing_since"].is_null();
+  }
+  EXPECT_TRUE(failing) << status.dump();
+  proxy.Set({Fault::kNone, 0, 0});
+  // Once healed the direct path drains too (duplicates are ignored by hash).
+  EXPECT_TRUE(Federation::WaitFor([&] {
+    auto s = f_.node("32").Get("/federation/v1/status", f_.admin_token("32")).Json();
+    for (const auto& d : s["destinations"]) {
+      if (d["destination"] == "33") return d["backlog"] == 0;
+    }
+    return false;
+  }));
+  EXPECT_TRUE(Converged(ids));
+}
+
+// 5. Forged, misdirected and replayed input: each refused with a clear error, nothing applied,
+// and logged by the receiver.
+class RefusalsTest : public FaultsTest {
+ protected:
+  crypto::SigningKey KeyOf(const std::string& j) {
+    std::string hex = ReadFileText(f_.node(j).data_dir() + "/node.key");
+    hex.erase(hex.find_last_not_of(" \n") + 1);
+    return *crypto::SigningKey::FromSecretKey(*crypto::HexDecode(hex));
+  }
+  HttpResponse Send(const std::string& to, const crypto::SigningKey& key, const std::string& node,
+                    const std::string& body, federation::RequestAuth* used = nullptr) {
+    auto auth = federation::SignRequest(key, node, "POST", "/federation/v1/events", body,
+                                        Clock::Real()->NowMs());
+    if (used) *used = auth;
+    return SendSigned(to, auth, body);
+  }
+  HttpResponse SendSigned(const std::string& to, const federation::RequestAuth& auth,
+                          const std::string& body) {
+    std::string raw =
+        "POST /federation/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/x-protobuf\r\nConnection: close\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n";
+    for (const auto& [k, v] : federation::AuthHeaders(auth)) raw += k + ": " + v + "\r\n";
+    raw += "\r\n" + body;
+    return SendRaw(f_.port(to), raw);
+  }
+  static v1::BatchResult Result(const HttpResponse& r) {
+    v1::BatchResult out;
+    out.ParseFromString(r.body);
+    return out;
+  }
+  std::string SignEvent(const crypto::SigningKey& key, const v1::Event& ev) {
+    v1::Envelope env;
+    env.set_payload_type("application/vnd.lapor.event.v1+protobuf");
+    ev.SerializeToString(env.mutable_payload());
+    auto* sig = env.add_signatures();
+    sig->set_keyid(key.KeyId());
+    sig->set_sig(key.Sign(crypto::PreAuthEncoding(env.payload_type(), env.payload())));
+    return env.SerializeAsString();
+  }
+};
+
+TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
+  const std::string id = File(f_.node("32"), "33");
+  ASSERT_TRUE(WaitConverged({id}));
+  const auto held = Hashes(f_.node("33"), id, f_.auditor_token("33"));
+  const std::string old_manifest = f_.hub().Get("/federation/v1/manifest").body;
+  const crypto::SigningKey key32 = KeyOf("32");
+  // The case's submission, as 32 signed it.
+  auto events = f_.node("32").Get("/api/v1/complaints/" + id + "/events", f_.admin_token("32"));
+  const std::string submission =
+      *crypto::Base64Decode(events.Json()["events"][0]["envelope"].get<std::string>());
+  v1::Envelope env;
+  ASSERT_TRUE(env.ParseFromString(submission));
+
+  v1::EventBatch batch;
+  batch.set_sender("32");
+  // (a) a forged signature on a new event of the case
+  v1::Event forged_ev;
+  forged_ev.ParseFromString(env.payload());
+  forged_ev.set_seq(900000);
+  forged_ev.set_type(v1::EVENT_VERIFIED);
+  forged_ev.clear_submission();
+  forged_ev.mutable_actor()->set_kind(v1::ACTOR_OPERATOR);
+  forged_ev.mutable_actor()->set_role("admin");
+  forged_ev.mutable_action()->set_agency("dinas-x");
+  forged_ev.mutable_action()->set_response_due_ms(forged_ev.time_ms() + 86400000);
+  forged_ev.set_prev_hash(*crypto::HexDecode(held.size() == 1 ? held[0] : ""));
+  std::string forged = SignEvent(key32, forged_ev);
+  forged[forged.size() - 5] ^= 0x01;  // inside the signature
+  auto* a = batch.add_items();
+  a->set_outbox_id(1);
+  a->set_envelope(forged);
+  // (b) the same event, validly signed by 32, which does not own the case
+  auto* b = batch.add_items();
+  b->set_outbox_id(2);
+  b->set_envelope(SignEvent(key32, forged_ev));
+  federation::RequestAuth auth;
+  const std::string body = batch.SerializeAsString();
+  auto r = Send("33", key32, "32", body, &auth);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto result = Result(r);
+  ASSERT_EQ(result.items_size(), 2);
+  EXPECT_EQ(result.items(0).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(result.items(0).reason().find("signature does not verify"), std::string::npos)
+      << result.items(0).reason();
+  EXPECT_EQ(result.items(1).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(result.items(1).reason().find("does not own the case"), std::string::npos)
+      << result.items(1).reason();
+
+  // (c) the same request again: a replay
+  auto replay = SendSigned("33", auth, body);
+  EXPECT_EQ(replay.status, 409) << replay.body;
+  EXPECT_NE(replay.body.find("replayed"), std::string::npos) << replay.body;
+
+  // (d) an unknown node
+  auto stranger = crypto::SigningKey::Generate();
+  auto unknown = Send("33", stranger, "35", body);
+  EXPECT_EQ(unknown.status, 401) << unknown.body;
+  EXPECT_NE(unknown.body.find("unknown node"), std::string::npos) << unknown.body;
+
+  // (e) a member's request signed with someone else's key
+  auto wrong = Send("33", stranger, "32", body);
+  EXPECT_EQ(wrong.status, 403) << wrong.body;
+
+  // Nothing was applied.
+  EXPECT_EQ(Hashes(f_.node("33"), id, f_.auditor_token("33")), held);
+
+  // (f) a retired key: 32's key is rotated with no overlap; its old key signs no more.
+  auto fresh = crypto::SigningKey::Generate();
+  auto rotate =
+      f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(), "--jurisdiction",
+                    "32", "--key", crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0"});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
+  const uint64_t version = f_.manifest_version() + 1;
+  ASSERT_TRUE(Federation::WaitFor([&] { return f_.ServedManifestVersion("33") == version; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 33 reloads its manifest
+  auto retired = Send("33", key32, "32", body);
+  EXPECT_EQ(retired.status, 403) << retired.body;
+  EXPECT_NE(retired.body.find("retired"), std::string::npos) << retired.body;
+
+  // (g) a rolled-back manifest: the hub serves the older (validly signed) version again; 33
+  // refuses it and keeps the newer one.
+  ASSERT_EQ(f_.hub().Stop(), 0);
+  auto put = RunCommand({"/usr/bin/sqlite3", f_.hub().data_dir() + "/lapor.db",
+                         "UPDATE meta SET value = X'" + crypto::HexEncode(old_manifest) +
+                             "' WHERE key = 'manifest'"});
+  ASSERT_EQ(put.exit_code, 0) << put.output;
+  f_.hub().Start();
+  ASSERT_TRUE(Federation::WaitFor([&] { return f_.ServedManifestVersion("00") == version - 1; }));
+  ASSERT_TRUE(Federation::WaitFor([&] {
+    return ReadFileText(f_.node("33").data_dir() + "/node.log").find("older than the held") !=
+           std::string::npos;
+  }));
+  EXPECT_EQ(f_.ServedManifestVersion("33"), version);
+
+  // Every refusal is in 33's log with the sender and the reason.
+  const std::string log = ReadFileText(f_.node("33").data_dir() + "/node.log");
+  EXPECT_NE(log.find("refused: signature does not verify"), std::string::npos);
+  EXPECT_NE(log.find("does not own the case"), std::string::npos);
+  EXPECT_NE(log.find("from '32' refused: conflict: replayed"), std::string::npos);
+  EXPECT_NE(log.find("from '35' refused"), std::string::npos);
+  EXPECT_NE(log.find("retired"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lapor::testing
