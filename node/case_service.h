@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -147,7 +148,10 @@ class CaseService {
   // messages for cases this node owns; stores personal data sealed to this node. Items are
   // handled in order, each independently (one bad item does not stop the others). `done` gets one
   // result per item once everything applied is durable.
-  void Receive(const std::string& sender, const v1::EventBatch& batch, Done<v1::BatchResult> done);
+  // Events the sender authored must come with its signed checkpoint and an inclusion proof in it
+  // (`require_proofs`; off only for chains a restoring node fetches itself).
+  void Receive(const std::string& sender, const v1::EventBatch& batch, Done<v1::BatchResult> done,
+               bool require_proofs = true);
   // The hub's store-and-forward: keeps what `batch.sender` could not deliver to
   // `batch.relay_to` in its own outbox for that node, after checking every envelope's signature
   // (items that fail are refused; sealed personal data passes on unopened). `done` gets
@@ -215,8 +219,19 @@ class CaseService {
                                                  const std::string& plaintext) const;
   std::shared_ptr<const v1::Manifest> manifest() const;
   // One item of Receive. Requires seq_mu_; appends to `writes` what must commit.
-  v1::BatchResult::Item ReceiveItem(const std::string& sender, const v1::DeliveryItem& item,
-                                    std::vector<Sealed>* writes);
+  // The sender's log as its batch presents it: a checkpoint verified against the sender's keys
+  // and the inclusion proofs of the events it authored, by seq.
+  struct SenderLog {
+    bool required = true;
+    bool present = false;
+    Status status;
+    uint64_t size = 0;
+    std::string root;
+    std::map<uint64_t, std::vector<std::string>> proofs;
+  };
+  SenderLog CheckSenderLog(const std::string& sender, const v1::EventBatch& batch) const;
+  v1::BatchResult::Item ReceiveItem(const std::string& sender, const SenderLog& log,
+                                    const v1::DeliveryItem& item, std::vector<Sealed>* writes);
   // Queues for group commit; `done` runs once durable. Never calls `done` inline.
   void Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done);
   Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_

@@ -4,6 +4,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
+#include "crypto/note.h"
 #include "federation/directory.h"
 #include "node/case_service.h"
 #include "node/lifecycle.h"
@@ -123,14 +124,47 @@ Result<std::vector<std::string>> CaseService::CaseChain(const std::string& case_
   return ChainEnvelopes(*latest);
 }
 
+CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
+                                                   const v1::EventBatch& batch) const {
+  SenderLog log;
+  if (batch.checkpoint().empty()) return log;
+  log.present = true;
+  auto m = manifest();
+  const v1::Member* member = m ? federation::FindNode(*m, sender) : nullptr;
+  auto note = crypto::SignedNote::Parse(batch.checkpoint());
+  auto body = note.ok() ? crypto::Checkpoint::ParseBody(note->text)
+                        : Result<crypto::Checkpoint>(note.status());
+  if (member == nullptr || !body.ok()) {
+    log.status = Status::InvalidArgument("the sender's checkpoint does not parse", "checkpoint");
+    return log;
+  }
+  bool verified = false;
+  for (const auto& key : member->keys()) {
+    auto verifier = crypto::NoteVerifier::FromPublicKey(body->origin, key.public_key());
+    verified = verified || (verifier.ok() && crypto::VerifyNote(*note, *verifier).ok());
+  }
+  if (!verified) {
+    log.status = Status::PermissionDenied("the sender's checkpoint is not signed by its key");
+    return log;
+  }
+  log.size = body->size;
+  log.root = body->root_hash;
+  for (const auto& p : batch.proofs()) {
+    log.proofs[p.leaf_index()] = {p.hashes().begin(), p.hashes().end()};
+  }
+  return log;
+}
+
 void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch,
-                          Done<v1::BatchResult> done) {
+                          Done<v1::BatchResult> done, bool require_proofs) {
+  SenderLog log = CheckSenderLog(sender, batch);  // signature checks outside the lock
+  log.required = require_proofs;
   v1::BatchResult result;
   std::vector<Sealed> writes;
   std::unique_lock<std::mutex> lock(seq_mu_);
   int64_t received = 0;
   for (const auto& item : batch.items()) {
-    *result.add_items() = ReceiveItem(sender, item, &writes);
+    *result.add_items() = ReceiveItem(sender, log, item, &writes);
     if (result.items().rbegin()->result() != v1::ITEM_DEFERRED) {
       received = std::max<int64_t>(received, static_cast<int64_t>(item.outbox_id()));
     } else {
@@ -178,10 +212,9 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   }
 }
 
-v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender,
+v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const SenderLog& log,
                                                const v1::DeliveryItem& item,
                                                std::vector<Sealed>* writes) {
-  (void)sender;
   v1::BatchResult::Item out;
   out.set_outbox_id(item.outbox_id());
   auto finish = [&](v1::ItemResult r, std::string reason = {}) {
@@ -248,6 +281,24 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender,
     if (sig.ok()) break;
   }
   if (!sig.ok()) return finish(v1::ITEM_REJECTED, sig.message());
+  if (ev.node_id() == sender && log.required) {
+    // The sender's own event: it must be in the sender's log, under the checkpoint it sent.
+    if (!log.present) {
+      return finish(v1::ITEM_REJECTED, "no checkpoint and inclusion proof for the sender's event");
+    }
+    if (!log.status.ok()) return finish(v1::ITEM_REJECTED, log.status.message());
+    auto proof = log.proofs.find(ev.seq());
+    if (proof == log.proofs.end()) {
+      return finish(v1::ITEM_REJECTED, "no inclusion proof for seq " + std::to_string(ev.seq()));
+    }
+    Status included = ev.seq() < log.size
+                          ? crypto::VerifyInclusion(crypto::LeafHash(bytes), ev.seq(), log.size,
+                                                    proof->second, log.root)
+                          : Status::InvalidArgument("seq beyond the checkpoint");
+    if (!included.ok()) {
+      return finish(v1::ITEM_REJECTED, "inclusion proof does not verify: " + included.message());
+    }
+  }
 
   if (ev.node_id() == self) {
     auto held = store_->Envelopes(ev.seq(), 1);

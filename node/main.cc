@@ -186,6 +186,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   // (after a restore from backup), so no seq is ever signed twice.
   const int64_t start_ms = Clock::Real()->NowMs();
   HttpApi::InitThreadPool(o.config.http_threads);  // before any cpprestsdk client runs
+  replicator.SetLog(log->get());
   if (auto recovered = CatchUpAtStart(ropts, service->get()); !recovered.ok()) {
     spdlog::error("catch-up failed: {}", recovered.status().ToString());
   }
@@ -324,6 +325,28 @@ int ExportAuditBundle(const std::string& dir, const std::string& out) {
     for (auto& e : *batch) bundle.add_entries(std::move(e));
     at += batch->size();
   }
+  // The hub-signed manifest the node holds (member keys), and the other nodes' events of every
+  // case this node's log touches: an auditor checks cross-node chains from the bundle alone.
+  auto manifest = opened->store->GetMeta("manifest");
+  if (!manifest.ok()) return Fail(manifest.status());
+  if (manifest->has_value()) bundle.set_manifest(**manifest);
+  std::vector<uint64_t> refs;
+  Status scanned = opened->store->ScanCases([&](const v1::CaseState& s) {
+    refs.push_back(CaseRef(s));
+    return true;
+  });
+  if (!scanned.ok()) return Fail(scanned);
+  for (uint64_t ref : refs) {
+    auto foreign = opened->store->ForeignCaseEvents(ref);
+    if (!foreign.ok()) return Fail(foreign.status());
+    if (foreign->empty()) continue;
+    if (ref >= storage::kForeignRefBase) {  // a case another node opened: touched by this log?
+      auto own = opened->store->CaseEvents(ref);
+      if (!own.ok()) return Fail(own.status());
+      if (own->empty()) continue;
+    }
+    for (auto& f : *foreign) bundle.add_case_events(std::move(f.envelope));
+  }
   // Written whole to a temporary name, then renamed: a reader never sees half a bundle.
   const std::string tmp = out + ".tmp";
   {
@@ -335,9 +358,11 @@ int ExportAuditBundle(const std::string& dir, const std::string& out) {
   if (std::rename(tmp.c_str(), out.c_str()) != 0) {
     return Fail(Status::IOError("cannot rename " + tmp + " to " + out));
   }
-  std::printf("audit bundle %s: %llu entries, checkpoint %llu\n", out.c_str(),
-              static_cast<unsigned long long>(bundle.entries_size()),
-              static_cast<unsigned long long>((*cp)->size));
+  std::printf("audit bundle %s: %llu entries, checkpoint %llu, %llu other nodes' events%s\n",
+              out.c_str(), static_cast<unsigned long long>(bundle.entries_size()),
+              static_cast<unsigned long long>((*cp)->size),
+              static_cast<unsigned long long>(bundle.case_events_size()),
+              bundle.manifest().empty() ? "" : ", manifest");
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "crypto/merkle.h"
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
 #include "node/case_service.h"
@@ -74,6 +75,29 @@ struct Replicator::Impl {
     return member != nullptr ? member->base_url() : std::string();
   }
 
+  // Whether `envelope` is an event this node authored; its seq in `seq`.
+  bool OwnSeq(const std::string& envelope, uint64_t* seq) const {
+    v1::Envelope env;
+    v1::Event ev;
+    if (!env.ParseFromString(envelope) || !ev.ParseFromString(env.payload())) return false;
+    *seq = ev.seq();
+    return ev.node_id() == opt.node_id;
+  }
+
+  // The leading rows that may go now: this node's own events only once a checkpoint covers them.
+  size_t Deliverable(const std::vector<storage::OutboxRow>& rows) const {
+    if (opt.log == nullptr) return rows.size();
+    const uint64_t covered = opt.log->checkpoint().size;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      uint64_t seq = 0;
+      if (rows[i].kind == storage::OutboxKind::kEnvelope && OwnSeq(rows[i].payload, &seq) &&
+          seq >= covered) {
+        return i;
+      }
+    }
+    return rows.size();
+  }
+
   // Waits up to `ms` or until woken or stopping; returns false when stopping.
   bool Sleep(int64_t ms, uint64_t* seen) {
     std::unique_lock<std::mutex> lock(mu);
@@ -100,13 +124,26 @@ struct Replicator::Impl {
     v1::EventBatch batch;
     batch.set_sender(opt.node_id);
     batch.set_relay_to(relay_to);
+    storage::CheckpointRow cp;
+    if (opt.log != nullptr) {
+      cp = opt.log->checkpoint();
+      batch.set_checkpoint(cp.note);
+    }
     for (const auto& r : rows) {
       auto* item = batch.add_items();
       item->set_outbox_id(static_cast<uint64_t>(r.id));
       if (r.kind == storage::OutboxKind::kSealed) {
         item->mutable_sealed()->ParseFromString(r.payload);
-      } else {
-        item->set_envelope(r.payload);
+        continue;
+      }
+      item->set_envelope(r.payload);
+      uint64_t seq = 0;
+      if (opt.log != nullptr && OwnSeq(r.payload, &seq) && seq < cp.size) {
+        auto proof = crypto::InclusionProof(opt.log->Reader(), seq, cp.size);
+        if (!proof.ok()) return proof.status();
+        auto* p = batch.add_proofs();
+        p->set_leaf_index(seq);
+        for (auto& h : *proof) p->add_hashes(std::move(h));
       }
     }
     auto resp = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/events",
@@ -152,6 +189,12 @@ struct Replicator::Impl {
         if (!Sleep(250, &seen)) return;
         continue;
       }
+      const size_t ready = Deliverable(*rows);
+      if (ready == 0) {  // the log's next checkpoint (every 250 ms) will cover them
+        if (!Sleep(50, &seen)) return;
+        continue;
+      }
+      rows->resize(ready);
       const int64_t now = opt.clock->NowMs();
       auto settled = Send(s->destination, *rows, "");
       if (settled.ok() && *settled > 0) {
@@ -188,6 +231,8 @@ struct Replicator::Impl {
     auto rows =
         opt.store->OutboxAfter(s->destination, std::max(s->cursor, s->relayed), opt.batch_items);
     if (!rows.ok() || rows->empty()) return;
+    rows->resize(Deliverable(*rows));
+    if (rows->empty()) return;
     auto settled = Send(hub, *rows, s->destination);
     if (settled.ok() && *settled > 0) {
       s->relayed = (*rows)[*settled - 1].id;
@@ -232,6 +277,8 @@ Replicator::Replicator(ReplicatorOptions options) : impl_(new Impl) {
 }
 
 Replicator::~Replicator() { Stop(); }
+
+void Replicator::SetLog(const storage::TreeLog* log) { impl_->opt.log = log; }
 
 void Replicator::Start() {
   impl_->discoverer = std::thread([impl = impl_.get()] { impl->Discover(); });
@@ -331,8 +378,9 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
             batch.set_sender(peer);
             for (const auto& e : chain_out.envelopes()) batch.add_items()->set_envelope(e);
             std::promise<void> applied;
-            service->Receive(peer, batch,
-                             [&applied](Result<v1::BatchResult>) { applied.set_value(); });
+            service->Receive(
+                peer, batch, [&applied](Result<v1::BatchResult>) { applied.set_value(); },
+                /*require_proofs=*/false);  // fetched by this node itself, signatures checked
             applied.get_future().wait();
           }
           one = service->RecoverOwnEvents({envelope});

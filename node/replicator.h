@@ -17,6 +17,7 @@
 #include "crypto/crypto.h"
 #include "federation/directory.h"
 #include "storage/store.h"
+#include "storage/tree_log.h"
 
 namespace lapor::node {
 
@@ -25,6 +26,9 @@ struct ReplicatorOptions {
   std::shared_ptr<const crypto::SigningKey> key;
   const federation::Directory* directory = nullptr;
   storage::Store* store = nullptr;
+  // The node's log: every event this node authored travels with its latest checkpoint and an
+  // inclusion proof in it (an event waits until a checkpoint covers it, at most ~250 ms).
+  const storage::TreeLog* log = nullptr;
   std::map<std::string, std::string> peer_urls;  // overrides of manifest URLs, by node id
   int batch_items = 256;
   int64_t retry_initial_ms = 200;
@@ -39,6 +43,8 @@ class Replicator {
   explicit Replicator(ReplicatorOptions options);
   ~Replicator();  // stops the senders
 
+  // Sets options.log (before Start).
+  void SetLog(const storage::TreeLog* log);
   // Starts a sender for every destination with outbox rows, and polls for new destinations.
   void Start();
   void Stop();

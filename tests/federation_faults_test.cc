@@ -307,42 +307,52 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   auto* a = batch.add_items();
   a->set_outbox_id(1);
   a->set_envelope(forged);
-  // (b) the same event, validly signed by 32, which does not own the case
+  // (b) the same event validly signed by 32 but with no checkpoint and inclusion proof: 32's
+  // own events travel with proof that they are in its log
   auto* b = batch.add_items();
   b->set_outbox_id(2);
   b->set_envelope(SignEvent(key32, forged_ev));
+  // (c) the same change validly signed by 33.01 (relayed by 32), which does not own the case
+  v1::Event by_other = forged_ev;
+  by_other.set_node_id("33.01");
+  auto* c = batch.add_items();
+  c->set_outbox_id(3);
+  c->set_envelope(SignEvent(KeyOf("33.01"), by_other));
   federation::RequestAuth auth;
   const std::string body = batch.SerializeAsString();
   auto r = Send("33", key32, "32", body, &auth);
   ASSERT_EQ(r.status, 200) << r.body;
   auto result = Result(r);
-  ASSERT_EQ(result.items_size(), 2);
+  ASSERT_EQ(result.items_size(), 3);
   EXPECT_EQ(result.items(0).result(), v1::ITEM_REJECTED);
   EXPECT_NE(result.items(0).reason().find("signature does not verify"), std::string::npos)
       << result.items(0).reason();
   EXPECT_EQ(result.items(1).result(), v1::ITEM_REJECTED);
-  EXPECT_NE(result.items(1).reason().find("does not own the case"), std::string::npos)
+  EXPECT_NE(result.items(1).reason().find("inclusion proof"), std::string::npos)
       << result.items(1).reason();
+  EXPECT_EQ(result.items(2).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(result.items(2).reason().find("node 33.01 does not own the case"), std::string::npos)
+      << result.items(2).reason();
 
-  // (c) the same request again: a replay
+  // (d) the same request again: a replay
   auto replay = SendSigned("33", auth, body);
   EXPECT_EQ(replay.status, 409) << replay.body;
   EXPECT_NE(replay.body.find("replayed"), std::string::npos) << replay.body;
 
-  // (d) an unknown node
+  // (e) an unknown node
   auto stranger = crypto::SigningKey::Generate();
   auto unknown = Send("33", stranger, "35", body);
   EXPECT_EQ(unknown.status, 401) << unknown.body;
   EXPECT_NE(unknown.body.find("unknown node"), std::string::npos) << unknown.body;
 
-  // (e) a member's request signed with someone else's key
+  // (f) a member's request signed with someone else's key
   auto wrong = Send("33", stranger, "32", body);
   EXPECT_EQ(wrong.status, 403) << wrong.body;
 
   // Nothing was applied.
   EXPECT_EQ(Hashes(f_.node("33"), id, f_.auditor_token("33")), held);
 
-  // (f) a retired key: 32's key is rotated with no overlap; its old key signs no more.
+  // (g) a retired key: 32's key is rotated with no overlap; its old key signs no more.
   auto fresh = crypto::SigningKey::Generate();
   auto rotate =
       f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(), "--jurisdiction",
@@ -355,7 +365,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   EXPECT_EQ(retired.status, 403) << retired.body;
   EXPECT_NE(retired.body.find("retired"), std::string::npos) << retired.body;
 
-  // (g) a rolled-back manifest: the hub serves the older (validly signed) version again; 33
+  // (h) a rolled-back manifest: the hub serves the older (validly signed) version again; 33
   // refuses it and keeps the newer one.
   ASSERT_EQ(f_.hub().Stop(), 0);
   auto put = RunCommand({"/usr/bin/sqlite3", f_.hub().data_dir() + "/lapor.db",
@@ -374,6 +384,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   const std::string log = ReadFileText(f_.node("33").data_dir() + "/node.log");
   EXPECT_NE(log.find("refused: signature does not verify"), std::string::npos);
   EXPECT_NE(log.find("does not own the case"), std::string::npos);
+  EXPECT_NE(log.find("no checkpoint and inclusion proof"), std::string::npos);
   EXPECT_NE(log.find("from '32' refused: conflict: replayed"), std::string::npos);
   EXPECT_NE(log.find("from '35' refused"), std::string::npos);
   EXPECT_NE(log.find("retired"), std::string::npos);
