@@ -15,8 +15,10 @@
 #include <set>
 
 #include "crypto/encoding.h"
+#include "federation/manifest.h"
 #include "federation/request_auth.h"
 #include "node/lifecycle.h"
+#include "node/stats.h"
 
 namespace lapor::node {
 namespace {
@@ -619,6 +621,29 @@ struct HttpApi::Impl {
       reply_proto(out);
       return 200;
     }
+    if (path == "/federation/v1/stats") {
+      if (service->node_id() != kHubNode) {
+        return refuse(Status::NotFound("only the hub collects statistics", "path"), sender);
+      }
+      Result<v1::StatsReport> report = Status::PermissionDenied("no valid key");
+      Status checked = Status::PermissionDenied("the stats report is not signed by the sender");
+      for (const auto& key : member->keys()) {
+        if (!federation::KeyValidAt(*member, key.public_key(), now)) continue;
+        report = OpenStats(body, key.public_key());
+        if (report.ok()) {
+          checked = Status::Ok();
+          break;
+        }
+        checked = report.status();
+      }
+      if (!checked.ok()) return refuse(checked, sender);
+      if (report->node_id() != sender) {
+        return refuse(Status::PermissionDenied("the report names another node"), sender);
+      }
+      if (Status s = store->SetMeta("stats:" + sender, body); !s.ok()) return refuse(s, sender);
+      reply_proto(v1::RewindRequest());
+      return 200;
+    }
     if (path == "/federation/v1/rewind") {
       v1::RewindRequest rewind;
       if (!rewind.ParseFromString(body)) {
@@ -717,9 +742,39 @@ struct HttpApi::Impl {
       return 200;
     }
     if (path == "/federation/v1/events" || path == "/federation/v1/pull" ||
-        path == "/federation/v1/rewind") {
+        path == "/federation/v1/rewind" || (path == "/federation/v1/stats" && m == methods::POST)) {
       if (m != methods::POST) return fail(Status::MethodNotAllowed("use POST"));
       return RouteFederation(req, path, *raw_body, now);
+    }
+    if (path == "/federation/v1/stats") {
+      // The national aggregate of the members' latest signed reports (hub).
+      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET or POST"));
+      auto who = ReadCredentials(req, "");
+      if (!who.ok()) return fail(who.status());
+      if (!who->op) return fail(Status::Unauthenticated("an operator token is required"));
+      auto manifest = directory != nullptr ? directory->Get() : nullptr;
+      json nodes = json::array();
+      std::map<std::string, std::map<std::string, uint64_t>> totals;
+      uint64_t cases = 0, breaches = 0;
+      for (const auto& member :
+           manifest ? manifest->members() : google::protobuf::RepeatedPtrField<v1::Member>()) {
+        auto blob = store->GetMeta("stats:" + member.node_id());
+        if (!blob.ok() || !blob->has_value()) continue;
+        v1::Envelope env;
+        v1::StatsReport r;
+        if (!env.ParseFromString(**blob) || !r.ParseFromString(env.payload())) continue;
+        nodes.push_back({{"node_id", r.node_id()},
+                         {"reported_at", FormatTime(r.time_ms())},
+                         {"total_cases", r.total_cases()},
+                         {"sla_breaches", r.sla_breaches()}});
+        cases += r.total_cases();
+        breaches += r.sla_breaches();
+        for (const auto& c : r.counts()) totals[c.dimension()][c.value()] += c.count();
+      }
+      return send(200, {{"nodes", nodes},
+                        {"total_cases", cases},
+                        {"sla_breaches", breaches},
+                        {"counts", totals}});
     }
     if (path == "/federation/v1/status") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));

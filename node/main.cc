@@ -20,8 +20,10 @@
 #include "node/data_dir.h"
 #include "node/fsck.h"
 #include "node/http_api.h"
+#include "node/lifecycle.h"
 #include "node/manifest_client.h"
 #include "node/replicator.h"
+#include "node/stats.h"
 #include "node/tracking_id.h"
 #include "node/witness_client.h"
 #include "storage/tree_log.h"
@@ -216,6 +218,19 @@ int Run(const std::string& dir, const std::string& listen_override) {
   });
   sla.Start();
   replicator.Start();
+  // Statistics for the national aggregate: counts only, signed, to the hub.
+  Periodic stats(std::chrono::milliseconds(o.config.stats_interval_ms), [&] {
+    auto m = directory.Get();
+    if (!m || o.config.node_id == kHubNode) return;
+    const std::string url = replicator.UrlOf(std::string(kHubNode));
+    if (url.empty()) return;
+    auto report = BuildStats(o.store.get(), o.config.node_id, Clock::Real()->NowMs());
+    if (!report.ok()) return spdlog::warn("statistics: {}", report.status().ToString());
+    auto sent = PostSigned(*o.key, o.config.node_id, url, "/federation/v1/stats",
+                           SignStats(*report, *o.key), Clock::Real()->NowMs(), 10000);
+    if (!sent.ok()) spdlog::info("statistics not delivered: {}", sent.status().message());
+  });
+  stats.Start();
   Periodic manifest_reload(std::chrono::milliseconds(std::min(o.config.manifest_interval_ms, 200)),
                            load_manifest);
   manifest_reload.Start();
@@ -249,6 +264,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   api.Stop();
   replicator.Stop();
   manifest_reload.Stop();
+  stats.Stop();
   witness_client.reset();
   manifest_client.reset();
   sla.Stop();

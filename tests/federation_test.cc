@@ -208,6 +208,32 @@ TEST_F(FederationTest, ForwardThenDeclineKeepsTheOwner) {
   ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
 }
 
+// Statistics: each member reports counts of the cases it owns, signed, to the hub, which sums
+// them nationally; no personal data travels.
+TEST(StatsTest, MembersReportCountsToTheHub) {
+  FederationOptions opts;
+  Federation f(opts);
+  for (const auto& j : {"32", "33"}) {
+    f.node(j).SetConfig("stats_interval_ms", 200);
+    f.node(j).Stop();
+    f.node(j).Start();
+  }
+  File(f.node("32"), "32");
+  File(f.node("32"), "32");
+  File(f.node("32"), "33");  // owned by 33
+  File(f.node("33"), "33");
+  json stats;
+  ASSERT_TRUE(Federation::WaitFor([&] {
+    stats = f.hub().Get("/federation/v1/stats", f.admin_token("00")).Json();
+    return stats.value("total_cases", 0) == 4 && stats["nodes"].size() == 2;
+  })) << stats.dump();
+  EXPECT_EQ(stats["counts"]["status"]["belum_terverifikasi"], 4);
+  EXPECT_EQ(stats["counts"]["region_code"]["32"], 2);
+  EXPECT_EQ(stats["counts"]["region_code"]["33"], 2);
+  EXPECT_EQ(stats.dump().find("Siti"), std::string::npos);
+  EXPECT_EQ(f.hub().Get("/federation/v1/stats").status, 401);
+}
+
 // 2c. Missed deadlines escalate a regency's case to its province, then to the hub.
 class EscalationTest : public ::testing::Test {
  protected:
