@@ -1,5 +1,10 @@
 // lapor-audit: verifies a node's transparency log without trusting the node.
 //   lapor-audit verify --url URL --vkey KEY [--state FILE] [--json] [--threads N]
+//                      [--manifest FILE --hub-key HEX [--case-events-token TOKEN]]
+//   lapor-audit verify-bundle FILE --vkey KEY [--hub-key HEX] [--json] [--threads N]
+//   lapor-audit prove --url URL --vkey KEY --tracking-id ID [--access-code C | --token T]
+// Cases whose chain continues in other nodes' logs are counted; with --case-events-token (or a
+// bundle and --hub-key) each such case's whole chain is checked across its authors.
 // Exit 0 only if everything verified; 1 if anything failed (each failure names the node, index,
 // case and reason); 2 if the audit could not run.
 #include <spdlog/spdlog.h>
@@ -11,6 +16,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_map>
 
 #include "audit/verifier.h"
 #include "crypto/encoding.h"
@@ -69,14 +75,22 @@ std::optional<AuditState> LoadState(const std::string& path, std::string* error)
   }
 }
 
-void PrintReport(const AuditReport& report, bool as_json) {
+// "7" for an entry of the log, "32/7" for event 7 of node 32 in a cross-node chain, "-" if none.
+std::string IndexText(const Failure& f) {
+  if (f.index < 0) return "-";
+  return f.author.empty() ? std::to_string(f.index) : f.author + "/" + std::to_string(f.index);
+}
+
+void PrintReport(const AuditReport& report, bool as_json, bool chains_checked) {
   if (as_json) {
     json failures = json::array();
     for (const auto& f : report.failures) {
-      failures.push_back({{"node", f.node},
-                          {"index", f.index >= 0 ? json(f.index) : json(nullptr)},
-                          {"case", f.case_id.empty() ? json(nullptr) : json(f.case_id)},
-                          {"reason", f.reason}});
+      json item = {{"node", f.node},
+                   {"index", f.index >= 0 ? json(f.index) : json(nullptr)},
+                   {"case", f.case_id.empty() ? json(nullptr) : json(f.case_id)},
+                   {"reason", f.reason}};
+      if (!f.author.empty()) item["author"] = f.author;
+      failures.push_back(std::move(item));
     }
     json out = {{"ok", report.ok()},
                 {"origin", report.origin},
@@ -84,21 +98,61 @@ void PrintReport(const AuditReport& report, bool as_json) {
                 {"root", crypto::Base64Encode(report.root)},
                 {"signatures_checked", report.signatures_checked},
                 {"cases", report.cases},
+                {"continuing_cases", report.continuing_cases},
+                {"cross_node_chains_checked", chains_checked},
+                {"cross_node_chains_verified", report.chains_verified},
+                {"foreign_signatures_checked", report.foreign_signatures_checked},
                 {"threads", report.threads},
                 {"failures", failures}};
     std::printf("%s\n", out.dump(2).c_str());
     return;
   }
   for (const auto& f : report.failures) {
-    std::printf("FAIL node=%s index=%s case=%s: %s\n", f.node.c_str(),
-                f.index >= 0 ? std::to_string(f.index).c_str() : "-",
+    std::printf("FAIL node=%s index=%s case=%s: %s\n", f.node.c_str(), IndexText(f).c_str(),
                 f.case_id.empty() ? "-" : f.case_id.c_str(), f.reason.c_str());
   }
-  std::printf("%s: %llu entries, root %s, %llu signatures verified on %d threads, %llu cases: %s\n",
-              report.origin.c_str(), static_cast<unsigned long long>(report.size),
-              crypto::Base64Encode(report.root).c_str(),
-              static_cast<unsigned long long>(report.signatures_checked), report.threads,
-              static_cast<unsigned long long>(report.cases), report.ok() ? "OK" : "FAILED");
+  std::string continuing =
+      std::to_string(report.continuing_cases.size()) + " cases continuing in other nodes' logs";
+  if (chains_checked) {
+    continuing += " (" + std::to_string(report.chains_verified) + " cross-node chains verified, " +
+                  std::to_string(report.foreign_signatures_checked) + " other nodes' signatures)";
+  }
+  std::printf(
+      "%s: %llu entries, root %s, %llu signatures verified on %d threads, %llu cases, %s: %s\n",
+      report.origin.c_str(), static_cast<unsigned long long>(report.size),
+      crypto::Base64Encode(report.root).c_str(),
+      static_cast<unsigned long long>(report.signatures_checked), report.threads,
+      static_cast<unsigned long long>(report.cases), continuing.c_str(),
+      report.ok() ? "OK" : "FAILED");
+}
+
+// The envelopes of every event a node holds of a case (its own and other nodes'), as served at
+// GET /api/v1/complaints/{id}/events with an operator or auditor token.
+Result<std::vector<std::string>> FetchCaseEvents(web::http::client::http_client& client,
+                                                 const std::string& case_id,
+                                                 const std::string& token) {
+  const std::string path =
+      "/api/v1/complaints/" + web::uri::encode_data_string(case_id) + "/events";
+  web::http::http_request req(web::http::methods::GET);
+  req.set_request_uri(path);
+  req.headers().add("Authorization", "Bearer " + token);
+  try {
+    auto resp = client.request(req).get();
+    auto body = resp.extract_vector().get();
+    if (resp.status_code() != 200) {
+      return Status::Unavailable("GET " + path + ": HTTP " + std::to_string(resp.status_code()));
+    }
+    auto j = json::parse(body.begin(), body.end());
+    std::vector<std::string> out;
+    for (const auto& e : j.at("events")) {
+      auto envelope = crypto::Base64Decode(e.at("envelope").get<std::string>());
+      if (!envelope) return Status::Corruption("GET " + path + ": an envelope is not base64");
+      out.push_back(std::move(*envelope));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return Status::Unavailable("GET " + path + ": " + e.what());
+  }
 }
 
 // Reads and verifies a manifest envelope file against the hub's key (hex).
@@ -114,7 +168,8 @@ Result<v1::Manifest> LoadManifest(const std::string& path, const std::string& hu
 }
 
 int Verify(const std::string& url, const std::string& vkey, const std::string& state_path,
-           bool as_json, int threads, const std::optional<v1::Manifest>& manifest) {
+           bool as_json, int threads, const std::optional<v1::Manifest>& manifest,
+           const std::string& case_events_token) {
   web::http::client::http_client client(url);
   auto note = Fetch(client, "/log/checkpoint");
   if (!note.ok()) {
@@ -154,12 +209,17 @@ int Verify(const std::string& url, const std::string& vkey, const std::string& s
   in.tiles = [&](uint32_t level, uint64_t index, uint32_t width) -> Result<std::string> {
     return Fetch(client, "/log/" + crypto::TilePath(level, index, width));
   };
+  if (!case_events_token.empty()) {
+    in.case_events = [&](const std::string& case_id) {
+      return FetchCaseEvents(client, case_id, case_events_token);
+    };
+  }
   auto report = VerifyLog(in);
   if (!report.ok()) {
     std::fprintf(stderr, "lapor-audit: %s\n", report.status().ToString().c_str());
     return 2;
   }
-  PrintReport(*report, as_json);
+  PrintReport(*report, as_json, static_cast<bool>(in.case_events));
   if (report->ok() && !state_path.empty()) {
     std::ofstream(state_path) << json{{"origin", report->origin},
                                       {"size", report->size},
@@ -260,9 +320,11 @@ int Prove(const std::string& url, const std::string& vkey, const std::string& tr
   return all_ok ? 0 : 1;
 }
 
-// Offline: everything comes from the bundle except the key, which the auditor supplies (a
-// bundle's own key proves nothing about who wrote it).
-int VerifyBundle(const std::string& path, const std::string& vkey, bool as_json, int threads) {
+// Offline: everything comes from the bundle except the keys, which the auditor supplies (a
+// bundle's own key proves nothing about who wrote it). With the hub's key, the bundled manifest
+// gives the member keys and the bundled case_events the other nodes' links of cross-node cases.
+int VerifyBundle(const std::string& path, const std::string& vkey, const std::string& hub_key_hex,
+                 bool as_json, int threads) {
   v1::AuditBundle bundle;
   {
     std::ifstream f(path, std::ios::binary);
@@ -292,12 +354,54 @@ int VerifyBundle(const std::string& path, const std::string& vkey, bool as_json,
     return std::vector<std::string>(bundle.entries().begin() + from,
                                     bundle.entries().begin() + from + count);
   };
+  std::string manifest_problem;
+  if (!hub_key_hex.empty()) {
+    auto key = crypto::HexDecode(hub_key_hex);
+    if (!key || key->size() != crypto::kPublicKeySize) {
+      std::fprintf(stderr, "lapor-audit: the hub key must be 64 hex characters\n");
+      return 2;
+    }
+    if (bundle.manifest().empty()) {
+      manifest_problem = "the bundle holds no federation manifest";
+    } else if (auto m = federation::OpenManifest(bundle.manifest(), *key); !m.ok()) {
+      manifest_problem = "the bundled manifest: " + m.status().message();
+    } else {
+      in.manifest = *m;
+    }
+  }
+  // Every envelope of the bundle (entries and other nodes' events) by the case it names, built on
+  // the first cross-node case. Names are claims until the verifier checks the signatures.
+  std::unordered_map<std::string, std::vector<std::string>> by_case;
+  bool indexed = false;
+  if (in.manifest) {
+    in.case_events = [&](const std::string& case_id) -> Result<std::vector<std::string>> {
+      if (!indexed) {
+        indexed = true;
+        auto add = [&](const std::string& bytes) {
+          v1::Envelope env;
+          v1::Event ev;
+          if (env.ParseFromString(bytes) && ev.ParseFromString(env.payload())) {
+            by_case[ev.case_id()].push_back(bytes);
+          }
+        };
+        for (const auto& e : bundle.entries()) add(e);
+        for (const auto& e : bundle.case_events()) add(e);
+      }
+      auto it = by_case.find(case_id);
+      if (it == by_case.end()) return std::vector<std::string>{};
+      return it->second;
+    };
+  }
   auto report = VerifyLog(in);
   if (!report.ok()) {
     std::fprintf(stderr, "lapor-audit: %s\n", report.status().ToString().c_str());
     return 2;
   }
-  PrintReport(*report, as_json);
+  if (!manifest_problem.empty()) {
+    report->failures.insert(report->failures.begin(),
+                            Failure{report->origin, -1, "", manifest_problem, ""});
+  }
+  PrintReport(*report, as_json, static_cast<bool>(in.case_events));
   return report->ok() ? 0 : 1;
 }
 
@@ -327,6 +431,12 @@ int main(int argc, char** argv) {
       verify->add_option("--hub-key", hub_key, "the hub's Ed25519 key (hex) that signs it");
   manifest_opt->needs(hub_key_opt);
   hub_key_opt->needs(manifest_opt);
+  std::string case_events_token;
+  verify
+      ->add_option("--case-events-token", case_events_token,
+                   "an operator or auditor token of the audited node: check the whole chain of "
+                   "every case continuing in other nodes' logs (needs --manifest)")
+      ->needs(manifest_opt);
   std::string tracking_id, access_code, token;
   auto* prove = app.add_subcommand("prove", "print verified inclusion proofs of a case's events");
   prove->add_option("--url", url, "node base URL")->required();
@@ -342,6 +452,9 @@ int main(int argc, char** argv) {
       ->required();
   verify_bundle->add_option("--vkey", vkey, "the node's verifier key, obtained out of band")
       ->required();
+  verify_bundle->add_option("--hub-key", hub_key,
+                            "the hub's Ed25519 key (hex): verify with the bundled manifest and "
+                            "check cross-node chains with the bundled events of other nodes");
   verify_bundle->add_flag("--json", as_json, "machine-readable output");
   verify_bundle->add_option("--threads", threads, "signature-checking threads (default: all)")
       ->check(CLI::Range(0, 256));
@@ -360,9 +473,9 @@ int main(int argc, char** argv) {
       }
       manifest = *m;
     }
-    return lapor::audit::Verify(url, vkey, state, as_json, threads, manifest);
+    return lapor::audit::Verify(url, vkey, state, as_json, threads, manifest, case_events_token);
   }
   if (*prove) return lapor::audit::Prove(url, vkey, tracking_id, access_code, token);
-  if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, as_json, threads);
+  if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, hub_key, as_json, threads);
   return 2;
 }

@@ -2,6 +2,13 @@
 // the checkpoint's signature, the RFC 6962 root over the entries, every event's Ed25519
 // signature, node sequence numbers, every per-case hash chain and lifecycle replay, and
 // (with a saved state) that the log only grew since the last audit.
+//
+// Federated cases: a node's log holds only the events it signed, but a case's chain runs across
+// the nodes that authored its links (origin, owner, forward targets). A case whose chain in this
+// log continues in links that are not in it (a link follows one another node signed, or the last
+// link here hands the case to another node) is not a broken chain: it is listed among the cases
+// continuing in other nodes' logs. Its links are judged only if `case_events` is given: then the
+// whole chain (every node's events the audited node holds of the case) is checked.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +27,9 @@ struct Failure {
   int64_t index = -1;   // leaf index / event seq, -1 if not about one entry
   std::string case_id;  // empty if not about one case
   std::string reason;
+  // Set when the failure is about an event of a cross-node chain: its author node, and `index` is
+  // then that node's seq of the event (printed "author/seq").
+  std::string author;
 };
 
 struct AuditState {  // what an auditor remembers between runs
@@ -33,6 +43,11 @@ struct AuditReport {
   std::string root;
   uint64_t signatures_checked = 0;
   uint64_t cases = 0;
+  // Cases whose chain continues in other nodes' logs (sorted), and how many of them had their
+  // whole cross-node chain checked without a failure (only with AuditInput::case_events).
+  std::vector<std::string> continuing_cases;
+  uint64_t chains_verified = 0;
+  uint64_t foreign_signatures_checked = 0;  // other nodes' events of those chains
   int threads = 1;
   std::vector<Failure> failures;
   bool ok() const { return failures.empty(); }
@@ -51,6 +66,14 @@ struct AuditInput {
   // With a federation manifest (already verified against the hub key), every event must be signed
   // by a key its author node held at the event's time; without one, by the checkpoint's key.
   std::optional<v1::Manifest> manifest;
+  // If set (needs `manifest`), called for each case continuing in other nodes' logs: every event
+  // envelope the node holds of that case, its own and other nodes' (GET
+  // /api/v1/complaints/{id}/events, or an audit bundle's entries and case_events). Each other
+  // node's event must be signed by a key its author held then; the chain is ordered by prev_hash
+  // from the submission; the log's own events of the case must be in it with the same hashes; and
+  // ApplyEvent is replayed over the whole chain (the one-owner rule included). Citizen messages
+  // are not chain links: their signatures are checked, they are not replayed.
+  std::function<Result<std::vector<std::string>>(const std::string& case_id)> case_events;
   int threads = 0;  // 0 = all cores
 };
 

@@ -1,5 +1,8 @@
 // lapor-audit against a real node: a clean log verifies; an altered entry, a rewritten history
 // (against the saved state), a wrong key and a deleted entry each fail, naming what and where.
+// Against a federation (hub, 32, 33): logs whose cases continue in other nodes' logs verify, the
+// whole cross-node chains verify with --case-events-token or from a bundle, and a tampered or
+// non-owner event of another node is named.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -9,9 +12,11 @@
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
+#include "crypto/merkle.h"
 #include "crypto/note.h"
 #include "federation/manifest.h"
 #include "lapor/v1/event.pb.h"
+#include "tests/harness/federation_harness.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::testing {
@@ -245,6 +250,450 @@ TEST_F(AuditTest, ProvePrintsVerifiedInclusionProofsOfACase) {
                         "--tracking-id", "32-NOSUCHCASE"})
                 .exit_code,
             2);
+}
+
+// ---- Cross-node cases (federation) ----
+
+constexpr char kEventPayloadType[] = "application/vnd.lapor.event.v1+protobuf";
+
+// The envelope bytes of `ev` signed by `key`, as a node signs its events.
+std::string SignEvent(const v1::Event& ev, const crypto::SigningKey& key) {
+  v1::Envelope env;
+  env.set_payload_type(kEventPayloadType);
+  env.set_payload(ev.SerializeAsString());
+  auto* sig = env.add_signatures();
+  sig->set_keyid(crypto::KeyIdOf(key.public_key()));
+  sig->set_sig(key.Sign(crypto::PreAuthEncoding(kEventPayloadType, env.payload())));
+  return env.SerializeAsString();
+}
+
+uint64_t CheckpointSize(NodeProcess& node) {
+  auto note = crypto::SignedNote::Parse(node.Get("/log/checkpoint").body);
+  if (!note.ok()) return 0;
+  auto cp = crypto::Checkpoint::ParseBody(note->text);
+  return cp.ok() ? cp->size : 0;
+}
+
+// One SQL statement on a stopped node's database, with blob/text/integer parameters.
+struct SqlValue {
+  enum Kind { kBlob, kText, kInt } kind;
+  std::string bytes;
+  int64_t number = 0;
+};
+SqlValue Blob(std::string b) { return {SqlValue::kBlob, std::move(b), 0}; }
+SqlValue Text(std::string t) { return {SqlValue::kText, std::move(t), 0}; }
+SqlValue Int(int64_t n) { return {SqlValue::kInt, "", n}; }
+
+// Runs `sql` and returns the first column of each row as bytes (integers in decimal).
+std::vector<std::string> Sql(const std::string& db_path, const std::string& sql,
+                             const std::vector<SqlValue>& params = {}) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> rows;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) {
+    ADD_FAILURE() << "cannot open " << db_path;
+    return rows;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return rows;
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int at = static_cast<int>(i) + 1;
+    const SqlValue& v = params[i];
+    if (v.kind == SqlValue::kBlob) {
+      sqlite3_bind_blob(st, at, v.bytes.data(), static_cast<int>(v.bytes.size()), SQLITE_TRANSIENT);
+    } else if (v.kind == SqlValue::kText) {
+      sqlite3_bind_text(st, at, v.bytes.c_str(), -1, SQLITE_TRANSIENT);
+    } else {
+      sqlite3_bind_int64(st, at, v.number);
+    }
+  }
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+      rows.push_back(std::to_string(sqlite3_column_int64(st, 0)));
+    } else {
+      rows.emplace_back(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                        sqlite3_column_bytes(st, 0));
+    }
+  }
+  EXPECT_EQ(rc, SQLITE_DONE) << sql << ": " << sqlite3_errmsg(db);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
+}
+
+class CrossNodeAuditTest : public ::testing::Test {
+ protected:
+  CrossNodeAuditTest() : f_(FederationOptions{{"32", "33"}}) {}
+
+  void SetUp() override {
+    const std::string dir = MakeTempDir("lapor-audit-fed");
+    manifest_ = dir + "/manifest.pb";
+    std::ofstream(manifest_, std::ios::binary) << f_.hub().Get("/federation/v1/manifest").body;
+    bundle_ = dir + "/bundle.pb";
+  }
+
+  // Files a case at 32 about region 33 (owned by 33), which 33's admin verifies.
+  std::string FileCrossJurisdictionCase() {
+    auto r = f_.node("32").Post("/api/v1/complaints",
+                                {{"title", "Jalan rusak"},
+                                 {"description", "Jalan berlubang di depan sekolah."},
+                                 {"category", "infrastruktur"},
+                                 {"report_type", "pengaduan"},
+                                 {"region_code", "33"}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    const std::string id = r.Json().value("tracking_id", "");
+    EXPECT_TRUE(Federation::WaitFor([&] { return Events("33", id).size() == 1; })) << id;
+    auto v = Act("33", id, {{"action", "verify"}, {"agency", "dinas-pu"}});
+    EXPECT_EQ(v.status, 200) << v.body;
+    EXPECT_TRUE(Federation::WaitFor([&] { return Events("32", id).size() == 2; })) << id;
+    return id;
+  }
+
+  HttpResponse Act(const std::string& node, const std::string& id, const json& body) {
+    return f_.node(node).Post("/api/v1/complaints/" + id + "/actions", body, f_.admin_token(node));
+  }
+
+  json Events(const std::string& node, const std::string& id) {
+    auto r = f_.node(node).Get("/api/v1/complaints/" + id + "/events", f_.auditor_token(node));
+    return r.status == 200 ? r.Json()["events"] : json::array();
+  }
+
+  // Waits until the node's checkpoint covers its whole log.
+  void WaitLogged(const std::string& node) {
+    const std::string db = f_.node(node).data_dir() + "/lapor.db";
+    auto rows = Sql(db, "SELECT COUNT(*) FROM events");
+    ASSERT_EQ(rows.size(), 1u);
+    const uint64_t count = std::stoull(rows[0]);
+    ASSERT_TRUE(Federation::WaitFor([&] { return CheckpointSize(f_.node(node)) >= count; }))
+        << node << " checkpoint stays below " << count;
+  }
+
+  std::string Vkey(const std::string& node) {
+    std::string v = f_.node(node).Get("/log/vkey").body;
+    if (!v.empty() && v.back() == '\n') v.pop_back();
+    return v;
+  }
+
+  CommandResult Audit(const std::string& node, bool with_token, bool as_json = false) {
+    std::vector<std::string> args = {AuditBinary(), "verify",        "--url",      f_.url(node),
+                                     "--vkey",      Vkey(node),      "--manifest", manifest_,
+                                     "--hub-key",   f_.hub_key_hex()};
+    if (with_token) {
+      args.push_back("--case-events-token");
+      args.push_back(f_.auditor_token(node));
+    }
+    if (as_json) args.push_back("--json");
+    return RunCommand(args);
+  }
+
+  Federation f_;
+  std::string manifest_, bundle_;
+};
+
+// (a) 33's log holds its verification of a case whose submission is 32's, and 32's log the
+// submission of a case 33 owns; a case 33 forwarded and 32 accepted runs across both logs too.
+// Each log verifies as it is, counting those cases as continuing elsewhere; with the auditor's
+// token each case's whole chain is fetched and verified.
+TEST_F(CrossNodeAuditTest, CasesContinuingInOtherLogsVerifyAndTheirWholeChainsToo) {
+  const std::string cross = FileCrossJurisdictionCase();
+  auto local = f_.node("33").Post("/api/v1/complaints", {{"title", "Lampu jalan mati"},
+                                                         {"description", "Sudah dua minggu."},
+                                                         {"category", "infrastruktur"},
+                                                         {"report_type", "pengaduan"},
+                                                         {"region_code", "33"}});
+  ASSERT_EQ(local.status, 201) << local.body;
+  const std::string forwarded = local.Json()["tracking_id"];
+  ASSERT_EQ(Act("33", forwarded, {{"action", "forward"}, {"to", "32"}}).status, 200);
+  ASSERT_TRUE(Federation::WaitFor([&] { return Events("32", forwarded).size() == 2; }));
+  ASSERT_EQ(Act("32", forwarded, {{"action", "accept"}}).status, 200);
+  ASSERT_EQ(Act("32", forwarded, {{"action", "verify"}, {"agency", "dinas-pu"}}).status, 200);
+  ASSERT_TRUE(Federation::WaitFor([&] { return Events("33", forwarded).size() == 4; }));
+  WaitLogged("32");
+  WaitLogged("33");
+
+  for (const std::string node : {"33", "32"}) {
+    auto plain = Audit(node, false);
+    EXPECT_EQ(plain.exit_code, 0) << node << ": " << plain.output;
+    EXPECT_NE(plain.output.find("2 cases continuing in other nodes' logs: OK"), std::string::npos)
+        << node << ": " << plain.output;
+    auto j = json::parse(Audit(node, false, true).output, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << node;
+    std::vector<std::string> continuing = j["continuing_cases"];
+    std::vector<std::string> expected = {cross, forwarded};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(continuing, expected) << node;
+
+    auto whole = Audit(node, true);
+    EXPECT_EQ(whole.exit_code, 0) << node << ": " << whole.output;
+    EXPECT_NE(whole.output.find("(2 cross-node chains verified"), std::string::npos)
+        << node << ": " << whole.output;
+  }
+  // The token needs the manifest: other nodes' keys come from it.
+  auto no_manifest = RunCommand({AuditBinary(), "verify", "--url", f_.url("33"), "--vkey",
+                                 Vkey("33"), "--case-events-token", f_.auditor_token("33")});
+  EXPECT_NE(no_manifest.exit_code, 0) << no_manifest.output;
+}
+
+// (b) Behind 33's back (stopped), the signature of 32's submission of one case is altered, and
+// an event 32 signed on another case it does not own is added to 33's events of other nodes. The
+// log itself still verifies; the cross-node check names both, by author and seq.
+TEST_F(CrossNodeAuditTest, TamperedAndNonOwnerForeignEventsAreNamed) {
+  const std::string tampered = FileCrossJurisdictionCase();
+  const std::string usurped = FileCrossJurisdictionCase();
+  WaitLogged("33");
+  ASSERT_EQ(Audit("33", true).exit_code, 0);
+
+  NodeProcess& n33 = f_.node("33");
+  const std::string db = n33.data_dir() + "/lapor.db";
+  n33.Stop();
+  // The submission of `tampered` as 33 holds it: one bit of its signature flipped.
+  auto ref = Sql(db, "SELECT ref FROM cases WHERE case_id = ?", {Text(tampered)});
+  ASSERT_EQ(ref.size(), 1u);
+  auto sub_seq =
+      Sql(db, "SELECT author_seq FROM foreign_events WHERE case_ref = ? AND author = '32'",
+          {Int(std::stoll(ref[0]))});
+  ASSERT_EQ(sub_seq.size(), 1u);
+  auto env = Sql(db, "SELECT envelope FROM foreign_events WHERE case_ref = ? AND author = '32'",
+                 {Int(std::stoll(ref[0]))});
+  ASSERT_EQ(env.size(), 1u);
+  env[0].back() ^= 0x01;
+  Sql(db, "UPDATE foreign_events SET envelope = ? WHERE case_ref = ? AND author = '32'",
+      {Blob(env[0]), Int(std::stoll(ref[0]))});
+
+  // 32 (with its real key, valid in the manifest) holds `usurped`, which 33 owns.
+  auto uref = Sql(db, "SELECT ref FROM cases WHERE case_id = ?", {Text(usurped)});
+  ASSERT_EQ(uref.size(), 1u);
+  auto last = Sql(db, "SELECT hash FROM events WHERE case_ref = ? ORDER BY seq DESC LIMIT 1",
+                  {Int(std::stoll(uref[0]))});
+  ASSERT_EQ(last.size(), 1u);
+  std::string secret_hex;
+  std::ifstream(f_.node("32").data_dir() + "/node.key") >> secret_hex;
+  auto key = crypto::SigningKey::FromSecretKey(*crypto::HexDecode(secret_hex));
+  ASSERT_TRUE(key.ok());
+  v1::Event ev;
+  ev.set_node_id("32");
+  ev.set_seq(1000000);
+  ev.set_case_id(usurped);
+  ev.set_time_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count());
+  ev.mutable_actor()->set_kind(v1::ACTOR_OPERATOR);
+  ev.mutable_actor()->set_operator_id(1);
+  ev.mutable_actor()->set_role("admin");
+  ev.set_type(v1::EVENT_HELD);
+  ev.set_prev_hash(last[0]);
+  ev.mutable_action()->set_note("diambil alih");
+  const std::string bytes = SignEvent(ev, *key);
+  Sql(db,
+      "INSERT INTO foreign_events(hash, case_ref, author, author_seq, envelope, received_ms) "
+      "VALUES(?, ?, '32', 1000000, ?, 0)",
+      {Blob(crypto::Sha256(bytes)), Int(std::stoll(uref[0])), Blob(bytes)});
+  n33.Start();
+
+  auto plain = Audit("33", false);
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;  // 33's own log is intact
+  auto r = Audit("33", true);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("index=32/" + sub_seq[0] + " case=" + tampered + ": event 32/" +
+                          sub_seq[0] + ": no valid signature by a key of node 32"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("index=32/1000000 case=" + usurped +
+                          ": event 32/1000000: node 32 does not own the case (node 33 does)"),
+            std::string::npos)
+      << r.output;
+}
+
+// (c) 33's audit bundle carries the manifest it holds and 32's events of its cases: verified
+// offline with the hub's key, the cross-node chain checks as online; a bundled manifest the hub
+// did not sign fails.
+TEST_F(CrossNodeAuditTest, BundleCarriesManifestAndOtherNodesEvents) {
+  const std::string id = FileCrossJurisdictionCase();
+  WaitLogged("33");
+  NodeProcess& n33 = f_.node("33");
+  auto exported = n33.Cli({"export-audit-bundle", "--data-dir", n33.data_dir(), "--out", bundle_});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  v1::AuditBundle bundle;
+  {
+    std::ifstream in(bundle_, std::ios::binary);
+    ASSERT_TRUE(bundle.ParseFromIstream(&in));
+  }
+  EXPECT_FALSE(bundle.manifest().empty());
+  ASSERT_EQ(bundle.case_events_size(), 1);  // 32's submission
+
+  auto verify_bundle = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {AuditBinary(), "verify-bundle", bundle_, "--vkey", Vkey("33")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCommand(args);
+  };
+  auto counted = verify_bundle({});
+  EXPECT_EQ(counted.exit_code, 0) << counted.output;
+  EXPECT_NE(counted.output.find("1 cases continuing in other nodes' logs: OK"), std::string::npos)
+      << counted.output;
+  auto ok = verify_bundle({"--hub-key", f_.hub_key_hex()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("(1 cross-node chains verified, 1 other nodes' signatures)"),
+            std::string::npos)
+      << ok.output;
+
+  // Without 32's event the chain has no submission.
+  v1::AuditBundle cut = bundle;
+  cut.clear_case_events();
+  {
+    std::ofstream out(bundle_, std::ios::binary | std::ios::trunc);
+    ASSERT_TRUE(cut.SerializeToOstream(&out));
+  }
+  auto missing = verify_bundle({"--hub-key", f_.hub_key_hex()});
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("case=" + id + ": the case's chain has no submission"),
+            std::string::npos)
+      << missing.output;
+
+  // The same manifest, signed by someone else.
+  auto held = federation::OpenManifest(bundle.manifest(), *crypto::HexDecode(f_.hub_key_hex()));
+  ASSERT_TRUE(held.ok());
+  bundle.set_manifest(federation::SignManifest(*held, crypto::SigningKey::Generate()));
+  {
+    std::ofstream out(bundle_, std::ios::binary | std::ios::trunc);
+    ASSERT_TRUE(bundle.SerializeToOstream(&out));
+  }
+  auto swapped = verify_bundle({"--hub-key", f_.hub_key_hex()});
+  EXPECT_EQ(swapped.exit_code, 1) << swapped.output;
+  EXPECT_NE(swapped.output.find("the bundled manifest"), std::string::npos) << swapped.output;
+}
+
+// A bundle built by hand for node 33 (no processes): a case whose submission 32 signed (fine),
+// one whose submission a non-member signed, one whose submission 32 signed with a retired key,
+// one of 33's own whose second link follows nothing (a broken chain, not a continuing case), and
+// one 33 forwarded to 32, which declined, after which 33 went on (a legitimate gap in 33's log).
+TEST(CrossNodeAuditBundleTest, NonMemberRetiredKeyAndBrokenOwnChainAreNamed) {
+  crypto::Init();
+  const auto k32 = crypto::SigningKey::Generate();
+  const auto k32_old = crypto::SigningKey::Generate();
+  const auto k33 = crypto::SigningKey::Generate();
+  const auto k34 = crypto::SigningKey::Generate();
+  const auto hub = crypto::SigningKey::Generate();
+  v1::Manifest m;
+  ASSERT_TRUE(federation::AddMember(&m, "32", "http://127.0.0.1:1", k32.public_key(), 0).ok());
+  ASSERT_TRUE(federation::AddMember(&m, "33", "http://127.0.0.1:2", k33.public_key(), 0).ok());
+  auto* old_key = m.mutable_members(0)->add_keys();
+  old_key->set_public_key(k32_old.public_key());
+  old_key->set_valid_until_ms(1000);
+
+  const int64_t t = 1'800'000'000'000;
+  v1::AuditBundle bundle;
+  uint64_t next33 = 0;
+  auto event = [&](const std::string& node, uint64_t seq, const std::string& case_id,
+                   v1::EventType type, const std::string& prev) {
+    v1::Event ev;
+    ev.set_node_id(node);
+    ev.set_seq(seq);
+    ev.set_case_id(case_id);
+    ev.set_time_ms(t + static_cast<int64_t>(seq));
+    ev.set_type(type);
+    ev.set_prev_hash(prev);
+    if (type == v1::EVENT_SUBMITTED) {
+      ev.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+      auto* sub = ev.mutable_submission();
+      sub->set_title("Jalan rusak");
+      sub->set_report_type("pengaduan");
+      sub->set_region_code("33");
+      if (node != "33") sub->set_owner_node("33");  // filed elsewhere about 33's region
+      sub->set_verify_due_ms(t + 3 * 86'400'000LL);
+    } else {
+      ev.mutable_actor()->set_kind(v1::ACTOR_OPERATOR);
+      ev.mutable_actor()->set_role("admin");
+      auto* a = ev.mutable_action();
+      a->set_agency("dinas-pu");
+      a->set_response_due_ms(t + 5 * 86'400'000LL);
+      if (type == v1::EVENT_FORWARDED) a->set_to_node("32");
+      if (type == v1::EVENT_DECLINED) a->set_reason("bukan wewenang kami");
+    }
+    return ev;
+  };
+  // 33's own event: appended to the log; returns its hash.
+  auto log = [&](const std::string& case_id, v1::EventType type, const std::string& prev) {
+    const std::string bytes = SignEvent(event("33", next33++, case_id, type, prev), k33);
+    bundle.add_entries(bytes);
+    return crypto::Sha256(bytes);
+  };
+  // Another node's event, bundled as one of the cases' other events; returns its hash.
+  auto other = [&](const std::string& node, uint64_t seq, const std::string& case_id,
+                   v1::EventType type, const std::string& prev, const crypto::SigningKey& key) {
+    const std::string bytes = SignEvent(event(node, seq, case_id, type, prev), key);
+    bundle.add_case_events(bytes);
+    return crypto::Sha256(bytes);
+  };
+  const std::string a = "32-AAAAAAAAAA", b = "34-BBBBBBBBBB", c = "32-CCCCCCCCCC",
+                    d = "33-DDDDDDDDDD", e = "33-EEEEEEEEEE";
+  log(a, v1::EVENT_VERIFIED, other("32", 5, a, v1::EVENT_SUBMITTED, "", k32));      // 33/0
+  log(b, v1::EVENT_VERIFIED, other("34", 1, b, v1::EVENT_SUBMITTED, "", k34));      // 33/1
+  log(c, v1::EVENT_VERIFIED, other("32", 6, c, v1::EVENT_SUBMITTED, "", k32_old));  // 33/2
+  log(d, v1::EVENT_SUBMITTED, "");                                                  // 33/3
+  log(d, v1::EVENT_HELD, std::string(32, 'x'));                                     // 33/4
+  const std::string e1 = log(e, v1::EVENT_SUBMITTED, "");                           // 33/5
+  const std::string e2 = log(e, v1::EVENT_FORWARDED, e1);                           // 33/6
+  log(e, v1::EVENT_VERIFIED, other("32", 7, e, v1::EVENT_DECLINED, e2, k32));       // 33/7
+
+  const std::string origin = "lapor.go.id/node/33";
+  crypto::CompactRange tree;
+  for (const auto& entry : bundle.entries()) ASSERT_TRUE(tree.Append(crypto::LeafHash(entry)).ok());
+  crypto::Checkpoint cp{origin, tree.size(), tree.Root(), {}};
+  auto note = crypto::SignNote(cp.Body(), origin, k33);
+  ASSERT_TRUE(note.ok());
+  const std::string vkey = crypto::VerifierKeyString(origin, k33.public_key());
+  bundle.set_vkey(vkey);
+  bundle.set_checkpoint(*note);
+  bundle.set_manifest(federation::SignManifest(m, hub));
+  const std::string path = MakeTempDir("lapor-audit-bundle") + "/bundle.pb";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    ASSERT_TRUE(bundle.SerializeToOstream(&out));
+  }
+
+  // Without the hub's key: the log alone. `d`'s broken link is a failure; the rest continue.
+  auto alone = RunCommand({AuditBinary(), "verify-bundle", path, "--vkey", vkey});
+  EXPECT_EQ(alone.exit_code, 1) << alone.output;
+  EXPECT_NE(alone.output.find("index=4 case=" + d +
+                              ": case history: prev_hash does not match the case's last event"),
+            std::string::npos)
+      << alone.output;
+  EXPECT_NE(alone.output.find("4 cases continuing in other nodes' logs"), std::string::npos)
+      << alone.output;
+
+  auto r = RunCommand({AuditBinary(), "verify-bundle", path, "--vkey", vkey, "--hub-key",
+                       crypto::HexEncode(hub.public_key()), "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto j = json::parse(r.output, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.output;
+  EXPECT_EQ(j["continuing_cases"], json({a, c, e, b}));       // sorted
+  EXPECT_EQ(j["cross_node_chains_verified"], 2) << r.output;  // a and e
+  auto failure = [&](const std::string& case_id, const std::string& text) -> json {
+    for (const auto& f : j["failures"]) {
+      if (f["case"] == case_id && f["reason"].get<std::string>().find(text) != std::string::npos)
+        return f;
+    }
+    return nullptr;
+  };
+  json non_member = failure(b, "event 34/1: node '34' is not a federation member");
+  ASSERT_FALSE(non_member.is_null()) << r.output;
+  EXPECT_EQ(non_member["author"], "34");
+  EXPECT_EQ(non_member["index"], 1);
+  EXPECT_EQ(non_member["node"], origin);
+  json retired = failure(c, "event 32/6: signed by key ");
+  ASSERT_FALSE(retired.is_null()) << r.output;
+  EXPECT_NE(retired["reason"].get<std::string>().find("of node 32, which is not valid at"),
+            std::string::npos);
+  EXPECT_FALSE(failure(d, "case history: prev_hash does not match").is_null()) << r.output;
+  for (const auto& f : j["failures"]) {
+    EXPECT_NE(f["case"], a) << f.dump();
+    EXPECT_NE(f["case"], e) << f.dump();
+  }
 }
 
 }  // namespace
