@@ -4,6 +4,7 @@
 #define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/http_client.h>
 
+#include "base/clock.h"
 #include "base/periodic.h"
 #include "federation/manifest.h"
 
@@ -15,7 +16,19 @@ struct ManifestClient::Impl {
   std::function<void()> on_accept;
   std::unique_ptr<Periodic> loop;
 
-  void FetchOnce() {
+  int interval_ms = 60000;
+  int64_t last_fetch_ms = 0;  // of the last fetch that reached the hub (loop thread only)
+
+  // Runs every second: fetches when interval_ms has passed since the hub last answered, and
+  // every second while the hub has not answered yet (a node started before its hub).
+  void Tick() {
+    const int64_t now = Clock::Real()->NowMs();
+    if (last_fetch_ms != 0 && now - last_fetch_ms < interval_ms) return;
+    if (FetchOnce()) last_fetch_ms = now;
+  }
+
+  // Whether the hub answered.
+  bool FetchOnce() {
     std::string envelope;
     try {
       web::http::client::http_client_config cfg;
@@ -25,13 +38,13 @@ struct ManifestClient::Impl {
       auto bytes = resp.extract_vector().get();
       if (resp.status_code() != 200) {
         spdlog::warn("manifest fetch: HTTP {}", resp.status_code());
-        return;
+        return false;
       }
       envelope.assign(bytes.begin(), bytes.end());
     } catch (const std::exception& e) {
       spdlog::warn("manifest fetch: hub unreachable ({}); keeping the last good manifest",
                    e.what());
-      return;
+      return false;
     }
     uint64_t held = 0;
     auto current = store->GetMeta(kManifestMetaKey);
@@ -42,16 +55,17 @@ struct ManifestClient::Impl {
     auto accepted = federation::AcceptManifest(envelope, hub_key, held);
     if (!accepted.ok()) {
       spdlog::error("manifest refused: {}", accepted.status().ToString());
-      return;
+      return true;
     }
-    if (accepted->version() == held && current.ok() && current->has_value()) return;
+    if (accepted->version() == held && current.ok() && current->has_value()) return true;
     if (Status s = store->SetMeta(kManifestMetaKey, envelope); !s.ok()) {
       spdlog::error("storing the manifest: {}", s.ToString());
-      return;
+      return false;
     }
     spdlog::info("federation manifest version {} accepted ({} members)", accepted->version(),
                  accepted->members_size());
     if (on_accept) on_accept();
+    return true;
   }
 };
 
@@ -62,8 +76,10 @@ ManifestClient::ManifestClient(storage::Store* store, std::string hub_url, std::
   impl_->on_accept = std::move(on_accept);
   impl_->hub_url = std::move(hub_url);
   impl_->hub_key = std::move(hub_key);
+  impl_->interval_ms = interval_ms;
   impl_->loop = std::make_unique<Periodic>(
-      std::chrono::milliseconds(interval_ms), [impl = impl_.get()] { impl->FetchOnce(); },
+      std::chrono::milliseconds(std::min(interval_ms, 1000)),
+      [impl = impl_.get()] { impl->Tick(); },
       /*run_first=*/true);
 }
 
