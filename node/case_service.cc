@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <set>
 
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
@@ -222,6 +224,17 @@ CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
     out.write.state = current;
   }  // else a citizen message: the case's state does not change
   out.write.outbox = Deliveries(before, current, ev, envelope);
+  if (!draft.sealed_note.empty()) {
+    // A confidential note: the case's origin (where the reporter reads) and owner (who answers)
+    // get it sealed to their keys, named by the event's hash.
+    std::set<std::string> to = {current.origin_node(), current.owner_node()};
+    for (const auto& node : to) {
+      if (node == opt_.node_id) continue;
+      auto item = SealForNode(node, current.case_id(), "note:" + crypto::HexEncode(hash),
+                              draft.sealed_note);
+      if (item) out.write.outbox.push_back(std::move(*item));
+    }
+  }
   if (current.owner_node() != opt_.node_id) {
     for (const auto& [kind, plain] : draft.for_owner) {
       auto item = SealForNode(current.owner_node(), current.case_id(), kind, plain);
@@ -625,6 +638,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
         sealed.set_note(req.note);
         std::string bytes = sealed.SerializeAsString();
         d->event.mutable_action()->set_note_commitment(Commitment(kNoteCommitmentTag, bytes));
+        d->sealed_note = bytes;
         d->sealed.push_back(
             {"note:" + std::to_string(seq), crypto::SecretboxSeal(sealing_key, bytes)});
       } else {
@@ -651,6 +665,25 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
   auto events = History(view.state);
   if (!events.ok()) return events.status();
   const uint64_t ref = CaseRef(view.state);
+  // Where each event's sealed note is kept: this node's own events by seq, others' by hash.
+  std::map<std::string, std::string> note_kind;  // event hash -> sealed kind
+  for (const auto& e : *events) {
+    v1::Envelope env;
+    v1::Event ev;
+    if (env.ParseFromString(e.envelope) && ev.ParseFromString(env.payload())) {
+      note_kind[e.hash] = ev.node_id() == opt_.node_id ? "note:" + std::to_string(e.seq)
+                                                       : "note:" + crypto::HexEncode(e.hash);
+    }
+  }
+  auto open_note = [&](const std::string& kind, std::string* note) {
+    auto sealed = store_->GetSealed(ref, kind);
+    if (!sealed.ok() || !sealed->has_value()) return false;
+    auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
+    v1::SealedText text;
+    if (!plain.ok() || !text.ParseFromString(*plain)) return false;
+    *note = text.note();
+    return true;
+  };
   for (const auto& stored_event : *events) {
     v1::Envelope env;
     HistoryItem item;
@@ -662,13 +695,14 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     if (item.event.type() == v1::EVENT_SUBMITTED) view.submission = item.event.submission();
     if (!view.full) continue;
     if (item.event.has_action()) {
-      item.note = item.event.action().note();
-      if (!item.event.action().note_commitment().empty() && item.event.node_id() == opt_.node_id) {
-        auto sealed = store_->GetSealed(ref, "note:" + std::to_string(stored_event.seq));
-        if (sealed.ok() && sealed->has_value()) {
-          auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
-          v1::SealedText text;
-          if (plain.ok() && text.ParseFromString(*plain)) item.note = text.note();
+      const auto& a = item.event.action();
+      item.note = a.note();
+      if (!a.note_commitment().empty()) {
+        // A confidential note: sealed here by its author, or sent sealed to this node; an
+        // adopted reply carries the note of the message it adopts.
+        if (!open_note(note_kind[stored_event.hash], &item.note) && !a.relayed_from().empty()) {
+          auto it = note_kind.find(a.relayed_from());
+          if (it != note_kind.end()) open_note(it->second, &item.note);
         }
       }
     }

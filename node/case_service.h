@@ -184,6 +184,7 @@ class CaseService {
     // Personal data (kind, plaintext) the case's owner must receive sealed to its key when it
     // is another node.
     std::vector<std::pair<std::string, std::string>> for_owner;
+    std::string sealed_note;  // a confidential note (SealedText bytes) for the origin and owner
   };
   // Called under the sequencing lock with the case's latest state (including writes not yet
   // durable) and the seq the event will get: refuses, or completes the draft.

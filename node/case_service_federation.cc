@@ -229,34 +229,64 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   if (item.has_sealed()) {
     const auto& sealed = item.sealed();
     auto latest = LatestState(sealed.case_id());
-    if (!latest.ok())
+    if (!latest.ok()) {
       return finish(v1::ITEM_DEFERRED, "case " + sealed.case_id() + " not known yet");
-    if (latest->owner_node() != self) {
+    }
+    const bool note = sealed.kind().rfind("note:", 0) == 0;
+    if (note ? latest->owner_node() != self && latest->origin_node() != self
+             : latest->owner_node() != self) {
       return finish(v1::ITEM_REJECTED, "personal data goes to the case's owner only (node " +
                                            latest->owner_node() + ")");
     }
     auto plain = crypto::OpenSealed(*opt_.key, sealed.box());
     if (!plain.ok()) return finish(v1::ITEM_REJECTED, plain.status().message());
-    auto chain = ChainEnvelopes(*latest);
-    Parsed first;
-    if (!chain.ok() || chain->empty() || !ParseEnvelope((*chain)[0], &first).ok()) {
-      return finish(v1::ITEM_DEFERRED, "the case's submission is not held yet");
-    }
-    const auto& sub = first.event.submission();
     std::string_view tag;
     std::string commitment;
-    if (sealed.kind() == "reporter") {
-      tag = kReporterCommitmentTag;
-      commitment = sub.reporter_commitment();
-    } else if (sealed.kind() == "content") {
-      tag = kContentCommitmentTag;
-      commitment = sub.content_commitment();
+    if (note) {
+      // The note of one event of the case, named by its hash.
+      auto hash = crypto::HexDecode(sealed.kind().substr(5));
+      if (!hash) return finish(v1::ITEM_REJECTED, "malformed note name");
+      std::string envelope;
+      auto it = in_flight_.find(sealed.case_id());
+      if (it != in_flight_.end()) {
+        for (const auto& [h, e] : it->second.events) {
+          if (h == *hash) envelope = e;
+        }
+      }
+      if (envelope.empty()) {
+        auto held = History(*latest);
+        if (held.ok()) {
+          for (const auto& e : *held) {
+            if (e.hash == *hash) envelope = e.envelope;
+          }
+        }
+      }
+      Parsed p;
+      if (envelope.empty() || !ParseEnvelope(envelope, &p).ok()) {
+        return finish(v1::ITEM_DEFERRED, "the note's event has not arrived yet");
+      }
+      tag = kNoteCommitmentTag;
+      commitment = p.event.action().note_commitment();
     } else {
-      return finish(v1::ITEM_REJECTED, "unknown kind of personal data '" + sealed.kind() + "'");
+      auto chain = ChainEnvelopes(*latest);
+      Parsed first;
+      if (!chain.ok() || chain->empty() || !ParseEnvelope((*chain)[0], &first).ok()) {
+        return finish(v1::ITEM_DEFERRED, "the case's submission is not held yet");
+      }
+      const auto& sub = first.event.submission();
+      if (sealed.kind() == "reporter") {
+        tag = kReporterCommitmentTag;
+        commitment = sub.reporter_commitment();
+      } else if (sealed.kind() == "content") {
+        tag = kContentCommitmentTag;
+        commitment = sub.content_commitment();
+      } else {
+        return finish(v1::ITEM_REJECTED, "unknown kind of personal data '" + sealed.kind() + "'");
+      }
     }
     if (commitment.empty() || Commitment(tag, *plain) != commitment) {
       return finish(v1::ITEM_REJECTED,
-                    "the sealed " + sealed.kind() + " does not match the submission's commitment");
+                    "the sealed " + sealed.kind() + " does not match its commitment");
     }
     Sealed w;
     w.write.kind = storage::Write::Kind::kBookkeeping;
@@ -359,6 +389,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
         pending_hashes_.insert(hash);
         ++in_flight_[ev.case_id()].writes;
         in_flight_[ev.case_id()].state = *latest;
+        in_flight_[ev.case_id()].events.emplace_back(hash, bytes);
         writes->push_back(std::move(record));
         return finish(v1::ITEM_APPLIED);
       }
@@ -390,6 +421,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
       pending_hashes_.insert(hash);
       auto& f = in_flight_[ev.case_id()];
       ++f.writes;
+      f.events.emplace_back(hash, bytes);
       message.state = *latest;  // only for the in-flight bookkeeping; not stored
       writes->push_back(std::move(message));
       ++next_seq_;

@@ -161,6 +161,56 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
   }
 }
 
+// 1b. A confidential case across nodes: its content goes to the owner only, and the notes of
+// either side reach the other sealed to its key; the hub holds the events but none of the text.
+TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
+  json body = Complaint("33", "Pungutan liar di kantor kelurahan");
+  body["confidential"] = true;
+  auto r = f_.node("32").Post("/api/v1/complaints", body);
+  ASSERT_EQ(r.status, 201) << r.body;
+  Filed c{r.Json()["tracking_id"], r.Json()["access_code"]};
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 1));
+  ASSERT_TRUE(Federation::WaitFor(
+      [&] { return View("33", c.id).value("title", "") == "Pungutan liar di kantor kelurahan"; }));
+  EXPECT_EQ(View("00", c.id).value("title", ""), "");
+  const std::string liaison = f_.liaison_token("33", "inspektorat");
+  ASSERT_EQ(Act(f_.node("33"), c.id, {{"action", "verify"}, {"agency", "inspektorat"}},
+                f_.admin_token("33"))
+                .status,
+            200);
+  ASSERT_EQ(
+      Act(f_.node("33"), c.id, {{"action", "respond"}, {"note", "Sedang diperiksa."}}, liaison)
+          .status,
+      200);
+  auto note_at = [&](const json& view, const std::string& type) {
+    const json history = view["history"];
+    for (const auto& h : history) {
+      if (h["type"] == type) return h.value("note", "");
+    }
+    return std::string();
+  };
+  ASSERT_TRUE(Federation::WaitFor([&] {
+    return note_at(CitizenView("32", c), "responded") == "Sedang diperiksa.";
+  })) << CitizenView("32", c).dump();
+  EXPECT_EQ(note_at(View("00", c.id), "responded"), "");
+  ASSERT_EQ(
+      Act(f_.node("32"), c.id,
+          {{"action", "reply"}, {"note", "Ada bukti baru."}, {"access_code", c.access_code}}, "")
+          .status,
+      200);
+  ASSERT_TRUE(Federation::WaitFor([&] {
+    return note_at(View("33", c.id), "replied") == "Ada bukti baru.";
+  })) << View("33", c.id).dump();
+  EXPECT_TRUE(Federation::WaitFor(
+      [&] { return note_at(CitizenView("32", c), "replied") == "Ada bukti baru."; }));
+  EXPECT_EQ(note_at(View("00", c.id), "replied"), "");
+  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 5));
+  for (const auto& j : {"00", "32", "33"}) {
+    auto fsck = f_.node(j).Fsck();
+    EXPECT_EQ(fsck.exit_code, 0) << j << ": " << fsck.output;
+  }
+}
+
 // 2a. Forward as "bukan wewenang": 33 forwards to 32, which accepts and becomes the owner.
 TEST_F(FederationTest, ForwardThenAcceptHandsTheCaseOver) {
   Filed c = File(f_.node("33"), "33");
