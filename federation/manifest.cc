@@ -1,5 +1,6 @@
 #include "federation/manifest.h"
 
+#include "federation/envelope.h"
 #include "federation/regions.h"
 
 namespace lapor::federation {
@@ -18,31 +19,18 @@ void Bump(v1::Manifest* m, int64_t now_ms) {
 }  // namespace
 
 std::string SignManifest(const v1::Manifest& manifest, const crypto::SigningKey& hub) {
-  v1::Envelope env;
-  env.set_payload_type(std::string(kManifestPayloadType));
-  manifest.SerializeToString(env.mutable_payload());
-  auto* sig = env.add_signatures();
-  sig->set_keyid(hub.KeyId());
-  sig->set_sig(hub.Sign(crypto::PreAuthEncoding(kManifestPayloadType, env.payload())));
-  return env.SerializeAsString();
+  return SignEnvelope(kManifestPayloadType, manifest, hub);
 }
 
 Result<v1::Manifest> OpenManifest(std::string_view envelope, std::string_view hub_public_key) {
-  v1::Envelope env;
-  if (!env.ParseFromArray(envelope.data(), static_cast<int>(envelope.size()))) {
-    return Status::InvalidArgument("manifest is not an envelope", "manifest");
+  auto payload = OpenEnvelope(envelope, kManifestPayloadType, hub_public_key);
+  if (payload.status().code() == Status::Code::kPermissionDenied) {
+    return Status::PermissionDenied("manifest is not signed by the pinned hub key");
   }
-  if (env.payload_type() != kManifestPayloadType) {
-    return Status::InvalidArgument("not a manifest payload type", "payload_type");
-  }
-  const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-  bool ok = false;
-  for (const auto& sig : env.signatures()) {
-    ok = ok || crypto::VerifySignature(hub_public_key, pae, sig.sig());
-  }
-  if (!ok) return Status::PermissionDenied("manifest is not signed by the pinned hub key");
+  if (!payload.ok())
+    return Status::InvalidArgument("manifest: " + payload.status().message(), "manifest");
   v1::Manifest m;
-  if (!m.ParseFromString(env.payload())) {
+  if (!m.ParseFromString(*payload)) {
     return Status::InvalidArgument("manifest payload does not parse", "manifest");
   }
   return m;

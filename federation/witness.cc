@@ -99,8 +99,8 @@ WitnessReply Witness::AddCheckpoint(std::string_view request) {
       storage::AlertRow alert;
       alert.origin = cp->origin;
       alert.kind = "equivocation";
-      alert.detail = "two signed checkpoints of size " + std::to_string(cp->size) +
-                     " with different roots";
+      alert.detail =
+          "two signed checkpoints of size " + std::to_string(cp->size) + " with different roots";
       alert.note_a = (*prev)->note;
       alert.note_b = note_text;
       alert.time_ms = clock_->NowMs();

@@ -3,6 +3,8 @@
 #include <map>
 #include <tuple>
 
+#include "federation/envelope.h"
+
 namespace lapor::node {
 
 Result<v1::StatsReport> BuildStats(storage::Store* store, const std::string& node_id,
@@ -35,29 +37,17 @@ Result<v1::StatsReport> BuildStats(storage::Store* store, const std::string& nod
 }
 
 std::string SignStats(const v1::StatsReport& report, const crypto::SigningKey& key) {
-  v1::Envelope env;
-  env.set_payload_type(std::string(kStatsPayloadType));
-  report.SerializeToString(env.mutable_payload());
-  auto* sig = env.add_signatures();
-  sig->set_keyid(key.KeyId());
-  sig->set_sig(key.Sign(crypto::PreAuthEncoding(kStatsPayloadType, env.payload())));
-  return env.SerializeAsString();
+  return federation::SignEnvelope(kStatsPayloadType, report, key);
 }
 
 Result<v1::StatsReport> OpenStats(std::string_view envelope, std::string_view public_key) {
-  v1::Envelope env;
-  if (!env.ParseFromArray(envelope.data(), static_cast<int>(envelope.size())) ||
-      env.payload_type() != kStatsPayloadType) {
-    return Status::InvalidArgument("not a stats envelope", "body");
+  auto payload = federation::OpenEnvelope(envelope, kStatsPayloadType, public_key);
+  if (payload.status().code() == Status::Code::kPermissionDenied) {
+    return Status::PermissionDenied("the stats report is not signed by the sender");
   }
-  const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-  bool ok = false;
-  for (const auto& sig : env.signatures()) {
-    ok = ok || crypto::VerifySignature(public_key, pae, sig.sig());
-  }
-  if (!ok) return Status::PermissionDenied("the stats report is not signed by the sender");
+  if (!payload.ok()) return Status::InvalidArgument("not a stats envelope", "body");
   v1::StatsReport report;
-  if (!report.ParseFromString(env.payload())) {
+  if (!report.ParseFromString(*payload)) {
     return Status::InvalidArgument("stats payload does not parse", "body");
   }
   return report;

@@ -257,26 +257,16 @@ class SqliteStore : public Store {
   }
 
   Result<uint64_t> NextSeq() override {
-    return WithReader<uint64_t>([](Connection* db) -> Result<uint64_t> {
-      auto st = db->Cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM events");
-      if (!st.ok()) return st.status();
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      return static_cast<uint64_t>((*st)->Int(0));
-    });
+    auto r = QueryInt("SELECT MAX(seq) + 1 FROM events", NoBind, 0);
+    if (!r.ok()) return r.status();
+    return static_cast<uint64_t>(*r);
   }
 
   Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) override {
-    using R = std::optional<v1::CaseState>;
-    return WithReader<R>([&](Connection* db) -> Result<R> {
-      auto st = db->Cached("SELECT state FROM cases WHERE ref = ?");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, static_cast<int64_t>(ref));
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return R();
-      return R(ParseState((*st)->Blob(0)));
-    });
+    return QueryRow<v1::CaseState>(
+        "SELECT state FROM cases WHERE ref = ?",
+        [&](Statement& st) { st.Bind(1, static_cast<int64_t>(ref)); },
+        [](Statement& st) { return ParseState(st.Blob(0)); });
   }
 
   Result<std::vector<StoredEvent>> CaseEvents(uint64_t case_ref) override {
@@ -375,18 +365,10 @@ class SqliteStore : public Store {
 
   Result<std::optional<std::string>> GetSealed(uint64_t case_ref,
                                                const std::string& kind) override {
-    using R = std::optional<std::string>;
-    return WithReader<R>([&](Connection* db) -> Result<R> {
-      auto st = db->Cached("SELECT ciphertext FROM sealed WHERE case_ref = ? AND kind = ?");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind);
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      R out;
-      if (*row) out = (*st)->Blob(0);
-      (*st)->Reset();
-      return out;
-    });
+    return QueryRow<std::string>(
+        "SELECT ciphertext FROM sealed WHERE case_ref = ? AND kind = ?",
+        [&](Statement& st) { st.Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind); },
+        [](Statement& st) { return st.Blob(0); });
   }
 
   Status EraseSealed(uint64_t case_ref, const std::string& kind) override {
@@ -415,52 +397,30 @@ class SqliteStore : public Store {
   }
 
   Result<std::optional<Operator>> FindOperator(const std::string& token_hash) override {
-    using R = std::optional<Operator>;
-    return WithReader<R>([&](Connection* db) -> Result<R> {
-      auto st = db->Cached("SELECT id, name, role, agency FROM operators WHERE token_hash = ?");
-      if (!st.ok()) return st.status();
-      (*st)->BindBlob(1, token_hash);
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      R out;
-      if (*row) {
-        out = Operator{static_cast<uint64_t>((*st)->Int(0)), (*st)->Text(1), (*st)->Text(2),
-                       (*st)->Text(3)};
-      }
-      (*st)->Reset();
-      return out;
-    });
+    return QueryRow<Operator>(
+        "SELECT id, name, role, agency FROM operators WHERE token_hash = ?",
+        [&](Statement& st) { st.BindBlob(1, token_hash); },
+        [](Statement& st) {
+          return Operator{static_cast<uint64_t>(st.Int(0)), st.Text(1), st.Text(2), st.Text(3)};
+        });
   }
 
   Result<std::optional<std::pair<uint64_t, v1::CaseState>>> FindForeignCase(
       const std::string& case_id) override {
-    using R = std::optional<std::pair<uint64_t, v1::CaseState>>;
-    return WithReader<R>([&](Connection* db) -> Result<R> {
-      auto st = db->Cached("SELECT ref, state FROM cases WHERE case_id = ? AND ref >= " +
-                           std::to_string(kForeignRefBase));
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, case_id);
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      R out;
-      if (*row) out.emplace(static_cast<uint64_t>((*st)->Int(0)), ParseState((*st)->Blob(1)));
-      (*st)->Reset();
-      return out;
-    });
+    return QueryRow<std::pair<uint64_t, v1::CaseState>>(
+        "SELECT ref, state FROM cases WHERE case_id = ? AND ref >= " +
+            std::to_string(kForeignRefBase),
+        [&](Statement& st) { st.Bind(1, case_id); },
+        [](Statement& st) {
+          return std::make_pair(static_cast<uint64_t>(st.Int(0)), ParseState(st.Blob(1)));
+        });
   }
 
   Result<uint64_t> MaxForeignRef() override {
-    return WithReader<uint64_t>([](Connection* db) -> Result<uint64_t> {
-      auto st =
-          db->Cached("SELECT MAX(ref) FROM cases WHERE ref >= " + std::to_string(kForeignRefBase));
-      if (!st.ok()) return st.status();
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      uint64_t out = kForeignRefBase - 1;
-      if (*row && !(*st)->IsNull(0)) out = static_cast<uint64_t>((*st)->Int(0));
-      (*st)->Reset();
-      return out;
-    });
+    auto r = QueryInt("SELECT MAX(ref) FROM cases WHERE ref >= " + std::to_string(kForeignRefBase),
+                      NoBind, static_cast<int64_t>(kForeignRefBase - 1));
+    if (!r.ok()) return r.status();
+    return static_cast<uint64_t>(*r);
   }
 
   Result<std::vector<ForeignEvent>> ForeignCaseEvents(uint64_t case_ref) override {
@@ -485,32 +445,19 @@ class SqliteStore : public Store {
   }
 
   Result<bool> HasForeignEvent(const std::string& hash) override {
-    return WithReader<bool>([&](Connection* db) -> Result<bool> {
-      auto st = db->Cached("SELECT 1 FROM foreign_events WHERE hash = ?");
-      if (!st.ok()) return st.status();
-      (*st)->BindBlob(1, hash);
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      bool found = *row;
-      (*st)->Reset();
-      return found;
-    });
+    auto r = QueryInt(
+        "SELECT 1 FROM foreign_events WHERE hash = ?", [&](Statement& st) { st.BindBlob(1, hash); },
+        0);
+    if (!r.ok()) return r.status();
+    return *r == 1;
   }
 
   Result<std::optional<std::string>> ForeignHashAt(const std::string& author,
                                                    uint64_t seq) override {
-    using R = std::optional<std::string>;
-    return WithReader<R>([&](Connection* db) -> Result<R> {
-      auto st = db->Cached("SELECT hash FROM foreign_events WHERE author = ? AND author_seq = ?");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, author).Bind(2, static_cast<int64_t>(seq));
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      R out;
-      if (*row) out = (*st)->Blob(0);
-      (*st)->Reset();
-      return out;
-    });
+    return QueryRow<std::string>(
+        "SELECT hash FROM foreign_events WHERE author = ? AND author_seq = ?",
+        [&](Statement& st) { st.Bind(1, author).Bind(2, static_cast<int64_t>(seq)); },
+        [](Statement& st) { return st.Blob(0); });
   }
 
   Result<std::vector<std::string>> ForeignEnvelopesBy(const std::string& author, uint64_t from,
@@ -527,17 +474,11 @@ class SqliteStore : public Store {
   }
 
   Result<uint64_t> ForeignNextSeq(const std::string& author) override {
-    return WithReader<uint64_t>([&](Connection* db) -> Result<uint64_t> {
-      auto st = db->Cached(
-          "SELECT COALESCE(MAX(author_seq) + 1, 0) FROM foreign_events WHERE author = ?");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, author);
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      uint64_t out = static_cast<uint64_t>((*st)->Int(0));
-      (*st)->Reset();
-      return out;
-    });
+    auto r = QueryInt(
+        "SELECT MAX(author_seq) + 1 FROM foreign_events WHERE author = ?",
+        [&](Statement& st) { st.Bind(1, author); }, 0);
+    if (!r.ok()) return r.status();
+    return static_cast<uint64_t>(*r);
   }
 
   Result<std::vector<OutboxRow>> OutboxAfter(const std::string& destination, int64_t after_id,
@@ -599,28 +540,13 @@ class SqliteStore : public Store {
   }
 
   Result<int64_t> ReceivedFrom(const std::string& sender) override {
-    return WithReader<int64_t>([&](Connection* db) -> Result<int64_t> {
-      auto st = db->Cached("SELECT outbox_id FROM received WHERE sender = ?");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, sender);
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      int64_t out = *row ? (*st)->Int(0) : 0;
-      (*st)->Reset();
-      return out;
-    });
+    return QueryInt(
+        "SELECT outbox_id FROM received WHERE sender = ?",
+        [&](Statement& st) { st.Bind(1, sender); }, 0);
   }
 
   Result<int64_t> CountOutbox() override {
-    return WithReader<int64_t>([](Connection* db) -> Result<int64_t> {
-      auto st = db->Cached("SELECT COUNT(*) FROM outbox");
-      if (!st.ok()) return st.status();
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      int64_t n = (*st)->Int(0);
-      (*st)->Reset();
-      return n;
-    });
+    return QueryInt("SELECT COUNT(*) FROM outbox", NoBind, 0);
   }
 
  private:
@@ -706,17 +632,9 @@ class SqliteStore : public Store {
   }
 
   Result<std::optional<std::string>> GetMeta(const std::string& key) override {
-    using R = std::optional<std::string>;
-    return WithReader<R>([&](Connection* db) -> Result<R> {
-      auto st = db->Cached("SELECT value FROM meta WHERE key = ?");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, key);
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      R out;
-      if (*row) out = (*st)->Blob(0);
-      return out;
-    });
+    return QueryRow<std::string>(
+        "SELECT value FROM meta WHERE key = ?", [&](Statement& st) { st.Bind(1, key); },
+        [](Statement& st) { return st.Blob(0); });
   }
 
   Status SetMeta(const std::string& key, const std::string& value) override {
@@ -885,6 +803,32 @@ class SqliteStore : public Store {
     pool_.push_back(std::move(conn));
     return r;
   }
+
+  // Runs `sql` on a pooled reader with `bind` applied and returns `read` of its first row, or
+  // nullopt when there is none.
+  template <typename T, typename Bind, typename Read>
+  Result<std::optional<T>> QueryRow(const std::string& sql, Bind bind, Read read) {
+    return WithReader<std::optional<T>>([&](Connection* db) -> Result<std::optional<T>> {
+      auto st = db->Cached(sql);
+      if (!st.ok()) return st.status();
+      bind(**st);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      std::optional<T> out;
+      if (*row) out = read(**st);
+      (*st)->Reset();
+      return out;
+    });
+  }
+  // A single integer (COUNT, MAX, ...) with `fallback` when the row or value is missing.
+  template <typename Bind>
+  Result<int64_t> QueryInt(const std::string& sql, Bind bind, int64_t fallback) {
+    auto r = QueryRow<int64_t>(sql, bind,
+                               [&](Statement& st) { return st.IsNull(0) ? fallback : st.Int(0); });
+    if (!r.ok()) return r.status();
+    return r->value_or(fallback);
+  }
+  static void NoBind(Statement&) {}
 
   Status Apply(const Write& w) {
     const auto& e = w.event;

@@ -37,17 +37,6 @@ std::string File(NodeProcess& node, const std::string& region) {
   return r.status == 201 ? r.Json()["tracking_id"].get<std::string>() : std::string();
 }
 
-std::vector<std::string> Hashes(NodeProcess& node, const std::string& id,
-                                const std::string& token) {
-  auto r = node.Get("/api/v1/complaints/" + id + "/events", token);
-  std::vector<std::string> out;
-  if (r.status != 200) return out;
-  const json body = r.Json();
-  for (const auto& e : body["events"]) out.push_back(e["hash"].get<std::string>());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 std::string ReadFileText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -73,9 +62,9 @@ class FaultsTest : public ::testing::Test {
   // Every case in `ids` is held identically, each event once, by exactly 00, 32 and 33.
   ::testing::AssertionResult Converged(const std::vector<std::string>& ids, size_t min_events = 1) {
     for (const auto& id : ids) {
-      auto a = Hashes(f_.node("32"), id, f_.auditor_token("32"));
-      auto b = Hashes(f_.node("33"), id, f_.auditor_token("33"));
-      auto h = Hashes(f_.hub(), id, f_.auditor_token("00"));
+      auto a = EventHashes(f_.node("32"), id, f_.auditor_token("32"));
+      auto b = EventHashes(f_.node("33"), id, f_.auditor_token("33"));
+      auto h = EventHashes(f_.hub(), id, f_.auditor_token("00"));
       if (a.size() < min_events || a != b || a != h) {
         return ::testing::AssertionFailure()
                << id << ": 32 holds " << a.size() << ", 33 " << b.size() << ", hub " << h.size();
@@ -198,7 +187,7 @@ TEST_F(FaultsTest, HubDownForAWhileCatchesUp) {
   for (int i = 0; i < 4; ++i) ids.push_back(File(f_.node("32"), "33"));
   ASSERT_TRUE(Federation::WaitFor([&] {
     for (const auto& id : ids) {
-      if (Hashes(f_.node("33"), id, f_.auditor_token("33")).empty()) return false;
+      if (EventHashes(f_.node("33"), id, f_.auditor_token("33")).empty()) return false;
     }
     return true;
   }));
@@ -279,7 +268,7 @@ class RefusalsTest : public FaultsTest {
 TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   const std::string id = File(f_.node("32"), "33");
   ASSERT_TRUE(WaitConverged({id}));
-  const auto held = Hashes(f_.node("33"), id, f_.auditor_token("33"));
+  const auto held = EventHashes(f_.node("33"), id, f_.auditor_token("33"));
   const std::string old_manifest = f_.hub().Get("/federation/v1/manifest").body;
   const crypto::SigningKey key32 = KeyOf("32");
   // The case's submission, as 32 signed it.
@@ -350,7 +339,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   EXPECT_EQ(wrong.status, 403) << wrong.body;
 
   // Nothing was applied.
-  EXPECT_EQ(Hashes(f_.node("33"), id, f_.auditor_token("33")), held);
+  EXPECT_EQ(EventHashes(f_.node("33"), id, f_.auditor_token("33")), held);
 
   // (g) a retired key: 32's key is rotated with no overlap; its old key signs no more.
   auto fresh = crypto::SigningKey::Generate();

@@ -43,15 +43,6 @@ HttpResponse Act(NodeProcess& node, const std::string& id, const json& body,
 }
 
 // The event hashes a node holds for a case (empty if it does not hold it).
-std::vector<std::string> Hashes(NodeProcess& node, const std::string& id,
-                                const std::string& token) {
-  auto r = node.Get("/api/v1/complaints/" + id + "/events", token);
-  std::vector<std::string> out;
-  if (r.status != 200) return out;
-  const json body = r.Json();
-  for (const auto& e : body["events"]) out.push_back(e["hash"].get<std::string>());
-  return out;
-}
 
 class FederationTest : public ::testing::Test {
  protected:
@@ -61,7 +52,7 @@ class FederationTest : public ::testing::Test {
                                        size_t min_events) {
     std::vector<std::string> reference;
     for (const auto& j : f_.jurisdictions()) {
-      auto h = Hashes(f_.node(j), id, f_.auditor_token(j));
+      auto h = EventHashes(f_.node(j), id, f_.auditor_token(j));
       if (parties.count(j) == 0) {
         if (!h.empty()) return ::testing::AssertionFailure() << j << " holds the case";
         continue;
@@ -330,9 +321,9 @@ TEST_F(EscalationTest, RegencyToProvinceToHub) {
   // Every party holds the same events.
   std::vector<std::string> ref;
   ASSERT_TRUE(Federation::WaitFor([&] {
-    auto a = Hashes(f.node("33.01"), c.id, f.auditor_token("33.01"));
-    auto b = Hashes(f.node("33"), c.id, f.auditor_token("33"));
-    auto h = Hashes(f.hub(), c.id, f.auditor_token("00"));
+    auto a = EventHashes(f.node("33.01"), c.id, f.auditor_token("33.01"));
+    auto b = EventHashes(f.node("33"), c.id, f.auditor_token("33"));
+    auto h = EventHashes(f.hub(), c.id, f.auditor_token("00"));
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
     std::sort(h.begin(), h.end());

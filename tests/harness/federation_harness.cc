@@ -1,5 +1,6 @@
 #include "tests/harness/federation_harness.h"
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <set>
@@ -10,6 +11,17 @@
 #include "federation/manifest.h"
 
 namespace lapor::testing {
+
+std::vector<std::string> EventHashes(const NodeProcess& node, const std::string& id,
+                                     const std::string& token) {
+  auto r = node.Get("/api/v1/complaints/" + id + "/events", token);
+  std::vector<std::string> out;
+  if (r.status != 200) return out;
+  const nlohmann::json body = r.Json();
+  for (const auto& e : body["events"]) out.push_back(e["hash"].get<std::string>());
+  std::sort(out.begin(), out.end());
+  return out;
+}
 namespace {
 
 constexpr char kHub[] = "00";

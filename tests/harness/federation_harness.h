@@ -39,6 +39,10 @@ struct FederationOptions {
   int manifest_interval_ms = 100;  // how often members fetch the manifest from the hub
 };
 
+// The hashes (hex) of the events `node` holds of case `id`, sorted (empty if it holds none).
+std::vector<std::string> EventHashes(const NodeProcess& node, const std::string& id,
+                                     const std::string& token);
+
 class Federation {
  public:
   explicit Federation(FederationOptions opts = {});
