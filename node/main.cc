@@ -218,6 +218,8 @@ int Run(const std::string& dir, const std::string& listen_override) {
   });
   sla.Start();
   replicator.Start();
+  // In the background: a peer that is down must not hold up the start.
+  std::thread resend([&ropts] { AskPeersToResend(ropts); });
   // Statistics for the national aggregate: counts only, signed, to the hub.
   Periodic stats(std::chrono::milliseconds(o.config.stats_interval_ms), [&] {
     auto m = directory.Get();
@@ -262,6 +264,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   sigwait(&stop, &sig);
   spdlog::info("signal {} received: finishing in-flight requests", sig);
   api.Stop();
+  resend.join();
   replicator.Stop();
   manifest_reload.Stop();
   stats.Stop();

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "crypto/merkle.h"
 #include "federation/request_auth.h"
@@ -66,6 +67,30 @@ struct Replicator::Impl {
   std::map<std::string, std::unique_ptr<Sender>> senders;  // guarded by mu
   std::thread discoverer;
 
+  // Tree nodes of this node's log already computed for inclusion proofs. A node of a complete
+  // subtree never changes, so entries stay valid across checkpoints; consecutive events (and
+  // every destination) share most of their proofs' nodes.
+  std::mutex cache_mu;
+  std::unordered_map<uint64_t, std::string> node_cache;  // (level << 56 | index) -> hash
+
+  crypto::NodeReader CachedReader() {
+    crypto::NodeReader inner = opt.log->Reader();
+    return [this, inner](uint32_t level, uint64_t index) -> Result<std::string> {
+      const uint64_t key = (static_cast<uint64_t>(level) << 56) | index;
+      {
+        std::lock_guard<std::mutex> lock(cache_mu);
+        auto it = node_cache.find(key);
+        if (it != node_cache.end()) return it->second;
+      }
+      auto hash = inner(level, index);
+      if (!hash.ok()) return hash;
+      std::lock_guard<std::mutex> lock(cache_mu);
+      if (node_cache.size() > (1u << 18)) node_cache.clear();  // bounded: ~16 MiB
+      node_cache.emplace(key, *hash);
+      return hash;
+    };
+  }
+
   std::string UrlOf(const std::string& node) const {
     auto it = opt.peer_urls.find(node);
     if (it != opt.peer_urls.end()) return it->second;
@@ -99,6 +124,13 @@ struct Replicator::Impl {
   }
 
   // Waits up to `ms` or until woken or stopping; returns false when stopping.
+  bool Backoff(Sender* s, int64_t ms) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(ms),
+                [&] { return stopping || s->rewind_to.load() >= 0; });
+    return !stopping;
+  }
+
   bool Sleep(int64_t ms, uint64_t* seen) {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping || wakes != *seen; });
@@ -125,9 +157,11 @@ struct Replicator::Impl {
     batch.set_sender(opt.node_id);
     batch.set_relay_to(relay_to);
     storage::CheckpointRow cp;
+    crypto::NodeReader reader;
     if (opt.log != nullptr) {
       cp = opt.log->checkpoint();
       batch.set_checkpoint(cp.note);
+      reader = CachedReader();
     }
     for (const auto& r : rows) {
       auto* item = batch.add_items();
@@ -139,7 +173,7 @@ struct Replicator::Impl {
       item->set_envelope(r.payload);
       uint64_t seq = 0;
       if (opt.log != nullptr && OwnSeq(r.payload, &seq) && seq < cp.size) {
-        auto proof = crypto::InclusionProof(opt.log->Reader(), seq, cp.size);
+        auto proof = crypto::InclusionProof(reader, seq, cp.size);
         if (!proof.ok()) return proof.status();
         auto* p = batch.add_proofs();
         p->set_leaf_index(seq);
@@ -219,7 +253,9 @@ struct Replicator::Impl {
           std::min<int64_t>(opt.retry_max_ms, opt.retry_initial_ms << std::min(attempt, 20));
       ++attempt;
       std::uniform_int_distribution<int64_t> jitter(cap / 2, cap);
-      if (!Sleep(jitter(rng), &seen)) return;
+      // Backing off: new commits do not cut this short (that would hammer a node that is down);
+      // a rewind from the destination (it is back) or Stop does.
+      if (!Backoff(s, jitter(rng))) return;
     }
   }
 
@@ -401,6 +437,17 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
         "(restored from a backup?)",
         recovered);
   }
+  return recovered;
+}
+
+void AskPeersToResend(const ReplicatorOptions& opt) {
+  auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
+  if (!m) return;
+  Replicator urls(opt);  // only for UrlOf; never started
+  std::vector<std::string> peers;
+  for (const auto& member : m->members()) {
+    if (member.node_id() != opt.node_id) peers.push_back(member.node_id());
+  }
   for (const auto& peer : peers) {
     const std::string url = urls.UrlOf(peer);
     if (url.empty()) continue;
@@ -414,7 +461,6 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
       spdlog::info("catch-up: could not ask node {} to resend: {}", peer, resp.status().message());
     }
   }
-  return recovered;
 }
 
 }  // namespace lapor::node

@@ -67,11 +67,15 @@ class CaseService;
 // Catch-up at start. A node restored from a backup has lost the tail of its own log, which other
 // nodes hold for its cross-jurisdiction cases: it asks the hub and every peer for its events
 // after its last seq (POST /federation/v1/pull, by origin and seq) and re-appends them, so its
-// log continues exactly where it was and no seq is ever signed twice. Then it asks every peer to
-// deliver again everything after what this node last received from it (POST
-// /federation/v1/rewind), so events that arrived after the backup come again. Peers that do not
-// answer are skipped (they deliver anyway once up). Returns how many own events were recovered.
+// log continues exactly where it was and no seq is ever signed twice. Runs before the node
+// serves. Returns how many own events were recovered.
 Result<int> CatchUpAtStart(const ReplicatorOptions& options, CaseService* service);
+
+// Once the node serves: asks every peer to deliver again everything after what this node last
+// received from it (POST /federation/v1/rewind), so events that arrived after a backup come
+// again, and senders backing off from this node's downtime resume at once. Peers that do not
+// answer are skipped (they deliver anyway once their backoff ends).
+void AskPeersToResend(const ReplicatorOptions& options);
 
 // One signed federation request from this node: POSTs `body` (protobuf) to `base_url` + `path`.
 // Returns the response body on HTTP 200, else an error naming the status and the receiver's
