@@ -307,12 +307,31 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   auto* c = batch.add_items();
   c->set_outbox_id(3);
   c->set_envelope(SignEvent(KeyOf("33.01"), by_other));
+  // (d) and a good one among them: a new case that 33.01 opened, relayed by 32
+  v1::Event good;
+  good.set_node_id("33.01");
+  good.set_seq(999999);
+  good.set_case_id("3301-RELAYED001");
+  good.set_time_ms(forged_ev.time_ms());
+  good.set_type(v1::EVENT_SUBMITTED);
+  good.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+  auto* sub = good.mutable_submission();
+  sub->set_title("Saluran air tersumbat");
+  sub->set_description("Saluran air tersumbat sejak hujan deras.");
+  sub->set_category("drainase");
+  sub->set_report_type("pengaduan");
+  sub->set_region_code("33.01");
+  sub->set_channel("web");
+  sub->set_verify_due_ms(forged_ev.time_ms() + 3 * 86400000LL);
+  auto* d = batch.add_items();
+  d->set_outbox_id(4);
+  d->set_envelope(SignEvent(KeyOf("33.01"), good));
   federation::RequestAuth auth;
   const std::string body = batch.SerializeAsString();
   auto r = Send("33", key32, "32", body, &auth);
   ASSERT_EQ(r.status, 200) << r.body;
   auto result = Result(r);
-  ASSERT_EQ(result.items_size(), 3);
+  ASSERT_EQ(result.items_size(), 4);
   EXPECT_EQ(result.items(0).result(), v1::ITEM_REJECTED);
   EXPECT_NE(result.items(0).reason().find("signature does not verify"), std::string::npos)
       << result.items(0).reason();
@@ -322,26 +341,29 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   EXPECT_EQ(result.items(2).result(), v1::ITEM_REJECTED);
   EXPECT_NE(result.items(2).reason().find("node 33.01 does not own the case"), std::string::npos)
       << result.items(2).reason();
+  // One bad item does not stop the others: the good one is applied.
+  EXPECT_EQ(result.items(3).result(), v1::ITEM_APPLIED) << result.items(3).reason();
+  EXPECT_EQ(EventHashes(f_.node("33"), "3301-RELAYED001", f_.auditor_token("33")).size(), 1u);
 
-  // (d) the same request again: a replay
+  // (e) the same request again: a replay
   auto replay = SendSigned("33", auth, body);
   EXPECT_EQ(replay.status, 409) << replay.body;
   EXPECT_NE(replay.body.find("replayed"), std::string::npos) << replay.body;
 
-  // (e) an unknown node
+  // (f) an unknown node
   auto stranger = crypto::SigningKey::Generate();
   auto unknown = Send("33", stranger, "35", body);
   EXPECT_EQ(unknown.status, 401) << unknown.body;
   EXPECT_NE(unknown.body.find("unknown node"), std::string::npos) << unknown.body;
 
-  // (f) a member's request signed with someone else's key
+  // (g) a member's request signed with someone else's key
   auto wrong = Send("33", stranger, "32", body);
   EXPECT_EQ(wrong.status, 403) << wrong.body;
 
   // Nothing was applied.
   EXPECT_EQ(EventHashes(f_.node("33"), id, f_.auditor_token("33")), held);
 
-  // (g) a retired key: 32's key is rotated with no overlap; its old key signs no more.
+  // (h) a retired key: 32's key is rotated with no overlap; its old key signs no more.
   auto fresh = crypto::SigningKey::Generate();
   auto rotate =
       f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(), "--jurisdiction",
@@ -354,7 +376,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   EXPECT_EQ(retired.status, 403) << retired.body;
   EXPECT_NE(retired.body.find("retired"), std::string::npos) << retired.body;
 
-  // (h) a rolled-back manifest: the hub serves the older (validly signed) version again; 33
+  // (i) a rolled-back manifest: the hub serves the older (validly signed) version again; 33
   // refuses it and keeps the newer one.
   ASSERT_EQ(f_.hub().Stop(), 0);
   auto put = RunCommand({"/usr/bin/sqlite3", f_.hub().data_dir() + "/lapor.db",
