@@ -360,6 +360,20 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   auto wrong = Send("33", stranger, "32", body);
   EXPECT_EQ(wrong.status, 403) << wrong.body;
 
+  // Malformed requests: a body that is no batch, the wrong media type, the wrong method.
+  auto garbage = Send("33", key32, "32", std::string("\x0a\xff\xff\xff\x0f garbage", 13));
+  EXPECT_EQ(garbage.status, 400) << garbage.body;
+  EXPECT_NE(garbage.body.find("not an EventBatch"), std::string::npos) << garbage.body;
+  auto json_body = f_.node("33").Post("/federation/v1/events", json::object());
+  EXPECT_EQ(json_body.status, 415) << json_body.body;
+  EXPECT_EQ(f_.node("33").Get("/federation/v1/events").status, 405);
+  auto unsigned_req = SendRaw(f_.port("33"),
+                              "POST /federation/v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                              "application/x-protobuf\r\nContent-Length: 0\r\nConnection: "
+                              "close\r\n\r\n");
+  EXPECT_EQ(unsigned_req.status, 401) << unsigned_req.body;
+  EXPECT_NE(unsigned_req.body.find("X-Lapor"), std::string::npos) << unsigned_req.body;
+
   // Nothing was applied.
   EXPECT_EQ(EventHashes(f_.node("33"), id, f_.auditor_token("33")), held);
 
