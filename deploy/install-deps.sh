@@ -10,6 +10,7 @@ PKGS=(
   libprotobuf-dev protobuf-compiler                            # event wire/disk format
   libgtest-dev                                                 # tests
   nlohmann-json3-dev libcli11-dev libspdlog-dev                # JSON, CLI parsing, logging
+  libjemalloc-dev                                              # the node's allocator
   wrk                                                          # benchmark load generator
 )
 missing=()
