@@ -319,7 +319,10 @@ void CaseService::Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done)
                      done = std::move(done)](const Status& s) mutable {
     if (in_flight) {
       std::lock_guard<std::mutex> lock(seq_mu_);
-      pending_hashes_.erase(hash);
+      if (auto p = pending_hashes_.find(hash); p != pending_hashes_.end()) {
+        pending_by_author_.erase(p->second);
+        pending_hashes_.erase(p);
+      }
       auto it = in_flight_.find(state.case_id());
       if (it != in_flight_.end()) {
         auto& events = it->second.events;

@@ -225,6 +225,7 @@ class CaseService {
   struct SenderLog {
     bool required = true;
     bool present = false;
+    uint64_t manifest_version = 0;  // the sender's
     Status status;
     uint64_t size = 0;
     std::string root;
@@ -258,8 +259,12 @@ class CaseService {
     int writes = 0;
     std::vector<std::pair<std::string, std::string>> events;  // (hash, envelope) not yet durable
   };
-  uint64_t next_foreign_ref_ = 0;                   // guarded by seq_mu_
-  std::unordered_set<std::string> pending_hashes_;  // foreign events queued; guarded by seq_mu_
+  uint64_t next_foreign_ref_ = 0;  // guarded by seq_mu_
+  // Foreign events queued, not yet durable: hash -> "author/seq". Guarded by seq_mu_.
+  std::unordered_map<std::string, std::string> pending_hashes_;
+  // "author/seq" -> hash of the foreign events queued, so that two different events one author
+  // signed with one seq are caught before either is durable. Guarded by seq_mu_.
+  std::unordered_map<std::string, std::string> pending_by_author_;
   std::unordered_map<std::string, InFlight> in_flight_;  // guarded by seq_mu_
 
   std::mutex op_mu_;

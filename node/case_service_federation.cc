@@ -127,6 +127,7 @@ Result<std::vector<std::string>> CaseService::CaseChain(const std::string& case_
 CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
                                                    const v1::EventBatch& batch) const {
   SenderLog log;
+  log.manifest_version = batch.manifest_version();
   if (batch.checkpoint().empty()) return log;
   log.present = true;
   auto m = manifest();
@@ -310,7 +311,15 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     sig = federation::VerifyMemberSignature(*m, ev.node_id(), pae, sg.sig(), ev.time_ms());
     if (sig.ok()) break;
   }
-  if (!sig.ok()) return finish(v1::ITEM_REJECTED, sig.message());
+  if (!sig.ok()) {
+    // A member or key this node's manifest does not list yet (the sender holds a newer one):
+    // try again once the manifest has caught up. Otherwise the signature is simply wrong.
+    if (log.manifest_version > m->version()) {
+      return finish(v1::ITEM_DEFERRED, sig.message() + " (this node's manifest version " +
+                                           std::to_string(m->version()) + " is behind)");
+    }
+    return finish(v1::ITEM_REJECTED, sig.message());
+  }
   if (ev.node_id() == sender && log.required) {
     // The sender's own event: it must be in the sender's log, under the checkpoint it sent.
     if (!log.present) {
@@ -341,7 +350,13 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   auto have = store_->HasForeignEvent(hash);
   if (!have.ok()) return finish(v1::ITEM_DEFERRED, have.status().message());
   if (*have) return finish(v1::ITEM_DUPLICATE);
-  auto other = store_->ForeignHashAt(ev.node_id(), ev.seq());
+  const std::string author_seq = ev.node_id() + "/" + std::to_string(ev.seq());
+  Result<std::optional<std::string>> other = std::optional<std::string>();
+  if (auto queued = pending_by_author_.find(author_seq); queued != pending_by_author_.end()) {
+    other = std::optional<std::string>(queued->second);  // not durable yet, same batch or another
+  } else {
+    other = store_->ForeignHashAt(ev.node_id(), ev.seq());
+  }
   if (other.ok() && other->has_value() && **other != hash) {
     storage::AlertRow alert;
     alert.origin = ev.node_id();
@@ -356,12 +371,25 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   }
 
   auto latest = LatestState(ev.case_id());
+  if (!latest.ok() && latest.status().code() != Status::Code::kNotFound) {
+    return finish(v1::ITEM_DEFERRED, latest.status().message());
+  }
   v1::CaseState state;
   uint64_t ref = 0;
   if (ev.type() == v1::EVENT_SUBMITTED) {
     if (latest.ok()) return finish(v1::ITEM_REJECTED, "case " + ev.case_id() + " already exists");
-    if (ids_.Decode(ev.case_id())) {
-      return finish(v1::ITEM_REJECTED, "the case id carries this node's prefix");
+    // A case id is its author's: tracking ids carry the issuing node's jurisdiction digits.
+    std::string prefix;
+    for (char c : ev.node_id()) {
+      if (c != '.') prefix += c;
+    }
+    if (ev.case_id().rfind(prefix + "-", 0) != 0) {
+      return finish(v1::ITEM_REJECTED,
+                    "case id " + ev.case_id() + " is not one node " + ev.node_id() + " issues");
+    }
+    const std::string& owner = ev.submission().owner_node();
+    if (!owner.empty() && federation::FindNode(*m, owner) == nullptr) {
+      return finish(v1::ITEM_REJECTED, "owner node '" + owner + "' is not a member");
     }
     state.set_local_ref(next_foreign_ref_);
     if (Status s = ApplyEvent(ev, hash, &state); !s.ok()) {
@@ -378,7 +406,12 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
         return finish(v1::ITEM_REJECTED,
                       "only the case's origin node relays the reporter's messages");
       }
-      if (latest->owner_node() != self || !latest->pending_owner().empty()) {
+      if (!latest->pending_owner().empty() &&
+          (latest->owner_node() == self || latest->pending_owner() == self)) {
+        // Whoever owns the case once the handoff ends adopts it.
+        return finish(v1::ITEM_DEFERRED, "the case is being handed over");
+      }
+      if (latest->owner_node() != self) {
         // Not this node's to adopt: a party keeps the message as a record of the case.
         Sealed record;
         record.write.kind = storage::Write::Kind::kForeign;
@@ -386,7 +419,8 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
         record.write.after_seq = next_seq_;
         record.write.case_ref = ref;
         record.state = *latest;
-        pending_hashes_.insert(hash);
+        pending_hashes_[hash] = author_seq;
+        pending_by_author_[author_seq] = hash;
         ++in_flight_[ev.case_id()].writes;
         in_flight_[ev.case_id()].state = *latest;
         in_flight_[ev.case_id()].events.emplace_back(hash, bytes);
@@ -418,7 +452,8 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
       message.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
       message.write.after_seq = next_seq_;
       message.write.case_ref = ref;
-      pending_hashes_.insert(hash);
+      pending_hashes_[hash] = author_seq;
+      pending_by_author_[author_seq] = hash;
       auto& f = in_flight_[ev.case_id()];
       ++f.writes;
       f.events.emplace_back(hash, bytes);
@@ -470,7 +505,8 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     }
   }
   w.state = state;
-  pending_hashes_.insert(hash);
+  pending_hashes_[hash] = author_seq;
+  pending_by_author_[author_seq] = hash;
   auto& f = in_flight_[ev.case_id()];
   f.state = state;
   ++f.writes;

@@ -156,6 +156,9 @@ struct Replicator::Impl {
     v1::EventBatch batch;
     batch.set_sender(opt.node_id);
     batch.set_relay_to(relay_to);
+    if (auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr) {
+      batch.set_manifest_version(m->version());
+    }
     storage::CheckpointRow cp;
     crypto::NodeReader reader;
     if (opt.log != nullptr) {

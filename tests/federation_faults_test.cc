@@ -345,6 +345,45 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   EXPECT_EQ(result.items(3).result(), v1::ITEM_APPLIED) << result.items(3).reason();
   EXPECT_EQ(EventHashes(f_.node("33"), "3301-RELAYED001", f_.auditor_token("33")).size(), 1u);
 
+  // Two different events one author signed with one seq, in one batch: the second is refused as
+  // equivocation before either is durable (the store keeps working); a case id that is not its
+  // author's is refused too.
+  {
+    v1::EventBatch twice;
+    twice.set_sender("32");
+    v1::Event first = good;
+    first.set_seq(999998);
+    first.set_case_id("3301-TWINCASE01");
+    v1::Event second = first;
+    second.set_case_id("3301-TWINCASE02");
+    v1::Event foreign_id = good;
+    foreign_id.set_seq(999997);
+    foreign_id.set_case_id("32-NOTYOURS01");
+    const crypto::SigningKey key3301 = KeyOf("33.01");
+    uint64_t n = 10;
+    for (const auto* e : {&first, &second, &foreign_id}) {
+      auto* item = twice.add_items();
+      item->set_outbox_id(n++);
+      item->set_envelope(SignEvent(key3301, *e));
+    }
+    auto r2 = Send("33", key32, "32", twice.SerializeAsString());
+    ASSERT_EQ(r2.status, 200) << r2.body;
+    auto res2 = Result(r2);
+    ASSERT_EQ(res2.items_size(), 3);
+    EXPECT_EQ(res2.items(0).result(), v1::ITEM_APPLIED) << res2.items(0).reason();
+    EXPECT_EQ(res2.items(1).result(), v1::ITEM_REJECTED);
+    EXPECT_NE(res2.items(1).reason().find("two different events with seq 999998"),
+              std::string::npos)
+        << res2.items(1).reason();
+    EXPECT_EQ(res2.items(2).result(), v1::ITEM_REJECTED);
+    EXPECT_NE(res2.items(2).reason().find("is not one node 33.01 issues"), std::string::npos)
+        << res2.items(2).reason();
+    // The node still commits: a new complaint is acknowledged.
+    EXPECT_FALSE(File(f_.node("33"), "33").empty());
+    auto alerts = f_.node("33").Get("/federation/v1/alerts", f_.admin_token("33")).Json();
+    EXPECT_NE(alerts.dump().find("event_equivocation"), std::string::npos) << alerts.dump();
+  }
+
   // (e) the same request again: a replay
   auto replay = SendSigned("33", auth, body);
   EXPECT_EQ(replay.status, 409) << replay.body;
