@@ -280,8 +280,12 @@ struct Replicator::Impl {
   }
 
   void EnsureSender(const std::string& destination) {
-    std::lock_guard<std::mutex> lock(mu);
-    if (stopping || destination == opt.node_id || senders.count(destination) != 0) return;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (stopping || destination == opt.node_id || senders.count(destination) != 0) return;
+    }
+    // Read the stored progress without holding `mu` (Wake, on the store's commit thread, takes
+    // it).
     auto s = std::make_unique<Sender>();
     s->destination = destination;
     auto deliveries = opt.store->Deliveries();
@@ -293,6 +297,8 @@ struct Replicator::Impl {
         }
       }
     }
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping || senders.count(destination) != 0) return;
     Sender* raw = s.get();
     s->thread = std::thread([this, raw] { Run(raw); });
     senders.emplace(destination, std::move(s));

@@ -121,6 +121,7 @@ CREATE TABLE delivery(
   last_error TEXT NOT NULL,
   last_error_ms INTEGER NOT NULL,
   failing_since_ms INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO delivery SELECT DISTINCT destination, 0, 0, '', 0, 0 FROM outbox;
 CREATE TABLE received(
   sender TEXT PRIMARY KEY,
   outbox_id INTEGER NOT NULL) WITHOUT ROWID;
@@ -507,8 +508,7 @@ class SqliteStore : public Store {
     using R = std::vector<DeliveryRow>;
     return WithReader<R>([&](Connection* db) -> Result<R> {
       auto st = db->Cached(
-          "WITH d AS (SELECT destination FROM delivery UNION SELECT DISTINCT destination FROM "
-          "outbox) "
+          "WITH d AS (SELECT destination FROM delivery) "
           "SELECT d.destination, COALESCE(v.cursor, 0), COALESCE(v.last_success_ms, 0), "
           "COALESCE(v.last_error, ''), COALESCE(v.last_error_ms, 0), "
           "COALESCE(v.failing_since_ms, 0), "
@@ -905,6 +905,14 @@ class SqliteStore : public Store {
           .BindBlob(3, o.payload)
           .Bind(4, now_ms);
       LAPOR_RETURN_IF_ERROR((*st)->Run());
+      // Every destination has a delivery row from its first outbox row on, so senders and the
+      // status page find destinations without scanning the outbox.
+      auto d = writer_->Cached(
+          "INSERT OR IGNORE INTO delivery(destination, cursor, last_success_ms, last_error, "
+          "last_error_ms, failing_since_ms) VALUES(?, 0, 0, '', 0, 0)");
+      if (!d.ok()) return d.status();
+      (*d)->Bind(1, o.destination);
+      LAPOR_RETURN_IF_ERROR((*d)->Run());
     }
     for (const auto& d : w.deliveries) {
       auto st = writer_->Cached(

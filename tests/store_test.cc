@@ -93,6 +93,11 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
   ASSERT_TRUE(rows.ok());
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].payload, "envelope-0");
+  auto deliveries = (*store)->Deliveries();
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 1u);
+  EXPECT_EQ((*deliveries)[0].destination, "00");
+  EXPECT_EQ((*deliveries)[0].backlog, 1);
   EXPECT_FALSE((*store)->LatestCheckpoint()->has_value());
   EXPECT_TRUE((*store)->SaveCheckpoint({{8, 0, std::string(32, 'h')}}, {1, "r", "n", 5}).ok());
   EXPECT_EQ((*(*store)->LatestCheckpoint())->size, 1u);
