@@ -223,7 +223,8 @@ CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
     }
     out.write.state = current;
   }  // else a citizen message: the case's state does not change
-  out.write.outbox = Deliveries(before, current, ev, envelope);
+  out.write.outbox =
+      Deliveries(before, current, ev, envelope, draft.history ? &*draft.history : nullptr);
   if (!draft.sealed_note.empty()) {
     // A confidential note: the case's origin (where the reporter reads) and owner (who answers)
     // get it sealed to their keys, named by the event's hash.
@@ -250,10 +251,21 @@ CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
   return out;
 }
 
+bool CaseService::AddsParty(const v1::CaseState& before, const v1::CaseState& after) {
+  if (before.event_count() == 0) return false;
+  for (const auto& party : after.parties()) {
+    bool known = false;
+    for (const auto& p : before.parties()) known = known || p == party;
+    if (!known) return true;
+  }
+  return false;
+}
+
 std::vector<storage::OutboxItem> CaseService::Deliveries(const v1::CaseState& before,
                                                          const v1::CaseState& after,
                                                          const v1::Event& ev,
-                                                         const std::string& envelope) {
+                                                         const std::string& envelope,
+                                                         const std::vector<std::string>* history) {
   std::vector<storage::OutboxItem> out;
   const std::string& self = opt_.node_id;
   if (!IsChainEvent(ev.type())) {
@@ -263,20 +275,19 @@ std::vector<storage::OutboxItem> CaseService::Deliveries(const v1::CaseState& be
     }
     return out;
   }
-  std::vector<std::string> history;
-  bool history_loaded = false;
+  std::vector<std::string> loaded;
+  if (history == nullptr && AddsParty(before, after)) {
+    auto chain = ChainEnvelopes(before);
+    if (chain.ok()) loaded = std::move(*chain);
+    history = &loaded;
+  }
   for (const auto& party : after.parties()) {
     if (party == self) continue;
     bool is_new = true;
     for (const auto& p : before.parties()) is_new = is_new && p != party;
-    if (is_new && before.event_count() > 0) {
+    if (is_new && before.event_count() > 0 && history != nullptr) {
       // A node that joins the case now first gets its chain so far.
-      if (!history_loaded) {
-        auto chain = ChainEnvelopes(before);
-        if (chain.ok()) history = std::move(*chain);
-        history_loaded = true;
-      }
-      for (const auto& h : history) out.push_back({party, {}, h});
+      for (const auto& h : *history) out.push_back({party, {}, h});
     }
     out.push_back({party, {}, envelope});
   }
@@ -366,6 +377,14 @@ void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prep
     if (IsChainEvent(ev.type())) {
       v1::CaseState probe = *latest;
       LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, {}, &probe));  // refusals before the seq is taken
+      if (AddsParty(*latest, probe)) {
+        // The new party first gets the chain so far: read it now, while a failure can still
+        // refuse the request.
+        auto chain = ChainEnvelopes(*latest);
+        if (!chain.ok())
+          return Status::Unavailable("cannot read the case: " + chain.status().message());
+        draft.history = std::move(*chain);
+      }
     }
     ++next_seq_;
     const bool chain = IsChainEvent(ev.type());

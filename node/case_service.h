@@ -185,6 +185,9 @@ class CaseService {
     // is another node.
     std::vector<std::pair<std::string, std::string>> for_owner;
     std::string sealed_note;  // a confidential note (SealedText bytes) for the origin and owner
+    // The case's chain before this event, loaded before the seq is taken when the event adds a
+    // party (who must first receive it); nullopt when no party is new.
+    std::optional<std::vector<std::string>> history;
   };
   // Called under the sequencing lock with the case's latest state (including writes not yet
   // durable) and the seq the event will get: refuses, or completes the draft.
@@ -207,7 +210,10 @@ class CaseService {
   // goes to the owner only. Requires seq_mu_ unless `before` is empty.
   std::vector<storage::OutboxItem> Deliveries(const v1::CaseState& before,
                                               const v1::CaseState& after, const v1::Event& ev,
-                                              const std::string& envelope);
+                                              const std::string& envelope,
+                                              const std::vector<std::string>* history = nullptr);
+  // Whether `after` lists a party `before` does not (for a case that already existed).
+  static bool AddsParty(const v1::CaseState& before, const v1::CaseState& after);
   // The committed events of a case, whoever authored them, in chain order (relayed reporter
   // messages placed by time); seq is each event's author's seq.
   Result<std::vector<storage::StoredEvent>> History(const v1::CaseState& s);
