@@ -404,6 +404,14 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
       v1::PullResponse out;
       if (!out.ParseFromString(*resp) || out.envelopes().empty()) break;
       int n = 0;
+      // The whole page in one go (one group commit); event by event only where a case's earlier
+      // events must be fetched first (events already re-appended are skipped).
+      auto page = service->RecoverOwnEvents({out.envelopes().begin(), out.envelopes().end()});
+      if (page.ok()) {
+        recovered += *page;
+        if (*page == 0) break;
+        continue;
+      }
       for (const auto& envelope : out.envelopes()) {
         auto one = service->RecoverOwnEvents({envelope});
         if (!one.ok() && one.status().code() != Status::Code::kPermissionDenied) {
