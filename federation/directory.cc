@@ -74,4 +74,15 @@ Status VerifyMemberSignature(const v1::Manifest& m, std::string_view node_id,
                                   std::string(node_id));
 }
 
+Status VerifyEventEnvelope(const v1::Manifest& m, const v1::Envelope& envelope,
+                           const v1::Event& event) {
+  const std::string pae = crypto::PreAuthEncoding(envelope.payload_type(), envelope.payload());
+  Status s = Status::PermissionDenied("the envelope carries no signature");
+  for (const auto& sig : envelope.signatures()) {
+    s = VerifyMemberSignature(m, event.node_id(), pae, sig.sig(), event.time_ms());
+    if (s.ok()) break;
+  }
+  return s;
+}
+
 }  // namespace lapor::federation

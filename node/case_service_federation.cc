@@ -305,12 +305,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   Parsed p;
   if (Status s = ParseEnvelope(bytes, &p); !s.ok()) return finish(v1::ITEM_REJECTED, s.message());
   const v1::Event& ev = p.event;
-  const std::string pae = crypto::PreAuthEncoding(p.envelope.payload_type(), p.envelope.payload());
-  Status sig = Status::PermissionDenied("the envelope carries no signature");
-  for (const auto& sg : p.envelope.signatures()) {
-    sig = federation::VerifyMemberSignature(*m, ev.node_id(), pae, sg.sig(), ev.time_ms());
-    if (sig.ok()) break;
-  }
+  Status sig = federation::VerifyEventEnvelope(*m, p.envelope, ev);
   if (!sig.ok()) {
     // A member or key this node's manifest does not list yet (the sender holds a newer one):
     // try again once the manifest has caught up. Otherwise the signature is simply wrong.
@@ -531,16 +526,7 @@ void CaseService::Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done)
     }
     Parsed p;
     Status s = ParseEnvelope(item.envelope(), &p);
-    if (s.ok()) {
-      s = Status::PermissionDenied("the envelope carries no signature");
-      const std::string pae =
-          crypto::PreAuthEncoding(p.envelope.payload_type(), p.envelope.payload());
-      for (const auto& sg : p.envelope.signatures()) {
-        s = federation::VerifyMemberSignature(*m, p.event.node_id(), pae, sg.sig(),
-                                              p.event.time_ms());
-        if (s.ok()) break;
-      }
-    }
+    if (s.ok()) s = federation::VerifyEventEnvelope(*m, p.envelope, p.event);
     if (!s.ok()) {
       r->set_result(v1::ITEM_REJECTED);
       r->set_reason(s.message());

@@ -28,7 +28,7 @@ struct Replayed {
 
 // The manifest the node holds (stored only after its hub signature was checked), if any.
 std::optional<v1::Manifest> StoredManifest(storage::Store* store) {
-  auto blob = store->GetMeta("manifest");
+  auto blob = store->GetMeta("manifest");  // node/manifest_client.h kManifestMetaKey
   if (!blob.ok() || !blob->has_value()) return std::nullopt;
   v1::Envelope env;
   v1::Manifest m;
@@ -144,13 +144,7 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
         continue;
       }
       if (manifest) {
-        Status sig = Status::PermissionDenied("unsigned");
-        const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-        for (const auto& sg : env.signatures()) {
-          sig = federation::VerifyMemberSignature(*manifest, ev.node_id(), pae, sg.sig(),
-                                                  ev.time_ms());
-          if (sig.ok()) break;
-        }
+        Status sig = federation::VerifyEventEnvelope(*manifest, env, ev);
         if (!sig.ok()) problem(at + sig.message());
       }
       if (IsChainEvent(ev.type())) by_prev.emplace(ev.prev_hash(), std::make_pair(f.hash, ev));
