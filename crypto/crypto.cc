@@ -1,5 +1,6 @@
 #include "crypto/crypto.h"
 
+#include <openssl/sha.h>
 #include <sodium.h>
 
 #include <cstdio>
@@ -23,9 +24,12 @@ void Init() {
   }
 }
 
+// SHA-256 from OpenSSL's libcrypto: it uses the CPU's SHA extensions where present (0.6 against
+// 2.1 us for a 450-byte envelope with libsodium's portable code on this project's machines), and
+// every event is hashed several times (event hash, RFC 6962 leaf, the auditor's checks).
 std::string Sha256(std::string_view data) {
   std::string out(kSha256Size, '\0');
-  crypto_hash_sha256(U(out), U(data), data.size());
+  ::SHA256(U(data), data.size(), U(out));
   return out;
 }
 
