@@ -41,7 +41,9 @@ std::string RandomBytes(size_t n) {
 }
 
 std::string PreAuthEncoding(std::string_view payload_type, std::string_view payload) {
-  std::string out = "DSSEv1 ";
+  std::string out;
+  out.reserve(32 + payload_type.size() + payload.size());  // one allocation per event
+  out += "DSSEv1 ";
   out += std::to_string(payload_type.size());
   out += ' ';
   out += payload_type;
