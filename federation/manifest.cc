@@ -118,14 +118,37 @@ Status RotateKey(v1::Manifest* m, const std::string& jurisdiction, const std::st
   return Status::NotFound("jurisdiction " + jurisdiction + " is not a member", "--jurisdiction");
 }
 
+namespace {
+bool ValidAt(const v1::MemberKey& k, int64_t time_ms) {
+  return time_ms >= k.valid_from_ms() && (k.valid_until_ms() == 0 || time_ms <= k.valid_until_ms());
+}
+}  // namespace
+
 bool KeyValidAt(const v1::Member& member, std::string_view public_key, int64_t time_ms) {
   for (const auto& k : member.keys()) {
-    if (k.public_key() == public_key && time_ms >= k.valid_from_ms() &&
-        (k.valid_until_ms() == 0 || time_ms <= k.valid_until_ms())) {
-      return true;
-    }
+    if (k.public_key() == public_key && ValidAt(k, time_ms)) return true;
   }
   return false;
+}
+
+const v1::MemberKey* CurrentKey(const v1::Member& member, int64_t time_ms) {
+  const v1::MemberKey* key = nullptr;
+  for (const auto& k : member.keys()) {
+    if (ValidAt(k, time_ms) && (key == nullptr || k.valid_from_ms() >= key->valid_from_ms())) {
+      key = &k;
+    }
+  }
+  return key;
+}
+
+std::optional<v1::Manifest> ParseStoredManifest(std::string_view envelope) {
+  v1::Envelope env;
+  v1::Manifest m;
+  if (!env.ParseFromArray(envelope.data(), static_cast<int>(envelope.size())) ||
+      !m.ParseFromString(env.payload())) {
+    return std::nullopt;
+  }
+  return m;
 }
 
 }  // namespace lapor::federation

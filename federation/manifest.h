@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,5 +39,11 @@ Status RotateKey(v1::Manifest* m, const std::string& jurisdiction, const std::st
 const v1::Member* FindMember(const v1::Manifest& m, std::string_view jurisdiction);
 // Whether `public_key` is one of `member`'s keys and valid at `time_ms`.
 bool KeyValidAt(const v1::Member& member, std::string_view public_key, int64_t time_ms);
+// The newest of `member`'s keys valid at `time_ms` (what others encrypt to), or nullptr.
+const v1::MemberKey* CurrentKey(const v1::Member& member, int64_t time_ms);
+
+// The manifest inside an envelope this node stored itself (only after checking the hub's
+// signature), without checking it again; nullopt if it does not parse.
+std::optional<v1::Manifest> ParseStoredManifest(std::string_view envelope);
 
 }  // namespace lapor::federation

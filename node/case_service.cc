@@ -9,6 +9,7 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "federation/directory.h"
+#include "federation/manifest.h"
 #include "federation/regions.h"
 #include "node/lifecycle.h"
 
@@ -302,14 +303,7 @@ std::optional<storage::OutboxItem> CaseService::SealForNode(const std::string& n
   if (!m) return std::nullopt;
   const v1::Member* member = federation::FindNode(*m, node);
   if (member == nullptr) return std::nullopt;
-  const int64_t now = opt_.clock->NowMs();
-  const v1::MemberKey* key = nullptr;
-  for (const auto& k : member->keys()) {
-    if (k.valid_from_ms() <= now && (k.valid_until_ms() == 0 || now < k.valid_until_ms()) &&
-        (key == nullptr || k.valid_from_ms() >= key->valid_from_ms())) {
-      key = &k;
-    }
-  }
+  const v1::MemberKey* key = federation::CurrentKey(*member, opt_.clock->NowMs());
   if (key == nullptr) return std::nullopt;
   auto box = crypto::SealToKey(key->public_key(), plaintext);
   if (!box.ok()) return std::nullopt;

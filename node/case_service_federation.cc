@@ -1,5 +1,6 @@
 // CaseService, federation side: what other nodes deliver (Receive), the chain of a case across
 // authors (ChainEnvelopes), and recovery of this node's own events after a restore.
+#include <algorithm>
 #include <map>
 
 #include "crypto/encoding.h"
@@ -62,37 +63,35 @@ Result<std::vector<storage::StoredEvent>> CaseService::History(const v1::CaseSta
   // Chain order (the case's own order, whoever authored each link), with the reporter's relayed
   // messages placed by time.
   std::map<std::string, size_t> by_prev;
-  std::vector<std::pair<int64_t, size_t>> messages;
+  std::vector<int64_t> time(all.size());
+  std::vector<size_t> messages;
   for (size_t i = 0; i < all.size(); ++i) {
     Parsed p;
     if (!ParseEnvelope(all[i].envelope, &p).ok()) {
       return Status::Corruption("stored event of case " + s.case_id() + " does not parse");
     }
+    time[i] = p.event.time_ms();
     if (IsChainEvent(p.event.type())) {
       by_prev.emplace(p.event.prev_hash(), i);
     } else {
-      messages.emplace_back(p.event.time_ms(), i);
+      messages.push_back(i);
     }
   }
-  std::vector<storage::StoredEvent> out;
+  std::vector<size_t> order;  // indexes into `all`
   std::string at;
-  for (auto it = by_prev.find(at); it != by_prev.end() && out.size() < all.size();
+  for (auto it = by_prev.find(at); it != by_prev.end() && order.size() < all.size();
        it = by_prev.find(at)) {
     at = all[it->second].hash;
-    out.push_back(all[it->second]);
+    order.push_back(it->second);
   }
-  for (const auto& [time, i] : messages) {
-    size_t pos = out.size();
-    for (size_t k = 0; k < out.size(); ++k) {
-      Parsed p;
-      ParseEnvelope(out[k].envelope, &p);
-      if (p.event.time_ms() > time) {
-        pos = k;
-        break;
-      }
-    }
-    out.insert(out.begin() + static_cast<std::ptrdiff_t>(pos), all[i]);
+  for (size_t m : messages) {
+    auto pos =
+        std::find_if(order.begin(), order.end(), [&](size_t k) { return time[k] > time[m]; });
+    order.insert(pos, m);
   }
+  std::vector<storage::StoredEvent> out;
+  out.reserve(order.size());
+  for (size_t i : order) out.push_back(std::move(all[i]));
   return out;
 }
 

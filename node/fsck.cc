@@ -10,8 +10,10 @@
 #include "crypto/merkle.h"
 #include "crypto/note.h"
 #include "federation/directory.h"
+#include "federation/manifest.h"
 #include "node/case_service.h"
 #include "node/lifecycle.h"
+#include "node/manifest_client.h"
 
 namespace lapor::node {
 namespace {
@@ -28,12 +30,9 @@ struct Replayed {
 
 // The manifest the node holds (stored only after its hub signature was checked), if any.
 std::optional<v1::Manifest> StoredManifest(storage::Store* store) {
-  auto blob = store->GetMeta("manifest");  // node/manifest_client.h kManifestMetaKey
+  auto blob = store->GetMeta(kManifestMetaKey);
   if (!blob.ok() || !blob->has_value()) return std::nullopt;
-  v1::Envelope env;
-  v1::Manifest m;
-  if (!env.ParseFromString(**blob) || !m.ParseFromString(env.payload())) return std::nullopt;
-  return m;
+  return federation::ParseStoredManifest(**blob);
 }
 
 }  // namespace

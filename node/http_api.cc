@@ -18,6 +18,7 @@
 #include "federation/manifest.h"
 #include "federation/request_auth.h"
 #include "node/lifecycle.h"
+#include "node/manifest_client.h"
 #include "node/stats.h"
 
 namespace lapor::node {
@@ -441,6 +442,14 @@ struct HttpApi::Impl {
     return who;
   }
 
+  // For endpoints any operator (admin, liaison or auditor) may read.
+  Status RequireOperator(const http_request& req) {
+    auto who = ReadCredentials(req, "");
+    if (!who.ok()) return who.status();
+    if (!who->op) return Status::Unauthenticated("an operator token is required");
+    return Status::Ok();
+  }
+
   static Result<std::map<std::string, std::string>> Query(
       const http_request& req, std::initializer_list<const char*> known) {
     std::map<std::string, std::string> out;
@@ -735,7 +744,7 @@ struct HttpApi::Impl {
     }
     if (path == "/federation/v1/manifest") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      auto manifest = store->GetMeta("manifest");
+      auto manifest = store->GetMeta(kManifestMetaKey);
       if (!manifest.ok()) return fail(manifest.status());
       if (!manifest->has_value()) return fail(Status::NotFound("no federation manifest yet"));
       ReplyRaw(req, 200, **manifest, "application/x-protobuf", "no-store");
@@ -749,9 +758,7 @@ struct HttpApi::Impl {
     if (path == "/federation/v1/stats") {
       // The national aggregate of the members' latest signed reports (hub).
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET or POST"));
-      auto who = ReadCredentials(req, "");
-      if (!who.ok()) return fail(who.status());
-      if (!who->op) return fail(Status::Unauthenticated("an operator token is required"));
+      if (Status s = RequireOperator(req); !s.ok()) return fail(s);
       auto manifest = directory != nullptr ? directory->Get() : nullptr;
       json nodes = json::array();
       std::map<std::string, std::map<std::string, uint64_t>> totals;
@@ -778,9 +785,7 @@ struct HttpApi::Impl {
     }
     if (path == "/federation/v1/status") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      auto who = ReadCredentials(req, "");
-      if (!who.ok()) return fail(who.status());
-      if (!who->op) return fail(Status::Unauthenticated("an operator token is required"));
+      if (Status s = RequireOperator(req); !s.ok()) return fail(s);
       auto deliveries = store->Deliveries();
       if (!deliveries.ok()) return fail(deliveries.status());
       json arr = json::array();
@@ -801,9 +806,7 @@ struct HttpApi::Impl {
     }
     if (path == "/federation/v1/alerts") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      auto who = ReadCredentials(req, "");
-      if (!who.ok()) return fail(who.status());
-      if (!who->op) return fail(Status::Unauthenticated("an operator token is required"));
+      if (Status s = RequireOperator(req); !s.ok()) return fail(s);
       auto alerts = store->Alerts();
       if (!alerts.ok()) return fail(alerts.status());
       json arr = json::array();

@@ -136,11 +136,10 @@ int Run(const std::string& dir, const std::string& listen_override) {
     std::lock_guard<std::mutex> lock(manifest_mu);
     auto blob = o.store->GetMeta(kManifestMetaKey);
     if (!blob.ok() || !blob->has_value() || **blob == loaded_manifest) return;
-    v1::Envelope env;
-    auto m = std::make_shared<v1::Manifest>();
-    if (!env.ParseFromString(**blob) || !m->ParseFromString(env.payload())) return;
+    auto m = federation::ParseStoredManifest(**blob);
+    if (!m) return;
     loaded_manifest = **blob;
-    directory.Set(std::move(m));
+    directory.Set(std::make_shared<const v1::Manifest>(std::move(*m)));
   };
   load_manifest();
 
@@ -224,7 +223,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   Periodic stats(std::chrono::milliseconds(o.config.stats_interval_ms), [&] {
     auto m = directory.Get();
     if (!m || o.config.node_id == kHubNode) return;
-    const std::string url = replicator.UrlOf(std::string(kHubNode));
+    const std::string url = PeerUrl(ropts, std::string(kHubNode));
     if (url.empty()) return;
     auto report = BuildStats(o.store.get(), o.config.node_id, Clock::Real()->NowMs());
     if (!report.ok()) return spdlog::warn("statistics: {}", report.status().ToString());
@@ -346,7 +345,7 @@ int ExportAuditBundle(const std::string& dir, const std::string& out) {
   }
   // The hub-signed manifest the node holds (member keys), and the other nodes' events of every
   // case this node's log touches: an auditor checks cross-node chains from the bundle alone.
-  auto manifest = opened->store->GetMeta("manifest");
+  auto manifest = opened->store->GetMeta(kManifestMetaKey);
   if (!manifest.ok()) return Fail(manifest.status());
   if (manifest->has_value()) bundle.set_manifest(**manifest);
   std::vector<uint64_t> refs;

@@ -91,15 +91,6 @@ struct Replicator::Impl {
     };
   }
 
-  std::string UrlOf(const std::string& node) const {
-    auto it = opt.peer_urls.find(node);
-    if (it != opt.peer_urls.end()) return it->second;
-    auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
-    if (!m) return {};
-    const v1::Member* member = federation::FindNode(*m, node);
-    return member != nullptr ? member->base_url() : std::string();
-  }
-
   // Whether `envelope` is an event this node authored; its seq in `seq`.
   bool OwnSeq(const std::string& envelope, uint64_t* seq) const {
     v1::Envelope env;
@@ -151,7 +142,7 @@ struct Replicator::Impl {
   // rows are settled (applied, held, refused for good or relayed), or an error.
   Result<size_t> Send(const std::string& to, const std::vector<storage::OutboxRow>& rows,
                       const std::string& relay_to) {
-    const std::string url = UrlOf(to);
+    const std::string url = PeerUrl(opt, to);
     if (url.empty()) return Status::Unavailable("node " + to + " has no URL in the manifest");
     v1::EventBatch batch;
     batch.set_sender(opt.node_id);
@@ -366,7 +357,14 @@ void Replicator::Rewind(const std::string& destination, int64_t after_id) {
   Wake();
 }
 
-std::string Replicator::UrlOf(const std::string& node) const { return impl_->UrlOf(node); }
+std::string PeerUrl(const ReplicatorOptions& opt, const std::string& node) {
+  auto it = opt.peer_urls.find(node);
+  if (it != opt.peer_urls.end()) return it->second;
+  auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
+  if (!m) return {};
+  const v1::Member* member = federation::FindNode(*m, node);
+  return member != nullptr ? member->base_url() : std::string();
+}
 
 }  // namespace lapor::node
 
@@ -375,7 +373,6 @@ namespace lapor::node {
 Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
   auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
   if (!m) return 0;
-  Replicator urls(opt);  // only for UrlOf; never started
   std::vector<std::string> peers;
   for (const auto& member : m->members()) {
     if (member.node_id() == opt.node_id) continue;
@@ -388,7 +385,7 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
   }
   int recovered = 0;
   for (const auto& peer : peers) {
-    const std::string url = urls.UrlOf(peer);
+    const std::string url = PeerUrl(opt, peer);
     if (url.empty()) continue;
     for (;;) {
       v1::PullRequest pull;
@@ -460,13 +457,12 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
 void AskPeersToResend(const ReplicatorOptions& opt) {
   auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
   if (!m) return;
-  Replicator urls(opt);  // only for UrlOf; never started
   std::vector<std::string> peers;
   for (const auto& member : m->members()) {
     if (member.node_id() != opt.node_id) peers.push_back(member.node_id());
   }
   for (const auto& peer : peers) {
-    const std::string url = urls.UrlOf(peer);
+    const std::string url = PeerUrl(opt, peer);
     if (url.empty()) continue;
     auto last = opt.store->ReceivedFrom(peer);
     if (!last.ok()) continue;

@@ -54,9 +54,6 @@ class Replicator {
   // backup): its cursor goes back there if it is ahead.
   void Rewind(const std::string& destination, int64_t after_id);
 
-  // The base URL of a member (override or manifest), empty if unknown.
-  std::string UrlOf(const std::string& node) const;
-
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
@@ -76,6 +73,9 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& options, CaseService* servic
 // again, and senders backing off from this node's downtime resume at once. Peers that do not
 // answer are skipped (they deliver anyway once their backoff ends).
 void AskPeersToResend(const ReplicatorOptions& options);
+
+// The base URL of member `node`: the options' override, else the manifest's; empty if unknown.
+std::string PeerUrl(const ReplicatorOptions& options, const std::string& node);
 
 // One signed federation request from this node: POSTs `body` (protobuf) to `base_url` + `path`.
 // Returns the response body on HTTP 200, else an error naming the status and the receiver's
