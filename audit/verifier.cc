@@ -1,9 +1,9 @@
 #include "audit/verifier.h"
 
 #include <algorithm>
-#include <atomic>
-#include <future>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -21,9 +21,6 @@
 namespace lapor::audit {
 namespace {
 
-// Entries are fetched and checked in windows so memory stays bounded on large logs.
-constexpr uint64_t kWindow = 1 << 16;
-
 struct Checked {
   bool signed_ok = false;
   v1::Event event;
@@ -34,33 +31,33 @@ struct Checked {
 
 // Empty if one of the envelope's signatures is by an acceptable key, else why none is. Without a
 // manifest the acceptable key is the checkpoint's; with one, a key the author node (read from the
-// payload, not yet trusted) held at the event's time.
+// payload `claimed`, not yet trusted; null if the payload is not an event) held at the event's
+// time.
 std::string SignatureProblem(const v1::Envelope& env, const std::string& pae,
                              const std::string& public_key, const std::string& keyid,
-                             const v1::Manifest* manifest) {
+                             const v1::Manifest* manifest, const v1::Event* claimed) {
   if (manifest == nullptr) {
     for (const auto& sig : env.signatures()) {
       if (sig.keyid() == keyid && crypto::VerifySignature(public_key, pae, sig.sig())) return "";
     }
     return "no valid signature by the node's key " + keyid;
   }
-  v1::Event claimed;
-  if (!claimed.ParseFromString(env.payload())) return "signed payload is not an event";
-  const v1::Member* member = federation::FindMember(*manifest, claimed.node_id());
-  if (member == nullptr) return "node '" + claimed.node_id() + "' is not a federation member";
+  if (claimed == nullptr) return "signed payload is not an event";
+  const v1::Member* member = federation::FindMember(*manifest, claimed->node_id());
+  if (member == nullptr) return "node '" + claimed->node_id() + "' is not a federation member";
   std::string retired;
   for (const auto& key : member->keys()) {
     for (const auto& sig : env.signatures()) {
       if (!crypto::VerifySignature(key.public_key(), pae, sig.sig())) continue;
-      if (federation::KeyValidAt(*member, key.public_key(), claimed.time_ms())) return "";
-      retired = "signed by key " + crypto::KeyIdOf(key.public_key()) + " of node " +
-                claimed.node_id() + ", which is not valid at " + std::to_string(claimed.time_ms()) +
-                " (valid from " + std::to_string(key.valid_from_ms()) +
-                (key.valid_until_ms() ? " until " + std::to_string(key.valid_until_ms()) : "") +
-                ")";
+      if (federation::KeyValidAt(*member, key.public_key(), claimed->time_ms())) return "";
+      retired =
+          "signed by key " + crypto::KeyIdOf(key.public_key()) + " of node " + claimed->node_id() +
+          ", which is not valid at " + std::to_string(claimed->time_ms()) + " (valid from " +
+          std::to_string(key.valid_from_ms()) +
+          (key.valid_until_ms() ? " until " + std::to_string(key.valid_until_ms()) : "") + ")";
     }
   }
-  return retired.empty() ? "no valid signature by a key of node " + claimed.node_id() : retired;
+  return retired.empty() ? "no valid signature by a key of node " + claimed->node_id() : retired;
 }
 
 // What the replay of this log knows of one case.
@@ -132,7 +129,7 @@ bool CheckCrossNodeChain(const std::string& origin, const std::string& self, uin
     }
     if (logged == track.recorded.end()) {  // not verified with the log: check its signature
       const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-      std::string problem = SignatureProblem(env, pae, "", "", &manifest);
+      std::string problem = SignatureProblem(env, pae, "", "", &manifest, &ev);
       if (!problem.empty()) {
         fail(ev.node_id(), seq, at + problem);
         continue;
@@ -219,54 +216,116 @@ bool CheckCrossNodeChain(const std::string& origin, const std::string& self, uin
   return report->failures.size() == failures_before;
 }
 
-// Compares every tile the tree of leaves.size() leaves has with the served one, level by level
-// (tile level L holds the tree's nodes at height 8L).
-using TileBatch = std::vector<std::pair<uint64_t, Result<std::string>>>;
+// The root of the perfect tree over `hashes` (a power of two of 32-byte hashes, concatenated).
+std::string PerfectRoot(std::string_view hashes) {
+  std::vector<std::string> cur;
+  for (size_t i = 0; i < hashes.size(); i += crypto::kSha256Size)
+    cur.emplace_back(hashes.substr(i, crypto::kSha256Size));
+  while (cur.size() > 1) {
+    for (size_t j = 0; j < cur.size() / 2; ++j)
+      cur[j] = crypto::NodeHash(cur[2 * j], cur[2 * j + 1]);
+    cur.resize(cur.size() / 2);
+  }
+  return cur.empty() ? "" : cur[0];
+}
 
-void CheckTiles(const AuditInput& in, const std::string& origin, std::vector<std::string> level,
-                std::map<uint64_t, Result<std::string>> prefetched_level0, AuditReport* report) {
-  for (uint32_t tile_level = 0; !level.empty(); ++tile_level) {
+// Why the served hash tile (level, index) of `width` hashes (256 = full) is not `expected`, the
+// hashes recomputed from the entries; nullopt if it is.
+std::optional<Failure> TileProblem(const std::string& origin, uint32_t level, uint64_t index,
+                                   uint64_t width, const Result<std::string>& served,
+                                   std::string_view expected) {
+  const std::string where = "tile " + std::to_string(level) + "/" + crypto::EncodeTileIndex(index) +
+                            (width == 256 ? "" : ".p/" + std::to_string(width));
+  if (!served.ok()) return Failure{origin, -1, "", where + ": " + served.status().message(), ""};
+  if (*served == expected) return std::nullopt;
+  int64_t first_bad = -1;
+  for (uint64_t i = 0; i < width && first_bad < 0; ++i) {
+    if (std::string_view(*served).substr(i * 32, 32) != expected.substr(i * 32, 32))
+      first_bad = static_cast<int64_t>(i);
+  }
+  return Failure{origin, -1, "",
+                 where + " differs from the tree recomputed from the entries" +
+                     (first_bad >= 0 ? " (hash " + std::to_string(first_bad) + ")" : " (length)"),
+                 ""};
+}
+
+// Compares the served tiles from level `first_level` up with the tree whose nodes at height
+// 8 * first_level are `level` (tile level L holds the tree's nodes at height 8L).
+void CheckTiles(const AuditInput& in, const std::string& origin, uint32_t first_level,
+                std::vector<std::string> level, AuditReport* report) {
+  for (uint32_t tile_level = first_level; !level.empty(); ++tile_level) {
     const uint64_t count = level.size();
     for (uint64_t index = 0; index * 256 < count; ++index) {
       const uint64_t width = std::min<uint64_t>(256, count - index * 256);
-      auto pre = tile_level == 0 ? prefetched_level0.find(index) : prefetched_level0.end();
-      auto served =
-          pre != prefetched_level0.end()
-              ? std::move(pre->second)
-              : in.tiles(tile_level, index, width == 256 ? 0 : static_cast<uint32_t>(width));
       std::string expected;
       for (uint64_t i = 0; i < width; ++i) expected += level[index * 256 + i];
-      const std::string where = "tile " + std::to_string(tile_level) + "/" +
-                                crypto::EncodeTileIndex(index) +
-                                (width == 256 ? "" : ".p/" + std::to_string(width));
-      if (!served.ok()) {
-        report->failures.push_back({origin, -1, "", where + ": " + served.status().message(), ""});
-      } else if (*served != expected) {
-        int64_t first_bad = -1;
-        for (uint64_t i = 0; i < width && first_bad < 0; ++i) {
-          if (served->compare(i * 32, 32, expected, i * 32, 32) != 0)
-            first_bad = static_cast<int64_t>(i);
-        }
-        report->failures.push_back(
-            {origin, -1, "",
-             where + " differs from the tree recomputed from the entries" +
-                 (first_bad >= 0 ? " (hash " + std::to_string(first_bad) + ")" : " (length)"),
-             ""});
-      }
+      auto served = in.tiles(tile_level, index, width == 256 ? 0 : static_cast<uint32_t>(width));
+      if (auto problem = TileProblem(origin, tile_level, index, width, served, expected))
+        report->failures.push_back(std::move(*problem));
     }
     // The next tile level: roots of each full run of 256 nodes (height + 8).
     std::vector<std::string> up;
     for (uint64_t i = 0; (i + 1) * 256 <= count; ++i) {
-      std::vector<std::string> cur(level.begin() + i * 256, level.begin() + (i + 1) * 256);
-      while (cur.size() > 1) {
-        std::vector<std::string> parent(cur.size() / 2);
-        for (size_t j = 0; j < parent.size(); ++j)
-          parent[j] = crypto::NodeHash(cur[2 * j], cur[2 * j + 1]);
-        cur = std::move(parent);
-      }
-      up.push_back(std::move(cur[0]));
+      std::string run;
+      for (uint64_t j = i * 256; j < (i + 1) * 256; ++j) run += level[j];
+      up.push_back(PerfectRoot(run));
     }
     level = std::move(up);
+  }
+}
+
+// One entry bundle (tile) of the log on its way through the pipeline: fetched, checked by a
+// worker, replayed in log order.
+struct Chunk {
+  enum State { kFree, kFetched, kChecking, kChecked };
+  State state = kFree;
+  uint64_t from = 0;
+  uint64_t count = 0;
+  std::optional<Result<std::vector<std::string>>> entries;
+  std::optional<Result<std::string>> tile;  // its level-0 hash tile as served (with in.tiles)
+  // Set by the worker. `checked` keeps its parsed events' memory from one use of the slot to the
+  // next.
+  std::vector<Checked> checked;
+  std::string leaves;                   // the leaf hashes, concatenated: the level-0 tile's bytes
+  std::string root;                     // the subtree root of a full tile
+  std::optional<Failure> tile_problem;  // the served level-0 tile differs
+};
+
+// Hashes, parses and verifies the signature of every entry of `c` (a worker's part).
+void CheckChunk(Chunk& c, const std::string& origin, const std::string& public_key,
+                const std::string& keyid, const v1::Manifest* manifest, bool check_tile) {
+  const std::vector<std::string>& entries = **c.entries;
+  c.checked.resize(entries.size());
+  c.leaves.clear();
+  v1::Envelope env;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Checked& k = c.checked[i];
+    const std::string& bytes = entries[i];
+    k.signed_ok = false;
+    k.error.clear();
+    k.event.Clear();
+    k.hash = crypto::Sha256(bytes);
+    k.leaf = crypto::LeafHash(bytes);
+    c.leaves += k.leaf;
+    if (!env.ParseFromString(bytes)) {
+      k.error = "entry is not an event envelope";
+      continue;
+    }
+    if (env.payload_type() != node::kEventPayloadType) {
+      k.error = "unexpected payload type '" + env.payload_type() + "'";
+      continue;
+    }
+    const bool parsed = k.event.ParseFromString(env.payload());
+    const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
+    k.error = SignatureProblem(env, pae, public_key, keyid, manifest, parsed ? &k.event : nullptr);
+    if (!k.error.empty()) continue;
+    k.signed_ok = true;
+    if (!parsed) k.error = "signed payload is not an event";
+  }
+  c.root = entries.size() == 256 ? PerfectRoot(c.leaves) : "";
+  c.tile_problem.reset();
+  if (check_tile && c.tile) {
+    c.tile_problem = TileProblem(origin, 0, c.from / 256, entries.size(), *c.tile, c.leaves);
   }
 }
 
@@ -310,72 +369,126 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   crypto::CompactRange tree;
   std::unordered_map<std::string, CaseTrack> cases;
   std::string node_id;
-  std::vector<std::string> leaves;  // kept only to check the served hash tiles
-
-  // Three stages run at once: fetching window k+2, checking the signatures of window k+1 on
-  // `threads` threads, and replaying window k (tree, sequence, chains) in log order here.
-  struct Window {
-    uint64_t from = 0;
-    std::vector<std::string> entries;
-    std::vector<Checked> checked;
-  };
-  auto fetch = [&](uint64_t from) {
-    return std::async(std::launch::async, [&in, from, size = cp->size] {
-      return in.entries(from, std::min(kWindow, size - from));
-    });
-  };
   const v1::Manifest* manifest = in.manifest ? &*in.manifest : nullptr;
-  auto check = [&](Window w) {
-    return std::async(std::launch::async, [&, w = std::move(w)]() mutable {
-      const uint64_t count = w.entries.size();
-      w.checked.resize(count);
-      std::vector<std::thread> workers;
-      // Small chunks handed out on demand keep every thread busy until the window is done.
-      std::atomic<uint64_t> next_chunk{0};
-      constexpr uint64_t kChunk = 256;
-      for (int t = 0; t < threads; ++t) {
-        workers.emplace_back([&w, &public_key, &keyid, &next_chunk, count, manifest] {
-          for (uint64_t b; (b = next_chunk.fetch_add(kChunk)) < count;) {
-            const uint64_t e = std::min(count, b + kChunk);
-            for (uint64_t i = b; i < e; ++i) {
-              Checked& c = w.checked[i];
-              const std::string& bytes = w.entries[i];
-              c.hash = crypto::Sha256(bytes);
-              c.leaf = crypto::LeafHash(bytes);
-              v1::Envelope env;
-              if (!env.ParseFromString(bytes)) {
-                c.error = "entry is not an event envelope";
-                continue;
-              }
-              if (env.payload_type() != node::kEventPayloadType) {
-                c.error = "unexpected payload type '" + env.payload_type() + "'";
-                continue;
-              }
-              const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-              c.error = SignatureProblem(env, pae, public_key, keyid, manifest);
-              if (!c.error.empty()) continue;
-              c.signed_ok = true;
-              if (!c.event.ParseFromString(env.payload()))
-                c.error = "signed payload is not an event";
-            }
-          }
-        });
+
+  // Tile by tile, three stages run at once: a fetcher downloads the entry bundles (and level-0
+  // hash tiles) in order, `threads` workers hash them and check their signatures, and this thread
+  // replays them in log order (tree, sequence, chains). Nothing waits on a batch boundary; at most
+  // kAhead tiles are in memory.
+  constexpr uint64_t kAhead = 64;
+  const uint64_t tile_count = (cp->size + 255) / 256;
+  std::vector<Chunk> ring(std::min<uint64_t>(kAhead, tile_count));
+  std::mutex mu;
+  // Each stage waits on its own condition, so a tile moving on wakes only the stage it feeds.
+  std::condition_variable slot_freed, tile_fetched, tile_checked;
+  uint64_t replayed = 0;    // tiles replayed (their slots are free again)
+  uint64_t next_check = 0;  // the next tile a worker takes
+  bool stop = false;        // the audit ends early (a fetch failed)
+  auto slot = [&](uint64_t k) -> Chunk& { return ring[k % ring.size()]; };
+
+  std::thread fetcher([&] {
+    for (uint64_t k = 0; k < tile_count; ++k) {
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        slot_freed.wait(lock, [&] { return stop || k < replayed + ring.size(); });
+        if (stop) return;
       }
-      for (auto& worker : workers) worker.join();
-      w.entries.clear();  // only the hashes and parsed events are needed from here on
-      return w;
+      const uint64_t from = k * 256;
+      const uint64_t count = std::min<uint64_t>(256, cp->size - from);
+      auto entries = in.entries(from, count);
+      if (entries.ok() && entries->size() != count) {
+        entries =
+            Status::Corruption("expected " + std::to_string(count) + " entries from " +
+                               std::to_string(from) + ", got " + std::to_string(entries->size()));
+      }
+      std::optional<Result<std::string>> tile;
+      if (in.tiles && entries.ok())
+        tile = in.tiles(0, k, count == 256 ? 0 : static_cast<uint32_t>(count));
+      const bool failed = !entries.ok();
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        Chunk& c = slot(k);
+        c.from = from;
+        c.count = count;
+        c.entries = std::move(entries);
+        c.tile = std::move(tile);
+        c.state = Chunk::kFetched;
+      }
+      tile_fetched.notify_one();
+      if (failed) return;  // the audit stops at this tile
+    }
+  });
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (;;) {
+        uint64_t k;
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          tile_fetched.wait(lock, [&] {
+            return stop || next_check >= tile_count || slot(next_check).state == Chunk::kFetched;
+          });
+          if (stop || next_check >= tile_count) {
+            tile_fetched.notify_all();  // the other workers end too
+            return;
+          }
+          k = next_check++;
+          slot(k).state = Chunk::kChecking;
+          // The next tile may be fetched already: another worker can take it.
+          if (next_check < tile_count && slot(next_check).state == Chunk::kFetched)
+            tile_fetched.notify_one();
+        }
+        Chunk& c = slot(k);
+        if (c.entries->ok()) {
+          CheckChunk(c, verifier->name, public_key, keyid, manifest, static_cast<bool>(in.tiles));
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          c.state = Chunk::kChecked;
+        }
+        tile_checked.notify_one();
+      }
     });
+  }
+  auto finish = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+    }
+    slot_freed.notify_all();
+    tile_fetched.notify_all();
+    fetcher.join();
+    for (auto& w : workers) w.join();
   };
-  auto replay = [&](Window& w) {
-    for (uint64_t i = 0; i < w.checked.size(); ++i) {
-      const uint64_t index = w.from + i;
-      Checked& c = w.checked[i];
-      tree.Append(c.leaf);
-      if (in.tiles) leaves.push_back(c.leaf);
-      if (in.previous && tree.size() == in.previous->size && tree.Root() != in.previous->root) {
-        fail(-1, "",
-             "not append-only: the first " + std::to_string(in.previous->size) +
-                 " entries no longer have the root seen before");
+
+  // The tree's nodes at height 8 (full tiles' roots): where the check of the hash tiles above
+  // level 0 starts. Level-0 tile failures are listed before theirs, as the levels go.
+  std::vector<std::string> tile_roots;
+  std::vector<Failure> level0_failures;
+  auto check_previous = [&] {
+    if (in.previous && tree.size() == in.previous->size && tree.Root() != in.previous->root) {
+      fail(-1, "",
+           "not append-only: the first " + std::to_string(in.previous->size) +
+               " entries no longer have the root seen before");
+    }
+  };
+  auto replay = [&](Chunk& chunk) {
+    // A full tile joins the tree as one subtree, unless the previously audited size falls inside
+    // it (then its root there is needed).
+    const bool whole = chunk.count == 256 && !(in.previous && in.previous->size > chunk.from &&
+                                               in.previous->size < chunk.from + chunk.count);
+    if (whole) {
+      tree.AppendSubtree(8, chunk.root);
+      check_previous();
+    }
+    if (!chunk.root.empty()) tile_roots.push_back(chunk.root);
+    if (chunk.tile_problem) level0_failures.push_back(std::move(*chunk.tile_problem));
+    for (uint64_t i = 0; i < chunk.count; ++i) {
+      const uint64_t index = chunk.from + i;
+      Checked& c = chunk.checked[i];
+      if (!whole) {
+        tree.Append(c.leaf);
+        check_previous();
       }
       if (!c.error.empty()) {
         fail(static_cast<int64_t>(index), c.event.case_id(), c.error);
@@ -420,47 +533,27 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       if (t.state.parties_size() > 1) record();
     }
   };
-
-  // Level-0 hash tiles of each window are fetched alongside its entries, off the critical path.
-  auto fetch_tiles = [&](uint64_t from) {
-    return std::async(std::launch::async, [&in, from, size = cp->size] {
-      TileBatch out;
-      if (!in.tiles) return out;
-      const uint64_t end = std::min(size, from + kWindow);
-      for (uint64_t index = from / 256; index * 256 < end; ++index) {
-        const uint64_t width = std::min<uint64_t>(256, size - index * 256);
-        out.emplace_back(index,
-                         in.tiles(0, index, width == 256 ? 0 : static_cast<uint32_t>(width)));
-      }
-      return out;
-    });
-  };
-  std::map<uint64_t, Result<std::string>> level0_tiles;
-  std::future<Result<std::vector<std::string>>> fetched;
-  std::future<TileBatch> fetched_tiles;
-  if (cp->size > 0) {
-    fetched = fetch(0);
-    fetched_tiles = fetch_tiles(0);
-  }
-  std::optional<Window> ready;  // checked, waiting to be replayed
-  for (uint64_t from = 0; from < cp->size; from += kWindow) {
-    const uint64_t count = std::min(kWindow, cp->size - from);
-    auto entries = fetched.get();
-    for (auto& [index, tile] : fetched_tiles.get()) level0_tiles.emplace(index, std::move(tile));
-    if (from + kWindow < cp->size) {
-      fetched = fetch(from + kWindow);
-      fetched_tiles = fetch_tiles(from + kWindow);
+  for (uint64_t k = 0; k < tile_count; ++k) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      tile_checked.wait(lock, [&] { return slot(k).state == Chunk::kChecked; });
     }
-    if (!entries.ok()) return entries.status();
-    if (entries->size() != count) {
-      return Status::Corruption("expected " + std::to_string(count) + " entries from " +
-                                std::to_string(from) + ", got " + std::to_string(entries->size()));
+    Chunk& chunk = slot(k);
+    if (!chunk.entries->ok()) {
+      Status error = chunk.entries->status();
+      finish();
+      return error;
     }
-    auto checking = check(Window{from, std::move(*entries), {}});
-    if (ready) replay(*ready);
-    ready = checking.get();
+    replay(chunk);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      chunk.state = Chunk::kFree;
+      chunk.entries.reset();
+      replayed = k + 1;
+    }
+    slot_freed.notify_one();
   }
-  if (ready) replay(*ready);
+  finish();
   if (tree.size() == cp->size && tree.Root() != cp->root_hash) {
     fail(-1, "", "the entries do not hash to the checkpoint's root");
   }
@@ -487,7 +580,8 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
     }
   }
   if (in.tiles) {
-    CheckTiles(in, verifier->name, std::move(leaves), std::move(level0_tiles), &report);
+    for (auto& f : level0_failures) report.failures.push_back(std::move(f));
+    CheckTiles(in, verifier->name, 1, std::move(tile_roots), &report);
   }
   return report;
 }

@@ -1,6 +1,6 @@
 #include "crypto/crypto.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <cstdio>
@@ -26,12 +26,29 @@ void Init() {
 
 // SHA-256 from OpenSSL's libcrypto: it uses the CPU's SHA extensions where present (0.6 against
 // 2.1 us for a 450-byte envelope with libsodium's portable code on this project's machines), and
-// every event is hashed several times (event hash, RFC 6962 leaf, the auditor's checks).
-std::string Sha256(std::string_view data) {
+// every event is hashed several times (event hash, RFC 6962 leaf, the auditor's checks). The
+// digest is fetched once and each thread reuses one context: the one-shot ::SHA256() fetches the
+// algorithm on every call, which costs more than hashing a 65-byte Merkle node (0.34 against
+// 0.12 us).
+std::string Sha256Parts(std::initializer_list<std::string_view> parts) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx local;
   std::string out(kSha256Size, '\0');
-  ::SHA256(U(data), data.size(), U(out));
+  unsigned int len = 0;
+  if (md == nullptr || local.ctx == nullptr || EVP_DigestInit_ex2(local.ctx, md, nullptr) != 1) {
+    std::fprintf(stderr, "fatal: OpenSSL SHA-256 is unavailable\n");
+    std::abort();
+  }
+  for (std::string_view part : parts) EVP_DigestUpdate(local.ctx, part.data(), part.size());
+  EVP_DigestFinal_ex(local.ctx, U(out), &len);
   return out;
 }
+
+std::string Sha256(std::string_view data) { return Sha256Parts({data}); }
 
 std::string RandomBytes(size_t n) {
   Init();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,8 @@ inline constexpr size_t kSecretboxKeySize = 32;
 void Init();
 
 std::string Sha256(std::string_view data);
+// SHA-256 of the concatenation of `parts`, without building it.
+std::string Sha256Parts(std::initializer_list<std::string_view> parts);
 std::string RandomBytes(size_t n);
 
 // DSSE v1 pre-authentication encoding:

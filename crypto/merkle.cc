@@ -67,20 +67,11 @@ size_t PathSize(uint64_t index, uint64_t last) {
 }  // namespace
 
 std::string LeafHash(std::string_view entry) {
-  std::string buf;
-  buf.reserve(1 + entry.size());
-  buf.push_back('\x00');
-  buf.append(entry);
-  return Sha256(buf);
+  return Sha256Parts({std::string_view("\x00", 1), entry});
 }
 
 std::string NodeHash(std::string_view left, std::string_view right) {
-  std::string buf;
-  buf.reserve(1 + left.size() + right.size());
-  buf.push_back('\x01');
-  buf.append(left);
-  buf.append(right);
-  return Sha256(buf);
+  return Sha256Parts({"\x01", left, right});
 }
 
 std::string EmptyRoot() { return Sha256(""); }
@@ -390,6 +381,26 @@ Status CompactRange::Append(std::string_view leaf_hash, const NodeVisitor& visit
   }
   roots_.push_back(std::move(hash));
   ++size_;
+  return Status::Ok();
+}
+
+Status CompactRange::AppendSubtree(uint32_t height, std::string_view root) {
+  LAPOR_RETURN_IF_ERROR(CheckHash(root, "subtree root"));
+  if (height >= 64) return Status::InvalidArgument("subtree height " + std::to_string(height));
+  const uint64_t width = uint64_t{1} << height;
+  if (size_ % width != 0) {
+    return Status::InvalidArgument("a subtree of " + std::to_string(width) +
+                                   " leaves cannot start at " + std::to_string(size_));
+  }
+  if (UINT64_MAX - size_ < width) return Status::Conflict("tree would exceed 2^64 - 1 leaves");
+  std::string hash(root);
+  // As in Append, one level up: the subtree is the node (height, size_ / width).
+  for (uint64_t index = size_ >> height; (index & 1) != 0; index >>= 1) {
+    hash = NodeHash(roots_.back(), hash);
+    roots_.pop_back();
+  }
+  roots_.push_back(std::move(hash));
+  size_ += width;
   return Status::Ok();
 }
 

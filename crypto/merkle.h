@@ -100,6 +100,10 @@ class CompactRange {
   // tree already holds 2^64 - 1 leaves. The visitor, if set, sees (0, old size, leaf_hash) and
   // then each newly completed parent, bottom-up; it runs before Append returns.
   Status Append(std::string_view leaf_hash, const NodeVisitor& visitor = nullptr);
+  // Appends a whole perfect subtree of 2^height leaves given only its root (e.g. a full tile's),
+  // which must start at a multiple of 2^height: InvalidArgument if it does not or the root is
+  // not 32 bytes. Same tree as appending its leaves one by one.
+  Status AppendSubtree(uint32_t height, std::string_view root);
 
   // The tree head for the current size (EmptyRoot() when empty).
   std::string Root() const;

@@ -99,6 +99,34 @@ class AuditTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
+  // The root of the node's tree at `size`, recomputed from the stored envelopes.
+  std::string RootAt(uint64_t size) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open((node_->data_dir() + "/lapor.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "SELECT envelope FROM events WHERE seq < ? ORDER BY seq", -1, &st,
+                       nullptr);
+    sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(size));
+    crypto::CompactRange tree;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      tree.Append(crypto::LeafHash(std::string(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                                               sqlite3_column_bytes(st, 0))));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    EXPECT_EQ(tree.size(), size);
+    return tree.Root();
+  }
+
+  void WriteState(uint64_t size, const std::string& root) {
+    std::ofstream(state_) << json{
+        {"origin", "lapor.go.id/node/32"},
+        {"size", size},
+        {"root", crypto::Base64Encode(
+                     root)}}.dump();
+  }
+
   std::unique_ptr<NodeProcess> node_;
   std::string admin_, vkey_, state_, last_id_;
 };
@@ -130,6 +158,26 @@ TEST_F(AuditTest, AlteredEntryIsNamedByIndexAndBreaksAppendOnly) {
   EXPECT_NE(r.output.find("not append-only"), std::string::npos) << r.output;
   // fsck on the node's side finds it too.
   EXPECT_NE(node_->Fsck().exit_code, 0);
+}
+
+// The state of an earlier audit may end anywhere: inside the first full tile (which the auditor
+// otherwise adds to its tree as one subtree), at its end, or inside the partial last one.
+TEST_F(AuditTest, AppendOnlyIsCheckedAtAnyEarlierSize) {
+  for (uint64_t size : {1u, 100u, 255u, 256u, 257u, 300u}) {
+    SCOPED_TRACE("earlier size " + std::to_string(size));
+    const std::string root = RootAt(size);
+    WriteState(size, root);
+    auto ok = Audit(vkey_);
+    EXPECT_EQ(ok.exit_code, 0) << ok.output;
+    std::string wrong = root;
+    wrong[0] ^= 0x01;
+    WriteState(size, wrong);
+    auto r = Audit(vkey_);
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("not append-only: the first " + std::to_string(size) + " entries"),
+              std::string::npos)
+        << r.output;
+  }
 }
 
 TEST_F(AuditTest, AlteredHashTileIsNamed) {

@@ -764,6 +764,35 @@ TEST_F(MerklePropertyTest, CompactRangeRestoresAndContinues) {
   }
 }
 
+// Appending whole aligned subtrees by their roots (as the auditor does with full tiles) gives the
+// same tree as appending their leaves, mixed in any order with single leaves.
+TEST_F(MerklePropertyTest, CompactRangeAppendsAlignedSubtrees) {
+  for (uint32_t height = 1; height <= 3; ++height) {
+    const uint64_t width = uint64_t{1} << height;
+    CompactRange range;
+    for (uint64_t next = 0; next < kMaxSize;) {
+      SCOPED_TRACE("height " + std::to_string(height) + " at " + std::to_string(next));
+      // A subtree wherever one fits (and every third time a single leaf instead).
+      if (next % width == 0 && next + width <= kMaxSize && (next / width) % 3 != 2) {
+        ASSERT_TRUE(range.AppendSubtree(height, RefMth(leaves_, next, next + width)).ok());
+        next += width;
+      } else {
+        if (next % width != 0) {
+          EXPECT_EQ(range.AppendSubtree(height, leaves_[next]).code(), Code::kInvalidArgument);
+        }
+        ASSERT_TRUE(range.Append(leaves_[next]).ok());
+        ++next;
+      }
+      ASSERT_EQ(range.size(), next);
+      ASSERT_EQ(range.Root(), roots_[next]);
+    }
+  }
+  CompactRange range;
+  EXPECT_EQ(range.AppendSubtree(8, std::string(31, 'x')).code(), Code::kInvalidArgument);
+  EXPECT_EQ(range.AppendSubtree(64, std::string(32, 'x')).code(), Code::kInvalidArgument);
+  EXPECT_EQ(range.size(), 0u);
+}
+
 TEST(MerkleCompactRangeTest, RejectsMalformedInput) {
   const std::string h(32, 'h');
   // Size 5 = 4 + 1 needs exactly two roots.
