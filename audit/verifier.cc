@@ -1,5 +1,7 @@
 #include "audit/verifier.h"
 
+#include <google/protobuf/arena.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -62,11 +64,14 @@ std::string SignatureProblem(const v1::Envelope& env, const std::string& pae,
 
 // What the replay of this log knows of one case.
 struct CaseTrack {
-  v1::CaseState state;          // the replay of the case's links in this log, while they connect
+  // The replay of the case's links in this log, while they connect. Allocated on the audit's
+  // arena: a log of a million cases is freed at once, not message by message.
+  v1::CaseState* state = nullptr;
   bool submitted_here = false;  // the submission is in this log (and was replayed)
   // A link of this log follows links that are not in it (or the case's first event here is not
   // its submission): the case continues in other nodes' logs and `state` stops before that link.
   bool elsewhere = false;
+  bool listed = false;  // among the candidates for continuing cases
   // This log's events of the case (seq -> hash, whether a chain link) from the moment the case
   // involves another node: the cross-node check finds each link in the case's chain. The links
   // before that are this node's alone and pinned by the first recorded one's prev_hash.
@@ -84,7 +89,7 @@ bool NextLinkMayBeForeign(const v1::CaseState& s, const std::string& self) {
 }
 
 bool Continuing(const CaseTrack& t, const std::string& self) {
-  return t.elsewhere || (t.state.event_count() > 0 && NextLinkMayBeForeign(t.state, self));
+  return t.elsewhere || (t.state->event_count() > 0 && NextLinkMayBeForeign(*t.state, self));
 }
 
 // Checks the whole chain of one case continuing in other nodes' logs from every event the node
@@ -367,7 +372,9 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   const std::string& public_key = verifier->public_key;
   const std::string keyid = crypto::KeyIdOf(public_key);
   crypto::CompactRange tree;
+  google::protobuf::Arena arena;  // before `cases`: outlives the states it holds
   std::unordered_map<std::string, CaseTrack> cases;
+  std::vector<std::string> candidates;  // cases that may continue in other nodes' logs
   std::string node_id;
   const v1::Manifest* manifest = in.manifest ? &*in.manifest : nullptr;
 
@@ -472,6 +479,36 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
                " entries no longer have the root seen before");
     }
   };
+  // The lifecycle replay of one signed event of the log (its entry `index`) into its case.
+  auto replay_event = [&](const v1::Event& ev, const std::string& hash, uint64_t index,
+                          CaseTrack& t) {
+    auto record = [&] { t.recorded[index] = {hash, node::IsChainEvent(ev.type())}; };
+    if (!node::IsChainEvent(ev.type())) {
+      // A citizen message the origin relays to the owner: not a link, not replayed.
+      if (t.state->event_count() == 0) t.elsewhere = true;
+      if (t.elsewhere || t.state->parties_size() > 1) record();
+      return;
+    }
+    // A link that follows links not in this log: legitimate only where another node may author
+    // the case's next link (or the case began elsewhere); its chain is judged as a whole, with
+    // the other nodes' events, by the cross-node check.
+    if (!t.elsewhere && ev.type() != v1::EVENT_SUBMITTED &&
+        (t.state->event_count() == 0 ||
+         (ev.prev_hash() != t.state->last_hash() && NextLinkMayBeForeign(*t.state, node_id)))) {
+      t.elsewhere = true;
+    }
+    if (t.elsewhere) {
+      record();
+      return;
+    }
+    Status s = node::ApplyEvent(ev, hash, t.state);
+    if (!s.ok()) {
+      fail(static_cast<int64_t>(index), ev.case_id(), "case history: " + s.message());
+      return;
+    }
+    if (ev.type() == v1::EVENT_SUBMITTED) t.submitted_here = true;
+    if (t.state->parties_size() > 1) record();
+  };
   auto replay = [&](Chunk& chunk) {
     // A full tile joins the tree as one subtree, unless the previously audited size falls inside
     // it (then its root there is needed).
@@ -505,32 +542,15 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
         fail(static_cast<int64_t>(index), ev.case_id(), "authored by node '" + ev.node_id() + "'");
       }
       CaseTrack& t = cases[ev.case_id()];
-      auto record = [&] { t.recorded[index] = {c.hash, node::IsChainEvent(ev.type())}; };
-      if (!node::IsChainEvent(ev.type())) {
-        // A citizen message the origin relays to the owner: not a link, not replayed.
-        if (t.state.event_count() == 0) t.elsewhere = true;
-        if (t.elsewhere || t.state.parties_size() > 1) record();
-        continue;
+      if (t.state == nullptr)
+        t.state = google::protobuf::Arena::CreateMessage<v1::CaseState>(&arena);
+      replay_event(ev, c.hash, index, t);
+      // Only cases that ever involved another node can continue in other nodes' logs: the list
+      // of those that do is drawn from these at the end.
+      if (!t.listed && (t.elsewhere || NextLinkMayBeForeign(*t.state, node_id))) {
+        t.listed = true;
+        candidates.push_back(ev.case_id());
       }
-      // A link that follows links not in this log: legitimate only where another node may author
-      // the case's next link (or the case began elsewhere); its chain is judged as a whole, with
-      // the other nodes' events, by the cross-node check.
-      if (!t.elsewhere && ev.type() != v1::EVENT_SUBMITTED &&
-          (t.state.event_count() == 0 ||
-           (ev.prev_hash() != t.state.last_hash() && NextLinkMayBeForeign(t.state, node_id)))) {
-        t.elsewhere = true;
-      }
-      if (t.elsewhere) {
-        record();
-        continue;
-      }
-      Status s = node::ApplyEvent(ev, c.hash, &t.state);
-      if (!s.ok()) {
-        fail(static_cast<int64_t>(index), ev.case_id(), "case history: " + s.message());
-        continue;
-      }
-      if (ev.type() == v1::EVENT_SUBMITTED) t.submitted_here = true;
-      if (t.state.parties_size() > 1) record();
     }
   };
   for (uint64_t k = 0; k < tile_count; ++k) {
@@ -558,8 +578,8 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
     fail(-1, "", "the entries do not hash to the checkpoint's root");
   }
   report.cases = cases.size();
-  for (const auto& [case_id, track] : cases) {
-    if (Continuing(track, node_id)) report.continuing_cases.push_back(case_id);
+  for (const auto& case_id : candidates) {
+    if (Continuing(cases.at(case_id), node_id)) report.continuing_cases.push_back(case_id);
   }
   std::sort(report.continuing_cases.begin(), report.continuing_cases.end());
   if (in.case_events) {
