@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -409,6 +410,10 @@ int VerifyBundle(const std::string& path, const std::string& vkey, const std::st
 }  // namespace lapor::audit
 
 int main(int argc, char** argv) {
+  // lapor-audit makes one request at a time; cpprestsdk's default pool of 40 threads only adds
+  // hand-offs between them (a quarter of a million context switches for a 1M-entry log, against
+  // 70k with two threads, and half the system time).
+  crossplat::threadpool::initialize_with_threads(2);
   CLI::App app{"lapor-audit: verify a LAPOR! node's transparency log without trusting it"};
   app.require_subcommand(1);
   std::string url, vkey, state;

@@ -1,7 +1,5 @@
 #include "audit/verifier.h"
 
-#include <google/protobuf/arena.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <map>
@@ -64,9 +62,10 @@ std::string SignatureProblem(const v1::Envelope& env, const std::string& pae,
 
 // What the replay of this log knows of one case.
 struct CaseTrack {
-  // The replay of the case's links in this log, while they connect. Allocated on the audit's
-  // arena: a log of a million cases is freed at once, not message by message.
-  v1::CaseState* state = nullptr;
+  // The replay of the case's links in this log, while they connect: a serialized v1::CaseState
+  // (empty before the first). A few hundred bytes per case instead of a live message's ~1.2 KB,
+  // so the state of a log of millions of cases stays in memory.
+  std::string state;
   bool submitted_here = false;  // the submission is in this log (and was replayed)
   // A link of this log follows links that are not in it (or the case's first event here is not
   // its submission): the case continues in other nodes' logs and `state` stops before that link.
@@ -89,7 +88,9 @@ bool NextLinkMayBeForeign(const v1::CaseState& s, const std::string& self) {
 }
 
 bool Continuing(const CaseTrack& t, const std::string& self) {
-  return t.elsewhere || (t.state->event_count() > 0 && NextLinkMayBeForeign(*t.state, self));
+  if (t.elsewhere) return true;
+  v1::CaseState s;
+  return s.ParseFromString(t.state) && s.event_count() > 0 && NextLinkMayBeForeign(s, self);
 }
 
 // Checks the whole chain of one case continuing in other nodes' logs from every event the node
@@ -372,9 +373,10 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   const std::string& public_key = verifier->public_key;
   const std::string keyid = crypto::KeyIdOf(public_key);
   crypto::CompactRange tree;
-  google::protobuf::Arena arena;  // before `cases`: outlives the states it holds
   std::unordered_map<std::string, CaseTrack> cases;
   std::vector<std::string> candidates;  // cases that may continue in other nodes' logs
+  // At most one case per entry: buckets for all of them up front, so the table never rehashes.
+  cases.reserve(std::min<uint64_t>(cp->size, uint64_t{1} << 24));
   std::string node_id;
   const v1::Manifest* manifest = in.manifest ? &*in.manifest : nullptr;
 
@@ -480,35 +482,38 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
     }
   };
   // The lifecycle replay of one signed event of the log (its entry `index`) into its case.
+  // `state` is the case's, loaded from t.state; t.state is updated when it changes.
   auto replay_event = [&](const v1::Event& ev, const std::string& hash, uint64_t index,
-                          CaseTrack& t) {
+                          CaseTrack& t, v1::CaseState& state) {
     auto record = [&] { t.recorded[index] = {hash, node::IsChainEvent(ev.type())}; };
     if (!node::IsChainEvent(ev.type())) {
       // A citizen message the origin relays to the owner: not a link, not replayed.
-      if (t.state->event_count() == 0) t.elsewhere = true;
-      if (t.elsewhere || t.state->parties_size() > 1) record();
+      if (state.event_count() == 0) t.elsewhere = true;
+      if (t.elsewhere || state.parties_size() > 1) record();
       return;
     }
     // A link that follows links not in this log: legitimate only where another node may author
     // the case's next link (or the case began elsewhere); its chain is judged as a whole, with
     // the other nodes' events, by the cross-node check.
     if (!t.elsewhere && ev.type() != v1::EVENT_SUBMITTED &&
-        (t.state->event_count() == 0 ||
-         (ev.prev_hash() != t.state->last_hash() && NextLinkMayBeForeign(*t.state, node_id)))) {
+        (state.event_count() == 0 ||
+         (ev.prev_hash() != state.last_hash() && NextLinkMayBeForeign(state, node_id)))) {
       t.elsewhere = true;
     }
     if (t.elsewhere) {
       record();
       return;
     }
-    Status s = node::ApplyEvent(ev, hash, t.state);
+    Status s = node::ApplyEvent(ev, hash, &state);
     if (!s.ok()) {
       fail(static_cast<int64_t>(index), ev.case_id(), "case history: " + s.message());
       return;
     }
+    state.SerializeToString(&t.state);
     if (ev.type() == v1::EVENT_SUBMITTED) t.submitted_here = true;
-    if (t.state->parties_size() > 1) record();
+    if (state.parties_size() > 1) record();
   };
+  v1::CaseState state;  // the case being replayed (reused: its strings keep their capacity)
   auto replay = [&](Chunk& chunk) {
     // A full tile joins the tree as one subtree, unless the previously audited size falls inside
     // it (then its root there is needed).
@@ -542,12 +547,11 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
         fail(static_cast<int64_t>(index), ev.case_id(), "authored by node '" + ev.node_id() + "'");
       }
       CaseTrack& t = cases[ev.case_id()];
-      if (t.state == nullptr)
-        t.state = google::protobuf::Arena::CreateMessage<v1::CaseState>(&arena);
-      replay_event(ev, c.hash, index, t);
+      if (!state.ParseFromString(t.state)) state.Clear();  // only this code writes t.state
+      replay_event(ev, c.hash, index, t, state);
       // Only cases that ever involved another node can continue in other nodes' logs: the list
       // of those that do is drawn from these at the end.
-      if (!t.listed && (t.elsewhere || NextLinkMayBeForeign(*t.state, node_id))) {
+      if (!t.listed && (t.elsewhere || NextLinkMayBeForeign(state, node_id))) {
         t.listed = true;
         candidates.push_back(ev.case_id());
       }
