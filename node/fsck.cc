@@ -50,10 +50,22 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
   crypto::CompactRange tree;
   std::string root_at_checkpoint = checkpoint && checkpoint->size == 0 ? crypto::EmptyRoot() : "";
   std::vector<storage::TreeNodeRow> recomputed_nodes;
+  std::string tile_leaves;  // the leaf hashes of the tile being recomputed
   std::map<std::string, Replayed> cases;
   uint64_t expected_seq = 0;
   const std::string keyid = crypto::KeyIdOf(public_key);
   auto problem = [&](const std::string& what) { report.problems.push_back(what); };
+  // A full tile's stored leaf hashes must be the recomputed ones (tiles completed before schema 5
+  // were never stored).
+  auto check_leaf_tile = [&](uint64_t index, const std::string& hashes) {
+    auto stored = store->LeafTile(index);
+    if (!stored.ok()) {
+      problem("leaf tile " + std::to_string(index) + ": " + stored.status().ToString());
+    } else if (stored->has_value() && **stored != hashes) {
+      problem("leaf tile " + std::to_string(index) +
+              ": the stored leaf hashes differ from the ones recomputed over the envelopes");
+    }
+  };
 
   Status scan = store->ScanEvents(0, [&](const storage::StoredEvent& e) {
     ++report.events;
@@ -66,8 +78,15 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     if (checkpoint && tree.size() < checkpoint->size) {
       tree.Append(crypto::LeafHash(e.envelope),
                   [&](uint32_t level, uint64_t index, const std::string& hash) {
-                    if (level > 0 && level % 8 == 0)
+                    if (level == 0) {
+                      tile_leaves += hash;
+                      if (index % 256 == 255) {
+                        check_leaf_tile(index / 256, tile_leaves);
+                        tile_leaves.clear();
+                      }
+                    } else if (level % 8 == 0) {
                       recomputed_nodes.push_back({level, index, hash});
+                    }
                   });
       if (tree.size() == checkpoint->size) root_at_checkpoint = tree.Root();
     }

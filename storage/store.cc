@@ -126,6 +126,12 @@ CREATE TABLE received(
   sender TEXT PRIMARY KEY,
   outbox_id INTEGER NOT NULL) WITHOUT ROWID;
 )sql",
+    // 4 -> 5: the leaf hashes of each full tile, written with the checkpoint that covers it.
+    R"sql(
+CREATE TABLE leaf_tiles(
+  idx INTEGER PRIMARY KEY,
+  hashes BLOB NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -597,7 +603,15 @@ class SqliteStore : public Store {
     });
   }
 
-  Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes, const CheckpointRow& cp) override {
+  Result<std::optional<std::string>> LeafTile(uint64_t index) override {
+    return QueryRow<std::string>(
+        "SELECT hashes FROM leaf_tiles WHERE idx = ?",
+        [&](Statement& st) { st.Bind(1, static_cast<int64_t>(index)); },
+        [](Statement& st) { return st.Blob(0); });
+  }
+
+  Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes, const CheckpointRow& cp,
+                        const std::vector<LeafTileRow>& leaf_tiles) override {
     auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
       LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
         auto latest = db->Cached("SELECT COALESCE(MAX(size), 0) FROM checkpoints");
@@ -614,6 +628,12 @@ class SqliteStore : public Store {
               ->Bind(1, static_cast<int64_t>(n.level))
               .Bind(2, static_cast<int64_t>(n.index))
               .BindBlob(3, n.hash);
+          LAPOR_RETURN_IF_ERROR((*st)->Run());
+        }
+        for (const auto& t : leaf_tiles) {
+          auto st = db->Cached("INSERT OR IGNORE INTO leaf_tiles(idx, hashes) VALUES(?,?)");
+          if (!st.ok()) return st.status();
+          (*st)->Bind(1, static_cast<int64_t>(t.index)).BindBlob(2, t.hashes);
           LAPOR_RETURN_IF_ERROR((*st)->Run());
         }
         auto st = db->Cached(

@@ -24,7 +24,7 @@
 namespace lapor::storage {
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // Storage keys of cases that another node opened start here (a node's own cases are keyed by the
 // seq of their first event, which is far below).
@@ -115,6 +115,13 @@ struct TreeNodeRow {
   uint32_t level = 0;
   uint64_t index = 0;
   std::string hash;
+};
+
+// The 256 leaf hashes of a full tile of the log (its level-0 hash tile, 8 KiB), kept so tiles and
+// proofs need not read and hash the envelopes again.
+struct LeafTileRow {
+  uint64_t index = 0;  // tile index: leaves [256 * index, 256 * index + 256)
+  std::string hashes;
 };
 
 // The latest checkpoint of another node's log that this node cosigned as a witness.
@@ -224,11 +231,16 @@ class Store {
   // Stored tree nodes of `level` with index in [first, first + count), in order.
   virtual Result<std::vector<std::string>> TreeNodes(uint32_t level, uint64_t first,
                                                      uint64_t count) = 0;
+  // The stored leaf hashes of full tile `index`; nullopt if not stored (tiles completed before
+  // schema 5, or while the integrator was resuming mid-tile): read the envelopes then.
+  virtual Result<std::optional<std::string>> LeafTile(uint64_t index) = 0;
   virtual Result<std::optional<CheckpointRow>> LatestCheckpoint() = 0;
-  // Stores tree nodes and the checkpoint covering them in one transaction. Conflict if the
-  // checkpoint is smaller than the latest stored one (checkpoints never go backwards).
+  // Stores tree nodes, full leaf tiles and the checkpoint covering them in one transaction.
+  // Conflict if the checkpoint is smaller than the latest stored one (checkpoints never go
+  // backwards).
   virtual Status SaveCheckpoint(const std::vector<TreeNodeRow>& nodes,
-                                const CheckpointRow& checkpoint) = 0;
+                                const CheckpointRow& checkpoint,
+                                const std::vector<LeafTileRow>& leaf_tiles = {}) = 0;
 
   // Small named values (the federation manifest, ...), each replaced whole and durably.
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;

@@ -78,9 +78,26 @@ Result<uint64_t> TreeLog::Integrate() {
   if (*committed <= from) return from;
 
   crypto::CompactRange next = range_;
+  std::string leaves = tile_leaves_;
+  if (leaves.size() != (from % kTileWidth) * crypto::kSha256Size) {
+    // Resuming mid-tile (after a restart): the tile's first leaves, so it can be stored whole.
+    auto start = Leaves(from - from % kTileWidth, from % kTileWidth);
+    if (!start.ok()) return start.status();
+    leaves.clear();
+    for (const auto& h : *start) leaves += h;
+  }
   std::vector<TreeNodeRow> stored;
+  std::vector<LeafTileRow> full_tiles;
   auto keep = [&](uint32_t level, uint64_t index, const std::string& hash) {
-    if (level > 0 && level % kTileHeight == 0) stored.push_back({level, index, hash});
+    if (level == 0) {
+      leaves += hash;
+      if (leaves.size() == kTileWidth * crypto::kSha256Size) {
+        full_tiles.push_back({index / kTileWidth, std::move(leaves)});
+        leaves.clear();
+      }
+    } else if (level % kTileHeight == 0) {
+      stored.push_back({level, index, hash});
+    }
   };
   for (uint64_t at = from; at < *committed;) {
     auto batch = store_->LeafHashes(at, std::min<uint64_t>(4096, *committed - at));
@@ -95,12 +112,42 @@ Result<uint64_t> TreeLog::Integrate() {
   CheckpointRow row{cp.size, cp.root_hash, *note, NowMs()};
   // Step 1: nodes and checkpoint become durable together. If the process dies before this
   // commits, the next start resumes from the previous checkpoint and integrates again.
-  LAPOR_RETURN_IF_ERROR(store_->SaveCheckpoint(stored, row));
+  LAPOR_RETURN_IF_ERROR(store_->SaveCheckpoint(stored, row, full_tiles));
   // Step 2: publish.
   range_ = std::move(next);
+  tile_leaves_ = std::move(leaves);
   std::lock_guard<std::mutex> lock(mu_);
   checkpoint_ = row;
   return row.size;
+}
+
+Result<std::vector<std::string>> TreeLog::Leaves(uint64_t first, uint64_t count) const {
+  std::vector<std::string> out;
+  out.reserve(count);
+  for (uint64_t at = first; at < first + count;) {
+    const uint64_t tile = at / kTileWidth;
+    const uint64_t end = std::min(first + count, (tile + 1) * kTileWidth);
+    auto stored = store_->LeafTile(tile);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value()) {
+      const std::string& hashes = **stored;
+      if (hashes.size() != kTileWidth * crypto::kSha256Size) {
+        return Status::Corruption("stored leaf tile " + std::to_string(tile) + " has " +
+                                  std::to_string(hashes.size()) + " bytes");
+      }
+      for (uint64_t i = at; i < end; ++i) {
+        out.push_back(
+            hashes.substr((i - tile * kTileWidth) * crypto::kSha256Size, crypto::kSha256Size));
+      }
+    } else {
+      auto envelopes = store_->Envelopes(at, end - at);
+      if (!envelopes.ok()) return envelopes.status();
+      if (envelopes->size() != end - at) return Status::Corruption("events missing from the log");
+      for (const auto& e : *envelopes) out.push_back(crypto::LeafHash(e));
+    }
+    at = end;
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> TreeLog::Nodes(uint32_t level, uint64_t first, uint64_t count,
@@ -110,15 +157,7 @@ Result<std::vector<std::string>> TreeLog::Nodes(uint32_t level, uint64_t first, 
     return Status::NotFound("tree level " + std::to_string(level) + " has no node " +
                             std::to_string(first + count - 1) + " at size " + std::to_string(size));
   }
-  if (level == 0) {
-    auto envelopes = store_->Envelopes(first, count);
-    if (!envelopes.ok()) return envelopes.status();
-    if (envelopes->size() != count) return Status::Corruption("events missing from the log");
-    std::vector<std::string> out;
-    out.reserve(count);
-    for (const auto& e : *envelopes) out.push_back(crypto::LeafHash(e));
-    return out;
-  }
+  if (level == 0) return Leaves(first, count);
   if (level % kTileHeight == 0) {
     auto nodes = store_->TreeNodes(level, first, count);
     if (!nodes.ok()) return nodes.status();

@@ -53,12 +53,17 @@ class TreeLog {
   // `count` hashes at tree level `level` starting at `first`, for a tree of `size` leaves.
   Result<std::vector<std::string>> Nodes(uint32_t level, uint64_t first, uint64_t count,
                                          uint64_t size) const;
+  // Leaf hashes [first, first + count): from the stored full tiles, else from the envelopes.
+  Result<std::vector<std::string>> Leaves(uint64_t first, uint64_t count) const;
 
   Store* const store_;
   const std::string origin_;
   const Signer sign_;
   std::mutex integrate_mu_;     // one integration at a time
   crypto::CompactRange range_;  // guarded by integrate_mu_
+  // The leaf hashes of the tile range_ is filling, from its first leaf (guarded by
+  // integrate_mu_): each tile is stored once full.
+  std::string tile_leaves_;
   mutable std::mutex mu_;
   CheckpointRow checkpoint_;  // guarded by mu_
 };

@@ -210,6 +210,15 @@ TEST(NodeLogTest, FsckChecksTheTreeAndCheckpoint) {
   EXPECT_NE(bad_node.exit_code, 0);
   EXPECT_NE(bad_node.output.find("stored tree node level 8 index 1 differs"), std::string::npos)
       << bad_node.output;
+  // The two full tiles' leaf hashes are stored (they serve level-0 tiles and proofs); a changed
+  // one is named.
+  auto tiles = RunCommand({"/usr/bin/sqlite3", db, "SELECT group_concat(idx) FROM leaf_tiles"});
+  EXPECT_EQ(tiles.output, "0,1\n");
+  sql("UPDATE leaf_tiles SET hashes = zeroblob(8192) WHERE idx = 1");
+  auto bad_tile = node.Fsck();
+  EXPECT_NE(bad_tile.exit_code, 0);
+  EXPECT_NE(bad_tile.output.find("leaf tile 1: the stored leaf hashes differ"), std::string::npos)
+      << bad_tile.output;
   sql("UPDATE checkpoints SET root = zeroblob(32) WHERE size = 600");
   auto bad_root = node.Fsck();
   EXPECT_NE(bad_root.output.find("signed body does not match the stored checkpoint"),

@@ -75,11 +75,12 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
     auto store = std::move(*Store::Open(path_));
     ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
   }
-  // Make it a version-1 database: without the tables of migrations 2 to 4, and with the v1 outbox
+  // Make it a version-1 database: without the tables of migrations 2 to 5, and with the v1 outbox
   // (destination, seq) holding one row.
   ExecRaw(path_,
           "DROP TABLE tree_nodes; DROP TABLE checkpoints; DROP TABLE witnessed; DROP TABLE alerts; "
           "DROP TABLE foreign_events; DROP TABLE delivery; DROP TABLE received; "
+          "DROP TABLE leaf_tiles; "
           "DROP INDEX cases_by_id; DROP TABLE outbox; "
           "CREATE TABLE outbox(destination TEXT NOT NULL, seq INTEGER NOT NULL, "
           "PRIMARY KEY(destination, seq)) WITHOUT ROWID; INSERT INTO outbox VALUES('00', 0); "
@@ -99,8 +100,13 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
   EXPECT_EQ((*deliveries)[0].destination, "00");
   EXPECT_EQ((*deliveries)[0].backlog, 1);
   EXPECT_FALSE((*store)->LatestCheckpoint()->has_value());
-  EXPECT_TRUE((*store)->SaveCheckpoint({{8, 0, std::string(32, 'h')}}, {1, "r", "n", 5}).ok());
+  EXPECT_TRUE((*store)
+                  ->SaveCheckpoint({{8, 0, std::string(32, 'h')}}, {1, "r", "n", 5},
+                                   {{3, std::string(8192, 'l')}})
+                  .ok());
   EXPECT_EQ((*(*store)->LatestCheckpoint())->size, 1u);
+  EXPECT_EQ(*(*store)->LeafTile(3), std::string(8192, 'l'));
+  EXPECT_FALSE((*store)->LeafTile(2)->has_value());
   // Checkpoints never go backwards.
   EXPECT_EQ((*store)->SaveCheckpoint({}, {0, "r", "n", 6}).code(), Status::Code::kConflict);
 }
