@@ -10,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "audit/tile_client.h"
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
@@ -178,6 +179,44 @@ TEST_F(AuditTest, AppendOnlyIsCheckedAtAnyEarlierSize) {
               std::string::npos)
         << r.output;
   }
+}
+
+// The blocking client lapor-audit downloads tiles with: only http URLs, the node's bytes as
+// served, HTTP errors and unreachable servers as Unavailable naming the path.
+TEST_F(AuditTest, TileClientFetchesOverOneConnection) {
+  for (const char* bad : {"https://127.0.0.1:1", "127.0.0.1:8080", "http://", "http://host:0",
+                          "http://host:99999", "http://host:8x", "http://[::1"}) {
+    EXPECT_EQ(audit::TileClient::Create(bad).status().code(), Status::Code::kInvalidArgument)
+        << bad;
+  }
+  auto client =
+      audit::TileClient::Create("http://127.0.0.1:" + std::to_string(node_->port()) + "/");
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  for (int i = 0; i < 3; ++i) {  // the same connection, request after request
+    auto tile = (*client)->Get("/log/tile/0/000");
+    ASSERT_TRUE(tile.ok()) << tile.status().ToString();
+    EXPECT_EQ(*tile, node_->Get("/log/tile/0/000").body);
+  }
+  auto missing = (*client)->Get("/log/nothing");
+  EXPECT_EQ(missing.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(missing.status().message().find("GET /log/nothing: HTTP 404"), std::string::npos)
+      << missing.status().message();
+  // The node restarts: the kept connection is gone and the next request opens a new one.
+  node_->SetPort(node_->port());
+  node_->Stop();
+  auto down = (*client)->Get("/log/checkpoint");
+  EXPECT_EQ(down.status().code(), Status::Code::kUnavailable);
+  node_->Start();
+  auto again = (*client)->Get("/log/vkey");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, vkey_ + "\n");
+  // Restarted between two requests: the first use of the dead connection fails and the request
+  // is sent again on a new one.
+  node_->Stop();
+  node_->Start();
+  auto retried = (*client)->Get("/log/vkey");
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_EQ(*retried, vkey_ + "\n");
 }
 
 TEST_F(AuditTest, AlteredHashTileIsNamed) {
