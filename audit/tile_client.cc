@@ -18,8 +18,13 @@ struct TileClient::Conn {
   beast::flat_buffer buffer;
 };
 
-TileClient::TileClient(std::string host, std::string port, std::string prefix)
-    : host_(std::move(host)), port_(std::move(port)), prefix_(std::move(prefix)) {}
+TileClient::TileClient(std::string host, std::string port, std::string prefix,
+                       std::string host_header, std::chrono::milliseconds timeout)
+    : host_(std::move(host)),
+      port_(std::move(port)),
+      prefix_(std::move(prefix)),
+      host_header_(std::move(host_header)),
+      timeout_(timeout) {}
 
 TileClient::~TileClient() {
   if (conn_) {
@@ -28,7 +33,8 @@ TileClient::~TileClient() {
   }
 }
 
-Result<std::unique_ptr<TileClient>> TileClient::Create(const std::string& base_url) {
+Result<std::unique_ptr<TileClient>> TileClient::Create(const std::string& base_url,
+                                                       std::chrono::milliseconds timeout) {
   const std::string scheme = "http://";
   if (base_url.rfind(scheme, 0) != 0) {
     return Status::InvalidArgument("not an http:// URL: " + base_url, "url");
@@ -39,7 +45,8 @@ Result<std::unique_ptr<TileClient>> TileClient::Create(const std::string& base_u
   std::string prefix = slash == std::string::npos ? "" : rest.substr(slash);
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   std::string host = authority, port = "80";
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
+  const bool ipv6 = !authority.empty() && authority.front() == '[';
+  if (ipv6) {  // [IPv6]:port
     const size_t close = authority.find(']');
     if (close == std::string::npos)
       return Status::InvalidArgument("bad host in " + base_url, "url");
@@ -60,13 +67,24 @@ Result<std::unique_ptr<TileClient>> TileClient::Create(const std::string& base_u
   if (host.empty() || !port_ok) {
     return Status::InvalidArgument("bad host or port in " + base_url, "url");
   }
-  return std::unique_ptr<TileClient>(
-      new TileClient(std::move(host), std::move(port), std::move(prefix)));
+  // RFC 9110 Host: the authority as written, the port only when it is not the default.
+  std::string host_header = (ipv6 ? "[" + host + "]" : host) + (port == "80" ? "" : ":" + port);
+  return std::unique_ptr<TileClient>(new TileClient(
+      std::move(host), std::move(port), std::move(prefix), std::move(host_header), timeout));
 }
 
 Result<std::string> TileClient::Get(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string target = prefix_ + path;
+  // Runs one asynchronous operation to its end here; the stream closes itself at the deadline.
+  auto run = [&](Conn& c, const auto& start) {
+    beast::error_code result;
+    c.stream.expires_after(timeout_);
+    start([&result](beast::error_code e, auto&&...) { result = e; });
+    c.io.restart();
+    c.io.run();
+    return result;
+  };
   beast::error_code ec;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = conn_ != nullptr;
@@ -74,21 +92,28 @@ Result<std::string> TileClient::Get(const std::string& path) {
       auto conn = std::make_unique<Conn>();
       tcp::resolver resolver(conn->io);
       auto endpoints = resolver.resolve(host_, port_, ec);
-      if (!ec) conn->stream.connect(endpoints, ec);
+      if (!ec) {
+        ec = run(*conn, [&](auto handler) { conn->stream.async_connect(endpoints, handler); });
+      }
       if (ec) return Status::Unavailable("GET " + target + ": " + ec.message());
       conn_ = std::move(conn);
     }
     http::request<http::empty_body> req{http::verb::get, target, 11};
-    req.set(http::field::host, host_);
+    req.set(http::field::host, host_header_);
     req.keep_alive(true);
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);  // a full entry bundle is at most 256 x 64 KiB
-    http::write(conn_->stream, req, ec);
-    if (!ec) http::read(conn_->stream, conn_->buffer, parser, ec);
+    ec = run(*conn_, [&](auto handler) { http::async_write(conn_->stream, req, handler); });
+    if (!ec) {
+      ec = run(*conn_, [&](auto handler) {
+        http::async_read(conn_->stream, conn_->buffer, parser, handler);
+      });
+    }
     if (ec) {
       conn_.reset();
-      // A kept-alive connection the server has closed meanwhile: open a new one, once.
-      if (reused) continue;
+      // A kept-alive connection the server has closed meanwhile: open a new one, once. A timeout
+      // is not retried.
+      if (reused && ec != beast::error::timeout) continue;
       return Status::Unavailable("GET " + target + ": " + ec.message());
     }
     auto res = parser.release();

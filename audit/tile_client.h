@@ -1,9 +1,11 @@
-// A blocking HTTP/1.1 GET client on one keep-alive connection (Boost.Beast), for the auditor's
-// bulk download of a log's tiles and entry bundles over plain http. One thread fetches tile after
-// tile: cpprestsdk's asynchronous client hands every response between pool threads, which cost a
-// few percent of an audit's CPU (see docs/BENCHMARKS.md). https URLs keep using cpprestsdk.
+// An HTTP/1.1 GET client on one keep-alive connection (Boost.Beast), for the auditor's bulk
+// download of a log's tiles and entry bundles over plain http. Get() runs each request to its end
+// on the calling thread (Beast's asynchronous operations on a private io_context, for their
+// timeouts): cpprestsdk's client hands every response between pool threads, which cost a few
+// percent of an audit's CPU (see docs/BENCHMARKS.md). https URLs keep using cpprestsdk.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -15,8 +17,10 @@ namespace lapor::audit {
 class TileClient {
  public:
   // `base_url` is http://HOST[:PORT][/PREFIX]. InvalidArgument for any other form (https, no
-  // host, a bad port). Connects lazily.
-  static Result<std::unique_ptr<TileClient>> Create(const std::string& base_url);
+  // host, a bad port). Connects lazily. Connecting, sending a request and reading its response
+  // each give up after `timeout` (cpprestsdk's default, 30 s).
+  static Result<std::unique_ptr<TileClient>> Create(
+      const std::string& base_url, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   ~TileClient();
 
   // GET PREFIX + `path`: the body of a 200, else Unavailable naming the path and the HTTP status
@@ -25,8 +29,10 @@ class TileClient {
 
  private:
   struct Conn;
-  TileClient(std::string host, std::string port, std::string prefix);
-  const std::string host_, port_, prefix_;
+  TileClient(std::string host, std::string port, std::string prefix, std::string host_header,
+             std::chrono::milliseconds timeout);
+  const std::string host_, port_, prefix_, host_header_;
+  const std::chrono::milliseconds timeout_;
   std::mutex mu_;  // one request at a time
   std::unique_ptr<Conn> conn_;
 };

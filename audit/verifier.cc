@@ -375,8 +375,9 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   crypto::CompactRange tree;
   std::unordered_map<std::string, CaseTrack> cases;
   std::vector<std::string> candidates;  // cases that may continue in other nodes' logs
-  // At most one case per entry: buckets for all of them up front, so the table never rehashes.
-  cases.reserve(std::min<uint64_t>(cp->size, uint64_t{1} << 24));
+  // At most one case per entry: buckets up front (for up to a million: the size is not verified
+  // yet), so the table seldom rehashes.
+  cases.reserve(std::min<uint64_t>(cp->size, uint64_t{1} << 20));
   std::string node_id;
   const v1::Manifest* manifest = in.manifest ? &*in.manifest : nullptr;
 
@@ -385,7 +386,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   // replays them in log order (tree, sequence, chains). Nothing waits on a batch boundary; at most
   // kAhead tiles are in memory.
   constexpr uint64_t kAhead = 64;
-  const uint64_t tile_count = (cp->size + 255) / 256;
+  const uint64_t tile_count = cp->size / 256 + (cp->size % 256 != 0);  // no overflow near 2^64
   std::vector<Chunk> ring(std::min<uint64_t>(kAhead, tile_count));
   std::mutex mu;
   // Each stage waits on its own condition, so a tile moving on wakes only the stage it feeds.
@@ -533,7 +534,8 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
         check_previous();
       }
       if (!c.error.empty()) {
-        fail(static_cast<int64_t>(index), c.event.case_id(), c.error);
+        // The case an unsigned or forged payload claims is not named.
+        fail(static_cast<int64_t>(index), c.signed_ok ? c.event.case_id() : "", c.error);
         continue;
       }
       ++report.signatures_checked;
@@ -578,7 +580,11 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
     slot_freed.notify_one();
   }
   finish();
-  if (tree.size() == cp->size && tree.Root() != cp->root_hash) {
+  if (tree.size() != cp->size) {
+    fail(-1, "",
+         "the checkpoint covers " + std::to_string(cp->size) + " entries, the log served " +
+             std::to_string(tree.size()));
+  } else if (tree.Root() != cp->root_hash) {
     fail(-1, "", "the entries do not hash to the checkpoint's root");
   }
   report.cases = cases.size();

@@ -4,13 +4,17 @@
 // whole cross-node chains verify with --case-events-token or from a bundle, and a tampered or
 // non-owner event of another node is named.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <thread>
 
 #include "audit/tile_client.h"
+#include "audit/verifier.h"
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
@@ -217,6 +221,65 @@ TEST_F(AuditTest, TileClientFetchesOverOneConnection) {
   auto retried = (*client)->Get("/log/vkey");
   ASSERT_TRUE(retried.ok()) << retried.status().ToString();
   EXPECT_EQ(*retried, vkey_ + "\n");
+}
+
+// A server that accepts, reads the request and never answers: the client gives up at its
+// deadline, and the request it sent names the host with its port.
+TEST(TileClientTest, TimesOutAndSendsTheHostWithItsPort) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  std::string request;
+  std::thread server([&] {
+    int conn = accept(listener, nullptr, nullptr);
+    char buf[4096];
+    ssize_t n = read(conn, buf, sizeof buf);
+    if (n > 0) request.assign(buf, static_cast<size_t>(n));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // no answer
+    close(conn);
+  });
+  auto client = audit::TileClient::Create("http://127.0.0.1:" + std::to_string(port),
+                                          std::chrono::milliseconds(300));
+  ASSERT_TRUE(client.ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto r = (*client)->Get("/log/checkpoint");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("GET /log/checkpoint: "), std::string::npos);
+  EXPECT_LT(waited, std::chrono::milliseconds(1200)) << "no deadline, or a retry after it";
+  server.join();
+  close(listener);
+  EXPECT_NE(request.find("GET /log/checkpoint HTTP/1.1\r\n"), std::string::npos) << request;
+  EXPECT_NE(request.find("Host: 127.0.0.1:" + std::to_string(port) + "\r\n"), std::string::npos)
+      << request;
+}
+
+// A validly signed checkpoint of an absurd size (2^64 - 1) cannot pass with nothing checked: the
+// entries it claims are asked for, and their absence ends the audit with an error.
+TEST(VerifyLogTest, CheckpointOfAnAbsurdSizeIsNotVacuouslyVerified) {
+  auto key = crypto::SigningKey::Generate();
+  const std::string origin = "lapor.go.id/node/32";
+  crypto::Checkpoint cp{origin, UINT64_MAX, crypto::EmptyRoot(), {}};
+  auto note = crypto::SignNote(cp.Body(), origin, key);
+  ASSERT_TRUE(note.ok()) << note.status().ToString();
+  audit::AuditInput in;
+  in.vkey = crypto::VerifierKeyString(origin, key.public_key());
+  in.checkpoint_note = *note;
+  int asked = 0;
+  in.entries = [&](uint64_t, uint64_t) -> Result<std::vector<std::string>> {
+    ++asked;
+    return Status::NotFound("no such tile");
+  };
+  auto report = audit::VerifyLog(in);
+  EXPECT_FALSE(report.ok() && report->ok()) << "an absurd checkpoint verified";
+  EXPECT_GE(asked, 1);
 }
 
 TEST_F(AuditTest, AlteredHashTileIsNamed) {
