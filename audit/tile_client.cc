@@ -1,5 +1,8 @@
 #include "audit/tile_client.h"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -24,12 +27,33 @@ TileClient::TileClient(std::string host, std::string port, std::string prefix,
       port_(std::move(port)),
       prefix_(std::move(prefix)),
       host_header_(std::move(host_header)),
-      timeout_(timeout) {}
+      timeout_(timeout),
+      watchdog_([this] { Watch(); }) {}
 
 TileClient::~TileClient() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    stopping_ = true;
+  }
+  watch_cv_.notify_all();
+  watchdog_.join();
   if (conn_) {
     beast::error_code ignored;
     conn_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+}
+
+void TileClient::Watch() {
+  const auto tick =
+      std::clamp(timeout_ / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
+  std::unique_lock<std::mutex> lock(watch_mu_);
+  while (!stopping_) {
+    watch_cv_.wait_for(lock, tick);
+    if (busy_fd_ >= 0 && !timed_out_ &&
+        std::chrono::steady_clock::now() - busy_since_ >= timeout_) {
+      timed_out_ = true;
+      ::shutdown(busy_fd_, SHUT_RDWR);  // the blocked write or read returns with an error
+    }
   }
 }
 
@@ -76,45 +100,55 @@ Result<std::unique_ptr<TileClient>> TileClient::Create(const std::string& base_u
 Result<std::string> TileClient::Get(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string target = prefix_ + path;
-  // Runs one asynchronous operation to its end here; the stream closes itself at the deadline.
-  auto run = [&](Conn& c, const auto& start) {
-    beast::error_code result;
-    c.stream.expires_after(timeout_);
-    start([&result](beast::error_code e, auto&&...) { result = e; });
-    c.io.restart();
-    c.io.run();
-    return result;
+  auto failed = [&](const beast::error_code& e, bool timed_out) {
+    return Status::Unavailable(
+        "GET " + target + ": " +
+        (timed_out ? "no answer within " + std::to_string(timeout_.count()) + " ms" : e.message()));
   };
   beast::error_code ec;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = conn_ != nullptr;
     if (!reused) {
+      // Connecting is asynchronous, for its deadline; the socket is then made blocking again.
       auto conn = std::make_unique<Conn>();
       tcp::resolver resolver(conn->io);
       auto endpoints = resolver.resolve(host_, port_, ec);
       if (!ec) {
-        ec = run(*conn, [&](auto handler) { conn->stream.async_connect(endpoints, handler); });
+        conn->stream.expires_after(timeout_);
+        conn->stream.async_connect(endpoints,
+                                   [&ec](beast::error_code e, const tcp::endpoint&) { ec = e; });
+        conn->io.run();
+        conn->stream.expires_never();
       }
-      if (ec) return Status::Unavailable("GET " + target + ": " + ec.message());
+      if (!ec) conn->stream.socket().native_non_blocking(false, ec);
+      if (ec) return failed(ec, ec == beast::error::timeout);
       conn_ = std::move(conn);
+    }
+    {
+      std::lock_guard<std::mutex> watch(watch_mu_);
+      busy_fd_ = conn_->stream.socket().native_handle();
+      busy_since_ = std::chrono::steady_clock::now();
+      timed_out_ = false;
     }
     http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, host_header_);
     req.keep_alive(true);
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);  // a full entry bundle is at most 256 x 64 KiB
-    ec = run(*conn_, [&](auto handler) { http::async_write(conn_->stream, req, handler); });
-    if (!ec) {
-      ec = run(*conn_, [&](auto handler) {
-        http::async_read(conn_->stream, conn_->buffer, parser, handler);
-      });
+    http::write(conn_->stream, req, ec);
+    if (!ec) http::read(conn_->stream, conn_->buffer, parser, ec);
+    bool timed_out;
+    {
+      std::lock_guard<std::mutex> watch(watch_mu_);
+      busy_fd_ = -1;
+      timed_out = timed_out_;
     }
-    if (ec) {
+    if (ec || timed_out) {
       conn_.reset();
-      // A kept-alive connection the server has closed meanwhile: open a new one, once. A timeout
-      // is not retried.
-      if (reused && ec != beast::error::timeout) continue;
-      return Status::Unavailable("GET " + target + ": " + ec.message());
+      // A kept-alive connection the server has closed meanwhile: open a new one, once. A
+      // request that timed out is not sent again.
+      if (reused && !timed_out) continue;
+      return failed(ec, timed_out);
     }
     auto res = parser.release();
     if (!res.keep_alive()) conn_.reset();
@@ -123,7 +157,7 @@ Result<std::string> TileClient::Get(const std::string& path) {
     }
     return std::move(res.body());
   }
-  return Status::Unavailable("GET " + target + ": " + ec.message());
+  return failed(ec, false);
 }
 
 }  // namespace lapor::audit

@@ -1,14 +1,17 @@
 // An HTTP/1.1 GET client on one keep-alive connection (Boost.Beast), for the auditor's bulk
-// download of a log's tiles and entry bundles over plain http. Get() runs each request to its end
-// on the calling thread (Beast's asynchronous operations on a private io_context, for their
-// timeouts): cpprestsdk's client hands every response between pool threads, which cost a few
-// percent of an audit's CPU (see docs/BENCHMARKS.md). https URLs keep using cpprestsdk.
+// download of a log's tiles and entry bundles over plain http. Get() sends and reads with
+// blocking calls on the calling thread: cpprestsdk's client hands every response between pool
+// threads, which cost a few percent of an audit's CPU (see docs/BENCHMARKS.md). A watchdog thread
+// shuts the connection down when a request outlives its deadline. https URLs keep using
+// cpprestsdk.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "base/status.h"
 
@@ -31,10 +34,20 @@ class TileClient {
   struct Conn;
   TileClient(std::string host, std::string port, std::string prefix, std::string host_header,
              std::chrono::milliseconds timeout);
+  void Watch();
   const std::string host_, port_, prefix_, host_header_;
   const std::chrono::milliseconds timeout_;
   std::mutex mu_;  // one request at a time
   std::unique_ptr<Conn> conn_;
+
+  // The request in progress, for the watchdog (guarded by watch_mu_).
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;
+  int busy_fd_ = -1;  // the socket of a request in progress, or -1
+  std::chrono::steady_clock::time_point busy_since_;
+  bool timed_out_ = false;  // the watchdog shut busy_fd_ down
+  std::thread watchdog_;
 };
 
 }  // namespace lapor::audit
