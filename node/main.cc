@@ -434,9 +434,16 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
   if (!state->has_value() || (*state)->case_id() != tracking_id) {
     return Fail(Status::NotFound("no case with tracking id " + tracking_id));
   }
+  // The copies sealed for the owner node go too, so the outbox never sends them again (a copy
+  // already delivered stays with its receiver).
+  auto copies = opened->store->EraseOutboxSealed(tracking_id, "reporter");
+  if (!copies.ok()) return Fail(copies.status());
   Status s = opened->store->EraseSealed((*state)->first_seq(), "reporter");
-  if (!s.ok()) return Fail(s);
-  std::printf("reporter data of %s erased; signed events are unchanged\n", tracking_id.c_str());
+  if (!s.ok() && !(s.code() == Status::Code::kNotFound && *copies > 0)) return Fail(s);
+  std::printf(
+      "reporter data of %s erased (%d copies for other nodes removed from the outbox); "
+      "signed events are unchanged\n",
+      tracking_id.c_str(), *copies);
   return 0;
 }
 

@@ -391,6 +391,39 @@ class SqliteStore : public Store {
     return Status::Ok();
   }
 
+  Result<int> EraseOutboxSealed(const std::string& case_id, const std::string& kind) override {
+    return WithReader<int>([&](Connection* db) -> Result<int> {
+      int erased = 0;
+      LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+        // Sealed rows carry no case column: an erasure is rare, so it reads them all.
+        auto st = db->Cached("SELECT id, payload FROM outbox WHERE kind = ?");
+        if (!st.ok()) return st.status();
+        (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kSealed));
+        std::vector<int64_t> ids;
+        for (;;) {
+          auto row = (*st)->Step();
+          if (!row.ok()) return row.status();
+          if (!*row) break;
+          v1::SealedForNode sealed;
+          if (sealed.ParseFromString((*st)->Blob(1)) && sealed.case_id() == case_id &&
+              sealed.kind() == kind) {
+            ids.push_back((*st)->Int(0));
+          }
+        }
+        (*st)->Reset();
+        for (int64_t id : ids) {
+          auto del = db->Cached("DELETE FROM outbox WHERE id = ?");
+          if (!del.ok()) return del.status();
+          (*del)->Bind(1, id);
+          LAPOR_RETURN_IF_ERROR((*del)->Run());
+        }
+        erased = static_cast<int>(ids.size());
+        return Status::Ok();
+      }));
+      return erased;
+    });
+  }
+
   Result<uint64_t> AddOperator(const Operator& op, const std::string& token_hash) override {
     return WithReader<uint64_t>([&](Connection* db) -> Result<uint64_t> {
       auto st = db->Cached(

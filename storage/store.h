@@ -193,6 +193,9 @@ class Store {
                                                        const std::string& kind) = 0;
   // Deletes the sealed reporter record of a case (secure_delete zeroes it). NotFound if none.
   virtual Status EraseSealed(uint64_t case_ref, const std::string& kind) = 0;
+  // Deletes the outbox's sealed copies of a case's `kind` record (for other nodes, queued or kept
+  // after delivery for a resend), so erased data is never sent again. Returns how many.
+  virtual Result<int> EraseOutboxSealed(const std::string& case_id, const std::string& kind) = 0;
 
   virtual Result<uint64_t> AddOperator(const Operator& op, const std::string& token_hash) = 0;
   virtual Result<std::optional<Operator>> FindOperator(const std::string& token_hash) = 0;

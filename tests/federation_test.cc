@@ -152,6 +152,32 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
   }
 }
 
+// 1a. Erasing the reporter's data at the origin also removes the copy sealed for the owner from
+// the origin's outbox (it is kept after delivery for resends), so it is never sent again.
+TEST_F(FederationTest, ErasureAtTheOriginRemovesTheOutboxCopyForTheOwner) {
+  Filed c = File(f_.node("32"), "33");
+  ASSERT_FALSE(c.id.empty());
+  ASSERT_TRUE(Federation::WaitFor([&] { return View("33", c.id)["reporter"].is_object(); }));
+  const std::string db = f_.node("32").data_dir() + "/lapor.db";
+  auto sealed_rows = [&] {
+    auto r = RunCommand({"/usr/bin/sqlite3", db, "SELECT count(*) FROM outbox WHERE kind = 1"});
+    return r.output;
+  };
+  EXPECT_EQ(sealed_rows(), "1\n");
+  auto erase = f_.node("32").Cli({"pii", "erase", c.id, "--data-dir", f_.node("32").data_dir()});
+  EXPECT_EQ(erase.exit_code, 0) << erase.output;
+  EXPECT_NE(erase.output.find("1 copies for other nodes removed"), std::string::npos)
+      << erase.output;
+  EXPECT_EQ(sealed_rows(), "0\n");
+  EXPECT_EQ(CitizenView("32", c)["reporter"], json({{"erased", true}}));
+  // A second erasure finds nothing left.
+  EXPECT_EQ(
+      f_.node("32").Cli({"pii", "erase", c.id, "--data-dir", f_.node("32").data_dir()}).exit_code,
+      1);
+  auto fsck = f_.node("32").Fsck();
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
+}
+
 // 1b. A confidential case across nodes: its content goes to the owner only, and the notes of
 // either side reach the other sealed to its key; the hub holds the events but none of the text.
 TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
