@@ -222,19 +222,6 @@ bool CheckCrossNodeChain(const std::string& origin, const std::string& self, uin
   return report->failures.size() == failures_before;
 }
 
-// The root of the perfect tree over `hashes` (a power of two of 32-byte hashes, concatenated).
-std::string PerfectRoot(std::string_view hashes) {
-  std::vector<std::string> cur;
-  for (size_t i = 0; i < hashes.size(); i += crypto::kSha256Size)
-    cur.emplace_back(hashes.substr(i, crypto::kSha256Size));
-  while (cur.size() > 1) {
-    for (size_t j = 0; j < cur.size() / 2; ++j)
-      cur[j] = crypto::NodeHash(cur[2 * j], cur[2 * j + 1]);
-    cur.resize(cur.size() / 2);
-  }
-  return cur.empty() ? "" : cur[0];
-}
-
 // Why the served hash tile (level, index) of `width` hashes (256 = full) is not `expected`, the
 // hashes recomputed from the entries; nullopt if it is.
 std::optional<Failure> TileProblem(const std::string& origin, uint32_t level, uint64_t index,
@@ -270,13 +257,8 @@ void CheckTiles(const AuditInput& in, const std::string& origin, uint32_t first_
         report->failures.push_back(std::move(*problem));
     }
     // The next tile level: roots of each full run of 256 nodes (height + 8).
-    std::vector<std::string> up;
-    for (uint64_t i = 0; (i + 1) * 256 <= count; ++i) {
-      std::string run;
-      for (uint64_t j = i * 256; j < (i + 1) * 256; ++j) run += level[j];
-      up.push_back(PerfectRoot(run));
-    }
-    level = std::move(up);
+    level.resize(count / 256 * 256);
+    level = crypto::FoldUp(std::move(level), 8);
   }
 }
 
@@ -328,7 +310,12 @@ void CheckChunk(Chunk& c, const std::string& origin, const std::string& public_k
     k.signed_ok = true;
     if (!parsed) k.error = "signed payload is not an event";
   }
-  c.root = entries.size() == 256 ? PerfectRoot(c.leaves) : "";
+  c.root.clear();
+  if (entries.size() == 256) {
+    std::vector<std::string> leaves;
+    for (const Checked& k : c.checked) leaves.push_back(k.leaf);
+    c.root = crypto::FoldUp(std::move(leaves), 8)[0];
+  }
   c.tile_problem.reset();
   if (check_tile && c.tile) {
     c.tile_problem = TileProblem(origin, 0, c.from / 256, entries.size(), *c.tile, c.leaves);

@@ -366,21 +366,7 @@ Result<CompactRange> CompactRange::FromReader(const NodeReader& reader, uint64_t
 Status CompactRange::Append(std::string_view leaf_hash, const NodeVisitor& visitor) {
   LAPOR_RETURN_IF_ERROR(CheckHash(leaf_hash, "leaf hash"));
   if (size_ == UINT64_MAX) return Status::Conflict("tree already holds 2^64 - 1 leaves");
-  std::string hash(leaf_hash);
-  uint64_t index = size_;
-  uint32_t level = 0;
-  if (visitor) visitor(level, index, hash);
-  // A set low bit of the index at this level means the new node is a right child: its left
-  // sibling is the last stored root, and together they complete the parent.
-  while ((index & 1) != 0) {
-    hash = NodeHash(roots_.back(), hash);
-    roots_.pop_back();
-    index >>= 1;
-    ++level;
-    if (visitor) visitor(level, index, hash);
-  }
-  roots_.push_back(std::move(hash));
-  ++size_;
+  Push(0, std::string(leaf_hash), visitor);
   return Status::Ok();
 }
 
@@ -393,15 +379,33 @@ Status CompactRange::AppendSubtree(uint32_t height, std::string_view root) {
                                    " leaves cannot start at " + std::to_string(size_));
   }
   if (UINT64_MAX - size_ < width) return Status::Conflict("tree would exceed 2^64 - 1 leaves");
-  std::string hash(root);
-  // As in Append, one level up: the subtree is the node (height, size_ / width).
-  for (uint64_t index = size_ >> height; (index & 1) != 0; index >>= 1) {
+  Push(height, std::string(root), nullptr);
+  return Status::Ok();
+}
+
+void CompactRange::Push(uint32_t level, std::string hash, const NodeVisitor& visitor) {
+  uint64_t index = size_ >> level;
+  size_ += uint64_t{1} << level;
+  if (visitor) visitor(level, index, hash);
+  // A set low bit of the index at this level means the new node is a right child: its left
+  // sibling is the last stored root, and together they complete the parent.
+  while ((index & 1) != 0) {
     hash = NodeHash(roots_.back(), hash);
     roots_.pop_back();
+    index >>= 1;
+    ++level;
+    if (visitor) visitor(level, index, hash);
   }
   roots_.push_back(std::move(hash));
-  size_ += width;
-  return Status::Ok();
+}
+
+std::vector<std::string> FoldUp(std::vector<std::string> nodes, uint32_t levels) {
+  for (uint32_t l = 0; l < levels; ++l) {
+    for (size_t i = 0; i < nodes.size() / 2; ++i)
+      nodes[i] = NodeHash(nodes[2 * i], nodes[2 * i + 1]);
+    nodes.resize(nodes.size() / 2);
+  }
+  return nodes;
 }
 
 std::string CompactRange::Root() const {

@@ -27,6 +27,9 @@ std::string LeafHash(std::string_view entry);
 std::string NodeHash(std::string_view left, std::string_view right);
 // SHA-256(""): the tree head of the empty tree.
 std::string EmptyRoot();
+// The nodes `levels` levels above `nodes`, a run of same-level nodes whose count is a multiple of
+// 2^levels (each parent is NodeHash of its two children).
+std::vector<std::string> FoldUp(std::vector<std::string> nodes, uint32_t levels);
 
 // Source of full-subtree hashes: returns the hash of the full subtree (level, index), i.e. of
 // leaves [index << level, (index + 1) << level). The functions below only ever ask for full
@@ -112,6 +115,10 @@ class CompactRange {
   const std::vector<std::string>& roots() const { return roots_; }
 
  private:
+  // Adds the node (level, size_ >> level) and merges it with completed left siblings; the caller
+  // has checked that it fits.
+  void Push(uint32_t level, std::string hash, const NodeVisitor& visitor);
+
   uint64_t size_ = 0;
   std::vector<std::string> roots_;
 };

@@ -169,15 +169,7 @@ Result<std::vector<std::string>> TreeLog::Nodes(uint32_t level, uint64_t first, 
   const uint32_t up = level - base;
   auto below = Nodes(base, first << up, count << up, size);
   if (!below.ok()) return below.status();
-  std::vector<std::string> cur = std::move(*below);
-  for (uint32_t l = 0; l < up; ++l) {
-    std::vector<std::string> parent(cur.size() / 2);
-    for (size_t i = 0; i < parent.size(); ++i) {
-      parent[i] = crypto::NodeHash(cur[2 * i], cur[2 * i + 1]);
-    }
-    cur = std::move(parent);
-  }
-  return cur;
+  return crypto::FoldUp(std::move(*below), up);
 }
 
 crypto::NodeReader TreeLog::Reader() const {

@@ -793,6 +793,20 @@ TEST_F(MerklePropertyTest, CompactRangeAppendsAlignedSubtrees) {
   EXPECT_EQ(range.size(), 0u);
 }
 
+// FoldUp gives the nodes `levels` above a run: each is the reference MTH of the leaves it covers.
+TEST_F(MerklePropertyTest, FoldUpGivesTheNodesAbove) {
+  for (uint32_t levels = 0; levels <= 5; ++levels) {
+    const uint64_t width = uint64_t{1} << levels;
+    const uint64_t runs = kMaxSize / width;
+    std::vector<std::string> run(leaves_.begin(), leaves_.begin() + runs * width);
+    auto up = FoldUp(run, levels);
+    ASSERT_EQ(up.size(), runs) << levels;
+    for (uint64_t i = 0; i < runs; ++i) {
+      EXPECT_EQ(up[i], RefMth(leaves_, i * width, (i + 1) * width)) << levels << " " << i;
+    }
+  }
+}
+
 TEST(MerkleCompactRangeTest, RejectsMalformedInput) {
   const std::string h(32, 'h');
   // Size 5 = 4 + 1 needs exactly two roots.
