@@ -50,6 +50,15 @@ class Connection {
   Status Exec(const std::string& sql);
   // Prepared statement cached for the life of the connection; reset before it is returned.
   Result<Statement*> Cached(const std::string& sql);
+  // Runs the cached statement `sql` once to completion, after `bind(Statement&)` has set its
+  // parameters.
+  template <typename Bind>
+  Status Run(const std::string& sql, Bind&& bind) {
+    auto st = Cached(sql);
+    if (!st.ok()) return st.status();
+    bind(**st);
+    return (*st)->Run();
+  }
   // Resets every statement of this connection, ending any read transaction a statement left open
   // (a statement stepped to a row and not reset pins its snapshot).
   void ResetAll();

@@ -175,10 +175,8 @@ Status AddOwnersToStates(Connection* db) {
   }
   (*read)->Reset();
   for (const auto& [ref, blob] : updated) {
-    auto st = db->Cached("UPDATE cases SET state = ? WHERE ref = ?");
-    if (!st.ok()) return st.status();
-    (*st)->BindBlob(1, blob).Bind(2, ref);
-    LAPOR_RETURN_IF_ERROR((*st)->Run());
+    LAPOR_RETURN_IF_ERROR(db->Run("UPDATE cases SET state = ? WHERE ref = ?",
+                                  [&](Statement& st) { st.BindBlob(1, blob).Bind(2, ref); }));
   }
   return Status::Ok();
 }
@@ -380,10 +378,9 @@ class SqliteStore : public Store {
 
   Status EraseSealed(uint64_t case_ref, const std::string& kind) override {
     auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
-      auto st = db->Cached("DELETE FROM sealed WHERE case_ref = ? AND kind = ?");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind);
-      LAPOR_RETURN_IF_ERROR((*st)->Run());
+      LAPOR_RETURN_IF_ERROR(db->Run(
+          "DELETE FROM sealed WHERE case_ref = ? AND kind = ?",
+          [&](Statement& st) { st.Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind); }));
       return sqlite3_changes(db->raw()) > 0;
     });
     if (!r.ok()) return r.status();
@@ -412,10 +409,8 @@ class SqliteStore : public Store {
         }
         (*st)->Reset();
         for (int64_t id : ids) {
-          auto del = db->Cached("DELETE FROM outbox WHERE id = ?");
-          if (!del.ok()) return del.status();
-          (*del)->Bind(1, id);
-          LAPOR_RETURN_IF_ERROR((*del)->Run());
+          LAPOR_RETURN_IF_ERROR(
+              db->Run("DELETE FROM outbox WHERE id = ?", [&](Statement& st) { st.Bind(1, id); }));
         }
         erased = static_cast<int>(ids.size());
         return Status::Ok();
@@ -426,12 +421,12 @@ class SqliteStore : public Store {
 
   Result<uint64_t> AddOperator(const Operator& op, const std::string& token_hash) override {
     return WithReader<uint64_t>([&](Connection* db) -> Result<uint64_t> {
-      auto st = db->Cached(
-          "INSERT INTO operators(name, role, agency, token_hash, created_ms) "
-          "VALUES(?, ?, ?, ?, strftime('%s','now') * 1000)");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, op.name).Bind(2, op.role).Bind(3, op.agency).BindBlob(4, token_hash);
-      LAPOR_RETURN_IF_ERROR((*st)->Run());
+      LAPOR_RETURN_IF_ERROR(
+          db->Run("INSERT INTO operators(name, role, agency, token_hash, created_ms) "
+                  "VALUES(?, ?, ?, ?, strftime('%s','now') * 1000)",
+                  [&](Statement& st) {
+                    st.Bind(1, op.name).Bind(2, op.role).Bind(3, op.agency).BindBlob(4, token_hash);
+                  }));
       return static_cast<uint64_t>(sqlite3_last_insert_rowid(db->raw()));
     });
   }
@@ -655,29 +650,28 @@ class SqliteStore : public Store {
         (*latest)->Reset();
         if (latest_size > cp.size) return Status::Conflict("checkpoint would go backwards");
         for (const auto& n : nodes) {
-          auto st = db->Cached("INSERT OR IGNORE INTO tree_nodes(level, idx, hash) VALUES(?,?,?)");
-          if (!st.ok()) return st.status();
-          (*st)
-              ->Bind(1, static_cast<int64_t>(n.level))
-              .Bind(2, static_cast<int64_t>(n.index))
-              .BindBlob(3, n.hash);
-          LAPOR_RETURN_IF_ERROR((*st)->Run());
+          LAPOR_RETURN_IF_ERROR(
+              db->Run("INSERT OR IGNORE INTO tree_nodes(level, idx, hash) VALUES(?,?,?)",
+                      [&](Statement& st) {
+                        st.Bind(1, static_cast<int64_t>(n.level))
+                            .Bind(2, static_cast<int64_t>(n.index))
+                            .BindBlob(3, n.hash);
+                      }));
         }
         for (const auto& t : leaf_tiles) {
-          auto st = db->Cached("INSERT OR IGNORE INTO leaf_tiles(idx, hashes) VALUES(?,?)");
-          if (!st.ok()) return st.status();
-          (*st)->Bind(1, static_cast<int64_t>(t.index)).BindBlob(2, t.hashes);
-          LAPOR_RETURN_IF_ERROR((*st)->Run());
+          LAPOR_RETURN_IF_ERROR(db->Run(
+              "INSERT OR IGNORE INTO leaf_tiles(idx, hashes) VALUES(?,?)", [&](Statement& st) {
+                st.Bind(1, static_cast<int64_t>(t.index)).BindBlob(2, t.hashes);
+              }));
         }
-        auto st = db->Cached(
-            "INSERT OR REPLACE INTO checkpoints(size, root, note, time_ms) VALUES(?,?,?,?)");
-        if (!st.ok()) return st.status();
-        (*st)
-            ->Bind(1, static_cast<int64_t>(cp.size))
-            .BindBlob(2, cp.root)
-            .BindBlob(3, cp.note)
-            .Bind(4, cp.time_ms);
-        return (*st)->Run();
+        return db->Run(
+            "INSERT OR REPLACE INTO checkpoints(size, root, note, time_ms) VALUES(?,?,?,?)",
+            [&](Statement& st) {
+              st.Bind(1, static_cast<int64_t>(cp.size))
+                  .BindBlob(2, cp.root)
+                  .BindBlob(3, cp.note)
+                  .Bind(4, cp.time_ms);
+            });
       }));
       return true;
     });
@@ -692,10 +686,9 @@ class SqliteStore : public Store {
 
   Status SetMeta(const std::string& key, const std::string& value) override {
     return WithReader<bool>([&](Connection* db) -> Result<bool> {
-             auto st = db->Cached("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
-             if (!st.ok()) return st.status();
-             (*st)->Bind(1, key).BindBlob(2, value);
-             LAPOR_RETURN_IF_ERROR((*st)->Run());
+             LAPOR_RETURN_IF_ERROR(
+                 db->Run("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+                         [&](Statement& st) { st.Bind(1, key).BindBlob(2, value); }));
              return true;
            })
         .status();
@@ -703,10 +696,9 @@ class SqliteStore : public Store {
 
   Status UpdateCheckpointNote(uint64_t size, const std::string& note) override {
     return WithReader<bool>([&](Connection* db) -> Result<bool> {
-             auto st = db->Cached("UPDATE checkpoints SET note = ? WHERE size = ?");
-             if (!st.ok()) return st.status();
-             (*st)->BindBlob(1, note).Bind(2, static_cast<int64_t>(size));
-             LAPOR_RETURN_IF_ERROR((*st)->Run());
+             LAPOR_RETURN_IF_ERROR(db->Run(
+                 "UPDATE checkpoints SET note = ? WHERE size = ?",
+                 [&](Statement& st) { st.BindBlob(1, note).Bind(2, static_cast<int64_t>(size)); }));
              return true;
            })
         .status();
@@ -740,15 +732,13 @@ class SqliteStore : public Store {
         const uint64_t size = *found ? static_cast<uint64_t>((*cur)->Int(0)) : 0;
         (*cur)->Reset();
         if (size != expected_size) return Status::Conflict(std::to_string(size));
-        auto st = db->Cached(
-            "INSERT OR REPLACE INTO witnessed(origin, size, root, note) VALUES(?,?,?,?)");
-        if (!st.ok()) return st.status();
-        (*st)
-            ->Bind(1, row.origin)
-            .Bind(2, static_cast<int64_t>(row.size))
-            .BindBlob(3, row.root)
-            .BindBlob(4, row.note);
-        return (*st)->Run();
+        return db->Run("INSERT OR REPLACE INTO witnessed(origin, size, root, note) VALUES(?,?,?,?)",
+                       [&](Statement& st) {
+                         st.Bind(1, row.origin)
+                             .Bind(2, static_cast<int64_t>(row.size))
+                             .BindBlob(3, row.root)
+                             .BindBlob(4, row.note);
+                       });
       }));
       return true;
     });
@@ -757,18 +747,17 @@ class SqliteStore : public Store {
 
   Status AddAlert(const AlertRow& a) override {
     return WithReader<bool>([&](Connection* db) -> Result<bool> {
-             auto st = db->Cached(
-                 "INSERT INTO alerts(origin, kind, detail, note_a, note_b, time_ms) "
-                 "VALUES(?,?,?,?,?,?)");
-             if (!st.ok()) return st.status();
-             (*st)
-                 ->Bind(1, a.origin)
-                 .Bind(2, a.kind)
-                 .Bind(3, a.detail)
-                 .BindBlob(4, a.note_a)
-                 .BindBlob(5, a.note_b)
-                 .Bind(6, a.time_ms);
-             LAPOR_RETURN_IF_ERROR((*st)->Run());
+             LAPOR_RETURN_IF_ERROR(
+                 db->Run("INSERT INTO alerts(origin, kind, detail, note_a, note_b, time_ms) "
+                         "VALUES(?,?,?,?,?,?)",
+                         [&](Statement& st) {
+                           st.Bind(1, a.origin)
+                               .Bind(2, a.kind)
+                               .Bind(3, a.detail)
+                               .BindBlob(4, a.note_a)
+                               .BindBlob(5, a.note_b)
+                               .Bind(6, a.time_ms);
+                         }));
              return true;
            })
         .status();
@@ -887,29 +876,26 @@ class SqliteStore : public Store {
     const auto& e = w.event;
     const uint64_t ref = w.kind == Write::Kind::kOwn ? e.case_ref : w.case_ref;
     if (w.kind == Write::Kind::kOwn) {
-      auto ins =
-          writer_->Cached("INSERT INTO events(seq, case_ref, hash, envelope) VALUES(?,?,?,?)");
-      if (!ins.ok()) return ins.status();
-      (*ins)
-          ->Bind(1, static_cast<int64_t>(e.seq))
-          .Bind(2, static_cast<int64_t>(e.case_ref))
-          .BindBlob(3, e.hash)
-          .BindBlob(4, e.envelope);
-      LAPOR_RETURN_IF_ERROR((*ins)->Run());
+      LAPOR_RETURN_IF_ERROR(writer_->Run(
+          "INSERT INTO events(seq, case_ref, hash, envelope) VALUES(?,?,?,?)", [&](Statement& st) {
+            st.Bind(1, static_cast<int64_t>(e.seq))
+                .Bind(2, static_cast<int64_t>(e.case_ref))
+                .BindBlob(3, e.hash)
+                .BindBlob(4, e.envelope);
+          }));
     } else if (w.kind == Write::Kind::kForeign) {
       const auto& f = w.foreign;
-      auto ins = writer_->Cached(
+      LAPOR_RETURN_IF_ERROR(writer_->Run(
           "INSERT INTO foreign_events(hash, case_ref, author, author_seq, envelope, received_ms) "
-          "VALUES(?,?,?,?,?,?)");
-      if (!ins.ok()) return ins.status();
-      (*ins)
-          ->BindBlob(1, f.hash)
-          .Bind(2, static_cast<int64_t>(f.case_ref))
-          .Bind(3, f.author)
-          .Bind(4, static_cast<int64_t>(f.author_seq))
-          .BindBlob(5, f.envelope)
-          .Bind(6, f.received_ms);
-      LAPOR_RETURN_IF_ERROR((*ins)->Run());
+          "VALUES(?,?,?,?,?,?)",
+          [&](Statement& st) {
+            st.BindBlob(1, f.hash)
+                .Bind(2, static_cast<int64_t>(f.case_ref))
+                .Bind(3, f.author)
+                .Bind(4, static_cast<int64_t>(f.author_seq))
+                .BindBlob(5, f.envelope)
+                .Bind(6, f.received_ms);
+          }));
     }
 
     const auto& s = w.state;
@@ -939,55 +925,49 @@ class SqliteStore : public Store {
     }
 
     for (const auto& b : w.sealed) {
-      auto st = writer_->Cached(
-          "INSERT OR REPLACE INTO sealed(case_ref, kind, ciphertext) VALUES(?,?,?)");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, static_cast<int64_t>(ref)).Bind(2, b.kind).BindBlob(3, b.ciphertext);
-      LAPOR_RETURN_IF_ERROR((*st)->Run());
+      LAPOR_RETURN_IF_ERROR(writer_->Run(
+          "INSERT OR REPLACE INTO sealed(case_ref, kind, ciphertext) VALUES(?,?,?)",
+          [&](Statement& st) {
+            st.Bind(1, static_cast<int64_t>(ref)).Bind(2, b.kind).BindBlob(3, b.ciphertext);
+          }));
     }
     const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
     for (const auto& o : w.outbox) {
-      auto st = writer_->Cached(
-          "INSERT INTO outbox(destination, kind, payload, created_ms) VALUES(?,?,?,?)");
-      if (!st.ok()) return st.status();
-      (*st)
-          ->Bind(1, o.destination)
-          .Bind(2, static_cast<int64_t>(o.kind))
-          .BindBlob(3, o.payload)
-          .Bind(4, now_ms);
-      LAPOR_RETURN_IF_ERROR((*st)->Run());
+      LAPOR_RETURN_IF_ERROR(
+          writer_->Run("INSERT INTO outbox(destination, kind, payload, created_ms) VALUES(?,?,?,?)",
+                       [&](Statement& st) {
+                         st.Bind(1, o.destination)
+                             .Bind(2, static_cast<int64_t>(o.kind))
+                             .BindBlob(3, o.payload)
+                             .Bind(4, now_ms);
+                       }));
       // Every destination has a delivery row from its first outbox row on, so senders and the
       // status page find destinations without scanning the outbox.
-      auto d = writer_->Cached(
+      LAPOR_RETURN_IF_ERROR(writer_->Run(
           "INSERT OR IGNORE INTO delivery(destination, cursor, last_success_ms, last_error, "
-          "last_error_ms, failing_since_ms) VALUES(?, 0, 0, '', 0, 0)");
-      if (!d.ok()) return d.status();
-      (*d)->Bind(1, o.destination);
-      LAPOR_RETURN_IF_ERROR((*d)->Run());
+          "last_error_ms, failing_since_ms) VALUES(?, 0, 0, '', 0, 0)",
+          [&](Statement& st) { st.Bind(1, o.destination); }));
     }
     for (const auto& d : w.deliveries) {
-      auto st = writer_->Cached(
+      LAPOR_RETURN_IF_ERROR(writer_->Run(
           "INSERT OR REPLACE INTO delivery(destination, cursor, last_success_ms, last_error, "
-          "last_error_ms, failing_since_ms) VALUES(?,?,?,?,?,?)");
-      if (!st.ok()) return st.status();
-      (*st)
-          ->Bind(1, d.destination)
-          .Bind(2, d.cursor)
-          .Bind(3, d.last_success_ms)
-          .Bind(4, d.last_error)
-          .Bind(5, d.last_error_ms)
-          .Bind(6, d.failing_since_ms);
-      LAPOR_RETURN_IF_ERROR((*st)->Run());
+          "last_error_ms, failing_since_ms) VALUES(?,?,?,?,?,?)",
+          [&](Statement& st) {
+            st.Bind(1, d.destination)
+                .Bind(2, d.cursor)
+                .Bind(3, d.last_success_ms)
+                .Bind(4, d.last_error)
+                .Bind(5, d.last_error_ms)
+                .Bind(6, d.failing_since_ms);
+          }));
     }
     for (const auto& [sender, id] : w.received) {
-      auto st = writer_->Cached(
-          "INSERT INTO received(sender, outbox_id) VALUES(?1,?2) "
-          "ON CONFLICT(sender) DO UPDATE SET outbox_id = MAX(outbox_id, ?2)");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, sender).Bind(2, id);
-      LAPOR_RETURN_IF_ERROR((*st)->Run());
+      LAPOR_RETURN_IF_ERROR(
+          writer_->Run("INSERT INTO received(sender, outbox_id) VALUES(?1,?2) "
+                       "ON CONFLICT(sender) DO UPDATE SET outbox_id = MAX(outbox_id, ?2)",
+                       [&](Statement& st) { st.Bind(1, sender).Bind(2, id); }));
     }
     return Status::Ok();
   }
