@@ -265,6 +265,8 @@ void CheckTiles(const AuditInput& in, const std::string& origin, uint32_t first_
 // One entry bundle (tile) of the log on its way through the pipeline: fetched, checked by a
 // worker, replayed in log order.
 struct Chunk {
+  // kChecking matters: with a slow worker, next_check can come round to this slot again (64
+  // tiles later) while this tile is still being checked, and must not take it as fetched.
   enum State { kFree, kFetched, kChecking, kChecked };
   State state = kFree;
   uint64_t from = 0;
