@@ -8,6 +8,7 @@
 #include <thread>
 #include <tuple>
 
+#include "base/thread_name.h"
 #include "crypto/merkle.h"
 #include "storage/sqlite.h"
 
@@ -210,8 +211,9 @@ v1::CaseState ParseState(const std::string& blob) {
 
 class SqliteStore : public Store {
  public:
-  SqliteStore(std::string path, std::unique_ptr<Connection> writer, uint64_t next_seq)
-      : path_(std::move(path)), writer_(std::move(writer)) {
+  SqliteStore(std::string path, std::unique_ptr<Connection> writer, uint64_t next_seq,
+              const StoreOptions& options)
+      : path_(std::move(path)), options_(options), writer_(std::move(writer)) {
     next_commit_seq_ = next_seq;
     // Checkpoints copy the WAL into the database file and fsync it: done inline by the committer
     // they stall every waiting request for the copy, so a separate thread runs them.
@@ -1006,6 +1008,7 @@ class SqliteStore : public Store {
   }
 
   void CommitLoop() {
+    SetThreadName("lapor-commit");
     for (;;) {
       std::deque<Pending> batch;
       {
@@ -1016,8 +1019,13 @@ class SqliteStore : public Store {
           return;
         }
       }
-      Status s =
-          failed_ ? Status::IOError("store failed earlier: " + failure_) : CommitBatch(batch);
+      Status s;
+      if (failed_) {
+        s = Status::IOError("store failed earlier: " + failure_);
+      } else {
+        std::lock_guard<std::mutex> gate(wal_gate_mu_);
+        s = CommitBatch(batch);
+      }
       if (!s.ok()) {
         std::lock_guard<std::mutex> lock(mu_);
         failed_ = true;
@@ -1028,18 +1036,30 @@ class SqliteStore : public Store {
     }
   }
 
-  // Copies committed WAL frames into the database every 200 ms (PASSIVE: never waits for or
-  // blocks the committer), so the WAL is reused instead of growing.
+  // Copies committed WAL frames into the database (see StoreOptions for when and why it holds the
+  // committer off for a last pass). Errors are not fatal: the next pass tries again, and the WAL
+  // only grows meanwhile.
   void CheckpointLoop() {
+    SetThreadName("lapor-walckpt");
     auto conn = Connection::Open(path_, false);
     if (!conn.ok()) return;
+    int wal_frames = 0;
+    auto pass = [&] {
+      int backfilled = 0;
+      sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                &backfilled);
+    };
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
-      checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(200));
+      checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(options_.wal_checkpoint_interval_ms));
       if (stopping_) break;
       lock.unlock();
-      sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                nullptr);
+      pass();
+      if (wal_frames >= options_.wal_restart_frames) {
+        pass();  // the frames committed during the first pass: a shorter tail for the gated one
+        std::lock_guard<std::mutex> gate(wal_gate_mu_);
+        pass();
+      }
       lock.lock();
     }
   }
@@ -1099,7 +1119,10 @@ class SqliteStore : public Store {
   }
 
   const std::string path_;
+  const StoreOptions options_;
   std::unique_ptr<Connection> writer_;  // used only by the committer thread
+  std::mutex
+      wal_gate_mu_;  // held by the committer per transaction, by the checkpointer to catch up
 
   std::mutex mu_;
   std::condition_variable cv_;             // wakes the committer
@@ -1134,7 +1157,7 @@ std::future<Status> Store::Enqueue(Write w) {
   return fut;
 }
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
   auto writer = Connection::Open(path, true);
   if (!writer.ok()) return writer.status();
   LAPOR_RETURN_IF_ERROR(Migrate(writer->get()));
@@ -1144,7 +1167,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   if (!row.ok()) return row.status();
   uint64_t next = static_cast<uint64_t>((*st)->Int(0));
   (*st)->Reset();
-  return std::unique_ptr<Store>(new SqliteStore(path, std::move(*writer), next));
+  return std::unique_ptr<Store>(new SqliteStore(path, std::move(*writer), next, options));
 }
 
 }  // namespace lapor::storage

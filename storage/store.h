@@ -155,10 +155,25 @@ struct CaseFilter {
   int limit = 50;
 };
 
+// How the store keeps its write-ahead log short (the defaults suit a node; tests use small ones).
+struct StoreOptions {
+  // A background thread copies committed WAL frames into the database this often (PASSIVE: it
+  // never waits for the committer).
+  int wal_checkpoint_interval_ms = 200;
+  // Under steady load a passive checkpoint never catches up, and SQLite starts the WAL over only
+  // once every frame of it is in the database. When the WAL holds this many frames, the
+  // checkpointer's last pass holds the committer off so that it does catch up: the next commit
+  // then writes from the WAL's start again, over blocks the file already has (a cheaper
+  // fdatasync than appending), and the WAL stays near this size instead of growing while the load
+  // lasts. The committer waits for at most the frames committed during one pass.
+  int wal_restart_frames = 2048;
+};
+
 class Store {
  public:
   // Opens or creates the database at `path` and runs pending migrations.
-  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  static Result<std::unique_ptr<Store>> Open(const std::string& path,
+                                             const StoreOptions& options = {});
   virtual ~Store() = default;
 
   // Queues a write for group commit. Writes commit in sequence order, each transaction taking the
