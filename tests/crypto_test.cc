@@ -5,10 +5,15 @@
 #include "crypto/crypto.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "crypto/encoding.h"
@@ -326,6 +331,45 @@ TEST(RandomBytesTest, LengthAndVariety) {
   EXPECT_EQ(RandomBytes(0).size(), 0u);
   EXPECT_EQ(RandomBytes(33).size(), 33u);
   EXPECT_NE(RandomBytes(32), RandomBytes(32));
+}
+
+// Small draws come from a per-thread buffer: across buffer refills, threads and sizes (the
+// large ones bypass it) no two draws repeat, and none is the wiped (zero) part of the buffer.
+TEST(RandomBytesTest, BufferedDrawsNeverRepeat) {
+  std::set<std::string> seen;
+  std::mutex mu;
+  auto draw = [&](int count, size_t size) {
+    for (int i = 0; i < count; ++i) {
+      std::string r = RandomBytes(size);
+      std::lock_guard<std::mutex> lock(mu);
+      EXPECT_NE(r, std::string(size, '\0'));
+      EXPECT_TRUE(seen.insert(r).second) << "a draw of " << size << " bytes repeated";
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t size : {16, 24, 511, 513, 4096}) threads.emplace_back(draw, 2000, size);
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(seen.size(), 5u * 2000);
+}
+
+// A forked child must not hand out the bytes its parent will hand out next.
+TEST(RandomBytesTest, ForkedChildDrawsOtherBytes) {
+  RandomBytes(16);  // the parent's buffer now holds unused bytes
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string r = RandomBytes(16);
+    _exit(write(fds[1], r.data(), r.size()) == 16 ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string child(16, '\0');
+  ASSERT_EQ(read(fds[0], child.data(), child.size()), 16);
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_NE(RandomBytes(16), child);
 }
 
 TEST(ConstantTimeEqualsTest, Basics) {
