@@ -1,5 +1,7 @@
 #include "storage/sqlite.h"
 
+#include "storage/wal_vfs.h"
+
 namespace lapor::storage {
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
@@ -61,7 +63,7 @@ std::string Statement::Blob(int col) const {
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, bool create) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, WalBatchingVfs());
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);

@@ -14,6 +14,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/merkle.h"
+#include "storage/wal_vfs.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::storage {
@@ -161,6 +162,32 @@ TEST_F(StoreTest, WalStartsOverUnderSteadyLoad) {
   // Without the catch-up the WAL ends at ~54 MB here; with it, it starts over long before.
   EXPECT_LT(std::filesystem::file_size(path_ + "-wal"), uint64_t{24} << 20);
   EXPECT_EQ(*store->NextSeq(), kWrites);
+}
+
+// SQLite writes each WAL frame with two calls; the store's VFS gathers a commit's frames into
+// one write (two after the WAL starts over: its header is synced on its own).
+TEST_F(StoreTest, WalFramesOfACommitGoOutInOneWrite) {
+  auto store = std::move(*Store::Open(path_));
+  constexpr uint64_t kCommits = 100;
+  const unsigned long long before = WalWriteCalls();
+  for (uint64_t seq = 0; seq < kCommits; ++seq) {  // one commit each: every write waits
+    Write w = MakeWrite(seq, "32-AAAAAAAAAA", seq);
+    w.sealed.push_back({"reporter", std::string(300, 's')});
+    w.event.envelope = std::string(900, 'e') + std::to_string(seq);
+    ASSERT_TRUE(store->Enqueue(std::move(w)).get().ok());
+  }
+  EXPECT_LE(WalWriteCalls() - before, 2 * kCommits + 2);
+  store.reset();
+  // The database reads back through a plain connection (no VFS of ours).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT COUNT(*), SUM(LENGTH(envelope)) FROM events", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), int64_t{kCommits});
+  EXPECT_GT(sqlite3_column_int64(st, 1), int64_t{900 * kCommits});
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(StoreTest, RefusesDatabaseFromANewerVersion) {
