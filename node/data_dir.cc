@@ -148,6 +148,8 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.utc_offset_minutes = j.value("utc_offset_minutes", c.utc_offset_minutes);
     c.sla_interval_ms = j.value("sla_interval_ms", c.sla_interval_ms);
     c.http_threads = j.value("http_threads", c.http_threads);
+    c.commit_gather_writes = j.value("commit_gather_writes", c.commit_gather_writes);
+    c.commit_gather_us = j.value("commit_gather_us", c.commit_gather_us);
     c.max_body_bytes = j.value("max_body_bytes", c.max_body_bytes);
     c.log_requires_auditor = j.value("log_requires_auditor", c.log_requires_auditor);
     c.witness_of = j.value("witness_of", c.witness_of);
@@ -173,7 +175,8 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.max_body_bytes < 1024 || c.utc_offset_minutes < -720 || c.utc_offset_minutes > 840 ||
       c.delivery_batch < 1 || c.delivery_batch > 10000 || c.retry_initial_ms < 1 ||
       c.retry_max_ms < c.retry_initial_ms || c.relay_after_ms < 0 || c.stats_interval_ms < 100 ||
-      c.request_timeout_ms < 100) {
+      c.request_timeout_ms < 100 || c.commit_gather_writes < 0 || c.commit_gather_writes > 4096 ||
+      c.commit_gather_us < 0 || c.commit_gather_us > 100000) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

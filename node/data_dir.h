@@ -25,6 +25,10 @@ struct NodeConfig {
   int utc_offset_minutes = 7 * 60;
   int sla_interval_ms = 60000;
   int http_threads = 4;
+  // Group commit under concurrency (storage::StoreOptions): wait up to commit_gather_us for
+  // commit_gather_writes writes before committing.
+  int commit_gather_writes = 24;
+  int commit_gather_us = 1000;
   size_t max_body_bytes = 64 * 1024;
   bool log_requires_auditor = false;  // /log/ endpoints public (default) or auditor/admin only
   std::string hub_key;  // hex Ed25519 key of the national hub, pinned at init (--hub-key)

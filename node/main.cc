@@ -55,7 +55,10 @@ Result<Opened> OpenNode(const std::string& dir) {
   auto sealing = data.LoadSealingKey();
   if (!sealing.ok()) return sealing.status();
   o.sealing_key = *sealing;
-  auto store = storage::Store::Open(data.DatabasePath());
+  storage::StoreOptions store_options;
+  store_options.commit_gather_writes = o.config.commit_gather_writes;
+  store_options.commit_gather_us = o.config.commit_gather_us;
+  auto store = storage::Store::Open(data.DatabasePath(), store_options);
   if (!store.ok()) return store.status();
   o.store = std::move(*store);
   return o;

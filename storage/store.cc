@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -237,7 +238,7 @@ class SqliteStore : public Store {
         const QueueKey key{own ? w.event.seq : w.after_seq, own ? 1 : 0, own ? 0 : ++other_count_};
         if (queue_.count(key) == 0) {
           queue_.emplace(key, Pending{std::move(w), std::move(on_durable)});
-          cv_.notify_one();
+          if (queue_.size() >= wake_at_) cv_.notify_one();
           return;
         }
         // The same seq queued twice is a caller bug: refuse it and stop accepting writes.
@@ -981,6 +982,23 @@ class SqliteStore : public Store {
     });
   }
 
+  // Waits up to commit_gather_us for the batch to reach commit_gather_writes if the previous
+  // batch held more than one write (StoreOptions). Requires mu_ (held by `lock`).
+  void Gather(std::unique_lock<std::mutex>& lock, std::deque<Pending>* batch) {
+    const size_t want = static_cast<size_t>(std::max(options_.commit_gather_writes, 0));
+    const bool concurrent = last_batch_size_ > 1;
+    if (!concurrent || batch->size() >= want || options_.commit_gather_us <= 0) return;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::microseconds(options_.commit_gather_us);
+    while (!stopping_ && batch->size() < want) {
+      wake_at_ = want - batch->size();
+      const bool timeout = cv_.wait_until(lock, deadline) == std::cv_status::timeout;
+      TakeBatch(batch);
+      if (timeout) break;
+    }
+    wake_at_ = 1;
+  }
+
   // Takes the contiguous run of queued writes starting at next_commit_seq_ (writes may arrive out
   // of order; one whose seq is below it is a caller bug and fails the store). Requires mu_.
   bool TakeBatch(std::deque<Pending>* batch) {
@@ -1018,6 +1036,8 @@ class SqliteStore : public Store {
           committer_exited_ = true;
           return;
         }
+        Gather(lock, &batch);
+        last_batch_size_ = batch.size();
       }
       Status s;
       if (failed_) {
@@ -1132,11 +1152,13 @@ class SqliteStore : public Store {
   using QueueKey = std::tuple<uint64_t, int, uint64_t>;
   std::map<QueueKey, Pending> queue_;  // guarded by mu_
   uint64_t other_count_ = 0;           // guarded by mu_
-  uint64_t next_commit_seq_;           // guarded by mu_
-  bool stopping_ = false;              // guarded by mu_
-  bool committer_exited_ = false;      // guarded by mu_
-  bool failed_ = false;                // guarded by mu_ (read unguarded only by the committer)
-  std::string failure_;                // guarded by mu_
+  size_t wake_at_ = 1;  // Enqueue wakes the committer at this many queued writes; guarded by mu_
+  size_t last_batch_size_ = 0;     // used only by the committer thread
+  uint64_t next_commit_seq_;       // guarded by mu_
+  bool stopping_ = false;          // guarded by mu_
+  bool committer_exited_ = false;  // guarded by mu_
+  bool failed_ = false;            // guarded by mu_ (read unguarded only by the committer)
+  std::string failure_;            // guarded by mu_
   std::thread committer_;
   std::thread checkpointer_;
 

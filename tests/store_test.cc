@@ -6,9 +6,11 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -188,6 +190,36 @@ TEST_F(StoreTest, WalFramesOfACommitGoOutInOneWrite) {
   EXPECT_GT(sqlite3_column_int64(st, 1), int64_t{900 * kCommits});
   sqlite3_finalize(st);
   sqlite3_close(db);
+}
+
+// Under concurrency (the previous commit held two writes) the committer waits for
+// commit_gather_writes writes and commits them together; a lone writer never waits.
+TEST_F(StoreTest, GathersWritesUnderConcurrencyOnly) {
+  StoreOptions options;
+  options.commit_gather_writes = 8;
+  options.commit_gather_us = 2'000'000;
+  auto store = std::move(*Store::Open(path_, options));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (uint64_t seq = 0; seq < 5; ++seq) {  // one at a time: each commit holds one write
+    ASSERT_TRUE(store->Enqueue(MakeWrite(seq, "32-AAAAAAAAAA", 0)).get().ok());
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+
+  // Seq 6 before seq 5: both commit in one transaction (seq 6 waits behind the gap).
+  auto later = store->Enqueue(MakeWrite(6, "32-AAAAAAAAAA", 0));
+  ASSERT_TRUE(store->Enqueue(MakeWrite(5, "32-AAAAAAAAAA", 0)).get().ok());
+  ASSERT_TRUE(later.get().ok());
+
+  // Now 8 writes trickle in: they wait for each other and share one commit (one WAL write).
+  const unsigned long long before = WalWriteCalls();
+  std::vector<std::future<Status>> done;
+  for (uint64_t seq = 7; seq < 15; ++seq) {
+    done.push_back(store->Enqueue(MakeWrite(seq, "32-AAAAAAAAAA", 0)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& d : done) EXPECT_TRUE(d.get().ok());
+  EXPECT_EQ(WalWriteCalls() - before, 1u);
+  EXPECT_EQ(*store->NextSeq(), 15u);
 }
 
 TEST_F(StoreTest, RefusesDatabaseFromANewerVersion) {
