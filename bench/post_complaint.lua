@@ -3,9 +3,11 @@
 --
 --   wrk -t2 -c64 -d10s --latency -s bench/post_complaint.lua http://127.0.0.1:PORT
 --
--- done() prints one machine-readable line (parsed by bench/run.sh):
+-- done() prints machine-readable lines (parsed by bench/run.sh):
 --   BENCH requests=N duration_s=S rps=R p50_ms=A p90_ms=B p99_ms=C max_ms=D ok_2xx=K non_2xx=M
 --         sock_connect=.. sock_read=.. sock_write=.. sock_timeout=..
+--   BENCH_STATUS code count        (per non-2xx status)
+--   BENCH_PCT p ms                 (latency percentiles 90.0, 90.1, ..., 100)
 -- ok_2xx/non_2xx come from the response() hook, which makes wrk hand every response's headers and
 -- body to Lua (it costs some client CPU, the same for the ceiling and the node). A benchmark that
 -- does not check its 2xx proves nothing, so the hook stays.
@@ -78,4 +80,10 @@ function done(summary, latency, requests)
   for code, n in pairs(by_status) do
     io.write(string.format("BENCH_STATUS %d %d\n", code, n))
   end
+  -- The tail at 0.1-percentile steps, so bench/run.sh can merge the rounds' latency exactly
+  -- enough to give the p99 of all their requests together.
+  for k = 900, 999 do
+    io.write(string.format("BENCH_PCT %.1f %.3f\n", k / 10, latency:percentile(k / 10) / 1000))
+  end
+  io.write(string.format("BENCH_PCT 100.0 %.3f\n", latency.max / 1000))  -- percentile(100) is 0
 end
