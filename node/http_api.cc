@@ -89,6 +89,15 @@ Status QueryDecimal(std::map<std::string, std::string>& q, const char* key, uint
 
 json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
 
+// The 201 of a new complaint, the busiest reply, written without building a JSON document: none
+// of its values needs escaping (base32 ids and codes, a fixed status word, an RFC 3339 time).
+std::string SubmittedJson(const SubmitResult& r) {
+  std::string out = "{\"tracking_id\":\"" + r.tracking_id + "\",\"access_code\":\"" +
+                    r.access_code + "\",\"status\":\"" + r.state.status() + "\",\"due_at\":";
+  out += r.state.due_ms() > 0 ? "\"" + FormatTime(r.state.due_ms()) + "\"}" : "null}";
+  return out;
+}
+
 json StateJson(const v1::CaseState& s, int64_t now) {
   return json{
       {"tracking_id", s.case_id()},
@@ -841,11 +850,7 @@ struct HttpApi::Impl {
         service->Submit(sr, [this, req](Result<SubmitResult> r) {
           OnPool([this, req, r = std::move(r)] {
             if (!r.ok()) return ReplyError(req, r.status());
-            Reply(req, 201,
-                  {{"tracking_id", r->tracking_id},
-                   {"access_code", r->access_code},
-                   {"status", r->state.status()},
-                   {"due_at", TimeOrNull(r->state.due_ms())}});
+            ReplyRaw(req, 201, SubmittedJson(*r), "application/json", "no-store");
           });
         });
         return 0;
