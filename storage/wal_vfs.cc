@@ -2,10 +2,13 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <vector>
 
 namespace lapor::storage {
 namespace {
@@ -33,6 +36,15 @@ struct File {
 
 File* F(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
 
+// The WAL files with buffered bytes that this thread wrote (a connection is used by one thread
+// at a time, and a write transaction starts and ends on the same thread).
+thread_local std::vector<File*> buffered_here;
+
+void Forget(File* f) {
+  buffered_here.erase(std::remove(buffered_here.begin(), buffered_here.end(), f),
+                      buffered_here.end());
+}
+
 int Flush(File* f) {
   if (f->pending == nullptr || f->pending->empty()) return SQLITE_OK;
   wal_write_calls.fetch_add(1, std::memory_order_relaxed);
@@ -42,13 +54,15 @@ int Flush(File* f) {
   return rc;
 }
 
+// Bytes still buffered at close belong to no commit (a commit flushes at its sync, a rolled-back
+// transaction at its write lock's release): they are dropped, never written.
 int Close(sqlite3_file* file) {
   File* f = F(file);
-  int rc = Flush(f);
+  if (f->pending != nullptr) Forget(f);
   int closed = f->m()->xClose(f->real);
   delete f->pending;
   f->pending = nullptr;
-  return rc != SQLITE_OK ? rc : closed;
+  return closed;
 }
 
 int Read(sqlite3_file* file, void* out, int n, sqlite3_int64 at) {
@@ -67,7 +81,12 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
   }
   if (size > kMaxWrite) return f->m()->xWrite(f->real, data, n, at);
-  if (f->pending->empty()) f->pending_at = at;
+  if (f->pending->empty()) {
+    f->pending_at = at;
+    if (std::find(buffered_here.begin(), buffered_here.end(), f) == buffered_here.end()) {
+      buffered_here.push_back(f);
+    }
+  }
   f->pending->append(static_cast<const char*>(data), size);
   return SQLITE_OK;
 }
@@ -95,9 +114,22 @@ int Unlock(sqlite3_file* f, int level) { return F(f)->m()->xUnlock(F(f)->real, l
 int CheckReservedLock(sqlite3_file* f, int* out) {
   return F(f)->m()->xCheckReservedLock(F(f)->real, out);
 }
+// Case-insensitive equality with a lower-case word.
+bool Is(const char* s, const char* word) { return s != nullptr && sqlite3_stricmp(s, word) == 0; }
+
 int FileControl(sqlite3_file* file, int op, void* arg) {
   File* f = F(file);
   if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  if (op == SQLITE_FCNTL_PRAGMA) {
+    // Without a sync at every commit, a commit would become visible before its buffered frames
+    // are written: only FULL and EXTRA are allowed.
+    char** a = static_cast<char**>(arg);
+    if (Is(a[1], "synchronous") && a[2] != nullptr && !Is(a[2], "full") && !Is(a[2], "extra") &&
+        !Is(a[2], "2") && !Is(a[2], "3")) {
+      a[0] = sqlite3_mprintf("this database requires synchronous=FULL or EXTRA");
+      return SQLITE_ERROR;
+    }
+  }
   return f->m()->xFileControl(f->real, op, arg);
 }
 int SectorSize(sqlite3_file* f) { return F(f)->m()->xSectorSize(F(f)->real); }
@@ -105,7 +137,16 @@ int DeviceCharacteristics(sqlite3_file* f) { return F(f)->m()->xDeviceCharacteri
 int ShmMap(sqlite3_file* f, int page, int size, int extend, void volatile** out) {
   return F(f)->m()->xShmMap(F(f)->real, page, size, extend, out);
 }
+// Releasing slot 0 exclusively ends a write transaction (slot 0 is the WAL write lock). A
+// transaction that rolled back after SQLite spilled pages to the WAL leaves them buffered here:
+// they are written out while the lock is still held, because once it is released another
+// connection may commit frames at the same offsets, which a later flush would overwrite.
 int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  if (offset == 0 && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
+    std::vector<File*> files;
+    files.swap(buffered_here);
+    for (File* wal : files) Flush(wal);  // an error loses only frames of no commit
+  }
   return F(f)->m()->xShmLock(F(f)->real, offset, n, flags);
 }
 void ShmBarrier(sqlite3_file* f) { F(f)->m()->xShmBarrier(F(f)->real); }
