@@ -1031,8 +1031,8 @@ class SqliteStore : public Store {
       std::deque<Pending> batch;
       {
         std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return TakeBatch(&batch) || (stopping_ && queue_.empty()); });
-        if (batch.empty()) {  // stopping and drained
+        cv_.wait(lock, [&] { return TakeBatch(&batch) || stopping_; });
+        if (batch.empty()) {  // stopping: nothing left that can commit (Close fails the rest)
           committer_exited_ = true;
           return;
         }
