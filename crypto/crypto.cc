@@ -30,7 +30,10 @@ void FillRandom(unsigned char* out, size_t n) {
     unsigned char buf[4096];
     size_t pos = sizeof buf;  // next unused byte; sizeof buf = empty
     unsigned generation = 0;
-    ~Pool() { sodium_memzero(buf, sizeof buf); }
+    ~Pool() {  // a draw after this (another thread_local's destructor) refills first
+      sodium_memzero(buf, sizeof buf);
+      pos = sizeof buf;
+    }
   };
   thread_local Pool pool;
   if (n > sizeof pool.buf / 8) {

@@ -16,6 +16,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/merkle.h"
+#include "storage/sqlite.h"
 #include "storage/wal_vfs.h"
 #include "tests/harness/node_process.h"
 
@@ -222,6 +223,53 @@ TEST_F(StoreTest, GathersWritesUnderConcurrencyOnly) {
   EXPECT_EQ(*store->NextSeq(), 15u);
 }
 
+// A transaction that spills pages to the WAL and rolls back leaves them in the VFS's buffer; they
+// must never land over frames that another connection commits afterwards.
+TEST_F(StoreTest, WalBytesOfARolledBackTransactionNeverOverwriteLaterCommits) {
+  auto a = std::move(*Connection::Open(path_, true));
+  auto b = std::move(*Connection::Open(path_, false));
+  ASSERT_TRUE(a->Exec("CREATE TABLE t(v BLOB); CREATE TABLE u(v TEXT)").ok());
+  ASSERT_TRUE(a->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+  ASSERT_TRUE(a->Exec("PRAGMA cache_size=10").ok());  // so that the insert below spills
+  ASSERT_TRUE(a->Exec("BEGIN IMMEDIATE").ok());
+  ASSERT_TRUE(a->Exec("INSERT INTO t(v) SELECT zeroblob(1000) FROM (WITH RECURSIVE c(x) AS "
+                      "(VALUES(1) UNION ALL SELECT x + 1 FROM c WHERE x < 60) SELECT x FROM c)")
+                  .ok());
+  ASSERT_TRUE(a->Exec("ROLLBACK").ok());
+  ASSERT_TRUE(b->Exec("BEGIN IMMEDIATE").ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(b->Exec("INSERT INTO u(v) VALUES('" + std::string(900, 'a' + i) + "')").ok());
+  }
+  ASSERT_TRUE(b->Exec("COMMIT").ok());
+  ASSERT_TRUE(a->Exec("SELECT COUNT(*) FROM t").ok());  // a read flushes whatever a buffered
+  a.reset();
+  b.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
+  sqlite3_finalize(st);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM u", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 20);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+// Commits become visible only after the sync that writes their frames, so the VFS refuses a
+// synchronous level that skips it.
+TEST_F(StoreTest, SynchronousBelowFullIsRefused) {
+  auto db = std::move(*Connection::Open(path_, true));
+  for (const char* level : {"OFF", "0", "NORMAL", "1", "on"}) {
+    EXPECT_FALSE(db->Exec(std::string("PRAGMA synchronous=") + level).ok()) << level;
+  }
+  EXPECT_TRUE(db->Exec("PRAGMA synchronous=EXTRA").ok());
+  EXPECT_TRUE(db->Exec("PRAGMA synchronous=FULL").ok());
+  EXPECT_TRUE(db->Exec("PRAGMA synchronous").ok());
+}
+
 TEST_F(StoreTest, RefusesDatabaseFromANewerVersion) {
   { ASSERT_TRUE(Store::Open(path_).ok()); }
   ExecRaw(path_, "PRAGMA user_version=" + std::to_string(kSchemaVersion + 1));
@@ -329,6 +377,17 @@ TEST_F(StoreTest, CloseDrainsQueueAndRefusesAfterwards) {
   EXPECT_EQ(store->Enqueue(MakeWrite(100, "32-LATE", 100)).get().code(),
             Status::Code::kUnavailable);
   EXPECT_EQ(*store->NextSeq(), 100u);
+}
+
+// A write queued behind a seq that never comes cannot commit: Close fails it instead of waiting.
+TEST_F(StoreTest, CloseFailsWritesBehindAGap) {
+  auto store = std::move(*Store::Open(path_));
+  ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-G0", 0)).get().ok());
+  auto stranded = store->Enqueue(MakeWrite(2, "32-G2", 2));  // seq 1 is never queued
+  auto closed = std::async(std::launch::async, [&] { store->Close(); });
+  ASSERT_EQ(closed.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(stranded.get().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(*store->NextSeq(), 1u);
 }
 
 TEST_F(StoreTest, LeafHashesComeFromMemoryOrFromTheEnvelopes) {
