@@ -41,15 +41,22 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- With ACKED_IDS=FILE in the environment, done() writes the tracking_id of every 2xx to FILE, one
+-- per line (bench/run.sh then looks each one up in the node's database).
+local acked_file = os.getenv("ACKED_IDS")
+if acked_file == "" then acked_file = nil end
+
 function init(args)
   ok_2xx = 0
   non_2xx = 0
   statuses = {}
+  acked = {}
 end
 
 function response(status, headers, body)
   if status >= 200 and status < 300 then
     ok_2xx = ok_2xx + 1
+    if acked_file then acked[ok_2xx] = body:match('"tracking_id":"([^"]*)"') or "(none)" end
   else
     non_2xx = non_2xx + 1
     statuses[status] = (statuses[status] or 0) + 1
@@ -66,6 +73,13 @@ function done(summary, latency, requests)
     if s then
       for code, n in pairs(s) do by_status[code] = (by_status[code] or 0) + n end
     end
+  end
+  if acked_file then
+    local out = assert(io.open(acked_file, "w"))
+    for _, t in ipairs(threads) do
+      for _, id in ipairs(t:get("acked") or {}) do out:write(id, "\n") end
+    end
+    out:close()
   end
   local secs = summary.duration / 1e6
   local e = summary.errors
