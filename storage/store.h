@@ -170,8 +170,10 @@ struct StoreOptions {
   // Group commit under concurrency: when the previous commit held more than one write, the
   // committer waits up to commit_gather_us for commit_gather_writes queued writes before it
   // commits (it is woken only once that many are queued). Fewer, larger commits cost less CPU
-  // per write (fdatasync, WAL frames, the B-trees' last pages rewritten once per commit). A lone
-  // writer never waits. 0 for either: commit at once.
+  // per write (fdatasync, WAL frames, the B-trees' last pages rewritten once per commit). Writes
+  // one at a time never wait (only the first write after a multi-write commit may); with fewer
+  // concurrent writers than commit_gather_writes, each commit waits the whole commit_gather_us
+  // (the store cannot tell that no more are coming). 0 for either: commit at once.
   int commit_gather_writes = 0;
   int commit_gather_us = 0;
 };

@@ -194,7 +194,7 @@ TEST_F(StoreTest, WalFramesOfACommitGoOutInOneWrite) {
 }
 
 // Under concurrency (the previous commit held two writes) the committer waits for
-// commit_gather_writes writes and commits them together; a lone writer never waits.
+// commit_gather_writes writes and commits them together; writes one at a time never wait.
 TEST_F(StoreTest, GathersWritesUnderConcurrencyOnly) {
   StoreOptions options;
   options.commit_gather_writes = 8;
