@@ -1141,8 +1141,8 @@ class SqliteStore : public Store {
   const std::string path_;
   const StoreOptions options_;
   std::unique_ptr<Connection> writer_;  // used only by the committer thread
-  std::mutex
-      wal_gate_mu_;  // held by the committer per transaction, by the checkpointer to catch up
+  // Held by the committer around each transaction, and by the checkpointer for its catch-up pass.
+  std::mutex wal_gate_mu_;
 
   std::mutex mu_;
   std::condition_variable cv_;             // wakes the committer
