@@ -155,7 +155,7 @@ struct CaseFilter {
   int limit = 50;
 };
 
-// How the store keeps its write-ahead log short (the defaults suit a node; tests use small ones).
+// How the store checkpoints its write-ahead log and groups commits (tests use small values).
 struct StoreOptions {
   // A background thread copies committed WAL frames into the database this often (PASSIVE: it
   // never waits for the committer).
