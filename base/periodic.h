@@ -6,15 +6,23 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
+
+#include "base/thread_name.h"
 
 namespace lapor {
 
 class Periodic {
  public:
-  // `run_first` runs the task once right away before the first wait.
-  Periodic(std::chrono::milliseconds interval, std::function<void()> task, bool run_first = false)
-      : interval_(interval), task_(std::move(task)), run_first_(run_first) {}
+  // `name` names the thread (SetThreadName). `run_first` runs the task once right away before
+  // the first wait.
+  Periodic(std::string name, std::chrono::milliseconds interval, std::function<void()> task,
+           bool run_first = false)
+      : name_(std::move(name)),
+        interval_(interval),
+        task_(std::move(task)),
+        run_first_(run_first) {}
   ~Periodic() { Stop(); }
   Periodic(const Periodic&) = delete;
   Periodic& operator=(const Periodic&) = delete;
@@ -29,6 +37,7 @@ class Periodic {
         lock.lock();
       }
     });
+    SetThreadName(thread_, name_);
   }
 
   void Stop() {
@@ -41,6 +50,7 @@ class Periodic {
   }
 
  private:
+  const std::string name_;
   const std::chrono::milliseconds interval_;
   const std::function<void()> task_;
   const bool run_first_;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/periodic.h"
+#include "base/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
 #include "federation/manifest.h"
@@ -204,7 +205,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
                (*service)->next_seq());
 
   // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
-  Periodic sla(std::chrono::milliseconds(o.config.sla_interval_ms), [&] {
+  Periodic sla("lapor-sla", std::chrono::milliseconds(o.config.sla_interval_ms), [&] {
     auto cal = WorkingCalendar::Load(data.HolidaysPath(), o.config.utc_offset_minutes);
     if (cal.ok()) {
       (*service)->SetCalendar(std::make_shared<const WorkingCalendar>(std::move(*cal)));
@@ -221,9 +222,12 @@ int Run(const std::string& dir, const std::string& listen_override) {
   sla.Start();
   replicator.Start();
   // In the background: a peer that is down must not hold up the start.
-  std::thread resend([&ropts] { AskPeersToResend(ropts); });
+  std::thread resend([&ropts] {
+    SetThreadName("lapor-resend");
+    AskPeersToResend(ropts);
+  });
   // Statistics for the national aggregate: counts only, signed, to the hub.
-  Periodic stats(std::chrono::milliseconds(o.config.stats_interval_ms), [&] {
+  Periodic stats("lapor-stats", std::chrono::milliseconds(o.config.stats_interval_ms), [&] {
     auto m = directory.Get();
     if (!m || o.config.node_id == kHubNode) return;
     const std::string url = PeerUrl(ropts, std::string(kHubNode));
@@ -235,7 +239,8 @@ int Run(const std::string& dir, const std::string& listen_override) {
     if (!sent.ok()) spdlog::info("statistics not delivered: {}", sent.status().message());
   });
   stats.Start();
-  Periodic manifest_reload(std::chrono::milliseconds(std::min(o.config.manifest_interval_ms, 200)),
+  Periodic manifest_reload("lapor-dirreload",
+                           std::chrono::milliseconds(std::min(o.config.manifest_interval_ms, 200)),
                            load_manifest);
   manifest_reload.Start();
 
@@ -256,7 +261,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   }
 
   // Log loop: a new checkpoint within a second of new events becoming durable.
-  Periodic integrator(std::chrono::milliseconds(250), [&] {
+  Periodic integrator("lapor-integrate", std::chrono::milliseconds(250), [&] {
     auto size = (*log)->Integrate();
     if (!size.ok()) spdlog::error("log integration failed: {}", size.status().ToString());
   });

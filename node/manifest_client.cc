@@ -78,7 +78,7 @@ ManifestClient::ManifestClient(storage::Store* store, std::string hub_url, std::
   impl_->hub_key = std::move(hub_key);
   impl_->interval_ms = interval_ms;
   impl_->loop = std::make_unique<Periodic>(
-      std::chrono::milliseconds(std::min(interval_ms, 1000)),
+      "lapor-manifest", std::chrono::milliseconds(std::min(interval_ms, 1000)),
       [impl = impl_.get()] { impl->Tick(); },
       /*run_first=*/true);
 }

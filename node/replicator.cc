@@ -14,6 +14,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/thread_name.h"
 #include "crypto/merkle.h"
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
@@ -198,6 +199,7 @@ struct Replicator::Impl {
   }
 
   void Run(Sender* s) {
+    SetThreadName("lapor-to-" + s->destination);
     std::mt19937_64 rng(std::random_device{}());
     int attempt = 0;
     uint64_t seen = 0;
@@ -296,6 +298,7 @@ struct Replicator::Impl {
   }
 
   void Discover() {
+    SetThreadName("lapor-discover");
     uint64_t seen = 0;
     do {
       auto deliveries = opt.store->Deliveries();

@@ -94,7 +94,7 @@ WitnessClient::WitnessClient(storage::TreeLog* log, std::vector<WitnessEndpoint>
     auto client = std::make_unique<web::http::client::http_client>(w.url, cfg);
     impl_->peers.push_back({std::move(w), *v, std::move(client)});
   }
-  impl_->loop = std::make_unique<Periodic>(std::chrono::milliseconds(500),
+  impl_->loop = std::make_unique<Periodic>("lapor-witness", std::chrono::milliseconds(500),
                                            [impl = impl_.get()] { impl->SubmitAll(); });
 }
 

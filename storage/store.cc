@@ -224,7 +224,9 @@ class SqliteStore : public Store {
     int chunk = 8 << 20;
     sqlite3_file_control(writer_->raw(), "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
     committer_ = std::thread([this] { CommitLoop(); });
+    SetThreadName(committer_, "lapor-commit");
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    SetThreadName(checkpointer_, "lapor-walckpt");
   }
   ~SqliteStore() override { Close(); }
   using Store::Enqueue;
@@ -1026,7 +1028,6 @@ class SqliteStore : public Store {
   }
 
   void CommitLoop() {
-    SetThreadName("lapor-commit");
     for (;;) {
       std::deque<Pending> batch;
       {
@@ -1060,7 +1061,6 @@ class SqliteStore : public Store {
   // committer off for a last pass). Errors are not fatal: the next pass tries again, and the WAL
   // only grows meanwhile.
   void CheckpointLoop() {
-    SetThreadName("lapor-walckpt");
     auto conn = Connection::Open(path_, false);
     if (!conn.ok()) return;
     int wal_frames = 0;

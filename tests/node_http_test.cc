@@ -2,7 +2,14 @@
 // signed events, restart, personal data erasure, and a table of malformed requests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
@@ -50,6 +57,29 @@ class NodeHttpTest : public ::testing::Test {
   std::unique_ptr<NodeProcess> node_;
   std::string admin_, liaison_, other_liaison_, auditor_;
 };
+
+// Operators tell the node's threads apart in `top -H` and `ps -L` by their names.
+TEST_F(NodeHttpTest, BackgroundThreadsAreNamed) {
+  const std::string tasks = "/proc/" + std::to_string(node_->pid()) + "/task";
+  const std::vector<std::string> want = {"lapor-commit", "lapor-walckpt", "lapor-integrate",
+                                         "lapor-sla"};
+  std::set<std::string> names;
+  // The loops start just after the node begins to serve: give them a moment.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    names.clear();
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+      std::ifstream comm(task.path() / "comm");
+      std::string name;
+      std::getline(comm, name);
+      names.insert(name);
+    }
+    if (std::all_of(want.begin(), want.end(), [&](const auto& n) { return names.count(n); })) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (const auto& n : want) EXPECT_EQ(names.count(n), 1u) << n;
+}
 
 TEST_F(NodeHttpTest, WholeLifecycleWithRolesAndViews) {
   auto created = node_->Post("/api/v1/complaints", Complaint());

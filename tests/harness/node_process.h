@@ -60,6 +60,7 @@ class NodeProcess {
   // SIGTERM and wait; returns the exit status, or -100 - signal if a signal ended it.
   int Stop();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   int port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
   std::string PublicKeyHex() const;  // from node.json
