@@ -262,12 +262,13 @@ fi
 
 # Totals over the rounds: rate = requests / load seconds; p50 = median of the rounds' p50; p99 =
 # of all the rounds' requests together (union_p99); CPU = CPU seconds / requests.
-sum_field() { local f; for f in "$2"-*.txt; do field "$1" "$f"; done | awk '{ s += $1 } END { printf "%.3f", s }'; }
-med_field() { local f; for f in "$2"-*.txt; do field "$1" "$f"; done | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-max_field() { local f; for f in "$2"-*.txt; do field "$1" "$f"; done | sort -g | tail -1; }
+rounds() { local f; for f in "$2"-*.txt; do field "$1" "$f"; done; }  # NAME PREFIX: one value per round
+sum_field() { rounds "$@" | awk '{ s += $1 } END { printf "%.3f", s }'; }
+med_field() { rounds "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+max_field() { rounds "$@" | sort -g | tail -1; }
 cpu_us() {  # wrk output prefix: server CPU microseconds per completed request
-  local f cpu=0 req
-  for f in "$1"-*.txt; do cpu="$(awk -v a="$cpu" -v b="$(sed -n 's/^SERVER_CPU cpu_s=//p' "$f")" 'BEGIN { print a + b }')"; done
+  local cpu req
+  cpu="$(cat "$1"-*.txt | sed -n 's/^SERVER_CPU cpu_s=//p' | awk '{ s += $1 } END { print s + 0 }')"
   req="$(sum_field requests "$1")"
   awk -v c="$cpu" -v r="$req" 'BEGIN { if (r > 0) printf "%.0f", c * 1e6 / r; else print "-" }'
 }

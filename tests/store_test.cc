@@ -40,16 +40,25 @@ Write MakeWrite(uint64_t seq, const std::string& case_id, uint64_t first_seq,
   return w;
 }
 
-int UserVersion(const std::string& path) {
+// The first column of the first row of `sql`, read through a plain connection (the default
+// "unix" VFS, not the store's), as text; "" if there is no row.
+std::string QueryText(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, "unix");
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
-  sqlite3_step(st);
-  int v = sqlite3_column_int(st, 0);
+  sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+  std::string out;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(st, 0);
+    if (text != nullptr) out = reinterpret_cast<const char*>(text);
+  }
   sqlite3_finalize(st);
   sqlite3_close(db);
-  return v;
+  return out;
+}
+
+int UserVersion(const std::string& path) {
+  return std::stoi(QueryText(path, "PRAGMA user_version"));
 }
 
 void ExecRaw(const std::string& path, const std::string& sql) {
@@ -182,15 +191,9 @@ TEST_F(StoreTest, WalFramesOfACommitGoOutInOneWrite) {
   EXPECT_LE(WalWriteCalls() - before, 2 * kCommits + 2);
   store.reset();
   // The database reads back through a plain connection (no VFS of ours).
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db, "SELECT COUNT(*), SUM(LENGTH(envelope)) FROM events", -1, &st, nullptr);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int64(st, 0), int64_t{kCommits});
-  EXPECT_GT(sqlite3_column_int64(st, 1), int64_t{900 * kCommits});
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  EXPECT_EQ(QueryText(path_, "SELECT COUNT(*) FROM events"), std::to_string(kCommits));
+  EXPECT_GT(std::stoll(QueryText(path_, "SELECT SUM(LENGTH(envelope)) FROM events")),
+            int64_t{900 * kCommits});
 }
 
 // Under concurrency (the previous commit held two writes) the committer waits for
@@ -244,18 +247,8 @@ TEST_F(StoreTest, WalBytesOfARolledBackTransactionNeverOverwriteLaterCommits) {
   ASSERT_TRUE(a->Exec("SELECT COUNT(*) FROM t").ok());  // a read flushes whatever a buffered
   a.reset();
   b.reset();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, "unix"), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "ok");
-  sqlite3_finalize(st);
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM u", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 20);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  EXPECT_EQ(QueryText(path_, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(QueryText(path_, "SELECT COUNT(*) FROM u"), "20");
 }
 
 // Commits become visible only after the sync that writes their frames, so the VFS refuses a
