@@ -90,10 +90,31 @@ Status ParseListen(const std::string& listen, std::string* host, int* port, cons
   return Status::Ok();
 }
 
-Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
-  if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Status::IOError("cannot create " + path_ + ": " + std::strerror(errno));
+// Creates `path` and any missing parents (parents 0755, like `mkdir -p`; the last one `mode`).
+// An existing last folder is set to `mode` too: a data folder holds keys and personal data.
+Status MakeDirs(const std::string& path, mode_t mode) {
+  if (path.empty()) return Status::InvalidArgument("empty folder path", "--data-dir");
+  for (size_t at = path.find('/', 1); at != std::string::npos; at = path.find('/', at + 1)) {
+    const std::string parent = path.substr(0, at);
+    if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status::IOError("cannot create " + parent + ": " + std::strerror(errno));
+    }
   }
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST) {
+    return Status::IOError("cannot create " + path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::IOError(path + " is not a folder");
+  }
+  if (::chmod(path.c_str(), mode) != 0) {
+    return Status::IOError("cannot chmod " + path + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
+  LAPOR_RETURN_IF_ERROR(MakeDirs(path_, 0700));
   for (const auto& p : {ConfigPath(), KeyPath(), SealingKeyPath(), DatabasePath()}) {
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0) {
@@ -110,9 +131,11 @@ Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
   if (!holidays) {
     LAPOR_RETURN_IF_ERROR(WriteNewFile(
         path_, HolidaysPath(),
-        "# Public holidays and collective leave (cuti bersama), one YYYY-MM-DD per line.\n"
-        "# Weekends are never working days. The node reloads this file while it runs.\n",
-        0644));
+        "# Regional holidays, one YYYY-MM-DD per line, added to Indonesia's national holidays\n"
+        "# and cuti bersama that the node knows (data/holidays/ in its source). A line\n"
+        "# -YYYY-MM-DD makes a national date a working day here. Weekends are never working\n"
+        "# days. The node reloads this file while it runs.\n",
+        0600));
   }
   nlohmann::json j = {
       {"node_id", config.node_id},
@@ -131,7 +154,7 @@ Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
       {"manifest_interval_ms", config.manifest_interval_ms},
   };
   // The config is written last: its presence marks a complete init.
-  LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, ConfigPath(), j.dump(2) + "\n", 0644));
+  LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, ConfigPath(), j.dump(2) + "\n", 0600));
   return key;
 }
 
