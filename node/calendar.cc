@@ -4,6 +4,10 @@
 #include <sstream>
 
 namespace lapor::node {
+
+// Generated from data/holidays/national-*.txt (node/national_holidays.cc.in).
+extern const char kNationalHolidays[];
+
 namespace {
 constexpr int64_t kDayMs = 86400000;
 
@@ -39,8 +43,10 @@ int64_t WorkingCalendar::DeadlineAfter(int64_t start_ms, int n) const {
   return (day + 1) * kDayMs - 1 - offset_ms_;
 }
 
-Result<WorkingCalendar> WorkingCalendar::Parse(const std::string& text, int utc_offset_minutes) {
+Result<WorkingCalendar> WorkingCalendar::Parse(const std::string& text, int utc_offset_minutes,
+                                               const WorkingCalendar* base) {
   WorkingCalendar cal(utc_offset_minutes);
+  if (base != nullptr) cal.holidays_ = base->holidays_;
   std::istringstream in(text);
   std::string line;
   int lineno = 0;
@@ -52,6 +58,8 @@ Result<WorkingCalendar> WorkingCalendar::Parse(const std::string& text, int utc_
     if (b == std::string::npos) continue;
     auto e = line.find_last_not_of(" \t\r");
     std::string date = line.substr(b, e - b + 1);
+    const bool remove = date[0] == '-';
+    if (remove) date.erase(0, 1);
     int y = 0, m = 0, d = 0;
     char tail = 0;
     bool digits = date.size() == 10;
@@ -67,7 +75,11 @@ Result<WorkingCalendar> WorkingCalendar::Parse(const std::string& text, int utc_
       return Status::InvalidArgument("holiday calendar line " + std::to_string(lineno) +
                                      ": no such date " + date);
     }
-    cal.AddHoliday(day);
+    if (remove) {
+      cal.holidays_.erase(day);
+    } else {
+      cal.AddHoliday(day);
+    }
   }
   return cal;
 }
@@ -78,6 +90,26 @@ Result<WorkingCalendar> WorkingCalendar::Load(const std::string& path, int utc_o
   std::stringstream ss;
   ss << f.rdbuf();
   return Parse(ss.str(), utc_offset_minutes);
+}
+
+Result<WorkingCalendar> WorkingCalendar::National(int utc_offset_minutes) {
+  auto cal = Parse(kNationalHolidays, utc_offset_minutes);
+  if (!cal.ok()) {
+    return Status::Corruption("the national holiday list compiled in is invalid: " +
+                              cal.status().message());
+  }
+  return cal;
+}
+
+Result<WorkingCalendar> WorkingCalendar::LoadWithNational(const std::string& path,
+                                                          int utc_offset_minutes) {
+  auto national = National(utc_offset_minutes);
+  if (!national.ok()) return national.status();
+  std::ifstream f(path);
+  if (!f) return national;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return Parse(ss.str(), utc_offset_minutes, &*national);
 }
 
 }  // namespace lapor::node

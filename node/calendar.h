@@ -16,9 +16,16 @@ class WorkingCalendar {
   explicit WorkingCalendar(int utc_offset_minutes = 7 * 60)
       : offset_ms_(utc_offset_minutes * 60000LL) {}
 
-  // Parses holiday lines; an error names the line.
-  static Result<WorkingCalendar> Parse(const std::string& text, int utc_offset_minutes);
+  // Parses holiday lines; an error names the line. A line `-YYYY-MM-DD` removes that date from
+  // the holidays of `base` (which the result starts from when given).
+  static Result<WorkingCalendar> Parse(const std::string& text, int utc_offset_minutes,
+                                       const WorkingCalendar* base = nullptr);
+  // The file alone (a missing file: weekends only).
   static Result<WorkingCalendar> Load(const std::string& path, int utc_offset_minutes);
+  // Indonesia's national holidays and cuti bersama (data/holidays/, compiled in: the years the
+  // release knows) plus the file's regional days, minus its `-YYYY-MM-DD` lines. What a node uses.
+  static Result<WorkingCalendar> LoadWithNational(const std::string& path, int utc_offset_minutes);
+  static Result<WorkingCalendar> National(int utc_offset_minutes);
 
   void AddHoliday(int64_t day) { holidays_.insert(day); }
   // Day number (days since 1970-01-01) of a civil date; -1 if the date is invalid.

@@ -370,5 +370,46 @@ TEST(CalendarLoadTest, ABadFileIsAnError) {
   EXPECT_NE(cal.status().message().find("line 2"), std::string::npos) << cal.status().message();
 }
 
+// The national list compiled in from data/holidays/ (SKB 3 Menteri for 2026 and 2027).
+TEST(CalendarNationalTest, KnowsTheNationalHolidaysAndCutiBersama) {
+  auto cal = WorkingCalendar::National(kWib);
+  ASSERT_TRUE(cal.ok()) << cal.status().ToString();
+  EXPECT_GE(cal->holiday_count(), 25u + 26u);
+  EXPECT_FALSE(cal->IsWorkingDay(Day(2026, 8, 17)));   // Monday, Proklamasi
+  EXPECT_FALSE(cal->IsWorkingDay(Day(2026, 3, 23)));   // Monday, cuti bersama Idulfitri
+  EXPECT_FALSE(cal->IsWorkingDay(Day(2026, 12, 24)));  // Thursday, cuti bersama Natal
+  EXPECT_FALSE(cal->IsWorkingDay(Day(2026, 12, 25)));  // Friday, Natal
+  EXPECT_FALSE(cal->IsWorkingDay(Day(2027, 1, 1)));    // Friday, Tahun Baru
+  EXPECT_TRUE(cal->IsWorkingDay(Day(2026, 12, 23)));   // an ordinary Wednesday
+  // Thursday 2026-12-23 + 1 working day skips Thu 24 (cuti bersama), Fri 25 (Natal) and the
+  // weekend: due at the end of Monday 2026-12-28 WIB = 2026-12-28T16:59:59.999Z.
+  const int64_t start = Day(2026, 12, 23) * 86400000LL + 3 * 3600000LL;  // 10:00 WIB
+  EXPECT_EQ(cal->DeadlineAfter(start, 1), Day(2026, 12, 29) * 86400000LL - 7 * 3600000LL - 1);
+}
+
+TEST(CalendarNationalTest, TheFileAddsRegionalDaysAndCanRemoveANationalOne) {
+  const std::string path =
+      ::testing::TempDir() + "calendar_test_nat_" + std::to_string(::getpid()) + ".txt";
+  {
+    std::ofstream f(path);
+    f << "# regional\n2026-12-22\n-2026-12-24  # cuti bersama is a working day here\n";
+  }
+  auto cal = WorkingCalendar::LoadWithNational(path, kWib);
+  auto missing = WorkingCalendar::LoadWithNational("/nonexistent/lapor-holidays.txt", kWib);
+  auto national = WorkingCalendar::National(kWib);
+  std::remove(path.c_str());
+  ASSERT_TRUE(cal.ok()) << cal.status().ToString();
+  ASSERT_TRUE(missing.ok() && national.ok());
+  EXPECT_EQ(missing->holiday_count(), national->holiday_count());
+  EXPECT_FALSE(cal->IsWorkingDay(Day(2026, 12, 22)));  // the regional day
+  EXPECT_TRUE(cal->IsWorkingDay(Day(2026, 12, 24)));   // removed by the file
+  EXPECT_FALSE(cal->IsWorkingDay(Day(2026, 12, 25)));  // still national
+  EXPECT_EQ(cal->holiday_count(), national->holiday_count());
+  // A bad removal line is an error naming its line, like any other.
+  auto bad = WorkingCalendar::Parse("-2026-13-01\n", kWib, &*national);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("line 1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lapor::node
