@@ -1,5 +1,7 @@
 #include "node/case_service.h"
 
+#include "node/access_policy.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -135,18 +137,14 @@ bool CaseService::HoldsAccessCode(const v1::CaseState& s, const std::string& cod
   return !code.empty() && crypto::ConstantTimeEquals(crypto::Sha256(code), s.access_code_hash());
 }
 
+Status CheckAgencyName(const std::string& agency, const char* field) {
+  return CheckIdentifier(agency, field, false);
+}
+
 Result<std::optional<storage::Operator>> CaseService::Authenticate(const std::string& token) {
-  std::string h = HashToken(token);
-  {
-    std::lock_guard<std::mutex> lock(op_mu_);
-    auto it = operators_.find(h);
-    if (it != operators_.end()) return std::optional<storage::Operator>(it->second);
-  }
-  auto op = store_->FindOperator(h);
-  if (!op.ok() || !op->has_value()) return op;
-  std::lock_guard<std::mutex> lock(op_mu_);
-  operators_[h] = **op;
-  return op;
+  // Read on every request (one indexed row): a removed, rotated or expired token is refused from
+  // the moment the change commits, without a restart.
+  return store_->FindOperator(HashToken(token), opt_.clock->NowMs());
 }
 
 Result<v1::CaseState> CaseService::LatestState(const std::string& case_id) {
@@ -674,10 +672,10 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
   if (!who.access_code.empty() && !who.op && !HoldsAccessCode(view.state, who.access_code)) {
     return Status::Unauthenticated("the access code does not match this case");
   }
-  view.full = who.op.has_value() || !who.access_code.empty();
-  if (!view.full && view.state.confidential()) {
-    return Status::NotFound("no case with this tracking id", "tracking_id");
-  }
+  const bool reporter = !who.op && !who.access_code.empty();
+  auto access = std::make_shared<CaseAccess>(
+      DecideAccess(view.state, AudienceFor(view.state, who, reporter, opt_.node_id)));
+  view.access = access;
   auto events = History(view.state);
   if (!events.ok()) return events.status();
   const uint64_t ref = CaseRef(view.state);
@@ -700,6 +698,7 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     *note = text.note();
     return true;
   };
+  v1::Submission submission;
   for (const auto& stored_event : *events) {
     v1::Envelope env;
     HistoryItem item;
@@ -708,9 +707,8 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
       return Status::Corruption("stored event " + std::to_string(stored_event.seq) +
                                 " does not parse");
     }
-    if (item.event.type() == v1::EVENT_SUBMITTED) view.submission = item.event.submission();
-    if (!view.full) continue;
-    if (item.event.has_action()) {
+    if (item.event.type() == v1::EVENT_SUBMITTED) submission = item.event.submission();
+    if (item.event.has_action() && access->content) {
       const auto& a = item.event.action();
       item.note = a.note();
       if (!a.note_commitment().empty()) {
@@ -724,21 +722,26 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     }
     view.history.push_back(std::move(item));
   }
-  view.title = view.submission.title();
-  view.description = view.submission.description();
-  if (view.full && view.state.confidential()) {
-    auto sealed = store_->GetSealed(ref, "content");
-    if (!sealed.ok()) return sealed.status();
-    if (sealed->has_value()) {
-      auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
-      if (!plain.ok()) return plain.status();
-      v1::SealedText text;
-      text.ParseFromString(*plain);
-      view.title = text.title();
-      view.description = text.description();
+  std::vector<std::string> revealed;  // what an operator's read reveals, for the access record
+  if (access->content) {
+    view.submission = submission;
+    view.title = submission.title();
+    view.description = submission.description();
+    if (view.state.confidential()) {
+      auto sealed = store_->GetSealed(ref, "content");
+      if (!sealed.ok()) return sealed.status();
+      if (sealed->has_value()) {
+        auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
+        if (!plain.ok()) return plain.status();
+        v1::SealedText text;
+        text.ParseFromString(*plain);
+        view.title = text.title();
+        view.description = text.description();
+      }
+      revealed.push_back("confidential_content");
     }
   }
-  if (!view.submission.reporter_commitment().empty()) {
+  if (access->reporter_identity && !submission.reporter_commitment().empty()) {
     auto sealed = store_->GetSealed(ref, "reporter");
     if (!sealed.ok()) return sealed.status();
     if (!sealed->has_value()) {
@@ -746,19 +749,24 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
       // absence is not an erasure.
       const std::string& self = opt_.node_id;
       view.reporter_erased = view.state.origin_node() == self || view.state.owner_node() == self;
-    } else if (view.full || !view.state.anonymous()) {
+    } else {
       auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
       if (!plain.ok()) return plain.status();
       v1::ReporterRecord record;
       record.ParseFromString(*plain);
-      if (!view.full) {
-        // The public sees the name of a reporter who chose not to be anonymous, nothing more.
-        v1::ReporterRecord name_only;
-        name_only.set_name(record.name());
-        record = std::move(name_only);
-      }
       view.reporter = std::move(record);
+      revealed.push_back("reporter_identity");
     }
+  }
+  if (who.op && !revealed.empty()) {
+    // Accountability before disclosure: no record, no data.
+    storage::AccessRecord r;
+    r.time_ms = opt_.clock->NowMs();
+    r.operator_id = who.op->id;
+    r.role = who.op->role;
+    r.case_id = view.state.case_id();
+    for (const auto& f : revealed) r.fields += (r.fields.empty() ? "" : ",") + f;
+    LAPOR_RETURN_IF_ERROR(store_->RecordAccess(r));
   }
   return view;
 }
@@ -771,10 +779,50 @@ Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string&
   if (!who.access_code.empty() && !who.op && !HoldsAccessCode(s, who.access_code)) {
     return Status::Unauthenticated("the access code does not match this case");
   }
-  if (s.confidential() && !who.op && who.access_code.empty()) {
-    return Status::NotFound("no case with this tracking id", "tracking_id");
+  const bool reporter = !who.op && !who.access_code.empty();
+  if (!DecideAccess(s, AudienceFor(s, who, reporter, opt_.node_id)).signed_events) {
+    return Status::PermissionDenied(
+        "the signed events name operators: an admin or the case's liaison of the owner node, or "
+        "an auditor, may read them (the case's view shows what the caller may see)");
+  }
+  if (s.confidential() && who.op) {
+    // A confidential case's envelopes still carry some of its fields in plain (its location and
+    // target agency): reading them is recorded like any read of its content.
+    storage::AccessRecord r;
+    r.time_ms = opt_.clock->NowMs();
+    r.operator_id = who.op->id;
+    r.role = who.op->role;
+    r.case_id = s.case_id();
+    r.fields = "confidential_content";
+    LAPOR_RETURN_IF_ERROR(store_->RecordAccess(r));
   }
   return History(s);
+}
+
+CaseAccess CaseService::AccessTo(const v1::CaseState& s, const Credentials& who,
+                                 bool access_code_checked) const {
+  const bool reporter = access_code_checked && !who.op && !who.access_code.empty();
+  return DecideAccess(s, AudienceFor(s, who, reporter, opt_.node_id));
+}
+
+Result<std::vector<storage::AccessRecord>> CaseService::AccessLog(const std::string& case_id,
+                                                                  const Credentials& who,
+                                                                  int64_t after_id, int limit) {
+  if (who.op) {
+    if (who.op->role != "admin" && who.op->role != "auditor") {
+      return Status::PermissionDenied("only admins and auditors read the access record");
+    }
+    return store_->AccessRecords(case_id, after_id, limit);
+  }
+  if (who.access_code.empty() || case_id.empty()) {
+    return Status::Unauthenticated("an operator token, or the case's access code, is required");
+  }
+  auto stored = StoredCase(case_id);
+  if (!stored.ok()) return stored.status();
+  if (!HoldsAccessCode(*stored, who.access_code)) {
+    return Status::Unauthenticated("the access code does not match this case");
+  }
+  return store_->AccessRecords(case_id, after_id, limit);
 }
 
 Result<std::vector<v1::CaseState>> CaseService::List(storage::CaseFilter filter,
@@ -788,7 +836,12 @@ Result<std::vector<v1::CaseState>> CaseService::List(storage::CaseFilter filter,
     filter.agency = who.op->agency;
   }
   filter.now_ms = opt_.clock->NowMs();
-  return store_->ListCases(filter);
+  auto cases = store_->ListCases(filter);
+  if (!cases.ok() || !FilterTouchesContent(filter)) return cases;
+  // A content filter that matched a confidential case would tell a caller who may not read that
+  // content what it holds: such cases are left out for them.
+  std::erase_if(*cases, [&](const v1::CaseState& s) { return !AccessTo(s, who).content; });
+  return cases;
 }
 
 Result<int> CaseService::RunSla() {

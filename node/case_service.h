@@ -84,15 +84,19 @@ struct HistoryItem {
   std::string note;  // unsealed note, if the viewer may see it
 };
 
+// What DecideAccess (node/access_policy.h) lets one caller see of a case.
+struct CaseAccess;
+
 struct CaseView {
   v1::CaseState state;
-  v1::Submission submission;
-  std::string title, description;              // unsealed for confidential cases in the full view
-  std::optional<v1::ReporterRecord> reporter;  // full view only; nullopt if none or erased
-  bool reporter_erased = false;
-  bool full = false;                 // viewer authenticated (access code or operator)
-  std::vector<HistoryItem> history;  // full view only
+  v1::Submission submission;                   // empty unless access.content
+  std::string title, description;              // unsealed for confidential cases; access.content
+  std::optional<v1::ReporterRecord> reporter;  // access.reporter_identity only; nullopt if none
+  bool reporter_erased = false;                // (only told to who may see the identity)
+  std::shared_ptr<const CaseAccess> access;    // what the caller may see; never null
+  std::vector<HistoryItem> history;  // every event; notes only with access.content
 };
+
 
 struct CaseServiceOptions {
   std::string node_id;
@@ -105,6 +109,9 @@ struct CaseServiceOptions {
   // Called (on the committer thread) after a write that owes deliveries became durable.
   std::function<void()> on_outbox;
 };
+
+// An agency name as the API accepts it (a-z, 0-9, '.', '_', '-', at most 64); empty is allowed.
+Status CheckAgencyName(const std::string& agency, const char* field);
 
 // The storage key of a case at this node.
 inline uint64_t CaseRef(const v1::CaseState& s) {
@@ -131,12 +138,25 @@ class CaseService {
            Done<v1::CaseState> done);
   Result<v1::CaseState> Act(const std::string& case_id, const ActionRequest& req,
                             const Credentials& who);  // blocking form
-  // The public view, or the full view when `who` is an operator or holds the access code.
-  // Confidential cases are NotFound for the public.
+  // The case as `who` may see it (DecideAccess in node/access_policy.h). A wrong access code is
+  // Unauthenticated. An operator's read of reporter identity or confidential content is added to
+  // the access record before the view is returned (and the read fails if it cannot be).
   Result<CaseView> View(const std::string& case_id, const Credentials& who);
+  // The signed envelopes of a case: PermissionDenied unless `who` may see them (access.signed_events).
   Result<std::vector<storage::StoredEvent>> Events(const std::string& case_id,
                                                    const Credentials& who);
+  // Operators only. Liaisons get their agency's cases. A filter on content (agency, category,
+  // region, report type) never returns a confidential case to a caller who may not see its content.
   Result<std::vector<v1::CaseState>> List(storage::CaseFilter filter, const Credentials& who);
+  // What `who` may see of a case (the list and action replies render through it).
+  // `access_code_checked`: who.access_code is known to be this case's.
+  CaseAccess AccessTo(const v1::CaseState& s, const Credentials& who,
+                      bool access_code_checked = false) const;
+  // The access record: an admin or auditor of this node lists it (of one case, or all when
+  // `case_id` is empty); the reporter lists their own case's with its access code.
+  Result<std::vector<storage::AccessRecord>> AccessLog(const std::string& case_id,
+                                                       const Credentials& who, int64_t after_id,
+                                                       int limit);
 
   // Records escalations for missed deadlines and auto-completes cases whose 10 working days
   // without a reply have passed. Returns how many events it wrote.
@@ -165,7 +185,7 @@ class CaseService {
 
   // Replaces the holiday calendar (the SLA loop reloads the operator's file).
   void SetCalendar(std::shared_ptr<const WorkingCalendar> calendar);
-  // Operator lookup by bearer token (cached; a token added while running is found on first use).
+  // The active operator holding a bearer token (a removed, rotated or expired one is nullopt).
   Result<std::optional<storage::Operator>> Authenticate(const std::string& token);
 
   const std::string& node_id() const { return opt_.node_id; }
@@ -273,9 +293,6 @@ class CaseService {
   std::unordered_map<std::string, std::string> pending_by_author_;
   std::unordered_map<std::string, InFlight> in_flight_;  // guarded by seq_mu_
 
-  std::mutex op_mu_;
-  std::unordered_map<std::string, storage::Operator>
-      operators_;  // by token hash; guarded by op_mu_
 };
 
 }  // namespace lapor::node

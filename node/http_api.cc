@@ -17,6 +17,7 @@
 #include "crypto/encoding.h"
 #include "federation/manifest.h"
 #include "federation/request_auth.h"
+#include "node/access_policy.h"
 #include "node/lifecycle.h"
 #include "node/manifest_client.h"
 #include "node/stats.h"
@@ -98,15 +99,21 @@ std::string SubmittedJson(const SubmitResult& r) {
   return out;
 }
 
-json StateJson(const v1::CaseState& s, int64_t now) {
+// A case's state as `access` lets its caller see it: without content, only its existence,
+// status and dates (the keys stay, with null values).
+json StateJson(const v1::CaseState& s, int64_t now, const CaseAccess& access) {
+  const bool content = access.content;
+  auto text = [content](const std::string& v) {
+    return content && !v.empty() ? json(v) : json(nullptr);
+  };
   return json{
       {"tracking_id", s.case_id()},
       {"status", s.status()},
-      {"report_type", s.report_type()},
-      {"category", s.category()},
-      {"region_code", s.region_code()},
-      {"agency", s.agency().empty() ? json(nullptr) : json(s.agency())},
-      {"title", s.confidential() ? json(nullptr) : json(s.title())},
+      {"report_type", text(s.report_type())},
+      {"category", text(s.category())},
+      {"region_code", text(s.region_code())},
+      {"agency", text(s.agency())},
+      {"title", s.confidential() ? json(nullptr) : text(s.title())},
       {"anonymous", s.anonymous()},
       {"confidential", s.confidential()},
       {"created_at", FormatTime(s.created_ms())},
@@ -127,73 +134,71 @@ json StateJson(const v1::CaseState& s, int64_t now) {
 }
 
 json ViewJson(const CaseView& v, int64_t now) {
-  json j = StateJson(v.state, now);
+  const CaseAccess& access = *v.access;
+  json j = StateJson(v.state, now, access);
+  j["access"] = AudienceName(access.audience);
   const auto& sub = v.submission;
-  j["title"] = v.title;
-  j["description"] = v.description;
-  j["channel"] = sub.channel();
-  j["target_agency"] = sub.target_agency().empty() ? json(nullptr) : json(sub.target_agency());
-  if (sub.has_location()) {
-    j["location"] = {{"lat", sub.lat()}, {"lon", sub.lon()}};
-    if (v.full && v.reporter && !v.reporter->address().empty()) {
-      j["location"]["address"] = v.reporter->address();
+  if (access.content) {
+    j["title"] = v.title;
+    j["description"] = v.description;
+    j["channel"] = sub.channel();
+    j["target_agency"] = sub.target_agency().empty() ? json(nullptr) : json(sub.target_agency());
+    if (sub.has_location()) {
+      j["location"] = {{"lat", sub.lat()}, {"lon", sub.lon()}};
+      if (access.reporter_identity && v.reporter && !v.reporter->address().empty()) {
+        j["location"]["address"] = v.reporter->address();
+      }
     }
-  }
-  json atts = json::array();
-  for (const auto& a : sub.attachments()) {
-    atts.push_back({{"sha256", crypto::HexEncode(a.sha256())},
-                    {"media_type", a.media_type()},
-                    {"size", a.size()}});
-  }
-  j["attachments"] = atts;
-  if (v.reporter) {
-    json r = {{"name", v.reporter->name()}};
-    if (v.full) {
-      r["nik"] = v.reporter->nik();
-      r["phone"] = v.reporter->phone();
-      r["email"] = v.reporter->email();
+    json atts = json::array();
+    for (const auto& a : sub.attachments()) {
+      atts.push_back({{"sha256", crypto::HexEncode(a.sha256())},
+                      {"media_type", a.media_type()},
+                      {"size", a.size()}});
     }
-    j["reporter"] = r;
-  } else if (v.reporter_erased) {
+    j["attachments"] = atts;
+    if (!v.state.archive_reason().empty()) j["archive_reason"] = v.state.archive_reason();
+    if (!v.state.duplicate_of().empty()) j["duplicate_of"] = v.state.duplicate_of();
+  }
+  if (access.reporter_identity && v.reporter) {
+    j["reporter"] = {{"name", v.reporter->name()},
+                     {"nik", v.reporter->nik()},
+                     {"phone", v.reporter->phone()},
+                     {"email", v.reporter->email()}};
+  } else if (access.reporter_identity && v.reporter_erased) {
     j["reporter"] = {{"erased", true}};
   }
-  if (!v.state.archive_reason().empty()) j["archive_reason"] = v.state.archive_reason();
-  if (!v.state.duplicate_of().empty()) j["duplicate_of"] = v.state.duplicate_of();
-  if (v.full) {
-    json history = json::array();
-    for (const auto& h : v.history) {
-      const auto& e = h.event;
-      json item = {{"seq", h.seq},
-                   {"node_id", e.node_id()},
-                   {"type", std::string(EventTypeName(e.type()))},
-                   {"at", FormatTime(e.time_ms())}};
-      switch (e.actor().kind()) {
-        case v1::ACTOR_OPERATOR:
-          item["actor"] = {{"kind", "operator"},
-                           {"operator_id", e.actor().operator_id()},
-                           {"role", e.actor().role()}};
-          break;
-        case v1::ACTOR_CITIZEN:
-          item["actor"] = {{"kind", "reporter"}};
-          break;
-        default:
-          item["actor"] = {{"kind", "system"}};
-          break;
-      }
-      if (e.has_action()) {
-        const auto& a = e.action();
-        if (!h.note.empty()) item["note"] = h.note;
-        if (!a.agency().empty()) item["agency"] = a.agency();
-        if (!a.reason().empty()) item["reason"] = a.reason();
-        if (!a.missed_deadline().empty()) item["missed_deadline"] = a.missed_deadline();
-        if (!a.to_node().empty()) item["to_node"] = a.to_node();
-        if (!a.relayed_from().empty()) item["relayed_from"] = crypto::HexEncode(a.relayed_from());
-        if (!a.request().empty()) item["request"] = a.request();
-      }
-      history.push_back(std::move(item));
+  json history = json::array();
+  for (const auto& h : v.history) {
+    const auto& e = h.event;
+    json item = {{"seq", h.seq},
+                 {"node_id", e.node_id()},
+                 {"type", std::string(EventTypeName(e.type()))},
+                 {"at", FormatTime(e.time_ms())}};
+    switch (e.actor().kind()) {
+      case v1::ACTOR_OPERATOR:
+        item["actor"] = {{"kind", "operator"}, {"role", e.actor().role()}};
+        if (access.operator_ids) item["actor"]["operator_id"] = e.actor().operator_id();
+        break;
+      case v1::ACTOR_CITIZEN:
+        item["actor"] = {{"kind", "reporter"}};
+        break;
+      default:
+        item["actor"] = {{"kind", "system"}};
+        break;
     }
-    j["history"] = history;
+    if (e.has_action() && access.content) {
+      const auto& a = e.action();
+      if (!h.note.empty()) item["note"] = h.note;
+      if (!a.agency().empty()) item["agency"] = a.agency();
+      if (!a.reason().empty()) item["reason"] = a.reason();
+      if (!a.missed_deadline().empty()) item["missed_deadline"] = a.missed_deadline();
+      if (!a.to_node().empty()) item["to_node"] = a.to_node();
+      if (!a.relayed_from().empty()) item["relayed_from"] = crypto::HexEncode(a.relayed_from());
+      if (!a.request().empty()) item["request"] = a.request();
+    }
+    history.push_back(std::move(item));
   }
+  j["history"] = history;
   return j;
 }
 
@@ -437,6 +442,14 @@ struct HttpApi::Impl {
   Result<Credentials> ReadCredentials(const http_request& req, const std::string& access_code) {
     Credentials who;
     who.access_code = access_code;
+    // The access code is best sent in this header (or a POST body): a URL's query can reach logs
+    // and Referer headers. The query parameter stays for existing clients.
+    if (auto h = req.headers().find("X-Access-Code"); h != req.headers().end()) {
+      if (!access_code.empty() && access_code != h->second) {
+        return Status::InvalidArgument("two different access codes", "X-Access-Code");
+      }
+      who.access_code = h->second;
+    }
     auto it = req.headers().find("Authorization");
     if (it != req.headers().end()) {
       const std::string& h = it->second;
@@ -449,6 +462,52 @@ struct HttpApi::Impl {
       who.op = **op;
     }
     return who;
+  }
+
+  // GET /api/v1/access-log (admin, auditor: every record) and
+  // GET /api/v1/complaints/{id}/access-log (also the reporter, with the access code): who read
+  // which personal data of which case, and when. Paged by `after` (the last id seen).
+  int RouteAccessLog(const http_request& req, const std::string& case_id) {
+    auto q = Query(req, {"after", "limit", "access_code"});
+    if (!q.ok()) return Fail(req, q.status());
+    uint64_t after = 0, limit = 100;
+    if (!(*q)["after"].empty() && (!ParseDecimal((*q)["after"], &after) ||
+                                   after > static_cast<uint64_t>(INT64_MAX))) {
+      return Fail(req, Status::InvalidArgument("must be an integer", "after"));
+    }
+    if (!(*q)["limit"].empty() &&
+        (!ParseDecimal((*q)["limit"], &limit) || limit < 1 || limit > 1000)) {
+      return Fail(req, Status::InvalidArgument("must be an integer 1-1000", "limit"));
+    }
+    auto who = ReadCredentials(req, (*q)["access_code"]);
+    if (!who.ok()) return Fail(req, who.status());
+    auto records = service->AccessLog(case_id, *who, static_cast<int64_t>(after),
+                                      static_cast<int>(limit));
+    if (!records.ok()) return Fail(req, records.status());
+    json items = json::array();
+    for (const auto& r : *records) {
+      json fields = json::array();
+      for (size_t at = 0; at < r.fields.size();) {
+        size_t comma = r.fields.find(',', at);
+        if (comma == std::string::npos) comma = r.fields.size();
+        fields.push_back(r.fields.substr(at, comma - at));
+        at = comma + 1;
+      }
+      items.push_back({{"id", r.id},
+                       {"at", FormatTime(r.time_ms)},
+                       {"operator_id", r.operator_id},
+                       {"role", r.role},
+                       {"tracking_id", r.case_id},
+                       {"fields", fields}});
+    }
+    json next = records->size() == limit ? json(std::to_string(records->back().id)) : json(nullptr);
+    Reply(req, 200, {{"items", items}, {"next_after", next}});
+    return 200;
+  }
+
+  int Fail(const http_request& req, const Status& s) {
+    ReplyError(req, s);
+    return HttpStatusFor(s);
   }
 
   // For endpoints any operator (admin, liaison or auditor) may read.
@@ -833,6 +892,11 @@ struct HttpApi::Impl {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
       return RouteLog(req, path.rfind("/log/", 0) == 0 ? path.substr(5) : std::string());
     }
+    if (segments.size() == 3 && segments[0] == "api" && segments[1] == "v1" &&
+        segments[2] == "access-log") {
+      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
+      return RouteAccessLog(req, "");
+    }
     if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1" ||
         segments[2] != "complaints") {
       return fail(Status::NotFound("no such endpoint", "path"));
@@ -896,7 +960,7 @@ struct HttpApi::Impl {
         auto items = service->List(filter, *who);
         if (!items.ok()) return fail(items.status());
         json arr = json::array();
-        for (const auto& s : *items) arr.push_back(StateJson(s, now));
+        for (const auto& s : *items) arr.push_back(StateJson(s, now, service->AccessTo(s, *who)));
         json next = nullptr;
         if (static_cast<int>(items->size()) == filter.limit && !items->empty()) {
           next = std::to_string(items->back().first_seq());
@@ -933,6 +997,9 @@ struct HttpApi::Impl {
                         {"payload_type", std::string(kEventPayloadType)},
                         {"events", arr}});
     }
+    if (segments.size() == 5 && segments[4] == "access-log" && m == methods::GET) {
+      return RouteAccessLog(req, case_id);
+    }
     if (segments.size() == 5 && segments[4] == "actions" && m == methods::POST) {
       auto q = Query(req, {"access_code"});
       if (!q.ok()) return fail(q.status());
@@ -944,10 +1011,11 @@ struct HttpApi::Impl {
       if (!s.ok()) return fail(s);
       auto who = ReadCredentials(req, access_code);
       if (!who.ok()) return fail(who.status());
-      service->Act(case_id, ar, *who, [this, req, now](Result<v1::CaseState> state) {
-        OnPool([this, req, now, state = std::move(state)] {
+      service->Act(case_id, ar, *who, [this, req, now, who = *who](Result<v1::CaseState> state) {
+        OnPool([this, req, now, who, state = std::move(state)] {
           if (!state.ok()) return ReplyError(req, state.status());
-          Reply(req, 200, StateJson(*state, now));
+          // Act succeeded, so the access code (if that is how the caller came) was the case's.
+          Reply(req, 200, StateJson(*state, now, service->AccessTo(*state, who, true)));
         });
       });
       return 0;

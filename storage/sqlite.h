@@ -41,6 +41,22 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// The row loop: calls `fn(st)` for each row until it returns false or the rows end, then resets
+// the statement (also on error). Errors of a step become the Status.
+template <typename Fn>
+Status ForEachRow(Statement& st, Fn&& fn) {
+  for (;;) {
+    auto row = st.Step();
+    if (!row.ok()) {
+      st.Reset();
+      return row.status();
+    }
+    if (!*row || !fn(st)) break;
+  }
+  st.Reset();
+  return Status::Ok();
+}
+
 class Connection {
  public:
   // Opens (creating if asked) the database at `path` with WAL, synchronous=FULL and a busy timeout.

@@ -134,6 +134,37 @@ CREATE TABLE leaf_tiles(
   idx INTEGER PRIMARY KEY,
   hashes BLOB NOT NULL);
 )sql",
+    // 5 -> 6: operators can be removed, rotated and expire; every operator change and every read
+    // of personal data is kept in an append-only record (triggers refuse UPDATE and DELETE).
+    R"sql(
+ALTER TABLE operators ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE operators ADD COLUMN removed_ms INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE operator_changes(
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  operator_id INTEGER NOT NULL,
+  change TEXT NOT NULL,
+  detail TEXT NOT NULL);
+INSERT INTO operator_changes(time_ms, operator_id, change, detail)
+  SELECT created_ms, id, 'added', role || CASE agency WHEN '' THEN '' ELSE ' of ' || agency END
+  FROM operators ORDER BY id;
+CREATE TABLE access_log(
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  operator_id INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  fields TEXT NOT NULL);
+CREATE INDEX access_log_by_case ON access_log(case_id, id);
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+  BEGIN SELECT RAISE(ABORT, 'the access record is append-only'); END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+  BEGIN SELECT RAISE(ABORT, 'the access record is append-only'); END;
+CREATE TRIGGER operator_changes_no_update BEFORE UPDATE ON operator_changes
+  BEGIN SELECT RAISE(ABORT, 'the operator record is append-only'); END;
+CREATE TRIGGER operator_changes_no_delete BEFORE DELETE ON operator_changes
+  BEGIN SELECT RAISE(ABORT, 'the operator record is append-only'); END;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -426,22 +457,134 @@ class SqliteStore : public Store {
 
   Result<uint64_t> AddOperator(const Operator& op, const std::string& token_hash) override {
     return WithReader<uint64_t>([&](Connection* db) -> Result<uint64_t> {
-      LAPOR_RETURN_IF_ERROR(
-          db->Run("INSERT INTO operators(name, role, agency, token_hash, created_ms) "
-                  "VALUES(?, ?, ?, ?, strftime('%s','now') * 1000)",
-                  [&](Statement& st) {
-                    st.Bind(1, op.name).Bind(2, op.role).Bind(3, op.agency).BindBlob(4, token_hash);
-                  }));
-      return static_cast<uint64_t>(sqlite3_last_insert_rowid(db->raw()));
+      uint64_t id = 0;
+      LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+        LAPOR_RETURN_IF_ERROR(db->Run(
+            "INSERT INTO operators(name, role, agency, token_hash, created_ms, expires_ms) "
+            "VALUES(?, ?, ?, ?, strftime('%s','now') * 1000, ?)",
+            [&](Statement& st) {
+              st.Bind(1, op.name)
+                  .Bind(2, op.role)
+                  .Bind(3, op.agency)
+                  .BindBlob(4, token_hash)
+                  .Bind(5, op.expires_ms);
+            }));
+        id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db->raw()));
+        return RecordOperatorChange(db, id, "added",
+                                    op.role + (op.agency.empty() ? "" : " of " + op.agency));
+      }));
+      return id;
     });
   }
 
-  Result<std::optional<Operator>> FindOperator(const std::string& token_hash) override {
+  static constexpr const char* kOperatorColumns =
+      "id, name, role, agency, expires_ms, removed_ms, created_ms";
+  static Operator ReadOperator(Statement& st) {
+    return Operator{static_cast<uint64_t>(st.Int(0)), st.Text(1), st.Text(2), st.Text(3),
+                    st.Int(4), st.Int(5), st.Int(6)};
+  }
+
+  Result<std::optional<Operator>> FindOperator(const std::string& token_hash,
+                                               int64_t now_ms) override {
     return QueryRow<Operator>(
-        "SELECT id, name, role, agency FROM operators WHERE token_hash = ?",
-        [&](Statement& st) { st.BindBlob(1, token_hash); },
+        std::string("SELECT ") + kOperatorColumns +
+            " FROM operators WHERE token_hash = ? AND removed_ms = 0 AND "
+            "(expires_ms = 0 OR expires_ms > ?)",
+        [&](Statement& st) { st.BindBlob(1, token_hash).Bind(2, now_ms); }, ReadOperator);
+  }
+
+  Result<std::vector<Operator>> ListOperators() override {
+    return QueryRows<Operator>(
+        std::string("SELECT ") + kOperatorColumns + " FROM operators ORDER BY id", NoBind,
+        ReadOperator);
+  }
+
+  // Changes one active operator and records the change, in one transaction.
+  Status ChangeOperator(uint64_t id, int64_t now_ms, const std::string& sql,
+                        const std::function<void(Statement&)>& bind, const std::string& change,
+                        const std::string& detail) {
+    return WithReader<bool>([&](Connection* db) -> Result<bool> {
+             LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+               LAPOR_RETURN_IF_ERROR(db->Run(sql, bind));
+               if (sqlite3_changes(db->raw()) == 0) {
+                 return Status::NotFound("no active operator " + std::to_string(id), "id");
+               }
+               return RecordOperatorChange(db, id, change, detail, now_ms);
+             }));
+             return true;
+           })
+        .status();
+  }
+
+  Status RemoveOperator(uint64_t id, int64_t now_ms) override {
+    return ChangeOperator(
+        id, now_ms, "UPDATE operators SET removed_ms = ? WHERE id = ? AND removed_ms = 0",
+        [&](Statement& st) { st.Bind(1, now_ms).Bind(2, static_cast<int64_t>(id)); }, "removed",
+        "");
+  }
+
+  Status RotateOperator(uint64_t id, const std::string& new_token_hash, int64_t expires_ms,
+                        int64_t now_ms) override {
+    return ChangeOperator(
+        id, now_ms,
+        "UPDATE operators SET token_hash = ?, expires_ms = ? WHERE id = ? AND removed_ms = 0",
+        [&](Statement& st) {
+          st.BindBlob(1, new_token_hash).Bind(2, expires_ms).Bind(3, static_cast<int64_t>(id));
+        },
+        "rotated", expires_ms > 0 ? "expires_ms=" + std::to_string(expires_ms) : "no expiry");
+  }
+
+  static Status RecordOperatorChange(Connection* db, uint64_t id, const std::string& change,
+                                     const std::string& detail, int64_t now_ms = 0) {
+    return db->Run(
+        "INSERT INTO operator_changes(time_ms, operator_id, change, detail) "
+        "VALUES(CASE WHEN ? > 0 THEN ? ELSE strftime('%s','now') * 1000 END, ?, ?, ?)",
+        [&](Statement& st) {
+          st.Bind(1, now_ms)
+              .Bind(2, now_ms)
+              .Bind(3, static_cast<int64_t>(id))
+              .Bind(4, change)
+              .Bind(5, detail);
+        });
+  }
+
+  Result<std::vector<OperatorChange>> OperatorChanges() override {
+    return QueryRows<OperatorChange>(
+        "SELECT id, time_ms, operator_id, change, detail FROM operator_changes ORDER BY id",
+        NoBind, [](Statement& st) {
+          return OperatorChange{st.Int(0), st.Int(1), static_cast<uint64_t>(st.Int(2)),
+                                st.Text(3), st.Text(4)};
+        });
+  }
+
+  Status RecordAccess(const AccessRecord& r) override {
+    return WithReader<bool>([&](Connection* db) -> Result<bool> {
+             LAPOR_RETURN_IF_ERROR(db->Run(
+                 "INSERT INTO access_log(time_ms, operator_id, role, case_id, fields) "
+                 "VALUES(?, ?, ?, ?, ?)",
+                 [&](Statement& st) {
+                   st.Bind(1, r.time_ms)
+                       .Bind(2, static_cast<int64_t>(r.operator_id))
+                       .Bind(3, r.role)
+                       .Bind(4, r.case_id)
+                       .Bind(5, r.fields);
+                 }));
+             return true;
+           })
+        .status();
+  }
+
+  Result<std::vector<AccessRecord>> AccessRecords(const std::string& case_id, int64_t after_id,
+                                                  int limit) override {
+    return QueryRows<AccessRecord>(
+        "SELECT id, time_ms, operator_id, role, case_id, fields FROM access_log "
+        "WHERE (? = '' OR case_id = ?) AND id > ? ORDER BY id LIMIT ?",
+        [&](Statement& st) {
+          st.Bind(1, case_id).Bind(2, case_id).Bind(3, after_id).Bind(4, int64_t{limit});
+        },
         [](Statement& st) {
-          return Operator{static_cast<uint64_t>(st.Int(0)), st.Text(1), st.Text(2), st.Text(3)};
+          return AccessRecord{st.Int(0), st.Int(1), static_cast<uint64_t>(st.Int(2)), st.Text(3),
+                              st.Text(4), st.Text(5)};
         });
   }
 
@@ -864,6 +1007,21 @@ class SqliteStore : public Store {
       std::optional<T> out;
       if (*row) out = read(**st);
       (*st)->Reset();
+      return out;
+    });
+  }
+  // Runs `sql` on a pooled reader with `bind` applied and returns `read` of every row.
+  template <typename T, typename Bind, typename Read>
+  Result<std::vector<T>> QueryRows(const std::string& sql, Bind bind, Read read) {
+    return WithReader<std::vector<T>>([&](Connection* db) -> Result<std::vector<T>> {
+      auto st = db->Cached(sql);
+      if (!st.ok()) return st.status();
+      bind(**st);
+      std::vector<T> out;
+      LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+        out.push_back(read(row));
+        return true;
+      }));
       return out;
     });
   }

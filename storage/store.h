@@ -24,7 +24,7 @@
 namespace lapor::storage {
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 // Storage keys of cases that another node opened start here (a node's own cases are keyed by the
 // seq of their first event, which is far below).
@@ -144,7 +144,27 @@ struct Operator {
   uint64_t id = 0;
   std::string name;
   std::string role;
-  std::string agency;  // liaisons only
+  std::string agency;    // liaisons only
+  int64_t expires_ms = 0;  // 0: no expiry
+  int64_t removed_ms = 0;  // 0: active
+  int64_t created_ms = 0;
+};
+
+// One read of a reporter's identity or of a confidential case's content by an operator.
+struct AccessRecord {
+  int64_t id = 0;
+  int64_t time_ms = 0;
+  uint64_t operator_id = 0;
+  std::string role, case_id;
+  std::string fields;  // comma-separated: reporter_identity, confidential_content
+};
+
+// One change to the operators (added, removed, rotated), as the operator record keeps it.
+struct OperatorChange {
+  int64_t id = 0;
+  int64_t time_ms = 0;
+  uint64_t operator_id = 0;
+  std::string change, detail;
 };
 
 struct CaseFilter {
@@ -221,8 +241,26 @@ class Store {
   // after delivery for a resend), so erased data is never sent again. Returns how many.
   virtual Result<int> EraseOutboxSealed(const std::string& case_id, const std::string& kind) = 0;
 
+  // ---- Operators and the access record ----
+  // Each call is one durable transaction; an operator change and its record row commit together.
   virtual Result<uint64_t> AddOperator(const Operator& op, const std::string& token_hash) = 0;
-  virtual Result<std::optional<Operator>> FindOperator(const std::string& token_hash) = 0;
+  // The active operator holding this token (not removed, not expired at now_ms), or nullopt.
+  virtual Result<std::optional<Operator>> FindOperator(const std::string& token_hash,
+                                                       int64_t now_ms) = 0;
+  virtual Result<std::vector<Operator>> ListOperators() = 0;
+  // Marks an operator removed (its row stays: events name operator ids). NotFound if no such
+  // active operator.
+  virtual Status RemoveOperator(uint64_t id, int64_t now_ms) = 0;
+  // Replaces an active operator's token hash (the old token is dead when this returns) and sets
+  // its expiry (0: none). NotFound if no such active operator.
+  virtual Status RotateOperator(uint64_t id, const std::string& new_token_hash, int64_t expires_ms,
+                                int64_t now_ms) = 0;
+  virtual Result<std::vector<OperatorChange>> OperatorChanges() = 0;
+  // Appends to the access record (append-only: triggers refuse UPDATE and DELETE).
+  virtual Status RecordAccess(const AccessRecord& record) = 0;
+  // Access records after `after_id` (of one case, or all when case_id is empty), oldest first.
+  virtual Result<std::vector<AccessRecord>> AccessRecords(const std::string& case_id,
+                                                          int64_t after_id, int limit) = 0;
 
   virtual Result<int64_t> CountOutbox() = 0;
 

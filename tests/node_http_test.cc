@@ -1,6 +1,7 @@
 // Integration tests against the real lapor-node binary: the lifecycle over HTTP, roles, views,
 // signed events, restart, personal data erasure, and a table of malformed requests.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -92,11 +93,13 @@ TEST_F(NodeHttpTest, WholeLifecycleWithRolesAndViews) {
   EXPECT_EQ(c["status"], "belum_terverifikasi");
   EXPECT_TRUE(c["due_at"].is_string());
 
-  // Public view: the reporter's name only; no NIK, phone, email, address or history.
+  // Public view: the case's content, nothing of the reporter (not even the name), the history
+  // without operator ids.
   auto pub = node_->Get("/api/v1/complaints/" + id).Json();
-  EXPECT_EQ(pub["reporter"], json({{"name", "Siti Aminah"}}));
+  EXPECT_FALSE(pub.contains("reporter")) << pub.dump();
   EXPECT_FALSE(pub["location"].contains("address"));
-  EXPECT_FALSE(pub.contains("history"));
+  EXPECT_EQ(pub["access"], "public");
+  ASSERT_EQ(pub["history"].size(), 1u);
   EXPECT_EQ(pub["overdue"], false);
 
   // Roles: nobody, liaison and auditor may not verify; an admin may.
@@ -144,8 +147,18 @@ TEST_F(NodeHttpTest, WholeLifecycleWithRolesAndViews) {
   EXPECT_EQ(full["history"][4]["actor"]["kind"], "reporter");
   EXPECT_EQ(node_->Get("/api/v1/complaints/" + id + "?access_code=NOPE").status, 401);
 
+  // Operator ids: the admin sees them, the public and the reporter do not.
+  EXPECT_FALSE(full["history"][1]["actor"].contains("operator_id"));
+  EXPECT_EQ(full["history"][1]["actor"]["role"], "admin");
+  auto admin_full = node_->Get("/api/v1/complaints/" + id, admin_).Json();
+  EXPECT_TRUE(admin_full["history"][1]["actor"]["operator_id"].is_number());
+
+  // Signed events (they name operators): not for the public or the reporter.
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + id + "/events").status, 403);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + id + "/events?access_code=" + code).status, 403);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + id + "/events", other_liaison_).status, 403);
   // Signed events: each verifies against the node's key, seq increases, the chain links.
-  auto ev = node_->Get("/api/v1/complaints/" + id + "/events").Json();
+  auto ev = node_->Get("/api/v1/complaints/" + id + "/events", auditor_).Json();
   ASSERT_EQ(ev["events"].size(), 10u);
   auto pub_key = crypto::HexDecode(node_->PublicKeyHex());
   ASSERT_TRUE(pub_key);
@@ -247,8 +260,16 @@ TEST_F(NodeHttpTest, AnonymousConfidentialAndErasure) {
   conf["report_type"] = "whistleblowing";
   auto c = node_->Post("/api/v1/complaints", conf).Json();
   const std::string cid = c["tracking_id"];
-  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid).status, 404);
-  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events").status, 404);
+  // The public learns that it exists, its status and dates; nothing of its content.
+  auto conf_pub = node_->Get("/api/v1/complaints/" + cid);
+  ASSERT_EQ(conf_pub.status, 200);
+  EXPECT_EQ(conf_pub.Json()["status"], "belum_terverifikasi");
+  for (const char* field : {"title", "category", "report_type", "region_code", "agency"}) {
+    EXPECT_TRUE(conf_pub.Json()[field].is_null()) << field;
+  }
+  EXPECT_EQ(conf_pub.body.find("pungutan"), std::string::npos);
+  EXPECT_EQ(conf_pub.body.find("whistleblowing"), std::string::npos);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events").status, 403);
   auto full =
       node_
           ->Get("/api/v1/complaints/" + cid + "?access_code=" + c["access_code"].get<std::string>())
@@ -288,6 +309,200 @@ TEST_F(NodeHttpTest, AnonymousConfidentialAndErasure) {
   for (const char* pii : {"Siti", "3204123456789012", "6281234567890", "siti@example"}) {
     EXPECT_EQ(text.find(pii), std::string::npos) << pii;
   }
+}
+
+// The who-sees-what table (node/access_policy.h, README) through the real binary, for a public
+// case with a named reporter and an anonymous confidential whistle-blowing case, both dispositioned
+// to dinas-pu; and the access record of every read of personal data.
+TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
+  auto named = node_->Post("/api/v1/complaints", Complaint()).Json();
+  const std::string pid = named["tracking_id"];
+  json wb = Complaint("Pungutan liar oleh kepala seksi");
+  wb["confidential"] = true;
+  wb["anonymous"] = true;
+  wb["report_type"] = "whistleblowing";
+  wb["target_agency"] = "dinas-pu";
+  auto secret = node_->Post("/api/v1/complaints", wb).Json();
+  const std::string cid = secret["tracking_id"];
+  const std::string code = secret["access_code"];
+  Act(pid, {{"action", "verify"}, {"agency", "dinas-pu"}}, admin_, 200);
+  Act(cid, {{"action", "verify"}, {"agency", "dinas-pu"}}, admin_, 200);
+  Act(cid, {{"action", "respond"}, {"note", "Inspektorat memeriksa kepala seksi."}}, liaison_, 200);
+
+  struct Seen {
+    bool content, identity, operator_ids;
+  };
+  auto look = [&](const std::string& id, const std::string& token,
+                  const std::string& access_code = "") {
+    std::map<std::string, std::string> h;
+    if (!token.empty()) h["Authorization"] = "Bearer " + token;
+    if (!access_code.empty()) h["X-Access-Code"] = access_code;
+    auto r = Http(node_->port(), "GET", "/api/v1/complaints/" + id, "", h);
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto j = r.Json();
+    bool ops = false;
+    for (const auto& item : j["history"]) ops = ops || item["actor"].contains("operator_id");
+    const bool content = j["title"].is_string() && j["category"].is_string();
+    // Content or not, never half of it.
+    EXPECT_EQ(content, r.body.find("dinas-pu") != std::string::npos) << r.body;
+    const bool identity = j.contains("reporter");
+    EXPECT_EQ(identity, r.body.find("3204123456789012") != std::string::npos) << r.body;
+    return Seen{content, identity, ops};
+  };
+  auto expect = [&](const std::string& who, Seen got, Seen want) {
+    EXPECT_EQ(got.content, want.content) << who;
+    EXPECT_EQ(got.identity, want.identity) << who;
+    EXPECT_EQ(got.operator_ids, want.operator_ids) << who;
+  };
+  // The public case with a named reporter.
+  expect("public", look(pid, ""), {true, false, false});
+  expect("reporter", look(pid, "", named["access_code"]), {true, true, false});
+  expect("admin", look(pid, admin_), {true, true, true});
+  expect("case liaison", look(pid, liaison_), {true, true, true});
+  expect("other liaison", look(pid, other_liaison_), {true, false, false});
+  expect("auditor", look(pid, auditor_), {true, false, true});
+  // The anonymous confidential case.
+  expect("public", look(cid, ""), {false, false, false});
+  expect("reporter", look(cid, "", code), {true, true, false});
+  expect("admin", look(cid, admin_), {true, true, true});
+  expect("case liaison", look(cid, liaison_), {true, false, true});
+  expect("other liaison", look(cid, other_liaison_), {false, false, false});
+  expect("auditor", look(cid, auditor_), {false, false, true});
+  // The case liaison reads the confidential response; the others do not.
+  auto liaison_view = node_->Get("/api/v1/complaints/" + cid, liaison_);
+  EXPECT_NE(liaison_view.body.find("Inspektorat"), std::string::npos);
+  for (const std::string& t : {std::string(), other_liaison_, auditor_}) {
+    EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid, t).body.find("Inspektorat"),
+              std::string::npos);
+  }
+  // A list filtered on content never returns the confidential case to who may not read it.
+  const json by_agency = node_->Get("/api/v1/complaints?agency=dinas-pu", auditor_).Json();
+  ASSERT_EQ(by_agency["items"].size(), 1u);  // the public case only
+  EXPECT_EQ(by_agency["items"][0]["tracking_id"], pid);
+  auto listed = node_->Get("/api/v1/complaints", auditor_);
+  EXPECT_EQ(listed.body.find("whistleblowing"), std::string::npos);
+  EXPECT_NE(node_->Get("/api/v1/complaints", admin_).body.find("whistleblowing"), std::string::npos);
+  // Signed events of the confidential case: the admin, case liaison and auditor (who checks the
+  // chains), each read recorded; never the other liaison, the public or the reporter.
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events", admin_).status, 200);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events", liaison_).status, 200);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events", auditor_).status, 200);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events", other_liaison_).status, 403);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events").status, 403);
+
+  // The access record: every operator read of identity or confidential content (admin 2x on
+  // the named case is 1 read here; the liaison's), none by the reporter or by who saw nothing.
+  auto record = node_->Get("/api/v1/complaints/" + cid + "/access-log", auditor_);
+  ASSERT_EQ(record.status, 200) << record.body;
+  std::vector<std::string> rows;
+  const json record_json = record.Json();
+  for (const auto& r : record_json["items"]) {
+    rows.push_back(r["role"].get<std::string>() + ":" + r["fields"].dump());
+  }
+  EXPECT_EQ(rows, (std::vector<std::string>{
+                      R"(admin:["confidential_content","reporter_identity"])",
+                      R"(liaison:["confidential_content"])",
+                      R"(liaison:["confidential_content"])",
+                      R"(admin:["confidential_content"])",
+                      R"(liaison:["confidential_content"])",
+                      R"(auditor:["confidential_content"])"}))
+      << record.body;
+  EXPECT_EQ(record.body.find("3204123456789012"), std::string::npos);  // the record, not the data
+  // The reporter reads their own case's record with the access code (header), not another's.
+  auto mine = Http(node_->port(), "GET", "/api/v1/complaints/" + cid + "/access-log", "",
+                   {{"X-Access-Code", code}});
+  EXPECT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.Json()["items"].size(), rows.size());
+  EXPECT_EQ(Http(node_->port(), "GET", "/api/v1/complaints/" + pid + "/access-log", "",
+                 {{"X-Access-Code", code}})
+                .status,
+            401);
+  EXPECT_EQ(node_->Get("/api/v1/access-log", liaison_).status, 403);
+  EXPECT_EQ(node_->Get("/api/v1/access-log").status, 401);
+  auto all = node_->Get("/api/v1/access-log?limit=2", admin_).Json();
+  ASSERT_EQ(all["items"].size(), 2u);
+  EXPECT_TRUE(all["next_after"].is_string());
+}
+
+// Operators are listed, removed and rotated with the CLI while the node runs; a removed or
+// rotated token is refused at once, and every change is recorded.
+TEST_F(NodeHttpTest, OperatorsAreRemovedAndRotatedWithoutARestart) {
+  const std::string dir = node_->data_dir();
+  EXPECT_EQ(node_->Get("/api/v1/complaints", auditor_).status, 200);
+  auto list = node_->Cli({"operator", "list", "--data-dir", dir});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_NE(list.output.find("dinas-kesehatan"), std::string::npos) << list.output;
+  EXPECT_EQ(list.output.find("lpt_"), std::string::npos);  // no token is ever shown again
+  // Operator ids: admin 1, liaison 2, other liaison 3, auditor 4 (SetUp's order).
+  auto removed = node_->Cli({"operator", "remove", "--id", "4", "--data-dir", dir});
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  EXPECT_EQ(node_->Get("/api/v1/complaints", auditor_).status, 401);
+  auto rotated = node_->Cli({"operator", "rotate", "--id", "1", "--data-dir", dir});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.output;
+  const auto at = rotated.output.find("lpt_");
+  ASSERT_NE(at, std::string::npos) << rotated.output;
+  const std::string fresh = rotated.output.substr(at, rotated.output.find('\n', at) - at);
+  EXPECT_EQ(node_->Get("/api/v1/complaints", admin_).status, 401);
+  EXPECT_EQ(node_->Get("/api/v1/complaints", fresh).status, 200);
+  EXPECT_EQ(node_->Cli({"operator", "remove", "--id", "4", "--data-dir", dir}).exit_code, 1);
+  EXPECT_EQ(node_->Cli({"operator", "remove", "--id", "99", "--data-dir", dir}).exit_code, 1);
+  list = node_->Cli({"operator", "list", "--data-dir", dir});
+  EXPECT_NE(list.output.find("removed"), std::string::npos) << list.output;
+  // The CLI refuses an agency the API would refuse (it could never act).
+  auto bad = node_->Cli(
+      {"operator", "add", "--name", "X", "--role", "liaison", "--agency", "Dinas PUPR", "--data-dir",
+       dir});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--agency"), std::string::npos) << bad.output;
+  // An expiring token works until it expires.
+  auto expiring = node_->Cli({"operator", "add", "--name", "Tamu", "--role", "auditor",
+                              "--expires-in-days", "1", "--data-dir", dir});
+  ASSERT_EQ(expiring.exit_code, 0) << expiring.output;
+  list = node_->Cli({"operator", "list", "--data-dir", dir});
+  EXPECT_NE(list.output.find("expires in 0 days"), std::string::npos) << list.output;
+}
+
+// init creates missing parent folders (a fresh clone has no var/), makes the data folder 0700
+// even when it existed, and writes every file readable by the node's user only.
+TEST(NodeInitTest, CreatesParentsAndKeepsEverythingPrivate) {
+  const std::string root = MakeTempDir("lapor-init");
+  const std::string dir = root + "/var/lib/lapor/node-32";
+  auto r = RunCommand({NodeProcess::Binary(), "init", "--data-dir", dir, "--jurisdiction", "32"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  for (const char* f : {"node.json", "node.key", "sealing.key", "holidays.txt", "lapor.db"}) {
+    ASSERT_EQ(::stat((dir + "/" + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 077, 0u) << f << " is readable by others";
+  }
+  const std::string existing = root + "/existing";
+  ASSERT_EQ(::mkdir(existing.c_str(), 0755), 0);
+  r = RunCommand(
+      {NodeProcess::Binary(), "init", "--data-dir", existing, "--jurisdiction", "32.04"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(::stat(existing.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // A file where the folder should be is a clear error, not a crash.
+  const std::string file = root + "/a-file";
+  { std::ofstream(file) << "x"; }
+  r = RunCommand({NodeProcess::Binary(), "init", "--data-dir", file + "/node", "--jurisdiction",
+                  "32"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot create"), std::string::npos) << r.output;
+}
+
+// --version and vkey work without a running node.
+TEST_F(NodeHttpTest, VersionAndVkeyFromTheCommandLine) {
+  auto version = node_->Cli({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.output.find("lapor-node 0."), std::string::npos) << version.output;
+  auto vkey = node_->Cli({"vkey", "--data-dir", node_->data_dir()});
+  ASSERT_EQ(vkey.exit_code, 0) << vkey.output;
+  auto served = node_->Get("/log/vkey");
+  ASSERT_EQ(served.status, 200);
+  EXPECT_EQ(vkey.output, served.body);
+  EXPECT_NE(node_->Cli({"operator", "nonsense", "--data-dir", node_->data_dir()}).exit_code, 0);
 }
 
 TEST_F(NodeHttpTest, RestartKeepsEverythingAndStopsCleanly) {

@@ -92,12 +92,16 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
     auto store = std::move(*Store::Open(path_));
     ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
   }
-  // Make it a version-1 database: without the tables of migrations 2 to 5, and with the v1 outbox
+  // Make it a version-1 database: without the tables of migrations 2 to 6, and with the v1 outbox
   // (destination, seq) holding one row.
   ExecRaw(path_,
           "DROP TABLE tree_nodes; DROP TABLE checkpoints; DROP TABLE witnessed; DROP TABLE alerts; "
           "DROP TABLE foreign_events; DROP TABLE delivery; DROP TABLE received; "
-          "DROP TABLE leaf_tiles; "
+          "DROP TABLE leaf_tiles; DROP TABLE access_log; DROP TABLE operator_changes; "
+          "ALTER TABLE operators DROP COLUMN expires_ms; "
+          "ALTER TABLE operators DROP COLUMN removed_ms; "
+          "INSERT INTO operators(name, role, agency, token_hash, created_ms) "
+          "VALUES('Budi', 'liaison', 'dinas-pu', x'01', 5); "
           "DROP INDEX cases_by_id; DROP TABLE outbox; "
           "CREATE TABLE outbox(destination TEXT NOT NULL, seq INTEGER NOT NULL, "
           "PRIMARY KEY(destination, seq)) WITHOUT ROWID; INSERT INTO outbox VALUES('00', 0); "
@@ -126,6 +130,15 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
   EXPECT_FALSE((*store)->LeafTile(2)->has_value());
   // Checkpoints never go backwards.
   EXPECT_EQ((*store)->SaveCheckpoint({}, {0, "r", "n", 6}).code(), Status::Code::kConflict);
+  // Operators from before schema 6 are active, without expiry, and their addition is recorded.
+  auto op = (*store)->FindOperator(std::string(1, '\x01'), 1000);
+  ASSERT_TRUE(op.ok() && op->has_value());
+  EXPECT_EQ((*op)->agency, "dinas-pu");
+  auto changes = (*store)->OperatorChanges();
+  ASSERT_TRUE(changes.ok() && changes->size() == 1u);
+  EXPECT_EQ((*changes)[0].change, "added");
+  EXPECT_EQ((*changes)[0].detail, "liaison of dinas-pu");
+  EXPECT_EQ((*changes)[0].time_ms, 5);
 }
 
 // Under a load that never lets the committer idle, passive checkpoints alone never catch up and
@@ -405,13 +418,82 @@ TEST_F(StoreTest, OperatorsAreFoundByTokenHashOnly) {
   auto store = std::move(*Store::Open(path_));
   auto id = store->AddOperator({0, "Budi", "liaison", "dinas-pu"}, crypto::Sha256("token-1"));
   ASSERT_TRUE(id.ok());
-  auto op = store->FindOperator(crypto::Sha256("token-1"));
+  auto op = store->FindOperator(crypto::Sha256("token-1"), 1000);
   ASSERT_TRUE(op.ok() && op->has_value());
   EXPECT_EQ((*op)->agency, "dinas-pu");
   EXPECT_EQ((*op)->id, *id);
-  EXPECT_FALSE(store->FindOperator(crypto::Sha256("token-2"))->has_value());
+  EXPECT_FALSE(store->FindOperator(crypto::Sha256("token-2"), 1000)->has_value());
   // The same token twice is refused (UNIQUE), never silently shared.
   EXPECT_FALSE(store->AddOperator({0, "Ani", "admin", ""}, crypto::Sha256("token-1")).ok());
+}
+
+TEST_F(StoreTest, RemovedRotatedAndExpiredTokensAreRefusedAndEveryChangeIsRecorded) {
+  auto store = std::move(*Store::Open(path_));
+  const int64_t now = 1'800'000'000'000;
+  auto a = store->AddOperator({0, "Budi", "admin", ""}, crypto::Sha256("a-1"));
+  Operator expiring{0, "Sari", "auditor", ""};
+  expiring.expires_ms = now + 1000;
+  auto b = store->AddOperator(expiring, crypto::Sha256("b-1"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  // Expiry: valid before, refused at and after it.
+  EXPECT_TRUE(store->FindOperator(crypto::Sha256("b-1"), now + 999)->has_value());
+  EXPECT_FALSE(store->FindOperator(crypto::Sha256("b-1"), now + 1000)->has_value());
+  // Rotation: the old token dies, the new one works.
+  ASSERT_TRUE(store->RotateOperator(*a, crypto::Sha256("a-2"), 0, now).ok());
+  EXPECT_FALSE(store->FindOperator(crypto::Sha256("a-1"), now)->has_value());
+  auto rotated = store->FindOperator(crypto::Sha256("a-2"), now);
+  ASSERT_TRUE(rotated.ok() && rotated->has_value());
+  EXPECT_EQ((*rotated)->id, *a);
+  // Removal: refused from now on, kept in the list (events name operator ids), not twice.
+  ASSERT_TRUE(store->RemoveOperator(*a, now + 5).ok());
+  EXPECT_FALSE(store->FindOperator(crypto::Sha256("a-2"), now + 5)->has_value());
+  EXPECT_EQ(store->RemoveOperator(*a, now + 6).code(), Status::Code::kNotFound);
+  EXPECT_EQ(store->RotateOperator(*a, crypto::Sha256("a-3"), 0, now + 6).code(),
+            Status::Code::kNotFound);
+  EXPECT_EQ(store->RemoveOperator(999, now).code(), Status::Code::kNotFound);
+  auto ops = store->ListOperators();
+  ASSERT_TRUE(ops.ok());
+  ASSERT_EQ(ops->size(), 2u);
+  EXPECT_EQ((*ops)[0].removed_ms, now + 5);
+  EXPECT_EQ((*ops)[1].expires_ms, now + 1000);
+  auto changes = store->OperatorChanges();
+  ASSERT_TRUE(changes.ok());
+  std::vector<std::string> seen;
+  for (const auto& c : *changes) seen.push_back(std::to_string(c.operator_id) + ":" + c.change);
+  const std::string ia = std::to_string(*a), ib = std::to_string(*b);
+  EXPECT_EQ(seen, (std::vector<std::string>{ia + ":added", ib + ":added", ia + ":rotated",
+                                            ia + ":removed"}));
+}
+
+TEST_F(StoreTest, TheAccessRecordIsAppendOnly) {
+  {
+    auto store = std::move(*Store::Open(path_));
+    for (int i = 0; i < 3; ++i) {
+      AccessRecord r{0, 1000 + i, 7, "admin", i == 1 ? "32-B" : "32-A", "reporter_identity"};
+      ASSERT_TRUE(store->RecordAccess(r).ok());
+    }
+    auto all = store->AccessRecords("", 0, 10);
+    ASSERT_TRUE(all.ok());
+    ASSERT_EQ(all->size(), 3u);
+    auto of_a = store->AccessRecords("32-A", 0, 10);
+    ASSERT_TRUE(of_a.ok());
+    ASSERT_EQ(of_a->size(), 2u);
+    EXPECT_EQ((*of_a)[1].time_ms, 1002);
+    ASSERT_TRUE(store->AddOperator({0, "Budi", "admin", ""}, crypto::Sha256("t")).ok());
+    auto paged = store->AccessRecords("", (*all)[0].id, 1);
+    ASSERT_TRUE(paged.ok() && paged->size() == 1u);
+    EXPECT_EQ((*paged)[0].id, (*all)[1].id);
+    store->Close();
+  }
+  // Not even a direct SQL connection can rewrite or drop a record.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM access_log", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE access_log SET operator_id = 1", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM operator_changes", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
 }
 
 }  // namespace

@@ -1,0 +1,55 @@
+// Who may see what of a case: the one place that decides it. Every surface that shows a case
+// (the case view and list, its signed events, the access record, search and pages to come) asks
+// DecideAccess and shows no more than it allows. README.md has the same table for people.
+//
+// | data                                   | public | reporter | admin | case liaison | other liaison | auditor |
+// |----------------------------------------|--------|----------|-------|--------------|---------------|---------|
+// | reporter identity                      | never  | own      | yes   | not anonymous| never         | never   |
+// | content of a public case               | yes    | yes      | yes   | yes          | yes (public)  | yes     |
+// | content of a confidential case         | never  | yes      | yes   | yes          | never         | never   |
+// | operator ids in events                 | no     | no       | yes   | yes          | no            | yes     |
+//
+// "Admin" is an admin of the node that owns the case; an admin of any other node holding it (the
+// origin, the hub, an escalation party) sees it as an auditor does. The "case liaison" is a
+// liaison of the agency the case is dispositioned to, at the owner node. Content is everything
+// but the case's existence, status, dates and the types of its events: title, description,
+// report type, category, region, location, agencies, attachments and the notes of its events. Nobody outside the reporter and the
+// owner's admin and case liaison learns anything of a confidential case but that it exists, its
+// status and its dates.
+#pragma once
+
+#include <string>
+
+#include "node/case_service.h"
+#include "lapor/v1/event.pb.h"
+
+namespace lapor::node {
+
+enum class Audience { kPublic, kReporter, kAdmin, kCaseLiaison, kOtherLiaison, kAuditor };
+
+const char* AudienceName(Audience a);
+
+struct CaseAccess {
+  Audience audience = Audience::kPublic;
+  bool content = false;            // title, description, report type, category, region,
+                                   // location, agencies, attachments, notes
+  bool reporter_identity = false;  // name, NIK, phone, email, address
+  bool operator_ids = false;       // which operator did what
+  // The signed envelopes (GET .../events): they carry operator ids, so only a caller who may see
+  // those gets them (admin, case liaison, auditor: the same bytes the log serves an auditor).
+  bool signed_events = false;
+};
+
+// Whom `who` is for case `s` at node `self`. `holds_access_code`: the caller presented the
+// case's access code (checked by the caller). An operator token wins over an access code.
+Audience AudienceFor(const v1::CaseState& s, const Credentials& who, bool holds_access_code,
+                     const std::string& self);
+
+// What that audience may see of the case.
+CaseAccess DecideAccess(const v1::CaseState& s, Audience audience);
+
+// Whether a list filter on these fields could reveal a confidential case's content to someone
+// who may not see it (a filter on agency or category is itself a question about content).
+bool FilterTouchesContent(const storage::CaseFilter& filter);
+
+}  // namespace lapor::node
