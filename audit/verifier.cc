@@ -510,7 +510,9 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
     const bool whole = chunk.count == 256 && !(in.previous && in.previous->size > chunk.from &&
                                                in.previous->size < chunk.from + chunk.count);
     if (whole) {
-      tree.AppendSubtree(8, chunk.root);
+      if (Status s = tree.AppendSubtree(8, chunk.root); !s.ok()) {
+        fail(static_cast<int64_t>(chunk.from), "", "tree: " + s.message());
+      }
       check_previous();
     }
     if (!chunk.root.empty()) tile_roots.push_back(chunk.root);
@@ -519,7 +521,9 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       const uint64_t index = chunk.from + i;
       Checked& c = chunk.checked[i];
       if (!whole) {
-        tree.Append(c.leaf);
+        if (Status s = tree.Append(c.leaf); !s.ok()) {
+          fail(static_cast<int64_t>(index), "", "tree: " + s.message());
+        }
         check_previous();
       }
       if (!c.error.empty()) {

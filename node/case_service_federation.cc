@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
@@ -360,7 +362,11 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     alert.note_a = **other;
     alert.note_b = hash;
     alert.time_ms = opt_.clock->NowMs();
-    store_->AddAlert(alert);
+    if (Status kept = store_->AddAlert(alert); !kept.ok()) {
+      // The item is refused either way; the evidence is lost only if the store failed.
+      spdlog::error("equivocation alert of node {} not stored: {}", ev.node_id(),
+                    kept.ToString());
+    }
     return finish(v1::ITEM_REJECTED, alert.detail);
   }
 

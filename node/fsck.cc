@@ -76,7 +76,7 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     expected_seq = e.seq + 1;
     if (crypto::Sha256(e.envelope) != e.hash) problem(at + "stored hash does not match envelope");
     if (checkpoint && tree.size() < checkpoint->size) {
-      tree.Append(crypto::LeafHash(e.envelope),
+      Status appended = tree.Append(crypto::LeafHash(e.envelope),
                   [&](uint32_t level, uint64_t index, const std::string& hash) {
                     if (level == 0) {
                       tile_leaves += hash;
@@ -88,6 +88,7 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
                       recomputed_nodes.push_back({level, index, hash});
                     }
                   });
+      if (!appended.ok()) problem(at + "tree: " + appended.message());
       if (tree.size() == checkpoint->size) root_at_checkpoint = tree.Root();
     }
     v1::Envelope env;
