@@ -287,6 +287,12 @@ class SqliteStore : public Store {
     std::thread([cb = std::move(on_durable), refused] { cb(refused); }).detach();
   }
 
+  Status Health() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failed_) return Status::IOError("the store failed: " + failure_);
+    return Status::Ok();
+  }
+
   void Close() override {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -1191,6 +1197,7 @@ class SqliteStore : public Store {
   void CommitLoop() {
     for (;;) {
       std::deque<Pending> batch;
+      Status failed_earlier;  // read under mu_ with the batch
       {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [&] { return TakeBatch(&batch) || stopping_; });
@@ -1200,10 +1207,11 @@ class SqliteStore : public Store {
         }
         Gather(lock, &batch);
         last_batch_size_ = batch.size();
+        if (failed_) failed_earlier = Status::IOError("store failed earlier: " + failure_);
       }
       Status s;
-      if (failed_) {
-        s = Status::IOError("store failed earlier: " + failure_);
+      if (!failed_earlier.ok()) {
+        s = failed_earlier;
       } else {
         std::lock_guard<std::mutex> gate(wal_gate_mu_);
         s = CommitBatch(batch);
@@ -1318,7 +1326,7 @@ class SqliteStore : public Store {
   uint64_t next_commit_seq_;       // guarded by mu_
   bool stopping_ = false;          // guarded by mu_
   bool committer_exited_ = false;  // guarded by mu_
-  bool failed_ = false;            // guarded by mu_ (read unguarded only by the committer)
+  bool failed_ = false;            // guarded by mu_
   std::string failure_;            // guarded by mu_
   std::thread committer_;
   std::thread checkpointer_;

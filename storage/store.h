@@ -219,6 +219,10 @@ class Store {
   std::future<Status> Enqueue(Write w);
   // Stops the committer after it has committed everything queued.
   virtual void Close() = 0;
+  // Ok while writes can commit; once a commit has failed (disk full, I/O error, a caller bug)
+  // every later write fails and this says why. The process should restart from disk: that is
+  // what recovery is for. Thread-safe.
+  virtual Status Health() = 0;
 
   // Next sequence number: one past the highest committed event (0 for an empty log).
   virtual Result<uint64_t> NextSeq() = 0;

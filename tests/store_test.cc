@@ -362,14 +362,31 @@ TEST_F(StoreTest, ConcurrentWritersShareGroupCommitsInQueueOrder) {
 TEST_F(StoreTest, FailedCommitStoresNothingAndFailsLaterWrites) {
   auto store = std::move(*Store::Open(path_));
   ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
-  // A second event with the same seq violates the primary key: the whole batch must roll back.
-  Write dup = MakeWrite(0, "32-BBBBBBBBBB", 0);
-  Status s = store->Enqueue(std::move(dup)).get();
+  EXPECT_TRUE(store->Health().ok());
+  // Another connection takes events.seq 1 behind the store's back, so the next write reaches
+  // COMMIT's INSERT and violates the primary key there: its whole transaction must roll back.
+  ExecRaw(path_, "INSERT INTO events(seq, case_ref, hash, envelope) VALUES(1, 1, x'00', x'00')");
+  Status s = store->Enqueue(MakeWrite(1, "32-BBBBBBBBBB", 1)).get();
   EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("UNIQUE"), std::string::npos) << s.ToString();
+  EXPECT_FALSE(store->GetCase(1)->has_value());  // the case row of that write rolled back too
+  EXPECT_EQ((*store->GetCase(0))->case_id(), "32-AAAAAAAAAA");
+  // From now on every write is refused, so no gap can ever be committed, and the store says so.
+  EXPECT_FALSE(store->Enqueue(MakeWrite(2, "32-CCCCCCCCCC", 2)).get().ok());
+  EXPECT_FALSE(store->GetCase(2)->has_value());
+  Status health = store->Health();
+  EXPECT_EQ(health.code(), Status::Code::kIOError);
+  EXPECT_NE(health.message().find("UNIQUE"), std::string::npos) << health.ToString();
+}
+
+TEST_F(StoreTest, TheSameSeqQueuedTwiceFailsTheStore) {
+  auto store = std::move(*Store::Open(path_));
+  ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
+  EXPECT_FALSE(store->Enqueue(MakeWrite(0, "32-BBBBBBBBBB", 0)).get().ok());
   EXPECT_EQ((*store->GetCase(0))->case_id(), "32-AAAAAAAAAA");  // not replaced
-  // From now on every write is refused, so no gap can ever be committed.
   EXPECT_FALSE(store->Enqueue(MakeWrite(1, "32-CCCCCCCCCC", 1)).get().ok());
   EXPECT_EQ(*store->NextSeq(), 1u);
+  EXPECT_FALSE(store->Health().ok());
 }
 
 TEST_F(StoreTest, CloseDrainsQueueAndRefusesAfterwards) {
