@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The layering check must fail on a back-arrow: a copy of the tree where crypto/ includes a
+# storage/ header (and one where a new node/ header reaches into audit/) is refused, naming it.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+for folder in base crypto proto storage federation node audit bench tests; do
+  cp -r "$ROOT/$folder" "$TMP/"
+done
+bash "$TMP/tests/check_layering.sh" "$TMP" >/dev/null  # the copy itself is clean
+
+sed -i '0,/#include "crypto\/encoding.h"/s//#include "crypto\/encoding.h"\n#include "storage\/store.h"/' \
+  "$TMP/crypto/encoding.cc"
+if out=$(bash "$TMP/tests/check_layering.sh" "$TMP"); then
+  echo "FAIL: a crypto/ -> storage/ include was accepted"; exit 1
+fi
+grep -q "crypto/encoding.cc -> storage/store.h" <<<"$out" || { echo "FAIL: not named: $out"; exit 1; }
+
+cp "$ROOT/crypto/encoding.cc" "$TMP/crypto/encoding.cc"
+printf '#include "audit/verifier.h"\n' >"$TMP/node/back_arrow.h"
+if out=$(bash "$TMP/tests/check_layering.sh" "$TMP"); then
+  echo "FAIL: a node/ -> audit/ include was accepted"; exit 1
+fi
+grep -q "node/back_arrow.h -> audit/verifier.h" <<<"$out" || { echo "FAIL: not named: $out"; exit 1; }
+echo "PASS: back-arrows are refused and named"
