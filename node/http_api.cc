@@ -792,6 +792,13 @@ struct HttpApi::Impl {
 
     if (segments.size() == 1 && segments[0] == "healthz") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
+      // A node whose store failed cannot take writes: its supervisor and load balancer must know
+      // (the node also stops itself so that it restarts from disk).
+      if (Status health = store ? store->Health() : Status::Ok(); !health.ok()) {
+        return send(503, {{"status", "failed"},
+                          {"node_id", service->node_id()},
+                          {"error", health.message()}});
+      }
       return send(
           200,
           {{"status", "ok"}, {"node_id", service->node_id()}, {"next_seq", service->next_seq()}});

@@ -1,10 +1,15 @@
 // lapor-node: the command line of a LAPOR! node (init, run, operator add, fsck, pii erase).
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -23,6 +28,7 @@
 #include "node/fsck.h"
 #include "node/http_api.h"
 #include "node/lifecycle.h"
+#include "node/logging.h"
 #include "node/manifest_client.h"
 #include "node/replicator.h"
 #include "node/stats.h"
@@ -115,10 +121,33 @@ sigset_t StopSignals() {
   return set;
 }
 
+// One process per data folder: an exclusive lock on DIR/lock held for the life of the process
+// (the kernel drops it when the process dies, kill -9 included). The file holds the pid.
+Status LockDataDir(const std::string& dir) {
+  const std::string path = dir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {0};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    ::close(fd);
+    return Status::Conflict("another lapor-node (pid " + (holder.empty() ? "?" : holder) +
+                            ") is running on " + dir + "; stop it first");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    spdlog::warn("cannot write the pid to {}", path);
+  }
+  return Status::Ok();  // fd stays open (and locked) until the process exits
+}
+
 int Run(const std::string& dir, const std::string& listen_override) {
   // Block the stop signals before any thread starts, so only sigwait below receives them.
   sigset_t stop = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  if (Status locked = LockDataDir(dir); !locked.ok()) return Fail(locked);
 
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
@@ -268,8 +297,20 @@ int Run(const std::string& dir, const std::string& listen_override) {
   });
   integrator.Start();
 
+  // A failed store refuses every write from then on: stop, so the supervisor restarts the node
+  // from what is durable (recovery is the normal start path).
+  std::atomic<bool> store_failed{false};
+  Periodic health("lapor-health", std::chrono::milliseconds(500), [&] {
+    Status h = o.store->Health();
+    if (h.ok() || store_failed.exchange(true)) return;
+    spdlog::critical("{}: stopping so that the node restarts from disk", h.message());
+    ::kill(::getpid(), SIGTERM);
+  });
+  health.Start();
+
   int sig = 0;
   sigwait(&stop, &sig);
+  health.Stop();
   spdlog::info("signal {} received: finishing in-flight requests", sig);
   api.Stop();
   resend.join();
@@ -284,12 +325,17 @@ int Run(const std::string& dir, const std::string& listen_override) {
     spdlog::error("final log integration failed: {}", size.status().ToString());
   }
   o.store->Close();
-  spdlog::info("stopped cleanly");
+  const bool failed = store_failed.load() || !o.store->Health().ok();
+  if (failed) {
+    spdlog::error("stopped after a store failure (exit 1): what was acknowledged is durable");
+  } else {
+    spdlog::info("stopped cleanly");
+  }
   spdlog::shutdown();
   // Everything is durable and every request answered. Skip static destructors: cpprestsdk's
   // thread pool may still be unwinding connections and races with them at exit.
   std::fflush(nullptr);
-  std::_Exit(0);
+  std::_Exit(failed ? 1 : 0);
 }
 
 // Operator tokens: printed once, only their SHA-256 is stored.
@@ -532,9 +578,7 @@ int main(int argc, char** argv) {
   // Everything the node creates (keys, config, the database and its WAL, backups) holds keys or
   // personal data: readable by the node's user only.
   ::umask(077);
-  auto logger = spdlog::stderr_color_mt("lapor");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  if (lapor::Status s = SetupLogging("text", "--log-format"); !s.ok()) return Fail(s);
   if (const char* lvl = std::getenv("LAPOR_LOG_LEVEL")) {
     spdlog::set_level(spdlog::level::from_str(lvl));
   }
@@ -559,6 +603,11 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "serve until SIGINT/SIGTERM");
   run->add_option("--data-dir", dir, "data folder")->required();
   run->add_option("--listen", listen_override, "HOST:PORT, overrides the config");
+  std::string log_format = std::getenv("LAPOR_LOG_FORMAT") ? std::getenv("LAPOR_LOG_FORMAT") : "text";
+  run->add_option("--log-format", log_format,
+                  "text, or json: one object per line (time, level, subsystem, thread, message); "
+                  "default $LAPOR_LOG_FORMAT or text")
+      ->capture_default_str();
 
   auto* op = app.add_subcommand("operator", "manage operators");
   op->require_subcommand(1);
@@ -628,7 +677,13 @@ int main(int argc, char** argv) {
   }
   lapor::crypto::Init();
   if (*init) return Init(dir, jurisdiction, listen, origin, hub_key, hub_url);
-  if (*run) return Run(dir, listen_override);
+  if (*run) {
+    if (lapor::Status s = SetupLogging(log_format, "--log-format"); !s.ok()) return Fail(s);
+    if (const char* lvl = std::getenv("LAPOR_LOG_LEVEL")) {
+      spdlog::set_level(spdlog::level::from_str(lvl));
+    }
+    return Run(dir, listen_override);
+  }
   if (*op_add) return AddOperator(dir, name, role, agency, expires_in_days);
   if (*op_list) return ListOperators(dir);
   if (*op_remove) return RemoveOperator(dir, operator_id);

@@ -492,6 +492,57 @@ TEST(NodeInitTest, CreatesParentsAndKeepsEverythingPrivate) {
   EXPECT_NE(r.output.find("cannot create"), std::string::npos) << r.output;
 }
 
+// A second `run` on a data folder in use is refused at once, naming the running one; the first
+// keeps serving.
+TEST_F(NodeHttpTest, ASecondProcessOnTheSameFolderIsRefused) {
+  auto second = node_->Cli({"run", "--data-dir", node_->data_dir(), "--listen", "127.0.0.1:1"});
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_NE(second.output.find("another lapor-node (pid " + std::to_string(node_->pid())),
+            std::string::npos)
+      << second.output;
+  auto health = node_->Get("/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.Json()["status"], "ok");
+  EXPECT_EQ(node_->Post("/api/v1/complaints", Complaint()).status, 201);
+  // Once it stops, the folder is free again (the lock dies with the process, kill -9 included).
+  node_->Kill9();
+  node_->Start();
+  EXPECT_EQ(node_->Get("/healthz").status, 200);
+}
+
+// --log-format json (here through LAPOR_LOG_FORMAT): every line the node logs is one JSON object
+// with time, level, subsystem and message, and no personal data; an unknown format is refused.
+TEST(NodeLogFormatTest, JsonLinesWithoutPersonalData) {
+  NodeProcess node(MakeTempDir("lapor-jsonlog") + "/node");
+  node.Init("32");
+  ::setenv("LAPOR_LOG_FORMAT", "json", 1);
+  node.Start();
+  ::unsetenv("LAPOR_LOG_FORMAT");
+  ASSERT_EQ(node.Post("/api/v1/complaints", Complaint()).status, 201);
+  ASSERT_EQ(node.Stop(), 0);
+  std::ifstream log(node.data_dir() + "/node.log");
+  std::string line;
+  int lines = 0;
+  bool stopped = false;
+  while (std::getline(log, line)) {
+    ++lines;
+    auto j = json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    for (const char* key : {"time", "level", "subsystem", "message"}) {
+      EXPECT_TRUE(j[key].is_string()) << key << " in " << line;
+    }
+    stopped = stopped || j["message"] == "stopped cleanly";
+    for (const char* pii : {"Siti", "3204123456789012", "6281234567890", "siti@example"}) {
+      EXPECT_EQ(line.find(pii), std::string::npos) << pii;
+    }
+  }
+  EXPECT_GE(lines, 2);
+  EXPECT_TRUE(stopped);
+  auto bad = node.Cli({"run", "--data-dir", node.data_dir(), "--log-format", "xml"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("--log-format"), std::string::npos) << bad.output;
+}
+
 // --version and vkey work without a running node.
 TEST_F(NodeHttpTest, VersionAndVkeyFromTheCommandLine) {
   auto version = node_->Cli({"--version"});
