@@ -32,6 +32,12 @@ inline constexpr std::string_view kEventPayloadType = "application/vnd.lapor.eve
 inline constexpr size_t kMaxDescriptionChars = 10000;
 inline constexpr size_t kMaxTitleChars = 200;
 inline constexpr size_t kMaxNoteChars = 5000;
+// An entry bundle frames each envelope with a 16-bit length (C2SP tlog-tiles): an envelope this
+// node signs must never be longer, or its log tile could never be served. Checked before a seq
+// is taken for anything whose size another node decides (an adopted reporter message).
+inline constexpr size_t kMaxEnvelopeBytes = 65535;
+// What an envelope adds around its payload (type, key id, signature, framing), rounded up.
+inline constexpr size_t kEnvelopeOverheadBytes = 512;
 
 // Domain separation of commitments to sealed data: SHA-256(tag || serialized record), so a
 // reporter record can never be passed off as a note.

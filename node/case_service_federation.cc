@@ -427,7 +427,13 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
         writes->push_back(std::move(record));
         return finish(v1::ITEM_APPLIED);
       }
-      // Adopt: this node, the owner, records the reporter's reply or reopen in the chain.
+      // Adopt: this node, the owner, records the reporter's reply or reopen in the chain. The
+      // note was sized by another node: hold it to this node's own limits before signing it.
+      if (const std::string& note = ev.action().note();
+          !crypto::IsValidUtf8(note) || crypto::Utf8Length(note) > kMaxNoteChars) {
+        return finish(v1::ITEM_REJECTED, "not adopted: the note is not UTF-8 of at most " +
+                                             std::to_string(kMaxNoteChars) + " characters");
+      }
       Draft draft;
       v1::Event& own = draft.event;
       own.set_type(ev.action().request() == "reopen" ? v1::EVENT_REOPENED : v1::EVENT_REPLIED);
@@ -446,6 +452,10 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
       v1::CaseState probe = *latest;
       if (Status s = ApplyEvent(own, {}, &probe); !s.ok()) {
         return finish(v1::ITEM_REJECTED, "not adopted: " + s.message());
+      }
+      if (own.ByteSizeLong() + kEnvelopeOverheadBytes > kMaxEnvelopeBytes) {
+        return finish(v1::ITEM_REJECTED, "not adopted: the event would exceed " +
+                                             std::to_string(kMaxEnvelopeBytes) + " bytes");
       }
       Sealed message;
       message.write.kind = storage::Write::Kind::kForeign;
