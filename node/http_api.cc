@@ -882,18 +882,39 @@ struct HttpApi::Impl {
     if (path == "/federation/v1/alerts") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
       if (Status s = RequireOperator(req); !s.ok()) return fail(s);
-      auto alerts = store->Alerts();
+      auto q = Query(req, {"after", "limit"});
+      if (!q.ok()) return fail(q.status());
+      uint64_t after = 0, limit = 100;
+      if (!(*q)["after"].empty() && (!ParseDecimal((*q)["after"], &after) ||
+                                     after > static_cast<uint64_t>(INT64_MAX))) {
+        return fail(Status::InvalidArgument("must be an integer", "after"));
+      }
+      if (!(*q)["limit"].empty() &&
+          (!ParseDecimal((*q)["limit"], &limit) || limit < 1 || limit > 1000)) {
+        return fail(Status::InvalidArgument("must be an integer 1-1000", "limit"));
+      }
+      auto alerts = store->Alerts(static_cast<int64_t>(after), static_cast<int>(limit));
       if (!alerts.ok()) return fail(alerts.status());
       json arr = json::array();
       for (const auto& a : *alerts) {
-        arr.push_back({{"id", a.id},
-                       {"origin", a.origin},
-                       {"kind", a.kind},
-                       {"detail", a.detail},
-                       {"checkpoints", {a.note_a, a.note_b}},
-                       {"at", FormatTime(a.time_ms)}});
+        json item = {{"id", a.id},
+                     {"origin", a.origin},
+                     {"kind", a.kind},
+                     {"detail", a.detail},
+                     {"at", FormatTime(a.time_ms)}};
+        if (a.kind == "event_equivocation") {
+          // Two event hashes (32 bytes each): hex, never raw bytes in a JSON string.
+          item["event_hashes"] = {crypto::HexEncode(a.note_a), crypto::HexEncode(a.note_b)};
+        } else if (crypto::IsValidUtf8(a.note_a) && crypto::IsValidUtf8(a.note_b)) {
+          item["checkpoints"] = {a.note_a, a.note_b};  // signed notes are text
+        } else {
+          item["checkpoints_base64"] = {crypto::Base64Encode(a.note_a),
+                                        crypto::Base64Encode(a.note_b)};
+        }
+        arr.push_back(std::move(item));
       }
-      return send(200, {{"alerts", arr}});
+      json next = alerts->size() == limit ? json(std::to_string(alerts->back().id)) : json(nullptr);
+      return send(200, {{"alerts", arr}, {"next_after", next}});
     }
     if (!segments.empty() && segments[0] == "log") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));

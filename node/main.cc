@@ -552,21 +552,34 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
   auto ref = TrackingIdCodec(opened->sealing_key, opened->config.jurisdiction).Decode(tracking_id);
-  auto state = ref ? opened->store->GetCase(*ref) : std::optional<v1::CaseState>();
-  if (!state.ok()) return Fail(state.status());
-  if (!state->has_value() || (*state)->case_id() != tracking_id) {
-    return Fail(Status::NotFound("no case with tracking id " + tracking_id));
+  std::optional<v1::CaseState> state;
+  if (ref) {
+    auto own = opened->store->GetCase(*ref);
+    if (!own.ok()) return Fail(own.status());
+    if (own->has_value() && (*own)->case_id() == tracking_id) state = std::move(**own);
+  } else {
+    // A case another node opened that this node holds (as its owner, it may hold the reporter's
+    // record, under its own local ref).
+    auto foreign = opened->store->FindForeignCase(tracking_id);
+    if (!foreign.ok()) return Fail(foreign.status());
+    if (foreign->has_value()) state = std::move((*foreign)->second);
   }
+  if (!state) return Fail(Status::NotFound("no case with tracking id " + tracking_id));
   // The copies sealed for the owner node go too, so the outbox never sends them again (a copy
   // already delivered stays with its receiver).
   auto copies = opened->store->EraseOutboxSealed(tracking_id, "reporter");
   if (!copies.ok()) return Fail(copies.status());
-  Status s = opened->store->EraseSealed((*state)->first_seq(), "reporter");
+  Status s = opened->store->EraseSealed(CaseRef(*state), "reporter");
   if (!s.ok() && !(s.code() == Status::Code::kNotFound && *copies > 0)) return Fail(s);
+  // secure_delete zeroed the record in the database's pages; the write-ahead log may still hold
+  // older frames with it until it is emptied.
+  Status wal = opened->store->TruncateWal();
   std::printf(
       "reporter data of %s erased (%d copies for other nodes removed from the outbox); "
-      "signed events are unchanged\n",
-      tracking_id.c_str(), *copies);
+      "signed events are unchanged\n%s\n",
+      tracking_id.c_str(), *copies,
+      wal.ok() ? "the write-ahead log was emptied: no copy is left in lapor.db-wal"
+               : ("warning: " + wal.message()).c_str());
   return 0;
 }
 

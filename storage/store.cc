@@ -433,6 +433,26 @@ class SqliteStore : public Store {
     return Status::Ok();
   }
 
+  Status TruncateWal() override {
+    auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
+      auto st = db->Cached("PRAGMA wal_checkpoint(TRUNCATE)");
+      if (!st.ok()) return st.status();
+      bool busy = false;
+      LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+        busy = row.Int(0) != 0;
+        return false;
+      }));
+      return busy;
+    });
+    if (!r.ok()) return r.status();
+    if (*r) {
+      return Status::Unavailable(
+          "the write-ahead log could not be emptied now (a reader or writer was busy); the "
+          "running node empties it at its next checkpoint restart");
+    }
+    return Status::Ok();
+  }
+
   Result<int> EraseOutboxSealed(const std::string& case_id, const std::string& kind) override {
     return WithReader<int>([&](Connection* db) -> Result<int> {
       int erased = 0;
@@ -904,38 +924,35 @@ class SqliteStore : public Store {
 
   Status AddAlert(const AlertRow& a) override {
     return WithReader<bool>([&](Connection* db) -> Result<bool> {
-             LAPOR_RETURN_IF_ERROR(
-                 db->Run("INSERT INTO alerts(origin, kind, detail, note_a, note_b, time_ms) "
-                         "VALUES(?,?,?,?,?,?)",
-                         [&](Statement& st) {
-                           st.Bind(1, a.origin)
-                               .Bind(2, a.kind)
-                               .Bind(3, a.detail)
-                               .BindBlob(4, a.note_a)
-                               .BindBlob(5, a.note_b)
-                               .Bind(6, a.time_ms);
-                         }));
+             // Kept only while the origin has fewer than kMaxAlertsPerOrigin of this kind: the
+             // first ones are the evidence; a member cannot grow the table without bound.
+             LAPOR_RETURN_IF_ERROR(db->Run(
+                 "INSERT INTO alerts(origin, kind, detail, note_a, note_b, time_ms) "
+                 "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT COUNT(*) FROM alerts "
+                 "WHERE origin = ?1 AND kind = ?2) < ?7",
+                 [&](Statement& st) {
+                   st.Bind(1, a.origin)
+                       .Bind(2, a.kind)
+                       .Bind(3, a.detail)
+                       .BindBlob(4, a.note_a)
+                       .BindBlob(5, a.note_b)
+                       .Bind(6, a.time_ms)
+                       .Bind(7, int64_t{kMaxAlertsPerOrigin});
+                 }));
              return true;
            })
         .status();
   }
 
-  Result<std::vector<AlertRow>> Alerts() override {
-    using R = std::vector<AlertRow>;
-    return WithReader<R>([&](Connection* db) -> Result<R> {
-      auto st = db->Cached(
-          "SELECT id, origin, kind, detail, note_a, note_b, time_ms FROM alerts ORDER BY id");
-      if (!st.ok()) return st.status();
-      R out;
-      for (;;) {
-        auto row = (*st)->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        out.push_back(AlertRow{(*st)->Int(0), (*st)->Text(1), (*st)->Text(2), (*st)->Text(3),
-                               (*st)->Blob(4), (*st)->Blob(5), (*st)->Int(6)});
-      }
-      return out;
-    });
+  Result<std::vector<AlertRow>> Alerts(int64_t after_id, int limit) override {
+    return QueryRows<AlertRow>(
+        "SELECT id, origin, kind, detail, note_a, note_b, time_ms FROM alerts WHERE id > ? "
+        "ORDER BY id LIMIT ?",
+        [&](Statement& st) { st.Bind(1, after_id).Bind(2, int64_t{limit}); },
+        [](Statement& st) {
+          return AlertRow{st.Int(0),  st.Text(1), st.Text(2), st.Text(3),
+                          st.Blob(4), st.Blob(5), st.Int(6)};
+        });
   }
 
   static Result<std::vector<std::string>> ReadBlobs(Statement* st) {

@@ -132,7 +132,10 @@ struct WitnessedRow {
   std::string note;
 };
 
-// Evidence that a log equivocated: two validly signed checkpoints that are not consistent.
+inline constexpr int kMaxAlertsPerOrigin = 100;
+
+// Evidence that a log equivocated: two validly signed checkpoints that are not consistent, or
+// (kind "event_equivocation") the hashes of two events one node signed with one seq.
 struct AlertRow {
   int64_t id = 0;
   std::string origin, kind, detail;
@@ -241,6 +244,11 @@ class Store {
                                                        const std::string& kind) = 0;
   // Deletes the sealed reporter record of a case (secure_delete zeroes it). NotFound if none.
   virtual Status EraseSealed(uint64_t case_ref, const std::string& kind) = 0;
+  // Copies every committed page into the database file and empties the write-ahead log
+  // (SQLite's TRUNCATE checkpoint), so bytes an erasure deleted (secure_delete zeroes them in the
+  // file's pages) survive in no WAL frame either. Unavailable if another connection kept it from
+  // completing.
+  virtual Status TruncateWal() = 0;
   // Deletes the outbox's sealed copies of a case's `kind` record (for other nodes, queued or kept
   // after delivery for a resend), so erased data is never sent again. Returns how many.
   virtual Result<int> EraseOutboxSealed(const std::string& case_id, const std::string& kind) = 0;
@@ -322,8 +330,11 @@ class Store {
   // Replaces the witnessed state of `row.origin` only if it is still at `expected_size` (compare
   // and swap: two concurrent add-checkpoint calls cannot both advance it). Conflict otherwise.
   virtual Status AdvanceWitnessed(const WitnessedRow& row, uint64_t expected_size) = 0;
+  // Keeps an alert unless its origin already has kMaxAlertsPerOrigin of its kind (then Ok, and
+  // nothing is stored: the first ones are the evidence).
   virtual Status AddAlert(const AlertRow& alert) = 0;
-  virtual Result<std::vector<AlertRow>> Alerts() = 0;
+  // Alerts with id > after_id, oldest first, at most `limit`.
+  virtual Result<std::vector<AlertRow>> Alerts(int64_t after_id, int limit) = 0;
 };
 
 }  // namespace lapor::storage

@@ -380,8 +380,17 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
         << res2.items(2).reason();
     // The node still commits: a new complaint is acknowledged.
     EXPECT_FALSE(File(f_.node("33"), "33").empty());
-    auto alerts = f_.node("33").Get("/federation/v1/alerts", f_.admin_token("33")).Json();
-    EXPECT_NE(alerts.dump().find("event_equivocation"), std::string::npos) << alerts.dump();
+    const json alerts = f_.node("33").Get("/federation/v1/alerts", f_.admin_token("33")).Json();
+    ASSERT_EQ(alerts["alerts"].size(), 1u) << alerts.dump();
+    const json& alert = alerts["alerts"][0];
+    EXPECT_EQ(alert["kind"], "event_equivocation");
+    // The evidence is the two event hashes, as hex (never raw bytes inside a JSON string).
+    ASSERT_EQ(alert["event_hashes"].size(), 2u) << alert.dump();
+    for (const auto& h : alert["event_hashes"]) {
+      EXPECT_EQ(h.get<std::string>().size(), 64u);
+      EXPECT_EQ(h.get<std::string>().find_first_not_of("0123456789abcdef"), std::string::npos);
+    }
+    EXPECT_NE(alert["event_hashes"][0], alert["event_hashes"][1]);
   }
 
   // (e) the same request again: a replay

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <set>
 
+#include "crypto/encoding.h"
 #include "tests/harness/federation_harness.h"
 
 namespace lapor::testing {
@@ -176,6 +177,32 @@ TEST_F(FederationTest, ErasureAtTheOriginRemovesTheOutboxCopyForTheOwner) {
       1);
   auto fsck = f_.node("32").Fsck();
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
+}
+
+// 1a'. The owner of a case another node opened erases the reporter's record it holds (under its
+// own local ref); the erasure empties the write-ahead log, so neither lapor.db nor lapor.db-wal
+// holds the ciphertext any more.
+TEST_F(FederationTest, ErasureAtTheOwnerOfAForeignCaseLeavesNoCopyInTheFiles) {
+  Filed c = File(f_.node("32"), "33");
+  ASSERT_FALSE(c.id.empty());
+  ASSERT_TRUE(Federation::WaitFor([&] { return View("33", c.id)["reporter"].is_object(); }));
+  const std::string dir = f_.node("33").data_dir();
+  auto hex = RunCommand({"/usr/bin/sqlite3", dir + "/lapor.db",
+                         "SELECT hex(ciphertext) FROM sealed WHERE kind = 'reporter'"});
+  ASSERT_EQ(hex.exit_code, 0) << hex.output;
+  std::string cipher_hex = hex.output.substr(0, hex.output.find('\n'));
+  ASSERT_GE(cipher_hex.size(), 64u) << hex.output;
+  const std::string cipher = *crypto::HexDecode(cipher_hex);
+  auto erase = f_.node("33").Cli({"pii", "erase", c.id, "--data-dir", dir});
+  ASSERT_EQ(erase.exit_code, 0) << erase.output;
+  EXPECT_NE(erase.output.find("write-ahead log was emptied"), std::string::npos) << erase.output;
+  EXPECT_EQ(View("33", c.id)["reporter"], json({{"erased", true}}));
+  for (const char* file : {"/lapor.db", "/lapor.db-wal"}) {
+    std::ifstream in(dir + file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(cipher.substr(0, 48)), std::string::npos) << file << " still holds it";
+  }
+  EXPECT_EQ(f_.node("33").Fsck().exit_code, 0);
 }
 
 // 1b. A confidential case across nodes: its content goes to the owner only, and the notes of

@@ -513,5 +513,29 @@ TEST_F(StoreTest, TheAccessRecordIsAppendOnly) {
   sqlite3_close(db);
 }
 
+TEST_F(StoreTest, AlertsArePagedAndCappedPerOrigin) {
+  auto store = std::move(*Store::Open(path_));
+  for (int i = 0; i < kMaxAlertsPerOrigin + 20; ++i) {
+    AlertRow a{0, "33", "event_equivocation", "seq " + std::to_string(i), "a", "b", i};
+    ASSERT_TRUE(store->AddAlert(a).ok());
+  }
+  ASSERT_TRUE(store->AddAlert({0, "32", "event_equivocation", "other origin", "a", "b", 7}).ok());
+  ASSERT_TRUE(store->AddAlert({0, "33", "equivocation", "other kind", "a", "b", 8}).ok());
+  std::vector<AlertRow> all;
+  for (int64_t after = 0;;) {
+    auto page = store->Alerts(after, 50);
+    ASSERT_TRUE(page.ok());
+    if (page->empty()) break;
+    after = page->back().id;
+    all.insert(all.end(), page->begin(), page->end());
+  }
+  // The first kMaxAlertsPerOrigin of 33's kind are kept, in order; the others' are not capped.
+  ASSERT_EQ(all.size(), static_cast<size_t>(kMaxAlertsPerOrigin) + 2);
+  EXPECT_EQ(all.front().detail, "seq 0");
+  EXPECT_EQ(all[kMaxAlertsPerOrigin - 1].detail, "seq " + std::to_string(kMaxAlertsPerOrigin - 1));
+  EXPECT_EQ(all[kMaxAlertsPerOrigin].detail, "other origin");
+  EXPECT_EQ(all.back().detail, "other kind");
+}
+
 }  // namespace
 }  // namespace lapor::storage
