@@ -47,24 +47,6 @@ Result<std::string> Fetch(web::http::client::http_client& client, const std::str
   }
 }
 
-Result<std::vector<std::string>> SplitBundle(const std::string& bundle, size_t expect) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at < bundle.size()) {
-    if (at + 2 > bundle.size()) return Status::Corruption("entry bundle cut inside a length");
-    size_t len =
-        (static_cast<unsigned char>(bundle[at]) << 8) | static_cast<unsigned char>(bundle[at + 1]);
-    if (at + 2 + len > bundle.size()) return Status::Corruption("entry bundle cut inside an entry");
-    out.push_back(bundle.substr(at + 2, len));
-    at += 2 + len;
-  }
-  if (out.size() != expect) {
-    return Status::Corruption("entry bundle holds " + std::to_string(out.size()) +
-                              " entries, expected " + std::to_string(expect));
-  }
-  return out;
-}
-
 std::optional<AuditState> LoadState(const std::string& path, std::string* error) {
   std::ifstream in(path);
   if (!in) return std::nullopt;  // first audit
@@ -214,7 +196,7 @@ int Verify(const std::string& url, const std::string& vkey, const std::string& s
       const uint64_t width = std::min<uint64_t>(256, from + count - tile * 256);
       auto bundle = get_tile("/log/" + crypto::EntriesTilePath(tile, width == 256 ? 0 : width));
       if (!bundle.ok()) return bundle.status();
-      auto entries = SplitBundle(*bundle, width);
+      auto entries = crypto::DecodeEntryBundle(*bundle, width);
       if (!entries.ok()) {
         return Status::Corruption("entries tile " + std::to_string(tile) + ": " +
                                   entries.status().message());
@@ -325,7 +307,7 @@ int Prove(const std::string& url, const std::string& vkey, const std::string& tr
           if (!bundles.count(tile)) {
             auto bundle =
                 Fetch(client, "/log/" + crypto::EntriesTilePath(tile, width == 256 ? 0 : width));
-            auto split = bundle.ok() ? SplitBundle(*bundle, width)
+            auto split = bundle.ok() ? crypto::DecodeEntryBundle(*bundle, width)
                                      : Result<std::vector<std::string>>(bundle.status());
             bundles[tile] = split.ok() ? std::move(*split) : std::vector<std::string>();
           }

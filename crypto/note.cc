@@ -529,4 +529,40 @@ Result<TileRef> ParseTilePath(std::string_view path) {
   return ref;
 }
 
+Result<std::string> EncodeEntryBundle(const std::vector<std::string>& entries) {
+  std::string out;
+  for (const auto& e : entries) {
+    if (e.size() > kMaxBundleEntryBytes) {
+      return Status::Internal("entry of " + std::to_string(e.size()) +
+                              " bytes: an entry bundle holds at most 65535");
+    }
+    out.push_back(static_cast<char>(e.size() >> 8));
+    out.push_back(static_cast<char>(e.size() & 0xFF));
+    out += e;
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> DecodeEntryBundle(std::string_view bundle, size_t expect) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < bundle.size()) {
+    if (out.size() == expect) {
+      return Status::Corruption("entry bundle holds more than " + std::to_string(expect) +
+                                " entries");
+    }
+    if (bundle.size() - at < 2) return Status::Corruption("entry bundle cut inside a length");
+    const size_t len = (static_cast<size_t>(static_cast<unsigned char>(bundle[at])) << 8) |
+                       static_cast<unsigned char>(bundle[at + 1]);
+    if (bundle.size() - at - 2 < len) return Status::Corruption("entry bundle cut inside an entry");
+    out.emplace_back(bundle.substr(at + 2, len));
+    at += 2 + len;
+  }
+  if (out.size() != expect) {
+    return Status::Corruption("entry bundle holds " + std::to_string(out.size()) +
+                              " entries, expected " + std::to_string(expect));
+  }
+  return out;
+}
+
 }  // namespace lapor::crypto

@@ -172,4 +172,12 @@ struct TileRef {
 // 63, widths 0 or >= 256, indexes beyond uint64, empty or extra path elements).
 Result<TileRef> ParseTilePath(std::string_view path);
 
+// Entry bundles (c2sp.org/tlog-tiles): each entry as a 16-bit big-endian length and its bytes.
+inline constexpr size_t kMaxBundleEntryBytes = 0xFFFF;
+// Internal if an entry is longer than kMaxBundleEntryBytes.
+Result<std::string> EncodeEntryBundle(const std::vector<std::string>& entries);
+// Corruption if the bundle is cut inside a length or an entry, or holds other than `expect`
+// entries.
+Result<std::vector<std::string>> DecodeEntryBundle(std::string_view bundle, size_t expect);
+
 }  // namespace lapor::crypto

@@ -196,13 +196,7 @@ Result<std::string> TreeLog::Tile(const crypto::TileRef& tile) const {
   if (tile.entries) {
     auto envelopes = store_->Envelopes(first, width);
     if (!envelopes.ok()) return envelopes.status();
-    for (const auto& e : *envelopes) {
-      if (e.size() > 0xFFFF) return Status::Internal("entry larger than 65535 bytes");
-      out.push_back(static_cast<char>(e.size() >> 8));
-      out.push_back(static_cast<char>(e.size() & 0xFF));
-      out += e;
-    }
-    return out;
+    return crypto::EncodeEntryBundle(*envelopes);
   }
   auto nodes = Nodes(level, first, width, size);
   if (!nodes.ok()) return nodes.status();
