@@ -672,6 +672,10 @@ TEST_F(NodeHttpTest, BadInputTableGets4xxAndChangesNothing) {
        400, "reporter"},
       {"unknown field", "POST", "/api/v1/complaints", with(c, "priority", "high"), kJson, 400,
        "priority"},
+      // Found by fuzz/api_json_fuzz.cc: the error named an empty field.
+      {"empty field name", "POST", "/api/v1/complaints", with(c, "", "x"), kJson, 400, "body"},
+      {"empty field name in reporter", "POST", "/api/v1/complaints",
+       with(c, "reporter", {{"", "x"}}), kJson, 400, "reporter"},
       {"attachment bad hash", "POST", "/api/v1/complaints",
        with(c, "attachments", {{{"sha256", "abc"}, {"media_type", "image/jpeg"}, {"size", 10}}}),
        kJson, 400, "attachments.sha256"},
