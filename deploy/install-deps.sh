@@ -12,6 +12,7 @@ PKGS=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev                # JSON, CLI parsing, logging
   libjemalloc-dev                                              # the node's allocator
   wrk                                                          # benchmark load generator
+  clang                                                        # sanitizer builds (deploy/sanitize.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do

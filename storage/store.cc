@@ -209,9 +209,10 @@ Status AddOwnersToStates(Connection* db) {
     updated.emplace_back((*read)->Int(0), state.SerializeAsString());
   }
   (*read)->Reset();
-  for (const auto& [ref, blob] : updated) {
-    LAPOR_RETURN_IF_ERROR(db->Run("UPDATE cases SET state = ? WHERE ref = ?",
-                                  [&](Statement& st) { st.BindBlob(1, blob).Bind(2, ref); }));
+  for (const auto& row : updated) {
+    LAPOR_RETURN_IF_ERROR(db->Run("UPDATE cases SET state = ? WHERE ref = ?", [&](Statement& st) {
+      st.BindBlob(1, row.second).Bind(2, row.first);
+    }));
   }
   return Status::Ok();
 }
@@ -1152,11 +1153,11 @@ class SqliteStore : public Store {
                 .Bind(6, d.failing_since_ms);
           }));
     }
-    for (const auto& [sender, id] : w.received) {
+    for (const auto& received : w.received) {
       LAPOR_RETURN_IF_ERROR(
           writer_->Run("INSERT INTO received(sender, outbox_id) VALUES(?1,?2) "
                        "ON CONFLICT(sender) DO UPDATE SET outbox_id = MAX(outbox_id, ?2)",
-                       [&](Statement& st) { st.Bind(1, sender).Bind(2, id); }));
+                       [&](Statement& st) { st.Bind(1, received.first).Bind(2, received.second); }));
     }
     return Status::Ok();
   }
