@@ -23,6 +23,7 @@
 
 #include "audit/tile_client.h"
 #include "audit/verifier.h"
+#include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
@@ -34,9 +35,16 @@ namespace {
 
 using nlohmann::json;
 
-Result<std::string> Fetch(web::http::client::http_client& client, const std::string& path) {
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// GET `path` with `headers`: the body of a 200, else Unavailable naming the path and the status.
+Result<std::string> Fetch(web::http::client::http_client& client, const std::string& path,
+                          const Headers& headers = {}) {
+  web::http::http_request req(web::http::methods::GET);
+  req.set_request_uri(path);
+  for (const auto& [name, value] : headers) req.headers().add(name, value);
   try {
-    auto resp = client.request(web::http::methods::GET, path).get();
+    auto resp = client.request(req).get();
     auto body = resp.extract_vector().get();
     if (resp.status_code() != 200) {
       return Status::Unavailable("GET " + path + ": HTTP " + std::to_string(resp.status_code()));
@@ -45,6 +53,16 @@ Result<std::string> Fetch(web::http::client::http_client& client, const std::str
   } catch (const std::exception& e) {
     return Status::Unavailable("GET " + path + ": " + e.what());
   }
+}
+
+// The same, parsed as JSON (Corruption if it is not).
+Result<json> FetchJson(web::http::client::http_client& client, const std::string& path,
+                       const Headers& headers = {}) {
+  auto body = Fetch(client, path, headers);
+  if (!body.ok()) return body.status();
+  auto j = json::parse(*body, nullptr, false);
+  if (j.is_discarded()) return Status::Corruption("GET " + path + ": the answer is not JSON");
+  return j;
 }
 
 std::optional<AuditState> LoadState(const std::string& path, std::string* error) {
@@ -119,25 +137,18 @@ Result<std::vector<std::string>> FetchCaseEvents(web::http::client::http_client&
                                                  const std::string& token) {
   const std::string path =
       "/api/v1/complaints/" + web::uri::encode_data_string(case_id) + "/events";
-  web::http::http_request req(web::http::methods::GET);
-  req.set_request_uri(path);
-  req.headers().add("Authorization", "Bearer " + token);
+  auto j = FetchJson(client, path, {{"Authorization", "Bearer " + token}});
+  if (!j.ok()) return j.status();
   try {
-    auto resp = client.request(req).get();
-    auto body = resp.extract_vector().get();
-    if (resp.status_code() != 200) {
-      return Status::Unavailable("GET " + path + ": HTTP " + std::to_string(resp.status_code()));
-    }
-    auto j = json::parse(body.begin(), body.end());
     std::vector<std::string> out;
-    for (const auto& e : j.at("events")) {
+    for (const auto& e : j->at("events")) {
       auto envelope = crypto::Base64Decode(e.at("envelope").get<std::string>());
       if (!envelope) return Status::Corruption("GET " + path + ": an envelope is not base64");
       out.push_back(std::move(*envelope));
     }
     return out;
   } catch (const std::exception& e) {
-    return Status::Unavailable("GET " + path + ": " + e.what());
+    return Status::Corruption("GET " + path + ": " + e.what());
   }
 }
 
@@ -259,24 +270,21 @@ int Prove(const std::string& url, const std::string& vkey, const std::string& tr
   // envelope from the public log's entry bundles: the log itself is what is being proven.
   auto get_json = [&](const std::string& path, const std::string& bearer,
                       const std::string& code) -> Result<json> {
-    web::http::http_request req(web::http::methods::GET);
-    req.set_request_uri(path);
-    if (!bearer.empty()) req.headers().add("Authorization", "Bearer " + bearer);
-    if (!code.empty()) req.headers().add("X-Access-Code", code);
-    try {
-      auto resp = client.request(req).get();
-      auto body = resp.extract_vector().get();
-      if (resp.status_code() != 200) {
-        return Status::Unavailable("GET " + path + ": HTTP " + std::to_string(resp.status_code()));
-      }
-      return json::parse(body.begin(), body.end());
-    } catch (const std::exception& e) {
-      return Status::Unavailable("GET " + path + ": " + e.what());
-    }
+    Headers headers;
+    if (!bearer.empty()) headers.emplace_back("Authorization", "Bearer " + bearer);
+    if (!code.empty()) headers.emplace_back("X-Access-Code", code);
+    return FetchJson(client, path, headers);
   };
   const std::string case_path = "/api/v1/complaints/" + web::uri::encode_data_string(tracking_id);
   std::vector<std::pair<uint64_t, std::optional<std::string>>> events;
+  std::string self;  // this log's node: only its own events of the case are in it
   try {
+    auto health = get_json("/healthz", "", "");
+    if (!health.ok()) {
+      std::fprintf(stderr, "lapor-audit: %s\n", health.status().message().c_str());
+      return 2;
+    }
+    self = health->at("node_id").get<std::string>();
     if (!token.empty()) {
       auto signed_events = get_json(case_path + "/events", token, "");
       if (!signed_events.ok()) {
@@ -284,21 +292,26 @@ int Prove(const std::string& url, const std::string& vkey, const std::string& tr
         return 2;
       }
       for (const auto& e : signed_events->at("events")) {
-        events.emplace_back(e.at("seq").get<uint64_t>(),
-                            crypto::Base64Decode(e.at("envelope").get<std::string>()));
+        auto envelope = crypto::Base64Decode(e.at("envelope").get<std::string>());
+        // Other nodes' events of the case are in their own logs (their seq is theirs).
+        v1::Envelope env;
+        v1::Event ev;
+        if (envelope && env.ParseFromString(*envelope) && ev.ParseFromString(env.payload()) &&
+            ev.node_id() != self) {
+          continue;
+        }
+        events.emplace_back(e.at("seq").get<uint64_t>(), std::move(envelope));
       }
     } else {
       auto view = get_json(case_path, "", access_code);
-      auto health = get_json("/healthz", "", "");
-      if (!view.ok() || !health.ok()) {
-        std::fprintf(stderr, "lapor-audit: %s\n",
-                     (!view.ok() ? view : health).status().message().c_str());
+      if (!view.ok()) {
+        std::fprintf(stderr, "lapor-audit: %s\n", view.status().message().c_str());
         return 2;
       }
-      const std::string self = health->at("node_id").get<std::string>();
       std::map<uint64_t, std::vector<std::string>> bundles;  // entry tile -> its envelopes
       for (const auto& h : view->at("history")) {
-        if (h.at("node_id").get<std::string>() != self) continue;  // in another node's log
+        // In another node's log, or not shown to this caller (a confidential case's nodes).
+        if (!h.at("node_id").is_string() || h.at("node_id").get<std::string>() != self) continue;
         const uint64_t seq = h.at("seq").get<uint64_t>();
         std::optional<std::string> envelope;
         if (seq < cp->size) {
@@ -333,6 +346,33 @@ int Prove(const std::string& url, const std::string& vkey, const std::string& tr
       all_ok = false;
       out.push_back(item);
       continue;
+    }
+    // The entry at that index must be this case's event with that seq, signed by the log's key:
+    // a node cannot pass another case's entry off as this one's.
+    {
+      v1::Envelope env;
+      v1::Event ev;
+      std::string why;
+      if (!env.ParseFromString(*envelope) || !ev.ParseFromString(env.payload())) {
+        why = "the entry is not a signed event";
+      } else if (ev.case_id() != tracking_id || ev.seq() != seq || ev.node_id() != self) {
+        why = "the entry at this index is event " + ev.node_id() + "/" +
+              std::to_string(ev.seq()) + " of case " + ev.case_id() + ", not this case's";
+      } else {
+        bool signed_ok = false;
+        const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
+        for (const auto& sig : env.signatures()) {
+          signed_ok = signed_ok || crypto::VerifySignature(verifier->public_key, pae, sig.sig());
+        }
+        if (!signed_ok) why = "the event is not signed by the log's key";
+      }
+      if (!why.empty()) {
+        item["verified"] = false;
+        item["reason"] = why;
+        all_ok = false;
+        out.push_back(item);
+        continue;
+      }
     }
     const std::string leaf = crypto::LeafHash(*envelope);
     auto proof_text = Fetch(client, "/log/proof/inclusion?index=" + std::to_string(seq) +

@@ -766,7 +766,7 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     r.role = who.op->role;
     r.case_id = view.state.case_id();
     for (const auto& f : revealed) r.fields += (r.fields.empty() ? "" : ",") + f;
-    LAPOR_RETURN_IF_ERROR(store_->RecordAccess(r));
+    LAPOR_RETURN_IF_ERROR(store_->RecordAccess({r}));
   }
   return view;
 }
@@ -794,7 +794,7 @@ Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string&
     r.role = who.op->role;
     r.case_id = s.case_id();
     r.fields = "confidential_content";
-    LAPOR_RETURN_IF_ERROR(store_->RecordAccess(r));
+    LAPOR_RETURN_IF_ERROR(store_->RecordAccess({r}));
   }
   return History(s);
 }
@@ -836,12 +836,33 @@ Result<std::vector<v1::CaseState>> CaseService::List(storage::CaseFilter filter,
     filter.agency = who.op->agency;
   }
   filter.now_ms = opt_.clock->NowMs();
-  auto cases = store_->ListCases(filter);
-  if (!cases.ok() || !FilterTouchesContent(filter)) return cases;
-  // A content filter that matched a confidential case would tell a caller who may not read that
-  // content what it holds: such cases are left out for them.
-  std::erase_if(*cases, [&](const v1::CaseState& s) { return !AccessTo(s, who).content; });
-  return cases;
+  const bool content_filter = FilterTouchesContent(filter);
+  std::vector<v1::CaseState> out;
+  // A content filter that matched a confidential case would tell a caller who may not read its
+  // content what it holds, so such cases are left out for them. The page is then filled from
+  // further rows: a short page (and so the cursor the caller continues from) must not depend on
+  // what was left out either.
+  for (;;) {
+    auto batch = store_->ListCases(filter);
+    if (!batch.ok()) return batch.status();
+    const bool more = static_cast<int>(batch->size()) == filter.limit;
+    for (auto& s : *batch) {
+      if (content_filter && !AccessTo(s, who).content) continue;
+      if (static_cast<int>(out.size()) < filter.limit) out.push_back(std::move(s));
+    }
+    if (!more || static_cast<int>(out.size()) >= filter.limit) break;
+    filter.before_ref = CaseRef(batch->back());
+  }
+  // Listing a confidential case shows its content (category, region, agency) to who may read
+  // it: recorded like a read of its view.
+  std::vector<storage::AccessRecord> reads;
+  for (const auto& s : out) {
+    if (!s.confidential() || !AccessTo(s, who).content) continue;
+    reads.push_back({0, filter.now_ms, who.op->id, who.op->role, s.case_id(),
+                     "confidential_content"});
+  }
+  LAPOR_RETURN_IF_ERROR(store_->RecordAccess(reads));
+  return out;
 }
 
 Result<int> CaseService::RunSla() {

@@ -126,11 +126,12 @@ json StateJson(const v1::CaseState& s, int64_t now, const CaseAccess& access) {
       {"responded", s.responded()},
       {"auto_complete_at", TimeOrNull(s.auto_complete_at_ms())},
       {"event_count", s.event_count()},
-      {"origin_node", s.origin_node()},
-      {"owner_node", s.owner_node()},
-      {"pending_owner", s.pending_owner().empty() ? json(nullptr) : json(s.pending_owner())},
-      {"parties", s.parties()},
-      {"escalation_level", s.escalation_level()},
+      // Node ids are region codes: for a confidential case they are content too.
+      {"origin_node", text(s.origin_node())},
+      {"owner_node", text(s.owner_node())},
+      {"pending_owner", text(s.pending_owner())},
+      {"parties", content ? json(s.parties()) : json(nullptr)},
+      {"escalation_level", content ? json(s.escalation_level()) : json(nullptr)},
   };
 }
 
@@ -172,7 +173,7 @@ json ViewJson(const CaseView& v, int64_t now) {
   for (const auto& h : v.history) {
     const auto& e = h.event;
     json item = {{"seq", h.seq},
-                 {"node_id", e.node_id()},
+                 {"node_id", access.content ? json(e.node_id()) : json(nullptr)},
                  {"type", std::string(EventTypeName(e.type()))},
                  {"at", FormatTime(e.time_ms())}};
     switch (e.actor().kind()) {
@@ -355,12 +356,13 @@ struct HttpApi::Impl {
         fields.push_back(r.fields.substr(at, comma - at));
         at = comma + 1;
       }
-      items.push_back({{"id", r.id},
-                       {"at", FormatTime(r.time_ms)},
-                       {"operator_id", r.operator_id},
-                       {"role", r.role},
-                       {"tracking_id", r.case_id},
-                       {"fields", fields}});
+      json item = {{"id", r.id},
+                   {"at", FormatTime(r.time_ms)},
+                   {"role", r.role},
+                   {"tracking_id", r.case_id},
+                   {"fields", fields}};
+      if (who->op) item["operator_id"] = r.operator_id;  // a reporter sees roles, not operators
+      items.push_back(std::move(item));
     }
     json next = records->size() == limit ? json(std::to_string(records->back().id)) : json(nullptr);
     Reply(req, 200, {{"items", items}, {"next_after", next}});
@@ -852,8 +854,10 @@ struct HttpApi::Impl {
         json arr = json::array();
         for (const auto& s : *items) arr.push_back(StateJson(s, now, service->AccessTo(s, *who)));
         json next = nullptr;
-        if (static_cast<int>(items->size()) == filter.limit && !items->empty()) {
-          next = std::to_string(items->back().first_seq());
+        // The store pages by its key; nothing comes before key 0.
+        if (static_cast<int>(items->size()) == filter.limit && !items->empty() &&
+            CaseRef(items->back()) > 0) {
+          next = std::to_string(CaseRef(items->back()));
         }
         return send(200, {{"items", arr}, {"next_cursor", next}});
       }
@@ -905,7 +909,10 @@ struct HttpApi::Impl {
         OnPool([this, req, now, who, state = std::move(state)] {
           if (!state.ok()) return ReplyError(req, state.status());
           // Act succeeded, so the access code (if that is how the caller came) was the case's.
-          Reply(req, 200, StateJson(*state, now, service->AccessTo(*state, who, true)));
+          // A confidential case's content is read through its view, where the read is recorded.
+          CaseAccess access = service->AccessTo(*state, who, true);
+          if (state->confidential() && who.op) access.content = false;
+          Reply(req, 200, StateJson(*state, now, access));
         });
       });
       return 0;

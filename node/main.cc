@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <chrono>
 #include <thread>
 
 #include "base/periodic.h"
@@ -413,12 +414,27 @@ int RotateOperator(const std::string& dir, uint64_t id, int expires_in_days) {
   auto store = OpenStoreOnly(dir);
   if (!store.ok()) return Fail(store.status());
   std::string token = NewOperatorToken();
-  Status s = (*store)->RotateOperator(id, CaseService::HashToken(token),
-                                      ExpiryFromDays(expires_in_days), Clock::Real()->NowMs());
+  // Without --expires-in-days the operator keeps the expiry it had.
+  const int64_t expires_ms = expires_in_days < 0 ? -1 : ExpiryFromDays(expires_in_days);
+  Status s = (*store)->RotateOperator(id, CaseService::HashToken(token), expires_ms,
+                                      Clock::Real()->NowMs());
   if (!s.ok()) return Fail(s);
   std::printf("operator %llu has a new token; the old one is refused from now on.\n"
               "New token (shown once, only its hash is stored):\n%s\n",
               static_cast<unsigned long long>(id), token.c_str());
+  return 0;
+}
+
+int TruncateWal(const std::string& dir) {
+  auto store = OpenStoreOnly(dir);
+  if (!store.ok()) return Fail(store.status());
+  Status wal = (*store)->TruncateWal();
+  for (int i = 0; i < 20 && wal.code() == Status::Code::kUnavailable; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    wal = (*store)->TruncateWal();
+  }
+  if (!wal.ok()) return Fail(wal);
+  std::printf("the write-ahead log of %s was emptied into the database\n", dir.c_str());
   return 0;
 }
 
@@ -571,15 +587,23 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
   if (!copies.ok()) return Fail(copies.status());
   Status s = opened->store->EraseSealed(CaseRef(*state), "reporter");
   if (!s.ok() && !(s.code() == Status::Code::kNotFound && *copies > 0)) return Fail(s);
-  // secure_delete zeroed the record in the database's pages; the write-ahead log may still hold
-  // older frames with it until it is emptied.
-  Status wal = opened->store->TruncateWal();
   std::printf(
       "reporter data of %s erased (%d copies for other nodes removed from the outbox); "
-      "signed events are unchanged\n%s\n",
-      tracking_id.c_str(), *copies,
-      wal.ok() ? "the write-ahead log was emptied: no copy is left in lapor.db-wal"
-               : ("warning: " + wal.message()).c_str());
+      "signed events are unchanged\n",
+      tracking_id.c_str(), *copies);
+  // secure_delete zeroed the record in the database's pages; the write-ahead log may still hold
+  // older frames with it until it is emptied. A running node may be busy: try for a while.
+  Status wal = opened->store->TruncateWal();
+  for (int i = 0; i < 20 && wal.code() == Status::Code::kUnavailable; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    wal = opened->store->TruncateWal();
+  }
+  if (!wal.ok()) {
+    return Fail(Status::Unavailable(
+        wal.message() + ": an older copy of the erased record may remain in lapor.db-wal; run "
+                        "`lapor-node wal truncate --data-dir " + dir + "` (the node may run)"));
+  }
+  std::printf("the write-ahead log was emptied: no copy is left in lapor.db-wal\n");
   return 0;
 }
 
@@ -677,6 +701,12 @@ int main(int argc, char** argv) {
   export_bundle->add_option("--data-dir", dir, "data folder")->required();
   export_bundle->add_option("--out", bundle_out, "bundle file to write")->required();
 
+  auto* wal = app.add_subcommand("wal", "the database's write-ahead log");
+  wal->require_subcommand(1);
+  auto* wal_truncate =
+      wal->add_subcommand("truncate", "copy the WAL into the database and empty it (node may run)");
+  wal_truncate->add_option("--data-dir", dir, "data folder")->required();
+
   auto* pii = app.add_subcommand("pii", "reporter personal data");
   pii->require_subcommand(1);
   auto* erase = pii->add_subcommand("erase", "erase a case's reporter data");
@@ -700,8 +730,12 @@ int main(int argc, char** argv) {
   if (*op_add) return AddOperator(dir, name, role, agency, expires_in_days);
   if (*op_list) return ListOperators(dir);
   if (*op_remove) return RemoveOperator(dir, operator_id);
-  if (*op_rotate) return RotateOperator(dir, operator_id, expires_in_days);
+  if (*op_rotate) {
+    return RotateOperator(dir, operator_id,
+                          op_rotate->count("--expires-in-days") > 0 ? expires_in_days : -1);
+  }
   if (*vkey) return PrintVkey(dir);
+  if (*wal_truncate) return TruncateWal(dir);
   if (*fsck) return RunFsck(dir);
   if (*erase) return ErasePii(dir, tracking_id);
   if (*export_bundle) return ExportAuditBundle(dir, bundle_out);

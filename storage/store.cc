@@ -164,6 +164,9 @@ CREATE TRIGGER operator_changes_no_update BEFORE UPDATE ON operator_changes
   BEGIN SELECT RAISE(ABORT, 'the operator record is append-only'); END;
 CREATE TRIGGER operator_changes_no_delete BEFORE DELETE ON operator_changes
   BEGIN SELECT RAISE(ABORT, 'the operator record is append-only'); END;
+DELETE FROM alerts WHERE id NOT IN
+  (SELECT MIN(id) FROM alerts GROUP BY origin, kind, note_a, note_b);
+CREATE UNIQUE INDEX alerts_by_evidence ON alerts(origin, kind, note_a, note_b);
 )sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
@@ -280,8 +283,9 @@ class SqliteStore : public Store {
         }
         // The same seq queued twice is a caller bug: refuse it and stop accepting writes.
         failed_ = true;
-        failure_ = "seq " + std::to_string(std::get<0>(key)) + " queued twice";
-        refused = Status::Internal(failure_);
+        const std::string why = "seq " + std::to_string(std::get<0>(key)) + " queued twice";
+        if (failure_.empty()) failure_ = why;  // Health reports the first cause
+        refused = Status::Internal(why);
       }
     }
     // Never call back from inside Enqueue (the caller may hold a lock the callback takes).
@@ -436,20 +440,24 @@ class SqliteStore : public Store {
 
   Status TruncateWal() override {
     auto r = WithReader<bool>([&](Connection* db) -> Result<bool> {
+      // While it waits for readers it holds the write lock: a short wait, so a running node's
+      // committer (whose own wait is longer) is never the one that gives up.
+      sqlite3_busy_timeout(db->raw(), 500);
       auto st = db->Cached("PRAGMA wal_checkpoint(TRUNCATE)");
       if (!st.ok()) return st.status();
       bool busy = false;
-      LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+      Status stepped = ForEachRow(**st, [&](Statement& row) {
         busy = row.Int(0) != 0;
         return false;
-      }));
+      });
+      sqlite3_busy_timeout(db->raw(), 10000);  // back to Connection::Open's
+      if (!stepped.ok()) return stepped;
       return busy;
     });
     if (!r.ok()) return r.status();
     if (*r) {
       return Status::Unavailable(
-          "the write-ahead log could not be emptied now (a reader or writer was busy); the "
-          "running node empties it at its next checkpoint restart");
+          "the write-ahead log could not be emptied now (a reader or writer was busy)");
     }
     return Status::Ok();
   }
@@ -557,11 +565,15 @@ class SqliteStore : public Store {
                         int64_t now_ms) override {
     return ChangeOperator(
         id, now_ms,
-        "UPDATE operators SET token_hash = ?, expires_ms = ? WHERE id = ? AND removed_ms = 0",
+        "UPDATE operators SET token_hash = ?1, "
+        "expires_ms = CASE WHEN ?2 < 0 THEN expires_ms ELSE ?2 END "
+        "WHERE id = ?3 AND removed_ms = 0",
         [&](Statement& st) {
           st.BindBlob(1, new_token_hash).Bind(2, expires_ms).Bind(3, static_cast<int64_t>(id));
         },
-        "rotated", expires_ms > 0 ? "expires_ms=" + std::to_string(expires_ms) : "no expiry");
+        "rotated", expires_ms > 0    ? "expires_ms=" + std::to_string(expires_ms)
+                   : expires_ms == 0 ? "no expiry"
+                                     : "expiry kept");
   }
 
   static Status RecordOperatorChange(Connection* db, uint64_t id, const std::string& change,
@@ -587,18 +599,24 @@ class SqliteStore : public Store {
         });
   }
 
-  Status RecordAccess(const AccessRecord& r) override {
+  Status RecordAccess(const std::vector<AccessRecord>& records) override {
+    if (records.empty()) return Status::Ok();
     return WithReader<bool>([&](Connection* db) -> Result<bool> {
-             LAPOR_RETURN_IF_ERROR(db->Run(
-                 "INSERT INTO access_log(time_ms, operator_id, role, case_id, fields) "
-                 "VALUES(?, ?, ?, ?, ?)",
-                 [&](Statement& st) {
-                   st.Bind(1, r.time_ms)
-                       .Bind(2, static_cast<int64_t>(r.operator_id))
-                       .Bind(3, r.role)
-                       .Bind(4, r.case_id)
-                       .Bind(5, r.fields);
-                 }));
+             LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+               for (const auto& r : records) {
+                 LAPOR_RETURN_IF_ERROR(db->Run(
+                     "INSERT INTO access_log(time_ms, operator_id, role, case_id, fields) "
+                     "VALUES(?, ?, ?, ?, ?)",
+                     [&](Statement& st) {
+                       st.Bind(1, r.time_ms)
+                           .Bind(2, static_cast<int64_t>(r.operator_id))
+                           .Bind(3, r.role)
+                           .Bind(4, r.case_id)
+                           .Bind(5, r.fields);
+                     }));
+               }
+               return Status::Ok();
+             }));
              return true;
            })
         .status();
@@ -925,10 +943,11 @@ class SqliteStore : public Store {
 
   Status AddAlert(const AlertRow& a) override {
     return WithReader<bool>([&](Connection* db) -> Result<bool> {
-             // Kept only while the origin has fewer than kMaxAlertsPerOrigin of this kind: the
-             // first ones are the evidence; a member cannot grow the table without bound.
+             // Kept only while the origin has fewer than kMaxAlertsPerOrigin of this kind (the
+             // first ones are the evidence; a member cannot grow the table without bound), and
+             // only once per piece of evidence (a replayed pair cannot use up the slots).
              LAPOR_RETURN_IF_ERROR(db->Run(
-                 "INSERT INTO alerts(origin, kind, detail, note_a, note_b, time_ms) "
+                 "INSERT OR IGNORE INTO alerts(origin, kind, detail, note_a, note_b, time_ms) "
                  "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT COUNT(*) FROM alerts "
                  "WHERE origin = ?1 AND kind = ?2) < ?7",
                  [&](Statement& st) {

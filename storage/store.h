@@ -264,12 +264,13 @@ class Store {
   // active operator.
   virtual Status RemoveOperator(uint64_t id, int64_t now_ms) = 0;
   // Replaces an active operator's token hash (the old token is dead when this returns) and sets
-  // its expiry (0: none). NotFound if no such active operator.
+  // its expiry (0: none; negative: keep the one it has). NotFound if no such active operator.
   virtual Status RotateOperator(uint64_t id, const std::string& new_token_hash, int64_t expires_ms,
                                 int64_t now_ms) = 0;
   virtual Result<std::vector<OperatorChange>> OperatorChanges() = 0;
-  // Appends to the access record (append-only: triggers refuse UPDATE and DELETE).
-  virtual Status RecordAccess(const AccessRecord& record) = 0;
+  // Appends to the access record in one transaction (append-only: triggers refuse UPDATE and
+  // DELETE).
+  virtual Status RecordAccess(const std::vector<AccessRecord>& records) = 0;
   // Access records after `after_id` (of one case, or all when case_id is empty), oldest first.
   virtual Result<std::vector<AccessRecord>> AccessRecords(const std::string& case_id,
                                                           int64_t after_id, int limit) = 0;

@@ -368,6 +368,13 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
   expect("case liaison", look(cid, liaison_), {true, false, true});
   expect("other liaison", look(cid, other_liaison_), {false, false, false});
   expect("auditor", look(cid, auditor_), {false, false, true});
+  // Node ids are region codes: nothing of them for who may not see the confidential content.
+  const json conf_public = node_->Get("/api/v1/complaints/" + cid).Json();
+  for (const char* field : {"origin_node", "owner_node", "parties", "escalation_level"}) {
+    EXPECT_TRUE(conf_public[field].is_null()) << field << " in " << conf_public.dump();
+  }
+  for (const auto& h : conf_public["history"]) EXPECT_TRUE(h["node_id"].is_null());
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + pid).Json()["owner_node"], "32");
   // The case liaison reads the confidential response; the others do not.
   auto liaison_view = node_->Get("/api/v1/complaints/" + cid, liaison_);
   EXPECT_NE(liaison_view.body.find("Inspektorat"), std::string::npos);
@@ -382,6 +389,12 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
   auto listed = node_->Get("/api/v1/complaints", auditor_);
   EXPECT_EQ(listed.body.find("whistleblowing"), std::string::npos);
   EXPECT_NE(node_->Get("/api/v1/complaints", admin_).body.find("whistleblowing"), std::string::npos);
+  // Paging a content filter past the hidden case: full pages, a cursor that does not stop there.
+  const json first = node_->Get("/api/v1/complaints?category=infrastruktur&limit=1", auditor_).Json();
+  ASSERT_EQ(first["items"].size(), 1u) << first.dump();
+  EXPECT_EQ(first["items"][0]["tracking_id"], pid);
+  // The named case is the node's first (key 0): nothing comes before it, so no cursor.
+  EXPECT_TRUE(first["next_cursor"].is_null()) << first.dump();
   // Signed events of the confidential case: the admin, case liaison and auditor (who checks the
   // chains), each read recorded; never the other liaison, the public or the reporter.
   EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events", admin_).status, 200);
@@ -390,8 +403,8 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
   EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events", other_liaison_).status, 403);
   EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/events").status, 403);
 
-  // The access record: every operator read of identity or confidential content (admin 2x on
-  // the named case is 1 read here; the liaison's), none by the reporter or by who saw nothing.
+  // The access record: every operator read of identity or confidential content (views, the
+  // admin's list, signed events), none by the reporter or by who saw nothing.
   auto record = node_->Get("/api/v1/complaints/" + cid + "/access-log", auditor_);
   ASSERT_EQ(record.status, 200) << record.body;
   std::vector<std::string> rows;
@@ -404,6 +417,7 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
                       R"(liaison:["confidential_content"])",
                       R"(liaison:["confidential_content"])",
                       R"(admin:["confidential_content"])",
+                      R"(admin:["confidential_content"])",
                       R"(liaison:["confidential_content"])",
                       R"(auditor:["confidential_content"])"}))
       << record.body;
@@ -413,6 +427,8 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
                    {{"X-Access-Code", code}});
   EXPECT_EQ(mine.status, 200) << mine.body;
   EXPECT_EQ(mine.Json()["items"].size(), rows.size());
+  EXPECT_EQ(mine.body.find("operator_id"), std::string::npos) << mine.body;  // roles only
+  EXPECT_NE(record.body.find("operator_id"), std::string::npos);
   EXPECT_EQ(Http(node_->port(), "GET", "/api/v1/complaints/" + pid + "/access-log", "",
                  {{"X-Access-Code", code}})
                 .status,

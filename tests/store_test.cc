@@ -461,6 +461,11 @@ TEST_F(StoreTest, RemovedRotatedAndExpiredTokensAreRefusedAndEveryChangeIsRecord
   auto rotated = store->FindOperator(crypto::Sha256("a-2"), now);
   ASSERT_TRUE(rotated.ok() && rotated->has_value());
   EXPECT_EQ((*rotated)->id, *a);
+  // Rotating with a negative expiry keeps the one the operator has.
+  ASSERT_TRUE(store->RotateOperator(*b, crypto::Sha256("b-2"), -1, now).ok());
+  auto kept = store->FindOperator(crypto::Sha256("b-2"), now);
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_EQ((*kept)->expires_ms, now + 1000);
   // Removal: refused from now on, kept in the list (events name operator ids), not twice.
   ASSERT_TRUE(store->RemoveOperator(*a, now + 5).ok());
   EXPECT_FALSE(store->FindOperator(crypto::Sha256("a-2"), now + 5)->has_value());
@@ -479,7 +484,7 @@ TEST_F(StoreTest, RemovedRotatedAndExpiredTokensAreRefusedAndEveryChangeIsRecord
   for (const auto& c : *changes) seen.push_back(std::to_string(c.operator_id) + ":" + c.change);
   const std::string ia = std::to_string(*a), ib = std::to_string(*b);
   EXPECT_EQ(seen, (std::vector<std::string>{ia + ":added", ib + ":added", ia + ":rotated",
-                                            ia + ":removed"}));
+                                            ib + ":rotated", ia + ":removed"}));
 }
 
 TEST_F(StoreTest, TheAccessRecordIsAppendOnly) {
@@ -487,7 +492,7 @@ TEST_F(StoreTest, TheAccessRecordIsAppendOnly) {
     auto store = std::move(*Store::Open(path_));
     for (int i = 0; i < 3; ++i) {
       AccessRecord r{0, 1000 + i, 7, "admin", i == 1 ? "32-B" : "32-A", "reporter_identity"};
-      ASSERT_TRUE(store->RecordAccess(r).ok());
+      ASSERT_TRUE(store->RecordAccess({r}).ok());
     }
     auto all = store->AccessRecords("", 0, 10);
     ASSERT_TRUE(all.ok());
@@ -516,10 +521,13 @@ TEST_F(StoreTest, TheAccessRecordIsAppendOnly) {
 TEST_F(StoreTest, AlertsArePagedAndCappedPerOrigin) {
   auto store = std::move(*Store::Open(path_));
   for (int i = 0; i < kMaxAlertsPerOrigin + 20; ++i) {
-    AlertRow a{0, "33", "event_equivocation", "seq " + std::to_string(i), "a", "b", i};
+    AlertRow a{0, "33", "event_equivocation", "seq " + std::to_string(i), "a",
+               "b" + std::to_string(i), i};
     ASSERT_TRUE(store->AddAlert(a).ok());
   }
+  // The same evidence again (a replay) takes no second slot.
   ASSERT_TRUE(store->AddAlert({0, "32", "event_equivocation", "other origin", "a", "b", 7}).ok());
+  ASSERT_TRUE(store->AddAlert({0, "32", "event_equivocation", "replayed", "a", "b", 9}).ok());
   ASSERT_TRUE(store->AddAlert({0, "33", "equivocation", "other kind", "a", "b", 8}).ok());
   std::vector<AlertRow> all;
   for (int64_t after = 0;;) {
