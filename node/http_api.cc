@@ -741,7 +741,13 @@ struct HttpApi::Impl {
                                  ? std::max<int64_t>(0, now - d.oldest_pending_ms) / 1000.0
                                  : 0.0}});
       }
-      return send(200, {{"node_id", service->node_id()}, {"destinations", arr}});
+      // The manifest the node works with now (its directory), which can lag behind the one it
+      // stores and serves at /federation/v1/manifest by one reload.
+      auto in_use = directory ? directory->Get() : nullptr;
+      json manifest = in_use ? json{{"version", in_use->version()}} : json(nullptr);
+      return send(200, {{"node_id", service->node_id()},
+                        {"manifest_in_use", manifest},
+                        {"destinations", arr}});
     }
     if (path == "/federation/v1/alerts") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));

@@ -432,8 +432,14 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
                     "32", "--key", crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0"});
   ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
   const uint64_t version = f_.manifest_version() + 1;
-  ASSERT_TRUE(Federation::WaitFor([&] { return f_.ServedManifestVersion("33") == version; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 33 reloads its manifest
+  // Not only stored and served: the manifest 33 judges requests by (its directory).
+  ASSERT_TRUE(Federation::WaitFor([&] {
+    auto s = f_.node("33").Get("/federation/v1/status", f_.admin_token("33"));
+    if (s.status != 200) return false;
+    const json status = s.Json();
+    return status["manifest_in_use"].is_object() &&
+           status["manifest_in_use"]["version"] == version;
+  }));
   auto retired = Send("33", key32, "32", body);
   EXPECT_EQ(retired.status, 403) << retired.body;
   EXPECT_NE(retired.body.find("retired"), std::string::npos) << retired.body;

@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "federation/manifest.h"
+#include "tests/harness/federation_harness.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::testing {
@@ -23,11 +24,16 @@ uint64_t ServedVersion(const NodeProcess& node, const std::string& hub_key) {
 }
 
 bool WaitForVersion(const NodeProcess& node, const std::string& hub_key, uint64_t version) {
-  for (int i = 0; i < 100; ++i) {
-    if (ServedVersion(node, hub_key) == version) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  return Federation::WaitFor([&] { return ServedVersion(node, hub_key) == version; }, 5000);
+}
+
+// How many times the node's log says it refused a manifest it fetched.
+int Refusals(const NodeProcess& node) {
+  std::ifstream log(node.data_dir() + "/node.log");
+  std::string line;
+  int n = 0;
+  while (std::getline(log, line)) n += line.find("manifest refused") != std::string::npos;
+  return n;
 }
 
 TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
@@ -74,7 +80,9 @@ TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
        "UPDATE meta SET value = X'" + crypto::HexEncode(v2) + "' WHERE key = 'manifest'"});
   ASSERT_EQ(rollback.exit_code, 0) << rollback.output;
   EXPECT_EQ(ServedVersion(hub, hub_key), 2u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // The province fetched version 2 and refused it (not merely: did not fetch yet).
+  const int refused_before = Refusals(province);
+  ASSERT_TRUE(Federation::WaitFor([&] { return Refusals(province) > refused_before; }, 5000));
   EXPECT_EQ(ServedVersion(province, hub_key), 3u);
 
   // The hub down: the province works on with its last good manifest.
@@ -120,7 +128,8 @@ TEST(ManifestSyncTest, ManifestSignedByAnotherKeyIsNeverAccepted) {
             0);
   province.SetConfig("manifest_interval_ms", 100);
   province.Start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // It fetched the hub's manifest and refused it, and so serves none.
+  ASSERT_TRUE(Federation::WaitFor([&] { return Refusals(province) > 0; }, 5000));
   EXPECT_EQ(province.Get("/federation/v1/manifest").status, 404);
 }
 
