@@ -127,19 +127,10 @@ cfg_set() {
     sed -i "1a\\  \"$k\": $v," "$f"
   fi
 }
-# shellcheck disable=SC2059  # the format is the \xHH escapes
-hex2bin() { printf "$(printf '%s' "$1" | sed 's/../\\x&/g')"; }
-# c2sp.org/signed-note verifier key: name+hex(SHA-256(name \n type key)[:4])+base64(type key).
-# type 01 = Ed25519 (a log's key, GET /log/vkey), 04 = cosignature/v1 (a witness, /witness/vkey).
-# shellcheck disable=SC2059
-vkey() {
-  local name=$1 type=$2 hex=$3 kid b64
-  kid=$({ printf '%s\n' "$name"; printf "\\x$type"; hex2bin "$hex"; } | sha256sum | cut -c1-8)
-  b64=$({ printf "\\x$type"; hex2bin "$hex"; } | base64 -w0)
-  printf '%s+%s+%s' "$name" "$kid" "$b64"
-}
-log_vkey_of() { local f; f=$(node_dir "$1")/node.json; vkey "$(cfg_get "$f" origin)" 01 "$(cfg_get "$f" public_key)"; }
-witness_vkey_of() { local f; f=$(node_dir "$1")/node.json; vkey "$(cfg_get "$f" origin)" 04 "$(cfg_get "$f" public_key)"; }
+# c2sp.org/signed-note verifier keys, from the data folder: the log's (GET /log/vkey) and the
+# witness cosigner's (GET /witness/vkey).
+log_vkey_of() { "$BIN" vkey --data-dir "$(node_dir "$1")"; }
+witness_vkey_of() { "$BIN" vkey --witness --data-dir "$(node_dir "$1")"; }
 
 token_of() {
   [ -r "$FED/tokens.txt" ] || return 0

@@ -438,13 +438,18 @@ int TruncateWal(const std::string& dir) {
   return 0;
 }
 
-int PrintVkey(const std::string& dir) {
+// The log's verifier key (GET /log/vkey), or with `witness` the cosigner key the node witnesses
+// with (GET /witness/vkey): both from the data folder, no node needs to run.
+int PrintVkey(const std::string& dir, bool witness) {
   DataDir data(dir);
   auto config = data.LoadConfig();
   if (!config.ok()) return Fail(config.status());
   auto key = data.LoadSigningKey();
   if (!key.ok()) return Fail(key.status());
-  std::printf("%s\n", crypto::VerifierKeyString(config->origin, key->public_key()).c_str());
+  std::printf("%s\n", crypto::VerifierKeyString(config->origin, key->public_key(),
+                                                witness ? crypto::kNoteSigCosignatureV1
+                                                        : crypto::kNoteSigEd25519)
+                          .c_str());
   return 0;
 }
 
@@ -672,6 +677,8 @@ int main(int argc, char** argv) {
 
   auto* vkey = app.add_subcommand("vkey", "print this node's log verifier key (no node needs to run)");
   vkey->add_option("--data-dir", dir, "data folder")->required();
+  bool witness_vkey = false;
+  vkey->add_flag("--witness", witness_vkey, "the cosigner key it witnesses with (/witness/vkey)");
 
   auto* fsck = app.add_subcommand("fsck", "verify signatures, chains, sequence and state");
   fsck->add_option("--data-dir", dir, "data folder")->required();
@@ -734,7 +741,7 @@ int main(int argc, char** argv) {
     return RotateOperator(dir, operator_id,
                           op_rotate->count("--expires-in-days") > 0 ? expires_in_days : -1);
   }
-  if (*vkey) return PrintVkey(dir);
+  if (*vkey) return PrintVkey(dir, witness_vkey);
   if (*wal_truncate) return TruncateWal(dir);
   if (*fsck) return RunFsck(dir);
   if (*erase) return ErasePii(dir, tracking_id);

@@ -168,6 +168,10 @@ TEST_F(WitnessTest, ForkedCheckpointIsRecordedAsEquivocation) {
 
 TEST_F(WitnessTest, NodeGetsItsCheckpointsCosignedAndServesThem) {
   const std::string cosigner_vkey = Body(hub_->Get("/witness/vkey"));
+  // The same key from the hub's data folder, with no request (what deploy/federation.sh uses).
+  auto offline = hub_->Cli({"vkey", "--witness", "--data-dir", hub_->data_dir()});
+  ASSERT_EQ(offline.exit_code, 0) << offline.output;
+  EXPECT_EQ(offline.output, cosigner_vkey + "\n");
   ASSERT_EQ(province_->Stop(), 0);
   {
     std::ifstream in(province_->data_dir() + "/node.json");
