@@ -143,6 +143,14 @@ Result<SigningKey> SigningKey::FromSecretKey(std::string_view secret_key) {
 
 std::string SigningKey::KeyId() const { return KeyIdOf(public_key_); }
 
+void Wipe(std::string* secret) {
+  if (secret->empty()) return;
+  sodium_memzero(secret->data(), secret->size());
+  secret->clear();
+}
+
+SigningKey::~SigningKey() { Wipe(&secret_key_); }
+
 std::string KeyIdOf(std::string_view public_key) {
   return HexEncode(Sha256(public_key).substr(0, 8));
 }

@@ -39,6 +39,13 @@ class SigningKey {
   // `secret_key` is libsodium's 64-byte form (seed || public key); checked for consistency.
   static Result<SigningKey> FromSecretKey(std::string_view secret_key);
 
+  // The secret key is wiped (sodium_memzero) when the object is destroyed.
+  ~SigningKey();
+  SigningKey(const SigningKey&) = default;
+  SigningKey& operator=(const SigningKey&) = default;
+  SigningKey(SigningKey&&) = default;
+  SigningKey& operator=(SigningKey&&) = default;
+
   const std::string& public_key() const { return public_key_; }
   const std::string& secret_key() const { return secret_key_; }
   // Short key id: hex of the first 8 bytes of SHA-256(public key).
@@ -50,6 +57,10 @@ class SigningKey {
   std::string secret_key_;
   std::string public_key_;
 };
+
+// Overwrites a string's bytes with zeroes (sodium_memzero: not optimized away) and empties it:
+// for keys and decrypted personal data once they are no longer needed.
+void Wipe(std::string* secret);
 
 std::string KeyIdOf(std::string_view public_key);
 bool VerifySignature(std::string_view public_key, std::string_view message,

@@ -63,6 +63,8 @@ Result<std::string> ReadHexKey(const std::string& path, size_t size) {
   std::string t = *text;
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
   auto key = crypto::HexDecode(t);
+  crypto::Wipe(&t);  // the hex text of a key is as secret as the key
+  crypto::Wipe(&*text);
   if (!key || key->size() != size) {
     return Status::Corruption(path + " does not hold a " + std::to_string(size) + "-byte hex key");
   }

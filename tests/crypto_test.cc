@@ -556,3 +556,21 @@ TEST(Utf8Test, LengthCountsCodePoints) {
 
 }  // namespace
 }  // namespace lapor::crypto
+
+namespace lapor::crypto {
+namespace {
+
+// Wipe zeroes the bytes in place (the buffer stays allocated after clear(), so they can be read).
+TEST(WipeTest, ZeroesTheBytesAndEmptiesTheString) {
+  std::string secret(64, 'k');  // longer than any small-string buffer: on the heap
+  const char* bytes = secret.data();
+  Wipe(&secret);
+  EXPECT_TRUE(secret.empty());
+  for (int i = 0; i < 64; ++i) ASSERT_EQ(bytes[i], '\0') << i;
+  std::string empty;
+  Wipe(&empty);  // nothing to do, no crash
+  EXPECT_TRUE(empty.empty());
+}
+
+}  // namespace
+}  // namespace lapor::crypto
