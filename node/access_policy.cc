@@ -49,12 +49,14 @@ CaseAccess DecideAccess(const v1::CaseState& s, Audience audience) {
     case Audience::kReporter:
       a.content = true;
       a.reporter_identity = true;  // their own
+      a.access_record = true;      // who read their data
       break;
     case Audience::kAdmin:
       a.content = true;
       a.reporter_identity = true;
       a.operator_ids = true;
       a.signed_events = true;
+      a.access_record = true;
       break;
     case Audience::kCaseLiaison:
       a.content = true;
@@ -68,9 +70,14 @@ CaseAccess DecideAccess(const v1::CaseState& s, Audience audience) {
       // Auditors check every chain, confidential ones included: the envelopes commit to the
       // sealed fields and are the same bytes the log serves them.
       a.signed_events = true;
+      a.access_record = true;
       break;
   }
   return a;
+}
+
+bool MayReadWholeAccessRecord(const Credentials& who) {
+  return who.op && (who.op->role == "admin" || who.op->role == "auditor");
 }
 
 bool FilterTouchesContent(const storage::CaseFilter& filter) {

@@ -13,17 +13,25 @@
 // origin, the hub, an escalation party) sees it as an auditor does. The "case liaison" is a
 // liaison of the agency the case is dispositioned to, at the owner node. Content is everything
 // but the case's existence, status, dates and the types of its events: title, description,
-// report type, category, region, location, agencies, attachments and the notes of its events. Nobody outside the reporter and the
-// owner's admin and case liaison learns anything of a confidential case but that it exists, its
-// status and its dates.
+// // report type, category, region, location, agencies, attachments, the nodes it involves (their
+// ids are region codes) and the notes of its events. Nobody outside the reporter and the owner's
+// admin and case liaison learns anything of a confidential case but that it exists, its status
+// and its dates.
 #pragma once
 
+#include <optional>
 #include <string>
 
-#include "node/case_service.h"
 #include "lapor/v1/event.pb.h"
+#include "storage/store.h"
 
 namespace lapor::node {
+
+// Who is asking: an operator (by token), the reporter (by access code), or nobody.
+struct Credentials {
+  std::optional<storage::Operator> op;
+  std::string access_code;
+};
 
 enum class Audience { kPublic, kReporter, kAdmin, kCaseLiaison, kOtherLiaison, kAuditor };
 
@@ -38,6 +46,8 @@ struct CaseAccess {
   // The signed envelopes (GET .../events): they carry operator ids, so only a caller who may see
   // those gets them (admin, case liaison, auditor: the same bytes the log serves an auditor).
   bool signed_events = false;
+  // The case's access record (who read its personal data): admins, auditors and the reporter.
+  bool access_record = false;
 };
 
 // Whom `who` is for case `s` at node `self`. `holds_access_code`: the caller presented the
@@ -47,6 +57,10 @@ Audience AudienceFor(const v1::CaseState& s, const Credentials& who, bool holds_
 
 // What that audience may see of the case.
 CaseAccess DecideAccess(const v1::CaseState& s, Audience audience);
+
+// Whether `who` may read the whole node's access record (admins and auditors), and see which
+// operator made each read there.
+bool MayReadWholeAccessRecord(const Credentials& who);
 
 // Whether a list filter on these fields could reveal a confidential case's content to someone
 // who may not see it (a filter on agency or category is itself a question about content).

@@ -1,7 +1,5 @@
 #include "node/case_service.h"
 
-#include "node/access_policy.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -669,13 +667,10 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
   if (!stored.ok()) return stored.status();
   CaseView view;
   view.state = std::move(*stored);
-  if (!who.access_code.empty() && !who.op && !HoldsAccessCode(view.state, who.access_code)) {
-    return Status::Unauthenticated("the access code does not match this case");
-  }
-  const bool reporter = !who.op && !who.access_code.empty();
-  auto access = std::make_shared<CaseAccess>(
-      DecideAccess(view.state, AudienceFor(view.state, who, reporter, opt_.node_id)));
-  view.access = access;
+  auto decided = Authorize(view.state, who);
+  if (!decided.ok()) return decided.status();
+  view.access = *decided;
+  const CaseAccess& access = view.access;
   auto events = History(view.state);
   if (!events.ok()) return events.status();
   const uint64_t ref = CaseRef(view.state);
@@ -708,7 +703,7 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
                                 " does not parse");
     }
     if (item.event.type() == v1::EVENT_SUBMITTED) submission = item.event.submission();
-    if (item.event.has_action() && access->content) {
+    if (item.event.has_action() && access.content) {
       const auto& a = item.event.action();
       item.note = a.note();
       if (!a.note_commitment().empty()) {
@@ -723,7 +718,7 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     view.history.push_back(std::move(item));
   }
   std::vector<std::string> revealed;  // what an operator's read reveals, for the access record
-  if (access->content) {
+  if (access.content) {
     view.submission = submission;
     view.title = submission.title();
     view.description = submission.description();
@@ -741,7 +736,7 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
       revealed.push_back("confidential_content");
     }
   }
-  if (access->reporter_identity && !submission.reporter_commitment().empty()) {
+  if (access.reporter_identity && !submission.reporter_commitment().empty()) {
     auto sealed = store_->GetSealed(ref, "reporter");
     if (!sealed.ok()) return sealed.status();
     if (!sealed->has_value()) {
@@ -760,13 +755,9 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
   }
   if (who.op && !revealed.empty()) {
     // Accountability before disclosure: no record, no data.
-    storage::AccessRecord r;
-    r.time_ms = opt_.clock->NowMs();
-    r.operator_id = who.op->id;
-    r.role = who.op->role;
-    r.case_id = view.state.case_id();
-    for (const auto& f : revealed) r.fields += (r.fields.empty() ? "" : ",") + f;
-    LAPOR_RETURN_IF_ERROR(store_->RecordAccess({r}));
+    std::string fields;
+    for (const auto& f : revealed) fields += (fields.empty() ? "" : ",") + f;
+    LAPOR_RETURN_IF_ERROR(store_->RecordAccess({ReadBy(who, view.state.case_id(), fields)}));
   }
   return view;
 }
@@ -776,11 +767,9 @@ Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string&
   auto stored = StoredCase(case_id);
   if (!stored.ok()) return stored.status();
   const auto& s = *stored;
-  if (!who.access_code.empty() && !who.op && !HoldsAccessCode(s, who.access_code)) {
-    return Status::Unauthenticated("the access code does not match this case");
-  }
-  const bool reporter = !who.op && !who.access_code.empty();
-  if (!DecideAccess(s, AudienceFor(s, who, reporter, opt_.node_id)).signed_events) {
+  auto access = Authorize(s, who);
+  if (!access.ok()) return access.status();
+  if (!access->signed_events) {
     return Status::PermissionDenied(
         "the signed events name operators: an admin or the case's liaison of the owner node, or "
         "an auditor, may read them (the case's view shows what the caller may see)");
@@ -788,45 +777,68 @@ Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string&
   if (s.confidential() && who.op) {
     // A confidential case's envelopes still carry some of its fields in plain (its location and
     // target agency): reading them is recorded like any read of its content.
-    storage::AccessRecord r;
-    r.time_ms = opt_.clock->NowMs();
-    r.operator_id = who.op->id;
-    r.role = who.op->role;
-    r.case_id = s.case_id();
-    r.fields = "confidential_content";
-    LAPOR_RETURN_IF_ERROR(store_->RecordAccess({r}));
+    LAPOR_RETURN_IF_ERROR(
+        store_->RecordAccess({ReadBy(who, s.case_id(), "confidential_content")}));
   }
   return History(s);
 }
 
-CaseAccess CaseService::AccessTo(const v1::CaseState& s, const Credentials& who,
-                                 bool access_code_checked) const {
-  const bool reporter = access_code_checked && !who.op && !who.access_code.empty();
+CaseAccess CaseService::AccessOf(const v1::CaseState& s, const Credentials& who,
+                                 bool code_checked) const {
+  const bool reporter = code_checked && !who.op && !who.access_code.empty();
   return DecideAccess(s, AudienceFor(s, who, reporter, opt_.node_id));
 }
 
-Result<std::vector<storage::AccessRecord>> CaseService::AccessLog(const std::string& case_id,
-                                                                  const Credentials& who,
-                                                                  int64_t after_id, int limit) {
-  if (who.op) {
-    if (who.op->role != "admin" && who.op->role != "auditor") {
-      return Status::PermissionDenied("only admins and auditors read the access record");
-    }
-    return store_->AccessRecords(case_id, after_id, limit);
-  }
-  if (who.access_code.empty() || case_id.empty()) {
-    return Status::Unauthenticated("an operator token, or the case's access code, is required");
-  }
-  auto stored = StoredCase(case_id);
-  if (!stored.ok()) return stored.status();
-  if (!HoldsAccessCode(*stored, who.access_code)) {
+Result<CaseAccess> CaseService::Authorize(const v1::CaseState& s, const Credentials& who) const {
+  if (!who.access_code.empty() && !who.op && !HoldsAccessCode(s, who.access_code)) {
     return Status::Unauthenticated("the access code does not match this case");
   }
-  return store_->AccessRecords(case_id, after_id, limit);
+  return AccessOf(s, who, true);
 }
 
-Result<std::vector<v1::CaseState>> CaseService::List(storage::CaseFilter filter,
-                                                     const Credentials& who) {
+CaseAccess CaseService::ActionReplyAccess(const v1::CaseState& s, const Credentials& who) const {
+  // Act succeeded, so an access code it came with was the case's.
+  CaseAccess access = AccessOf(s, who, true);
+  if (s.confidential() && who.op) access.content = false;
+  return access;
+}
+
+storage::AccessRecord CaseService::ReadBy(const Credentials& who, const std::string& case_id,
+                                          std::string fields) const {
+  return storage::AccessRecord{0,           opt_.clock->NowMs(), who.op->id, who.op->role,
+                               case_id,     std::move(fields)};
+}
+
+Result<AccessLogPage> CaseService::AccessLog(const std::string& case_id, const Credentials& who,
+                                             int64_t after_id, int limit) {
+  AccessLogPage page;
+  if (case_id.empty()) {
+    if (!MayReadWholeAccessRecord(who)) {
+      return who.op ? Status::PermissionDenied("only admins and auditors read the access record")
+                    : Status::Unauthenticated("an operator token is required");
+    }
+    page.operator_ids = true;
+  } else {
+    auto stored = StoredCase(case_id);
+    if (!stored.ok()) return stored.status();
+    auto access = Authorize(*stored, who);
+    if (!access.ok()) return access.status();
+    if (!access->access_record) {
+      return who.op ? Status::PermissionDenied(
+                          "only admins, auditors and the reporter read a case's access record")
+                    : Status::Unauthenticated(
+                          "an operator token, or the case's access code, is required");
+    }
+    page.operator_ids = access->operator_ids;
+  }
+  auto records = store_->AccessRecords(case_id, after_id, limit);
+  if (!records.ok()) return records.status();
+  page.records = std::move(*records);
+  return page;
+}
+
+Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
+                                                  const Credentials& who) {
   if (!who.op) return Status::Unauthenticated("an operator token is required");
   if (who.op->role == "liaison") {
     // A liaison sees the cases of its own agency only.
@@ -837,7 +849,8 @@ Result<std::vector<v1::CaseState>> CaseService::List(storage::CaseFilter filter,
   }
   filter.now_ms = opt_.clock->NowMs();
   const bool content_filter = FilterTouchesContent(filter);
-  std::vector<v1::CaseState> out;
+  std::vector<ListedCase> out;
+  std::vector<storage::AccessRecord> reads;
   // A content filter that matched a confidential case would tell a caller who may not read its
   // content what it holds, so such cases are left out for them. The page is then filled from
   // further rows: a short page (and so the cursor the caller continues from) must not depend on
@@ -847,19 +860,18 @@ Result<std::vector<v1::CaseState>> CaseService::List(storage::CaseFilter filter,
     if (!batch.ok()) return batch.status();
     const bool more = static_cast<int>(batch->size()) == filter.limit;
     for (auto& s : *batch) {
-      if (content_filter && !AccessTo(s, who).content) continue;
-      if (static_cast<int>(out.size()) < filter.limit) out.push_back(std::move(s));
+      if (static_cast<int>(out.size()) >= filter.limit) break;
+      CaseAccess access = AccessOf(s, who, false);
+      if (content_filter && !access.content) continue;
+      // Listing a confidential case shows its content (category, region, agency) to who may
+      // read it: recorded like a read of its view.
+      if (s.confidential() && access.content) {
+        reads.push_back(ReadBy(who, s.case_id(), "confidential_content"));
+      }
+      out.push_back({std::move(s), access});
     }
     if (!more || static_cast<int>(out.size()) >= filter.limit) break;
     filter.before_ref = CaseRef(batch->back());
-  }
-  // Listing a confidential case shows its content (category, region, agency) to who may read
-  // it: recorded like a read of its view.
-  std::vector<storage::AccessRecord> reads;
-  for (const auto& s : out) {
-    if (!s.confidential() || !AccessTo(s, who).content) continue;
-    reads.push_back({0, filter.now_ms, who.op->id, who.op->role, s.case_id(),
-                     "confidential_content"});
   }
   LAPOR_RETURN_IF_ERROR(store_->RecordAccess(reads));
   return out;

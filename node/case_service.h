@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "federation/directory.h"
 #include "lapor/v1/event.pb.h"
+#include "node/access_policy.h"
 #include "node/calendar.h"
 #include "node/tracking_id.h"
 #include "storage/store.h"
@@ -78,20 +79,11 @@ struct ActionRequest {
   std::string to;  // forward: the node (jurisdiction code) asked to take the case
 };
 
-// Who is asking: an operator (by token), the reporter (by access code), or nobody.
-struct Credentials {
-  std::optional<storage::Operator> op;
-  std::string access_code;
-};
-
 struct HistoryItem {
   uint64_t seq = 0;  // the author's seq
   v1::Event event;
   std::string note;  // unsealed note, if the viewer may see it
 };
-
-// What DecideAccess (node/access_policy.h) lets one caller see of a case.
-struct CaseAccess;
 
 struct CaseView {
   v1::CaseState state;
@@ -99,10 +91,20 @@ struct CaseView {
   std::string title, description;              // unsealed for confidential cases; access.content
   std::optional<v1::ReporterRecord> reporter;  // access.reporter_identity only; nullopt if none
   bool reporter_erased = false;                // (only told to who may see the identity)
-  std::shared_ptr<const CaseAccess> access;    // what the caller may see; never null
+  CaseAccess access;                           // what the caller may see (DecideAccess)
   std::vector<HistoryItem> history;  // every event; notes only with access.content
 };
 
+
+struct ListedCase {
+  v1::CaseState state;
+  CaseAccess access;  // what the caller may see of it
+};
+
+struct AccessLogPage {
+  std::vector<storage::AccessRecord> records;
+  bool operator_ids = false;  // whether the caller may see which operator made each read
+};
 
 struct CaseServiceOptions {
   std::string node_id;
@@ -152,17 +154,17 @@ class CaseService {
   Result<std::vector<storage::StoredEvent>> Events(const std::string& case_id,
                                                    const Credentials& who);
   // Operators only. Liaisons get their agency's cases. A filter on content (agency, category,
-  // region, report type) never returns a confidential case to a caller who may not see its content.
-  Result<std::vector<v1::CaseState>> List(storage::CaseFilter filter, const Credentials& who);
-  // What `who` may see of a case (the list and action replies render through it).
-  // `access_code_checked`: who.access_code is known to be this case's.
-  CaseAccess AccessTo(const v1::CaseState& s, const Credentials& who,
-                      bool access_code_checked = false) const;
-  // The access record: an admin or auditor of this node lists it (of one case, or all when
-  // `case_id` is empty); the reporter lists their own case's with its access code.
-  Result<std::vector<storage::AccessRecord>> AccessLog(const std::string& case_id,
-                                                       const Credentials& who, int64_t after_id,
-                                                       int limit);
+  // region, report type) never returns a confidential case to a caller who may not see its
+  // content; a page is filled from further rows instead. Each case comes with what the caller
+  // may see of it; listing a confidential case with its content is recorded as a read.
+  Result<std::vector<ListedCase>> List(storage::CaseFilter filter, const Credentials& who);
+  // What the caller of a successful Act may see of the state it returns: a confidential case's
+  // content is left out for operators (they read it through View, where the read is recorded).
+  CaseAccess ActionReplyAccess(const v1::CaseState& s, const Credentials& who) const;
+  // The access record of one case (`access.access_record`: admins, auditors, the reporter with
+  // the access code), or of the whole node when `case_id` is empty (MayReadWholeAccessRecord).
+  Result<AccessLogPage> AccessLog(const std::string& case_id, const Credentials& who,
+                                  int64_t after_id, int limit);
 
   // Records escalations for missed deadlines and auto-completes cases whose 10 working days
   // without a reply have passed. Returns how many events it wrote.
@@ -274,6 +276,14 @@ class CaseService {
   std::shared_ptr<const WorkingCalendar> calendar() const;
   std::string Seal(const google::protobuf::MessageLite& msg) const;
   bool HoldsAccessCode(const v1::CaseState& s, const std::string& code) const;
+  // The single decision (DecideAccess) for `who` on `s`: Unauthenticated if `who` brings an
+  // access code that is not this case's. An operator token wins over an access code.
+  Result<CaseAccess> Authorize(const v1::CaseState& s, const Credentials& who) const;
+  // What `who` may see of `s` when an access code, if any, is already known to be the case's.
+  CaseAccess AccessOf(const v1::CaseState& s, const Credentials& who, bool code_checked) const;
+  // An access-record row: operator `who` read `fields` of case `case_id` now.
+  storage::AccessRecord ReadBy(const Credentials& who, const std::string& case_id,
+                               std::string fields) const;
 
   const CaseServiceOptions opt_;
   storage::Store* const store_;

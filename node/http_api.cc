@@ -89,6 +89,20 @@ Status QueryDecimal(std::map<std::string, std::string>& q, const char* key, uint
                                    : Status::InvalidArgument("must be an integer", key);
 }
 
+// `after` (the last id seen) and `limit` (1-1000, default 100) of a paged listing.
+Status QueryPage(std::map<std::string, std::string>& q, uint64_t* after, uint64_t* limit) {
+  *after = 0;
+  *limit = 100;
+  if (!q["after"].empty() && (!ParseDecimal(q["after"], after) ||
+                              *after > static_cast<uint64_t>(INT64_MAX))) {
+    return Status::InvalidArgument("must be an integer", "after");
+  }
+  if (!q["limit"].empty() && (!ParseDecimal(q["limit"], limit) || *limit < 1 || *limit > 1000)) {
+    return Status::InvalidArgument("must be an integer 1-1000", "limit");
+  }
+  return Status::Ok();
+}
+
 json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
 
 // The 201 of a new complaint, the busiest reply, written without building a JSON document: none
@@ -136,7 +150,7 @@ json StateJson(const v1::CaseState& s, int64_t now, const CaseAccess& access) {
 }
 
 json ViewJson(const CaseView& v, int64_t now) {
-  const CaseAccess& access = *v.access;
+  const CaseAccess& access = v.access;
   json j = StateJson(v.state, now, access);
   j["access"] = AudienceName(access.audience);
   const auto& sub = v.submission;
@@ -333,22 +347,16 @@ struct HttpApi::Impl {
   int RouteAccessLog(const http_request& req, const std::string& case_id) {
     auto q = Query(req, {"after", "limit", "access_code"});
     if (!q.ok()) return Fail(req, q.status());
-    uint64_t after = 0, limit = 100;
-    if (!(*q)["after"].empty() && (!ParseDecimal((*q)["after"], &after) ||
-                                   after > static_cast<uint64_t>(INT64_MAX))) {
-      return Fail(req, Status::InvalidArgument("must be an integer", "after"));
-    }
-    if (!(*q)["limit"].empty() &&
-        (!ParseDecimal((*q)["limit"], &limit) || limit < 1 || limit > 1000)) {
-      return Fail(req, Status::InvalidArgument("must be an integer 1-1000", "limit"));
-    }
+    uint64_t after = 0, limit = 0;
+    if (Status s = QueryPage(*q, &after, &limit); !s.ok()) return Fail(req, s);
     auto who = ReadCredentials(req, (*q)["access_code"]);
     if (!who.ok()) return Fail(req, who.status());
-    auto records = service->AccessLog(case_id, *who, static_cast<int64_t>(after),
-                                      static_cast<int>(limit));
-    if (!records.ok()) return Fail(req, records.status());
+    auto page = service->AccessLog(case_id, *who, static_cast<int64_t>(after),
+                                   static_cast<int>(limit));
+    if (!page.ok()) return Fail(req, page.status());
+    const auto& records = page->records;
     json items = json::array();
-    for (const auto& r : *records) {
+    for (const auto& r : records) {
       json fields = json::array();
       for (size_t at = 0; at < r.fields.size();) {
         size_t comma = r.fields.find(',', at);
@@ -361,10 +369,10 @@ struct HttpApi::Impl {
                    {"role", r.role},
                    {"tracking_id", r.case_id},
                    {"fields", fields}};
-      if (who->op) item["operator_id"] = r.operator_id;  // a reporter sees roles, not operators
+      if (page->operator_ids) item["operator_id"] = r.operator_id;  // not for the reporter
       items.push_back(std::move(item));
     }
-    json next = records->size() == limit ? json(std::to_string(records->back().id)) : json(nullptr);
+    json next = records.size() == limit ? json(std::to_string(records.back().id)) : json(nullptr);
     Reply(req, 200, {{"items", items}, {"next_after", next}});
     return 200;
   }
@@ -754,15 +762,8 @@ struct HttpApi::Impl {
       if (Status s = RequireOperator(req); !s.ok()) return fail(s);
       auto q = Query(req, {"after", "limit"});
       if (!q.ok()) return fail(q.status());
-      uint64_t after = 0, limit = 100;
-      if (!(*q)["after"].empty() && (!ParseDecimal((*q)["after"], &after) ||
-                                     after > static_cast<uint64_t>(INT64_MAX))) {
-        return fail(Status::InvalidArgument("must be an integer", "after"));
-      }
-      if (!(*q)["limit"].empty() &&
-          (!ParseDecimal((*q)["limit"], &limit) || limit < 1 || limit > 1000)) {
-        return fail(Status::InvalidArgument("must be an integer 1-1000", "limit"));
-      }
+      uint64_t after = 0, limit = 0;
+      if (Status s = QueryPage(*q, &after, &limit); !s.ok()) return fail(s);
       auto alerts = store->Alerts(static_cast<int64_t>(after), static_cast<int>(limit));
       if (!alerts.ok()) return fail(alerts.status());
       json arr = json::array();
@@ -858,12 +859,12 @@ struct HttpApi::Impl {
         auto items = service->List(filter, *who);
         if (!items.ok()) return fail(items.status());
         json arr = json::array();
-        for (const auto& s : *items) arr.push_back(StateJson(s, now, service->AccessTo(s, *who)));
+        for (const auto& c : *items) arr.push_back(StateJson(c.state, now, c.access));
         json next = nullptr;
         // The store pages by its key; nothing comes before key 0.
         if (static_cast<int>(items->size()) == filter.limit && !items->empty() &&
-            CaseRef(items->back()) > 0) {
-          next = std::to_string(CaseRef(items->back()));
+            CaseRef(items->back().state) > 0) {
+          next = std::to_string(CaseRef(items->back().state));
         }
         return send(200, {{"items", arr}, {"next_cursor", next}});
       }
@@ -914,11 +915,7 @@ struct HttpApi::Impl {
       service->Act(case_id, ar, *who, [this, req, now, who = *who](Result<v1::CaseState> state) {
         OnPool([this, req, now, who, state = std::move(state)] {
           if (!state.ok()) return ReplyError(req, state.status());
-          // Act succeeded, so the access code (if that is how the caller came) was the case's.
-          // A confidential case's content is read through its view, where the read is recorded.
-          CaseAccess access = service->AccessTo(*state, who, true);
-          if (state->confidential() && who.op) access.content = false;
-          Reply(req, 200, StateJson(*state, now, access));
+          Reply(req, 200, StateJson(*state, now, service->ActionReplyAccess(*state, who)));
         });
       });
       return 0;

@@ -425,15 +425,20 @@ int RotateOperator(const std::string& dir, uint64_t id, int expires_in_days) {
   return 0;
 }
 
+// Empties the write-ahead log, retrying for about 5 s while a running node keeps it busy.
+Status EmptyWal(storage::Store* store) {
+  Status wal = store->TruncateWal();
+  for (int i = 0; i < 20 && wal.code() == Status::Code::kUnavailable; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    wal = store->TruncateWal();
+  }
+  return wal;
+}
+
 int TruncateWal(const std::string& dir) {
   auto store = OpenStoreOnly(dir);
   if (!store.ok()) return Fail(store.status());
-  Status wal = (*store)->TruncateWal();
-  for (int i = 0; i < 20 && wal.code() == Status::Code::kUnavailable; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    wal = (*store)->TruncateWal();
-  }
-  if (!wal.ok()) return Fail(wal);
+  if (Status wal = EmptyWal(store->get()); !wal.ok()) return Fail(wal);
   std::printf("the write-ahead log of %s was emptied into the database\n", dir.c_str());
   return 0;
 }
@@ -597,13 +602,8 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
       "signed events are unchanged\n",
       tracking_id.c_str(), *copies);
   // secure_delete zeroed the record in the database's pages; the write-ahead log may still hold
-  // older frames with it until it is emptied. A running node may be busy: try for a while.
-  Status wal = opened->store->TruncateWal();
-  for (int i = 0; i < 20 && wal.code() == Status::Code::kUnavailable; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    wal = opened->store->TruncateWal();
-  }
-  if (!wal.ok()) {
+  // older frames with it until it is emptied.
+  if (Status wal = EmptyWal(opened->store.get()); !wal.ok()) {
     return Fail(Status::Unavailable(
         wal.message() + ": an older copy of the erased record may remain in lapor.db-wal; run "
                         "`lapor-node wal truncate --data-dir " + dir + "` (the node may run)"));

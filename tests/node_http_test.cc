@@ -433,6 +433,10 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
                  {{"X-Access-Code", code}})
                 .status,
             401);
+  // Out of scope for a case's record: liaisons (even the case's own), and the public.
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/access-log", liaison_).status, 403);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/access-log", other_liaison_).status, 403);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + cid + "/access-log").status, 401);
   EXPECT_EQ(node_->Get("/api/v1/access-log", liaison_).status, 403);
   EXPECT_EQ(node_->Get("/api/v1/access-log").status, 401);
   auto all = node_->Get("/api/v1/access-log?limit=2", admin_).Json();
