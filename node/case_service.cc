@@ -859,6 +859,8 @@ Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
     auto batch = store_->ListCases(filter);
     if (!batch.ok()) return batch.status();
     const bool more = static_cast<int>(batch->size()) == filter.limit;
+    // Where the next batch starts, taken before the loop moves the states out of this one.
+    const uint64_t next_before = batch->empty() ? 0 : CaseRef(batch->back());
     for (auto& s : *batch) {
       if (static_cast<int>(out.size()) >= filter.limit) break;
       CaseAccess access = AccessOf(s, who, false);
@@ -871,7 +873,7 @@ Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
       out.push_back({std::move(s), access});
     }
     if (!more || static_cast<int>(out.size()) >= filter.limit) break;
-    filter.before_ref = CaseRef(batch->back());
+    filter.before_ref = next_before;
   }
   LAPOR_RETURN_IF_ERROR(store_->RecordAccess(reads));
   return out;

@@ -444,6 +444,24 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
   EXPECT_TRUE(all["next_after"].is_string());
 }
 
+// A content-filtered list continues past a confidential case it leaves out: two public cases
+// filed before it fill a page of two, each once (the continuation once restarted from the top,
+// listing the same case twice).
+TEST_F(NodeHttpTest, ContentFilteredListContinuesPastHiddenCasesWithoutRepeats) {
+  const std::string older =
+      node_->Post("/api/v1/complaints", Complaint("Satu")).Json()["tracking_id"];
+  const std::string newer =
+      node_->Post("/api/v1/complaints", Complaint("Dua")).Json()["tracking_id"];
+  json secret = Complaint("Rahasia");
+  secret["confidential"] = true;
+  ASSERT_EQ(node_->Post("/api/v1/complaints", secret).status, 201);
+  const json page =
+      node_->Get("/api/v1/complaints?category=infrastruktur&limit=2", auditor_).Json();
+  ASSERT_EQ(page["items"].size(), 2u) << page.dump();
+  EXPECT_EQ(page["items"][0]["tracking_id"], newer);
+  EXPECT_EQ(page["items"][1]["tracking_id"], older);
+}
+
 // Operators are listed, removed and rotated with the CLI while the node runs; a removed or
 // rotated token is refused at once, and every change is recorded.
 TEST_F(NodeHttpTest, OperatorsAreRemovedAndRotatedWithoutARestart) {
