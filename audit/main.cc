@@ -356,8 +356,8 @@ int Prove(const std::string& url, const std::string& vkey, const std::string& tr
       if (!env.ParseFromString(*envelope) || !ev.ParseFromString(env.payload())) {
         why = "the entry is not a signed event";
       } else if (ev.case_id() != tracking_id || ev.seq() != seq || ev.node_id() != self) {
-        why = "the entry at this index is event " + ev.node_id() + "/" +
-              std::to_string(ev.seq()) + " of case " + ev.case_id() + ", not this case's";
+        why = "the entry at this index is event " + ev.node_id() + "/" + std::to_string(ev.seq()) +
+              " of case " + ev.case_id() + ", not this case's";
       } else {
         bool signed_ok = false;
         const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());

@@ -27,9 +27,8 @@ Audience AudienceFor(const v1::CaseState& s, const Credentials& who, bool holds_
     const std::string& role = who.op->role;
     if (role == "admin") return owner ? Audience::kAdmin : Audience::kAuditor;
     if (role == "liaison") {
-      return owner && !s.agency().empty() && s.agency() == who.op->agency
-                 ? Audience::kCaseLiaison
-                 : Audience::kOtherLiaison;
+      return owner && !s.agency().empty() && s.agency() == who.op->agency ? Audience::kCaseLiaison
+                                                                          : Audience::kOtherLiaison;
     }
     if (role == "auditor") return Audience::kAuditor;
     return Audience::kPublic;

@@ -2,12 +2,14 @@
 // (the case view and list, its signed events, the access record, search and pages to come) asks
 // DecideAccess and shows no more than it allows. README.md has the same table for people.
 //
-// | data                                   | public | reporter | admin | case liaison | other liaison | auditor |
+// | data                                   | public | reporter | admin | case liaison | other
+// liaison | auditor |
 // |----------------------------------------|--------|----------|-------|--------------|---------------|---------|
-// | reporter identity                      | never  | own      | yes   | not anonymous| never         | never   |
-// | content of a public case               | yes    | yes      | yes   | yes          | yes (public)  | yes     |
-// | content of a confidential case         | never  | yes      | yes   | yes          | never         | never   |
-// | operator ids in events                 | no     | no       | yes   | yes          | no            | yes     |
+// | reporter identity                      | never  | own      | yes   | not anonymous| never |
+// never   | | content of a public case               | yes    | yes      | yes   | yes          |
+// yes (public)  | yes     | | content of a confidential case         | never  | yes      | yes   |
+// yes          | never         | never   | | operator ids in events                 | no     | no
+// | yes   | yes          | no            | yes     |
 //
 // "Admin" is an admin of the node that owns the case; an admin of any other node holding it (the
 // origin, the hub, an escalation party) sees it as an auditor does. The "case liaison" is a

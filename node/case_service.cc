@@ -777,8 +777,7 @@ Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string&
   if (s.confidential() && who.op) {
     // A confidential case's envelopes still carry some of its fields in plain (its location and
     // target agency): reading them is recorded like any read of its content.
-    LAPOR_RETURN_IF_ERROR(
-        store_->RecordAccess({ReadBy(who, s.case_id(), "confidential_content")}));
+    LAPOR_RETURN_IF_ERROR(store_->RecordAccess({ReadBy(who, s.case_id(), "confidential_content")}));
   }
   return History(s);
 }
@@ -805,8 +804,8 @@ CaseAccess CaseService::ActionReplyAccess(const v1::CaseState& s, const Credenti
 
 storage::AccessRecord CaseService::ReadBy(const Credentials& who, const std::string& case_id,
                                           std::string fields) const {
-  return storage::AccessRecord{0,           opt_.clock->NowMs(), who.op->id, who.op->role,
-                               case_id,     std::move(fields)};
+  return storage::AccessRecord{0,       opt_.clock->NowMs(), who.op->id, who.op->role,
+                               case_id, std::move(fields)};
 }
 
 Result<AccessLogPage> CaseService::AccessLog(const std::string& case_id, const Credentials& who,

@@ -92,9 +92,8 @@ struct CaseView {
   std::optional<v1::ReporterRecord> reporter;  // access.reporter_identity only; nullopt if none
   bool reporter_erased = false;                // (only told to who may see the identity)
   CaseAccess access;                           // what the caller may see (DecideAccess)
-  std::vector<HistoryItem> history;  // every event; notes only with access.content
+  std::vector<HistoryItem> history;            // every event; notes only with access.content
 };
-
 
 struct ListedCase {
   v1::CaseState state;
@@ -150,7 +149,8 @@ class CaseService {
   // Unauthenticated. An operator's read of reporter identity or confidential content is added to
   // the access record before the view is returned (and the read fails if it cannot be).
   Result<CaseView> View(const std::string& case_id, const Credentials& who);
-  // The signed envelopes of a case: PermissionDenied unless `who` may see them (access.signed_events).
+  // The signed envelopes of a case: PermissionDenied unless `who` may see them
+  // (access.signed_events).
   Result<std::vector<storage::StoredEvent>> Events(const std::string& case_id,
                                                    const Credentials& who);
   // Operators only. Liaisons get their agency's cases. A filter on content (agency, category,
@@ -308,7 +308,6 @@ class CaseService {
   // signed with one seq are caught before either is durable. Guarded by seq_mu_.
   std::unordered_map<std::string, std::string> pending_by_author_;
   std::unordered_map<std::string, InFlight> in_flight_;  // guarded by seq_mu_
-
 };
 
 }  // namespace lapor::node

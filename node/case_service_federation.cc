@@ -1,9 +1,9 @@
 // CaseService, federation side: what other nodes deliver (Receive), the chain of a case across
 // authors (ChainEnvelopes), and recovery of this node's own events after a restore.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
-
-#include <spdlog/spdlog.h>
 
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
@@ -364,8 +364,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     alert.time_ms = opt_.clock->NowMs();
     if (Status kept = store_->AddAlert(alert); !kept.ok()) {
       // The item is refused either way; the evidence is lost only if the store failed.
-      spdlog::error("equivocation alert of node {} not stored: {}", ev.node_id(),
-                    kept.ToString());
+      spdlog::error("equivocation alert of node {} not stored: {}", ev.node_id(), kept.ToString());
     }
     return finish(v1::ITEM_REJECTED, alert.detail);
   }

@@ -74,8 +74,8 @@ class DataDir {
 // Parses "HOST:PORT" (port 1-65535). InvalidArgument names `field`.
 Status ParseListen(const std::string& listen, std::string* host, int* port, const char* field);
 
-// Creates `path` and its missing parents (`mkdir -p`; parents 0755 less the umask) and sets `path` itself to
-// `mode`, also when it already existed. Fails if `path` exists and is not a folder.
+// Creates `path` and its missing parents (`mkdir -p`; parents 0755 less the umask) and sets `path`
+// itself to `mode`, also when it already existed. Fails if `path` exists and is not a folder.
 Status MakeDirs(const std::string& path, mode_t mode);
 
 }  // namespace lapor::node

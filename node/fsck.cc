@@ -77,17 +77,17 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     if (crypto::Sha256(e.envelope) != e.hash) problem(at + "stored hash does not match envelope");
     if (checkpoint && tree.size() < checkpoint->size) {
       Status appended = tree.Append(crypto::LeafHash(e.envelope),
-                  [&](uint32_t level, uint64_t index, const std::string& hash) {
-                    if (level == 0) {
-                      tile_leaves += hash;
-                      if (index % 256 == 255) {
-                        check_leaf_tile(index / 256, tile_leaves);
-                        tile_leaves.clear();
-                      }
-                    } else if (level % 8 == 0) {
-                      recomputed_nodes.push_back({level, index, hash});
-                    }
-                  });
+                                    [&](uint32_t level, uint64_t index, const std::string& hash) {
+                                      if (level == 0) {
+                                        tile_leaves += hash;
+                                        if (index % 256 == 255) {
+                                          check_leaf_tile(index / 256, tile_leaves);
+                                          tile_leaves.clear();
+                                        }
+                                      } else if (level % 8 == 0) {
+                                        recomputed_nodes.push_back({level, index, hash});
+                                      }
+                                    });
       if (!appended.ok()) problem(at + "tree: " + appended.message());
       if (tree.size() == checkpoint->size) root_at_checkpoint = tree.Root();
     }

@@ -93,8 +93,8 @@ Status QueryDecimal(std::map<std::string, std::string>& q, const char* key, uint
 Status QueryPage(std::map<std::string, std::string>& q, uint64_t* after, uint64_t* limit) {
   *after = 0;
   *limit = 100;
-  if (!q["after"].empty() && (!ParseDecimal(q["after"], after) ||
-                              *after > static_cast<uint64_t>(INT64_MAX))) {
+  if (!q["after"].empty() &&
+      (!ParseDecimal(q["after"], after) || *after > static_cast<uint64_t>(INT64_MAX))) {
     return Status::InvalidArgument("must be an integer", "after");
   }
   if (!q["limit"].empty() && (!ParseDecimal(q["limit"], limit) || *limit < 1 || *limit > 1000)) {
@@ -311,7 +311,8 @@ struct HttpApi::Impl {
       return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
                               " bytes");
     }
-    return ParseJsonBody(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    return ParseJsonBody(
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
   }
 
   // Operator from "Authorization: Bearer <token>" (401 if present but unknown), plus the access
@@ -351,8 +352,8 @@ struct HttpApi::Impl {
     if (Status s = QueryPage(*q, &after, &limit); !s.ok()) return Fail(req, s);
     auto who = ReadCredentials(req, (*q)["access_code"]);
     if (!who.ok()) return Fail(req, who.status());
-    auto page = service->AccessLog(case_id, *who, static_cast<int64_t>(after),
-                                   static_cast<int>(limit));
+    auto page =
+        service->AccessLog(case_id, *who, static_cast<int64_t>(after), static_cast<int>(limit));
     if (!page.ok()) return Fail(req, page.status());
     const auto& records = page->records;
     json items = json::array();
@@ -667,9 +668,9 @@ struct HttpApi::Impl {
       // A node whose store failed cannot take writes: its supervisor and load balancer must know
       // (the node also stops itself so that it restarts from disk).
       if (Status health = store ? store->Health() : Status::Ok(); !health.ok()) {
-        return send(503, {{"status", "failed"},
-                          {"node_id", service->node_id()},
-                          {"error", health.message()}});
+        return send(
+            503,
+            {{"status", "failed"}, {"node_id", service->node_id()}, {"error", health.message()}});
       }
       return send(
           200,
@@ -753,9 +754,9 @@ struct HttpApi::Impl {
       // stores and serves at /federation/v1/manifest by one reload.
       auto in_use = directory ? directory->Get() : nullptr;
       json manifest = in_use ? json{{"version", in_use->version()}} : json(nullptr);
-      return send(200, {{"node_id", service->node_id()},
-                        {"manifest_in_use", manifest},
-                        {"destinations", arr}});
+      return send(
+          200,
+          {{"node_id", service->node_id()}, {"manifest_in_use", manifest}, {"destinations", arr}});
     }
     if (path == "/federation/v1/alerts") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));

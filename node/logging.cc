@@ -79,8 +79,7 @@ class JsonFormatter final : public spdlog::formatter {
 
 Status SetupLogging(const std::string& format, const char* field) {
   if (format != "text" && format != "json") {
-    return Status::InvalidArgument("log format must be text or json, got '" + format + "'",
-                                   field);
+    return Status::InvalidArgument("log format must be text or json, got '" + format + "'", field);
   }
   auto logger = spdlog::get("lapor");
   if (!logger) logger = spdlog::stderr_color_mt("lapor");

@@ -1,20 +1,20 @@
 // lapor-node: the command line of a LAPOR! node (init, run, operator add, fsck, pii erase).
 #include <fcntl.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <chrono>
 #include <thread>
 
 #include "base/periodic.h"
@@ -160,7 +160,8 @@ int Run(const std::string& dir, const std::string& listen_override) {
   if (!s.ok()) return Fail(s);
 
   DataDir data(dir);
-  auto calendar = WorkingCalendar::LoadWithNational(data.HolidaysPath(), o.config.utc_offset_minutes);
+  auto calendar =
+      WorkingCalendar::LoadWithNational(data.HolidaysPath(), o.config.utc_offset_minutes);
   if (!calendar.ok()) return Fail(calendar.status());
   // The federation manifest this node works with: the last good one stored (the manifest client
   // or the hub's own federation commands store it), reloaded when it changes.
@@ -388,9 +389,9 @@ int ListOperators(const std::string& dir) {
   const int64_t now = Clock::Real()->NowMs();
   std::printf("%-4s %-8s %-24s %-24s %s\n", "id", "role", "agency", "name", "state");
   for (const auto& op : *ops) {
-    std::string state = op.removed_ms > 0 ? "removed"
+    std::string state = op.removed_ms > 0                           ? "removed"
                         : op.expires_ms > 0 && op.expires_ms <= now ? "expired"
-                                                                     : "active";
+                                                                    : "active";
     if (state == "active" && op.expires_ms > 0) {
       state += " (expires in " + std::to_string((op.expires_ms - now) / 86400000) + " days)";
     }
@@ -419,9 +420,10 @@ int RotateOperator(const std::string& dir, uint64_t id, int expires_in_days) {
   Status s = (*store)->RotateOperator(id, CaseService::HashToken(token), expires_ms,
                                       Clock::Real()->NowMs());
   if (!s.ok()) return Fail(s);
-  std::printf("operator %llu has a new token; the old one is refused from now on.\n"
-              "New token (shown once, only its hash is stored):\n%s\n",
-              static_cast<unsigned long long>(id), token.c_str());
+  std::printf(
+      "operator %llu has a new token; the old one is refused from now on.\n"
+      "New token (shown once, only its hash is stored):\n%s\n",
+      static_cast<unsigned long long>(id), token.c_str());
   return 0;
 }
 
@@ -451,9 +453,9 @@ int PrintVkey(const std::string& dir, bool witness) {
   if (!config.ok()) return Fail(config.status());
   auto key = data.LoadSigningKey();
   if (!key.ok()) return Fail(key.status());
-  std::printf("%s\n", crypto::VerifierKeyString(config->origin, key->public_key(),
-                                                witness ? crypto::kNoteSigCosignatureV1
-                                                        : crypto::kNoteSigEd25519)
+  std::printf("%s\n", crypto::VerifierKeyString(
+                          config->origin, key->public_key(),
+                          witness ? crypto::kNoteSigCosignatureV1 : crypto::kNoteSigEd25519)
                           .c_str());
   return 0;
 }
@@ -604,9 +606,11 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
   // secure_delete zeroed the record in the database's pages; the write-ahead log may still hold
   // older frames with it until it is emptied.
   if (Status wal = EmptyWal(opened->store.get()); !wal.ok()) {
-    return Fail(Status::Unavailable(
-        wal.message() + ": an older copy of the erased record may remain in lapor.db-wal; run "
-                        "`lapor-node wal truncate --data-dir " + dir + "` (the node may run)"));
+    return Fail(
+        Status::Unavailable(wal.message() +
+                            ": an older copy of the erased record may remain in lapor.db-wal; run "
+                            "`lapor-node wal truncate --data-dir " +
+                            dir + "` (the node may run)"));
   }
   std::printf("the write-ahead log was emptied: no copy is left in lapor.db-wal\n");
   return 0;
@@ -645,7 +649,8 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "serve until SIGINT/SIGTERM");
   run->add_option("--data-dir", dir, "data folder")->required();
   run->add_option("--listen", listen_override, "HOST:PORT, overrides the config");
-  std::string log_format = std::getenv("LAPOR_LOG_FORMAT") ? std::getenv("LAPOR_LOG_FORMAT") : "text";
+  std::string log_format =
+      std::getenv("LAPOR_LOG_FORMAT") ? std::getenv("LAPOR_LOG_FORMAT") : "text";
   run->add_option("--log-format", log_format,
                   "text, or json: one object per line (time, level, subsystem, thread, message); "
                   "default $LAPOR_LOG_FORMAT or text")
@@ -672,10 +677,12 @@ int main(int argc, char** argv) {
   op_rotate->add_option("--data-dir", dir, "data folder")->required();
   op_rotate->add_option("--id", operator_id, "the operator's id (see operator list)")->required();
   op_rotate
-      ->add_option("--expires-in-days", expires_in_days, "the new token expires after this many days")
+      ->add_option("--expires-in-days", expires_in_days,
+                   "the new token expires after this many days")
       ->check(CLI::Range(0, 3650));
 
-  auto* vkey = app.add_subcommand("vkey", "print this node's log verifier key (no node needs to run)");
+  auto* vkey =
+      app.add_subcommand("vkey", "print this node's log verifier key (no node needs to run)");
   vkey->add_option("--data-dir", dir, "data folder")->required();
   bool witness_vkey = false;
   vkey->add_flag("--witness", witness_vkey, "the cosigner key it witnesses with (/witness/vkey)");

@@ -178,7 +178,8 @@ Status InTransaction(Connection* db, const std::function<Status()>& body) {
   if (s.ok()) s = db->Exec("COMMIT");
   // A failed ROLLBACK leaves nothing more to undo (SQLite rolled back already, or the connection
   // is gone): the first error is the one to report.
-  if (!s.ok()) [[maybe_unused]] Status rolled_back = db->Exec("ROLLBACK");
+  if (!s.ok()) [[maybe_unused]]
+    Status rolled_back = db->Exec("ROLLBACK");
   return s;
 }
 
@@ -497,16 +498,16 @@ class SqliteStore : public Store {
     return WithReader<uint64_t>([&](Connection* db) -> Result<uint64_t> {
       uint64_t id = 0;
       LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
-        LAPOR_RETURN_IF_ERROR(db->Run(
-            "INSERT INTO operators(name, role, agency, token_hash, created_ms, expires_ms) "
-            "VALUES(?, ?, ?, ?, strftime('%s','now') * 1000, ?)",
-            [&](Statement& st) {
-              st.Bind(1, op.name)
-                  .Bind(2, op.role)
-                  .Bind(3, op.agency)
-                  .BindBlob(4, token_hash)
-                  .Bind(5, op.expires_ms);
-            }));
+        LAPOR_RETURN_IF_ERROR(
+            db->Run("INSERT INTO operators(name, role, agency, token_hash, created_ms, expires_ms) "
+                    "VALUES(?, ?, ?, ?, strftime('%s','now') * 1000, ?)",
+                    [&](Statement& st) {
+                      st.Bind(1, op.name)
+                          .Bind(2, op.role)
+                          .Bind(3, op.agency)
+                          .BindBlob(4, token_hash)
+                          .Bind(5, op.expires_ms);
+                    }));
         id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db->raw()));
         return RecordOperatorChange(db, id, "added",
                                     op.role + (op.agency.empty() ? "" : " of " + op.agency));
@@ -518,8 +519,13 @@ class SqliteStore : public Store {
   static constexpr const char* kOperatorColumns =
       "id, name, role, agency, expires_ms, removed_ms, created_ms";
   static Operator ReadOperator(Statement& st) {
-    return Operator{static_cast<uint64_t>(st.Int(0)), st.Text(1), st.Text(2), st.Text(3),
-                    st.Int(4), st.Int(5), st.Int(6)};
+    return Operator{static_cast<uint64_t>(st.Int(0)),
+                    st.Text(1),
+                    st.Text(2),
+                    st.Text(3),
+                    st.Int(4),
+                    st.Int(5),
+                    st.Int(6)};
   }
 
   Result<std::optional<Operator>> FindOperator(const std::string& token_hash,
@@ -571,9 +577,10 @@ class SqliteStore : public Store {
         [&](Statement& st) {
           st.BindBlob(1, new_token_hash).Bind(2, expires_ms).Bind(3, static_cast<int64_t>(id));
         },
-        "rotated", expires_ms > 0    ? "expires_ms=" + std::to_string(expires_ms)
-                   : expires_ms == 0 ? "no expiry"
-                                     : "expiry kept");
+        "rotated",
+        expires_ms > 0    ? "expires_ms=" + std::to_string(expires_ms)
+        : expires_ms == 0 ? "no expiry"
+                          : "expiry kept");
   }
 
   static Status RecordOperatorChange(Connection* db, uint64_t id, const std::string& change,
@@ -592,10 +599,10 @@ class SqliteStore : public Store {
 
   Result<std::vector<OperatorChange>> OperatorChanges() override {
     return QueryRows<OperatorChange>(
-        "SELECT id, time_ms, operator_id, change, detail FROM operator_changes ORDER BY id",
-        NoBind, [](Statement& st) {
-          return OperatorChange{st.Int(0), st.Int(1), static_cast<uint64_t>(st.Int(2)),
-                                st.Text(3), st.Text(4)};
+        "SELECT id, time_ms, operator_id, change, detail FROM operator_changes ORDER BY id", NoBind,
+        [](Statement& st) {
+          return OperatorChange{st.Int(0), st.Int(1), static_cast<uint64_t>(st.Int(2)), st.Text(3),
+                                st.Text(4)};
         });
   }
 
@@ -604,16 +611,16 @@ class SqliteStore : public Store {
     return WithReader<bool>([&](Connection* db) -> Result<bool> {
              LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
                for (const auto& r : records) {
-                 LAPOR_RETURN_IF_ERROR(db->Run(
-                     "INSERT INTO access_log(time_ms, operator_id, role, case_id, fields) "
-                     "VALUES(?, ?, ?, ?, ?)",
-                     [&](Statement& st) {
-                       st.Bind(1, r.time_ms)
-                           .Bind(2, static_cast<int64_t>(r.operator_id))
-                           .Bind(3, r.role)
-                           .Bind(4, r.case_id)
-                           .Bind(5, r.fields);
-                     }));
+                 LAPOR_RETURN_IF_ERROR(
+                     db->Run("INSERT INTO access_log(time_ms, operator_id, role, case_id, fields) "
+                             "VALUES(?, ?, ?, ?, ?)",
+                             [&](Statement& st) {
+                               st.Bind(1, r.time_ms)
+                                   .Bind(2, static_cast<int64_t>(r.operator_id))
+                                   .Bind(3, r.role)
+                                   .Bind(4, r.case_id)
+                                   .Bind(5, r.fields);
+                             }));
                }
                return Status::Ok();
              }));
@@ -631,8 +638,8 @@ class SqliteStore : public Store {
           st.Bind(1, case_id).Bind(2, case_id).Bind(3, after_id).Bind(4, int64_t{limit});
         },
         [](Statement& st) {
-          return AccessRecord{st.Int(0), st.Int(1), static_cast<uint64_t>(st.Int(2)), st.Text(3),
-                              st.Text(4), st.Text(5)};
+          return AccessRecord{st.Int(0),  st.Int(1),  static_cast<uint64_t>(st.Int(2)),
+                              st.Text(3), st.Text(4), st.Text(5)};
         });
   }
 
@@ -1173,10 +1180,10 @@ class SqliteStore : public Store {
           }));
     }
     for (const auto& received : w.received) {
-      LAPOR_RETURN_IF_ERROR(
-          writer_->Run("INSERT INTO received(sender, outbox_id) VALUES(?1,?2) "
-                       "ON CONFLICT(sender) DO UPDATE SET outbox_id = MAX(outbox_id, ?2)",
-                       [&](Statement& st) { st.Bind(1, received.first).Bind(2, received.second); }));
+      LAPOR_RETURN_IF_ERROR(writer_->Run(
+          "INSERT INTO received(sender, outbox_id) VALUES(?1,?2) "
+          "ON CONFLICT(sender) DO UPDATE SET outbox_id = MAX(outbox_id, ?2)",
+          [&](Statement& st) { st.Bind(1, received.first).Bind(2, received.second); }));
     }
     return Status::Ok();
   }

@@ -147,7 +147,7 @@ struct Operator {
   uint64_t id = 0;
   std::string name;
   std::string role;
-  std::string agency;    // liaisons only
+  std::string agency;      // liaisons only
   int64_t expires_ms = 0;  // 0: no expiry
   int64_t removed_ms = 0;  // 0: active
   int64_t created_ms = 0;

@@ -115,9 +115,9 @@ class AuditTest : public ::testing::Test {
     sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(size));
     crypto::CompactRange tree;
     while (sqlite3_step(st) == SQLITE_ROW) {
-      EXPECT_TRUE(tree.Append(crypto::LeafHash(std::string(
-                                  static_cast<const char*>(sqlite3_column_blob(st, 0)),
-                                  sqlite3_column_bytes(st, 0))))
+      EXPECT_TRUE(tree.Append(crypto::LeafHash(
+                                  std::string(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                                              sqlite3_column_bytes(st, 0))))
                       .ok());
     }
     sqlite3_finalize(st);

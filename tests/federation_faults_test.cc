@@ -437,8 +437,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
     auto s = f_.node("33").Get("/federation/v1/status", f_.admin_token("33"));
     if (s.status != 200) return false;
     const json status = s.Json();
-    return status["manifest_in_use"].is_object() &&
-           status["manifest_in_use"]["version"] == version;
+    return status["manifest_in_use"].is_object() && status["manifest_in_use"]["version"] == version;
   }));
   auto retired = Send("33", key32, "32", body);
   EXPECT_EQ(retired.status, 403) << retired.body;

@@ -29,8 +29,9 @@ std::string CopyFixture(const std::string& name) {
     fs::copy_file(entry.path(), to + "/" + file);
     ::chmod((to + "/" + file).c_str(), 0600);
   }
-  auto gunzip = RunCommand(
-      {"/bin/sh", "-c", "gzip -dc '" + (from / "lapor.db.gz").string() + "' > '" + to + "/lapor.db'"});
+  auto gunzip =
+      RunCommand({"/bin/sh", "-c",
+                  "gzip -dc '" + (from / "lapor.db.gz").string() + "' > '" + to + "/lapor.db'"});
   EXPECT_EQ(gunzip.exit_code, 0) << gunzip.output;
   ::chmod(to.c_str(), 0700);
   return to;
@@ -77,12 +78,11 @@ TEST(MigrationTest, Schema5FolderOpensKeepsEverythingAndContinues) {
                              "SELECT count(*) FROM operator_changes WHERE change = 'added'"});
   EXPECT_EQ(changes.output, "3\n");
   // New work continues the log after the migrated events.
-  auto filed = node.Post("/api/v1/complaints",
-                         json{{"title", "Sampah menumpuk"},
-                              {"description", "Di pasar."},
-                              {"category", "kebersihan"},
-                              {"report_type", "pengaduan"},
-                              {"region_code", "32"}});
+  auto filed = node.Post("/api/v1/complaints", json{{"title", "Sampah menumpuk"},
+                                                    {"description", "Di pasar."},
+                                                    {"category", "kebersihan"},
+                                                    {"report_type", "pengaduan"},
+                                                    {"region_code", "32"}});
   ASSERT_EQ(filed.status, 201) << filed.body;
   auto acted = node.Post("/api/v1/complaints/32-5RXIBW2A2G/actions",
                          json{{"action", "respond"}, {"note", "Sedang diperiksa."}}, liaison);

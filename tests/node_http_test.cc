@@ -388,9 +388,11 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
   EXPECT_EQ(by_agency["items"][0]["tracking_id"], pid);
   auto listed = node_->Get("/api/v1/complaints", auditor_);
   EXPECT_EQ(listed.body.find("whistleblowing"), std::string::npos);
-  EXPECT_NE(node_->Get("/api/v1/complaints", admin_).body.find("whistleblowing"), std::string::npos);
+  EXPECT_NE(node_->Get("/api/v1/complaints", admin_).body.find("whistleblowing"),
+            std::string::npos);
   // Paging a content filter past the hidden case: full pages, a cursor that does not stop there.
-  const json first = node_->Get("/api/v1/complaints?category=infrastruktur&limit=1", auditor_).Json();
+  const json first =
+      node_->Get("/api/v1/complaints?category=infrastruktur&limit=1", auditor_).Json();
   ASSERT_EQ(first["items"].size(), 1u) << first.dump();
   EXPECT_EQ(first["items"][0]["tracking_id"], pid);
   // The named case is the node's first (key 0): nothing comes before it, so no cursor.
@@ -412,14 +414,12 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
   for (const auto& r : record_json["items"]) {
     rows.push_back(r["role"].get<std::string>() + ":" + r["fields"].dump());
   }
-  EXPECT_EQ(rows, (std::vector<std::string>{
-                      R"(admin:["confidential_content","reporter_identity"])",
-                      R"(liaison:["confidential_content"])",
-                      R"(liaison:["confidential_content"])",
-                      R"(admin:["confidential_content"])",
-                      R"(admin:["confidential_content"])",
-                      R"(liaison:["confidential_content"])",
-                      R"(auditor:["confidential_content"])"}))
+  EXPECT_EQ(rows,
+            (std::vector<std::string>{
+                R"(admin:["confidential_content","reporter_identity"])",
+                R"(liaison:["confidential_content"])", R"(liaison:["confidential_content"])",
+                R"(admin:["confidential_content"])", R"(admin:["confidential_content"])",
+                R"(liaison:["confidential_content"])", R"(auditor:["confidential_content"])"}))
       << record.body;
   EXPECT_EQ(record.body.find("3204123456789012"), std::string::npos);  // the record, not the data
   // The reporter reads their own case's record with the access code (header), not another's.
@@ -487,9 +487,8 @@ TEST_F(NodeHttpTest, OperatorsAreRemovedAndRotatedWithoutARestart) {
   list = node_->Cli({"operator", "list", "--data-dir", dir});
   EXPECT_NE(list.output.find("removed"), std::string::npos) << list.output;
   // The CLI refuses an agency the API would refuse (it could never act).
-  auto bad = node_->Cli(
-      {"operator", "add", "--name", "X", "--role", "liaison", "--agency", "Dinas PUPR", "--data-dir",
-       dir});
+  auto bad = node_->Cli({"operator", "add", "--name", "X", "--role", "liaison", "--agency",
+                         "Dinas PUPR", "--data-dir", dir});
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("--agency"), std::string::npos) << bad.output;
   // An expiring token works until it expires.
@@ -524,8 +523,8 @@ TEST(NodeInitTest, CreatesParentsAndKeepsEverythingPrivate) {
   // A file where the folder should be is a clear error, not a crash.
   const std::string file = root + "/a-file";
   { std::ofstream(file) << "x"; }
-  r = RunCommand({NodeProcess::Binary(), "init", "--data-dir", file + "/node", "--jurisdiction",
-                  "32"});
+  r = RunCommand(
+      {NodeProcess::Binary(), "init", "--data-dir", file + "/node", "--jurisdiction", "32"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("cannot create"), std::string::npos) << r.output;
 }

@@ -513,16 +513,15 @@ TEST_F(StoreTest, TheAccessRecordIsAppendOnly) {
   EXPECT_NE(sqlite3_exec(db, "DELETE FROM access_log", nullptr, nullptr, nullptr), SQLITE_OK);
   EXPECT_NE(sqlite3_exec(db, "UPDATE access_log SET operator_id = 1", nullptr, nullptr, nullptr),
             SQLITE_OK);
-  EXPECT_NE(sqlite3_exec(db, "DELETE FROM operator_changes", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM operator_changes", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
 }
 
 TEST_F(StoreTest, AlertsArePagedAndCappedPerOrigin) {
   auto store = std::move(*Store::Open(path_));
   for (int i = 0; i < kMaxAlertsPerOrigin + 20; ++i) {
-    AlertRow a{0, "33", "event_equivocation", "seq " + std::to_string(i), "a",
-               "b" + std::to_string(i), i};
+    AlertRow a{
+        0, "33", "event_equivocation", "seq " + std::to_string(i), "a", "b" + std::to_string(i), i};
     ASSERT_TRUE(store->AddAlert(a).ok());
   }
   // The same evidence again (a replay) takes no second slot.
