@@ -27,8 +27,8 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
-#include "federation/manifest.h"
 #include "lapor/v1/event.pb.h"
+#include "protocol/manifest.h"
 
 namespace lapor::audit {
 namespace {
@@ -161,7 +161,7 @@ Result<v1::Manifest> LoadManifest(const std::string& path, const std::string& hu
   if (!key || key->size() != crypto::kPublicKeySize) {
     return Status::InvalidArgument("the hub key must be 64 hex characters", "--hub-key");
   }
-  return federation::OpenManifest(bytes, *key);
+  return protocol::OpenManifest(bytes, *key);
 }
 
 int Verify(const std::string& url, const std::string& vkey, const std::string& state_path,
@@ -202,10 +202,13 @@ int Verify(const std::string& url, const std::string& vkey, const std::string& s
   };
   in.entries = [&](uint64_t from, uint64_t count) -> Result<std::vector<std::string>> {
     std::vector<std::string> out;
-    for (uint64_t tile = from / 256; tile * 256 < from + count; ++tile) {
+    for (uint64_t tile = from / crypto::kTileWidth; tile * crypto::kTileWidth < from + count;
+         ++tile) {
       // VerifyLog asks for whole tiles but the last, which ends at the tree size.
-      const uint64_t width = std::min<uint64_t>(256, from + count - tile * 256);
-      auto bundle = get_tile("/log/" + crypto::EntriesTilePath(tile, width == 256 ? 0 : width));
+      const uint64_t width =
+          std::min<uint64_t>(crypto::kTileWidth, from + count - tile * crypto::kTileWidth);
+      auto bundle = get_tile(
+          "/log/" + crypto::EntriesTilePath(tile, width == crypto::kTileWidth ? 0 : width));
       if (!bundle.ok()) return bundle.status();
       auto entries = crypto::DecodeEntryBundle(*bundle, width);
       if (!entries.ok()) {
@@ -315,17 +318,20 @@ int Prove(const std::string& url, const std::string& vkey, const std::string& tr
         const uint64_t seq = h.at("seq").get<uint64_t>();
         std::optional<std::string> envelope;
         if (seq < cp->size) {
-          const uint64_t tile = seq / 256;
-          const uint64_t width = std::min<uint64_t>(256, cp->size - tile * 256);
+          const uint64_t tile = seq / crypto::kTileWidth;
+          const uint64_t width =
+              std::min<uint64_t>(crypto::kTileWidth, cp->size - tile * crypto::kTileWidth);
           if (!bundles.count(tile)) {
-            auto bundle =
-                Fetch(client, "/log/" + crypto::EntriesTilePath(tile, width == 256 ? 0 : width));
+            auto bundle = Fetch(
+                client,
+                "/log/" + crypto::EntriesTilePath(tile, width == crypto::kTileWidth ? 0 : width));
             auto split = bundle.ok() ? crypto::DecodeEntryBundle(*bundle, width)
                                      : Result<std::vector<std::string>>(bundle.status());
             bundles[tile] = split.ok() ? std::move(*split) : std::vector<std::string>();
           }
           const auto& entries = bundles[tile];
-          if (seq % 256 < entries.size()) envelope = entries[seq % 256];
+          if (seq % crypto::kTileWidth < entries.size())
+            envelope = entries[seq % crypto::kTileWidth];
         }
         events.emplace_back(seq, std::move(envelope));
       }
@@ -451,7 +457,7 @@ int VerifyBundle(const std::string& path, const std::string& vkey, const std::st
     }
     if (bundle.manifest().empty()) {
       manifest_problem = "the bundle holds no federation manifest";
-    } else if (auto m = federation::OpenManifest(bundle.manifest(), *key); !m.ok()) {
+    } else if (auto m = protocol::OpenManifest(bundle.manifest(), *key); !m.ok()) {
       manifest_problem = "the bundled manifest: " + m.status().message();
     } else {
       in.manifest = *m;

@@ -13,10 +13,11 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
-#include "federation/manifest.h"
 #include "lapor/v1/event.pb.h"
-#include "node/case_service.h"
-#include "node/lifecycle.h"
+#include "protocol/directory.h"
+#include "protocol/envelope.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
 
 namespace lapor::audit {
 namespace {
@@ -33,31 +34,21 @@ struct Checked {
 // manifest the acceptable key is the checkpoint's; with one, a key the author node (read from the
 // payload `claimed`, not yet trusted; null if the payload is not an event) held at the event's
 // time.
-std::string SignatureProblem(const v1::Envelope& env, const std::string& pae,
-                             const std::string& public_key, const std::string& keyid,
-                             const v1::Manifest* manifest, const v1::Event* claimed) {
+std::string SignatureProblem(const v1::Envelope& env, const std::string& public_key,
+                             const std::string& keyid, const v1::Manifest* manifest,
+                             const v1::Event* claimed) {
   if (manifest == nullptr) {
-    for (const auto& sig : env.signatures()) {
-      if (sig.keyid() == keyid && crypto::VerifySignature(public_key, pae, sig.sig())) return "";
-    }
-    return "no valid signature by the node's key " + keyid;
+    return protocol::SignedBy(env, public_key, keyid)
+               ? ""
+               : "no valid signature by the node's key " + keyid;
   }
   if (claimed == nullptr) return "signed payload is not an event";
-  const v1::Member* member = federation::FindMember(*manifest, claimed->node_id());
-  if (member == nullptr) return "node '" + claimed->node_id() + "' is not a federation member";
-  std::string retired;
-  for (const auto& key : member->keys()) {
-    for (const auto& sig : env.signatures()) {
-      if (!crypto::VerifySignature(key.public_key(), pae, sig.sig())) continue;
-      if (federation::KeyValidAt(*member, key.public_key(), claimed->time_ms())) return "";
-      retired =
-          "signed by key " + crypto::KeyIdOf(key.public_key()) + " of node " + claimed->node_id() +
-          ", which is not valid at " + std::to_string(claimed->time_ms()) + " (valid from " +
-          std::to_string(key.valid_from_ms()) +
-          (key.valid_until_ms() ? " until " + std::to_string(key.valid_until_ms()) : "") + ")";
-    }
+  Status s = protocol::VerifyEventEnvelope(*manifest, env, *claimed);
+  if (s.ok()) return "";
+  if (s.code() == Status::Code::kUnauthenticated) {
+    return "node '" + claimed->node_id() + "' is not a federation member";
   }
-  return retired.empty() ? "no valid signature by a key of node " + claimed->node_id() : retired;
+  return s.message();
 }
 
 // What the replay of this log knows of one case.
@@ -117,7 +108,7 @@ bool CheckCrossNodeChain(const std::string& origin, const std::string& self, uin
     if (!seen.insert(hash).second) continue;  // served twice: once is enough
     v1::Envelope env;
     v1::Event ev;
-    if (!env.ParseFromString(bytes) || env.payload_type() != node::kEventPayloadType ||
+    if (!env.ParseFromString(bytes) || env.payload_type() != protocol::kEventPayloadType ||
         !ev.ParseFromString(env.payload())) {
       fail("", -1,
            "an event served for the case (hash " + crypto::HexEncode(hash).substr(0, 16) +
@@ -134,8 +125,7 @@ bool CheckCrossNodeChain(const std::string& origin, const std::string& self, uin
       continue;
     }
     if (logged == track.recorded.end()) {  // not verified with the log: check its signature
-      const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-      std::string problem = SignatureProblem(env, pae, "", "", &manifest, &ev);
+      std::string problem = SignatureProblem(env, "", "", &manifest, &ev);
       if (!problem.empty()) {
         fail(ev.node_id(), seq, at + problem);
         continue;
@@ -146,7 +136,7 @@ bool CheckCrossNodeChain(const std::string& origin, const std::string& self, uin
       fail(ev.node_id(), seq, at + "belongs to case " + ev.case_id());
       continue;
     }
-    if (!node::IsChainEvent(ev.type())) {
+    if (!protocol::IsChainEvent(ev.type())) {
       // A citizen message: not a link. The log's own ones must still be its entries.
       if (own && ev.seq() < log_size && logged == track.recorded.end()) {
         fail(ev.node_id(), seq, at + "is not the log's entry " + std::to_string(ev.seq()));
@@ -213,7 +203,7 @@ bool CheckCrossNodeChain(const std::string& origin, const std::string& self, uin
   v1::CaseState state;
   for (size_t i : chain) {
     const v1::Event& ev = links[i].event;
-    Status s = node::ApplyEvent(ev, links[i].hash, &state);
+    Status s = protocol::ApplyEvent(ev, links[i].hash, &state);
     if (!s.ok()) {
       fail(ev.node_id(), static_cast<int64_t>(ev.seq()), "event " + name(ev) + ": " + s.message());
       break;  // the links after it follow a state that was refused
@@ -228,7 +218,7 @@ std::optional<Failure> TileProblem(const std::string& origin, uint32_t level, ui
                                    uint64_t width, const Result<std::string>& served,
                                    std::string_view expected) {
   const std::string where = "tile " + std::to_string(level) + "/" + crypto::EncodeTileIndex(index) +
-                            (width == 256 ? "" : ".p/" + std::to_string(width));
+                            (width == crypto::kTileWidth ? "" : ".p/" + std::to_string(width));
   if (!served.ok()) return Failure{origin, -1, "", where + ": " + served.status().message(), ""};
   if (*served == expected) return std::nullopt;
   int64_t first_bad = -1;
@@ -248,16 +238,18 @@ void CheckTiles(const AuditInput& in, const std::string& origin, uint32_t first_
                 std::vector<std::string> level, AuditReport* report) {
   for (uint32_t tile_level = first_level; !level.empty(); ++tile_level) {
     const uint64_t count = level.size();
-    for (uint64_t index = 0; index * 256 < count; ++index) {
-      const uint64_t width = std::min<uint64_t>(256, count - index * 256);
+    for (uint64_t index = 0; index * crypto::kTileWidth < count; ++index) {
+      const uint64_t width =
+          std::min<uint64_t>(crypto::kTileWidth, count - index * crypto::kTileWidth);
       std::string expected;
-      for (uint64_t i = 0; i < width; ++i) expected += level[index * 256 + i];
-      auto served = in.tiles(tile_level, index, width == 256 ? 0 : static_cast<uint32_t>(width));
+      for (uint64_t i = 0; i < width; ++i) expected += level[index * crypto::kTileWidth + i];
+      auto served = in.tiles(tile_level, index,
+                             width == crypto::kTileWidth ? 0 : static_cast<uint32_t>(width));
       if (auto problem = TileProblem(origin, tile_level, index, width, served, expected))
         report->failures.push_back(std::move(*problem));
     }
     // The next tile level: roots of each full run of 256 nodes (height + 8).
-    level.resize(count / 256 * 256);
+    level.resize(count / crypto::kTileWidth * crypto::kTileWidth);
     level = crypto::FoldUp(std::move(level), 8);
   }
 }
@@ -301,26 +293,26 @@ void CheckChunk(Chunk& c, const std::string& origin, const std::string& public_k
       k.error = "entry is not an event envelope";
       continue;
     }
-    if (env.payload_type() != node::kEventPayloadType) {
+    if (env.payload_type() != protocol::kEventPayloadType) {
       k.error = "unexpected payload type '" + env.payload_type() + "'";
       continue;
     }
     const bool parsed = k.event.ParseFromString(env.payload());
-    const std::string pae = crypto::PreAuthEncoding(env.payload_type(), env.payload());
-    k.error = SignatureProblem(env, pae, public_key, keyid, manifest, parsed ? &k.event : nullptr);
+    k.error = SignatureProblem(env, public_key, keyid, manifest, parsed ? &k.event : nullptr);
     if (!k.error.empty()) continue;
     k.signed_ok = true;
     if (!parsed) k.error = "signed payload is not an event";
   }
   c.root.clear();
-  if (entries.size() == 256) {
+  if (entries.size() == crypto::kTileWidth) {
     std::vector<std::string> leaves;
     for (const Checked& k : c.checked) leaves.push_back(k.leaf);
     c.root = crypto::FoldUp(std::move(leaves), 8)[0];
   }
   c.tile_problem.reset();
   if (check_tile && c.tile) {
-    c.tile_problem = TileProblem(origin, 0, c.from / 256, entries.size(), *c.tile, c.leaves);
+    c.tile_problem =
+        TileProblem(origin, 0, c.from / crypto::kTileWidth, entries.size(), *c.tile, c.leaves);
   }
 }
 
@@ -375,7 +367,8 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   // replays them in log order (tree, sequence, chains). Nothing waits on a batch boundary; at most
   // kAhead tiles are in memory.
   constexpr uint64_t kAhead = 64;
-  const uint64_t tile_count = cp->size / 256 + (cp->size % 256 != 0);  // no overflow near 2^64
+  const uint64_t tile_count = cp->size / crypto::kTileWidth +
+                              (cp->size % crypto::kTileWidth != 0);  // no overflow near 2^64
   std::vector<Chunk> ring(std::min<uint64_t>(kAhead, tile_count));
   std::mutex mu;
   // Each stage waits on its own condition, so a tile moving on wakes only the stage it feeds.
@@ -392,8 +385,8 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
         slot_freed.wait(lock, [&] { return stop || k < replayed + ring.size(); });
         if (stop) return;
       }
-      const uint64_t from = k * 256;
-      const uint64_t count = std::min<uint64_t>(256, cp->size - from);
+      const uint64_t from = k * crypto::kTileWidth;
+      const uint64_t count = std::min<uint64_t>(crypto::kTileWidth, cp->size - from);
       auto entries = in.entries(from, count);
       if (entries.ok() && entries->size() != count) {
         entries =
@@ -402,7 +395,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       }
       std::optional<Result<std::string>> tile;
       if (in.tiles && entries.ok())
-        tile = in.tiles(0, k, count == 256 ? 0 : static_cast<uint32_t>(count));
+        tile = in.tiles(0, k, count == crypto::kTileWidth ? 0 : static_cast<uint32_t>(count));
       const bool failed = !entries.ok();
       {
         std::lock_guard<std::mutex> lock(mu);
@@ -475,8 +468,8 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   // `state` is the case's, loaded from t.state; t.state is updated when it changes.
   auto replay_event = [&](const v1::Event& ev, const std::string& hash, uint64_t index,
                           CaseTrack& t, v1::CaseState& state) {
-    auto record = [&] { t.recorded[index] = {hash, node::IsChainEvent(ev.type())}; };
-    if (!node::IsChainEvent(ev.type())) {
+    auto record = [&] { t.recorded[index] = {hash, protocol::IsChainEvent(ev.type())}; };
+    if (!protocol::IsChainEvent(ev.type())) {
       // A citizen message the origin relays to the owner: not a link, not replayed.
       if (state.event_count() == 0) t.elsewhere = true;
       if (t.elsewhere || state.parties_size() > 1) record();
@@ -494,7 +487,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       record();
       return;
     }
-    Status s = node::ApplyEvent(ev, hash, &state);
+    Status s = protocol::ApplyEvent(ev, hash, &state);
     if (!s.ok()) {
       fail(static_cast<int64_t>(index), ev.case_id(), "case history: " + s.message());
       return;
@@ -507,7 +500,8 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   auto replay = [&](Chunk& chunk) {
     // A full tile joins the tree as one subtree, unless the previously audited size falls inside
     // it (then its root there is needed).
-    const bool whole = chunk.count == 256 && !(in.previous && in.previous->size > chunk.from &&
+    const bool whole =
+        chunk.count == crypto::kTileWidth && !(in.previous && in.previous->size > chunk.from &&
                                                in.previous->size < chunk.from + chunk.count);
     if (whole) {
       if (Status s = tree.AppendSubtree(8, chunk.root); !s.ok()) {

@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   o.jurisdiction = config->jurisdiction;
   o.key = std::make_shared<const crypto::SigningKey>(std::move(*key));
   o.sealing_key = *sealing;
-  auto svc = node::CaseService::Open(o, store->get(), std::make_shared<node::WorkingCalendar>());
+  auto svc =
+      node::CaseService::Open(o, store->get(), std::make_shared<protocol::WorkingCalendar>());
   if (!svc.ok()) return 2;
 
   std::atomic<long> next{0}, failed{0};

@@ -150,6 +150,24 @@ inline constexpr uint32_t kTileHeight = 8;
 inline constexpr uint32_t kTileWidth = 1u << kTileHeight;  // 256
 inline constexpr uint32_t kMaxTileLevel = 63;
 
+// What tiles keep of the full subtrees a tree builder reports (the rule, written once): leaf
+// hashes are gathered into `leaf_tile` and handed to on_leaf_tile(tile index, 256 hashes) when a
+// tile is full; nodes of every kTileHeight-th level go to on_node(level, index, hash); the other
+// levels are recomputed from these when needed.
+template <class OnLeafTile, class OnNode>
+void KeepForTiles(uint32_t level, uint64_t index, const std::string& hash, std::string* leaf_tile,
+                  OnLeafTile&& on_leaf_tile, OnNode&& on_node) {
+  if (level == 0) {
+    *leaf_tile += hash;
+    if (index % kTileWidth == kTileWidth - 1) {
+      on_leaf_tile(index / kTileWidth, leaf_tile);
+      leaf_tile->clear();
+    }
+  } else if (level % kTileHeight == 0) {
+    on_node(level, index, hash);
+  }
+}
+
 // Splits the decimal index into 3-digit groups, each but the last prefixed with 'x':
 // 1234067 -> "x001/x234/067", 0 -> "000", 1000 -> "x001/000".
 std::string EncodeTileIndex(uint64_t n);

@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "crypto/encoding.h"
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 
 namespace lapor::federation {
 namespace {
@@ -141,7 +141,7 @@ Status RequestVerifier::CheckTimeLocked(int64_t time_ms, int64_t now_ms) const {
 Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const RequestAuth& auth,
                                            std::string_view method, std::string_view path,
                                            std::string_view body, int64_t now_ms) {
-  const v1::Member* member = FindMember(manifest, auth.node_id);
+  const v1::Member* member = protocol::FindMember(manifest, auth.node_id);
   if (member == nullptr) return Status::Unauthenticated("unknown node '" + auth.node_id + "'");
 
   {
@@ -156,7 +156,7 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
   bool verified = false;
   for (const auto& key : member->keys()) {
     if (!crypto::VerifySignature(key.public_key(), message, auth.signature)) continue;
-    if (KeyValidAt(*member, key.public_key(), auth.time_ms)) {
+    if (protocol::KeyValidAt(*member, key.public_key(), auth.time_ms)) {
       verified = true;
       break;
     }

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "node/calendar.h"
+#include "protocol/calendar.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lapor::node;

@@ -6,15 +6,15 @@
 #include <string_view>
 
 #include "crypto/crypto.h"
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace lapor;
   static const bool init = (crypto::Init(), true);
   (void)init;
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  if (auto m = federation::ParseStoredManifest(bytes)) (void)m->version();
+  if (auto m = protocol::ParseStoredManifest(bytes)) (void)m->version();
   static const std::string hub_key(32, '\x02');  // nobody holds its secret key
-  if (federation::OpenManifest(bytes, hub_key).ok()) __builtin_trap();
+  if (protocol::OpenManifest(bytes, hub_key).ok()) __builtin_trap();
   return 0;
 }

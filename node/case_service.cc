@@ -8,10 +8,10 @@
 
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
-#include "federation/directory.h"
-#include "federation/manifest.h"
-#include "federation/regions.h"
-#include "node/lifecycle.h"
+#include "protocol/directory.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
+#include "protocol/regions.h"
 
 namespace lapor::node {
 namespace {
@@ -83,17 +83,17 @@ std::string Commitment(std::string_view tag, std::string_view record_bytes) {
 std::string CaseService::HashToken(const std::string& token) { return crypto::Sha256(token); }
 
 CaseService::CaseService(CaseServiceOptions opt, storage::Store* store,
-                         std::shared_ptr<const WorkingCalendar> calendar, uint64_t next_seq)
+                         std::shared_ptr<const protocol::WorkingCalendar> calendar,
+                         uint64_t next_seq)
     : opt_(std::move(opt)),
       store_(store),
-      key_id_(opt_.key->KeyId()),
       ids_(opt_.sealing_key, opt_.jurisdiction),
       calendar_(std::move(calendar)),
       next_seq_(next_seq) {}
 
 Result<std::unique_ptr<CaseService>> CaseService::Open(
     CaseServiceOptions options, storage::Store* store,
-    std::shared_ptr<const WorkingCalendar> calendar) {
+    std::shared_ptr<const protocol::WorkingCalendar> calendar) {
   if (!options.key) return Status::InvalidArgument("a signing key is required");
   if (options.sealing_key.size() != crypto::kSecretboxKeySize) {
     return Status::InvalidArgument("sealing key must be 32 bytes");
@@ -112,12 +112,12 @@ std::shared_ptr<const v1::Manifest> CaseService::manifest() const {
   return opt_.directory != nullptr ? opt_.directory->Get() : nullptr;
 }
 
-void CaseService::SetCalendar(std::shared_ptr<const WorkingCalendar> calendar) {
+void CaseService::SetCalendar(std::shared_ptr<const protocol::WorkingCalendar> calendar) {
   std::lock_guard<std::mutex> lock(calendar_mu_);
   calendar_ = std::move(calendar);
 }
 
-std::shared_ptr<const WorkingCalendar> CaseService::calendar() const {
+std::shared_ptr<const protocol::WorkingCalendar> CaseService::calendar() const {
   std::lock_guard<std::mutex> lock(calendar_mu_);
   return calendar_;
 }
@@ -175,13 +175,13 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
   // behind it wait), so the lifecycle check runs first, on a probe.
   {
     v1::CaseState probe;
-    Status s = ApplyEvent(draft.event, {}, &probe);
+    Status s = protocol::ApplyEvent(draft.event, {}, &probe);
     if (!s.ok()) return done(s);
   }
   uint64_t seq;
   {
     std::lock_guard<std::mutex> lock(seq_mu_);
-    if (next_seq_ > TrackingIdCodec::kMaxSeq) {
+    if (next_seq_ > protocol::TrackingIdCodec::kMaxSeq) {
       return done(Status::Unavailable("this node's tracking id space is exhausted"));
     }
     seq = next_seq_++;
@@ -199,18 +199,13 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
 
 CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
   const v1::Event& ev = draft.event;
-  v1::Envelope env;
-  env.set_payload_type(std::string(kEventPayloadType));
-  ev.SerializeToString(env.mutable_payload());
-  auto* sig = env.add_signatures();
-  sig->set_keyid(key_id_);
-  sig->set_sig(opt_.key->Sign(crypto::PreAuthEncoding(kEventPayloadType, env.payload())));
-  std::string envelope = env.SerializeAsString();
+  std::string envelope =
+      protocol::SignEnvelope(protocol::kEventPayloadType, ev.SerializeAsString(), *opt_.key);
   std::string hash = crypto::Sha256(envelope);
   const v1::CaseState before = current;
   Sealed out;
-  if (IsChainEvent(ev.type())) {
-    Status applied = ApplyEvent(ev, hash, &current);
+  if (protocol::IsChainEvent(ev.type())) {
+    Status applied = protocol::ApplyEvent(ev, hash, &current);
     if (!applied.ok()) {
       // Callers probe the same event against the same state first: reaching this is a program
       // bug, and the seq already taken would block every later write.
@@ -265,7 +260,7 @@ std::vector<storage::OutboxItem> CaseService::Deliveries(const v1::CaseState& be
                                                          const std::vector<std::string>* history) {
   std::vector<storage::OutboxItem> out;
   const std::string& self = opt_.node_id;
-  if (!IsChainEvent(ev.type())) {
+  if (!protocol::IsChainEvent(ev.type())) {
     // A citizen message: the owner adopts it, the other parties keep it as a record.
     for (const auto& party : after.parties()) {
       if (party != self) out.push_back({party, {}, envelope});
@@ -297,9 +292,9 @@ std::optional<storage::OutboxItem> CaseService::SealForNode(const std::string& n
                                                             const std::string& plaintext) const {
   auto m = manifest();
   if (!m) return std::nullopt;
-  const v1::Member* member = federation::FindNode(*m, node);
+  const v1::Member* member = protocol::FindNode(*m, node);
   if (member == nullptr) return std::nullopt;
-  const v1::MemberKey* key = federation::CurrentKey(*member, opt_.clock->NowMs());
+  const v1::MemberKey* key = protocol::CurrentKey(*member, opt_.clock->NowMs());
   if (key == nullptr) return std::nullopt;
   auto box = crypto::SealToKey(key->public_key(), plaintext);
   if (!box.ok()) return std::nullopt;
@@ -364,9 +359,10 @@ void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prep
     ev.set_case_id(case_id);
     ev.set_time_ms(opt_.clock->NowMs());
     ev.set_prev_hash(latest->last_hash());
-    if (IsChainEvent(ev.type())) {
+    if (protocol::IsChainEvent(ev.type())) {
       v1::CaseState probe = *latest;
-      LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, {}, &probe));  // refusals before the seq is taken
+      LAPOR_RETURN_IF_ERROR(
+          protocol::ApplyEvent(ev, {}, &probe));  // refusals before the seq is taken
       if (AddsParty(*latest, probe)) {
         // The new party first gets the chain so far: read it now, while a failure can still
         // refuse the request.
@@ -377,7 +373,7 @@ void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prep
       }
     }
     ++next_seq_;
-    const bool chain = IsChainEvent(ev.type());
+    const bool chain = protocol::IsChainEvent(ev.type());
     Sealed sealed = Seal(std::move(draft), std::move(*latest));
     auto& f = in_flight_[case_id];
     f.state = sealed.state;
@@ -403,12 +399,12 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
     LAPOR_RETURN_IF_ERROR(CheckText(r.title, "title", 1, kMaxTitleChars));
     LAPOR_RETURN_IF_ERROR(CheckText(r.description, "description", 1, kMaxDescriptionChars));
     LAPOR_RETURN_IF_ERROR(CheckIdentifier(r.category, "category", true));
-    if (!IsValidReportType(r.report_type)) {
+    if (!protocol::IsValidReportType(r.report_type)) {
       return Status::InvalidArgument(
           "must be aspirasi, pengaduan, permintaan_informasi or whistleblowing", "report_type");
     }
     if (r.region_code.empty()) return Status::InvalidArgument("must not be empty", "region_code");
-    if (federation::FindRegion(r.region_code) == nullptr) {
+    if (protocol::FindRegion(r.region_code) == nullptr) {
       return Status::InvalidArgument("unknown region code '" + r.region_code +
                                          "' (expected a province like 32 or a regency like 32.04)",
                                      "region_code");
@@ -423,7 +419,7 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
         return Status::InvalidArgument("longitude must be within -180..180", "location.lon");
       }
     }
-    if (!IsValidChannel(r.channel)) {
+    if (!protocol::IsValidChannel(r.channel)) {
       return Status::InvalidArgument("must be web, sms, app or social", "channel");
     }
     LAPOR_RETURN_IF_ERROR(CheckReporter(r.reporter, r.address));
@@ -476,11 +472,10 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
     att->set_size(a.size);
   }
   sub->set_access_code_hash(crypto::Sha256(result.access_code));
-  sub->set_verify_due_ms(calendar()->DeadlineAfter(now, kVerifyWorkingDays));
+  sub->set_verify_due_ms(calendar()->DeadlineAfter(now, protocol::kVerifyWorkingDays));
   // A case about another jurisdiction's region is owned by that jurisdiction's node from the
   // start; it gets the reporter's data sealed to its key.
-  const std::string owner =
-      federation::OwnerForRegion(manifest().get(), r.region_code, opt_.node_id);
+  const std::string owner = protocol::OwnerForRegion(manifest().get(), r.region_code, opt_.node_id);
   if (owner != opt_.node_id) sub->set_owner_node(owner);
 
   const auto& rep = r.reporter;
@@ -541,7 +536,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
                       Done<v1::CaseState> done) {
   Draft draft;
   Status invalid = [&]() -> Status {
-    auto type = EventTypeForAction(req.action);
+    auto type = protocol::EventTypeForAction(req.action);
     if (!type) {
       return Status::InvalidArgument(
           "unknown action (verify, hold, archive, dispose, process, respond, complete, reply, "
@@ -558,7 +553,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     } else {
       return Status::Unauthenticated("an operator token or the case's access code is required");
     }
-    LAPOR_RETURN_IF_ERROR(CheckActor(*type, actor));
+    LAPOR_RETURN_IF_ERROR(protocol::CheckActor(*type, actor));
     LAPOR_RETURN_IF_ERROR(CheckText(req.note, "note", 0, kMaxNoteChars));
     LAPOR_RETURN_IF_ERROR(CheckIdentifier(req.agency, "agency", false));
     LAPOR_RETURN_IF_ERROR(CheckText(req.reason, "reason", 0, 64));
@@ -569,7 +564,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
       if (req.to == opt_.node_id) {
         return Status::InvalidArgument("the case cannot be forwarded to this node", "to");
       }
-      if (!m || federation::FindNode(*m, req.to) == nullptr) {
+      if (!m || protocol::FindNode(*m, req.to) == nullptr) {
         return Status::InvalidArgument("node '" + req.to + "' is not a federation member", "to");
       }
     } else if (!req.to.empty()) {
@@ -587,19 +582,19 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     a->set_to_node(req.to);
     switch (*type) {
       case v1::EVENT_ACCEPTED:
-        a->set_response_due_ms(cal->DeadlineAfter(now, kVerifyWorkingDays));
+        a->set_response_due_ms(cal->DeadlineAfter(now, protocol::kVerifyWorkingDays));
         break;
       case v1::EVENT_VERIFIED:
       case v1::EVENT_DISPOSED:
       case v1::EVENT_REPLIED:
       case v1::EVENT_REOPENED:
-        a->set_response_due_ms(cal->DeadlineAfter(now, kResponseWorkingDays));
+        a->set_response_due_ms(cal->DeadlineAfter(now, protocol::kResponseWorkingDays));
         break;
       case v1::EVENT_RESPONDED:
-        a->set_auto_complete_at_ms(cal->DeadlineAfter(now, kAutoCompleteWorkingDays));
+        a->set_auto_complete_at_ms(cal->DeadlineAfter(now, protocol::kAutoCompleteWorkingDays));
         break;
       case v1::EVENT_COMPLETED:
-        a->set_reopen_until_ms(cal->DeadlineAfter(now, kReopenWorkingDays));
+        a->set_reopen_until_ms(cal->DeadlineAfter(now, protocol::kReopenWorkingDays));
         break;
       default:
         break;
@@ -639,7 +634,8 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
       as_owner.set_case_id(s.case_id());
       as_owner.set_time_ms(opt_.clock->NowMs());
       if (!req.note.empty()) as_owner.mutable_action()->set_note(req.note);
-      if (s.pending_owner().empty()) LAPOR_RETURN_IF_ERROR(ApplyEvent(as_owner, {}, &probe));
+      if (s.pending_owner().empty())
+        LAPOR_RETURN_IF_ERROR(protocol::ApplyEvent(as_owner, {}, &probe));
       d->event.set_type(v1::EVENT_CITIZEN_MESSAGE);
       d->event.mutable_action()->set_request(reply ? "reply" : "reopen");
     }
@@ -896,16 +892,16 @@ Result<int> CaseService::RunSla() {
         skip = true;  // another node runs this case's clocks
         return Status::Conflict("not owned here");
       }
-      if (s.status() == status::kProcessing && s.auto_complete_at_ms() > 0 &&
+      if (s.status() == protocol::status::kProcessing && s.auto_complete_at_ms() > 0 &&
           s.auto_complete_at_ms() <= now) {
         d->event.set_type(v1::EVENT_AUTO_COMPLETED);
-        a->set_reopen_until_ms(cal->DeadlineAfter(now, kReopenWorkingDays));
+        a->set_reopen_until_ms(cal->DeadlineAfter(now, protocol::kReopenWorkingDays));
       } else if (s.due_ms() > 0 && !s.escalated() && s.due_ms() < now) {
         d->event.set_type(v1::EVENT_ESCALATED);
         a->set_missed_deadline(s.due_kind());
         // The supervising node (province, then hub) becomes a party to the case.
         a->set_to_node(
-            federation::EscalationTarget(manifest().get(), opt_.node_id, s.escalation_level()));
+            protocol::EscalationTarget(manifest().get(), opt_.node_id, s.escalation_level()));
       } else {
         skip = true;
         return Status::Conflict("nothing due");

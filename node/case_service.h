@@ -20,16 +20,16 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
-#include "federation/directory.h"
 #include "lapor/v1/event.pb.h"
 #include "node/access_policy.h"
-#include "node/calendar.h"
-#include "node/tracking_id.h"
+#include "protocol/calendar.h"
+#include "protocol/directory.h"
+#include "protocol/envelope.h"
+#include "protocol/tracking_id.h"
 #include "storage/store.h"
 
 namespace lapor::node {
 
-inline constexpr std::string_view kEventPayloadType = "application/vnd.lapor.event.v1+protobuf";
 inline constexpr size_t kMaxDescriptionChars = 10000;
 inline constexpr size_t kMaxTitleChars = 200;
 inline constexpr size_t kMaxNoteChars = 5000;
@@ -112,7 +112,7 @@ struct CaseServiceOptions {
   std::string sealing_key;  // secretbox key for personal data at rest
   Clock* clock = Clock::Real();
   // The federation manifest holder; nullptr: not federated (the node owns every case).
-  const federation::Directory* directory = nullptr;
+  const protocol::Directory* directory = nullptr;
   // Called (on the committer thread) after a write that owes deliveries became durable.
   std::function<void()> on_outbox;
 };
@@ -128,9 +128,9 @@ inline uint64_t CaseRef(const v1::CaseState& s) {
 class CaseService {
  public:
   // `store` must outlive the service. Reads the next sequence number from the store.
-  static Result<std::unique_ptr<CaseService>> Open(CaseServiceOptions options,
-                                                   storage::Store* store,
-                                                   std::shared_ptr<const WorkingCalendar> calendar);
+  static Result<std::unique_ptr<CaseService>> Open(
+      CaseServiceOptions options, storage::Store* store,
+      std::shared_ptr<const protocol::WorkingCalendar> calendar);
 
   template <typename T>
   using Done = std::function<void(Result<T>)>;
@@ -192,19 +192,19 @@ class CaseService {
   Result<int> RecoverOwnEvents(const std::vector<std::string>& envelopes);
 
   // Replaces the holiday calendar (the SLA loop reloads the operator's file).
-  void SetCalendar(std::shared_ptr<const WorkingCalendar> calendar);
+  void SetCalendar(std::shared_ptr<const protocol::WorkingCalendar> calendar);
   // The active operator holding a bearer token (a removed, rotated or expired one is nullopt).
   Result<std::optional<storage::Operator>> Authenticate(const std::string& token);
 
   const std::string& node_id() const { return opt_.node_id; }
-  const TrackingIdCodec& tracking_ids() const { return ids_; }
+  const protocol::TrackingIdCodec& tracking_ids() const { return ids_; }
   uint64_t next_seq();
 
   static std::string HashToken(const std::string& token);
 
  private:
   CaseService(CaseServiceOptions opt, storage::Store* store,
-              std::shared_ptr<const WorkingCalendar> calendar, uint64_t next_seq);
+              std::shared_ptr<const protocol::WorkingCalendar> calendar, uint64_t next_seq);
 
   struct Draft {
     v1::Event event;  // node_id, seq, case_id, time and prev_hash are filled in by Sequence
@@ -273,7 +273,7 @@ class CaseService {
   Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_
   // The committed state of a case of this node (NotFound for ids it did not issue).
   Result<v1::CaseState> StoredCase(const std::string& case_id);
-  std::shared_ptr<const WorkingCalendar> calendar() const;
+  std::shared_ptr<const protocol::WorkingCalendar> calendar() const;
   std::string Seal(const google::protobuf::MessageLite& msg) const;
   bool HoldsAccessCode(const v1::CaseState& s, const std::string& code) const;
   // The single decision (DecideAccess) for `who` on `s`: Unauthenticated if `who` brings an
@@ -287,11 +287,10 @@ class CaseService {
 
   const CaseServiceOptions opt_;
   storage::Store* const store_;
-  const std::string key_id_;
-  const TrackingIdCodec ids_;
+  const protocol::TrackingIdCodec ids_;
 
   mutable std::mutex calendar_mu_;
-  std::shared_ptr<const WorkingCalendar> calendar_;  // guarded by calendar_mu_
+  std::shared_ptr<const protocol::WorkingCalendar> calendar_;  // guarded by calendar_mu_
 
   // Sequencing: the seq counter and the states of cases with writes queued but not yet durable.
   std::mutex seq_mu_;

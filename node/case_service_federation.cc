@@ -8,30 +8,12 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
-#include "federation/directory.h"
 #include "node/case_service.h"
-#include "node/lifecycle.h"
+#include "protocol/directory.h"
+#include "protocol/lifecycle.h"
 
 namespace lapor::node {
 namespace {
-
-struct Parsed {
-  v1::Envelope envelope;
-  v1::Event event;
-};
-
-Status ParseEnvelope(const std::string& bytes, Parsed* out) {
-  if (!out->envelope.ParseFromString(bytes)) {
-    return Status::InvalidArgument("envelope does not parse", "envelope");
-  }
-  if (out->envelope.payload_type() != kEventPayloadType) {
-    return Status::InvalidArgument("not an event payload type", "payload_type");
-  }
-  if (!out->event.ParseFromString(out->envelope.payload())) {
-    return Status::InvalidArgument("event payload does not parse", "payload");
-  }
-  return Status::Ok();
-}
 
 // Orders the chain events of one case: the submission, then each event whose prev_hash is the
 // hash of the one before. `by_prev` maps prev_hash -> (hash, envelope).
@@ -68,12 +50,12 @@ Result<std::vector<storage::StoredEvent>> CaseService::History(const v1::CaseSta
   std::vector<int64_t> time(all.size());
   std::vector<size_t> messages;
   for (size_t i = 0; i < all.size(); ++i) {
-    Parsed p;
-    if (!ParseEnvelope(all[i].envelope, &p).ok()) {
+    protocol::EventEnvelope p;
+    if (!protocol::ParseEventEnvelope(all[i].envelope, &p).ok()) {
       return Status::Corruption("stored event of case " + s.case_id() + " does not parse");
     }
     time[i] = p.event.time_ms();
-    if (IsChainEvent(p.event.type())) {
+    if (protocol::IsChainEvent(p.event.type())) {
       by_prev.emplace(p.event.prev_hash(), i);
     } else {
       messages.push_back(i);
@@ -100,8 +82,9 @@ Result<std::vector<storage::StoredEvent>> CaseService::History(const v1::CaseSta
 Result<std::vector<std::string>> CaseService::ChainEnvelopes(const v1::CaseState& s) {
   std::multimap<std::string, std::pair<std::string, std::string>> by_prev;
   auto add = [&](const std::string& hash, const std::string& envelope) {
-    Parsed p;
-    if (!ParseEnvelope(envelope, &p).ok() || !IsChainEvent(p.event.type())) return;
+    protocol::EventEnvelope p;
+    if (!protocol::ParseEventEnvelope(envelope, &p).ok() || !protocol::IsChainEvent(p.event.type()))
+      return;
     by_prev.emplace(p.event.prev_hash(), std::make_pair(hash, envelope));
   };
   const uint64_t ref = CaseRef(s);
@@ -132,7 +115,7 @@ CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
   if (batch.checkpoint().empty()) return log;
   log.present = true;
   auto m = manifest();
-  const v1::Member* member = m ? federation::FindNode(*m, sender) : nullptr;
+  const v1::Member* member = m ? protocol::FindNode(*m, sender) : nullptr;
   auto note = crypto::SignedNote::Parse(batch.checkpoint());
   auto body = note.ok() ? crypto::Checkpoint::ParseBody(note->text)
                         : Result<crypto::Checkpoint>(note.status());
@@ -263,16 +246,17 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
           }
         }
       }
-      Parsed p;
-      if (envelope.empty() || !ParseEnvelope(envelope, &p).ok()) {
+      protocol::EventEnvelope p;
+      if (envelope.empty() || !protocol::ParseEventEnvelope(envelope, &p).ok()) {
         return finish(v1::ITEM_DEFERRED, "the note's event has not arrived yet");
       }
       tag = kNoteCommitmentTag;
       commitment = p.event.action().note_commitment();
     } else {
       auto chain = ChainEnvelopes(*latest);
-      Parsed first;
-      if (!chain.ok() || chain->empty() || !ParseEnvelope((*chain)[0], &first).ok()) {
+      protocol::EventEnvelope first;
+      if (!chain.ok() || chain->empty() ||
+          !protocol::ParseEventEnvelope((*chain)[0], &first).ok()) {
         return finish(v1::ITEM_DEFERRED, "the case's submission is not held yet");
       }
       const auto& sub = first.event.submission();
@@ -303,10 +287,11 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   const std::string& bytes = item.envelope();
   const std::string hash = crypto::Sha256(bytes);
   out.set_event_hash(crypto::HexEncode(hash));
-  Parsed p;
-  if (Status s = ParseEnvelope(bytes, &p); !s.ok()) return finish(v1::ITEM_REJECTED, s.message());
+  protocol::EventEnvelope p;
+  if (Status s = protocol::ParseEventEnvelope(bytes, &p); !s.ok())
+    return finish(v1::ITEM_REJECTED, s.message());
   const v1::Event& ev = p.event;
-  Status sig = federation::VerifyEventEnvelope(*m, p.envelope, ev);
+  Status sig = protocol::VerifyEventEnvelope(*m, p.envelope, ev);
   if (!sig.ok()) {
     // A member or key this node's manifest does not list yet (the sender holds a newer one):
     // try again once the manifest has caught up. Otherwise the signature is simply wrong.
@@ -387,11 +372,11 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
                     "case id " + ev.case_id() + " is not one node " + ev.node_id() + " issues");
     }
     const std::string& owner = ev.submission().owner_node();
-    if (!owner.empty() && federation::FindNode(*m, owner) == nullptr) {
+    if (!owner.empty() && protocol::FindNode(*m, owner) == nullptr) {
       return finish(v1::ITEM_REJECTED, "owner node '" + owner + "' is not a member");
     }
     state.set_local_ref(next_foreign_ref_);
-    if (Status s = ApplyEvent(ev, hash, &state); !s.ok()) {
+    if (Status s = protocol::ApplyEvent(ev, hash, &state); !s.ok()) {
       return finish(v1::ITEM_REJECTED, s.ToString());
     }
     ref = next_foreign_ref_++;
@@ -442,14 +427,14 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
       a->set_note_commitment(ev.action().note_commitment());
       a->set_relayed_from(hash);
       const int64_t now = opt_.clock->NowMs();
-      a->set_response_due_ms(calendar()->DeadlineAfter(now, kResponseWorkingDays));
+      a->set_response_due_ms(calendar()->DeadlineAfter(now, protocol::kResponseWorkingDays));
       own.set_node_id(self);
       own.set_seq(next_seq_);
       own.set_case_id(ev.case_id());
       own.set_time_ms(now);
       own.set_prev_hash(latest->last_hash());
       v1::CaseState probe = *latest;
-      if (Status s = ApplyEvent(own, {}, &probe); !s.ok()) {
+      if (Status s = protocol::ApplyEvent(own, {}, &probe); !s.ok()) {
         return finish(v1::ITEM_REJECTED, "not adopted: " + s.message());
       }
       if (own.ByteSizeLong() + kEnvelopeOverheadBytes > kMaxEnvelopeBytes) {
@@ -489,7 +474,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
       return finish(v1::ITEM_DEFERRED, "its previous event has not arrived yet");
     }
     state = *latest;
-    if (Status s = ApplyEvent(ev, hash, &state); !s.ok()) {
+    if (Status s = protocol::ApplyEvent(ev, hash, &state); !s.ok()) {
       return finish(v1::ITEM_REJECTED, s.ToString());
     }
   }
@@ -538,9 +523,9 @@ void CaseService::Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done)
           {batch.relay_to(), storage::OutboxKind::kSealed, item.sealed().SerializeAsString()});
       continue;
     }
-    Parsed p;
-    Status s = ParseEnvelope(item.envelope(), &p);
-    if (s.ok()) s = federation::VerifyEventEnvelope(*m, p.envelope, p.event);
+    protocol::EventEnvelope p;
+    Status s = protocol::ParseEventEnvelope(item.envelope(), &p);
+    if (s.ok()) s = protocol::VerifyEventEnvelope(*m, p.envelope, p.event);
     if (!s.ok()) {
       r->set_result(v1::ITEM_REJECTED);
       r->set_reason(s.message());
@@ -562,8 +547,8 @@ Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelo
   {
     std::lock_guard<std::mutex> lock(seq_mu_);
     for (const auto& bytes : envelopes) {
-      Parsed p;
-      LAPOR_RETURN_IF_ERROR(ParseEnvelope(bytes, &p));
+      protocol::EventEnvelope p;
+      LAPOR_RETURN_IF_ERROR(protocol::ParseEventEnvelope(bytes, &p));
       const v1::Event& ev = p.event;
       if (ev.node_id() != opt_.node_id) {
         return Status::InvalidArgument("recovered event is not this node's", "node_id");
@@ -589,19 +574,20 @@ Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelo
       }
       v1::CaseState after = before;
       const std::string hash = crypto::Sha256(bytes);
-      if (IsChainEvent(ev.type())) LAPOR_RETURN_IF_ERROR(ApplyEvent(ev, hash, &after));
+      if (protocol::IsChainEvent(ev.type()))
+        LAPOR_RETURN_IF_ERROR(protocol::ApplyEvent(ev, hash, &after));
       Sealed w;
       w.write.outbox = Deliveries(before, after, ev, bytes);
       w.write.event =
           storage::StoredEvent{ev.seq(), CaseRef(after), hash, bytes, crypto::LeafHash(bytes)};
-      if (IsChainEvent(ev.type())) w.write.state = after;
+      if (protocol::IsChainEvent(ev.type())) w.write.state = after;
       w.write.track_deadlines = after.owner_node() == opt_.node_id;
-      w.state = IsChainEvent(ev.type()) ? after : before;
+      w.state = protocol::IsChainEvent(ev.type()) ? after : before;
       ++next_seq_;
       auto& f = in_flight_[ev.case_id()];
       f.state = w.state;
       ++f.writes;
-      if (IsChainEvent(ev.type())) f.events.emplace_back(hash, bytes);
+      if (protocol::IsChainEvent(ev.type())) f.events.emplace_back(hash, bytes);
       auto promise = std::make_shared<std::promise<Result<v1::CaseState>>>();
       pending.push_back(promise->get_future());
       Queue(std::move(w), true, [promise](Result<v1::CaseState> r) { promise->set_value(r); });

@@ -9,11 +9,11 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
-#include "federation/directory.h"
-#include "federation/manifest.h"
 #include "node/case_service.h"
-#include "node/lifecycle.h"
 #include "node/manifest_client.h"
+#include "protocol/directory.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
 
 namespace lapor::node {
 namespace {
@@ -32,7 +32,7 @@ struct Replayed {
 std::optional<v1::Manifest> StoredManifest(storage::Store* store) {
   auto blob = store->GetMeta(kManifestMetaKey);
   if (!blob.ok() || !blob->has_value()) return std::nullopt;
-  return federation::ParseStoredManifest(**blob);
+  return protocol::ParseStoredManifest(**blob);
 }
 
 }  // namespace
@@ -76,18 +76,16 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     expected_seq = e.seq + 1;
     if (crypto::Sha256(e.envelope) != e.hash) problem(at + "stored hash does not match envelope");
     if (checkpoint && tree.size() < checkpoint->size) {
-      Status appended = tree.Append(crypto::LeafHash(e.envelope),
-                                    [&](uint32_t level, uint64_t index, const std::string& hash) {
-                                      if (level == 0) {
-                                        tile_leaves += hash;
-                                        if (index % 256 == 255) {
-                                          check_leaf_tile(index / 256, tile_leaves);
-                                          tile_leaves.clear();
-                                        }
-                                      } else if (level % 8 == 0) {
-                                        recomputed_nodes.push_back({level, index, hash});
-                                      }
-                                    });
+      Status appended = tree.Append(
+          crypto::LeafHash(e.envelope),
+          [&](uint32_t level, uint64_t index, const std::string& hash) {
+            crypto::KeepForTiles(
+                level, index, hash, &tile_leaves,
+                [&](uint64_t tile, std::string* hashes) { check_leaf_tile(tile, *hashes); },
+                [&](uint32_t l, uint64_t i, const std::string& h) {
+                  recomputed_nodes.push_back({l, i, h});
+                });
+          });
       if (!appended.ok()) problem(at + "tree: " + appended.message());
       if (tree.size() == checkpoint->size) root_at_checkpoint = tree.Root();
     }
@@ -96,16 +94,8 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
       problem(at + "envelope does not parse");
       return true;
     }
-    if (env.payload_type() != kEventPayloadType) problem(at + "unexpected payload type");
-    bool signed_ok = false;
-    for (const auto& sig : env.signatures()) {
-      if (sig.keyid() == keyid &&
-          crypto::VerifySignature(
-              public_key, crypto::PreAuthEncoding(env.payload_type(), env.payload()), sig.sig())) {
-        signed_ok = true;
-      }
-    }
-    if (!signed_ok) {
+    if (env.payload_type() != protocol::kEventPayloadType) problem(at + "unexpected payload type");
+    if (!protocol::SignedBy(env, public_key, keyid)) {
       problem(at + "no valid signature by this node's key " + keyid);
       return true;  // nothing unsigned is replayed
     }
@@ -140,7 +130,8 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     const uint64_t ref = CaseRef(stored);
     std::multimap<std::string, std::pair<std::string, v1::Event>> by_prev;
     for (const auto& [hash, ev] : c.own) {
-      if (IsChainEvent(ev.type())) by_prev.emplace(ev.prev_hash(), std::make_pair(hash, ev));
+      if (protocol::IsChainEvent(ev.type()))
+        by_prev.emplace(ev.prev_hash(), std::make_pair(hash, ev));
     }
     for (const auto& [seq, case_ref] : c.own_refs) {
       if (case_ref != ref) {
@@ -163,10 +154,11 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
         continue;
       }
       if (manifest) {
-        Status sig = federation::VerifyEventEnvelope(*manifest, env, ev);
+        Status sig = protocol::VerifyEventEnvelope(*manifest, env, ev);
         if (!sig.ok()) problem(at + sig.message());
       }
-      if (IsChainEvent(ev.type())) by_prev.emplace(ev.prev_hash(), std::make_pair(f.hash, ev));
+      if (protocol::IsChainEvent(ev.type()))
+        by_prev.emplace(ev.prev_hash(), std::make_pair(f.hash, ev));
     }
     v1::CaseState replay;
     std::string at_hash;
@@ -178,7 +170,7 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
         c.broken = true;
         break;
       }
-      Status s = ApplyEvent(it->second.second, it->second.first, &replay);
+      Status s = protocol::ApplyEvent(it->second.second, it->second.first, &replay);
       if (!s.ok()) {
         problem("case " + stored.case_id() + ": event " + it->second.second.node_id() + "/" +
                 std::to_string(it->second.second.seq()) + ": replay refused: " + s.ToString());

@@ -15,13 +15,13 @@
 #include <set>
 
 #include "crypto/encoding.h"
-#include "federation/manifest.h"
 #include "federation/request_auth.h"
 #include "node/access_policy.h"
 #include "node/api_codec.h"
-#include "node/lifecycle.h"
 #include "node/manifest_client.h"
 #include "node/stats.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
 
 namespace lapor::node {
 namespace {
@@ -188,7 +188,7 @@ json ViewJson(const CaseView& v, int64_t now) {
     const auto& e = h.event;
     json item = {{"seq", h.seq},
                  {"node_id", access.content ? json(e.node_id()) : json(nullptr)},
-                 {"type", std::string(EventTypeName(e.type()))},
+                 {"type", std::string(protocol::EventTypeName(e.type()))},
                  {"at", FormatTime(e.time_ms())}};
     switch (e.actor().kind()) {
       case v1::ACTOR_OPERATOR:
@@ -227,7 +227,7 @@ struct HttpApi::Impl {
   std::string vkey;
   federation::Witness* witness = nullptr;  // null unless this node witnesses other logs
   storage::Store* store = nullptr;
-  const federation::Directory* directory = nullptr;  // null: not federated
+  const protocol::Directory* directory = nullptr;  // null: not federated
   Replicator* replicator = nullptr;
   std::unique_ptr<federation::RequestVerifier> verifier;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
@@ -572,13 +572,13 @@ struct HttpApi::Impl {
       return 200;
     }
     if (path == "/federation/v1/stats") {
-      if (service->node_id() != kHubNode) {
+      if (service->node_id() != protocol::kHubNode) {
         return refuse(Status::NotFound("only the hub collects statistics", "path"), sender);
       }
       Result<v1::StatsReport> report = Status::PermissionDenied("no valid key");
       Status checked = Status::PermissionDenied("the stats report is not signed by the sender");
       for (const auto& key : member->keys()) {
-        if (!federation::KeyValidAt(*member, key.public_key(), now)) continue;
+        if (!protocol::KeyValidAt(*member, key.public_key(), now)) continue;
         report = OpenStats(body, key.public_key());
         if (report.ok()) {
           checked = Status::Ok();
@@ -614,10 +614,10 @@ struct HttpApi::Impl {
     }
     if (!batch.relay_to().empty()) {
       // Store-and-forward: the hub keeps what a sender could not deliver and passes it on.
-      if (service->node_id() != kHubNode) {
+      if (service->node_id() != protocol::kHubNode) {
         return refuse(Status::PermissionDenied("only the hub relays"), sender);
       }
-      if (federation::FindNode(*manifest, batch.relay_to()) == nullptr) {
+      if (protocol::FindNode(*manifest, batch.relay_to()) == nullptr) {
         return refuse(Status::InvalidArgument("relay_to is not a member", "relay_to"), sender);
       }
       service->Relay(batch, [this, req](Result<v1::BatchResult> r) {
@@ -826,11 +826,11 @@ struct HttpApi::Impl {
         storage::CaseFilter filter;
         auto& qs = *q;
         filter.status = qs["status"];
-        if (!filter.status.empty() && !IsValidStatus(filter.status)) {
+        if (!filter.status.empty() && !protocol::IsValidStatus(filter.status)) {
           return fail(Status::InvalidArgument("unknown status", "status"));
         }
         filter.report_type = qs["report_type"];
-        if (!filter.report_type.empty() && !IsValidReportType(filter.report_type)) {
+        if (!filter.report_type.empty() && !protocol::IsValidReportType(filter.report_type)) {
           return fail(Status::InvalidArgument("unknown report type", "report_type"));
         }
         filter.category = qs["category"];
@@ -896,7 +896,7 @@ struct HttpApi::Impl {
                        {"envelope", crypto::Base64Encode(e.envelope)}});
       }
       return send(200, {{"tracking_id", case_id},
-                        {"payload_type", std::string(kEventPayloadType)},
+                        {"payload_type", std::string(protocol::kEventPayloadType)},
                         {"events", arr}});
     }
     if (segments.size() == 5 && segments[4] == "access-log" && m == methods::GET) {
@@ -942,7 +942,7 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
 
 HttpApi::~HttpApi() { Stop(); }
 
-void HttpApi::SetFederation(const federation::Directory* directory, Replicator* replicator,
+void HttpApi::SetFederation(const protocol::Directory* directory, Replicator* replicator,
                             int64_t start_ms) {
   impl_->directory = directory;
   impl_->replicator = replicator;

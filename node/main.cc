@@ -21,20 +21,20 @@
 #include "base/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
-#include "federation/manifest.h"
-#include "federation/regions.h"
 #include "federation/witness.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/fsck.h"
 #include "node/http_api.h"
-#include "node/lifecycle.h"
 #include "node/logging.h"
 #include "node/manifest_client.h"
 #include "node/replicator.h"
 #include "node/stats.h"
-#include "node/tracking_id.h"
 #include "node/witness_client.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
+#include "protocol/regions.h"
+#include "protocol/tracking_id.h"
 #include "storage/tree_log.h"
 
 namespace lapor::node {
@@ -85,7 +85,7 @@ int Init(const std::string& dir, const std::string& jurisdiction, const std::str
     return Fail(
         Status::InvalidArgument("the hub URL must start with http:// or https://", "--hub-url"));
   }
-  if (!federation::IsValidJurisdiction(jurisdiction)) {
+  if (!protocol::IsValidJurisdiction(jurisdiction)) {
     return Fail(Status::InvalidArgument("unknown jurisdiction code '" + jurisdiction +
                                             "': use 00 (national hub), a province (e.g. 32) or a "
                                             "regency/city (e.g. 32.04)",
@@ -107,7 +107,7 @@ int Init(const std::string& dir, const std::string& jurisdiction, const std::str
   // Create the database (and run migrations) now so a bad folder fails at init, not at run.
   auto store = storage::Store::Open(DataDir(dir).DatabasePath());
   if (!store.ok()) return Fail(store.status());
-  const auto* region = federation::FindRegion(jurisdiction);
+  const auto* region = protocol::FindRegion(jurisdiction);
   std::printf("initialised node %s (%s) in %s\n", c.node_id.c_str(),
               region ? region->name.c_str() : "national hub", dir.c_str());
   std::printf("public key: %s\n", crypto::HexEncode(key->public_key()).c_str());
@@ -161,18 +161,18 @@ int Run(const std::string& dir, const std::string& listen_override) {
 
   DataDir data(dir);
   auto calendar =
-      WorkingCalendar::LoadWithNational(data.HolidaysPath(), o.config.utc_offset_minutes);
+      protocol::WorkingCalendar::LoadWithNational(data.HolidaysPath(), o.config.utc_offset_minutes);
   if (!calendar.ok()) return Fail(calendar.status());
   // The federation manifest this node works with: the last good one stored (the manifest client
   // or the hub's own federation commands store it), reloaded when it changes.
-  federation::Directory directory;
+  protocol::Directory directory;
   std::string loaded_manifest;  // guarded by manifest_mu
   std::mutex manifest_mu;
   auto load_manifest = [&] {
     std::lock_guard<std::mutex> lock(manifest_mu);
     auto blob = o.store->GetMeta(kManifestMetaKey);
     if (!blob.ok() || !blob->has_value() || **blob == loaded_manifest) return;
-    auto m = federation::ParseStoredManifest(**blob);
+    auto m = protocol::ParseStoredManifest(**blob);
     if (!m) return;
     loaded_manifest = **blob;
     directory.Set(std::make_shared<const v1::Manifest>(std::move(*m)));
@@ -199,8 +199,8 @@ int Run(const std::string& dir, const std::string& listen_override) {
   opts.sealing_key = o.sealing_key;
   opts.directory = &directory;
   opts.on_outbox = [&replicator] { replicator.Wake(); };
-  auto service = CaseService::Open(opts, o.store.get(),
-                                   std::make_shared<const WorkingCalendar>(std::move(*calendar)));
+  auto service = CaseService::Open(
+      opts, o.store.get(), std::make_shared<const protocol::WorkingCalendar>(std::move(*calendar)));
   if (!service.ok()) return Fail(service.status());
 
   // The transparency log: checkpoints signed by the node's key under its origin name.
@@ -238,9 +238,10 @@ int Run(const std::string& dir, const std::string& listen_override) {
 
   // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
   Periodic sla("lapor-sla", std::chrono::milliseconds(o.config.sla_interval_ms), [&] {
-    auto cal = WorkingCalendar::LoadWithNational(data.HolidaysPath(), o.config.utc_offset_minutes);
+    auto cal = protocol::WorkingCalendar::LoadWithNational(data.HolidaysPath(),
+                                                           o.config.utc_offset_minutes);
     if (cal.ok()) {
-      (*service)->SetCalendar(std::make_shared<const WorkingCalendar>(std::move(*cal)));
+      (*service)->SetCalendar(std::make_shared<const protocol::WorkingCalendar>(std::move(*cal)));
     } else {
       spdlog::warn("holiday calendar not reloaded: {}", cal.status().ToString());
     }
@@ -261,8 +262,8 @@ int Run(const std::string& dir, const std::string& listen_override) {
   // Statistics for the national aggregate: counts only, signed, to the hub.
   Periodic stats("lapor-stats", std::chrono::milliseconds(o.config.stats_interval_ms), [&] {
     auto m = directory.Get();
-    if (!m || o.config.node_id == kHubNode) return;
-    const std::string url = PeerUrl(ropts, std::string(kHubNode));
+    if (!m || o.config.node_id == protocol::kHubNode) return;
+    const std::string url = PeerUrl(ropts, std::string(protocol::kHubNode));
     if (url.empty()) return;
     auto report = BuildStats(o.store.get(), o.config.node_id, Clock::Real()->NowMs());
     if (!report.ok()) return spdlog::warn("statistics: {}", report.status().ToString());
@@ -540,7 +541,7 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
                  const std::string& url, const std::string& key_hex, int overlap_hours) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
-  if (opened->config.jurisdiction != federation::kNationalHub) {
+  if (opened->config.jurisdiction != protocol::kNationalHub) {
     return Fail(Status::PermissionDenied("only the national hub (00) publishes the manifest"));
   }
   const int64_t now = Clock::Real()->NowMs();
@@ -549,13 +550,13 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
   auto held = opened->store->GetMeta(kManifestMetaKey);
   if (!held.ok()) return Fail(held.status());
   if (held->has_value()) {
-    auto current = federation::OpenManifest(**held, hub.public_key());
+    auto current = protocol::OpenManifest(**held, hub.public_key());
     if (!current.ok()) return Fail(current.status());
     m = *current;
   } else {
     // The first manifest lists the hub itself.
-    Status s = federation::AddMember(&m, std::string(federation::kNationalHub),
-                                     "http://" + opened->config.listen, hub.public_key(), now);
+    Status s = protocol::AddMember(&m, std::string(protocol::kNationalHub),
+                                   "http://" + opened->config.listen, hub.public_key(), now);
     if (!s.ok()) return Fail(s);
   }
   std::string key;
@@ -564,12 +565,12 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
     if (!raw) return Fail(Status::InvalidArgument("the key must be hex", "--key"));
     key = *raw;
   }
-  Status s = op == "add"      ? federation::AddMember(&m, jurisdiction, url, key, now)
-             : op == "remove" ? federation::RemoveMember(&m, jurisdiction, now)
-                              : federation::RotateKey(&m, jurisdiction, key, now,
-                                                      int64_t{overlap_hours} * 3600 * 1000);
+  Status s = op == "add"      ? protocol::AddMember(&m, jurisdiction, url, key, now)
+             : op == "remove" ? protocol::RemoveMember(&m, jurisdiction, now)
+                              : protocol::RotateKey(&m, jurisdiction, key, now,
+                                                    int64_t{overlap_hours} * 3600 * 1000);
   if (!s.ok()) return Fail(s);
-  s = opened->store->SetMeta(kManifestMetaKey, federation::SignManifest(m, hub));
+  s = opened->store->SetMeta(kManifestMetaKey, protocol::SignManifest(m, hub));
   if (!s.ok()) return Fail(s);
   std::printf("manifest version %llu published (%d members)\n",
               static_cast<unsigned long long>(m.version()), m.members_size());
@@ -579,7 +580,8 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
 int ErasePii(const std::string& dir, const std::string& tracking_id) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
-  auto ref = TrackingIdCodec(opened->sealing_key, opened->config.jurisdiction).Decode(tracking_id);
+  auto ref = protocol::TrackingIdCodec(opened->sealing_key, opened->config.jurisdiction)
+                 .Decode(tracking_id);
   std::optional<v1::CaseState> state;
   if (ref) {
     auto own = opened->store->GetCase(*ref);

@@ -6,7 +6,7 @@
 
 #include "base/clock.h"
 #include "base/periodic.h"
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 
 namespace lapor::node {
 
@@ -49,10 +49,10 @@ struct ManifestClient::Impl {
     uint64_t held = 0;
     auto current = store->GetMeta(kManifestMetaKey);
     if (current.ok() && current->has_value()) {
-      auto m = federation::OpenManifest(**current, hub_key);
+      auto m = protocol::OpenManifest(**current, hub_key);
       if (m.ok()) held = m->version();
     }
-    auto accepted = federation::AcceptManifest(envelope, hub_key, held);
+    auto accepted = protocol::AcceptManifest(envelope, hub_key, held);
     if (!accepted.ok()) {
       spdlog::error("manifest refused: {}", accepted.status().ToString());
       return true;

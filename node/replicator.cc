@@ -19,7 +19,7 @@
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
 #include "node/case_service.h"
-#include "node/lifecycle.h"
+#include "protocol/lifecycle.h"
 
 namespace lapor::node {
 
@@ -257,7 +257,7 @@ struct Replicator::Impl {
 
   // Store-and-forward: rows a long-unreachable destination has not taken go to the hub too.
   void MaybeRelay(Sender* s, int64_t now) {
-    const std::string hub(kHubNode);
+    const std::string hub(protocol::kHubNode);
     if (opt.relay_after_ms <= 0 || s->destination == hub || opt.node_id == hub) return;
     if (now - s->row.failing_since_ms < opt.relay_after_ms) return;
     auto rows =
@@ -365,7 +365,7 @@ std::string PeerUrl(const ReplicatorOptions& opt, const std::string& node) {
   if (it != opt.peer_urls.end()) return it->second;
   auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
   if (!m) return {};
-  const v1::Member* member = federation::FindNode(*m, node);
+  const v1::Member* member = protocol::FindNode(*m, node);
   return member != nullptr ? member->base_url() : std::string();
 }
 
@@ -380,7 +380,7 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
   for (const auto& member : m->members()) {
     if (member.node_id() == opt.node_id) continue;
     // The hub first: it holds every cross-jurisdiction event.
-    if (member.node_id() == kHubNode) {
+    if (member.node_id() == protocol::kHubNode) {
       peers.insert(peers.begin(), member.node_id());
     } else {
       peers.push_back(member.node_id());

@@ -15,7 +15,7 @@
 
 #include "base/clock.h"
 #include "crypto/crypto.h"
-#include "federation/directory.h"
+#include "protocol/directory.h"
 #include "storage/store.h"
 #include "storage/tree_log.h"
 
@@ -24,7 +24,7 @@ namespace lapor::node {
 struct ReplicatorOptions {
   std::string node_id;
   std::shared_ptr<const crypto::SigningKey> key;
-  const federation::Directory* directory = nullptr;
+  const protocol::Directory* directory = nullptr;
   storage::Store* store = nullptr;
   // The node's log: every event this node authored travels with its latest checkpoint and an
   // inclusion proof in it (an event waits until a checkpoint covers it, at most ~250 ms).

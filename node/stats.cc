@@ -3,7 +3,7 @@
 #include <map>
 #include <tuple>
 
-#include "federation/envelope.h"
+#include "protocol/envelope.h"
 
 namespace lapor::node {
 
@@ -37,11 +37,11 @@ Result<v1::StatsReport> BuildStats(storage::Store* store, const std::string& nod
 }
 
 std::string SignStats(const v1::StatsReport& report, const crypto::SigningKey& key) {
-  return federation::SignEnvelope(kStatsPayloadType, report, key);
+  return protocol::SignEnvelope(kStatsPayloadType, report, key);
 }
 
 Result<v1::StatsReport> OpenStats(std::string_view envelope, std::string_view public_key) {
-  auto payload = federation::OpenEnvelope(envelope, kStatsPayloadType, public_key);
+  auto payload = protocol::OpenEnvelope(envelope, kStatsPayloadType, public_key);
   if (payload.status().code() == Status::Code::kPermissionDenied) {
     return Status::PermissionDenied("the stats report is not signed by the sender");
   }

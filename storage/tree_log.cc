@@ -89,15 +89,14 @@ Result<uint64_t> TreeLog::Integrate() {
   std::vector<TreeNodeRow> stored;
   std::vector<LeafTileRow> full_tiles;
   auto keep = [&](uint32_t level, uint64_t index, const std::string& hash) {
-    if (level == 0) {
-      leaves += hash;
-      if (leaves.size() == kTileWidth * crypto::kSha256Size) {
-        full_tiles.push_back({index / kTileWidth, std::move(leaves)});
-        leaves.clear();
-      }
-    } else if (level % kTileHeight == 0) {
-      stored.push_back({level, index, hash});
-    }
+    crypto::KeepForTiles(
+        level, index, hash, &leaves,
+        [&](uint64_t tile, std::string* hashes) {
+          full_tiles.push_back({tile, std::move(*hashes)});
+        },
+        [&](uint32_t l, uint64_t i, const std::string& h) {
+          stored.push_back({l, i, h});
+        });
   };
   for (uint64_t at = from; at < *committed;) {
     auto batch = store_->LeafHashes(at, std::min<uint64_t>(4096, *committed - at));

@@ -25,8 +25,8 @@ namespace lapor::storage {
 
 class TreeLog {
  public:
-  static constexpr uint32_t kTileHeight = 8;
-  static constexpr uint64_t kTileWidth = 256;
+  static constexpr uint32_t kTileHeight = crypto::kTileHeight;
+  static constexpr uint64_t kTileWidth = crypto::kTileWidth;
   // Signs a checkpoint body, returning the whole signed note.
   using Signer = std::function<Result<std::string>(const std::string& body)>;
 

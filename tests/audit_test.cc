@@ -19,8 +19,8 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
-#include "federation/manifest.h"
 #include "lapor/v1/event.pb.h"
+#include "protocol/manifest.h"
 #include "tests/harness/federation_harness.h"
 #include "tests/harness/node_process.h"
 
@@ -326,7 +326,7 @@ TEST_F(AuditTest, ManifestKeysRetiredKeysAndNonMembers) {
   const std::string node_key = *crypto::HexDecode(node_->PublicKeyHex());
   auto write_manifest = [&](const v1::Manifest& m, const crypto::SigningKey& signer) {
     const std::string path = node_->data_dir() + "/../manifest.pb";
-    std::ofstream(path, std::ios::binary) << federation::SignManifest(m, signer);
+    std::ofstream(path, std::ios::binary) << protocol::SignManifest(m, signer);
     return path;
   };
   auto audit = [&](const std::string& manifest, const crypto::SigningKey& pinned) {
@@ -336,7 +336,7 @@ TEST_F(AuditTest, ManifestKeysRetiredKeysAndNonMembers) {
                        crypto::HexEncode(pinned.public_key())});
   };
   v1::Manifest good;
-  ASSERT_TRUE(federation::AddMember(&good, "32", "http://127.0.0.1:1", node_key, 0).ok());
+  ASSERT_TRUE(protocol::AddMember(&good, "32", "http://127.0.0.1:1", node_key, 0).ok());
   auto ok = audit(write_manifest(good, hub), hub);
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
 
@@ -349,7 +349,7 @@ TEST_F(AuditTest, ManifestKeysRetiredKeysAndNonMembers) {
   EXPECT_NE(r.output.find("which is not valid at"), std::string::npos) << r.output;
 
   v1::Manifest stranger;
-  ASSERT_TRUE(federation::AddMember(&stranger, "33", "http://127.0.0.1:1", node_key, 0).ok());
+  ASSERT_TRUE(protocol::AddMember(&stranger, "33", "http://127.0.0.1:1", node_key, 0).ok());
   auto s = audit(write_manifest(stranger, hub), hub);
   EXPECT_EQ(s.exit_code, 1) << s.output;
   EXPECT_NE(s.output.find("node '32' is not a federation member"), std::string::npos) << s.output;
@@ -652,7 +652,7 @@ TEST_F(CrossNodeAuditTest, TamperedAndNonOwnerForeignEventsAreNamed) {
   auto r = Audit("33", true);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("index=32/" + sub_seq[0] + " case=" + tampered + ": event 32/" +
-                          sub_seq[0] + ": no valid signature by a key of node 32"),
+                          sub_seq[0] + ": signature does not verify under any key of node 32"),
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("index=32/1000000 case=" + usurped +
@@ -707,9 +707,9 @@ TEST_F(CrossNodeAuditTest, BundleCarriesManifestAndOtherNodesEvents) {
       << missing.output;
 
   // The same manifest, signed by someone else.
-  auto held = federation::OpenManifest(bundle.manifest(), *crypto::HexDecode(f_.hub_key_hex()));
+  auto held = protocol::OpenManifest(bundle.manifest(), *crypto::HexDecode(f_.hub_key_hex()));
   ASSERT_TRUE(held.ok());
-  bundle.set_manifest(federation::SignManifest(*held, crypto::SigningKey::Generate()));
+  bundle.set_manifest(protocol::SignManifest(*held, crypto::SigningKey::Generate()));
   {
     std::ofstream out(bundle_, std::ios::binary | std::ios::trunc);
     ASSERT_TRUE(bundle.SerializeToOstream(&out));
@@ -731,8 +731,8 @@ TEST(CrossNodeAuditBundleTest, NonMemberRetiredKeyAndBrokenOwnChainAreNamed) {
   const auto k34 = crypto::SigningKey::Generate();
   const auto hub = crypto::SigningKey::Generate();
   v1::Manifest m;
-  ASSERT_TRUE(federation::AddMember(&m, "32", "http://127.0.0.1:1", k32.public_key(), 0).ok());
-  ASSERT_TRUE(federation::AddMember(&m, "33", "http://127.0.0.1:2", k33.public_key(), 0).ok());
+  ASSERT_TRUE(protocol::AddMember(&m, "32", "http://127.0.0.1:1", k32.public_key(), 0).ok());
+  ASSERT_TRUE(protocol::AddMember(&m, "33", "http://127.0.0.1:2", k33.public_key(), 0).ok());
   auto* old_key = m.mutable_members(0)->add_keys();
   old_key->set_public_key(k32_old.public_key());
   old_key->set_valid_until_ms(1000);
@@ -801,7 +801,7 @@ TEST(CrossNodeAuditBundleTest, NonMemberRetiredKeyAndBrokenOwnChainAreNamed) {
   const std::string vkey = crypto::VerifierKeyString(origin, k33.public_key());
   bundle.set_vkey(vkey);
   bundle.set_checkpoint(*note);
-  bundle.set_manifest(federation::SignManifest(m, hub));
+  bundle.set_manifest(protocol::SignManifest(m, hub));
   const std::string path = MakeTempDir("lapor-audit-bundle") + "/bundle.pb";
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);

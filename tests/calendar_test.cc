@@ -4,7 +4,7 @@
 //
 // Reference dates: 1970-01-01 was a Thursday; 2026-11-27 and 2026-12-25 are Fridays.
 
-#include "node/calendar.h"
+#include "protocol/calendar.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include <fstream>
 #include <string>
 
-namespace lapor::node {
+namespace lapor::protocol {
 namespace {
 
 using Code = Status::Code;
@@ -412,4 +412,4 @@ TEST(CalendarNationalTest, TheFileAddsRegionalDaysAndCanRemoveANationalOne) {
 }
 
 }  // namespace
-}  // namespace lapor::node
+}  // namespace lapor::protocol

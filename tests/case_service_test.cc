@@ -7,9 +7,9 @@
 
 #include <thread>
 
-#include "federation/manifest.h"
 #include "node/fsck.h"
-#include "node/lifecycle.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::node {
@@ -31,12 +31,12 @@ class CaseServiceTest : public ::testing::Test {
     sealing_ = crypto::RandomBytes(32);
     // A federation of the hub, 32 (this node) and 33.
     v1::Manifest m;
-    ASSERT_TRUE(federation::AddMember(&m, "00", "http://127.0.0.1:1",
-                                      crypto::SigningKey::Generate().public_key(), 0)
+    ASSERT_TRUE(protocol::AddMember(&m, "00", "http://127.0.0.1:1",
+                                    crypto::SigningKey::Generate().public_key(), 0)
                     .ok());
-    ASSERT_TRUE(federation::AddMember(&m, "32", "http://127.0.0.1:2", key_->public_key(), 0).ok());
-    ASSERT_TRUE(federation::AddMember(&m, "33", "http://127.0.0.1:3",
-                                      crypto::SigningKey::Generate().public_key(), 0)
+    ASSERT_TRUE(protocol::AddMember(&m, "32", "http://127.0.0.1:2", key_->public_key(), 0).ok());
+    ASSERT_TRUE(protocol::AddMember(&m, "33", "http://127.0.0.1:3",
+                                    crypto::SigningKey::Generate().public_key(), 0)
                     .ok());
     directory_.Set(std::make_shared<const v1::Manifest>(m));
     OpenService();
@@ -52,8 +52,8 @@ class CaseServiceTest : public ::testing::Test {
     o.sealing_key = sealing_;
     o.clock = &clock_;
     o.directory = &directory_;
-    auto cal = std::make_shared<WorkingCalendar>();
-    cal->AddHoliday(WorkingCalendar::DayNumber(2026, 12, 2));  // a Wednesday holiday
+    auto cal = std::make_shared<protocol::WorkingCalendar>();
+    cal->AddHoliday(protocol::WorkingCalendar::DayNumber(2026, 12, 2));  // a Wednesday holiday
     auto svc = CaseService::Open(o, store_.get(), cal);
     ASSERT_TRUE(svc.ok());
     svc_ = std::move(*svc);
@@ -95,7 +95,7 @@ class CaseServiceTest : public ::testing::Test {
   std::unique_ptr<storage::Store> store_;
   std::shared_ptr<const crypto::SigningKey> key_;
   std::string sealing_;
-  federation::Directory directory_;
+  protocol::Directory directory_;
   std::unique_ptr<CaseService> svc_;
   Credentials admin_, liaison_;
 };

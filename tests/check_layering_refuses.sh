@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-for folder in base crypto proto storage federation node audit bench tests; do
+for folder in base crypto proto protocol storage federation node audit bench fuzz tests; do
   cp -r "$ROOT/$folder" "$TMP/"
 done
 bash "$TMP/tests/check_layering.sh" "$TMP" >/dev/null  # the copy itself is clean
@@ -23,4 +23,11 @@ if out=$(bash "$TMP/tests/check_layering.sh" "$TMP"); then
   echo "FAIL: a node/ -> audit/ include was accepted"; exit 1
 fi
 grep -q "node/back_arrow.h -> audit/verifier.h" <<<"$out" || { echo "FAIL: not named: $out"; exit 1; }
-echo "PASS: back-arrows are refused and named"
+rm "$TMP/node/back_arrow.h"
+sed -i 's/target_link_libraries(lapor_audit PUBLIC lapor_protocol/target_link_libraries(lapor_audit PUBLIC lapor_node_core lapor_protocol/' \
+  "$TMP/audit/CMakeLists.txt"
+if out=$(bash "$TMP/tests/check_layering.sh" "$TMP"); then
+  echo "FAIL: audit/ linking the node's core was accepted"; exit 1
+fi
+grep -q "audit/CMakeLists.txt links lapor_node_core" <<<"$out" || { echo "FAIL: not named: $out"; exit 1; }
+echo "PASS: back-arrows (includes and links) are refused and named"

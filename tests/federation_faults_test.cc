@@ -16,9 +16,9 @@
 #include "base/clock.h"
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
-#include "federation/manifest.h"
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
+#include "protocol/manifest.h"
 #include "tests/harness/federation_harness.h"
 
 namespace lapor::testing {

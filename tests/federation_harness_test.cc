@@ -10,7 +10,7 @@
 #include <set>
 
 #include "crypto/encoding.h"
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 
 namespace lapor::testing {
 namespace {
@@ -49,17 +49,17 @@ TEST(FederationHarnessTest, HubAndMembersShareOneManifestAndProxiesReroute) {
     EXPECT_EQ(n.Get("/healthz").status, 200);
     auto r = n.Get("/federation/v1/manifest");
     ASSERT_EQ(r.status, 200);
-    auto m = federation::OpenManifest(r.body, hub_key);
+    auto m = protocol::OpenManifest(r.body, hub_key);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     EXPECT_EQ(m->version(), fed.manifest_version());
     EXPECT_EQ(m->members_size(), 4);
     for (const auto& k : all) {
-      const v1::Member* member = federation::FindMember(*m, k);
+      const v1::Member* member = protocol::FindMember(*m, k);
       ASSERT_NE(member, nullptr) << k;
       EXPECT_EQ(member->base_url(), "http://127.0.0.1:" + std::to_string(fed.port(k)));
       EXPECT_EQ(member->base_url(), fed.url(k));
       EXPECT_TRUE(
-          federation::KeyValidAt(*member, *crypto::HexDecode(fed.node(k).PublicKeyHex()), now_ms));
+          protocol::KeyValidAt(*member, *crypto::HexDecode(fed.node(k).PublicKeyHex()), now_ms));
     }
     if (j != "00") {
       EXPECT_EQ(n.Config().at("hub_key"), fed.hub_key_hex());

@@ -4,7 +4,7 @@
 // escalation, auto-completion and the reporter's reopen window. Every refusal must leave the state
 // exactly as it was.
 
-#include "node/lifecycle.h"
+#include "protocol/lifecycle.h"
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@
 
 #include "lapor/v1/event.pb.h"
 
-namespace lapor::node {
+namespace lapor::protocol {
 namespace {
 
 using Code = Status::Code;
@@ -981,4 +981,4 @@ TEST(LifecycleNamesTest, Validators) {
 }
 
 }  // namespace
-}  // namespace lapor::node
+}  // namespace lapor::protocol

@@ -8,7 +8,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 #include "tests/harness/federation_harness.h"
 #include "tests/harness/node_process.h"
 
@@ -19,7 +19,7 @@ namespace {
 uint64_t ServedVersion(const NodeProcess& node, const std::string& hub_key) {
   auto r = node.Get("/federation/v1/manifest");
   if (r.status != 200) return 0;
-  auto m = federation::OpenManifest(r.body, hub_key);
+  auto m = protocol::OpenManifest(r.body, hub_key);
   return m.ok() ? m->version() : 0;
 }
 
@@ -61,11 +61,11 @@ TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
   province.Start();
   ASSERT_TRUE(WaitForVersion(province, hub_key, 2));
   const std::string v2 = province.Get("/federation/v1/manifest").body;
-  auto m2 = federation::OpenManifest(v2, hub_key);
+  auto m2 = protocol::OpenManifest(v2, hub_key);
   ASSERT_TRUE(m2.ok());
-  ASSERT_NE(federation::FindMember(*m2, "32"), nullptr);
-  EXPECT_TRUE(federation::KeyValidAt(*federation::FindMember(*m2, "32"),
-                                     *crypto::HexDecode(province.PublicKeyHex()), 4102444800000LL));
+  ASSERT_NE(protocol::FindMember(*m2, "32"), nullptr);
+  EXPECT_TRUE(protocol::KeyValidAt(*protocol::FindMember(*m2, "32"),
+                                   *crypto::HexDecode(province.PublicKeyHex()), 4102444800000LL));
 
   auto other = crypto::SigningKey::Generate();
   ASSERT_EQ(hub.Cli({"federation", "rotate-key", "--data-dir", hub.data_dir(), "--jurisdiction",

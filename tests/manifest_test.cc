@@ -1,9 +1,9 @@
 // The federation manifest: hub signature, no rollback, membership edits and key retirement.
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 
 #include <gtest/gtest.h>
 
-namespace lapor::federation {
+namespace lapor::protocol {
 namespace {
 
 constexpr int64_t kNow = 1796004000000;
@@ -84,4 +84,4 @@ TEST(ManifestTest, RotatedKeyRetiresAfterTheOverlap) {
 }
 
 }  // namespace
-}  // namespace lapor::federation
+}  // namespace lapor::protocol

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "crypto/encoding.h"
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 
 namespace lapor::federation {
 namespace {
@@ -31,9 +31,9 @@ class RequestAuthTest : public ::testing::Test {
         other_(crypto::SigningKey::Generate()),
         verifier_(kNow - kHour) {
     // "32" joined an hour before the node started; its key is valid from then, with no end.
-    EXPECT_TRUE(
-        AddMember(&manifest_, "32", "https://jabar.example", jabar_.public_key(), kNow - 2 * kHour)
-            .ok());
+    EXPECT_TRUE(protocol::AddMember(&manifest_, "32", "https://jabar.example", jabar_.public_key(),
+                                    kNow - 2 * kHour)
+                    .ok());
   }
 
   RequestAuth Sign(int64_t time_ms) {
@@ -122,7 +122,8 @@ TEST_F(RequestAuthTest, SignatureByAnotherKey) {
 
 TEST_F(RequestAuthTest, KeyNotYetValid) {
   // The rotated-in key is valid from kNow + 1 minute; a request it signs at kNow is refused.
-  ASSERT_TRUE(RotateKey(&manifest_, "32", other_.public_key(), kNow + kMinute, kHour).ok());
+  ASSERT_TRUE(
+      protocol::RotateKey(&manifest_, "32", other_.public_key(), kNow + kMinute, kHour).ok());
   auto r = Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow));
   EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
   EXPECT_EQ(r.status().message().rfind("key not yet valid", 0), 0u) << r.status().message();
@@ -135,7 +136,8 @@ TEST_F(RequestAuthTest, KeyNotYetValid) {
 TEST_F(RequestAuthTest, RetiredKey) {
   // The old key retired 10 minutes before kNow (rotation 20 minutes ago, 10-minute overlap).
   ASSERT_TRUE(
-      RotateKey(&manifest_, "32", other_.public_key(), kNow - 20 * kMinute, 10 * kMinute).ok());
+      protocol::RotateKey(&manifest_, "32", other_.public_key(), kNow - 20 * kMinute, 10 * kMinute)
+          .ok());
   // Within its validity the old key still worked.
   EXPECT_TRUE(Verify(Sign(kNow - 11 * kMinute), kNow - 11 * kMinute).ok());
   auto r = Verify(Sign(kNow));

@@ -1,11 +1,11 @@
 // Tracking ids: a keyed permutation of the case's first seq, so unique without a lookup.
-#include "node/tracking_id.h"
+#include "protocol/tracking_id.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
-namespace lapor::node {
+namespace lapor::protocol {
 namespace {
 
 TEST(TrackingIdTest, FormatAndRoundTrip) {
@@ -53,4 +53,4 @@ TEST(TrackingIdTest, KeyedAndStrictlyParsed) {
 }
 
 }  // namespace
-}  // namespace lapor::node
+}  // namespace lapor::protocol

@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "crypto/encoding.h"
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 
 namespace lapor::testing {
 
@@ -116,9 +116,9 @@ Federation::Federation(FederationOptions opts) : opts_(std::move(opts)) {
       }
     }
     // `add-member` listed the hub itself, from its node.json `listen`.
-    auto served = federation::OpenManifest(hub.Get("/federation/v1/manifest").body,
-                                           *crypto::HexDecode(hub_key_hex_));
-    const v1::Member* self = served.ok() ? federation::FindMember(*served, kHub) : nullptr;
+    auto served = protocol::OpenManifest(hub.Get("/federation/v1/manifest").body,
+                                         *crypto::HexDecode(hub_key_hex_));
+    const v1::Member* self = served.ok() ? protocol::FindMember(*served, kHub) : nullptr;
     if (self == nullptr || self->base_url() != LoopbackUrl(hub_member.port)) {
       throw std::runtime_error("the manifest does not list the hub at " +
                                LoopbackUrl(hub_member.port));
@@ -209,7 +209,7 @@ uint64_t Federation::ServedManifestVersion(const std::string& jurisdiction) cons
   if (r.status != 200) return 0;
   auto key = crypto::HexDecode(hub_key_hex_);
   if (!key) return 0;
-  auto m = federation::OpenManifest(r.body, *key);
+  auto m = protocol::OpenManifest(r.body, *key);
   return m.ok() ? m->version() : 0;
 }
 

@@ -11,7 +11,7 @@
 #include "crypto/crypto.h"
 #include "lapor/v1/event.pb.h"
 
-namespace lapor::federation {
+namespace lapor::protocol {
 
 inline constexpr std::string_view kManifestPayloadType =
     "application/vnd.lapor.manifest.v1+protobuf";
@@ -46,4 +46,4 @@ const v1::MemberKey* CurrentKey(const v1::Member& member, int64_t time_ms);
 // signature), without checking it again; nullopt if it does not parse.
 std::optional<v1::Manifest> ParseStoredManifest(std::string_view envelope);
 
-}  // namespace lapor::federation
+}  // namespace lapor::protocol

@@ -9,7 +9,7 @@
 #include "base/status.h"
 #include "lapor/v1/event.pb.h"
 
-namespace lapor::node {
+namespace lapor::protocol {
 
 namespace status {
 inline constexpr std::string_view kSubmitted = "belum_terverifikasi";
@@ -53,4 +53,4 @@ inline bool IsChainEvent(v1::EventType t) { return t != v1::EVENT_CITIZEN_MESSAG
 // (InvalidArgument naming the field). On error `state` is unchanged.
 Status ApplyEvent(const v1::Event& event, const std::string& hash, v1::CaseState* state);
 
-}  // namespace lapor::node
+}  // namespace lapor::protocol

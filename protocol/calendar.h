@@ -9,7 +9,7 @@
 
 #include "base/status.h"
 
-namespace lapor::node {
+namespace lapor::protocol {
 
 class WorkingCalendar {
  public:
@@ -44,4 +44,4 @@ class WorkingCalendar {
   std::set<int64_t> holidays_;
 };
 
-}  // namespace lapor::node
+}  // namespace lapor::protocol

@@ -1,10 +1,10 @@
-#include "federation/regions.h"
+#include "protocol/regions.h"
 
 #include <sstream>
 #include <unordered_map>
 #include <vector>
 
-namespace lapor::federation {
+namespace lapor::protocol {
 
 extern const char kProvincesCsv[];
 extern const char kRegenciesCsv[];
@@ -75,4 +75,4 @@ bool RegionWithin(std::string_view region_code, std::string_view jurisdiction) {
   return r->code == jurisdiction || r->province_code == jurisdiction;
 }
 
-}  // namespace lapor::federation
+}  // namespace lapor::protocol

@@ -1,9 +1,9 @@
-#include "node/calendar.h"
+#include "protocol/calendar.h"
 
 #include <fstream>
 #include <sstream>
 
-namespace lapor::node {
+namespace lapor::protocol {
 
 // Generated from data/holidays/national-*.txt (node/national_holidays.cc.in).
 extern const char kNationalHolidays[];
@@ -112,4 +112,4 @@ Result<WorkingCalendar> WorkingCalendar::LoadWithNational(const std::string& pat
   return Parse(ss.str(), utc_offset_minutes, &*national);
 }
 
-}  // namespace lapor::node
+}  // namespace lapor::protocol

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace lapor::node {
+namespace lapor::protocol {
 
 class TrackingIdCodec {
  public:
@@ -31,4 +31,4 @@ class TrackingIdCodec {
   std::string prefix_;
 };
 
-}  // namespace lapor::node
+}  // namespace lapor::protocol

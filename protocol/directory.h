@@ -13,7 +13,7 @@
 #include "base/status.h"
 #include "lapor/v1/event.pb.h"
 
-namespace lapor::federation {
+namespace lapor::protocol {
 
 // The node's current manifest, shared by its threads (replaced whole on update).
 class Directory {
@@ -50,4 +50,4 @@ Status VerifyMemberSignature(const v1::Manifest& m, std::string_view node_id,
 Status VerifyEventEnvelope(const v1::Manifest& m, const v1::Envelope& envelope,
                            const v1::Event& event);
 
-}  // namespace lapor::federation
+}  // namespace lapor::protocol

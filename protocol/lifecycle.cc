@@ -1,8 +1,8 @@
-#include "node/lifecycle.h"
+#include "protocol/lifecycle.h"
 
 #include <initializer_list>
 
-namespace lapor::node {
+namespace lapor::protocol {
 namespace {
 
 bool OneOf(std::string_view s, std::initializer_list<std::string_view> options) {
@@ -376,4 +376,4 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
   return Status::Ok();
 }
 
-}  // namespace lapor::node
+}  // namespace lapor::protocol

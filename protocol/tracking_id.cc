@@ -1,4 +1,4 @@
-#include "node/tracking_id.h"
+#include "protocol/tracking_id.h"
 
 #include <sodium.h>
 
@@ -7,7 +7,7 @@
 
 #include "crypto/crypto.h"
 
-namespace lapor::node {
+namespace lapor::protocol {
 namespace {
 constexpr int kHalf = TrackingIdCodec::kBits / 2;
 constexpr uint32_t kHalfMask = (uint32_t{1} << kHalf) - 1;
@@ -71,4 +71,4 @@ std::optional<uint64_t> TrackingIdCodec::Decode(std::string_view id) const {
   return (uint64_t{l} << kHalf) | r;
 }
 
-}  // namespace lapor::node
+}  // namespace lapor::protocol

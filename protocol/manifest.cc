@@ -1,9 +1,9 @@
-#include "federation/manifest.h"
+#include "protocol/manifest.h"
 
-#include "federation/envelope.h"
-#include "federation/regions.h"
+#include "protocol/envelope.h"
+#include "protocol/regions.h"
 
-namespace lapor::federation {
+namespace lapor::protocol {
 namespace {
 
 std::string KindOf(const std::string& jurisdiction) {
@@ -151,4 +151,4 @@ std::optional<v1::Manifest> ParseStoredManifest(std::string_view envelope) {
   return m;
 }
 
-}  // namespace lapor::federation
+}  // namespace lapor::protocol

@@ -1,10 +1,10 @@
-#include "federation/directory.h"
+#include "protocol/directory.h"
 
 #include "crypto/crypto.h"
-#include "federation/manifest.h"
-#include "federation/regions.h"
+#include "protocol/manifest.h"
+#include "protocol/regions.h"
 
-namespace lapor::federation {
+namespace lapor::protocol {
 
 void Directory::Set(std::shared_ptr<const v1::Manifest> manifest) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -76,13 +76,28 @@ Status VerifyMemberSignature(const v1::Manifest& m, std::string_view node_id,
 
 Status VerifyEventEnvelope(const v1::Manifest& m, const v1::Envelope& envelope,
                            const v1::Event& event) {
-  const std::string pae = crypto::PreAuthEncoding(envelope.payload_type(), envelope.payload());
-  Status s = Status::PermissionDenied("the envelope carries no signature");
-  for (const auto& sig : envelope.signatures()) {
-    s = VerifyMemberSignature(m, event.node_id(), pae, sig.sig(), event.time_ms());
-    if (s.ok()) break;
+  const v1::Member* member = FindNode(m, event.node_id());
+  if (member == nullptr) {
+    return Status::Unauthenticated("node '" + event.node_id() +
+                                   "' is not a federation member (manifest version " +
+                                   std::to_string(m.version()) + ")");
   }
-  return s;
+  const std::string pae = crypto::PreAuthEncoding(envelope.payload_type(), envelope.payload());
+  std::string outside_validity;
+  for (const auto& key : member->keys()) {
+    for (const auto& sig : envelope.signatures()) {
+      if (!crypto::VerifySignature(key.public_key(), pae, sig.sig())) continue;
+      if (KeyValidAt(*member, key.public_key(), event.time_ms())) return Status::Ok();
+      outside_validity =
+          "signed by key " + crypto::KeyIdOf(key.public_key()) + " of node " + event.node_id() +
+          ", which is not valid at " + std::to_string(event.time_ms()) + " (valid from " +
+          std::to_string(key.valid_from_ms()) +
+          (key.valid_until_ms() ? " until " + std::to_string(key.valid_until_ms()) : "") + ")";
+    }
+  }
+  if (!outside_validity.empty()) return Status::PermissionDenied(outside_validity);
+  return Status::PermissionDenied("signature does not verify under any key of node " +
+                                  event.node_id());
 }
 
-}  // namespace lapor::federation
+}  // namespace lapor::protocol

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace lapor::federation {
+namespace lapor::protocol {
 
 inline constexpr std::string_view kNationalHub = "00";
 
@@ -25,4 +25,4 @@ bool IsValidJurisdiction(std::string_view code);
 // True if a case in `region_code` belongs to the node of `jurisdiction`.
 bool RegionWithin(std::string_view region_code, std::string_view jurisdiction);
 
-}  // namespace lapor::federation
+}  // namespace lapor::protocol
