@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
+#include "federation/replicator.h"
 #include "lapor/v1/event.pb.h"
 #include "node/access_policy.h"
 #include "protocol/calendar.h"
@@ -125,7 +126,7 @@ inline uint64_t CaseRef(const v1::CaseState& s) {
   return s.local_ref() != 0 ? s.local_ref() : s.first_seq();
 }
 
-class CaseService {
+class CaseService : public federation::OwnLog {
  public:
   // `store` must outlive the service. Reads the next sequence number from the store.
   static Result<std::unique_ptr<CaseService>> Open(
@@ -189,7 +190,9 @@ class CaseService {
   Result<std::vector<std::string>> CaseChain(const std::string& case_id);
   // Re-appends this node's own events recovered from other nodes after a restore from backup
   // (they must continue the log exactly: seq next_seq(), next_seq()+1, ...). Returns how many.
-  Result<int> RecoverOwnEvents(const std::vector<std::string>& envelopes);
+  Result<int> RecoverOwnEvents(const std::vector<std::string>& envelopes) override;
+  // Receive without inclusion proofs, waiting until the batch is applied (catch-up).
+  void ApplyFetchedChain(const std::string& peer, const v1::EventBatch& batch) override;
 
   // Replaces the holiday calendar (the SLA loop reloads the operator's file).
   void SetCalendar(std::shared_ptr<const protocol::WorkingCalendar> calendar);
@@ -198,7 +201,7 @@ class CaseService {
 
   const std::string& node_id() const { return opt_.node_id; }
   const protocol::TrackingIdCodec& tracking_ids() const { return ids_; }
-  uint64_t next_seq();
+  uint64_t next_seq() override;
 
   static std::string HashToken(const std::string& token);
 

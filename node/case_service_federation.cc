@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 
 #include "crypto/encoding.h"
@@ -540,6 +541,14 @@ void CaseService::Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done)
           if (!r.ok()) return done(r.status());
           done(std::move(result));
         });
+}
+
+void CaseService::ApplyFetchedChain(const std::string& peer, const v1::EventBatch& batch) {
+  std::promise<void> applied;
+  Receive(
+      peer, batch, [&applied](Result<v1::BatchResult>) { applied.set_value(); },
+      /*require_proofs=*/false);  // fetched by this node itself, signatures checked
+  applied.get_future().wait();
 }
 
 Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelopes) {

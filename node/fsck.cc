@@ -10,7 +10,6 @@
 #include "crypto/merkle.h"
 #include "crypto/note.h"
 #include "node/case_service.h"
-#include "node/manifest_client.h"
 #include "protocol/directory.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
@@ -30,7 +29,7 @@ struct Replayed {
 
 // The manifest the node holds (stored only after its hub signature was checked), if any.
 std::optional<v1::Manifest> StoredManifest(storage::Store* store) {
-  auto blob = store->GetMeta(kManifestMetaKey);
+  auto blob = store->GetMeta(storage::kManifestMetaKey);
   if (!blob.ok() || !blob->has_value()) return std::nullopt;
   return protocol::ParseStoredManifest(**blob);
 }

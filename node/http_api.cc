@@ -15,10 +15,10 @@
 #include <set>
 
 #include "crypto/encoding.h"
+#include "federation/manifest_client.h"
 #include "federation/request_auth.h"
 #include "node/access_policy.h"
 #include "node/api_codec.h"
-#include "node/manifest_client.h"
 #include "node/stats.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
@@ -228,7 +228,7 @@ struct HttpApi::Impl {
   federation::Witness* witness = nullptr;  // null unless this node witnesses other logs
   storage::Store* store = nullptr;
   const protocol::Directory* directory = nullptr;  // null: not federated
-  Replicator* replicator = nullptr;
+  federation::Replicator* replicator = nullptr;
   std::unique_ptr<federation::RequestVerifier> verifier;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 
@@ -590,7 +590,8 @@ struct HttpApi::Impl {
       if (report->node_id() != sender) {
         return refuse(Status::PermissionDenied("the report names another node"), sender);
       }
-      if (Status s = store->SetMeta("stats:" + sender, body); !s.ok()) return refuse(s, sender);
+      if (Status s = store->SetMeta(storage::kStatsMetaPrefix + sender, body); !s.ok())
+        return refuse(s, sender);
       reply_proto(v1::RewindRequest());
       return 200;
     }
@@ -692,7 +693,7 @@ struct HttpApi::Impl {
     }
     if (path == "/federation/v1/manifest") {
       if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      auto manifest = store->GetMeta(kManifestMetaKey);
+      auto manifest = store->GetMeta(storage::kManifestMetaKey);
       if (!manifest.ok()) return fail(manifest.status());
       if (!manifest->has_value()) return fail(Status::NotFound("no federation manifest yet"));
       ReplyRaw(req, 200, **manifest, "application/x-protobuf", "no-store");
@@ -713,7 +714,7 @@ struct HttpApi::Impl {
       uint64_t cases = 0, breaches = 0;
       for (const auto& member :
            manifest ? manifest->members() : google::protobuf::RepeatedPtrField<v1::Member>()) {
-        auto blob = store->GetMeta("stats:" + member.node_id());
+        auto blob = store->GetMeta(storage::kStatsMetaPrefix + member.node_id());
         if (!blob.ok() || !blob->has_value()) continue;
         v1::Envelope env;
         v1::StatsReport r;
@@ -942,8 +943,8 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
 
 HttpApi::~HttpApi() { Stop(); }
 
-void HttpApi::SetFederation(const protocol::Directory* directory, Replicator* replicator,
-                            int64_t start_ms) {
+void HttpApi::SetFederation(const protocol::Directory* directory,
+                            federation::Replicator* replicator, int64_t start_ms) {
   impl_->directory = directory;
   impl_->replicator = replicator;
   impl_->verifier = std::make_unique<federation::RequestVerifier>(start_ms);

@@ -6,10 +6,10 @@
 #include <string>
 
 #include "base/status.h"
+#include "federation/replicator.h"
 #include "federation/witness.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
-#include "node/replicator.h"
 #include "protocol/directory.h"
 #include "storage/tree_log.h"
 
@@ -26,7 +26,7 @@ class HttpApi {
   ~HttpApi();
   // Serves the node-to-node endpoints (/federation/v1/events, pull, rewind) with requests
   // verified against `directory`'s manifest, refusing requests signed before `start_ms`.
-  void SetFederation(const protocol::Directory* directory, Replicator* replicator,
+  void SetFederation(const protocol::Directory* directory, federation::Replicator* replicator,
                      int64_t start_ms);
   // Binds and starts serving on host:port.
   Status Start(const std::string& host, int port);

@@ -21,16 +21,16 @@
 #include "base/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
+#include "federation/manifest_client.h"
+#include "federation/replicator.h"
 #include "federation/witness.h"
+#include "federation/witness_client.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/fsck.h"
 #include "node/http_api.h"
 #include "node/logging.h"
-#include "node/manifest_client.h"
-#include "node/replicator.h"
 #include "node/stats.h"
-#include "node/witness_client.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
 #include "protocol/regions.h"
@@ -170,7 +170,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   std::mutex manifest_mu;
   auto load_manifest = [&] {
     std::lock_guard<std::mutex> lock(manifest_mu);
-    auto blob = o.store->GetMeta(kManifestMetaKey);
+    auto blob = o.store->GetMeta(storage::kManifestMetaKey);
     if (!blob.ok() || !blob->has_value() || **blob == loaded_manifest) return;
     auto m = protocol::ParseStoredManifest(**blob);
     if (!m) return;
@@ -179,7 +179,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   };
   load_manifest();
 
-  ReplicatorOptions ropts;
+  federation::ReplicatorOptions ropts;
   ropts.node_id = o.config.node_id;
   ropts.key = o.key;
   ropts.directory = &directory;
@@ -190,7 +190,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   ropts.retry_max_ms = o.config.retry_max_ms;
   ropts.relay_after_ms = o.config.relay_after_ms;
   ropts.request_timeout_ms = o.config.request_timeout_ms;
-  Replicator replicator(ropts);
+  federation::Replicator replicator(ropts);
 
   CaseServiceOptions opts;
   opts.node_id = o.config.node_id;
@@ -224,7 +224,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   const int64_t start_ms = Clock::Real()->NowMs();
   HttpApi::InitThreadPool(o.config.http_threads);  // before any cpprestsdk client runs
   replicator.SetLog(log->get());
-  if (auto recovered = CatchUpAtStart(ropts, service->get()); !recovered.ok()) {
+  if (auto recovered = federation::CatchUpAtStart(ropts, service->get()); !recovered.ok()) {
     spdlog::error("catch-up failed: {}", recovered.status().ToString());
   }
 
@@ -257,18 +257,18 @@ int Run(const std::string& dir, const std::string& listen_override) {
   // In the background: a peer that is down must not hold up the start.
   std::thread resend([&ropts] {
     SetThreadName("lapor-resend");
-    AskPeersToResend(ropts);
+    federation::AskPeersToResend(ropts);
   });
   // Statistics for the national aggregate: counts only, signed, to the hub.
   Periodic stats("lapor-stats", std::chrono::milliseconds(o.config.stats_interval_ms), [&] {
     auto m = directory.Get();
     if (!m || o.config.node_id == protocol::kHubNode) return;
-    const std::string url = PeerUrl(ropts, std::string(protocol::kHubNode));
+    const std::string url = federation::PeerUrl(ropts, std::string(protocol::kHubNode));
     if (url.empty()) return;
     auto report = BuildStats(o.store.get(), o.config.node_id, Clock::Real()->NowMs());
     if (!report.ok()) return spdlog::warn("statistics: {}", report.status().ToString());
-    auto sent = PostSigned(*o.key, o.config.node_id, url, "/federation/v1/stats",
-                           SignStats(*report, *o.key), Clock::Real()->NowMs(), 10000);
+    auto sent = federation::PostSigned(*o.key, o.config.node_id, url, "/federation/v1/stats",
+                                       SignStats(*report, *o.key), Clock::Real()->NowMs(), 10000);
     if (!sent.ok()) spdlog::info("statistics not delivered: {}", sent.status().message());
   });
   stats.Start();
@@ -277,19 +277,19 @@ int Run(const std::string& dir, const std::string& listen_override) {
                            load_manifest);
   manifest_reload.Start();
 
-  std::unique_ptr<ManifestClient> manifest_client;
+  std::unique_ptr<federation::ManifestClient> manifest_client;
   if (!o.config.hub_url.empty() && !o.config.hub_key.empty()) {
-    manifest_client = std::make_unique<ManifestClient>(
+    manifest_client = std::make_unique<federation::ManifestClient>(
         o.store.get(), o.config.hub_url, *crypto::HexDecode(o.config.hub_key),
         o.config.manifest_interval_ms, load_manifest);
     manifest_client->Start();
   }
 
-  std::unique_ptr<WitnessClient> witness_client;
+  std::unique_ptr<federation::WitnessClient> witness_client;
   if (!o.config.witnesses.empty()) {
-    std::vector<WitnessEndpoint> endpoints;
+    std::vector<federation::WitnessEndpoint> endpoints;
     for (const auto& [url, vk] : o.config.witnesses) endpoints.push_back({url, vk});
-    witness_client = std::make_unique<WitnessClient>(log->get(), std::move(endpoints));
+    witness_client = std::make_unique<federation::WitnessClient>(log->get(), std::move(endpoints));
     witness_client->Start();
   }
 
@@ -497,7 +497,7 @@ int ExportAuditBundle(const std::string& dir, const std::string& out) {
   }
   // The hub-signed manifest the node holds (member keys), and the other nodes' events of every
   // case this node's log touches: an auditor checks cross-node chains from the bundle alone.
-  auto manifest = opened->store->GetMeta(kManifestMetaKey);
+  auto manifest = opened->store->GetMeta(storage::kManifestMetaKey);
   if (!manifest.ok()) return Fail(manifest.status());
   if (manifest->has_value()) bundle.set_manifest(**manifest);
   std::vector<uint64_t> refs;
@@ -547,7 +547,7 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
   const int64_t now = Clock::Real()->NowMs();
   const auto& hub = *opened->key;
   v1::Manifest m;
-  auto held = opened->store->GetMeta(kManifestMetaKey);
+  auto held = opened->store->GetMeta(storage::kManifestMetaKey);
   if (!held.ok()) return Fail(held.status());
   if (held->has_value()) {
     auto current = protocol::OpenManifest(**held, hub.public_key());
@@ -570,7 +570,7 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
                               : protocol::RotateKey(&m, jurisdiction, key, now,
                                                     int64_t{overlap_hours} * 3600 * 1000);
   if (!s.ok()) return Fail(s);
-  s = opened->store->SetMeta(kManifestMetaKey, protocol::SignManifest(m, hub));
+  s = opened->store->SetMeta(storage::kManifestMetaKey, protocol::SignManifest(m, hub));
   if (!s.ok()) return Fail(s);
   std::printf("manifest version %llu published (%d members)\n",
               static_cast<unsigned long long>(m.version()), m.members_size());

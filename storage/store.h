@@ -23,6 +23,11 @@
 
 namespace lapor::storage {
 
+// Meta keys (Store::GetMeta/SetMeta): the hub-signed manifest envelope this node holds, and the
+// statistics report envelope of each member (prefix + node id, held by the hub).
+inline constexpr char kManifestMetaKey[] = "manifest";
+inline constexpr char kStatsMetaPrefix[] = "stats:";
+
 // Current schema version; Open() migrates older databases forward in one transaction.
 inline constexpr int kSchemaVersion = 6;
 
@@ -320,7 +325,8 @@ class Store {
                                 const CheckpointRow& checkpoint,
                                 const std::vector<LeafTileRow>& leaf_tiles = {}) = 0;
 
-  // Small named values (the federation manifest, ...), each replaced whole and durably.
+  // Small named values (the federation manifest, members' statistics reports), each replaced
+  // whole and durably. The keys in use are named below the class.
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
   virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
 

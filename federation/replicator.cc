@@ -1,4 +1,4 @@
-#include "node/replicator.h"
+#include "federation/replicator.h"
 
 #include <spdlog/spdlog.h>
 #define _TURN_OFF_PLATFORM_STRING
@@ -18,10 +18,9 @@
 #include "crypto/merkle.h"
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
-#include "node/case_service.h"
 #include "protocol/lifecycle.h"
 
-namespace lapor::node {
+namespace lapor::federation {
 
 Result<std::string> PostSigned(const crypto::SigningKey& key, const std::string& node_id,
                                const std::string& base_url, const std::string& path,
@@ -369,11 +368,11 @@ std::string PeerUrl(const ReplicatorOptions& opt, const std::string& node) {
   return member != nullptr ? member->base_url() : std::string();
 }
 
-}  // namespace lapor::node
+}  // namespace lapor::federation
 
-namespace lapor::node {
+namespace lapor::federation {
 
-Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
+Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service) {
   auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
   if (!m) return 0;
   std::vector<std::string> peers;
@@ -430,11 +429,7 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, CaseService* service) {
             v1::EventBatch batch;
             batch.set_sender(peer);
             for (const auto& e : chain_out.envelopes()) batch.add_items()->set_envelope(e);
-            std::promise<void> applied;
-            service->Receive(
-                peer, batch, [&applied](Result<v1::BatchResult>) { applied.set_value(); },
-                /*require_proofs=*/false);  // fetched by this node itself, signatures checked
-            applied.get_future().wait();
+            service->ApplyFetchedChain(peer, batch);
           }
           one = service->RecoverOwnEvents({envelope});
         }
@@ -479,4 +474,4 @@ void AskPeersToResend(const ReplicatorOptions& opt) {
   }
 }
 
-}  // namespace lapor::node
+}  // namespace lapor::federation

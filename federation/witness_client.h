@@ -10,7 +10,7 @@
 
 #include "storage/tree_log.h"
 
-namespace lapor::node {
+namespace lapor::federation {
 
 struct WitnessEndpoint {
   std::string url;   // base URL; requests go to <url>/witness/add-checkpoint
@@ -28,4 +28,4 @@ class WitnessClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace lapor::node
+}  // namespace lapor::federation

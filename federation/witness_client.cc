@@ -1,4 +1,4 @@
-#include "node/witness_client.h"
+#include "federation/witness_client.h"
 
 #include <spdlog/spdlog.h>
 #define _TURN_OFF_PLATFORM_STRING
@@ -9,7 +9,7 @@
 #include "crypto/merkle.h"
 #include "crypto/note.h"
 
-namespace lapor::node {
+namespace lapor::federation {
 
 struct WitnessClient::Impl {
   struct Peer {
@@ -102,4 +102,4 @@ void WitnessClient::Start() { impl_->loop->Start(); }
 
 WitnessClient::~WitnessClient() { impl_->loop->Stop(); }
 
-}  // namespace lapor::node
+}  // namespace lapor::federation

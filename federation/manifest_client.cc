@@ -1,4 +1,4 @@
-#include "node/manifest_client.h"
+#include "federation/manifest_client.h"
 
 #include <spdlog/spdlog.h>
 #define _TURN_OFF_PLATFORM_STRING
@@ -8,7 +8,7 @@
 #include "base/periodic.h"
 #include "protocol/manifest.h"
 
-namespace lapor::node {
+namespace lapor::federation {
 
 struct ManifestClient::Impl {
   storage::Store* store;
@@ -47,7 +47,7 @@ struct ManifestClient::Impl {
       return false;
     }
     uint64_t held = 0;
-    auto current = store->GetMeta(kManifestMetaKey);
+    auto current = store->GetMeta(storage::kManifestMetaKey);
     if (current.ok() && current->has_value()) {
       auto m = protocol::OpenManifest(**current, hub_key);
       if (m.ok()) held = m->version();
@@ -58,7 +58,7 @@ struct ManifestClient::Impl {
       return true;
     }
     if (accepted->version() == held && current.ok() && current->has_value()) return true;
-    if (Status s = store->SetMeta(kManifestMetaKey, envelope); !s.ok()) {
+    if (Status s = store->SetMeta(storage::kManifestMetaKey, envelope); !s.ok()) {
       spdlog::error("storing the manifest: {}", s.ToString());
       return false;
     }
@@ -87,4 +87,4 @@ void ManifestClient::Start() { impl_->loop->Start(); }
 
 ManifestClient::~ManifestClient() { impl_->loop->Stop(); }
 
-}  // namespace lapor::node
+}  // namespace lapor::federation

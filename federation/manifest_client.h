@@ -10,9 +10,7 @@
 
 #include "storage/store.h"
 
-namespace lapor::node {
-
-inline constexpr char kManifestMetaKey[] = "manifest";
+namespace lapor::federation {
 
 class ManifestClient {
  public:
@@ -27,4 +25,4 @@ class ManifestClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace lapor::node
+}  // namespace lapor::federation

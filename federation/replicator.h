@@ -19,7 +19,7 @@
 #include "storage/store.h"
 #include "storage/tree_log.h"
 
-namespace lapor::node {
+namespace lapor::federation {
 
 struct ReplicatorOptions {
   std::string node_id;
@@ -59,14 +59,27 @@ class Replicator {
   std::unique_ptr<Impl> impl_;
 };
 
-class CaseService;
+// What catch-up needs of the node's own log (the node's case service implements it).
+class OwnLog {
+ public:
+  virtual ~OwnLog() = default;
+  // The seq the node signs next: events from here on are asked for.
+  virtual uint64_t next_seq() = 0;
+  // Re-appends this node's own events (envelopes it signed, in seq order from next_seq()).
+  // Returns how many were appended; PermissionDenied for an envelope that is not this node's,
+  // another error if a case's earlier events are missing (see ApplyFetchedChain).
+  virtual Result<int> RecoverOwnEvents(const std::vector<std::string>& envelopes) = 0;
+  // Applies a case's chain this node fetched itself from `peer` (signatures are checked; no
+  // inclusion proofs are needed). Returns once the batch has been applied or refused.
+  virtual void ApplyFetchedChain(const std::string& peer, const v1::EventBatch& batch) = 0;
+};
 
 // Catch-up at start. A node restored from a backup has lost the tail of its own log, which other
 // nodes hold for its cross-jurisdiction cases: it asks the hub and every peer for its events
 // after its last seq (POST /federation/v1/pull, by origin and seq) and re-appends them, so its
 // log continues exactly where it was and no seq is ever signed twice. Runs before the node
 // serves. Returns how many own events were recovered.
-Result<int> CatchUpAtStart(const ReplicatorOptions& options, CaseService* service);
+Result<int> CatchUpAtStart(const ReplicatorOptions& options, OwnLog* own_log);
 
 // Once the node serves: asks every peer to deliver again everything after what this node last
 // received from it (POST /federation/v1/rewind), so events that arrived after a backup come
@@ -84,4 +97,4 @@ Result<std::string> PostSigned(const crypto::SigningKey& key, const std::string&
                                const std::string& base_url, const std::string& path,
                                const std::string& body, int64_t now_ms, int timeout_ms);
 
-}  // namespace lapor::node
+}  // namespace lapor::federation
