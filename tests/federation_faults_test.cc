@@ -19,6 +19,7 @@
 #include "federation/manifest.h"
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/federation_harness.h"
 
 namespace lapor::testing {
@@ -77,10 +78,9 @@ class FaultsTest : public ::testing::Test {
   }
   ::testing::AssertionResult WaitConverged(const std::vector<std::string>& ids,
                                            size_t min_events = 1, int timeout_ms = 30000) {
-    if (Federation::WaitFor([&] { return bool(Converged(ids, min_events)); }, timeout_ms)) {
-      return ::testing::AssertionSuccess();
-    }
-    return Converged(ids, min_events);
+    return Eventually(
+        "00, 32 and 33 hold the same events of every case",
+        [&] { return Converged(ids, min_events); }, std::chrono::milliseconds(timeout_ms));
   }
   void Verify(const std::string& id) {
     auto r =
@@ -185,7 +185,7 @@ TEST_F(FaultsTest, HubDownForAWhileCatchesUp) {
   ASSERT_EQ(f_.hub().Stop(), 0);
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) ids.push_back(File(f_.node("32"), "33"));
-  ASSERT_TRUE(Federation::WaitFor([&] {
+  ASSERT_TRUE(Eventually("33 holds every case 32 filed while the hub is down", [&] {
     for (const auto& id : ids) {
       if (EventHashes(f_.node("33"), id, f_.auditor_token("33")).empty()) return false;
     }
@@ -212,7 +212,7 @@ TEST_F(FaultsTest, UnreachablePeerGetsEventsThroughTheHub) {
   EXPECT_TRUE(failing) << status.dump();
   proxy.Set({Fault::kNone, 0, 0});
   // Once healed the direct path drains too (duplicates are ignored by hash).
-  EXPECT_TRUE(Federation::WaitFor([&] {
+  EXPECT_TRUE(Eventually("32's backlog to 33 is drained", [&] {
     auto s = f_.node("32").Get("/federation/v1/status", f_.admin_token("32")).Json();
     for (const auto& d : s["destinations"]) {
       if (d["destination"] == "33") return d["backlog"] == 0;
@@ -433,7 +433,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
   const uint64_t version = f_.manifest_version() + 1;
   // Not only stored and served: the manifest 33 judges requests by (its directory).
-  ASSERT_TRUE(Federation::WaitFor([&] {
+  ASSERT_TRUE(Eventually("33's directory uses manifest version " + std::to_string(version), [&] {
     auto s = f_.node("33").Get("/federation/v1/status", f_.admin_token("33"));
     if (s.status != 200) return false;
     const json status = s.Json();
@@ -451,8 +451,9 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
                              "' WHERE key = 'manifest'"});
   ASSERT_EQ(put.exit_code, 0) << put.output;
   f_.hub().Start();
-  ASSERT_TRUE(Federation::WaitFor([&] { return f_.ServedManifestVersion("00") == version - 1; }));
-  ASSERT_TRUE(Federation::WaitFor([&] {
+  ASSERT_TRUE(Eventually("the hub serves the older manifest version " + std::to_string(version - 1),
+                         [&] { return f_.ServedManifestVersion("00") == version - 1; }));
+  ASSERT_TRUE(Eventually("33 logged that it refused a manifest older than its own", [&] {
     return ReadFileText(f_.node("33").data_dir() + "/node.log").find("older than the held") !=
            std::string::npos;
   }));

@@ -9,6 +9,7 @@
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "federation/manifest.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/federation_harness.h"
 #include "tests/harness/node_process.h"
 
@@ -23,8 +24,11 @@ uint64_t ServedVersion(const NodeProcess& node, const std::string& hub_key) {
   return m.ok() ? m->version() : 0;
 }
 
-bool WaitForVersion(const NodeProcess& node, const std::string& hub_key, uint64_t version) {
-  return Federation::WaitFor([&] { return ServedVersion(node, hub_key) == version; }, 5000);
+::testing::AssertionResult WaitForVersion(const NodeProcess& node, const std::string& hub_key,
+                                          uint64_t version) {
+  return Eventually(
+      "the node serves manifest version " + std::to_string(version),
+      [&] { return ServedVersion(node, hub_key) == version; }, std::chrono::milliseconds(5000));
 }
 
 // How many times the node's log says it refused a manifest it fetched.
@@ -82,7 +86,9 @@ TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
   EXPECT_EQ(ServedVersion(hub, hub_key), 2u);
   // The province fetched version 2 and refused it (not merely: did not fetch yet).
   const int refused_before = Refusals(province);
-  ASSERT_TRUE(Federation::WaitFor([&] { return Refusals(province) > refused_before; }, 5000));
+  ASSERT_TRUE(Eventually(
+      "the province logs that it refused the rolled-back manifest",
+      [&] { return Refusals(province) > refused_before; }, std::chrono::milliseconds(5000)));
   EXPECT_EQ(ServedVersion(province, hub_key), 3u);
 
   // The hub down: the province works on with its last good manifest.
@@ -129,7 +135,9 @@ TEST(ManifestSyncTest, ManifestSignedByAnotherKeyIsNeverAccepted) {
   province.SetConfig("manifest_interval_ms", 100);
   province.Start();
   // It fetched the hub's manifest and refused it, and so serves none.
-  ASSERT_TRUE(Federation::WaitFor([&] { return Refusals(province) > 0; }, 5000));
+  ASSERT_TRUE(Eventually(
+      "the province logs that it refused the manifest signed by another key",
+      [&] { return Refusals(province) > 0; }, std::chrono::milliseconds(5000)));
   EXPECT_EQ(province.Get("/federation/v1/manifest").status, 404);
 }
 
