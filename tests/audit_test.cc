@@ -59,9 +59,7 @@ class AuditTest : public ::testing::Test {
                          {{"action", "verify"}, {"agency", "inspektorat"}}, admin_)
                   .status,
               200);
-    for (int i = 0; i < 200 && Size() < 301; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    ASSERT_TRUE(Eventually("the checkpoint covers all 301 events", [&] { return Size() >= 301; }));
     ASSERT_EQ(Size(), 301u);
     vkey_ = node_->Get("/log/vkey").body;
     vkey_.pop_back();  // newline

@@ -12,6 +12,7 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::testing {
@@ -47,14 +48,13 @@ crypto::Checkpoint FetchCheckpoint(const NodeProcess& node) {
 }
 
 crypto::Checkpoint WaitForSize(const NodeProcess& node, uint64_t size) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   crypto::Checkpoint cp;
-  do {
-    cp = FetchCheckpoint(node);
-    if (cp.size >= size) return cp;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (std::chrono::steady_clock::now() < deadline);
-  ADD_FAILURE() << "checkpoint stuck at " << cp.size << ", wanted " << size;
+  EXPECT_TRUE(Eventually("the checkpoint covers " + std::to_string(size) + " entries",
+                         [&] {
+                           cp = FetchCheckpoint(node);
+                           return cp.size >= size;
+                         }))
+      << "checkpoint stuck at " << cp.size;
   return cp;
 }
 
