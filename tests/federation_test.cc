@@ -48,10 +48,10 @@ HttpResponse Act(NodeProcess& node, const std::string& id, const json& body,
 
 class FederationTest : public ::testing::Test {
  protected:
-  // Every node in `parties` holds the same events of the case, each once, and at least
-  // `min_events`; every other node holds none.
-  ::testing::AssertionResult Converged(const std::string& id, std::set<std::string> parties,
-                                       size_t min_events) {
+  // Only the nodes in `parties` hold the case: each the same events, each once, at least
+  // `min_events` of them; every other node holds none of it.
+  ::testing::AssertionResult HeldOnlyBy(const std::string& id, std::set<std::string> parties,
+                                        size_t min_events) {
     std::vector<std::string> reference;
     for (const auto& j : f_.jurisdictions()) {
       auto h = EventHashes(f_.node(j), id, f_.auditor_token(j));
@@ -76,14 +76,14 @@ class FederationTest : public ::testing::Test {
     }
     return ::testing::AssertionSuccess();
   }
-  ::testing::AssertionResult WaitConverged(const std::string& id, std::set<std::string> parties,
-                                           size_t min_events, int timeout_ms = 20000) {
+  ::testing::AssertionResult WaitHeldOnlyBy(const std::string& id, std::set<std::string> parties,
+                                            size_t min_events, int timeout_ms = 20000) {
     std::string who;
     for (const auto& p : parties) who += (who.empty() ? "" : ", ") + p;
     return Eventually(
         "only " + who + " hold case " + id + ", alike, with at least " +
             std::to_string(min_events) + " events",
-        [&] { return Converged(id, parties, min_events); }, std::chrono::milliseconds(timeout_ms));
+        [&] { return HeldOnlyBy(id, parties, min_events); }, std::chrono::milliseconds(timeout_ms));
   }
   json View(const std::string& node, const std::string& id) {
     return f_.node(node).Get("/api/v1/complaints/" + id, f_.admin_token(node)).Json();
@@ -101,7 +101,7 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
   Filed c = File(f_.node("32"), "33");
   ASSERT_FALSE(c.id.empty());
   EXPECT_EQ(c.id.rfind("32-", 0), 0u);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 1));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 1));
   EXPECT_EQ(View("33", c.id)["owner_node"], "33");
 
   // Personal data went to the owner only, sealed to its key.
@@ -126,7 +126,7 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
                 {{"action", "respond"}, {"note", "Perbaikan dijadwalkan minggu depan."}}, liaison)
                 .status,
             200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 4));
 
   // The reporter sees the owner's status and response at the origin.
   json seen = CitizenView("32", c);
@@ -150,7 +150,7 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
   })) << View("33", c.id).dump();
   // 33's chain: submitted, verified, processing, responded, replied; plus 32's message, which
   // the owner holds too. The hub and the origin hold the same.
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 6));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 6));
   EXPECT_EQ(CitizenView("32", c)["responded"], false);
   for (const auto& j : {"00", "32", "33"}) {
     auto fsck = f_.node(j).Fsck();
@@ -220,7 +220,7 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
   auto r = f_.node("32").Post("/api/v1/complaints", body);
   ASSERT_EQ(r.status, 201) << r.body;
   Filed c{r.Json()["tracking_id"], r.Json()["access_code"]};
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 1));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 1));
   auto title = [](const json& view) {
     return view.contains("title") && view["title"].is_string() ? view["title"].get<std::string>()
                                                                : std::string();
@@ -264,7 +264,7 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
     return note_at(CitizenView("32", c), "replied") == "Ada bukti baru.";
   }));
   EXPECT_EQ(note_at(View("00", c.id), "replied"), "");
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 5));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 5));
   for (const auto& j : {"00", "32", "33"}) {
     auto fsck = f_.node(j).Fsck();
     EXPECT_EQ(fsck.exit_code, 0) << j << ": " << fsck.output;
@@ -274,15 +274,15 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
 // 2a. Forward as "bukan wewenang": 33 forwards to 32, which accepts and becomes the owner.
 TEST_F(FederationTest, ForwardThenAcceptHandsTheCaseOver) {
   Filed c = File(f_.node("33"), "33");
-  ASSERT_TRUE(WaitConverged(c.id, {"33"}, 1));  // a local case stays in its region
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"33"}, 1));  // a local case stays in its region
   auto fwd = Act(f_.node("33"), c.id, {{"action", "forward"}, {"to", "32"}}, f_.admin_token("33"));
   ASSERT_EQ(fwd.status, 200) << fwd.body;
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 2));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 2));
   // During the handoff neither side may change the case, except 32 accepting or declining.
   EXPECT_EQ(Act(f_.node("33"), c.id, {{"action", "hold"}}, f_.admin_token("33")).status, 409);
   auto accept = Act(f_.node("32"), c.id, {{"action", "accept"}}, f_.admin_token("32"));
   ASSERT_EQ(accept.status, 200) << accept.body;
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 3));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 3));
   EXPECT_EQ(View("33", c.id)["owner_node"], "32");
   EXPECT_EQ(Act(f_.node("33"), c.id, {{"action", "verify"}, {"agency", "x"}}, f_.admin_token("33"))
                 .status,
@@ -291,7 +291,7 @@ TEST_F(FederationTest, ForwardThenAcceptHandsTheCaseOver) {
       Act(f_.node("32"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}}, f_.admin_token("32"))
           .status,
       200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 4));
   // The origin sent the new owner the reporter's data.
   ASSERT_TRUE(Eventually("the new owner 32 holds the reporter's data",
                          [&] { return View("32", c.id)["reporter"].is_object(); }));
@@ -304,19 +304,19 @@ TEST_F(FederationTest, ForwardThenDeclineKeepsTheOwner) {
   ASSERT_EQ(
       Act(f_.node("33"), c.id, {{"action", "forward"}, {"to", "32"}}, f_.admin_token("33")).status,
       200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 2));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 2));
   EXPECT_EQ(Act(f_.node("32"), c.id, {{"action", "decline"}}, f_.admin_token("32")).status, 400);
   ASSERT_EQ(Act(f_.node("32"), c.id, {{"action", "decline"}, {"reason", "bukan wewenang kami"}},
                 f_.admin_token("32"))
                 .status,
             200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 3));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 3));
   EXPECT_EQ(View("33", c.id)["owner_node"], "33");
   EXPECT_EQ(
       Act(f_.node("33"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}}, f_.admin_token("33"))
           .status,
       200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 4));
 }
 
 // Statistics: each member reports counts of the cases it owns, signed, to the hub, which sums
