@@ -111,11 +111,32 @@ TEST_F(FaultsTest, OwnerKilledDuringTrafficConverges) {
       }
     }
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // 33 holds a case of the traffic filed from index `from` on. (EXPECT, not ASSERT, below: the
+  // traffic thread must be stopped and joined whatever happens.)
+  auto owner_holds_from = [&](size_t from) {
+    std::vector<std::string> filed;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      filed.assign(ids.begin() + static_cast<std::ptrdiff_t>(std::min(from, ids.size())),
+                   ids.end());
+    }
+    for (const auto& id : filed) {
+      if (!EventHashes(f_.node("33"), id, f_.auditor_token("33")).empty()) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(Eventually("the traffic reaches 33", [&] { return owner_holds_from(0); }));
   f_.node("33").Kill9();
+  // 33 stays down for a while (time passes on purpose): cases for it pile up at 32.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  size_t filed_before_restart = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    filed_before_restart = ids.size();
+  }
   f_.node("33").Start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_TRUE(Eventually("the traffic reaches 33 again after its restart",
+                         [&] { return owner_holds_from(filed_before_restart); }));
   stop = true;
   traffic.join();
   ASSERT_GT(ids.size(), 10u);
@@ -176,6 +197,7 @@ TEST_F(FaultsTest, EveryProxyFaultBetweenTwoNodesHeals) {
     proxy.Set({c.fault, c.delay_ms, c.cut});
     std::vector<std::string> ids;
     for (int i = 0; i < 3; ++i) ids.push_back(File(f_.node("32"), "33"));
+    // The fault stands for a while (time passes on purpose): 32 sends and retries through it.
     std::this_thread::sleep_for(std::chrono::milliseconds(800));
     proxy.Set({Fault::kNone, 0, 0});
     EXPECT_TRUE(WaitHeldAlikeByHub32And33(ids)) << "fault " << static_cast<int>(c.fault);

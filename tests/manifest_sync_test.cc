@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <thread>
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
@@ -31,13 +30,21 @@ uint64_t ServedVersion(const NodeProcess& node, const std::string& hub_key) {
       [&] { return ServedVersion(node, hub_key) == version; }, std::chrono::milliseconds(5000));
 }
 
-// How many times the node's log says it refused a manifest it fetched.
-int Refusals(const NodeProcess& node) {
+// How many lines of the node's log contain `text`.
+int LogLines(const NodeProcess& node, const std::string& text) {
   std::ifstream log(node.data_dir() + "/node.log");
   std::string line;
   int n = 0;
-  while (std::getline(log, line)) n += line.find("manifest refused") != std::string::npos;
+  while (std::getline(log, line)) n += line.find(text) != std::string::npos;
   return n;
+}
+
+// How many times the node's log says it refused a manifest it fetched.
+int Refusals(const NodeProcess& node) { return LogLines(node, "manifest refused"); }
+
+// How many times the node's log says it could not reach the hub for the manifest.
+int FailedFetches(const NodeProcess& node) {
+  return LogLines(node, "manifest fetch: hub unreachable");
 }
 
 TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
@@ -91,9 +98,12 @@ TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
       [&] { return Refusals(province) > refused_before; }, std::chrono::milliseconds(5000)));
   EXPECT_EQ(ServedVersion(province, hub_key), 3u);
 
-  // The hub down: the province works on with its last good manifest.
+  // The hub down: the province tries to fetch, fails, and works on with its last good manifest.
+  const int failed_before = FailedFetches(province);
   EXPECT_EQ(hub.Stop(), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_TRUE(Eventually(
+      "the province logs that it could not reach the stopped hub",
+      [&] { return FailedFetches(province) > failed_before; }, std::chrono::milliseconds(5000)));
   EXPECT_EQ(ServedVersion(province, hub_key), 3u);
   EXPECT_EQ(province.Get("/healthz").status, 200);
   province.Stop();

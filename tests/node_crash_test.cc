@@ -55,6 +55,7 @@ TEST(NodeCrashTest, EveryAcknowledgedComplaintSurvivesKill9UnderLoad) {
         }
       });
     }
+    // The load runs for a while (time passes on purpose), then the node dies under it.
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     if (round < 3) {
       node.Kill9();  // mid-load: requests in flight are cut

@@ -232,7 +232,7 @@ TEST_F(StoreTest, GathersWritesUnderConcurrencyOnly) {
   std::vector<std::future<Status>> done;
   for (uint64_t seq = 7; seq < 15; ++seq) {
     done.push_back(store->Enqueue(MakeWrite(seq, "32-AAAAAAAAAA", 0)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // apart, on purpose
   }
   for (auto& d : done) EXPECT_TRUE(d.get().ok());
   EXPECT_EQ(WalWriteCalls() - before, 1u);
