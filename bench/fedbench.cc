@@ -48,9 +48,17 @@
 #include <vector>
 
 #include "lapor/v1/event.pb.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/federation_harness.h"
 
 namespace {
+
+// Waits until `pred` holds, at most `timeout_ms`; false if it never did.
+template <typename Pred>
+bool WaitFor(Pred&& pred, int64_t timeout_ms = 20000) {
+  return static_cast<bool>(lapor::testing::Eventually("the benchmark's condition", pred,
+                                                      std::chrono::milliseconds(timeout_ms)));
+}
 
 using lapor::testing::Federation;
 using lapor::testing::FederationOptions;
@@ -486,7 +494,7 @@ int main(int argc, char** argv) {
       n.Start();
     }
     for (const auto& j : f.jurisdictions()) {
-      if (!Federation::WaitFor(
+      if (!WaitFor(
               [&] { return f.ServedManifestVersion(j) == f.manifest_version(); })) {
         throw std::runtime_error("node " + j + " lost the manifest after the restart");
       }
@@ -537,10 +545,10 @@ int main(int argc, char** argv) {
     CpuSnap cpu3 = TakeCpu(f.root());
     std::printf("    %s\n", CpuLine(cpu2, cpu3, true).c_str());
     const double x_wait0 = SteadyS();
-    bool x_hub_done = Federation::WaitFor(
+    bool x_hub_done = WaitFor(
         [&] { return Db(DbPath(f, "00")).Int("SELECT COUNT(*) FROM foreign_events") >= x.ok; },
         timeout_ms);
-    bool x_all_done = x_hub_done && Federation::WaitFor(all_backlogs_zero, timeout_ms);
+    bool x_all_done = x_hub_done && WaitFor(all_backlogs_zero, timeout_ms);
     const double x_all_wait = SteadyS() - x_wait0;
     CpuSnap cpu4 = TakeCpu(f.root());
     std::printf("  X  until every backlog is 0 (%.2f s after the last 201)\n    %s\n", x_all_wait,
@@ -575,12 +583,12 @@ int main(int argc, char** argv) {
         },
         paced_rate / 4.0);
     PrintLoad("P  as X, paced (open loop)", pl);
-    bool p_done = Federation::WaitFor(
+    bool p_done = WaitFor(
         [&] {
           return Db(DbPath(f, "00")).Int("SELECT COUNT(*) FROM foreign_events") >= x.ok + pl.ok;
         },
         timeout_ms);
-    p_done = p_done && Federation::WaitFor(all_backlogs_zero, timeout_ms);
+    p_done = p_done && WaitFor(all_backlogs_zero, timeout_ms);
     const CpuSnap cpu6 = TakeCpu(f.root());
     std::printf("    %s\n", CpuLine(cpu5, cpu6, true).c_str());
     LagStats p_hub = Lags(Db(DbPath(f, "00")).ForeignSince(p_start));
@@ -603,7 +611,7 @@ int main(int argc, char** argv) {
                         [](size_t, long) { return std::string(kRestarted); });
     PrintLoad("C  about 34 at 31 32 33 while 34 is down", c);
     // The hub takes them live; what remains is the backlog to 34 (events and sealed records).
-    bool c_hub_live = Federation::WaitFor(
+    bool c_hub_live = WaitFor(
         [&] {
           for (const auto& j : others) {
             if (Backlog(f, j, "00") != 0) return false;
@@ -619,7 +627,7 @@ int main(int argc, char** argv) {
     restarted.Start();  // returns once /healthz answers
     const double ready_s = SteadyS() - r0;
     const int64_t ready_ms = WallMs();
-    bool c_done = Federation::WaitFor(
+    bool c_done = WaitFor(
         [&] {
           for (const auto& j : others) {
             if (Backlog(f, j, kRestarted) != 0) return false;
@@ -635,7 +643,7 @@ int main(int argc, char** argv) {
     const double c_rate_total = c_total_s > 0 ? cs.n / c_total_s : 0;
     const double c_rate_ready = c_from_ready_s > 0 ? cs.n / c_from_ready_s : 0;
     const double c_rate_flow = c_flow_s > 0 ? cs.n / c_flow_s : 0;
-    bool c_all_done = Federation::WaitFor(all_backlogs_zero, timeout_ms);
+    bool c_all_done = WaitFor(all_backlogs_zero, timeout_ms);
 
     // --- report -------------------------------------------------------------------------------
     std::printf("\ndelivery (phase X, %zu events at the hub):\n", hub.n);

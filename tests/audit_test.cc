@@ -21,6 +21,7 @@
 #include "crypto/note.h"
 #include "lapor/v1/event.pb.h"
 #include "protocol/manifest.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/federation_harness.h"
 #include "tests/harness/node_process.h"
 
@@ -58,9 +59,7 @@ class AuditTest : public ::testing::Test {
                          {{"action", "verify"}, {"agency", "inspektorat"}}, admin_)
                   .status,
               200);
-    for (int i = 0; i < 200 && Size() < 301; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    ASSERT_TRUE(Eventually("the checkpoint covers all 301 events", [&] { return Size() >= 301; }));
     ASSERT_EQ(Size(), 301u);
     vkey_ = node_->Get("/log/vkey").body;
     vkey_.pop_back();  // newline
@@ -499,10 +498,12 @@ class CrossNodeAuditTest : public ::testing::Test {
                                  {"region_code", "33"}});
     EXPECT_EQ(r.status, 201) << r.body;
     const std::string id = r.Json().value("tracking_id", "");
-    EXPECT_TRUE(Federation::WaitFor([&] { return Events("33", id).size() == 1; })) << id;
+    EXPECT_TRUE(Eventually("33 holds the submission of " + id,
+                           [&] { return Events("33", id).size() == 1; }));
     auto v = Act("33", id, {{"action", "verify"}, {"agency", "dinas-pu"}});
     EXPECT_EQ(v.status, 200) << v.body;
-    EXPECT_TRUE(Federation::WaitFor([&] { return Events("32", id).size() == 2; })) << id;
+    EXPECT_TRUE(Eventually("32 holds 33's verification of " + id,
+                           [&] { return Events("32", id).size() == 2; }));
     return id;
   }
 
@@ -521,8 +522,8 @@ class CrossNodeAuditTest : public ::testing::Test {
     auto rows = Sql(db, "SELECT COUNT(*) FROM events");
     ASSERT_EQ(rows.size(), 1u);
     const uint64_t count = std::stoull(rows[0]);
-    ASSERT_TRUE(Federation::WaitFor([&] { return CheckpointSize(f_.node(node)) >= count; }))
-        << node << " checkpoint stays below " << count;
+    ASSERT_TRUE(Eventually(node + "'s checkpoint covers its " + std::to_string(count) + " events",
+                           [&] { return CheckpointSize(f_.node(node)) >= count; }));
   }
 
   std::string Vkey(const std::string& node) {
@@ -561,10 +562,12 @@ TEST_F(CrossNodeAuditTest, CasesContinuingInOtherLogsVerifyAndTheirWholeChainsTo
   ASSERT_EQ(local.status, 201) << local.body;
   const std::string forwarded = local.Json()["tracking_id"];
   ASSERT_EQ(Act("33", forwarded, {{"action", "forward"}, {"to", "32"}}).status, 200);
-  ASSERT_TRUE(Federation::WaitFor([&] { return Events("32", forwarded).size() == 2; }));
+  ASSERT_TRUE(Eventually("32 holds the forwarded case's 2 events",
+                         [&] { return Events("32", forwarded).size() == 2; }));
   ASSERT_EQ(Act("32", forwarded, {{"action", "accept"}}).status, 200);
   ASSERT_EQ(Act("32", forwarded, {{"action", "verify"}, {"agency", "dinas-pu"}}).status, 200);
-  ASSERT_TRUE(Federation::WaitFor([&] { return Events("33", forwarded).size() == 4; }));
+  ASSERT_TRUE(Eventually("33 holds 32's acceptance and verification of the forwarded case",
+                         [&] { return Events("33", forwarded).size() == 4; }));
   WaitLogged("32");
   WaitLogged("33");
 

@@ -11,7 +11,6 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +18,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/harness/eventually.h"
 
 namespace lapor::testing {
 namespace {
@@ -45,16 +46,6 @@ bool SendAll(int fd, const std::string& data) {
     ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
     if (n <= 0) return false;
     off += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-// Polls `pred` until it holds or `timeout` passes; returns its last value.
-bool Eventually(const std::function<bool()>& pred, milliseconds timeout = milliseconds(2000)) {
-  auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(milliseconds(5));
   }
   return true;
 }
@@ -264,7 +255,9 @@ TEST(FaultProxyTest, PassesBytesThroughUnchanged) {
   EXPECT_EQ(upstream.complete_requests(), 1);
   EXPECT_EQ(upstream.connections(), 1);
   EXPECT_EQ(proxy.connections(), 1u);
-  EXPECT_TRUE(Eventually([&] { return proxy.bytes_up() == request.size(); })) << proxy.bytes_up();
+  EXPECT_TRUE(Eventually("the proxy wrote the whole request upstream", [&] {
+    return proxy.bytes_up() == request.size();
+  })) << proxy.bytes_up();
   EXPECT_EQ(proxy.bytes_down(), upstream.Response().size());
 
   // A second connection works the same way.
@@ -328,8 +321,9 @@ TEST(FaultProxyTest, CutRequestForwardsOnlyAPrefix) {
   Exchange ex = RoundTrip(proxy.port(), Request(kBody));
   EXPECT_TRUE(Closed(ex.end)) << static_cast<int>(ex.end);
   EXPECT_TRUE(ex.received.empty());
-  EXPECT_TRUE(Eventually([&] { return upstream.bytes_received() == kCut; }))
-      << upstream.bytes_received();
+  EXPECT_TRUE(Eventually("upstream received the request's first bytes up to the cut", [&] {
+    return upstream.bytes_received() == kCut;
+  })) << upstream.bytes_received();
   EXPECT_EQ(proxy.bytes_up(), kCut);
   EXPECT_EQ(upstream.complete_requests(), 0);
   EXPECT_EQ(upstream.connections(), 1);
@@ -340,8 +334,9 @@ TEST(FaultProxyTest, CutRequestForwardsOnlyAPrefix) {
   ex = RoundTrip(proxy.port(), request);
   EXPECT_TRUE(Closed(ex.end)) << static_cast<int>(ex.end);
   EXPECT_TRUE(ex.received.empty());
-  EXPECT_TRUE(Eventually([&] { return upstream.bytes_received() == kCut + request.size() - 1; }))
-      << upstream.bytes_received();
+  EXPECT_TRUE(Eventually("upstream received both cut requests up to their cuts", [&] {
+    return upstream.bytes_received() == kCut + request.size() - 1;
+  })) << upstream.bytes_received();
   EXPECT_EQ(upstream.complete_requests(), 0);
 }
 
@@ -367,14 +362,16 @@ TEST(FaultProxyTest, DuplicateDeliversTheRequestTwice) {
   Exchange ex = RoundTrip(proxy.port(), request);
   EXPECT_EQ(ex.end, End::kEof);
   EXPECT_EQ(ex.received, upstream.Response());  // the client sees one answer only
-  EXPECT_TRUE(Eventually([&] { return upstream.complete_requests() == 2; }))
-      << upstream.complete_requests();
+  EXPECT_TRUE(Eventually("upstream received the request twice", [&] {
+    return upstream.complete_requests() == 2;
+  })) << upstream.complete_requests();
   std::this_thread::sleep_for(milliseconds(50));  // and not a third
   EXPECT_EQ(upstream.complete_requests(), 2);
   EXPECT_EQ(upstream.connections(), 2);
   EXPECT_EQ(proxy.connections(), 1u);
-  EXPECT_TRUE(Eventually([&] { return proxy.bytes_up() == 2 * request.size(); }))
-      << proxy.bytes_up();
+  EXPECT_TRUE(Eventually("the proxy wrote the request upstream twice", [&] {
+    return proxy.bytes_up() == 2 * request.size();
+  })) << proxy.bytes_up();
   EXPECT_EQ(proxy.bytes_down(), upstream.Response().size());
 }
 
@@ -432,7 +429,8 @@ TEST(FaultProxyTest, SurvivesClientResets) {
     sockaddr_in addr = LoopbackAddr(proxy.port());
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     ++accepted;
-    ASSERT_TRUE(Eventually([&] { return proxy.connections() == accepted; }));
+    ASSERT_TRUE(Eventually("the proxy accepted connection " + std::to_string(accepted),
+                           [&] { return proxy.connections() == accepted; }));
     std::string request = Request(kBody);
     SendAll(fd, request.substr(0, request.size() / 2));
     linger lg{1, 0};
@@ -456,7 +454,8 @@ TEST(FaultProxyTest, DestructorClosesLiveConnections) {
   Conn dropped(proxy->port());
   ASSERT_TRUE(dropped.connected());
   ASSERT_TRUE(dropped.Send(Request(kBody)));
-  ASSERT_TRUE(Eventually([&] { return proxy->connections() == 2; }));
+  ASSERT_TRUE(Eventually("the proxy accepted the connection it drops",
+                         [&] { return proxy->connections() == 2; }));
 
   auto start = Clock::now();
   proxy.reset();

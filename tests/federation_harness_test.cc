@@ -11,6 +11,7 @@
 
 #include "crypto/encoding.h"
 #include "protocol/manifest.h"
+#include "tests/harness/eventually.h"
 
 namespace lapor::testing {
 namespace {
@@ -96,10 +97,35 @@ TEST(FederationHarnessTest, HubAndMembersShareOneManifestAndProxiesReroute) {
   EXPECT_EQ(peers["00"], "http://127.0.0.1:" + std::to_string(to_hub.port()));
   EXPECT_EQ(n32.port(), port32);
   EXPECT_EQ(n32.Get("/healthz").status, 200);
+}
 
-  // WaitFor: true at once, false after its timeout.
-  EXPECT_TRUE(Federation::WaitFor([] { return true; }, 0));
-  EXPECT_FALSE(Federation::WaitFor([] { return false; }, 100));
+// Eventually: true at once, false after its timeout, saying what it waited for and, for a
+// predicate that says why it does not hold, the last reason.
+TEST(EventuallyTest, HoldsAtOnceOrTimesOutNamingWhatItAwaited) {
+  using std::chrono::milliseconds;
+  EXPECT_TRUE(Eventually(
+      "true", [] { return true; }, milliseconds(0)));
+  const auto start = std::chrono::steady_clock::now();
+  auto never = Eventually(
+      "pigs fly", [] { return false; }, milliseconds(100));
+  EXPECT_FALSE(never);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(100));
+  EXPECT_NE(std::string(never.message()).find("timed out after 100 ms waiting until pigs fly"),
+            std::string::npos)
+      << never.message();
+  int tries = 0;
+  auto why = Eventually(
+      "the count reaches 1000",
+      [&] { return ::testing::AssertionFailure() << "count is " << ++tries; }, milliseconds(100));
+  EXPECT_FALSE(why);
+  EXPECT_NE(std::string(why.message()).find("(last: count is " + std::to_string(tries) + ")"),
+            std::string::npos)
+      << why.message();
+  // A condition that comes true while it waits.
+  const auto soon = std::chrono::steady_clock::now() + milliseconds(50);
+  EXPECT_TRUE(Eventually(
+      "50 ms passed", [&] { return std::chrono::steady_clock::now() >= soon; },
+      milliseconds(5000)));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "crypto/encoding.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/federation_harness.h"
 
 namespace lapor::testing {
@@ -47,10 +48,10 @@ HttpResponse Act(NodeProcess& node, const std::string& id, const json& body,
 
 class FederationTest : public ::testing::Test {
  protected:
-  // Every node in `parties` holds the same events of the case, each once, and at least
-  // `min_events`; every other node holds none.
-  ::testing::AssertionResult Converged(const std::string& id, std::set<std::string> parties,
-                                       size_t min_events) {
+  // Only the nodes in `parties` hold the case: each the same events, each once, at least
+  // `min_events` of them; every other node holds none of it.
+  ::testing::AssertionResult HeldOnlyBy(const std::string& id, std::set<std::string> parties,
+                                        size_t min_events) {
     std::vector<std::string> reference;
     for (const auto& j : f_.jurisdictions()) {
       auto h = EventHashes(f_.node(j), id, f_.auditor_token(j));
@@ -75,12 +76,14 @@ class FederationTest : public ::testing::Test {
     }
     return ::testing::AssertionSuccess();
   }
-  ::testing::AssertionResult WaitConverged(const std::string& id, std::set<std::string> parties,
-                                           size_t min_events, int timeout_ms = 20000) {
-    if (Federation::WaitFor([&] { return bool(Converged(id, parties, min_events)); }, timeout_ms)) {
-      return ::testing::AssertionSuccess();
-    }
-    return Converged(id, parties, min_events);
+  ::testing::AssertionResult WaitHeldOnlyBy(const std::string& id, std::set<std::string> parties,
+                                            size_t min_events, int timeout_ms = 20000) {
+    std::string who;
+    for (const auto& p : parties) who += (who.empty() ? "" : ", ") + p;
+    return Eventually(
+        "only " + who + " hold case " + id + ", alike, with at least " +
+            std::to_string(min_events) + " events",
+        [&] { return HeldOnlyBy(id, parties, min_events); }, std::chrono::milliseconds(timeout_ms));
   }
   json View(const std::string& node, const std::string& id) {
     return f_.node(node).Get("/api/v1/complaints/" + id, f_.admin_token(node)).Json();
@@ -98,11 +101,12 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
   Filed c = File(f_.node("32"), "33");
   ASSERT_FALSE(c.id.empty());
   EXPECT_EQ(c.id.rfind("32-", 0), 0u);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 1));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 1));
   EXPECT_EQ(View("33", c.id)["owner_node"], "33");
 
   // Personal data went to the owner only, sealed to its key.
-  ASSERT_TRUE(Federation::WaitFor([&] { return View("33", c.id)["reporter"].is_object(); }));
+  ASSERT_TRUE(Eventually("the owner 33 holds the reporter's data",
+                         [&] { return View("33", c.id)["reporter"].is_object(); }));
   EXPECT_EQ(View("33", c.id)["reporter"]["name"], "Siti Rahma");
   EXPECT_TRUE(View("00", c.id)["reporter"].is_null());
   EXPECT_EQ(f_.hub().Get("/api/v1/complaints/" + c.id, f_.admin_token("00")).body.find("Siti"),
@@ -122,7 +126,7 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
                 {{"action", "respond"}, {"note", "Perbaikan dijadwalkan minggu depan."}}, liaison)
                 .status,
             200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 4));
 
   // The reporter sees the owner's status and response at the origin.
   json seen = CitizenView("32", c);
@@ -141,11 +145,12 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
                     {"access_code", c.access_code}},
                    "");
   ASSERT_EQ(reply.status, 200) << reply.body;
-  ASSERT_TRUE(Federation::WaitFor([&] { return View("33", c.id)["responded"] == false; }))
-      << View("33", c.id).dump();
+  ASSERT_TRUE(Eventually("33 adopted the reply (the case is no longer 'responded')", [&] {
+    return View("33", c.id)["responded"] == false;
+  })) << View("33", c.id).dump();
   // 33's chain: submitted, verified, processing, responded, replied; plus 32's message, which
   // the owner holds too. The hub and the origin hold the same.
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 6));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 6));
   EXPECT_EQ(CitizenView("32", c)["responded"], false);
   for (const auto& j : {"00", "32", "33"}) {
     auto fsck = f_.node(j).Fsck();
@@ -158,7 +163,8 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
 TEST_F(FederationTest, ErasureAtTheOriginRemovesTheOutboxCopyForTheOwner) {
   Filed c = File(f_.node("32"), "33");
   ASSERT_FALSE(c.id.empty());
-  ASSERT_TRUE(Federation::WaitFor([&] { return View("33", c.id)["reporter"].is_object(); }));
+  ASSERT_TRUE(Eventually("the owner 33 holds the reporter's data",
+                         [&] { return View("33", c.id)["reporter"].is_object(); }));
   const std::string db = f_.node("32").data_dir() + "/lapor.db";
   auto sealed_rows = [&] {
     auto r = RunCommand({"/usr/bin/sqlite3", db, "SELECT count(*) FROM outbox WHERE kind = 1"});
@@ -185,7 +191,8 @@ TEST_F(FederationTest, ErasureAtTheOriginRemovesTheOutboxCopyForTheOwner) {
 TEST_F(FederationTest, ErasureAtTheOwnerOfAForeignCaseLeavesNoCopyInTheFiles) {
   Filed c = File(f_.node("32"), "33");
   ASSERT_FALSE(c.id.empty());
-  ASSERT_TRUE(Federation::WaitFor([&] { return View("33", c.id)["reporter"].is_object(); }));
+  ASSERT_TRUE(Eventually("the owner 33 holds the reporter's data",
+                         [&] { return View("33", c.id)["reporter"].is_object(); }));
   const std::string dir = f_.node("33").data_dir();
   auto hex = RunCommand({"/usr/bin/sqlite3", dir + "/lapor.db",
                          "SELECT hex(ciphertext) FROM sealed WHERE kind = 'reporter'"});
@@ -213,13 +220,14 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
   auto r = f_.node("32").Post("/api/v1/complaints", body);
   ASSERT_EQ(r.status, 201) << r.body;
   Filed c{r.Json()["tracking_id"], r.Json()["access_code"]};
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 1));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 1));
   auto title = [](const json& view) {
     return view.contains("title") && view["title"].is_string() ? view["title"].get<std::string>()
                                                                : std::string();
   };
-  ASSERT_TRUE(Federation::WaitFor(
-      [&] { return title(View("33", c.id)) == "Pungutan liar di kantor kelurahan"; }));
+  ASSERT_TRUE(Eventually("the owner 33 reads the confidential title", [&] {
+    return title(View("33", c.id)) == "Pungutan liar di kantor kelurahan";
+  }));
   // The hub's admin sees a confidential case it does not own as an auditor does: no content.
   const json at_hub = View("00", c.id);
   EXPECT_TRUE(at_hub["title"].is_null()) << at_hub.dump();
@@ -240,7 +248,7 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
     }
     return std::string();
   };
-  ASSERT_TRUE(Federation::WaitFor([&] {
+  ASSERT_TRUE(Eventually("the reporter reads the confidential response at 32", [&] {
     return note_at(CitizenView("32", c), "responded") == "Sedang diperiksa.";
   })) << CitizenView("32", c).dump();
   EXPECT_EQ(note_at(View("00", c.id), "responded"), "");
@@ -249,13 +257,14 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
           {{"action", "reply"}, {"note", "Ada bukti baru."}, {"access_code", c.access_code}}, "")
           .status,
       200);
-  ASSERT_TRUE(Federation::WaitFor([&] {
+  ASSERT_TRUE(Eventually("the owner 33 reads the reporter's confidential reply", [&] {
     return note_at(View("33", c.id), "replied") == "Ada bukti baru.";
   })) << View("33", c.id).dump();
-  EXPECT_TRUE(Federation::WaitFor(
-      [&] { return note_at(CitizenView("32", c), "replied") == "Ada bukti baru."; }));
+  EXPECT_TRUE(Eventually("the reporter reads their own reply at 32", [&] {
+    return note_at(CitizenView("32", c), "replied") == "Ada bukti baru.";
+  }));
   EXPECT_EQ(note_at(View("00", c.id), "replied"), "");
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 5));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 5));
   for (const auto& j : {"00", "32", "33"}) {
     auto fsck = f_.node(j).Fsck();
     EXPECT_EQ(fsck.exit_code, 0) << j << ": " << fsck.output;
@@ -265,15 +274,15 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
 // 2a. Forward as "bukan wewenang": 33 forwards to 32, which accepts and becomes the owner.
 TEST_F(FederationTest, ForwardThenAcceptHandsTheCaseOver) {
   Filed c = File(f_.node("33"), "33");
-  ASSERT_TRUE(WaitConverged(c.id, {"33"}, 1));  // a local case stays in its region
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"33"}, 1));  // a local case stays in its region
   auto fwd = Act(f_.node("33"), c.id, {{"action", "forward"}, {"to", "32"}}, f_.admin_token("33"));
   ASSERT_EQ(fwd.status, 200) << fwd.body;
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 2));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 2));
   // During the handoff neither side may change the case, except 32 accepting or declining.
   EXPECT_EQ(Act(f_.node("33"), c.id, {{"action", "hold"}}, f_.admin_token("33")).status, 409);
   auto accept = Act(f_.node("32"), c.id, {{"action", "accept"}}, f_.admin_token("32"));
   ASSERT_EQ(accept.status, 200) << accept.body;
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 3));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 3));
   EXPECT_EQ(View("33", c.id)["owner_node"], "32");
   EXPECT_EQ(Act(f_.node("33"), c.id, {{"action", "verify"}, {"agency", "x"}}, f_.admin_token("33"))
                 .status,
@@ -282,9 +291,10 @@ TEST_F(FederationTest, ForwardThenAcceptHandsTheCaseOver) {
       Act(f_.node("32"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}}, f_.admin_token("32"))
           .status,
       200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 4));
   // The origin sent the new owner the reporter's data.
-  ASSERT_TRUE(Federation::WaitFor([&] { return View("32", c.id)["reporter"].is_object(); }));
+  ASSERT_TRUE(Eventually("the new owner 32 holds the reporter's data",
+                         [&] { return View("32", c.id)["reporter"].is_object(); }));
   EXPECT_TRUE(View("00", c.id)["reporter"].is_null());
 }
 
@@ -294,19 +304,19 @@ TEST_F(FederationTest, ForwardThenDeclineKeepsTheOwner) {
   ASSERT_EQ(
       Act(f_.node("33"), c.id, {{"action", "forward"}, {"to", "32"}}, f_.admin_token("33")).status,
       200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 2));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 2));
   EXPECT_EQ(Act(f_.node("32"), c.id, {{"action", "decline"}}, f_.admin_token("32")).status, 400);
   ASSERT_EQ(Act(f_.node("32"), c.id, {{"action", "decline"}, {"reason", "bukan wewenang kami"}},
                 f_.admin_token("32"))
                 .status,
             200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 3));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 3));
   EXPECT_EQ(View("33", c.id)["owner_node"], "33");
   EXPECT_EQ(
       Act(f_.node("33"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}}, f_.admin_token("33"))
           .status,
       200);
-  ASSERT_TRUE(WaitConverged(c.id, {"00", "32", "33"}, 4));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 4));
 }
 
 // Statistics: each member reports counts of the cases it owns, signed, to the hub, which sums
@@ -324,7 +334,7 @@ TEST(StatsTest, MembersReportCountsToTheHub) {
   File(f.node("32"), "33");  // owned by 33
   File(f.node("33"), "33");
   json stats;
-  ASSERT_TRUE(Federation::WaitFor([&] {
+  ASSERT_TRUE(Eventually("the hub sums 4 cases from 2 nodes", [&] {
     stats = f.hub().Get("/federation/v1/stats", f.admin_token("00")).Json();
     return stats.value("total_cases", 0) == 4 && stats["nodes"].size() == 2;
   })) << stats.dump();
@@ -356,17 +366,19 @@ TEST_F(EscalationTest, RegencyToProvinceToHub) {
     return f.node(j).Get("/api/v1/complaints/" + c.id, f.admin_token(j)).Json();
   };
   Advance(8 * kDay);  // past the 3 working days of verification, on every node's clock
-  ASSERT_TRUE(Federation::WaitFor([&] { return view("33")["escalated"] == true; }))
-      << view("33.01").dump();
+  ASSERT_TRUE(Eventually("the case is escalated to 33", [&] {
+    return view("33")["escalated"] == true;
+  })) << view("33.01").dump();
   // A case of two nodes is the hub's too.
-  ASSERT_TRUE(Federation::WaitFor([&] { return view("00")["escalated"] == true; }));
+  ASSERT_TRUE(
+      Eventually("the hub holds the escalation", [&] { return view("00")["escalated"] == true; }));
   EXPECT_EQ(view("32").value("tracking_id", ""), "");
   ASSERT_EQ(Act(f.node("33.01"), c.id, {{"action", "verify"}, {"agency", "dinas-pu"}},
                 f.admin_token("33.01"))
                 .status,
             200);
   Advance(20 * kDay);  // past the 5 working days of response
-  ASSERT_TRUE(Federation::WaitFor([&] {
+  ASSERT_TRUE(Eventually("the hub shows the second escalation (level 2)", [&] {
     auto v = view("00");
     return v["escalated"] == true && v["escalation_level"] == 2;
   })) << view("00").dump();
@@ -374,18 +386,18 @@ TEST_F(EscalationTest, RegencyToProvinceToHub) {
   // second one before the province does (each party gets it on its own delivery stream).
   json events;
   std::vector<std::string> targets;
-  Federation::WaitFor([&] {
+  EXPECT_TRUE(Eventually("33 holds both escalation events", [&] {
     events = f.node("33").Get("/api/v1/complaints/" + c.id, f.admin_token("33")).Json();
     targets.clear();
     for (const auto& h : events["history"]) {
       if (h["type"] == "escalated") targets.push_back(h.value("to_node", ""));
     }
     return targets.size() >= 2;
-  });
+  }));
   EXPECT_EQ(targets, (std::vector<std::string>{"33", "00"})) << events.dump();
   // Every party holds the same events.
   std::vector<std::string> ref;
-  ASSERT_TRUE(Federation::WaitFor([&] {
+  ASSERT_TRUE(Eventually("33.01, 33 and the hub hold the same 4 events", [&] {
     auto a = EventHashes(f.node("33.01"), c.id, f.auditor_token("33.01"));
     auto b = EventHashes(f.node("33"), c.id, f.auditor_token("33"));
     auto h = EventHashes(f.hub(), c.id, f.auditor_token("00"));

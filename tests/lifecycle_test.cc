@@ -1,5 +1,5 @@
-// Unit tests for node/lifecycle.h: the case state machine. Every (status, event type) pair of the
-// nine operator and reporter events is checked against a transition table written from the
+// Unit tests for protocol/lifecycle.h: the case state machine. Every (status, event type) pair of
+// the nine operator and reporter events is checked against a transition table written from the
 // specification (not read off lifecycle.cc), then actor roles, incomplete bodies, hash chaining,
 // escalation, auto-completion and the reporter's reopen window. Every refusal must leave the state
 // exactly as it was.

@@ -4,11 +4,11 @@
 
 #include <chrono>
 #include <fstream>
-#include <thread>
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "protocol/manifest.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/federation_harness.h"
 #include "tests/harness/node_process.h"
 
@@ -23,17 +23,28 @@ uint64_t ServedVersion(const NodeProcess& node, const std::string& hub_key) {
   return m.ok() ? m->version() : 0;
 }
 
-bool WaitForVersion(const NodeProcess& node, const std::string& hub_key, uint64_t version) {
-  return Federation::WaitFor([&] { return ServedVersion(node, hub_key) == version; }, 5000);
+::testing::AssertionResult WaitForVersion(const NodeProcess& node, const std::string& hub_key,
+                                          uint64_t version) {
+  return Eventually(
+      "the node serves manifest version " + std::to_string(version),
+      [&] { return ServedVersion(node, hub_key) == version; }, std::chrono::milliseconds(5000));
 }
 
-// How many times the node's log says it refused a manifest it fetched.
-int Refusals(const NodeProcess& node) {
+// How many lines of the node's log contain `text`.
+int LogLines(const NodeProcess& node, const std::string& text) {
   std::ifstream log(node.data_dir() + "/node.log");
   std::string line;
   int n = 0;
-  while (std::getline(log, line)) n += line.find("manifest refused") != std::string::npos;
+  while (std::getline(log, line)) n += line.find(text) != std::string::npos;
   return n;
+}
+
+// How many times the node's log says it refused a manifest it fetched.
+int Refusals(const NodeProcess& node) { return LogLines(node, "manifest refused"); }
+
+// How many times the node's log says it could not reach the hub for the manifest.
+int FailedFetches(const NodeProcess& node) {
+  return LogLines(node, "manifest fetch: hub unreachable");
 }
 
 TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
@@ -82,12 +93,17 @@ TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
   EXPECT_EQ(ServedVersion(hub, hub_key), 2u);
   // The province fetched version 2 and refused it (not merely: did not fetch yet).
   const int refused_before = Refusals(province);
-  ASSERT_TRUE(Federation::WaitFor([&] { return Refusals(province) > refused_before; }, 5000));
+  ASSERT_TRUE(Eventually(
+      "the province logs that it refused the rolled-back manifest",
+      [&] { return Refusals(province) > refused_before; }, std::chrono::milliseconds(5000)));
   EXPECT_EQ(ServedVersion(province, hub_key), 3u);
 
-  // The hub down: the province works on with its last good manifest.
+  // The hub down: the province tries to fetch, fails, and works on with its last good manifest.
+  const int failed_before = FailedFetches(province);
   EXPECT_EQ(hub.Stop(), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ASSERT_TRUE(Eventually(
+      "the province logs that it could not reach the stopped hub",
+      [&] { return FailedFetches(province) > failed_before; }, std::chrono::milliseconds(5000)));
   EXPECT_EQ(ServedVersion(province, hub_key), 3u);
   EXPECT_EQ(province.Get("/healthz").status, 200);
   province.Stop();
@@ -129,7 +145,9 @@ TEST(ManifestSyncTest, ManifestSignedByAnotherKeyIsNeverAccepted) {
   province.SetConfig("manifest_interval_ms", 100);
   province.Start();
   // It fetched the hub's manifest and refused it, and so serves none.
-  ASSERT_TRUE(Federation::WaitFor([&] { return Refusals(province) > 0; }, 5000));
+  ASSERT_TRUE(Eventually(
+      "the province logs that it refused the manifest signed by another key",
+      [&] { return Refusals(province) > 0; }, std::chrono::milliseconds(5000)));
   EXPECT_EQ(province.Get("/federation/v1/manifest").status, 404);
 }
 

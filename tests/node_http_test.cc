@@ -9,12 +9,12 @@
 #include <fstream>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "lapor/v1/event.pb.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::testing {
@@ -65,8 +65,8 @@ TEST_F(NodeHttpTest, BackgroundThreadsAreNamed) {
   const std::vector<std::string> want = {"lapor-commit", "lapor-walckpt", "lapor-integrate",
                                          "lapor-sla"};
   std::set<std::string> names;
-  // The loops start just after the node begins to serve: give them a moment.
-  for (int attempt = 0; attempt < 50; ++attempt) {
+  // The loops start just after the node begins to serve.
+  EXPECT_TRUE(Eventually("the node runs every named background thread", [&] {
     names.clear();
     for (const auto& task : std::filesystem::directory_iterator(tasks)) {
       std::ifstream comm(task.path() / "comm");
@@ -74,11 +74,8 @@ TEST_F(NodeHttpTest, BackgroundThreadsAreNamed) {
       std::getline(comm, name);
       names.insert(name);
     }
-    if (std::all_of(want.begin(), want.end(), [&](const auto& n) { return names.count(n); })) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    return std::all_of(want.begin(), want.end(), [&](const auto& n) { return names.count(n); });
+  }));
   for (const auto& n : want) EXPECT_EQ(names.count(n), 1u) << n;
 }
 

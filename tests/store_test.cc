@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "crypto/crypto.h"
+#include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "storage/sqlite.h"
 #include "storage/wal_vfs.h"
@@ -232,7 +233,7 @@ TEST_F(StoreTest, GathersWritesUnderConcurrencyOnly) {
   std::vector<std::future<Status>> done;
   for (uint64_t seq = 7; seq < 15; ++seq) {
     done.push_back(store->Enqueue(MakeWrite(seq, "32-AAAAAAAAAA", 0)));
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // apart, on purpose
   }
   for (auto& d : done) EXPECT_TRUE(d.get().ok());
   EXPECT_EQ(WalWriteCalls() - before, 1u);
@@ -359,24 +360,81 @@ TEST_F(StoreTest, ConcurrentWritersShareGroupCommitsInQueueOrder) {
   EXPECT_EQ(expect, static_cast<uint64_t>(kThreads * kPerThread));
 }
 
+// Writes queued together commit in one transaction. Here the batch is three writes: seq 1 (with
+// sealed data and an outbox row), seq 2, and another node's event, which commits after them.
+// Another connection has taken that event's hash behind the store's back, so the batch's last
+// INSERT violates the primary key, after the two writes before it inserted their events, case
+// rows, sealed data and outbox rows. The whole transaction rolls back: nothing of the batch is
+// visible, and every write of it fails with the violation. The store still answers reads, says
+// why it failed, and refuses every later write (so that no gap can ever be committed); reopened
+// from disk, as the node does on restart, it is usable again and seq 1 is free.
 TEST_F(StoreTest, FailedCommitStoresNothingAndFailsLaterWrites) {
   auto store = std::move(*Store::Open(path_));
   ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
   EXPECT_TRUE(store->Health().ok());
-  // Another connection takes events.seq 1 behind the store's back, so the next write reaches
-  // COMMIT's INSERT and violates the primary key there: its whole transaction must roll back.
-  ExecRaw(path_, "INSERT INTO events(seq, case_ref, hash, envelope) VALUES(1, 1, x'00', x'00')");
-  Status s = store->Enqueue(MakeWrite(1, "32-BBBBBBBBBB", 1)).get();
-  EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("UNIQUE"), std::string::npos) << s.ToString();
+
+  Write first = MakeWrite(1, "32-BBBBBBBBBB", 1);
+  first.sealed.push_back({"reporter", "ciphertext-1"});
+  first.outbox = {{"00", OutboxKind::kEnvelope, "envelope-1"}};
+  Write foreign;
+  foreign.kind = Write::Kind::kForeign;
+  foreign.after_seq = 3;  // after own seqs 1 and 2: last in their batch
+  foreign.foreign.envelope = "envelope-of-33";
+  foreign.foreign.hash = crypto::Sha256(foreign.foreign.envelope);
+  foreign.foreign.author = "33";
+  foreign.foreign.author_seq = 7;
+  foreign.foreign.case_ref = kForeignRefBase;
+  foreign.case_ref = kForeignRefBase;
+  foreign.state.set_case_id("33-FFFFFFFFFF");
+  foreign.state.set_status("belum_terverifikasi");
+  ExecRaw(path_,
+          "INSERT INTO foreign_events(hash, case_ref, author, author_seq, envelope, received_ms) "
+          "VALUES(x'" +
+              crypto::HexEncode(foreign.foreign.hash) + "', 1, '35', 1, x'00', 0)");
+
+  // Queued so that they commit together: the foreign event and seq 2 wait behind seq 1.
+  auto third_done = store->Enqueue(std::move(foreign));
+  auto second_done = store->Enqueue(MakeWrite(2, "32-CCCCCCCCCC", 2));
+  auto first_done = store->Enqueue(std::move(first));
+  for (auto* done : {&first_done, &second_done, &third_done}) {
+    Status s = done->get();
+    EXPECT_FALSE(s.ok());
+    // The batch's own error, not "failed earlier": the three were one transaction.
+    EXPECT_NE(s.message().find("UNIQUE"), std::string::npos) << s.ToString();
+  }
+
+  // Nothing of the batch is visible: the case rows, events, sealed data and outbox rows of seqs 1
+  // and 2 rolled back with the failed insert.
   EXPECT_FALSE(store->GetCase(1)->has_value());  // the case row of that write rolled back too
+  EXPECT_FALSE(store->GetCase(2)->has_value());
+  EXPECT_FALSE(store->GetCase(kForeignRefBase)->has_value());
+  EXPECT_TRUE(store->CaseEvents(1)->empty());
+  EXPECT_TRUE(store->CaseEvents(2)->empty());
+  EXPECT_FALSE(store->GetSealed(1, "reporter")->has_value());
+  EXPECT_EQ(*store->CountOutbox(), 0);
+  EXPECT_EQ(*store->NextSeq(), 1u);
   EXPECT_EQ((*store->GetCase(0))->case_id(), "32-AAAAAAAAAA");
   // From now on every write is refused, so no gap can ever be committed, and the store says so.
-  EXPECT_FALSE(store->Enqueue(MakeWrite(2, "32-CCCCCCCCCC", 2)).get().ok());
-  EXPECT_FALSE(store->GetCase(2)->has_value());
+  EXPECT_FALSE(store->Enqueue(MakeWrite(3, "32-DDDDDDDDDD", 3)).get().ok());
+  EXPECT_FALSE(store->GetCase(3)->has_value());
   Status health = store->Health();
   EXPECT_EQ(health.code(), Status::Code::kIOError);
   EXPECT_NE(health.message().find("UNIQUE"), std::string::npos) << health.ToString();
+
+  // On disk, too, only seq 0 is there; reopened, the store takes seq 1.
+  store->Close();
+  store.reset();
+  EXPECT_EQ(QueryText(path_, "SELECT COUNT(*) FROM events"), "1");
+  EXPECT_EQ(QueryText(path_, "SELECT COUNT(*) FROM cases"), "1");
+  EXPECT_EQ(QueryText(path_, "SELECT COUNT(*) FROM sealed"), "0");
+  EXPECT_EQ(QueryText(path_, "SELECT COUNT(*) FROM outbox"), "0");
+  auto reopened = Store::Open(path_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  store = std::move(*reopened);
+  EXPECT_TRUE(store->Health().ok());
+  EXPECT_EQ(*store->NextSeq(), 1u);
+  ASSERT_TRUE(store->Enqueue(MakeWrite(1, "32-BBBBBBBBBB", 1)).get().ok());
+  EXPECT_EQ((*store->GetCase(1))->case_id(), "32-BBBBBBBBBB");
 }
 
 TEST_F(StoreTest, TheSameSeqQueuedTwiceFailsTheStore) {

@@ -11,6 +11,7 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
+#include "tests/harness/eventually.h"
 #include "tests/harness/node_process.h"
 
 namespace lapor::testing {
@@ -57,14 +58,17 @@ class WitnessTest : public ::testing::Test {
 
   // The province's checkpoint once it covers `size` entries.
   std::pair<std::string, crypto::Checkpoint> Checkpoint(uint64_t size) {
-    for (int i = 0; i < 200; ++i) {
-      std::string note = province_->Get("/log/checkpoint").body;
-      auto parsed = crypto::SignedNote::Parse(note);
-      auto cp = crypto::Checkpoint::ParseBody(parsed->text);
-      if (cp->size >= size) return {note, *cp};
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    ADD_FAILURE() << "province checkpoint never reached " << size;
+    std::pair<std::string, crypto::Checkpoint> seen;
+    const auto reached =
+        Eventually("the province's checkpoint covers " + std::to_string(size) + " entries", [&] {
+          seen.first = province_->Get("/log/checkpoint").body;
+          auto parsed = crypto::SignedNote::Parse(seen.first);
+          auto cp = crypto::Checkpoint::ParseBody(parsed->text);
+          seen.second = *cp;
+          return cp->size >= size;
+        });
+    if (reached) return seen;
+    ADD_FAILURE() << reached.message();
     return {};
   }
 
@@ -186,15 +190,18 @@ TEST_F(WitnessTest, NodeGetsItsCheckpointsCosignedAndServesThem) {
   for (int round = 0; round < 2; ++round) {
     File(30);
     const uint64_t want = 30 * (round + 1);
-    bool cosigned = false;
-    for (int i = 0; i < 200 && !cosigned; ++i) {
-      auto note = crypto::SignedNote::Parse(province_->Get("/log/checkpoint").body);
-      ASSERT_TRUE(note.ok());
-      auto cp = crypto::Checkpoint::ParseBody(note->text);
-      uint64_t ts = 0;
-      cosigned = cp->size >= want && crypto::VerifyCosignature(*note, *cosigner, &ts).ok();
-      if (!cosigned) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    bool unparsable = false;  // the province served a checkpoint that is no signed note
+    const auto cosigned = Eventually(
+        "the province serves a checkpoint of size " + std::to_string(want) + " cosigned by the hub",
+        [&] {
+          auto note = crypto::SignedNote::Parse(province_->Get("/log/checkpoint").body);
+          unparsable = !note.ok();
+          if (unparsable) return true;  // no use waiting: fails below
+          auto cp = crypto::Checkpoint::ParseBody(note->text);
+          uint64_t ts = 0;
+          return cp->size >= want && crypto::VerifyCosignature(*note, *cosigner, &ts).ok();
+        });
+    ASSERT_FALSE(unparsable) << "round " << round << ": the checkpoint is no signed note";
     EXPECT_TRUE(cosigned) << "round " << round << ": no cosigned checkpoint of size " << want;
   }
   // The cosigned checkpoint is what the audit bundle carries, and it still verifies as the log's.

@@ -1,14 +1,13 @@
 #include "tests/harness/federation_harness.h"
 
 #include <algorithm>
-#include <chrono>
 #include <regex>
 #include <set>
 #include <stdexcept>
-#include <thread>
 
 #include "crypto/encoding.h"
 #include "protocol/manifest.h"
+#include "tests/harness/eventually.h"
 
 namespace lapor::testing {
 
@@ -108,9 +107,11 @@ Federation::Federation(FederationOptions opts) : opts_(std::move(opts)) {
   // Every node serves the final manifest, signed by the hub (with no member, there is none).
   if (manifest_version_ > 0) {
     for (const auto& j : order_) {
-      if (!WaitFor([&] { return ServedManifestVersion(j) == manifest_version_; })) {
-        throw std::runtime_error("node " + j + " does not serve manifest version " +
-                                 std::to_string(manifest_version_) + " (serves " +
+      auto served =
+          Eventually("node " + j + " serves manifest version " + std::to_string(manifest_version_),
+                     [&] { return ServedManifestVersion(j) == manifest_version_; });
+      if (!served) {
+        throw std::runtime_error(std::string(served.message()) + " (serves " +
                                  std::to_string(ServedManifestVersion(j)) + "); see " +
                                  members_[j].process->data_dir() + "/node.log");
       }
@@ -193,15 +194,6 @@ FaultProxy& Federation::Proxy(const std::string& from, const std::string& to) {
     src.process->Start();
   }
   return ref;
-}
-
-bool Federation::WaitFor(const std::function<bool()>& pred, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return pred();
 }
 
 uint64_t Federation::ServedManifestVersion(const std::string& jurisdiction) const {

@@ -18,10 +18,10 @@
 //
 // Throws std::runtime_error (with the command output or the node log's path) if any step fails;
 // nodes already started are killed. The data folders stay under root() for post-mortems.
+// Tests wait for what the nodes do with Eventually (tests/harness/eventually.h).
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,10 +71,6 @@ class Federation {
   // -> base URL) and restarts `from` (SIGTERM, same port) if it is running. A second call for the
   // same pair returns the same proxy and changes nothing.
   FaultProxy& Proxy(const std::string& from, const std::string& to);
-
-  // Waits (polling every 50 ms, up to timeout_ms) until pred() is true; pred() is tried once more
-  // at the deadline. Returns whether it became true.
-  static bool WaitFor(const std::function<bool()>& pred, int timeout_ms = 20000);
 
   // The manifest version `node` serves, if signed by the hub key (0 if none, or not signed by it).
   uint64_t ServedManifestVersion(const std::string& jurisdiction) const;

@@ -15,7 +15,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
+
+#include "tests/harness/eventually.h"
 
 namespace lapor::testing {
 
@@ -218,18 +219,23 @@ void NodeProcess::Start() {
             listen.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (Http(port_, "GET", "/healthz").status == 200) return;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("lapor-node exited during start; see " + log);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  bool exited = false;
+  auto ready = Eventually(
+      "lapor-node answers GET /healthz on port " + std::to_string(port_),
+      [&] {
+        if (Http(port_, "GET", "/healthz").status == 200) return true;
+        exited = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
+        return exited;  // no use waiting any longer
+      },
+      std::chrono::seconds(20));
+  if (exited) {
+    pid_ = -1;
+    throw std::runtime_error("lapor-node exited during start; see " + log);
   }
-  Kill9();
-  throw std::runtime_error("lapor-node did not become ready; see " + log);
+  if (!ready) {
+    Kill9();
+    throw std::runtime_error(std::string(ready.message()) + "; see " + log);
+  }
 }
 
 void NodeProcess::Kill9() {
