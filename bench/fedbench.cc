@@ -1,7 +1,7 @@
 // lapor-bench-federation: the federation benchmark (run by bench/federation.sh, never by ctest).
 //
 // A hub ("00") and four province nodes ("31" "32" "33" "34") of real lapor-node processes on
-// loopback (tests/harness/federation_harness.h), then five phases with the same HTTP client
+// loopback (harness/federation_harness.h), then five phases with the same HTTP client
 // (keep-alive connections, --connections per origin node, 600-byte complaints):
 //
 //   L1  local ceiling: --events complaints at the four nodes, each about its own region. No case
@@ -47,9 +47,9 @@
 #include <thread>
 #include <vector>
 
+#include "harness/eventually.h"
+#include "harness/federation_harness.h"
 #include "lapor/v1/event.pb.h"
-#include "tests/harness/eventually.h"
-#include "tests/harness/federation_harness.h"
 
 namespace {
 
@@ -494,8 +494,7 @@ int main(int argc, char** argv) {
       n.Start();
     }
     for (const auto& j : f.jurisdictions()) {
-      if (!WaitFor(
-              [&] { return f.ServedManifestVersion(j) == f.manifest_version(); })) {
+      if (!WaitFor([&] { return f.ServedManifestVersion(j) == f.manifest_version(); })) {
         throw std::runtime_error("node " + j + " lost the manifest after the restart");
       }
     }

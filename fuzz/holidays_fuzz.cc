@@ -1,4 +1,4 @@
-// The holiday file (node/calendar.h WorkingCalendar::Parse) an operator edits and the node
+// The holiday file (protocol/calendar.h WorkingCalendar::Parse) an operator edits and the node
 // reloads while it runs: any text is a calendar or an error naming its line, and deadlines
 // computed from a parsed calendar always move forward.
 #include <cstddef>

@@ -1,4 +1,4 @@
-// The federation manifest (federation/manifest.h): what a node fetches from the hub and stores.
+// The federation manifest (protocol/manifest.h): what a node fetches from the hub and stores.
 // Any bytes: no crash; a signature check against a fixed key never accepts unsigned input.
 #include <cstddef>
 #include <cstdint>

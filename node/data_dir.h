@@ -39,7 +39,7 @@ struct NodeConfig {
   std::vector<std::string> witness_of;  // verifier keys of the logs this node cosigns
   // Witnesses of this node's log: {"url": base URL, "vkey": cosigner key}.
   std::vector<std::pair<std::string, std::string>> witnesses;
-  // Event delivery to other nodes (node/replicator.h).
+  // Event delivery to other nodes (federation/replicator.h).
   std::map<std::string, std::string> peer_urls;  // node id -> base URL, overriding the manifest
   int delivery_batch = 256;
   int retry_initial_ms = 200;

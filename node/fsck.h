@@ -1,6 +1,6 @@
 // fsck: checks a node's stored history without trusting it. Every event's signature, the stored
 // hash of every envelope, node sequence numbers 0..n-1 without gaps, every per-case hash chain,
-// that each case's stored state equals a replay of its events (node/lifecycle.h), and that each
+// that each case's stored state equals a replay of its events (protocol/lifecycle.h), and that each
 // sealed record still matches the commitment in its signed event (erased records are fine).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Who is who in the federation, read from the hub-signed manifest (federation/manifest.h): which
+// Who is who in the federation, read from the hub-signed manifest (protocol/manifest.h): which
 // node owns a region's cases, which node supervises an escalation, and whether an envelope was
 // signed by a member with a key valid when it was made. A node without a manifest is not
 // federated: it owns every case itself.

@@ -29,7 +29,7 @@ CREATE TABLE events(
 CREATE INDEX events_by_case ON events(case_ref, seq);
 CREATE TABLE cases(
   ref INTEGER PRIMARY KEY,
-  case_id TEXT NOT NULL,  -- no index: the tracking id decodes to ref (node/tracking_id.h)
+  case_id TEXT NOT NULL,  -- no index: the tracking id decodes to ref (protocol/tracking_id.h)
   status TEXT NOT NULL,
   report_type TEXT NOT NULL,
   category TEXT NOT NULL,

@@ -1,4 +1,4 @@
-// Unit tests for node/calendar.h: civil day numbers, working days, SLA deadlines in local time and
+// Unit tests for protocol/calendar.h: civil day numbers, working days, SLA deadlines in local time and
 // the holiday file format. Every expected timestamp was computed with Python's datetime (with an
 // explicit timezone), not by hand; the comment beside each gives the local and UTC reading.
 //

@@ -10,7 +10,7 @@
 #include "node/fsck.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
-#include "tests/harness/node_process.h"
+#include "harness/node_process.h"
 
 namespace lapor::node {
 namespace {

@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-for folder in base crypto proto protocol storage federation node audit bench fuzz tests; do
+for folder in base crypto proto protocol storage federation node audit harness bench fuzz tests; do
   cp -r "$ROOT/$folder" "$TMP/"
 done
 bash "$TMP/tests/check_layering.sh" "$TMP" >/dev/null  # the copy itself is clean

@@ -1,4 +1,4 @@
-#include "tests/harness/fault_proxy.h"
+#include "harness/fault_proxy.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/harness/eventually.h"
+#include "harness/eventually.h"
 
 namespace lapor::testing {
 namespace {

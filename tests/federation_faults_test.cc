@@ -19,8 +19,8 @@
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
 #include "protocol/manifest.h"
-#include "tests/harness/eventually.h"
-#include "tests/harness/federation_harness.h"
+#include "harness/eventually.h"
+#include "harness/federation_harness.h"
 
 namespace lapor::testing {
 namespace {

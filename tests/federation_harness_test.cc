@@ -1,6 +1,6 @@
 // Smoke test of the multi-node harness: a hub and three members, all in one signed manifest with
 // their real URLs and keys, and a link routed through a fault proxy with a restart on a fixed port.
-#include "tests/harness/federation_harness.h"
+#include "harness/federation_harness.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 
 #include "crypto/encoding.h"
 #include "protocol/manifest.h"
-#include "tests/harness/eventually.h"
+#include "harness/eventually.h"
 
 namespace lapor::testing {
 namespace {

@@ -1,5 +1,5 @@
 // Federation scenarios on real lapor-node processes (hub "00", provinces 32 and 33, regency
-// 33.01; tests/harness/federation_harness.h). Each ends with the exact check that every party of
+// 33.01; harness/federation_harness.h). Each ends with the exact check that every party of
 // a case holds the same events, once, and that no other node holds it.
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <set>
 
 #include "crypto/encoding.h"
-#include "tests/harness/eventually.h"
-#include "tests/harness/federation_harness.h"
+#include "harness/eventually.h"
+#include "harness/federation_harness.h"
 
 namespace lapor::testing {
 namespace {

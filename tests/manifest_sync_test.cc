@@ -8,9 +8,9 @@
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "protocol/manifest.h"
-#include "tests/harness/eventually.h"
-#include "tests/harness/federation_harness.h"
-#include "tests/harness/node_process.h"
+#include "harness/eventually.h"
+#include "harness/federation_harness.h"
+#include "harness/node_process.h"
 
 namespace lapor::testing {
 namespace {

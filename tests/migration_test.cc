@@ -10,7 +10,7 @@
 #include <string>
 
 #include "storage/store.h"
-#include "tests/harness/node_process.h"
+#include "harness/node_process.h"
 
 namespace lapor::testing {
 namespace {

@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "tests/harness/node_process.h"
+#include "harness/node_process.h"
 
 namespace lapor::testing {
 namespace {

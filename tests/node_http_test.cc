@@ -14,8 +14,8 @@
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "lapor/v1/event.pb.h"
-#include "tests/harness/eventually.h"
-#include "tests/harness/node_process.h"
+#include "harness/eventually.h"
+#include "harness/node_process.h"
 
 namespace lapor::testing {
 namespace {

@@ -19,7 +19,7 @@
 #include "crypto/merkle.h"
 #include "storage/sqlite.h"
 #include "storage/wal_vfs.h"
-#include "tests/harness/node_process.h"
+#include "harness/node_process.h"
 
 namespace lapor::storage {
 namespace {

@@ -11,8 +11,8 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
-#include "tests/harness/eventually.h"
-#include "tests/harness/node_process.h"
+#include "harness/eventually.h"
+#include "harness/node_process.h"
 
 namespace lapor::testing {
 namespace {

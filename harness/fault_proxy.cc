@@ -1,4 +1,4 @@
-#include "tests/harness/fault_proxy.h"
+#include "harness/fault_proxy.h"
 
 #include <array>
 #include <atomic>

@@ -1,4 +1,4 @@
-#include "tests/harness/federation_harness.h"
+#include "harness/federation_harness.h"
 
 #include <algorithm>
 #include <regex>
@@ -6,8 +6,8 @@
 #include <stdexcept>
 
 #include "crypto/encoding.h"
+#include "harness/eventually.h"
 #include "protocol/manifest.h"
-#include "tests/harness/eventually.h"
 
 namespace lapor::testing {
 

@@ -18,7 +18,7 @@
 //
 // Throws std::runtime_error (with the command output or the node log's path) if any step fails;
 // nodes already started are killed. The data folders stay under root() for post-mortems.
-// Tests wait for what the nodes do with Eventually (tests/harness/eventually.h).
+// Tests wait for what the nodes do with Eventually (harness/eventually.h).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "tests/harness/fault_proxy.h"
-#include "tests/harness/node_process.h"
+#include "harness/fault_proxy.h"
+#include "harness/node_process.h"
 
 namespace lapor::testing {
 

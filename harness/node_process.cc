@@ -1,4 +1,4 @@
-#include "tests/harness/node_process.h"
+#include "harness/node_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "tests/harness/eventually.h"
+#include "harness/eventually.h"
 
 namespace lapor::testing {
 
