@@ -9,6 +9,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "base/mutex.h"
+
 namespace lapor::audit {
 
 namespace beast = boost::beast;
@@ -32,10 +34,10 @@ TileClient::TileClient(std::string host, std::string port, std::string prefix,
 
 TileClient::~TileClient() {
   {
-    std::lock_guard<std::mutex> lock(watch_mu_);
+    MutexLock lock(watch_mu_);
     stopping_ = true;
   }
-  watch_cv_.notify_all();
+  watch_cv_.NotifyAll();
   watchdog_.join();
   if (conn_) {
     beast::error_code ignored;
@@ -46,9 +48,9 @@ TileClient::~TileClient() {
 void TileClient::Watch() {
   const auto tick =
       std::clamp(timeout_ / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(250));
-  std::unique_lock<std::mutex> lock(watch_mu_);
+  MutexLock lock(watch_mu_);
   while (!stopping_) {
-    watch_cv_.wait_for(lock, tick);
+    watch_cv_.WaitFor(lock, tick);
     if (busy_fd_ >= 0 && !timed_out_ &&
         std::chrono::steady_clock::now() - busy_since_ >= timeout_) {
       timed_out_ = true;
@@ -98,7 +100,7 @@ Result<std::unique_ptr<TileClient>> TileClient::Create(const std::string& base_u
 }
 
 Result<std::string> TileClient::Get(const std::string& path) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const std::string target = prefix_ + path;
   auto failed = [&](const beast::error_code& e, bool timed_out) {
     return Status::Unavailable(
@@ -125,7 +127,7 @@ Result<std::string> TileClient::Get(const std::string& path) {
       conn_ = std::move(conn);
     }
     {
-      std::lock_guard<std::mutex> watch(watch_mu_);
+      MutexLock watch(watch_mu_);
       busy_fd_ = conn_->stream.socket().native_handle();
       busy_since_ = std::chrono::steady_clock::now();
       timed_out_ = false;
@@ -139,7 +141,7 @@ Result<std::string> TileClient::Get(const std::string& path) {
     if (!ec) http::read(conn_->stream, conn_->buffer, parser, ec);
     bool timed_out;
     {
-      std::lock_guard<std::mutex> watch(watch_mu_);
+      MutexLock watch(watch_mu_);
       busy_fd_ = -1;
       timed_out = timed_out_;
     }

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "base/mutex.h"
 #include "base/status.h"
 
 namespace lapor::audit {
@@ -37,15 +38,15 @@ class TileClient {
   void Watch();
   const std::string host_, port_, prefix_, host_header_;
   const std::chrono::milliseconds timeout_;
-  std::mutex mu_;  // one request at a time
-  std::unique_ptr<Conn> conn_;
+  Mutex mu_;  // one request at a time
+  std::unique_ptr<Conn> conn_ LAPOR_GUARDED_BY(mu_);
 
-  // The request in progress, for the watchdog (guarded by watch_mu_).
-  std::mutex watch_mu_;
-  std::condition_variable watch_cv_;
-  bool stopping_ = false;
-  int busy_fd_ = -1;  // the socket of a request in progress, or -1
-  std::chrono::steady_clock::time_point busy_since_;
+  // The request in progress, for the watchdog.
+  Mutex watch_mu_;
+  CondVar watch_cv_;
+  bool stopping_ LAPOR_GUARDED_BY(watch_mu_) = false;
+  int busy_fd_ LAPOR_GUARDED_BY(watch_mu_) = -1;  // the socket of a request in progress, or -1
+  std::chrono::steady_clock::time_point busy_since_ LAPOR_GUARDED_BY(watch_mu_);
   bool timed_out_ = false;  // the watchdog shut busy_fd_ down
   std::thread watchdog_;
 };

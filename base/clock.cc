@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 
+#include "base/mutex.h"
+
 namespace lapor {
 namespace {
 
@@ -29,7 +31,7 @@ class OffsetClock : public Clock {
   explicit OffsetClock(std::string path) : path_(std::move(path)) {}
   int64_t NowMs() const override {
     const int64_t now = SystemMs();
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (now - read_at_ >= 100) {
       std::ifstream in(path_);
       int64_t offset = 0;
@@ -41,9 +43,9 @@ class OffsetClock : public Clock {
 
  private:
   const std::string path_;
-  mutable std::mutex mu_;
-  mutable int64_t read_at_ = -1000;  // guarded by mu_
-  mutable int64_t offset_ = 0;       // guarded by mu_
+  mutable Mutex mu_;
+  mutable int64_t read_at_ LAPOR_GUARDED_BY(mu_) = -1000;
+  mutable int64_t offset_ LAPOR_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace

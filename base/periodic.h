@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "base/mutex.h"
 #include "base/thread_name.h"
 
 namespace lapor {
@@ -30,11 +31,11 @@ class Periodic {
   void Start() {
     thread_ = std::thread([this] {
       if (run_first_) task_();
-      std::unique_lock<std::mutex> lock(mu_);
-      while (!cv_.wait_for(lock, interval_, [&] { return stopping_; })) {
-        lock.unlock();
+      MutexLock lock(mu_);
+      while (!cv_.WaitFor(lock, interval_, [&]() LAPOR_REQUIRES(mu_) { return stopping_; })) {
+        lock.Unlock();
         task_();
-        lock.lock();
+        lock.Lock();
       }
     });
     SetThreadName(thread_, name_);
@@ -42,10 +43,10 @@ class Periodic {
 
   void Stop() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       stopping_ = true;
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -54,9 +55,9 @@ class Periodic {
   const std::chrono::milliseconds interval_;
   const std::function<void()> task_;
   const bool run_first_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  bool stopping_ LAPOR_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/mutex.h"
 #include "base/thread_name.h"
 #include "crypto/merkle.h"
 #include "federation/request_auth.h"
@@ -60,17 +61,17 @@ struct Replicator::Impl {
     std::atomic<int64_t> rewind_to{-1};  // set by Rewind, applied by the sender thread
   };
 
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;                                   // guarded by mu
-  uint64_t wakes = 0;                                      // guarded by mu
-  std::map<std::string, std::unique_ptr<Sender>> senders;  // guarded by mu
+  Mutex mu;
+  CondVar cv;
+  bool stopping LAPOR_GUARDED_BY(mu) = false;
+  uint64_t wakes LAPOR_GUARDED_BY(mu) = 0;
+  std::map<std::string, std::unique_ptr<Sender>> senders LAPOR_GUARDED_BY(mu);
   std::thread discoverer;
 
   // Tree nodes of this node's log already computed for inclusion proofs. A node of a complete
   // subtree never changes, so entries stay valid across checkpoints; consecutive events (and
   // every destination) share most of their proofs' nodes.
-  std::mutex cache_mu;
+  Mutex cache_mu;
   std::unordered_map<uint64_t, std::string> node_cache;  // (level << 56 | index) -> hash
 
   crypto::NodeReader CachedReader() {
@@ -78,13 +79,13 @@ struct Replicator::Impl {
     return [this, inner](uint32_t level, uint64_t index) -> Result<std::string> {
       const uint64_t key = (static_cast<uint64_t>(level) << 56) | index;
       {
-        std::lock_guard<std::mutex> lock(cache_mu);
+        MutexLock lock(cache_mu);
         auto it = node_cache.find(key);
         if (it != node_cache.end()) return it->second;
       }
       auto hash = inner(level, index);
       if (!hash.ok()) return hash;
-      std::lock_guard<std::mutex> lock(cache_mu);
+      MutexLock lock(cache_mu);
       if (node_cache.size() > (1u << 18)) node_cache.clear();  // bounded: ~16 MiB
       node_cache.emplace(key, *hash);
       return hash;
@@ -116,15 +117,16 @@ struct Replicator::Impl {
 
   // Waits up to `ms` or until woken or stopping; returns false when stopping.
   bool Backoff(Sender* s, int64_t ms) {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, std::chrono::milliseconds(ms),
-                [&] { return stopping || s->rewind_to.load() >= 0; });
+    MutexLock lock(mu);
+    cv.WaitFor(lock, std::chrono::milliseconds(ms),
+               [&]() LAPOR_REQUIRES(mu) { return stopping || s->rewind_to.load() >= 0; });
     return !stopping;
   }
 
   bool Sleep(int64_t ms, uint64_t* seen) {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping || wakes != *seen; });
+    MutexLock lock(mu);
+    cv.WaitFor(lock, std::chrono::milliseconds(ms),
+               [&]() LAPOR_REQUIRES(mu) { return stopping || wakes != *seen; });
     *seen = wakes;
     return !stopping;
   }
@@ -204,7 +206,7 @@ struct Replicator::Impl {
     uint64_t seen = 0;
     for (;;) {
       {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(mu);
         if (stopping) return;
       }
       if (int64_t to = s->rewind_to.exchange(-1); to >= 0 && s->cursor > to) {
@@ -273,7 +275,7 @@ struct Replicator::Impl {
 
   void EnsureSender(const std::string& destination) {
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       if (stopping || destination == opt.node_id || senders.count(destination) != 0) return;
     }
     // Read the stored progress without holding `mu` (Wake, on the store's commit thread, takes
@@ -289,7 +291,7 @@ struct Replicator::Impl {
         }
       }
     }
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(mu);
     if (stopping || senders.count(destination) != 0) return;
     Sender* raw = s.get();
     s->thread = std::thread([this, raw] { Run(raw); });
@@ -324,15 +326,15 @@ void Replicator::Start() {
 
 void Replicator::Stop() {
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    MutexLock lock(impl_->mu);
     if (impl_->stopping) return;
     impl_->stopping = true;
   }
-  impl_->cv.notify_all();
+  impl_->cv.NotifyAll();
   if (impl_->discoverer.joinable()) impl_->discoverer.join();
   std::map<std::string, std::unique_ptr<Impl::Sender>> senders;
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    MutexLock lock(impl_->mu);
     senders.swap(impl_->senders);
   }
   for (auto& [d, s] : senders) {
@@ -342,16 +344,16 @@ void Replicator::Stop() {
 
 void Replicator::Wake() {
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    MutexLock lock(impl_->mu);
     ++impl_->wakes;
   }
-  impl_->cv.notify_all();
+  impl_->cv.NotifyAll();
 }
 
 void Replicator::Rewind(const std::string& destination, int64_t after_id) {
   impl_->EnsureSender(destination);
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    MutexLock lock(impl_->mu);
     auto it = impl_->senders.find(destination);
     if (it == impl_->senders.end()) return;
     it->second->rewind_to = std::max<int64_t>(after_id, 0);

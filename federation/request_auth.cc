@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "base/mutex.h"
 #include "crypto/encoding.h"
 #include "protocol/manifest.h"
 
@@ -145,7 +146,7 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
   if (member == nullptr) return Status::Unauthenticated("unknown node '" + auth.node_id + "'");
 
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     PruneLocked(now_ms);
     LAPOR_RETURN_IF_ERROR(CheckTimeLocked(auth.time_ms, now_ms));
   }
@@ -179,7 +180,7 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
                                     " valid at " + at);
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   // Another thread may have pruned past this request while the signature was checked.
   PruneLocked(now_ms);
   LAPOR_RETURN_IF_ERROR(CheckTimeLocked(auth.time_ms, now_ms));
@@ -192,7 +193,7 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
 }
 
 size_t RequestVerifier::nonces_held() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return seen_.size();
 }
 

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
 #include "lapor/v1/event.pb.h"
@@ -115,20 +116,20 @@ class RequestVerifier {
 
  private:
   // Forgets nonces of requests older than the window at `now_ms`. Requires mu_.
-  void PruneLocked(int64_t now_ms);
+  void PruneLocked(int64_t now_ms) LAPOR_REQUIRES(mu_);
   // Unauthenticated unless time_ms is within the window and not before floor_ms_. Requires mu_.
-  Status CheckTimeLocked(int64_t time_ms, int64_t now_ms) const;
+  Status CheckTimeLocked(int64_t time_ms, int64_t now_ms) const LAPOR_REQUIRES(mu_);
 
   const int64_t start_ms_;
-  mutable std::mutex mu_;
-  // Guarded by mu_. Requests signed before floor_ms_ are refused: nonces older than it are not
-  // remembered (start_ms_, raised as pruning forgets nonces).
-  int64_t floor_ms_;
-  // Guarded by mu_. Accepted (node id, nonce) pairs, and the same keyed by the request's time so
-  // pruning drops the oldest first. Nonces are per sender so one member cannot block another's
-  // requests by reusing a nonce it overheard.
-  std::set<std::pair<std::string, std::string>> seen_;
-  std::multimap<int64_t, std::pair<std::string, std::string>> by_time_;
+  mutable Mutex mu_;
+  // Requests signed before floor_ms_ are refused: nonces older than it are not remembered
+  // (start_ms_, raised as pruning forgets nonces).
+  int64_t floor_ms_ LAPOR_GUARDED_BY(mu_);
+  // Accepted (node id, nonce) pairs, and the same keyed by the request's time so pruning drops the
+  // oldest first. Nonces are per sender so one member cannot block another's requests by reusing
+  // a nonce it overheard.
+  std::set<std::pair<std::string, std::string>> seen_ LAPOR_GUARDED_BY(mu_);
+  std::multimap<int64_t, std::pair<std::string, std::string>> by_time_ LAPOR_GUARDED_BY(mu_);
 };
 
 }  // namespace lapor::federation

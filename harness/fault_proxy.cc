@@ -2,6 +2,8 @@
 
 #include <array>
 #include <atomic>
+
+#include "base/mutex.h"
 // Single Asio headers: <boost/asio.hpp> pulls in awaitable.hpp, which in Boost 1.74 fails to
 // compile as C++20 with GCC 12 (it uses std::exchange without including <utility>).
 #include <boost/asio/executor_work_guard.hpp>
@@ -56,15 +58,15 @@ class FaultProxy::Impl {
 
   int port() const { return port_; }
   FaultConfig config() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return cfg_;
   }
   void Set(FaultConfig cfg) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     cfg_ = cfg;
   }
   void SetUpstream(int port) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     upstream_port_ = port;
   }
 
@@ -92,9 +94,9 @@ class FaultProxy::Impl {
   asio::steady_timer accept_retry_;
   int port_ = 0;
 
-  mutable std::mutex mu_;
-  FaultConfig cfg_;        // guarded by mu_
-  int upstream_port_ = 0;  // guarded by mu_
+  mutable Mutex mu_;
+  FaultConfig cfg_ LAPOR_GUARDED_BY(mu_);
+  int upstream_port_ LAPOR_GUARDED_BY(mu_) = 0;
 
   // io thread only.
   std::unordered_map<Link*, std::shared_ptr<Link>> links_;
@@ -430,7 +432,7 @@ void FaultProxy::Impl::OnAccept(tcp::socket client) {
   FaultConfig cfg;
   int upstream_port;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     cfg = cfg_;
     upstream_port = upstream_port_;
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
 #include "federation/replicator.h"
@@ -249,7 +250,7 @@ class CaseService : public federation::OwnLog {
   // messages placed by time); seq is each event's author's seq.
   Result<std::vector<storage::StoredEvent>> History(const v1::CaseState& s);
   // The envelopes of the case's chain in order (stored and in flight). Requires seq_mu_.
-  Result<std::vector<std::string>> ChainEnvelopes(const v1::CaseState& s);
+  Result<std::vector<std::string>> ChainEnvelopes(const v1::CaseState& s) LAPOR_REQUIRES(seq_mu_);
   // `kind` of personal data (plaintext) sealed to `node`'s current key for delivery.
   std::optional<storage::OutboxItem> SealForNode(const std::string& node,
                                                  const std::string& case_id,
@@ -270,10 +271,11 @@ class CaseService : public federation::OwnLog {
   };
   SenderLog CheckSenderLog(const std::string& sender, const v1::EventBatch& batch) const;
   v1::BatchResult::Item ReceiveItem(const std::string& sender, const SenderLog& log,
-                                    const v1::DeliveryItem& item, std::vector<Sealed>* writes);
+                                    const v1::DeliveryItem& item, std::vector<Sealed>* writes)
+      LAPOR_REQUIRES(seq_mu_);
   // Queues for group commit; `done` runs once durable. Never calls `done` inline.
   void Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done);
-  Result<v1::CaseState> LatestState(const std::string& case_id);  // requires seq_mu_
+  Result<v1::CaseState> LatestState(const std::string& case_id) LAPOR_REQUIRES(seq_mu_);
   // The committed state of a case of this node (NotFound for ids it did not issue).
   Result<v1::CaseState> StoredCase(const std::string& case_id);
   std::shared_ptr<const protocol::WorkingCalendar> calendar() const;
@@ -292,24 +294,24 @@ class CaseService : public federation::OwnLog {
   storage::Store* const store_;
   const protocol::TrackingIdCodec ids_;
 
-  mutable std::mutex calendar_mu_;
-  std::shared_ptr<const protocol::WorkingCalendar> calendar_;  // guarded by calendar_mu_
+  mutable Mutex calendar_mu_;
+  std::shared_ptr<const protocol::WorkingCalendar> calendar_ LAPOR_GUARDED_BY(calendar_mu_);
 
   // Sequencing: the seq counter and the states of cases with writes queued but not yet durable.
-  std::mutex seq_mu_;
-  uint64_t next_seq_;  // guarded by seq_mu_
+  Mutex seq_mu_;
+  uint64_t next_seq_ LAPOR_GUARDED_BY(seq_mu_);
   struct InFlight {
     v1::CaseState state;
     int writes = 0;
     std::vector<std::pair<std::string, std::string>> events;  // (hash, envelope) not yet durable
   };
-  uint64_t next_foreign_ref_ = 0;  // guarded by seq_mu_
-  // Foreign events queued, not yet durable: hash -> "author/seq". Guarded by seq_mu_.
-  std::unordered_map<std::string, std::string> pending_hashes_;
+  uint64_t next_foreign_ref_ LAPOR_GUARDED_BY(seq_mu_) = 0;
+  // Foreign events queued, not yet durable: hash -> "author/seq".
+  std::unordered_map<std::string, std::string> pending_hashes_ LAPOR_GUARDED_BY(seq_mu_);
   // "author/seq" -> hash of the foreign events queued, so that two different events one author
-  // signed with one seq are caught before either is durable. Guarded by seq_mu_.
-  std::unordered_map<std::string, std::string> pending_by_author_;
-  std::unordered_map<std::string, InFlight> in_flight_;  // guarded by seq_mu_
+  // signed with one seq are caught before either is durable.
+  std::unordered_map<std::string, std::string> pending_by_author_ LAPOR_GUARDED_BY(seq_mu_);
+  std::unordered_map<std::string, InFlight> in_flight_ LAPOR_GUARDED_BY(seq_mu_);
 };
 
 }  // namespace lapor::node

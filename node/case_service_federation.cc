@@ -6,6 +6,7 @@
 #include <future>
 #include <map>
 
+#include "base/mutex.h"
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
@@ -103,7 +104,7 @@ Result<std::vector<std::string>> CaseService::ChainEnvelopes(const v1::CaseState
 }
 
 Result<std::vector<std::string>> CaseService::CaseChain(const std::string& case_id) {
-  std::lock_guard<std::mutex> lock(seq_mu_);
+  MutexLock lock(seq_mu_);
   auto latest = LatestState(case_id);
   if (!latest.ok()) return latest.status();
   return ChainEnvelopes(*latest);
@@ -147,7 +148,7 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   log.required = require_proofs;
   v1::BatchResult result;
   std::vector<Sealed> writes;
-  std::unique_lock<std::mutex> lock(seq_mu_);
+  MutexLock lock(seq_mu_);
   int64_t received = 0;
   for (const auto& item : batch.items()) {
     *result.add_items() = ReceiveItem(sender, log, item, &writes);
@@ -168,11 +169,11 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
     writes.push_back(std::move(mark));
   }
   if (writes.empty()) {
-    lock.unlock();
+    lock.Unlock();
     return done(std::move(result));
   }
   struct Join {
-    std::mutex mu;
+    Mutex mu;
     size_t left;
     Status failed;
     v1::BatchResult result;
@@ -187,7 +188,7 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
     Queue(std::move(w), tracked, [join](Result<v1::CaseState> r) {
       bool last;
       {
-        std::lock_guard<std::mutex> l(join->mu);
+        MutexLock l(join->mu);
         if (!r.ok() && join->failed.ok()) join->failed = r.status();
         last = --join->left == 0;
       }
@@ -554,7 +555,7 @@ void CaseService::ApplyFetchedChain(const std::string& peer, const v1::EventBatc
 Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelopes) {
   std::vector<std::future<Result<v1::CaseState>>> pending;
   {
-    std::lock_guard<std::mutex> lock(seq_mu_);
+    MutexLock lock(seq_mu_);
     for (const auto& bytes : envelopes) {
       protocol::EventEnvelope p;
       LAPOR_RETURN_IF_ERROR(protocol::ParseEventEnvelope(bytes, &p));

@@ -1,5 +1,6 @@
 #include "protocol/directory.h"
 
+#include "base/mutex.h"
 #include "crypto/crypto.h"
 #include "protocol/manifest.h"
 #include "protocol/regions.h"
@@ -7,12 +8,12 @@
 namespace lapor::protocol {
 
 void Directory::Set(std::shared_ptr<const v1::Manifest> manifest) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   manifest_ = std::move(manifest);
 }
 
 std::shared_ptr<const v1::Manifest> Directory::Get() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return manifest_;
 }
 

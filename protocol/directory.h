@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "lapor/v1/event.pb.h"
 
@@ -22,8 +23,8 @@ class Directory {
   std::shared_ptr<const v1::Manifest> Get() const;  // nullptr until a manifest is known
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const v1::Manifest> manifest_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::shared_ptr<const v1::Manifest> manifest_ LAPOR_GUARDED_BY(mu_);
 };
 
 // The member whose node id is `node_id`, or nullptr.

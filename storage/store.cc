@@ -9,6 +9,7 @@
 #include <thread>
 #include <tuple>
 
+#include "base/mutex.h"
 #include "base/thread_name.h"
 #include "crypto/merkle.h"
 #include "storage/sqlite.h"
@@ -273,13 +274,13 @@ class SqliteStore : public Store {
   void Enqueue(Write w, Callback on_durable) override {
     Status refused = Status::Unavailable("store is closed");
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (!committer_exited_) {
         const bool own = w.kind == Write::Kind::kOwn;
         const QueueKey key{own ? w.event.seq : w.after_seq, own ? 1 : 0, own ? 0 : ++other_count_};
         if (queue_.count(key) == 0) {
           queue_.emplace(key, Pending{std::move(w), std::move(on_durable)});
-          if (queue_.size() >= wake_at_) cv_.notify_one();
+          if (queue_.size() >= wake_at_) cv_.NotifyOne();
           return;
         }
         // The same seq queued twice is a caller bug: refuse it and stop accepting writes.
@@ -294,19 +295,19 @@ class SqliteStore : public Store {
   }
 
   Status Health() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (failed_) return Status::IOError("the store failed: " + failure_);
     return Status::Ok();
   }
 
   void Close() override {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) return;
       stopping_ = true;
     }
-    cv_.notify_one();
-    checkpoint_cv_.notify_one();
+    cv_.NotifyOne();
+    checkpoint_cv_.NotifyOne();
     if (committer_.joinable()) committer_.join();
     if (checkpointer_.joinable()) checkpointer_.join();
     FailStranded();
@@ -1029,7 +1030,7 @@ class SqliteStore : public Store {
   Result<T> WithReader(Fn fn) {
     std::unique_ptr<Connection> conn;
     {
-      std::lock_guard<std::mutex> lock(pool_mu_);
+      MutexLock lock(pool_mu_);
       if (!pool_.empty()) {
         conn = std::move(pool_.back());
         pool_.pop_back();
@@ -1042,7 +1043,7 @@ class SqliteStore : public Store {
     }
     Result<T> r = fn(conn.get());
     conn->ResetAll();  // a pooled connection must not pin an old snapshot
-    std::lock_guard<std::mutex> lock(pool_mu_);
+    MutexLock lock(pool_mu_);
     pool_.push_back(std::move(conn));
     return r;
   }
@@ -1196,8 +1197,8 @@ class SqliteStore : public Store {
   }
 
   // Waits up to commit_gather_us for the batch to reach commit_gather_writes if the previous
-  // batch held more than one write (StoreOptions). Requires mu_ (held by `lock`).
-  void Gather(std::unique_lock<std::mutex>& lock, std::deque<Pending>* batch) {
+  // batch held more than one write (StoreOptions). `lock` holds mu_.
+  void Gather(MutexLock& lock, std::deque<Pending>* batch) LAPOR_REQUIRES(mu_) {
     const size_t want = static_cast<size_t>(std::max(options_.commit_gather_writes, 0));
     const bool concurrent = last_batch_size_ > 1;
     if (!concurrent || batch->size() >= want || options_.commit_gather_us <= 0) return;
@@ -1205,7 +1206,7 @@ class SqliteStore : public Store {
         std::chrono::steady_clock::now() + std::chrono::microseconds(options_.commit_gather_us);
     while (!stopping_ && batch->size() < want) {
       wake_at_ = want - batch->size();
-      const bool timeout = cv_.wait_until(lock, deadline) == std::cv_status::timeout;
+      const bool timeout = !cv_.WaitUntil(lock, deadline);
       TakeBatch(batch);
       if (timeout) break;
     }
@@ -1213,8 +1214,8 @@ class SqliteStore : public Store {
   }
 
   // Takes the contiguous run of queued writes starting at next_commit_seq_ (writes may arrive out
-  // of order; one whose seq is below it is a caller bug and fails the store). Requires mu_.
-  bool TakeBatch(std::deque<Pending>* batch) {
+  // of order; one whose seq is below it is a caller bug and fails the store).
+  bool TakeBatch(std::deque<Pending>* batch) LAPOR_REQUIRES(mu_) {
     static constexpr size_t kMaxBatch = 4096;
     while (!queue_.empty() && batch->size() < kMaxBatch) {
       auto it = queue_.begin();
@@ -1243,8 +1244,8 @@ class SqliteStore : public Store {
       std::deque<Pending> batch;
       Status failed_earlier;  // read under mu_ with the batch
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return TakeBatch(&batch) || stopping_; });
+        MutexLock lock(mu_);
+        cv_.Wait(lock, [&]() LAPOR_REQUIRES(mu_) { return TakeBatch(&batch) || stopping_; });
         if (batch.empty()) {  // stopping: nothing left that can commit (Close fails the rest)
           committer_exited_ = true;
           return;
@@ -1257,11 +1258,11 @@ class SqliteStore : public Store {
       if (!failed_earlier.ok()) {
         s = failed_earlier;
       } else {
-        std::lock_guard<std::mutex> gate(wal_gate_mu_);
+        MutexLock gate(wal_gate_mu_);
         s = CommitBatch(batch);
       }
       if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         failed_ = true;
         if (failure_.empty()) failure_ = s.message();
       }
@@ -1282,18 +1283,18 @@ class SqliteStore : public Store {
       sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
                                 &backfilled);
     };
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     while (!stopping_) {
-      checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(options_.wal_checkpoint_interval_ms));
+      checkpoint_cv_.WaitFor(lock, std::chrono::milliseconds(options_.wal_checkpoint_interval_ms));
       if (stopping_) break;
-      lock.unlock();
+      lock.Unlock();
       pass();
       if (wal_frames >= options_.wal_restart_frames) {
         pass();  // the frames committed during the first pass: a shorter tail for the gated one
-        std::lock_guard<std::mutex> gate(wal_gate_mu_);
+        MutexLock gate(wal_gate_mu_);
         pass();
       }
-      lock.lock();
+      lock.Lock();
     }
   }
 
@@ -1301,7 +1302,7 @@ class SqliteStore : public Store {
   // so it need not read back and hash what was just written. Bounded; older ones are re-read.
   void RememberLeaves(const std::deque<Pending>& batch) {
     static constexpr size_t kMaxLeaves = 1 << 20;
-    std::lock_guard<std::mutex> lock(leaves_mu_);
+    MutexLock lock(leaves_mu_);
     for (const auto& p : batch) {
       if (p.write.kind != Write::Kind::kOwn) continue;
       const auto& e = p.write.event;
@@ -1320,7 +1321,7 @@ class SqliteStore : public Store {
 
   Result<std::vector<std::string>> LeafHashes(uint64_t from, uint64_t count) override {
     {
-      std::lock_guard<std::mutex> lock(leaves_mu_);
+      MutexLock lock(leaves_mu_);
       if (!leaves_.empty() && from >= leaves_first_ &&
           from + count <= leaves_first_ + leaves_.size()) {
         auto begin = leaves_.begin() + static_cast<std::ptrdiff_t>(from - leaves_first_);
@@ -1343,7 +1344,7 @@ class SqliteStore : public Store {
   void FailStranded() {
     std::map<QueueKey, Pending> stranded;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       stranded.swap(queue_);
     }
     for (auto& [key, p] : stranded)
@@ -1355,32 +1356,33 @@ class SqliteStore : public Store {
   const StoreOptions options_;
   std::unique_ptr<Connection> writer_;  // used only by the committer thread
   // Held by the committer around each transaction, and by the checkpointer for its catch-up pass.
-  std::mutex wal_gate_mu_;
+  Mutex wal_gate_mu_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;             // wakes the committer
-  std::condition_variable checkpoint_cv_;  // wakes the checkpointer (only to stop)
+  Mutex mu_;
+  CondVar cv_;             // wakes the committer
+  CondVar checkpoint_cv_;  // wakes the checkpointer (only to stop)
   // Own writes by (seq, 1, 0); others by (after_seq, 0, arrival), so each commits after every own
   // seq below its after_seq and before own seq after_seq.
   using QueueKey = std::tuple<uint64_t, int, uint64_t>;
-  std::map<QueueKey, Pending> queue_;  // guarded by mu_
-  uint64_t other_count_ = 0;           // guarded by mu_
-  size_t wake_at_ = 1;  // Enqueue wakes the committer at this many queued writes; guarded by mu_
-  size_t last_batch_size_ = 0;     // used only by the committer thread
-  uint64_t next_commit_seq_;       // guarded by mu_
-  bool stopping_ = false;          // guarded by mu_
-  bool committer_exited_ = false;  // guarded by mu_
-  bool failed_ = false;            // guarded by mu_
-  std::string failure_;            // guarded by mu_
+  std::map<QueueKey, Pending> queue_ LAPOR_GUARDED_BY(mu_);
+  uint64_t other_count_ LAPOR_GUARDED_BY(mu_) = 0;
+  size_t wake_at_ LAPOR_GUARDED_BY(mu_) =
+      1;                        // Enqueue wakes the committer at this many queued writes
+  size_t last_batch_size_ = 0;  // used only by the committer thread
+  uint64_t next_commit_seq_ LAPOR_GUARDED_BY(mu_);
+  bool stopping_ LAPOR_GUARDED_BY(mu_) = false;
+  bool committer_exited_ LAPOR_GUARDED_BY(mu_) = false;
+  bool failed_ LAPOR_GUARDED_BY(mu_) = false;
+  std::string failure_ LAPOR_GUARDED_BY(mu_);
   std::thread committer_;
   std::thread checkpointer_;
 
-  std::mutex leaves_mu_;
-  std::deque<std::string> leaves_;  // guarded by leaves_mu_
-  uint64_t leaves_first_ = 0;       // seq of leaves_.front(); guarded by leaves_mu_
+  Mutex leaves_mu_;
+  std::deque<std::string> leaves_ LAPOR_GUARDED_BY(leaves_mu_);
+  uint64_t leaves_first_ LAPOR_GUARDED_BY(leaves_mu_) = 0;  // seq of leaves_.front()
 
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<Connection>> pool_;  // guarded by pool_mu_
+  Mutex pool_mu_;
+  std::vector<std::unique_ptr<Connection>> pool_ LAPOR_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace

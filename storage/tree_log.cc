@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "base/mutex.h"
+
 namespace lapor::storage {
 namespace {
 
@@ -40,7 +42,7 @@ Result<std::unique_ptr<TreeLog>> TreeLog::Open(Store* store, std::string origin,
 }
 
 CheckpointRow TreeLog::checkpoint() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return checkpoint_;
 }
 
@@ -51,7 +53,7 @@ Status TreeLog::AddCosignature(uint64_t size, const std::string& line) {
     return Status::InvalidArgument("not a signature line");
   }
   const std::string name = line.substr(dash.size(), line.find(' ', dash.size()) - dash.size());
-  std::lock_guard<std::mutex> integrating(integrate_mu_);  // no new checkpoint meanwhile
+  MutexLock integrating(integrate_mu_);  // no new checkpoint meanwhile
   CheckpointRow cp = checkpoint();
   if (cp.size != size) return Status::Ok();
   std::string note;
@@ -65,13 +67,13 @@ Status TreeLog::AddCosignature(uint64_t size, const std::string& line) {
   }
   note += line;
   LAPOR_RETURN_IF_ERROR(store_->UpdateCheckpointNote(size, note));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (checkpoint_.size == size) checkpoint_.note = note;
   return Status::Ok();
 }
 
 Result<uint64_t> TreeLog::Integrate() {
-  std::lock_guard<std::mutex> integrating(integrate_mu_);
+  MutexLock integrating(integrate_mu_);
   auto committed = store_->NextSeq();
   if (!committed.ok()) return committed.status();
   const uint64_t from = range_.size();
@@ -115,7 +117,7 @@ Result<uint64_t> TreeLog::Integrate() {
   // Step 2: publish.
   range_ = std::move(next);
   tile_leaves_ = std::move(leaves);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   checkpoint_ = row;
   return row.size;
 }

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
@@ -31,7 +32,10 @@ class TreeLog {
   using Signer = std::function<Result<std::string>(const std::string& body)>;
 
   // Resumes from the latest stored checkpoint (or the empty tree, which it signs and stores).
-  static Result<std::unique_ptr<TreeLog>> Open(Store* store, std::string origin, Signer sign);
+  // (Not analysed for locking: it fills the fields of a log no other thread can see yet, and
+  // reading the stored tree takes mu_ through checkpoint().)
+  static Result<std::unique_ptr<TreeLog>> Open(Store* store, std::string origin,
+                                               Signer sign) LAPOR_NO_THREAD_SAFETY_ANALYSIS;
 
   // Adds every committed event beyond the current checkpoint and stores a new signed checkpoint.
   // Returns the new size (unchanged if there was nothing new).
@@ -59,13 +63,13 @@ class TreeLog {
   Store* const store_;
   const std::string origin_;
   const Signer sign_;
-  std::mutex integrate_mu_;     // one integration at a time
-  crypto::CompactRange range_;  // guarded by integrate_mu_
-  // The leaf hashes of the tile range_ is filling, from its first leaf (guarded by
-  // integrate_mu_): each tile is stored once full.
-  std::string tile_leaves_;
-  mutable std::mutex mu_;
-  CheckpointRow checkpoint_;  // guarded by mu_
+  Mutex integrate_mu_;  // one integration at a time
+  crypto::CompactRange range_ LAPOR_GUARDED_BY(integrate_mu_);
+  // The leaf hashes of the tile range_ is filling, from its first leaf: each tile is stored once
+  // full.
+  std::string tile_leaves_ LAPOR_GUARDED_BY(integrate_mu_);
+  mutable Mutex mu_;
+  CheckpointRow checkpoint_ LAPOR_GUARDED_BY(mu_);
 };
 
 }  // namespace lapor::storage
