@@ -1,6 +1,10 @@
 #include "node/api_codec.h"
 
+#include <cstdio>
+#include <ctime>
+
 #include "crypto/encoding.h"
+#include "protocol/lifecycle.h"
 
 namespace lapor::node {
 namespace {
@@ -154,6 +158,167 @@ Result<json> ParseJsonBody(std::string_view bytes) {
   } catch (const json::exception& e) {
     return Status::InvalidArgument(std::string("malformed JSON: ") + e.what(), "body");
   }
+}
+
+int HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kUnauthenticated:
+      return 401;
+    case Status::Code::kPermissionDenied:
+      return 403;
+    case Status::Code::kNotFound:
+      return 404;
+    case Status::Code::kConflict:
+    case Status::Code::kAlreadyExists:
+      return 409;
+    case Status::Code::kTooLarge:
+      return 413;
+    case Status::Code::kMethodNotAllowed:
+      return 405;
+    case Status::Code::kUnsupportedMedia:
+      return 415;
+    case Status::Code::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+std::string FormatTime(int64_t ms) {
+  if (ms <= 0) return "";
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+json ErrorJson(const Status& s) {
+  json err = {{"code", s.CodeName()}, {"message", s.message()}};
+  err["field"] = s.field().empty() ? json(nullptr) : json(s.field());
+  return json{{"error", err}};
+}
+
+json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
+
+// The 201 of a new complaint, the busiest reply, written without building a JSON document: none
+// of its values needs escaping (base32 ids and codes, a fixed status word, an RFC 3339 time).
+std::string SubmittedJson(const SubmitResult& r) {
+  std::string out = "{\"tracking_id\":\"" + r.tracking_id + "\",\"access_code\":\"" +
+                    r.access_code + "\",\"status\":\"" + r.state.status() + "\",\"due_at\":";
+  out += r.state.due_ms() > 0 ? "\"" + FormatTime(r.state.due_ms()) + "\"}" : "null}";
+  return out;
+}
+
+// A case's state as `access` lets its caller see it: without content, only its existence,
+// status and dates (the keys stay, with null values).
+json StateJson(const v1::CaseState& s, int64_t now, const CaseAccess& access) {
+  const bool content = access.content;
+  auto text = [content](const std::string& v) {
+    return content && !v.empty() ? json(v) : json(nullptr);
+  };
+  return json{
+      {"tracking_id", s.case_id()},
+      {"status", s.status()},
+      {"report_type", text(s.report_type())},
+      {"category", text(s.category())},
+      {"region_code", text(s.region_code())},
+      {"agency", text(s.agency())},
+      {"title", s.confidential() ? json(nullptr) : text(s.title())},
+      {"anonymous", s.anonymous()},
+      {"confidential", s.confidential()},
+      {"created_at", FormatTime(s.created_ms())},
+      {"updated_at", FormatTime(s.updated_ms())},
+      {"due_at", TimeOrNull(s.due_ms())},
+      {"due_kind", s.due_kind().empty() ? json(nullptr) : json(s.due_kind())},
+      {"overdue", s.due_ms() > 0 && s.due_ms() < now},
+      {"escalated", s.escalated()},
+      {"responded", s.responded()},
+      {"auto_complete_at", TimeOrNull(s.auto_complete_at_ms())},
+      {"event_count", s.event_count()},
+      // Node ids are region codes: for a confidential case they are content too.
+      {"origin_node", text(s.origin_node())},
+      {"owner_node", text(s.owner_node())},
+      {"pending_owner", text(s.pending_owner())},
+      {"parties", content ? json(s.parties()) : json(nullptr)},
+      {"escalation_level", content ? json(s.escalation_level()) : json(nullptr)},
+  };
+}
+
+json ViewJson(const CaseView& v, int64_t now) {
+  const CaseAccess& access = v.access;
+  json j = StateJson(v.state, now, access);
+  j["access"] = AudienceName(access.audience);
+  const auto& sub = v.submission;
+  if (access.content) {
+    j["title"] = v.title;
+    j["description"] = v.description;
+    j["channel"] = sub.channel();
+    j["target_agency"] = sub.target_agency().empty() ? json(nullptr) : json(sub.target_agency());
+    if (sub.has_location()) {
+      j["location"] = {{"lat", sub.lat()}, {"lon", sub.lon()}};
+      if (access.reporter_identity && v.reporter && !v.reporter->address().empty()) {
+        j["location"]["address"] = v.reporter->address();
+      }
+    }
+    json atts = json::array();
+    for (const auto& a : sub.attachments()) {
+      atts.push_back({{"sha256", crypto::HexEncode(a.sha256())},
+                      {"media_type", a.media_type()},
+                      {"size", a.size()}});
+    }
+    j["attachments"] = atts;
+    if (!v.state.archive_reason().empty()) j["archive_reason"] = v.state.archive_reason();
+    if (!v.state.duplicate_of().empty()) j["duplicate_of"] = v.state.duplicate_of();
+  }
+  if (access.reporter_identity && v.reporter) {
+    j["reporter"] = {{"name", v.reporter->name()},
+                     {"nik", v.reporter->nik()},
+                     {"phone", v.reporter->phone()},
+                     {"email", v.reporter->email()}};
+  } else if (access.reporter_identity && v.reporter_erased) {
+    j["reporter"] = {{"erased", true}};
+  }
+  json history = json::array();
+  for (const auto& h : v.history) {
+    const auto& e = h.event;
+    json item = {{"seq", h.seq},
+                 {"node_id", access.content ? json(e.node_id()) : json(nullptr)},
+                 {"type", std::string(protocol::EventTypeName(e.type()))},
+                 {"at", FormatTime(e.time_ms())}};
+    switch (e.actor().kind()) {
+      case v1::ACTOR_OPERATOR:
+        item["actor"] = {{"kind", "operator"}, {"role", e.actor().role()}};
+        if (access.operator_ids) item["actor"]["operator_id"] = e.actor().operator_id();
+        break;
+      case v1::ACTOR_CITIZEN:
+        item["actor"] = {{"kind", "reporter"}};
+        break;
+      default:
+        item["actor"] = {{"kind", "system"}};
+        break;
+    }
+    if (e.has_action() && access.content) {
+      const auto& a = e.action();
+      if (!h.note.empty()) item["note"] = h.note;
+      if (!a.agency().empty()) item["agency"] = a.agency();
+      if (!a.reason().empty()) item["reason"] = a.reason();
+      if (!a.missed_deadline().empty()) item["missed_deadline"] = a.missed_deadline();
+      if (!a.to_node().empty()) item["to_node"] = a.to_node();
+      if (!a.relayed_from().empty()) item["relayed_from"] = crypto::HexEncode(a.relayed_from());
+      if (!a.request().empty()) item["request"] = a.request();
+    }
+    history.push_back(std::move(item));
+  }
+  j["history"] = history;
+  return j;
 }
 
 }  // namespace lapor::node

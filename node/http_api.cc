@@ -7,215 +7,55 @@
 #include <cpprest/http_listener.h>
 #include <pplx/threadpool.h>
 
-#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <nlohmann/json.hpp>
-#include <set>
+#include <vector>
 
-#include "crypto/encoding.h"
-#include "federation/manifest_client.h"
-#include "federation/request_auth.h"
-#include "node/access_policy.h"
-#include "node/api_codec.h"
-#include "node/stats.h"
-#include "protocol/lifecycle.h"
-#include "protocol/manifest.h"
+#include "base/clock.h"
+#include "node/citizen_router.h"
+#include "node/federation_router.h"
+#include "node/http_router.h"
+#include "node/log_router.h"
+#include "node/operator_router.h"
+#include "node/ops_router.h"
+#include "node/witness_router.h"
 
 namespace lapor::node {
 namespace {
 
-// Node-to-node batches are larger than citizens' requests.
-constexpr size_t kMaxFederationBody = 16 << 20;
-
-using nlohmann::json;
 using web::http::http_request;
 using web::http::methods;
 using web::http::status_code;
 
-int HttpStatusFor(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kOk:
-      return 200;
-    case Status::Code::kInvalidArgument:
-      return 400;
-    case Status::Code::kUnauthenticated:
-      return 401;
-    case Status::Code::kPermissionDenied:
-      return 403;
-    case Status::Code::kNotFound:
-      return 404;
-    case Status::Code::kConflict:
-    case Status::Code::kAlreadyExists:
-      return 409;
-    case Status::Code::kTooLarge:
-      return 413;
-    case Status::Code::kMethodNotAllowed:
-      return 405;
-    case Status::Code::kUnsupportedMedia:
-      return 415;
-    case Status::Code::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
-std::string FormatTime(int64_t ms) {
-  if (ms <= 0) return "";
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
-
-// A decimal number without sign, spaces or more than 19 digits (so it fits uint64_t).
-bool ParseDecimal(const std::string& v, uint64_t* out) {
-  if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  *out = std::stoull(v);
-  return true;
-}
-
-// A required decimal query parameter; the error names it.
-Status QueryDecimal(std::map<std::string, std::string>& q, const char* key, uint64_t* out) {
-  return ParseDecimal(q[key], out) ? Status::Ok()
-                                   : Status::InvalidArgument("must be an integer", key);
-}
-
-// `after` (the last id seen) and `limit` (1-1000, default 100) of a paged listing.
-Status QueryPage(std::map<std::string, std::string>& q, uint64_t* after, uint64_t* limit) {
-  *after = 0;
-  *limit = 100;
-  if (!q["after"].empty() &&
-      (!ParseDecimal(q["after"], after) || *after > static_cast<uint64_t>(INT64_MAX))) {
-    return Status::InvalidArgument("must be an integer", "after");
-  }
-  if (!q["limit"].empty() && (!ParseDecimal(q["limit"], limit) || *limit < 1 || *limit > 1000)) {
-    return Status::InvalidArgument("must be an integer 1-1000", "limit");
-  }
-  return Status::Ok();
-}
-
-json TimeOrNull(int64_t ms) { return ms > 0 ? json(FormatTime(ms)) : json(nullptr); }
-
-// The 201 of a new complaint, the busiest reply, written without building a JSON document: none
-// of its values needs escaping (base32 ids and codes, a fixed status word, an RFC 3339 time).
-std::string SubmittedJson(const SubmitResult& r) {
-  std::string out = "{\"tracking_id\":\"" + r.tracking_id + "\",\"access_code\":\"" +
-                    r.access_code + "\",\"status\":\"" + r.state.status() + "\",\"due_at\":";
-  out += r.state.due_ms() > 0 ? "\"" + FormatTime(r.state.due_ms()) + "\"}" : "null}";
-  return out;
-}
-
-// A case's state as `access` lets its caller see it: without content, only its existence,
-// status and dates (the keys stay, with null values).
-json StateJson(const v1::CaseState& s, int64_t now, const CaseAccess& access) {
-  const bool content = access.content;
-  auto text = [content](const std::string& v) {
-    return content && !v.empty() ? json(v) : json(nullptr);
-  };
-  return json{
-      {"tracking_id", s.case_id()},
-      {"status", s.status()},
-      {"report_type", text(s.report_type())},
-      {"category", text(s.category())},
-      {"region_code", text(s.region_code())},
-      {"agency", text(s.agency())},
-      {"title", s.confidential() ? json(nullptr) : text(s.title())},
-      {"anonymous", s.anonymous()},
-      {"confidential", s.confidential()},
-      {"created_at", FormatTime(s.created_ms())},
-      {"updated_at", FormatTime(s.updated_ms())},
-      {"due_at", TimeOrNull(s.due_ms())},
-      {"due_kind", s.due_kind().empty() ? json(nullptr) : json(s.due_kind())},
-      {"overdue", s.due_ms() > 0 && s.due_ms() < now},
-      {"escalated", s.escalated()},
-      {"responded", s.responded()},
-      {"auto_complete_at", TimeOrNull(s.auto_complete_at_ms())},
-      {"event_count", s.event_count()},
-      // Node ids are region codes: for a confidential case they are content too.
-      {"origin_node", text(s.origin_node())},
-      {"owner_node", text(s.owner_node())},
-      {"pending_owner", text(s.pending_owner())},
-      {"parties", content ? json(s.parties()) : json(nullptr)},
-      {"escalation_level", content ? json(s.escalation_level()) : json(nullptr)},
-  };
-}
-
-json ViewJson(const CaseView& v, int64_t now) {
-  const CaseAccess& access = v.access;
-  json j = StateJson(v.state, now, access);
-  j["access"] = AudienceName(access.audience);
-  const auto& sub = v.submission;
-  if (access.content) {
-    j["title"] = v.title;
-    j["description"] = v.description;
-    j["channel"] = sub.channel();
-    j["target_agency"] = sub.target_agency().empty() ? json(nullptr) : json(sub.target_agency());
-    if (sub.has_location()) {
-      j["location"] = {{"lat", sub.lat()}, {"lon", sub.lon()}};
-      if (access.reporter_identity && v.reporter && !v.reporter->address().empty()) {
-        j["location"]["address"] = v.reporter->address();
+// The request as the routers see it. Path segments that do not percent-decode throw (a 500, as
+// any unforeseen failure); query parameters that do not are kept as such for Query() to refuse.
+Request ToRequest(const http_request& req, const std::vector<unsigned char>* body, int64_t now) {
+  Request r;
+  r.method = req.method();
+  const auto& uri = req.relative_uri();
+  r.path = uri.path();
+  r.target = uri.to_string();
+  r.segments = web::uri::split_path(r.path);
+  r.decoded_segments.reserve(r.segments.size());
+  for (const auto& seg : r.segments) r.decoded_segments.push_back(web::uri::decode(seg));
+  auto raw = uri.query();
+  if (!raw.empty()) {
+    for (const auto& [k, v] : web::uri::split_query(raw)) {
+      QueryParam p;
+      try {
+        p.key = web::uri::decode(k);
+        p.value = web::uri::decode(v);
+      } catch (const std::exception&) {  // the one that failed stays nullopt
       }
+      r.query.push_back(std::move(p));
     }
-    json atts = json::array();
-    for (const auto& a : sub.attachments()) {
-      atts.push_back({{"sha256", crypto::HexEncode(a.sha256())},
-                      {"media_type", a.media_type()},
-                      {"size", a.size()}});
-    }
-    j["attachments"] = atts;
-    if (!v.state.archive_reason().empty()) j["archive_reason"] = v.state.archive_reason();
-    if (!v.state.duplicate_of().empty()) j["duplicate_of"] = v.state.duplicate_of();
   }
-  if (access.reporter_identity && v.reporter) {
-    j["reporter"] = {{"name", v.reporter->name()},
-                     {"nik", v.reporter->nik()},
-                     {"phone", v.reporter->phone()},
-                     {"email", v.reporter->email()}};
-  } else if (access.reporter_identity && v.reporter_erased) {
-    j["reporter"] = {{"erased", true}};
-  }
-  json history = json::array();
-  for (const auto& h : v.history) {
-    const auto& e = h.event;
-    json item = {{"seq", h.seq},
-                 {"node_id", access.content ? json(e.node_id()) : json(nullptr)},
-                 {"type", std::string(protocol::EventTypeName(e.type()))},
-                 {"at", FormatTime(e.time_ms())}};
-    switch (e.actor().kind()) {
-      case v1::ACTOR_OPERATOR:
-        item["actor"] = {{"kind", "operator"}, {"role", e.actor().role()}};
-        if (access.operator_ids) item["actor"]["operator_id"] = e.actor().operator_id();
-        break;
-      case v1::ACTOR_CITIZEN:
-        item["actor"] = {{"kind", "reporter"}};
-        break;
-      default:
-        item["actor"] = {{"kind", "system"}};
-        break;
-    }
-    if (e.has_action() && access.content) {
-      const auto& a = e.action();
-      if (!h.note.empty()) item["note"] = h.note;
-      if (!a.agency().empty()) item["agency"] = a.agency();
-      if (!a.reason().empty()) item["reason"] = a.reason();
-      if (!a.missed_deadline().empty()) item["missed_deadline"] = a.missed_deadline();
-      if (!a.to_node().empty()) item["to_node"] = a.to_node();
-      if (!a.relayed_from().empty()) item["relayed_from"] = crypto::HexEncode(a.relayed_from());
-      if (!a.request().empty()) item["request"] = a.request();
-    }
-    history.push_back(std::move(item));
-  }
-  j["history"] = history;
-  return j;
+  for (const auto& [name, value] : req.headers()) r.headers.emplace(name, value);
+  if (body != nullptr) r.body.assign(body->begin(), body->end());
+  r.now_ms = now;
+  return r;
 }
 
 }  // namespace
@@ -223,14 +63,17 @@ json ViewJson(const CaseView& v, int64_t now) {
 struct HttpApi::Impl {
   CaseService* service;
   NodeConfig config;
-  const storage::TreeLog* log;
-  std::string vkey;
-  federation::Witness* witness = nullptr;  // null unless this node witnesses other logs
   storage::Store* store = nullptr;
-  const protocol::Directory* directory = nullptr;  // null: not federated
-  federation::Replicator* replicator = nullptr;
-  std::unique_ptr<federation::RequestVerifier> verifier;
   std::unique_ptr<web::http::experimental::listener::http_listener> listener;
+
+  // The surfaces, tried in this order (their paths do not overlap).
+  std::unique_ptr<OpsRouter> ops;
+  std::unique_ptr<WitnessRouter> witness;
+  std::unique_ptr<FederationRouter> federation;
+  std::unique_ptr<LogRouter> log;
+  std::unique_ptr<OperatorRouter> operators;
+  std::unique_ptr<CitizenRouter> citizens;
+  std::vector<Router*> routers;
 
   // Every request is counted from Handle until its one reply, so Stop can wait for replies that
   // come later from commit callbacks.
@@ -245,14 +88,18 @@ struct HttpApi::Impl {
     crossplat::threadpool::shared_instance().service().post(std::move(fn));
   }
 
+  void SetRouters() {
+    routers = {ops.get(), witness.get(),  federation.get(),
+               log.get(), citizens.get(), operators.get()};
+  }
+
   // Every request ends here exactly once (see in_flight).
-  void ReplyRaw(const http_request& req, int code, std::string body, const std::string& type,
-                const std::string& cache) {
+  void ReplyRaw(const http_request& req, Response r) {
     // The path holds tracking ids only; the query (access codes) and bodies are never logged.
-    spdlog::debug("{} {} {}", req.method(), req.relative_uri().path(), code);
-    web::http::http_response resp(static_cast<status_code>(code));
-    resp.set_body(std::move(body), type);
-    resp.headers().add("Cache-Control", cache);
+    spdlog::debug("{} {} {}", req.method(), req.relative_uri().path(), r.status);
+    web::http::http_response resp(static_cast<status_code>(r.status));
+    resp.set_body(std::move(r.body), r.content_type);
+    resp.headers().add("Cache-Control", r.cache_control);
     req.reply(resp).then([](pplx::task<void> t) {
       try {
         t.get();
@@ -263,19 +110,7 @@ struct HttpApi::Impl {
     if (--in_flight == 0) drained.notify_all();
   }
 
-  void Reply(const http_request& req, int code, const json& body) {
-    // replace: an error message may quote invalid UTF-8 from the request.
-    ReplyRaw(req, code, body.dump(-1, ' ', false, json::error_handler_t::replace),
-             "application/json", "no-store");
-  }
-
-  void ReplyError(const http_request& req, const Status& s) {
-    int code = HttpStatusFor(s);
-    if (code >= 500) spdlog::error("request failed: {}", s.ToString());
-    json err = {{"code", s.CodeName()}, {"message", s.message()}};
-    err["field"] = s.field().empty() ? json(nullptr) : json(s.field());
-    Reply(req, code, json{{"error", err}});
-  }
+  void ReplyError(const http_request& req, const Status& s) { ReplyRaw(req, ErrorResponse(s)); }
 
   // Checks a request's headers before its body is read: 415 unless application/json, 413 when
   // the declared length is above the limit.
@@ -302,114 +137,6 @@ struct HttpApi::Impl {
       return Status::UnsupportedMedia("Content-Type must be application/json");
     }
     return Status::Ok();
-  }
-
-  // Parses a body: 413 above the size limit (chunked bodies declare no length), 400 if it does
-  // not parse (including invalid UTF-8, which nlohmann::json rejects).
-  Result<json> ParseJson(const std::vector<unsigned char>& bytes) {
-    if (bytes.size() > config.max_body_bytes) {
-      return Status::TooLarge("body larger than " + std::to_string(config.max_body_bytes) +
-                              " bytes");
-    }
-    return ParseJsonBody(
-        std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  }
-
-  // Operator from "Authorization: Bearer <token>" (401 if present but unknown), plus the access
-  // code from the query string or body.
-  Result<Credentials> ReadCredentials(const http_request& req, const std::string& access_code) {
-    Credentials who;
-    who.access_code = access_code;
-    // The access code is best sent in this header (or a POST body): a URL's query can reach logs
-    // and Referer headers. The query parameter stays for existing clients.
-    if (auto h = req.headers().find("X-Access-Code"); h != req.headers().end()) {
-      if (!access_code.empty() && access_code != h->second) {
-        return Status::InvalidArgument("two different access codes", "X-Access-Code");
-      }
-      who.access_code = h->second;
-    }
-    auto it = req.headers().find("Authorization");
-    if (it != req.headers().end()) {
-      const std::string& h = it->second;
-      if (h.rfind("Bearer ", 0) != 0 || h.size() <= 7) {
-        return Status::Unauthenticated("Authorization must be 'Bearer <token>'");
-      }
-      auto op = service->Authenticate(h.substr(7));
-      if (!op.ok()) return op.status();
-      if (!op->has_value()) return Status::Unauthenticated("unknown operator token");
-      who.op = **op;
-    }
-    return who;
-  }
-
-  // GET /api/v1/access-log (admin, auditor: every record) and
-  // GET /api/v1/complaints/{id}/access-log (also the reporter, with the access code): who read
-  // which personal data of which case, and when. Paged by `after` (the last id seen).
-  int RouteAccessLog(const http_request& req, const std::string& case_id) {
-    auto q = Query(req, {"after", "limit", "access_code"});
-    if (!q.ok()) return Fail(req, q.status());
-    uint64_t after = 0, limit = 0;
-    if (Status s = QueryPage(*q, &after, &limit); !s.ok()) return Fail(req, s);
-    auto who = ReadCredentials(req, (*q)["access_code"]);
-    if (!who.ok()) return Fail(req, who.status());
-    auto page =
-        service->AccessLog(case_id, *who, static_cast<int64_t>(after), static_cast<int>(limit));
-    if (!page.ok()) return Fail(req, page.status());
-    const auto& records = page->records;
-    json items = json::array();
-    for (const auto& r : records) {
-      json fields = json::array();
-      for (size_t at = 0; at < r.fields.size();) {
-        size_t comma = r.fields.find(',', at);
-        if (comma == std::string::npos) comma = r.fields.size();
-        fields.push_back(r.fields.substr(at, comma - at));
-        at = comma + 1;
-      }
-      json item = {{"id", r.id},
-                   {"at", FormatTime(r.time_ms)},
-                   {"role", r.role},
-                   {"tracking_id", r.case_id},
-                   {"fields", fields}};
-      if (page->operator_ids) item["operator_id"] = r.operator_id;  // not for the reporter
-      items.push_back(std::move(item));
-    }
-    json next = records.size() == limit ? json(std::to_string(records.back().id)) : json(nullptr);
-    Reply(req, 200, {{"items", items}, {"next_after", next}});
-    return 200;
-  }
-
-  int Fail(const http_request& req, const Status& s) {
-    ReplyError(req, s);
-    return HttpStatusFor(s);
-  }
-
-  // For endpoints any operator (admin, liaison or auditor) may read.
-  Status RequireOperator(const http_request& req) {
-    auto who = ReadCredentials(req, "");
-    if (!who.ok()) return who.status();
-    if (!who->op) return Status::Unauthenticated("an operator token is required");
-    return Status::Ok();
-  }
-
-  static Result<std::map<std::string, std::string>> Query(
-      const http_request& req, std::initializer_list<const char*> known) {
-    std::map<std::string, std::string> out;
-    auto raw = req.relative_uri().query();
-    if (raw.empty()) return out;
-    std::map<std::string, std::string> q;
-    try {
-      q = web::uri::split_query(raw);
-      for (auto& [k, v] : q) {
-        std::string key = web::uri::decode(k);
-        bool ok = false;
-        for (const char* kn : known) ok = ok || key == kn;
-        if (!ok) return Status::InvalidArgument("unknown query parameter", key);
-        out[key] = web::uri::decode(v);
-      }
-    } catch (const std::exception&) {
-      return Status::InvalidArgument("malformed query string", "query");
-    }
-    return out;
   }
 
   // Handlers never block a pool thread on I/O: bodies are read with a continuation, and writes
@@ -439,490 +166,12 @@ struct HttpApi::Impl {
 
   void Guarded(http_request req, const std::vector<unsigned char>* body) {
     try {
-      Route(req, body);
+      Dispatch(routers, ToRequest(req, body, Clock::Real()->NowMs()),
+               [this, req](Response r) { ReplyRaw(req, std::move(r)); });
     } catch (const std::exception& e) {
       // Anything unforeseen is a 500 for this request, never a crash of the node.
       ReplyError(req, Status::Internal(e.what()));
     }
-  }
-
-  // The transparency log: C2SP tlog-tiles under /log/, plus JSON proofs. `rest` is the path
-  // after "/log/". Nothing here carries personal data: entries are the signed envelopes.
-  int RouteLog(const http_request& req, const std::string& rest) {
-    auto fail = [&](const Status& s) {
-      ReplyError(req, s);
-      return HttpStatusFor(s);
-    };
-    if (config.log_requires_auditor) {
-      auto who = ReadCredentials(req, "");
-      if (!who.ok()) return fail(who.status());
-      if (!who->op) return fail(Status::Unauthenticated("the log is restricted to auditors"));
-      if (who->op->role != "auditor" && who->op->role != "admin") {
-        return fail(Status::PermissionDenied("the log is restricted to auditors"));
-      }
-    }
-    if (rest == "checkpoint") {
-      ReplyRaw(req, 200, log->checkpoint().note, "text/plain; charset=utf-8", "no-store");
-      return 200;
-    }
-    if (rest == "vkey") {
-      ReplyRaw(req, 200, vkey + "\n", "text/plain; charset=utf-8", "public, max-age=3600");
-      return 200;
-    }
-    if (rest.rfind("tile/", 0) == 0) {
-      auto ref = crypto::ParseTilePath(rest);
-      if (!ref.ok())
-        return fail(Status::NotFound("not a tile path: " + ref.status().message(), "path"));
-      auto data = log->Tile(*ref);
-      if (!data.ok()) return fail(data.status());
-      // Full tiles never change; partial ones are replaced by wider ones as the log grows.
-      ReplyRaw(req, 200, std::move(*data), "application/octet-stream",
-               ref->width == 0 ? "public, max-age=31536000, immutable" : "no-store");
-      return 200;
-    }
-    auto proof_json = [](const std::vector<std::string>& proof) {
-      json arr = json::array();
-      for (const auto& h : proof) arr.push_back(crypto::Base64Encode(h));
-      return arr;
-    };
-    const uint64_t current = log->checkpoint().size;
-    if (rest == "proof/inclusion") {
-      auto q = Query(req, {"index", "size"});
-      if (!q.ok()) return fail(q.status());
-      uint64_t index = 0, size = 0;
-      Status s = QueryDecimal(*q, "index", &index);
-      if (s.ok()) s = QueryDecimal(*q, "size", &size);
-      if (!s.ok()) return fail(s);
-      if (size > current) return fail(Status::NotFound("the log is not that large yet", "size"));
-      if (index >= size) return fail(Status::InvalidArgument("index must be below size", "index"));
-      auto proof = crypto::InclusionProof(log->Reader(), index, size);
-      if (!proof.ok()) return fail(proof.status());
-      Reply(req, 200, {{"index", index}, {"size", size}, {"proof", proof_json(*proof)}});
-      return 200;
-    }
-    if (rest == "proof/consistency") {
-      auto q = Query(req, {"old", "new"});
-      if (!q.ok()) return fail(q.status());
-      uint64_t old_size = 0, new_size = 0;
-      Status s = QueryDecimal(*q, "old", &old_size);
-      if (s.ok()) s = QueryDecimal(*q, "new", &new_size);
-      if (!s.ok()) return fail(s);
-      if (new_size > current) return fail(Status::NotFound("the log is not that large yet", "new"));
-      if (old_size > new_size)
-        return fail(Status::InvalidArgument("old must not exceed new", "old"));
-      auto proof = crypto::ConsistencyProof(log->Reader(), old_size, new_size);
-      if (!proof.ok()) return fail(proof.status());
-      Reply(req, 200, {{"old", old_size}, {"new", new_size}, {"proof", proof_json(*proof)}});
-      return 200;
-    }
-    return fail(Status::NotFound("no such log resource", "path"));
-  }
-
-  // Node-to-node requests (protobuf, signed by the sending member: federation/request_auth.h).
-  // Every refusal is logged with the sender and the reason.
-  int RouteFederation(const http_request& req, const std::string& path,
-                      const std::vector<unsigned char>& raw, int64_t now) {
-    auto refuse = [&](const Status& s, const std::string& who) {
-      spdlog::warn("federation request {} from '{}' refused: {}", path, who, s.ToString());
-      ReplyError(req, s);
-      return HttpStatusFor(s);
-    };
-    auto manifest = directory != nullptr ? directory->Get() : nullptr;
-    if (!manifest) return refuse(Status::Unavailable("this node has no federation manifest"), "?");
-    auto auth =
-        federation::ParseRequestAuth([&](std::string_view name) -> std::optional<std::string> {
-          auto it = req.headers().find(std::string(name));
-          if (it == req.headers().end()) return std::nullopt;
-          return it->second;
-        });
-    if (!auth.ok()) return refuse(auth.status(), "?");
-    if (raw.size() > kMaxFederationBody) return refuse(Status::TooLarge("body too large"), "?");
-    const std::string body(raw.begin(), raw.end());
-    auto member =
-        verifier->Verify(*manifest, *auth, "POST", req.relative_uri().to_string(), body, now);
-    if (!member.ok()) return refuse(member.status(), auth->node_id);
-    const std::string sender = member->node_id();
-    auto reply_proto = [this, req](const google::protobuf::MessageLite& msg) {
-      ReplyRaw(req, 200, msg.SerializeAsString(), "application/x-protobuf", "no-store");
-    };
-    if (path == "/federation/v1/pull") {
-      v1::PullRequest pull;
-      if (!pull.ParseFromString(body)) {
-        return refuse(Status::InvalidArgument("not a PullRequest", "body"), sender);
-      }
-      const int limit = static_cast<int>(std::clamp<uint32_t>(pull.limit(), 1, 1000));
-      v1::PullResponse out;
-      if (!pull.case_id().empty()) {
-        auto chain = service->CaseChain(pull.case_id());
-        if (!chain.ok()) return refuse(chain.status(), sender);
-        for (auto& e : *chain) out.add_envelopes(std::move(e));
-        reply_proto(out);
-        return 200;
-      }
-      Result<std::vector<std::string>> envelopes =
-          pull.author() == service->node_id()
-              ? store->Envelopes(pull.from_seq(), static_cast<uint64_t>(limit))
-              : store->ForeignEnvelopesBy(pull.author(), pull.from_seq(), limit);
-      if (!envelopes.ok()) return refuse(envelopes.status(), sender);
-      for (auto& e : *envelopes) out.add_envelopes(std::move(e));
-      auto next = pull.author() == service->node_id() ? Result<uint64_t>(service->next_seq())
-                                                      : store->ForeignNextSeq(pull.author());
-      if (next.ok()) out.set_author_next_seq(*next);
-      reply_proto(out);
-      return 200;
-    }
-    if (path == "/federation/v1/stats") {
-      if (service->node_id() != protocol::kHubNode) {
-        return refuse(Status::NotFound("only the hub collects statistics", "path"), sender);
-      }
-      Result<v1::StatsReport> report = Status::PermissionDenied("no valid key");
-      Status checked = Status::PermissionDenied("the stats report is not signed by the sender");
-      for (const auto& key : member->keys()) {
-        if (!protocol::KeyValidAt(*member, key.public_key(), now)) continue;
-        report = OpenStats(body, key.public_key());
-        if (report.ok()) {
-          checked = Status::Ok();
-          break;
-        }
-        checked = report.status();
-      }
-      if (!checked.ok()) return refuse(checked, sender);
-      if (report->node_id() != sender) {
-        return refuse(Status::PermissionDenied("the report names another node"), sender);
-      }
-      if (Status s = store->SetMeta(storage::kStatsMetaPrefix + sender, body); !s.ok())
-        return refuse(s, sender);
-      reply_proto(v1::RewindRequest());
-      return 200;
-    }
-    if (path == "/federation/v1/rewind") {
-      v1::RewindRequest rewind;
-      if (!rewind.ParseFromString(body)) {
-        return refuse(Status::InvalidArgument("not a RewindRequest", "body"), sender);
-      }
-      if (replicator != nullptr) {
-        replicator->Rewind(sender, static_cast<int64_t>(rewind.from_outbox_id()) - 1);
-      }
-      reply_proto(v1::RewindRequest());
-      return 200;
-    }
-    v1::EventBatch batch;
-    if (!batch.ParseFromString(body)) {
-      return refuse(Status::InvalidArgument("not an EventBatch", "body"), sender);
-    }
-    if (batch.sender() != sender) {
-      return refuse(Status::PermissionDenied("the batch names another sender"), sender);
-    }
-    if (!batch.relay_to().empty()) {
-      // Store-and-forward: the hub keeps what a sender could not deliver and passes it on.
-      if (service->node_id() != protocol::kHubNode) {
-        return refuse(Status::PermissionDenied("only the hub relays"), sender);
-      }
-      if (protocol::FindNode(*manifest, batch.relay_to()) == nullptr) {
-        return refuse(Status::InvalidArgument("relay_to is not a member", "relay_to"), sender);
-      }
-      service->Relay(batch, [this, req](Result<v1::BatchResult> r) {
-        OnPool([this, req, r = std::move(r)] {
-          if (!r.ok()) return ReplyError(req, r.status());
-          ReplyRaw(req, 200, r->SerializeAsString(), "application/x-protobuf", "no-store");
-        });
-      });
-      return 0;
-    }
-    service->Receive(sender, batch, [this, req, sender](Result<v1::BatchResult> r) {
-      OnPool([this, req, sender, r = std::move(r)] {
-        if (!r.ok()) return ReplyError(req, r.status());
-        for (const auto& item : r->items()) {
-          if (item.result() == v1::ITEM_REJECTED) {
-            spdlog::warn("federation event {} from '{}' refused: {}",
-                         item.event_hash().substr(0, 16), sender, item.reason());
-          }
-        }
-        ReplyRaw(req, 200, r->SerializeAsString(), "application/x-protobuf", "no-store");
-      });
-    });
-    return 0;
-  }
-
-  // Returns the status code sent, or 0 when the reply will come from a commit callback.
-  int Route(http_request req, const std::vector<unsigned char>* raw_body) {
-    const std::string path = req.relative_uri().path();
-    const auto& m = req.method();
-    auto send = [&](int code, const json& j) {
-      Reply(req, code, j);
-      return code;
-    };
-    auto fail = [&](const Status& s) {
-      ReplyError(req, s);
-      return HttpStatusFor(s);
-    };
-    auto segments = web::uri::split_path(path);
-    for (const auto& seg : segments) {
-      if (!crypto::IsValidUtf8(web::uri::decode(seg))) {
-        return fail(Status::InvalidArgument("path is not valid UTF-8", "path"));
-      }
-    }
-    const int64_t now = Clock::Real()->NowMs();
-
-    if (segments.size() == 1 && segments[0] == "healthz") {
-      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      // A node whose store failed cannot take writes: its supervisor and load balancer must know
-      // (the node also stops itself so that it restarts from disk).
-      if (Status health = store ? store->Health() : Status::Ok(); !health.ok()) {
-        return send(
-            503,
-            {{"status", "failed"}, {"node_id", service->node_id()}, {"error", health.message()}});
-      }
-      return send(
-          200,
-          {{"status", "ok"}, {"node_id", service->node_id()}, {"next_seq", service->next_seq()}});
-    }
-    if (path == "/witness/add-checkpoint" || path == "/witness/vkey") {
-      if (witness == nullptr) return fail(Status::NotFound("this node witnesses no logs", "path"));
-      if (path == "/witness/vkey") {
-        if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-        ReplyRaw(req, 200, witness->CosignerVkey() + "\n", "text/plain; charset=utf-8",
-                 "public, max-age=3600");
-        return 200;
-      }
-      if (m != methods::POST) return fail(Status::MethodNotAllowed("use POST"));
-      if (raw_body->size() > config.max_body_bytes) return fail(Status::TooLarge("body too large"));
-      auto r = witness->AddCheckpoint(std::string(raw_body->begin(), raw_body->end()));
-      ReplyRaw(req, r.http_status, r.body, r.content_type, "no-store");
-      return r.http_status;
-    }
-    if (path == "/federation/v1/manifest") {
-      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      auto manifest = store->GetMeta(storage::kManifestMetaKey);
-      if (!manifest.ok()) return fail(manifest.status());
-      if (!manifest->has_value()) return fail(Status::NotFound("no federation manifest yet"));
-      ReplyRaw(req, 200, **manifest, "application/x-protobuf", "no-store");
-      return 200;
-    }
-    if (path == "/federation/v1/events" || path == "/federation/v1/pull" ||
-        path == "/federation/v1/rewind" || (path == "/federation/v1/stats" && m == methods::POST)) {
-      if (m != methods::POST) return fail(Status::MethodNotAllowed("use POST"));
-      return RouteFederation(req, path, *raw_body, now);
-    }
-    if (path == "/federation/v1/stats") {
-      // The national aggregate of the members' latest signed reports (hub).
-      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET or POST"));
-      if (Status s = RequireOperator(req); !s.ok()) return fail(s);
-      auto manifest = directory != nullptr ? directory->Get() : nullptr;
-      json nodes = json::array();
-      std::map<std::string, std::map<std::string, uint64_t>> totals;
-      uint64_t cases = 0, breaches = 0;
-      for (const auto& member :
-           manifest ? manifest->members() : google::protobuf::RepeatedPtrField<v1::Member>()) {
-        auto blob = store->GetMeta(storage::kStatsMetaPrefix + member.node_id());
-        if (!blob.ok() || !blob->has_value()) continue;
-        v1::Envelope env;
-        v1::StatsReport r;
-        if (!env.ParseFromString(**blob) || !r.ParseFromString(env.payload())) continue;
-        nodes.push_back({{"node_id", r.node_id()},
-                         {"reported_at", FormatTime(r.time_ms())},
-                         {"total_cases", r.total_cases()},
-                         {"sla_breaches", r.sla_breaches()}});
-        cases += r.total_cases();
-        breaches += r.sla_breaches();
-        for (const auto& c : r.counts()) totals[c.dimension()][c.value()] += c.count();
-      }
-      return send(200, {{"nodes", nodes},
-                        {"total_cases", cases},
-                        {"sla_breaches", breaches},
-                        {"counts", totals}});
-    }
-    if (path == "/federation/v1/status") {
-      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      if (Status s = RequireOperator(req); !s.ok()) return fail(s);
-      auto deliveries = store->Deliveries();
-      if (!deliveries.ok()) return fail(deliveries.status());
-      json arr = json::array();
-      for (const auto& d : *deliveries) {
-        arr.push_back(
-            {{"destination", d.destination},
-             {"cursor", d.cursor},
-             {"backlog", d.backlog},
-             {"last_success", TimeOrNull(d.last_success_ms)},
-             {"last_error", d.last_error.empty() ? json(nullptr) : json(d.last_error)},
-             {"last_error_at", TimeOrNull(d.last_error_ms)},
-             {"failing_since", TimeOrNull(d.failing_since_ms)},
-             {"lag_seconds", d.backlog > 0 && d.oldest_pending_ms > 0
-                                 ? std::max<int64_t>(0, now - d.oldest_pending_ms) / 1000.0
-                                 : 0.0}});
-      }
-      // The manifest the node works with now (its directory), which can lag behind the one it
-      // stores and serves at /federation/v1/manifest by one reload.
-      auto in_use = directory ? directory->Get() : nullptr;
-      json manifest = in_use ? json{{"version", in_use->version()}} : json(nullptr);
-      return send(
-          200,
-          {{"node_id", service->node_id()}, {"manifest_in_use", manifest}, {"destinations", arr}});
-    }
-    if (path == "/federation/v1/alerts") {
-      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      if (Status s = RequireOperator(req); !s.ok()) return fail(s);
-      auto q = Query(req, {"after", "limit"});
-      if (!q.ok()) return fail(q.status());
-      uint64_t after = 0, limit = 0;
-      if (Status s = QueryPage(*q, &after, &limit); !s.ok()) return fail(s);
-      auto alerts = store->Alerts(static_cast<int64_t>(after), static_cast<int>(limit));
-      if (!alerts.ok()) return fail(alerts.status());
-      json arr = json::array();
-      for (const auto& a : *alerts) {
-        json item = {{"id", a.id},
-                     {"origin", a.origin},
-                     {"kind", a.kind},
-                     {"detail", a.detail},
-                     {"at", FormatTime(a.time_ms)}};
-        if (a.kind == "event_equivocation") {
-          // Two event hashes (32 bytes each): hex, never raw bytes in a JSON string.
-          item["event_hashes"] = {crypto::HexEncode(a.note_a), crypto::HexEncode(a.note_b)};
-        } else if (crypto::IsValidUtf8(a.note_a) && crypto::IsValidUtf8(a.note_b)) {
-          item["checkpoints"] = {a.note_a, a.note_b};  // signed notes are text
-        } else {
-          item["checkpoints_base64"] = {crypto::Base64Encode(a.note_a),
-                                        crypto::Base64Encode(a.note_b)};
-        }
-        arr.push_back(std::move(item));
-      }
-      json next = alerts->size() == limit ? json(std::to_string(alerts->back().id)) : json(nullptr);
-      return send(200, {{"alerts", arr}, {"next_after", next}});
-    }
-    if (!segments.empty() && segments[0] == "log") {
-      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      return RouteLog(req, path.rfind("/log/", 0) == 0 ? path.substr(5) : std::string());
-    }
-    if (segments.size() == 3 && segments[0] == "api" && segments[1] == "v1" &&
-        segments[2] == "access-log") {
-      if (m != methods::GET) return fail(Status::MethodNotAllowed("use GET"));
-      return RouteAccessLog(req, "");
-    }
-    if (segments.size() < 3 || segments[0] != "api" || segments[1] != "v1" ||
-        segments[2] != "complaints") {
-      return fail(Status::NotFound("no such endpoint", "path"));
-    }
-
-    if (segments.size() == 3) {
-      if (m == methods::POST) {
-        auto q = Query(req, {});
-        if (!q.ok()) return fail(q.status());
-        auto body = ParseJson(*raw_body);
-        if (!body.ok()) return fail(body.status());
-        SubmitRequest sr;
-        Status s = ParseSubmit(*body, &sr);
-        if (!s.ok()) return fail(s);
-        service->Submit(sr, [this, req](Result<SubmitResult> r) {
-          OnPool([this, req, r = std::move(r)] {
-            if (!r.ok()) return ReplyError(req, r.status());
-            ReplyRaw(req, 201, SubmittedJson(*r), "application/json", "no-store");
-          });
-        });
-        return 0;
-      }
-      if (m == methods::GET) {
-        auto q = Query(req, {"status", "report_type", "category", "region_code", "agency",
-                             "overdue", "limit", "cursor"});
-        if (!q.ok()) return fail(q.status());
-        storage::CaseFilter filter;
-        auto& qs = *q;
-        filter.status = qs["status"];
-        if (!filter.status.empty() && !protocol::IsValidStatus(filter.status)) {
-          return fail(Status::InvalidArgument("unknown status", "status"));
-        }
-        filter.report_type = qs["report_type"];
-        if (!filter.report_type.empty() && !protocol::IsValidReportType(filter.report_type)) {
-          return fail(Status::InvalidArgument("unknown report type", "report_type"));
-        }
-        filter.category = qs["category"];
-        filter.region_code = qs["region_code"];
-        filter.agency = qs["agency"];
-        if (!qs["overdue"].empty()) {
-          if (qs["overdue"] != "true" && qs["overdue"] != "false") {
-            return fail(Status::InvalidArgument("must be true or false", "overdue"));
-          }
-          filter.overdue = qs["overdue"] == "true";
-        }
-        if (!qs["limit"].empty()) {
-          uint64_t limit = 0;
-          if (!ParseDecimal(qs["limit"], &limit) || limit < 1 || limit > 500) {
-            return fail(Status::InvalidArgument("must be an integer 1-500", "limit"));
-          }
-          filter.limit = static_cast<int>(limit);
-        }
-        if (!qs["cursor"].empty()) {
-          if (!ParseDecimal(qs["cursor"], &filter.before_ref) || filter.before_ref == 0 ||
-              filter.before_ref > static_cast<uint64_t>(INT64_MAX)) {
-            return fail(Status::InvalidArgument("not a cursor from next_cursor", "cursor"));
-          }
-        }
-        auto who = ReadCredentials(req, "");
-        if (!who.ok()) return fail(who.status());
-        auto items = service->List(filter, *who);
-        if (!items.ok()) return fail(items.status());
-        json arr = json::array();
-        for (const auto& c : *items) arr.push_back(StateJson(c.state, now, c.access));
-        json next = nullptr;
-        // The store pages by its key; nothing comes before key 0.
-        if (static_cast<int>(items->size()) == filter.limit && !items->empty() &&
-            CaseRef(items->back().state) > 0) {
-          next = std::to_string(CaseRef(items->back().state));
-        }
-        return send(200, {{"items", arr}, {"next_cursor", next}});
-      }
-      return fail(Status::MethodNotAllowed("use GET or POST"));
-    }
-
-    const std::string case_id = web::uri::decode(segments[3]);
-    if (segments.size() == 4 && m == methods::GET) {
-      auto q = Query(req, {"access_code"});
-      if (!q.ok()) return fail(q.status());
-      auto who = ReadCredentials(req, (*q)["access_code"]);
-      if (!who.ok()) return fail(who.status());
-      auto view = service->View(case_id, *who);
-      if (!view.ok()) return fail(view.status());
-      return send(200, ViewJson(*view, now));
-    }
-    if (segments.size() == 5 && segments[4] == "events" && m == methods::GET) {
-      auto q = Query(req, {"access_code"});
-      if (!q.ok()) return fail(q.status());
-      auto who = ReadCredentials(req, (*q)["access_code"]);
-      if (!who.ok()) return fail(who.status());
-      auto events = service->Events(case_id, *who);
-      if (!events.ok()) return fail(events.status());
-      json arr = json::array();
-      for (const auto& e : *events) {
-        arr.push_back({{"seq", e.seq},
-                       {"hash", crypto::HexEncode(e.hash)},
-                       {"envelope", crypto::Base64Encode(e.envelope)}});
-      }
-      return send(200, {{"tracking_id", case_id},
-                        {"payload_type", std::string(protocol::kEventPayloadType)},
-                        {"events", arr}});
-    }
-    if (segments.size() == 5 && segments[4] == "access-log" && m == methods::GET) {
-      return RouteAccessLog(req, case_id);
-    }
-    if (segments.size() == 5 && segments[4] == "actions" && m == methods::POST) {
-      auto q = Query(req, {"access_code"});
-      if (!q.ok()) return fail(q.status());
-      auto body = ParseJson(*raw_body);
-      if (!body.ok()) return fail(body.status());
-      ActionRequest ar;
-      std::string access_code = (*q)["access_code"];
-      Status s = ParseAction(*body, &ar, &access_code);
-      if (!s.ok()) return fail(s);
-      auto who = ReadCredentials(req, access_code);
-      if (!who.ok()) return fail(who.status());
-      service->Act(case_id, ar, *who, [this, req, now, who = *who](Result<v1::CaseState> state) {
-        OnPool([this, req, now, who, state = std::move(state)] {
-          if (!state.ok()) return ReplyError(req, state.status());
-          Reply(req, 200, StateJson(*state, now, service->ActionReplyAccess(*state, who)));
-        });
-      });
-      return 0;
-    }
-    return fail(Status::NotFound("no such endpoint", "path"));
   }
 };
 
@@ -933,21 +182,28 @@ void HttpApi::InitThreadPool(int threads) {
 HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::TreeLog* log,
                  std::string vkey, federation::Witness* witness, storage::Store* store)
     : impl_(new Impl) {
-  impl_->witness = witness;
   impl_->store = store;
   impl_->service = service;
-  impl_->log = log;
-  impl_->vkey = std::move(vkey);
   impl_->config = config;
+  impl_->ops = std::make_unique<OpsRouter>(service, store);
+  impl_->witness = std::make_unique<WitnessRouter>(witness, config.max_body_bytes);
+  impl_->federation =
+      std::make_unique<FederationRouter>(service, store, nullptr, nullptr, 0, &Impl::OnPool);
+  impl_->log =
+      std::make_unique<LogRouter>(service, log, std::move(vkey), config.log_requires_auditor);
+  impl_->citizens = std::make_unique<CitizenRouter>(service, config.max_body_bytes, &Impl::OnPool);
+  impl_->operators =
+      std::make_unique<OperatorRouter>(service, config.max_body_bytes, &Impl::OnPool);
+  impl_->SetRouters();
 }
 
 HttpApi::~HttpApi() { Stop(); }
 
 void HttpApi::SetFederation(const protocol::Directory* directory,
                             federation::Replicator* replicator, int64_t start_ms) {
-  impl_->directory = directory;
-  impl_->replicator = replicator;
-  impl_->verifier = std::make_unique<federation::RequestVerifier>(start_ms);
+  impl_->federation = std::make_unique<FederationRouter>(impl_->service, impl_->store, directory,
+                                                         replicator, start_ms, &Impl::OnPool);
+  impl_->SetRouters();
 }
 
 Status HttpApi::Start(const std::string& host, int port) {

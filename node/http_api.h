@@ -1,4 +1,7 @@
-// The REST API (cpprestsdk listener): routes requests to CaseService and maps Status to HTTP.
+// The HTTP server (cpprestsdk listener): turns each request into a node::Request, hands it to the
+// routers of node/http_router.h in turn (one per surface) and sends their Response. It owns the
+// transport only: content-type and size checks before a body is read, replies from commit
+// callbacks on the HTTP pool, refusing new requests and draining in-flight ones at Stop.
 // This is the only translation unit that includes cpprestsdk's listener (slow to compile).
 #pragma once
 
@@ -25,7 +28,8 @@ class HttpApi {
           std::string vkey, federation::Witness* witness, storage::Store* store);
   ~HttpApi();
   // Serves the node-to-node endpoints (/federation/v1/events, pull, rewind) with requests
-  // verified against `directory`'s manifest, refusing requests signed before `start_ms`.
+  // verified against `directory`'s manifest, refusing requests signed before `start_ms`. Call
+  // before Start.
   void SetFederation(const protocol::Directory* directory, federation::Replicator* replicator,
                      int64_t start_ms);
   // Binds and starts serving on host:port.

@@ -1,0 +1,27 @@
+#include "node/pull_service.h"
+
+#include <algorithm>
+
+namespace lapor::node {
+
+Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
+  const int limit = static_cast<int>(std::clamp<uint32_t>(pull.limit(), 1, 1000));
+  v1::PullResponse out;
+  if (!pull.case_id().empty()) {
+    auto chain = service_->CaseChain(pull.case_id());
+    if (!chain.ok()) return chain.status();
+    for (auto& e : *chain) out.add_envelopes(std::move(e));
+    return out;
+  }
+  const bool own = pull.author() == service_->node_id();
+  Result<std::vector<std::string>> envelopes =
+      own ? store_->Envelopes(pull.from_seq(), static_cast<uint64_t>(limit))
+          : store_->ForeignEnvelopesBy(pull.author(), pull.from_seq(), limit);
+  if (!envelopes.ok()) return envelopes.status();
+  for (auto& e : *envelopes) out.add_envelopes(std::move(e));
+  auto next = own ? Result<uint64_t>(service_->next_seq()) : store_->ForeignNextSeq(pull.author());
+  if (next.ok()) out.set_author_next_seq(*next);
+  return out;
+}
+
+}  // namespace lapor::node

@@ -1,0 +1,192 @@
+// StatsService in-process: the hub keeps a member's signed statistics report only when it is
+// signed by one of that member's valid keys and names that member, and the national aggregate
+// sums the members' latest reports.
+#include "node/stats_service.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "harness/node_process.h"
+#include "node/stats.h"
+#include "protocol/directory.h"
+#include "protocol/manifest.h"
+
+namespace lapor::node {
+namespace {
+
+constexpr int64_t kNow = 1796004000000;  // 2026-11-30 02:00 UTC
+constexpr int64_t kDay = 24 * 3600 * 1000;
+
+class StatsServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("lapor-stats");
+    auto store = storage::Store::Open(dir_ + "/lapor.db");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    // The hub, 32 and 33; all keys valid from before kNow.
+    ASSERT_TRUE(
+        protocol::AddMember(&manifest_, "00", "http://127.0.0.1:1", hub_.public_key(), 0).ok());
+    ASSERT_TRUE(
+        protocol::AddMember(&manifest_, "32", "http://127.0.0.1:2", k32_.public_key(), 0).ok());
+    ASSERT_TRUE(
+        protocol::AddMember(&manifest_, "33", "http://127.0.0.1:3", k33_.public_key(), 0).ok());
+    directory_.Set(std::make_shared<const v1::Manifest>(manifest_));
+  }
+  void TearDown() override {
+    if (store_) store_->Close();
+  }
+
+  const v1::Member& member(const std::string& id) {
+    return *protocol::FindNode(*directory_.Get(), id);
+  }
+
+  static v1::StatsReport Report(const std::string& node_id, int64_t time_ms, uint64_t total,
+                                uint64_t breaches, const std::string& region) {
+    v1::StatsReport r;
+    r.set_node_id(node_id);
+    r.set_time_ms(time_ms);
+    r.set_total_cases(total);
+    r.set_sla_breaches(breaches);
+    auto* c = r.add_counts();
+    c->set_dimension("status");
+    c->set_value("belum_terverifikasi");
+    c->set_count(total);
+    c = r.add_counts();
+    c->set_dimension("region_code");
+    c->set_value(region);
+    c->set_count(total);
+    return r;
+  }
+
+  std::optional<std::string> Stored(const std::string& node_id) {
+    auto blob = store_->GetMeta(storage::kStatsMetaPrefix + node_id);
+    EXPECT_TRUE(blob.ok());
+    return blob.ok() ? *blob : std::nullopt;
+  }
+
+  std::string dir_;
+  std::unique_ptr<storage::Store> store_;
+  crypto::SigningKey hub_ = crypto::SigningKey::Generate();
+  crypto::SigningKey k32_ = crypto::SigningKey::Generate();
+  crypto::SigningKey k33_ = crypto::SigningKey::Generate();
+  v1::Manifest manifest_;
+  protocol::Directory directory_;
+};
+
+TEST_F(StatsServiceTest, AValidReportFromAMemberIsStored) {
+  StatsService stats(store_.get(), "00", &directory_);
+  const std::string env = SignStats(Report("32", kNow, 3, 1, "32"), k32_);
+  ASSERT_TRUE(stats.Accept(member("32"), env, kNow).ok());
+  EXPECT_EQ(Stored("32"), env);
+  EXPECT_EQ(Stored("33"), std::nullopt);
+}
+
+TEST_F(StatsServiceTest, OnlyTheHubCollects) {
+  StatsService stats(store_.get(), "32", &directory_);
+  Status s = stats.Accept(member("33"), SignStats(Report("33", kNow, 1, 0, "33"), k33_), kNow);
+  EXPECT_EQ(s.code(), Status::Code::kNotFound);
+  EXPECT_EQ(s.message(), "only the hub collects statistics");
+  EXPECT_EQ(s.field(), "path");
+  EXPECT_EQ(Stored("33"), std::nullopt);
+}
+
+TEST_F(StatsServiceTest, AReportSignedByAnotherKeyIsRefused) {
+  StatsService stats(store_.get(), "00", &directory_);
+  // Signed by a key outside the federation, and by another member's key.
+  const crypto::SigningKey outsider = crypto::SigningKey::Generate();
+  for (const crypto::SigningKey* key : std::vector<const crypto::SigningKey*>{&outsider, &k33_}) {
+    Status s = stats.Accept(member("32"), SignStats(Report("32", kNow, 3, 0, "32"), *key), kNow);
+    EXPECT_EQ(s.code(), Status::Code::kPermissionDenied);
+    EXPECT_EQ(s.message(), "the stats report is not signed by the sender");
+  }
+  EXPECT_EQ(Stored("32"), std::nullopt);
+}
+
+TEST_F(StatsServiceTest, AReportSignedByARetiredKeyIsRefused) {
+  // 32 rotated its key a day ago with no overlap: its old key no longer counts.
+  crypto::SigningKey next = crypto::SigningKey::Generate();
+  ASSERT_TRUE(protocol::RotateKey(&manifest_, "32", next.public_key(), kNow - kDay, 0).ok());
+  directory_.Set(std::make_shared<const v1::Manifest>(manifest_));
+  StatsService stats(store_.get(), "00", &directory_);
+  Status s = stats.Accept(member("32"), SignStats(Report("32", kNow, 3, 0, "32"), k32_), kNow);
+  EXPECT_EQ(s.code(), Status::Code::kPermissionDenied);
+  EXPECT_EQ(Stored("32"), std::nullopt);
+  // Its new key does.
+  EXPECT_TRUE(
+      stats.Accept(member("32"), SignStats(Report("32", kNow, 3, 0, "32"), next), kNow).ok());
+}
+
+TEST_F(StatsServiceTest, AReportForAnotherNodeIsRefused) {
+  StatsService stats(store_.get(), "00", &directory_);
+  // 32 signs a report that claims to be 33's.
+  Status s = stats.Accept(member("32"), SignStats(Report("33", kNow, 9, 0, "33"), k32_), kNow);
+  EXPECT_EQ(s.code(), Status::Code::kPermissionDenied);
+  EXPECT_EQ(s.message(), "the report names another node");
+  EXPECT_EQ(Stored("32"), std::nullopt);
+  EXPECT_EQ(Stored("33"), std::nullopt);
+}
+
+TEST_F(StatsServiceTest, AMalformedReportIsRefused) {
+  StatsService stats(store_.get(), "00", &directory_);
+  Status s = stats.Accept(member("32"), "not an envelope", kNow);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(s.field(), "body");
+  EXPECT_EQ(Stored("32"), std::nullopt);
+}
+
+TEST_F(StatsServiceTest, TheNationalAggregateSumsTheLatestReports) {
+  StatsService stats(store_.get(), "00", &directory_);
+  ASSERT_TRUE(
+      stats.Accept(member("32"), SignStats(Report("32", kNow, 3, 1, "32"), k32_), kNow).ok());
+  ASSERT_TRUE(
+      stats.Accept(member("33"), SignStats(Report("33", kNow - 10, 7, 0, "33"), k33_), kNow).ok());
+  // 33's later report replaces its earlier one.
+  ASSERT_TRUE(
+      stats.Accept(member("33"), SignStats(Report("33", kNow, 2, 2, "33"), k33_), kNow).ok());
+
+  NationalStats n = stats.National();
+  // The hub sent no report: it is not listed (nor counted); the others in manifest order.
+  ASSERT_EQ(n.nodes.size(), 2u);
+  EXPECT_EQ(n.nodes[0].node_id, "32");
+  EXPECT_EQ(n.nodes[0].reported_at_ms, kNow);
+  EXPECT_EQ(n.nodes[0].total_cases, 3u);
+  EXPECT_EQ(n.nodes[0].sla_breaches, 1u);
+  EXPECT_EQ(n.nodes[1].node_id, "33");
+  EXPECT_EQ(n.nodes[1].total_cases, 2u);
+  EXPECT_EQ(n.total_cases, 5u);
+  EXPECT_EQ(n.sla_breaches, 3u);
+  EXPECT_EQ(n.counts["status"]["belum_terverifikasi"], 5u);
+  EXPECT_EQ(n.counts["region_code"]["32"], 3u);
+  EXPECT_EQ(n.counts["region_code"]["33"], 2u);
+}
+
+TEST_F(StatsServiceTest, AMemberRemovedFromTheManifestIsNoLongerCounted) {
+  StatsService stats(store_.get(), "00", &directory_);
+  ASSERT_TRUE(
+      stats.Accept(member("32"), SignStats(Report("32", kNow, 3, 1, "32"), k32_), kNow).ok());
+  ASSERT_TRUE(
+      stats.Accept(member("33"), SignStats(Report("33", kNow, 2, 0, "33"), k33_), kNow).ok());
+  ASSERT_TRUE(protocol::RemoveMember(&manifest_, "33", kNow).ok());
+  directory_.Set(std::make_shared<const v1::Manifest>(manifest_));
+  NationalStats n = stats.National();
+  ASSERT_EQ(n.nodes.size(), 1u);
+  EXPECT_EQ(n.nodes[0].node_id, "32");
+  EXPECT_EQ(n.total_cases, 3u);
+}
+
+TEST_F(StatsServiceTest, WithoutAManifestTheAggregateIsEmpty) {
+  protocol::Directory empty;
+  StatsService stats(store_.get(), "00", &empty);
+  NationalStats n = stats.National();
+  EXPECT_TRUE(n.nodes.empty());
+  EXPECT_EQ(n.total_cases, 0u);
+  EXPECT_TRUE(n.counts.empty());
+  StatsService unfederated(store_.get(), "00", nullptr);
+  EXPECT_TRUE(unfederated.National().nodes.empty());
+}
+
+}  // namespace
+}  // namespace lapor::node
