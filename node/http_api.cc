@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/mutex.h"
 #include "node/citizen_router.h"
 #include "node/federation_router.h"
 #include "node/http_router.h"
@@ -77,10 +78,10 @@ struct HttpApi::Impl {
 
   // Every request is counted from Handle until its one reply, so Stop can wait for replies that
   // come later from commit callbacks.
-  std::mutex mu;
-  std::condition_variable drained;
-  int in_flight = 0;      // guarded by mu
-  bool stopping = false;  // guarded by mu
+  Mutex mu;
+  CondVar drained;
+  int in_flight LAPOR_GUARDED_BY(mu) = 0;
+  bool stopping LAPOR_GUARDED_BY(mu) = false;
 
   // Commit callbacks run on the store's committer thread: the replies (JSON, socket writes) move
   // to the HTTP pool so the committer can start the next group commit at once.
@@ -106,8 +107,8 @@ struct HttpApi::Impl {
       } catch (...) {  // the client went away; nothing to do
       }
     });
-    std::lock_guard<std::mutex> lock(mu);
-    if (--in_flight == 0) drained.notify_all();
+    MutexLock lock(mu);
+    if (--in_flight == 0) drained.NotifyAll();
   }
 
   void ReplyError(const http_request& req, const Status& s) { ReplyRaw(req, ErrorResponse(s)); }
@@ -144,7 +145,7 @@ struct HttpApi::Impl {
   void Handle(http_request req) {
     bool refuse = false;
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       ++in_flight;
       refuse = stopping;
     }
@@ -224,9 +225,10 @@ void HttpApi::Stop() {
   {
     // New requests get 503; wait for every accepted one to get its reply (writes reply once
     // durable, so this is bounded by one group commit).
-    std::unique_lock<std::mutex> lock(impl_->mu);
+    MutexLock lock(impl_->mu);
     impl_->stopping = true;
-    impl_->drained.wait_for(lock, std::chrono::seconds(30), [&] { return impl_->in_flight == 0; });
+    impl_->drained.WaitFor(lock, std::chrono::seconds(30),
+                           [&]() LAPOR_REQUIRES(impl_->mu) { return impl_->in_flight == 0; });
   }
   try {
     impl_->listener->close().wait();
