@@ -7,35 +7,24 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
-#include "base/periodic.h"
-#include "base/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
-#include "federation/manifest_client.h"
-#include "federation/replicator.h"
-#include "federation/witness.h"
-#include "federation/witness_client.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/fsck.h"
-#include "node/http_api.h"
 #include "node/logging.h"
-#include "node/stats.h"
+#include "node/node_context.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
 #include "protocol/regions.h"
 #include "protocol/tracking_id.h"
-#include "storage/tree_log.h"
 
 namespace lapor::node {
 namespace {
@@ -149,188 +138,17 @@ int Run(const std::string& dir, const std::string& listen_override) {
   sigset_t stop = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   if (Status locked = LockDataDir(dir); !locked.ok()) return Fail(locked);
-
-  auto opened = OpenNode(dir);
-  if (!opened.ok()) return Fail(opened.status());
-  Opened& o = *opened;
-  std::string listen = listen_override.empty() ? o.config.listen : listen_override;
-  std::string host;
-  int port = 0;
-  Status s = ParseListen(listen, &host, &port, "--listen");
-  if (!s.ok()) return Fail(s);
-
-  DataDir data(dir);
-  auto calendar =
-      protocol::WorkingCalendar::LoadWithNational(data.HolidaysPath(), o.config.utc_offset_minutes);
-  if (!calendar.ok()) return Fail(calendar.status());
-  // The federation manifest this node works with: the last good one stored (the manifest client
-  // or the hub's own federation commands store it), reloaded when it changes.
-  protocol::Directory directory;
-  std::string loaded_manifest;  // guarded by manifest_mu
-  std::mutex manifest_mu;
-  auto load_manifest = [&] {
-    std::lock_guard<std::mutex> lock(manifest_mu);
-    auto blob = o.store->GetMeta(storage::kManifestMetaKey);
-    if (!blob.ok() || !blob->has_value() || **blob == loaded_manifest) return;
-    auto m = protocol::ParseStoredManifest(**blob);
-    if (!m) return;
-    loaded_manifest = **blob;
-    directory.Set(std::make_shared<const v1::Manifest>(std::move(*m)));
-  };
-  load_manifest();
-
-  federation::ReplicatorOptions ropts;
-  ropts.node_id = o.config.node_id;
-  ropts.key = o.key;
-  ropts.directory = &directory;
-  ropts.store = o.store.get();
-  ropts.peer_urls = o.config.peer_urls;
-  ropts.batch_items = o.config.delivery_batch;
-  ropts.retry_initial_ms = o.config.retry_initial_ms;
-  ropts.retry_max_ms = o.config.retry_max_ms;
-  ropts.relay_after_ms = o.config.relay_after_ms;
-  ropts.request_timeout_ms = o.config.request_timeout_ms;
-  federation::Replicator replicator(ropts);
-
-  CaseServiceOptions opts;
-  opts.node_id = o.config.node_id;
-  opts.jurisdiction = o.config.jurisdiction;
-  opts.key = o.key;
-  opts.sealing_key = o.sealing_key;
-  opts.directory = &directory;
-  opts.on_outbox = [&replicator] { replicator.Wake(); };
-  auto service = CaseService::Open(
-      opts, o.store.get(), std::make_shared<const protocol::WorkingCalendar>(std::move(*calendar)));
-  if (!service.ok()) return Fail(service.status());
-
-  // The transparency log: checkpoints signed by the node's key under its origin name.
-  auto key = o.key;
-  const std::string origin = o.config.origin;
-  auto log = storage::TreeLog::Open(o.store.get(), origin, [key, origin](const std::string& body) {
-    return crypto::SignNote(body, origin, *key);
-  });
-  if (!log.ok()) return Fail(log.status());
-
-  // Witnessing other nodes' logs, if configured (the hub does).
-  std::unique_ptr<federation::Witness> witness;
-  if (!o.config.witness_of.empty()) {
-    auto w = federation::Witness::Create(o.store.get(), o.config.witness_of, origin, o.key);
-    if (!w.ok()) return Fail(w.status());
-    witness = std::move(*w);
-  }
-
-  // Before serving: take back this node's own events that other nodes hold beyond its log
-  // (after a restore from backup), so no seq is ever signed twice.
-  const int64_t start_ms = Clock::Real()->NowMs();
-  HttpApi::InitThreadPool(o.config.http_threads);  // before any cpprestsdk client runs
-  replicator.SetLog(log->get());
-  if (auto recovered = federation::CatchUpAtStart(ropts, service->get()); !recovered.ok()) {
-    spdlog::error("catch-up failed: {}", recovered.status().ToString());
-  }
-
-  HttpApi api(service->get(), o.config, log->get(),
-              crypto::VerifierKeyString(origin, o.key->public_key()), witness.get(), o.store.get());
-  api.SetFederation(&directory, &replicator, start_ms);
-  s = api.Start(host, port);
-  if (!s.ok()) return Fail(s);
-  spdlog::info("node {} serving http://{}:{}/ (next seq {})", o.config.node_id, host, port,
-               (*service)->next_seq());
-
-  // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
-  Periodic sla("lapor-sla", std::chrono::milliseconds(o.config.sla_interval_ms), [&] {
-    auto cal = protocol::WorkingCalendar::LoadWithNational(data.HolidaysPath(),
-                                                           o.config.utc_offset_minutes);
-    if (cal.ok()) {
-      (*service)->SetCalendar(std::make_shared<const protocol::WorkingCalendar>(std::move(*cal)));
-    } else {
-      spdlog::warn("holiday calendar not reloaded: {}", cal.status().ToString());
-    }
-    auto n = (*service)->RunSla();
-    if (!n.ok()) {
-      spdlog::error("SLA run failed: {}", n.status().ToString());
-    } else if (*n > 0) {
-      spdlog::info("SLA: recorded {} escalation/auto-completion events", *n);
-    }
-  });
-  sla.Start();
-  replicator.Start();
-  // In the background: a peer that is down must not hold up the start.
-  std::thread resend([&ropts] {
-    SetThreadName("lapor-resend");
-    federation::AskPeersToResend(ropts);
-  });
-  // Statistics for the national aggregate: counts only, signed, to the hub.
-  Periodic stats("lapor-stats", std::chrono::milliseconds(o.config.stats_interval_ms), [&] {
-    auto m = directory.Get();
-    if (!m || o.config.node_id == protocol::kHubNode) return;
-    const std::string url = federation::PeerUrl(ropts, std::string(protocol::kHubNode));
-    if (url.empty()) return;
-    auto report = BuildStats(o.store.get(), o.config.node_id, Clock::Real()->NowMs());
-    if (!report.ok()) return spdlog::warn("statistics: {}", report.status().ToString());
-    auto sent = federation::PostSigned(*o.key, o.config.node_id, url, "/federation/v1/stats",
-                                       SignStats(*report, *o.key), Clock::Real()->NowMs(), 10000);
-    if (!sent.ok()) spdlog::info("statistics not delivered: {}", sent.status().message());
-  });
-  stats.Start();
-  Periodic manifest_reload("lapor-dirreload",
-                           std::chrono::milliseconds(std::min(o.config.manifest_interval_ms, 200)),
-                           load_manifest);
-  manifest_reload.Start();
-
-  std::unique_ptr<federation::ManifestClient> manifest_client;
-  if (!o.config.hub_url.empty() && !o.config.hub_key.empty()) {
-    manifest_client = std::make_unique<federation::ManifestClient>(
-        o.store.get(), o.config.hub_url, *crypto::HexDecode(o.config.hub_key),
-        o.config.manifest_interval_ms, load_manifest);
-    manifest_client->Start();
-  }
-
-  std::unique_ptr<federation::WitnessClient> witness_client;
-  if (!o.config.witnesses.empty()) {
-    std::vector<federation::WitnessEndpoint> endpoints;
-    for (const auto& [url, vk] : o.config.witnesses) endpoints.push_back({url, vk});
-    witness_client = std::make_unique<federation::WitnessClient>(log->get(), std::move(endpoints));
-    witness_client->Start();
-  }
-
-  // Log loop: a new checkpoint within a second of new events becoming durable.
-  Periodic integrator("lapor-integrate", std::chrono::milliseconds(250), [&] {
-    auto size = (*log)->Integrate();
-    if (!size.ok()) spdlog::error("log integration failed: {}", size.status().ToString());
-  });
-  integrator.Start();
-
-  // A failed store refuses every write from then on: stop, so the supervisor restarts the node
-  // from what is durable (recovery is the normal start path).
-  std::atomic<bool> store_failed{false};
-  Periodic health("lapor-health", std::chrono::milliseconds(500), [&] {
-    Status h = o.store->Health();
-    if (h.ok() || store_failed.exchange(true)) return;
-    spdlog::critical("{}: stopping so that the node restarts from disk", h.message());
-    ::kill(::getpid(), SIGTERM);
-  });
-  health.Start();
+  auto node = NodeContext::Open(dir, listen_override);
+  if (!node.ok()) return Fail(node.status());
+  if (Status s = (*node)->Start(); !s.ok()) return Fail(s);
 
   int sig = 0;
   sigwait(&stop, &sig);
-  health.Stop();
   spdlog::info("signal {} received: finishing in-flight requests", sig);
-  api.Stop();
-  resend.join();
-  replicator.Stop();
-  manifest_reload.Stop();
-  stats.Stop();
-  witness_client.reset();
-  manifest_client.reset();
-  sla.Stop();
-  integrator.Stop();
-  if (auto size = (*log)->Integrate(); !size.ok()) {
-    spdlog::error("final log integration failed: {}", size.status().ToString());
-  }
-  o.store->Close();
-  const bool failed = store_failed.load() || !o.store->Health().ok();
-  if (failed) {
-    spdlog::error("stopped after a store failure (exit 1): what was acknowledged is durable");
+  Status stopped = (*node)->Stop();
+  if (!stopped.ok()) {
+    spdlog::error("stopped after a store failure (exit 1): what was acknowledged is durable ({})",
+                  stopped.message());
   } else {
     spdlog::info("stopped cleanly");
   }
@@ -338,7 +156,7 @@ int Run(const std::string& dir, const std::string& listen_override) {
   // Everything is durable and every request answered. Skip static destructors: cpprestsdk's
   // thread pool may still be unwinding connections and races with them at exit.
   std::fflush(nullptr);
-  std::_Exit(failed ? 1 : 0);
+  std::_Exit(stopped.ok() ? 0 : 1);
 }
 
 // Operator tokens: printed once, only their SHA-256 is stored.

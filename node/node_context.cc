@@ -1,0 +1,230 @@
+#include "node/node_context.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "base/thread_name.h"
+#include "crypto/encoding.h"
+#include "crypto/note.h"
+#include "node/stats.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
+
+namespace lapor::node {
+
+Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
+                                                       const std::string& listen_override) {
+  std::unique_ptr<NodeContext> n(new NodeContext(dir));
+  auto config = n->data_.LoadConfig();
+  if (!config.ok()) return config.status();
+  n->config_ = *config;
+  const NodeConfig& c = n->config_;
+  const std::string listen = listen_override.empty() ? c.listen : listen_override;
+  LAPOR_RETURN_IF_ERROR(ParseListen(listen, &n->host_, &n->port_, "--listen"));
+  auto key = n->data_.LoadSigningKey();
+  if (!key.ok()) return key.status();
+  n->key_ = std::make_shared<const crypto::SigningKey>(std::move(*key));
+  auto sealing = n->data_.LoadSealingKey();
+  if (!sealing.ok()) return sealing.status();
+  auto calendar =
+      protocol::WorkingCalendar::LoadWithNational(n->data_.HolidaysPath(), c.utc_offset_minutes);
+  if (!calendar.ok()) return calendar.status();
+
+  storage::StoreOptions store_options;
+  store_options.commit_gather_writes = c.commit_gather_writes;
+  store_options.commit_gather_us = c.commit_gather_us;
+  auto store = storage::Store::Open(n->data_.DatabasePath(), store_options);
+  if (!store.ok()) return store.status();
+  n->store_ = std::move(*store);
+
+  // The federation manifest this node works with: the last good one stored (the manifest client
+  // or the hub's own federation commands store it), reloaded when it changes.
+  n->LoadManifest();
+
+  federation::ReplicatorOptions& r = n->replicator_options_;
+  r.node_id = c.node_id;
+  r.key = n->key_;
+  r.directory = &n->directory_;
+  r.store = n->store_.get();
+  r.peer_urls = c.peer_urls;
+  r.batch_items = c.delivery_batch;
+  r.retry_initial_ms = c.retry_initial_ms;
+  r.retry_max_ms = c.retry_max_ms;
+  r.relay_after_ms = c.relay_after_ms;
+  r.request_timeout_ms = c.request_timeout_ms;
+  n->replicator_ = std::make_unique<federation::Replicator>(r);
+
+  CaseServiceOptions opts;
+  opts.node_id = c.node_id;
+  opts.jurisdiction = c.jurisdiction;
+  opts.key = n->key_;
+  opts.sealing_key = *sealing;
+  crypto::Wipe(&*sealing);
+  opts.directory = &n->directory_;
+  federation::Replicator* replicator = n->replicator_.get();
+  opts.on_outbox = [replicator] { replicator->Wake(); };
+  auto service =
+      CaseService::Open(opts, n->store_.get(),
+                        std::make_shared<const protocol::WorkingCalendar>(std::move(*calendar)));
+  if (!service.ok()) return service.status();
+  n->service_ = std::move(*service);
+
+  // The transparency log: checkpoints signed by the node's key under its origin name.
+  auto signer = n->key_;
+  const std::string origin = c.origin;
+  auto log = storage::TreeLog::Open(
+      n->store_.get(), origin,
+      [signer, origin](const std::string& b) { return crypto::SignNote(b, origin, *signer); });
+  if (!log.ok()) return log.status();
+  n->log_ = std::move(*log);
+  n->replicator_->SetLog(n->log_.get());
+
+  // Witnessing other nodes' logs, if configured (the hub does).
+  if (!c.witness_of.empty()) {
+    auto w = federation::Witness::Create(n->store_.get(), c.witness_of, origin, n->key_);
+    if (!w.ok()) return w.status();
+    n->witness_ = std::move(*w);
+  }
+  return n;
+}
+
+NodeContext::~NodeContext() {
+  if (started_) (void)Stop();
+}
+
+void NodeContext::LoadManifest() {
+  MutexLock lock(manifest_mu_);
+  auto blob = store_->GetMeta(storage::kManifestMetaKey);
+  if (!blob.ok() || !blob->has_value() || **blob == loaded_manifest_) return;
+  auto m = protocol::ParseStoredManifest(**blob);
+  if (!m) return;
+  loaded_manifest_ = **blob;
+  directory_.Set(std::make_shared<const v1::Manifest>(std::move(*m)));
+}
+
+void NodeContext::SendStats() {
+  auto m = directory_.Get();
+  if (!m || config_.node_id == protocol::kHubNode) return;
+  const std::string url = federation::PeerUrl(replicator_options_, std::string(protocol::kHubNode));
+  if (url.empty()) return;
+  auto report = BuildStats(store_.get(), config_.node_id, Clock::Real()->NowMs());
+  if (!report.ok()) return spdlog::warn("statistics: {}", report.status().ToString());
+  auto sent = federation::PostSigned(*key_, config_.node_id, url, "/federation/v1/stats",
+                                     SignStats(*report, *key_), Clock::Real()->NowMs(), 10000);
+  if (!sent.ok()) spdlog::info("statistics not delivered: {}", sent.status().message());
+}
+
+Status NodeContext::Start() {
+  const NodeConfig& c = config_;
+  // Before serving: take back this node's own events that other nodes hold beyond its log
+  // (after a restore from backup), so no seq is ever signed twice.
+  const int64_t start_ms = Clock::Real()->NowMs();
+  HttpApi::InitThreadPool(c.http_threads);  // before any cpprestsdk client runs
+  if (auto recovered = federation::CatchUpAtStart(replicator_options_, service_.get());
+      !recovered.ok()) {
+    spdlog::error("catch-up failed: {}", recovered.status().ToString());
+  }
+
+  api_ = std::make_unique<HttpApi>(service_.get(), c, log_.get(),
+                                   crypto::VerifierKeyString(c.origin, key_->public_key()),
+                                   witness_.get(), store_.get());
+  api_->SetFederation(&directory_, replicator_.get(), start_ms);
+  LAPOR_RETURN_IF_ERROR(api_->Start(host_, port_));
+  started_ = true;
+  spdlog::info("node {} serving http://{}:{}/ (next seq {})", c.node_id, host_, port_,
+               service_->next_seq());
+
+  // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
+  sla_ =
+      std::make_unique<Periodic>("lapor-sla", std::chrono::milliseconds(c.sla_interval_ms), [this] {
+        auto cal = protocol::WorkingCalendar::LoadWithNational(data_.HolidaysPath(),
+                                                               config_.utc_offset_minutes);
+        if (cal.ok()) {
+          service_->SetCalendar(std::make_shared<const protocol::WorkingCalendar>(std::move(*cal)));
+        } else {
+          spdlog::warn("holiday calendar not reloaded: {}", cal.status().ToString());
+        }
+        auto n = service_->RunSla();
+        if (!n.ok()) {
+          spdlog::error("SLA run failed: {}", n.status().ToString());
+        } else if (*n > 0) {
+          spdlog::info("SLA: recorded {} escalation/auto-completion events", *n);
+        }
+      });
+  sla_->Start();
+  replicator_->Start();
+  // In the background: a peer that is down must not hold up the start.
+  resend_ = std::thread([this] {
+    SetThreadName("lapor-resend");
+    federation::AskPeersToResend(replicator_options_);
+  });
+  // Statistics for the national aggregate: counts only, signed, to the hub.
+  stats_ = std::make_unique<Periodic>("lapor-stats", std::chrono::milliseconds(c.stats_interval_ms),
+                                      [this] { SendStats(); });
+  stats_->Start();
+  manifest_reload_ = std::make_unique<Periodic>(
+      "lapor-dirreload", std::chrono::milliseconds(std::min(c.manifest_interval_ms, 200)),
+      [this] { LoadManifest(); });
+  manifest_reload_->Start();
+
+  if (!c.hub_url.empty() && !c.hub_key.empty()) {
+    manifest_client_ = std::make_unique<federation::ManifestClient>(
+        store_.get(), c.hub_url, *crypto::HexDecode(c.hub_key), c.manifest_interval_ms,
+        [this] { LoadManifest(); });
+    manifest_client_->Start();
+  }
+  if (!c.witnesses.empty()) {
+    std::vector<federation::WitnessEndpoint> endpoints;
+    for (const auto& [url, vk] : c.witnesses) endpoints.push_back({url, vk});
+    witness_client_ = std::make_unique<federation::WitnessClient>(log_.get(), std::move(endpoints));
+    witness_client_->Start();
+  }
+
+  // Log loop: a new checkpoint within a second of new events becoming durable.
+  integrator_ =
+      std::make_unique<Periodic>("lapor-integrate", std::chrono::milliseconds(250), [this] {
+        auto size = log_->Integrate();
+        if (!size.ok()) {
+          spdlog::error("log integration failed: {}", size.status().ToString());
+        }
+      });
+  integrator_->Start();
+
+  // A failed store refuses every write from then on: stop, so the supervisor restarts the node
+  // from what is durable (recovery is the normal start path).
+  health_ = std::make_unique<Periodic>("lapor-health", std::chrono::milliseconds(500), [this] {
+    Status h = store_->Health();
+    if (h.ok() || store_failed_.exchange(true)) return;
+    spdlog::critical("{}: stopping so that the node restarts from disk", h.message());
+    ::kill(::getpid(), SIGTERM);
+  });
+  health_->Start();
+  return Status::Ok();
+}
+
+Status NodeContext::Stop() {
+  if (!started_) return store_->Health();
+  started_ = false;
+  health_->Stop();
+  api_->Stop();
+  if (resend_.joinable()) resend_.join();
+  replicator_->Stop();
+  manifest_reload_->Stop();
+  stats_->Stop();
+  witness_client_.reset();
+  manifest_client_.reset();
+  sla_->Stop();
+  integrator_->Stop();
+  if (auto size = log_->Integrate(); !size.ok()) {
+    spdlog::error("final log integration failed: {}", size.status().ToString());
+  }
+  store_->Close();
+  Status health = store_->Health();
+  if (health.ok() && store_failed_.load()) return Status::IOError("the store failed");
+  return health;
+}
+
+}  // namespace lapor::node

@@ -1,0 +1,75 @@
+// A running node: every subsystem it is made of, owned in one place, opened in dependency order
+// (store -> directory -> replicator -> case service -> log -> witness -> HTTP edge -> loops) and
+// stopped in reverse. `lapor-node run` is Open, Start, wait for a stop signal, Stop.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "base/mutex.h"
+#include "base/periodic.h"
+#include "base/status.h"
+#include "crypto/crypto.h"
+#include "federation/manifest_client.h"
+#include "federation/replicator.h"
+#include "federation/witness.h"
+#include "federation/witness_client.h"
+#include "node/case_service.h"
+#include "node/data_dir.h"
+#include "node/http_api.h"
+#include "protocol/directory.h"
+#include "storage/store.h"
+#include "storage/tree_log.h"
+
+namespace lapor::node {
+
+class NodeContext {
+ public:
+  // Opens the data folder `dir` (config, keys, store, log, case service); nothing runs yet.
+  // `listen_override` replaces the configured host:port if not empty.
+  static Result<std::unique_ptr<NodeContext>> Open(const std::string& dir,
+                                                   const std::string& listen_override);
+  ~NodeContext();
+  NodeContext(const NodeContext&) = delete;
+  NodeContext& operator=(const NodeContext&) = delete;
+
+  // Takes back this node's own events other nodes hold beyond its log (after a restore), then
+  // serves HTTP and starts the loops (SLA, delivery, statistics, manifest, witnesses, log, health).
+  Status Start();
+  // Stops in the reverse order: the HTTP edge first (in-flight requests get their replies), the
+  // loops, a last log integration, the store. An error if the store failed at any time (the
+  // process should then exit non-zero so that its supervisor restarts it from disk).
+  Status Stop();
+
+ private:
+  explicit NodeContext(std::string dir) : data_(std::move(dir)) {}
+  // Reloads the stored manifest into directory_ if it changed.
+  void LoadManifest() LAPOR_EXCLUDES(manifest_mu_);
+  void SendStats();
+
+  DataDir data_;
+  NodeConfig config_;
+  std::string host_;
+  int port_ = 0;
+  std::shared_ptr<const crypto::SigningKey> key_;
+  std::unique_ptr<storage::Store> store_;
+  protocol::Directory directory_;
+  Mutex manifest_mu_;
+  std::string loaded_manifest_ LAPOR_GUARDED_BY(manifest_mu_);
+  federation::ReplicatorOptions replicator_options_;
+  std::unique_ptr<federation::Replicator> replicator_;
+  std::unique_ptr<CaseService> service_;
+  std::unique_ptr<storage::TreeLog> log_;
+  std::unique_ptr<federation::Witness> witness_;
+  std::unique_ptr<HttpApi> api_;
+  std::unique_ptr<Periodic> sla_, stats_, manifest_reload_, integrator_, health_;
+  std::unique_ptr<federation::ManifestClient> manifest_client_;
+  std::unique_ptr<federation::WitnessClient> witness_client_;
+  std::thread resend_;
+  std::atomic<bool> store_failed_{false};
+  bool started_ = false;
+};
+
+}  // namespace lapor::node
