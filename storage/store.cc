@@ -201,19 +201,16 @@ Status AddOwnersToStates(Connection* db) {
   auto read = db->Cached("SELECT ref, state FROM cases");
   if (!read.ok()) return read.status();
   std::vector<std::pair<int64_t, std::string>> updated;
-  for (;;) {
-    auto r = (*read)->Step();
-    if (!r.ok()) return r.status();
-    if (!*r) break;
+  LAPOR_RETURN_IF_ERROR(ForEachRow(**read, [&](Statement& row) {
     v1::CaseState state;
-    state.ParseFromString((*read)->Blob(1));
-    if (!state.owner_node().empty()) continue;
+    state.ParseFromString(row.Blob(1));
+    if (!state.owner_node().empty()) return true;
     state.set_origin_node(node_id);
     state.set_owner_node(node_id);
     state.add_parties(node_id);
-    updated.emplace_back((*read)->Int(0), state.SerializeAsString());
-  }
-  (*read)->Reset();
+    updated.emplace_back(row.Int(0), state.SerializeAsString());
+    return true;
+  }));
   for (const auto& row : updated) {
     LAPOR_RETURN_IF_ERROR(db->Run("UPDATE cases SET state = ? WHERE ref = ?", [&](Statement& st) {
       st.BindBlob(1, row.second).Bind(2, row.first);
@@ -390,18 +387,14 @@ class SqliteStore : public Store {
         "SELECT seq, case_ref, hash, envelope FROM events WHERE seq >= ? ORDER BY seq");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, static_cast<int64_t>(from));
-    for (;;) {
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      StoredEvent e{static_cast<uint64_t>((*st)->Int(0)),
-                    static_cast<uint64_t>((*st)->Int(1)),
-                    (*st)->Blob(2),
-                    (*st)->Blob(3),
+    LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+      StoredEvent e{static_cast<uint64_t>(row.Int(0)),
+                    static_cast<uint64_t>(row.Int(1)),
+                    row.Blob(2),
+                    row.Blob(3),
                     {}};
-      if (!fn(e)) break;
-    }
-    (*st)->Reset();
+      return fn(e);
+    }));
     return Status::Ok();
   }
 
@@ -410,13 +403,8 @@ class SqliteStore : public Store {
     if (!conn.ok()) return conn.status();
     auto st = (*conn)->Cached("SELECT state FROM cases ORDER BY ref");
     if (!st.ok()) return st.status();
-    for (;;) {
-      auto row = (*st)->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      if (!fn(ParseState((*st)->Blob(0)))) break;
-    }
-    (*st)->Reset();
+    LAPOR_RETURN_IF_ERROR(
+        ForEachRow(**st, [&](Statement& row) { return fn(ParseState(row.Blob(0))); }));
     return Status::Ok();
   }
 
@@ -473,17 +461,14 @@ class SqliteStore : public Store {
         if (!st.ok()) return st.status();
         (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kSealed));
         std::vector<int64_t> ids;
-        for (;;) {
-          auto row = (*st)->Step();
-          if (!row.ok()) return row.status();
-          if (!*row) break;
+        LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
           v1::SealedForNode sealed;
-          if (sealed.ParseFromString((*st)->Blob(1)) && sealed.case_id() == case_id &&
+          if (sealed.ParseFromString(row.Blob(1)) && sealed.case_id() == case_id &&
               sealed.kind() == kind) {
-            ids.push_back((*st)->Int(0));
+            ids.push_back(row.Int(0));
           }
-        }
-        (*st)->Reset();
+          return true;
+        }));
         for (int64_t id : ids) {
           LAPOR_RETURN_IF_ERROR(
               db->Run("DELETE FROM outbox WHERE id = ?", [&](Statement& st) { st.Bind(1, id); }));
@@ -671,14 +656,11 @@ class SqliteStore : public Store {
       if (!st.ok()) return st.status();
       (*st)->Bind(1, static_cast<int64_t>(case_ref));
       R out;
-      for (;;) {
-        auto row = (*st)->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        out.push_back(ForeignEvent{(*st)->Blob(0), (*st)->Blob(1), (*st)->Text(2),
-                                   static_cast<uint64_t>((*st)->Int(3)), case_ref, (*st)->Int(4)});
-      }
-      (*st)->Reset();
+      LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+        out.push_back(ForeignEvent{row.Blob(0), row.Blob(1), row.Text(2),
+                                   static_cast<uint64_t>(row.Int(3)), case_ref, row.Int(4)});
+        return true;
+      }));
       return out;
     });
   }
@@ -730,14 +712,11 @@ class SqliteStore : public Store {
       if (!st.ok()) return st.status();
       (*st)->Bind(1, destination).Bind(2, after_id).Bind(3, limit);
       R out;
-      for (;;) {
-        auto row = (*st)->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
-        out.push_back(OutboxRow{(*st)->Int(0), static_cast<OutboxKind>((*st)->Int(1)),
-                                (*st)->Blob(2), (*st)->Int(3)});
-      }
-      (*st)->Reset();
+      LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+        out.push_back(
+            OutboxRow{row.Int(0), static_cast<OutboxKind>(row.Int(1)), row.Blob(2), row.Int(3)});
+        return true;
+      }));
       return out;
     });
   }
@@ -757,22 +736,19 @@ class SqliteStore : public Store {
           "FROM d LEFT JOIN delivery v ON v.destination = d.destination ORDER BY d.destination");
       if (!st.ok()) return st.status();
       R out;
-      for (;;) {
-        auto row = (*st)->Step();
-        if (!row.ok()) return row.status();
-        if (!*row) break;
+      LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
         DeliveryRow d;
-        d.destination = (*st)->Text(0);
-        d.cursor = (*st)->Int(1);
-        d.last_success_ms = (*st)->Int(2);
-        d.last_error = (*st)->Text(3);
-        d.last_error_ms = (*st)->Int(4);
-        d.failing_since_ms = (*st)->Int(5);
-        d.backlog = (*st)->Int(6);
-        d.oldest_pending_ms = (*st)->IsNull(7) ? 0 : (*st)->Int(7);
+        d.destination = row.Text(0);
+        d.cursor = row.Int(1);
+        d.last_success_ms = row.Int(2);
+        d.last_error = row.Text(3);
+        d.last_error_ms = row.Int(4);
+        d.failing_since_ms = row.Int(5);
+        d.backlog = row.Int(6);
+        d.oldest_pending_ms = row.IsNull(7) ? 0 : row.Int(7);
         out.push_back(std::move(d));
-      }
-      (*st)->Reset();
+        return true;
+      }));
       return out;
     });
   }
@@ -985,42 +961,33 @@ class SqliteStore : public Store {
 
   static Result<std::vector<std::string>> ReadBlobs(Statement* st) {
     std::vector<std::string> out;
-    for (;;) {
-      auto row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      out.push_back(st->Blob(0));
-    }
-    st->Reset();
+    LAPOR_RETURN_IF_ERROR(ForEachRow(*st, [&](Statement& row) {
+      out.push_back(row.Blob(0));
+      return true;
+    }));
     return out;
   }
 
   // Reads column 0 of every row as a CaseState.
   static Result<std::vector<v1::CaseState>> ReadStates(Statement* st) {
     std::vector<v1::CaseState> out;
-    for (;;) {
-      auto row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      out.push_back(ParseState(st->Blob(0)));
-    }
-    st->Reset();
+    LAPOR_RETURN_IF_ERROR(ForEachRow(*st, [&](Statement& row) {
+      out.push_back(ParseState(row.Blob(0)));
+      return true;
+    }));
     return out;
   }
 
   static Result<std::vector<StoredEvent>> ReadEvents(Statement* st) {
     std::vector<StoredEvent> out;
-    for (;;) {
-      auto row = st->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      out.push_back(StoredEvent{static_cast<uint64_t>(st->Int(0)),
-                                static_cast<uint64_t>(st->Int(1)),
-                                st->Blob(2),
-                                st->Blob(3),
+    LAPOR_RETURN_IF_ERROR(ForEachRow(*st, [&](Statement& row) {
+      out.push_back(StoredEvent{static_cast<uint64_t>(row.Int(0)),
+                                static_cast<uint64_t>(row.Int(1)),
+                                row.Blob(2),
+                                row.Blob(3),
                                 {}});
-    }
-    st->Reset();
+      return true;
+    }));
     return out;
   }
 
