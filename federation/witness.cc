@@ -16,7 +16,7 @@ WitnessReply Reply(int code, std::string body) {
 
 }  // namespace
 
-Result<std::unique_ptr<Witness>> Witness::Create(storage::Store* store,
+Result<std::unique_ptr<Witness>> Witness::Create(storage::WitnessState* store,
                                                  const std::vector<std::string>& log_vkeys,
                                                  std::string name,
                                                  std::shared_ptr<const crypto::SigningKey> key,

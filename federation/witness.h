@@ -25,7 +25,7 @@ struct WitnessReply {
 class Witness {
  public:
   // Witnesses the logs whose note verifier keys are `log_vkeys`, cosigning as `name` with `key`.
-  static Result<std::unique_ptr<Witness>> Create(storage::Store* store,
+  static Result<std::unique_ptr<Witness>> Create(storage::WitnessState* store,
                                                  const std::vector<std::string>& log_vkeys,
                                                  std::string name,
                                                  std::shared_ptr<const crypto::SigningKey> key,
@@ -42,11 +42,11 @@ class Witness {
   std::string CosignerVkey() const;
 
  private:
-  Witness(storage::Store* store, std::string name, std::shared_ptr<const crypto::SigningKey> key,
-          Clock* clock)
+  Witness(storage::WitnessState* store, std::string name,
+          std::shared_ptr<const crypto::SigningKey> key, Clock* clock)
       : store_(store), name_(std::move(name)), key_(std::move(key)), clock_(clock) {}
 
-  storage::Store* const store_;
+  storage::WitnessState* const store_;
   const std::string name_;
   const std::shared_ptr<const crypto::SigningKey> key_;
   Clock* const clock_;

@@ -266,7 +266,7 @@ class SqliteStore : public Store {
     SetThreadName(checkpointer_, "lapor-walckpt");
   }
   ~SqliteStore() override { Close(); }
-  using Store::Enqueue;
+  using CommitQueue::Enqueue;
 
   void Enqueue(Write w, Callback on_durable) override {
     Status refused = Status::Unavailable("store is closed");
@@ -1354,7 +1354,7 @@ class SqliteStore : public Store {
 
 }  // namespace
 
-std::future<Status> Store::Enqueue(Write w) {
+std::future<Status> CommitQueue::Enqueue(Write w) {
   auto done = std::make_shared<std::promise<Status>>();
   auto fut = done->get_future();
   Enqueue(std::move(w), [done](const Status& s) { done->set_value(s); });

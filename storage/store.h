@@ -206,12 +206,13 @@ struct StoreOptions {
   int commit_gather_us = 0;
 };
 
-class Store {
+// Where events and their case states are written: one group-commit queue. Guarantees: a write is
+// durable when its callback runs with Ok (one fsync per batch); writes commit in seq order, so
+// the log never has a gap; if the process dies, every write whose callback ran with Ok is there
+// after restart, and any other write is entirely there or entirely absent.
+class CommitQueue {
  public:
-  // Opens or creates the database at `path` and runs pending migrations.
-  static Result<std::unique_ptr<Store>> Open(const std::string& path,
-                                             const StoreOptions& options = {});
-  virtual ~Store() = default;
+  virtual ~CommitQueue() = default;
 
   // Queues a write for group commit. Writes commit in sequence order, each transaction taking the
   // unbroken run of queued seqs that follows the last committed one: writers may queue out of
@@ -231,9 +232,33 @@ class Store {
   // every later write fails and this says why. The process should restart from disk: that is
   // what recovery is for. Thread-safe.
   virtual Status Health() = 0;
+};
+
+// This node's own events, in seq order (append-only; only CommitQueue appends). Reads are
+// thread-safe and see committed events only.
+class EventLog {
+ public:
+  virtual ~EventLog() = default;
 
   // Next sequence number: one past the highest committed event (0 for an empty log).
   virtual Result<uint64_t> NextSeq() = 0;
+  // Calls `fn` for each event with seq >= from, in order; stops early if `fn` returns false.
+  virtual Status ScanEvents(uint64_t from, const std::function<bool(const StoredEvent&)>& fn) = 0;
+  // RFC 6962 leaf hashes of the committed envelopes with seq in [from, from + count): from memory
+  // for recent writes that carried one, else computed from the stored envelopes.
+  virtual Result<std::vector<std::string>> LeafHashes(uint64_t from, uint64_t count) = 0;
+  // Envelopes with seq in [from, from + count), in order (fewer if the log is shorter).
+  virtual Result<std::vector<std::string>> Envelopes(uint64_t from, uint64_t count) = 0;
+};
+
+// Cases (their latest states, written with their events) and their sealed personal data.
+// Writes: each call is one SQLite transaction (synchronous=FULL): when it returns Ok it is durable;
+// if the process dies during it, all of it or none of it is there after restart. Reads see
+// committed data only. Every method is thread-safe.
+class CaseIndex {
+ public:
+  virtual ~CaseIndex() = default;
+
   // The case whose first event has seq `ref` (its key; the node derives it from the tracking id).
   virtual Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) = 0;
   // This node's own events of a case, in seq order.
@@ -241,8 +266,6 @@ class Store {
   virtual Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& filter) = 0;
   // Cases whose deadline (due_ms or auto_complete_at_ms) is at or before `now_ms`.
   virtual Result<std::vector<v1::CaseState>> DueCases(int64_t now_ms, int limit) = 0;
-  // Calls `fn` for each event with seq >= from, in order; stops early if `fn` returns false.
-  virtual Status ScanEvents(uint64_t from, const std::function<bool(const StoredEvent&)>& fn) = 0;
   virtual Status ScanCases(const std::function<bool(const v1::CaseState&)>& fn) = 0;
 
   virtual Result<std::optional<std::string>> GetSealed(uint64_t case_ref,
@@ -257,9 +280,17 @@ class Store {
   // Deletes the outbox's sealed copies of a case's `kind` record (for other nodes, queued or kept
   // after delivery for a resend), so erased data is never sent again. Returns how many.
   virtual Result<int> EraseOutboxSealed(const std::string& case_id, const std::string& kind) = 0;
+};
 
-  // ---- Operators and the access record ----
-  // Each call is one durable transaction; an operator change and its record row commit together.
+// Operators, their changes and the access record. An operator change and its record row commit
+// together.
+// Writes: each call is one SQLite transaction (synchronous=FULL): when it returns Ok it is durable;
+// if the process dies during it, all of it or none of it is there after restart. Reads see
+// committed data only. Every method is thread-safe.
+class OperatorStore {
+ public:
+  virtual ~OperatorStore() = default;
+
   virtual Result<uint64_t> AddOperator(const Operator& op, const std::string& token_hash) = 0;
   // The active operator holding this token (not removed, not expired at now_ms), or nullopt.
   virtual Result<std::optional<Operator>> FindOperator(const std::string& token_hash,
@@ -279,10 +310,19 @@ class Store {
   // Access records after `after_id` (of one case, or all when case_id is empty), oldest first.
   virtual Result<std::vector<AccessRecord>> AccessRecords(const std::string& case_id,
                                                           int64_t after_id, int limit) = 0;
+};
+
+// What the federation exchanges: other nodes' events and cases this node holds, the outbox and
+// its delivery cursors. Foreign events are written through CommitQueue; cursors and received
+// marks here.
+// Writes: each call is one SQLite transaction (synchronous=FULL): when it returns Ok it is durable;
+// if the process dies during it, all of it or none of it is there after restart. Reads see
+// committed data only. Every method is thread-safe.
+class FederationLedger {
+ public:
+  virtual ~FederationLedger() = default;
 
   virtual Result<int64_t> CountOutbox() = 0;
-
-  // ---- Federation ----
   // A case another node opened, by tracking id, with this node's key for it.
   virtual Result<std::optional<std::pair<uint64_t, v1::CaseState>>> FindForeignCase(
       const std::string& case_id) = 0;
@@ -305,12 +345,16 @@ class Store {
   // Every destination with outbox rows or a delivery row, with backlog.
   virtual Result<std::vector<DeliveryRow>> Deliveries() = 0;
   virtual Result<int64_t> ReceivedFrom(const std::string& sender) = 0;
+};
 
-  // RFC 6962 leaf hashes of the committed envelopes with seq in [from, from + count): from memory
-  // for recent writes that carried one, else computed from the stored envelopes.
-  virtual Result<std::vector<std::string>> LeafHashes(uint64_t from, uint64_t count) = 0;
-  // Envelopes with seq in [from, from + count), in order (fewer if the log is shorter).
-  virtual Result<std::vector<std::string>> Envelopes(uint64_t from, uint64_t count) = 0;
+// The transparency log's stored tree: nodes every 8 levels, full leaf tiles and checkpoints.
+// Writes: each call is one SQLite transaction (synchronous=FULL): when it returns Ok it is durable;
+// if the process dies during it, all of it or none of it is there after restart. Reads see
+// committed data only. Every method is thread-safe.
+class TreeStore {
+ public:
+  virtual ~TreeStore() = default;
+
   // Stored tree nodes of `level` with index in [first, first + count), in order.
   virtual Result<std::vector<std::string>> TreeNodes(uint32_t level, uint64_t first,
                                                      uint64_t count) = 0;
@@ -325,13 +369,32 @@ class Store {
                                 const CheckpointRow& checkpoint,
                                 const std::vector<LeafTileRow>& leaf_tiles = {}) = 0;
 
+  // Replaces the note of the stored checkpoint of `size` (to add witnesses' cosignatures).
+  virtual Status UpdateCheckpointNote(uint64_t size, const std::string& note) = 0;
+};
+
+// Small named values, each replaced whole.
+// Writes: each call is one SQLite transaction (synchronous=FULL): when it returns Ok it is durable;
+// if the process dies during it, all of it or none of it is there after restart. Reads see
+// committed data only. Every method is thread-safe.
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+
   // Small named values (the federation manifest, members' statistics reports), each replaced
   // whole and durably. The keys in use are named below the class.
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
   virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+};
 
-  // Replaces the note of the stored checkpoint of `size` (to add witnesses' cosignatures).
-  virtual Status UpdateCheckpointNote(uint64_t size, const std::string& note) = 0;
+// The witness role: what this node has cosigned of each log it witnesses, and alerts (evidence
+// of equivocation).
+// Writes: each call is one SQLite transaction (synchronous=FULL): when it returns Ok it is durable;
+// if the process dies during it, all of it or none of it is there after restart. Reads see
+// committed data only. Every method is thread-safe.
+class WitnessState {
+ public:
+  virtual ~WitnessState() = default;
 
   virtual Result<std::optional<WitnessedRow>> GetWitnessed(const std::string& origin) = 0;
   // Replaces the witnessed state of `row.origin` only if it is still at `expected_size` (compare
@@ -342,6 +405,23 @@ class Store {
   virtual Status AddAlert(const AlertRow& alert) = 0;
   // Alerts with id > after_id, oldest first, at most `limit`.
   virtual Result<std::vector<AlertRow>> Alerts(int64_t after_id, int limit) = 0;
+};
+
+// The node's store: every role above over one SQLite database (WAL, synchronous=FULL). Callers
+// that need only one role take that interface (the witness takes WitnessState).
+class Store : public CommitQueue,
+              public EventLog,
+              public CaseIndex,
+              public OperatorStore,
+              public FederationLedger,
+              public TreeStore,
+              public MetaStore,
+              public WitnessState {
+ public:
+  // Opens or creates the database at `path` and runs pending migrations.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path,
+                                             const StoreOptions& options = {});
+  ~Store() override = default;
 };
 
 }  // namespace lapor::storage
