@@ -21,6 +21,7 @@
 #include "base/mutex.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
+#include "federation/receive.h"
 #include "federation/replicator.h"
 #include "lapor/v1/event.pb.h"
 #include "node/access_policy.h"
@@ -257,19 +258,12 @@ class CaseService : public federation::OwnLog {
                                                  const std::string& kind,
                                                  const std::string& plaintext) const;
   std::shared_ptr<const v1::Manifest> manifest() const;
-  // One item of Receive. Requires seq_mu_; appends to `writes` what must commit.
-  // The sender's log as its batch presents it: a checkpoint verified against the sender's keys
-  // and the inclusion proofs of the events it authored, by seq.
-  struct SenderLog {
-    bool required = true;
-    bool present = false;
-    uint64_t manifest_version = 0;  // the sender's
-    Status status;
-    uint64_t size = 0;
-    std::string root;
-    std::map<uint64_t, std::vector<std::string>> proofs;
-  };
+  // The sender's log as its batch presents it (federation/receive.h).
+  using SenderLog = federation::SenderLog;
+  class HeldState;  // what this node holds, for federation::DecideEvent
   SenderLog CheckSenderLog(const std::string& sender, const v1::EventBatch& batch) const;
+  // One item of Receive: federation::DecideEvent, carried out. Appends to `writes` what must
+  // commit.
   v1::BatchResult::Item ReceiveItem(const std::string& sender, const SenderLog& log,
                                     const v1::DeliveryItem& item, std::vector<Sealed>* writes)
       LAPOR_REQUIRES(seq_mu_);

@@ -10,6 +10,7 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
+#include "federation/receive.h"
 #include "node/case_service.h"
 #include "protocol/directory.h"
 #include "protocol/lifecycle.h"
@@ -110,36 +111,46 @@ Result<std::vector<std::string>> CaseService::CaseChain(const std::string& case_
   return ChainEnvelopes(*latest);
 }
 
+// What this node holds, durable or queued, for federation::DecideEvent. Used only from
+// ReceiveItem, under seq_mu_.
+class CaseService::HeldState : public federation::ReceiverState {
+ public:
+  explicit HeldState(CaseService* service) : s_(service) {}
+  std::optional<std::string> OwnEnvelope(uint64_t seq) override {
+    auto held = s_->store_->Envelopes(seq, 1);
+    if (!held.ok() || held->size() != 1) return std::nullopt;
+    return std::move((*held)[0]);
+  }
+  Result<bool> Holds(const std::string& hash) override {
+    s_->seq_mu_.AssertHeld();
+    if (s_->pending_hashes_.count(hash) != 0) return true;
+    return s_->store_->HasForeignEvent(hash);
+  }
+  Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) override {
+    s_->seq_mu_.AssertHeld();
+    auto queued = s_->pending_by_author_.find(author + "/" + std::to_string(seq));
+    if (queued != s_->pending_by_author_.end()) {
+      return std::optional<std::string>(queued->second);  // not durable yet
+    }
+    return s_->store_->ForeignHashAt(author, seq);
+  }
+  Result<v1::CaseState> Latest(const std::string& case_id) override {
+    s_->seq_mu_.AssertHeld();
+    return s_->LatestState(case_id);
+  }
+  Result<std::vector<std::string>> Chain(const v1::CaseState& latest) override {
+    s_->seq_mu_.AssertHeld();
+    return s_->ChainEnvelopes(latest);
+  }
+
+ private:
+  CaseService* const s_;
+};
+
 CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
                                                    const v1::EventBatch& batch) const {
-  SenderLog log;
-  log.manifest_version = batch.manifest_version();
-  if (batch.checkpoint().empty()) return log;
-  log.present = true;
   auto m = manifest();
-  const v1::Member* member = m ? protocol::FindNode(*m, sender) : nullptr;
-  auto note = crypto::SignedNote::Parse(batch.checkpoint());
-  auto body = note.ok() ? crypto::Checkpoint::ParseBody(note->text)
-                        : Result<crypto::Checkpoint>(note.status());
-  if (member == nullptr || !body.ok()) {
-    log.status = Status::InvalidArgument("the sender's checkpoint does not parse", "checkpoint");
-    return log;
-  }
-  bool verified = false;
-  for (const auto& key : member->keys()) {
-    auto verifier = crypto::NoteVerifier::FromPublicKey(body->origin, key.public_key());
-    verified = verified || (verifier.ok() && crypto::VerifyNote(*note, *verifier).ok());
-  }
-  if (!verified) {
-    log.status = Status::PermissionDenied("the sender's checkpoint is not signed by its key");
-    return log;
-  }
-  log.size = body->size;
-  log.root = body->root_hash;
-  for (const auto& p : batch.proofs()) {
-    log.proofs[p.leaf_index()] = {p.hashes().begin(), p.hashes().end()};
-  }
-  return log;
+  return federation::ReadSenderLog(m.get(), sender, batch);
 }
 
 void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch,
@@ -289,198 +300,112 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   const std::string& bytes = item.envelope();
   const std::string hash = crypto::Sha256(bytes);
   out.set_event_hash(crypto::HexEncode(hash));
-  protocol::EventEnvelope p;
-  if (Status s = protocol::ParseEventEnvelope(bytes, &p); !s.ok())
-    return finish(v1::ITEM_REJECTED, s.message());
-  const v1::Event& ev = p.event;
-  Status sig = protocol::VerifyEventEnvelope(*m, p.envelope, ev);
-  if (!sig.ok()) {
-    // A member or key this node's manifest does not list yet (the sender holds a newer one):
-    // try again once the manifest has caught up. Otherwise the signature is simply wrong.
-    if (log.manifest_version > m->version()) {
-      return finish(v1::ITEM_DEFERRED, sig.message() + " (this node's manifest version " +
-                                           std::to_string(m->version()) + " is behind)");
-    }
-    return finish(v1::ITEM_REJECTED, sig.message());
-  }
-  if (ev.node_id() == sender && log.required) {
-    // The sender's own event: it must be in the sender's log, under the checkpoint it sent.
-    if (!log.present) {
-      return finish(v1::ITEM_REJECTED, "no checkpoint and inclusion proof for the sender's event");
-    }
-    if (!log.status.ok()) return finish(v1::ITEM_REJECTED, log.status.message());
-    auto proof = log.proofs.find(ev.seq());
-    if (proof == log.proofs.end()) {
-      return finish(v1::ITEM_REJECTED, "no inclusion proof for seq " + std::to_string(ev.seq()));
-    }
-    Status included = ev.seq() < log.size
-                          ? crypto::VerifyInclusion(crypto::LeafHash(bytes), ev.seq(), log.size,
-                                                    proof->second, log.root)
-                          : Status::InvalidArgument("seq beyond the checkpoint");
-    if (!included.ok()) {
-      return finish(v1::ITEM_REJECTED, "inclusion proof does not verify: " + included.message());
-    }
-  }
-
-  if (ev.node_id() == self) {
-    auto held = store_->Envelopes(ev.seq(), 1);
-    if (held.ok() && held->size() == 1 && (*held)[0] == bytes) {
+  HeldState held(this);
+  federation::Decision d = federation::DecideEvent(self, sender, log, *m, bytes, hash, &held);
+  const v1::Event& ev = d.event.event;
+  switch (d.verdict) {
+    case federation::Verdict::kDuplicate:
       return finish(v1::ITEM_DUPLICATE);
-    }
-    return finish(v1::ITEM_REJECTED, "an event of this node's own that it does not hold");
-  }
-  if (pending_hashes_.count(hash) != 0) return finish(v1::ITEM_DUPLICATE);
-  auto have = store_->HasForeignEvent(hash);
-  if (!have.ok()) return finish(v1::ITEM_DEFERRED, have.status().message());
-  if (*have) return finish(v1::ITEM_DUPLICATE);
-  const std::string author_seq = ev.node_id() + "/" + std::to_string(ev.seq());
-  Result<std::optional<std::string>> other = std::optional<std::string>();
-  if (auto queued = pending_by_author_.find(author_seq); queued != pending_by_author_.end()) {
-    other = std::optional<std::string>(queued->second);  // not durable yet, same batch or another
-  } else {
-    other = store_->ForeignHashAt(ev.node_id(), ev.seq());
-  }
-  if (other.ok() && other->has_value() && **other != hash) {
-    storage::AlertRow alert;
-    alert.origin = ev.node_id();
-    alert.kind = "event_equivocation";
-    alert.detail = "node " + ev.node_id() + " signed two different events with seq " +
-                   std::to_string(ev.seq());
-    alert.note_a = **other;
-    alert.note_b = hash;
-    alert.time_ms = opt_.clock->NowMs();
-    if (Status kept = store_->AddAlert(alert); !kept.ok()) {
-      // The item is refused either way; the evidence is lost only if the store failed.
-      spdlog::error("equivocation alert of node {} not stored: {}", ev.node_id(), kept.ToString());
-    }
-    return finish(v1::ITEM_REJECTED, alert.detail);
-  }
-
-  auto latest = LatestState(ev.case_id());
-  if (!latest.ok() && latest.status().code() != Status::Code::kNotFound) {
-    return finish(v1::ITEM_DEFERRED, latest.status().message());
-  }
-  v1::CaseState state;
-  uint64_t ref = 0;
-  if (ev.type() == v1::EVENT_SUBMITTED) {
-    if (latest.ok()) return finish(v1::ITEM_REJECTED, "case " + ev.case_id() + " already exists");
-    // A case id is its author's: tracking ids carry the issuing node's jurisdiction digits.
-    std::string prefix;
-    for (char c : ev.node_id()) {
-      if (c != '.') prefix += c;
-    }
-    if (ev.case_id().rfind(prefix + "-", 0) != 0) {
-      return finish(v1::ITEM_REJECTED,
-                    "case id " + ev.case_id() + " is not one node " + ev.node_id() + " issues");
-    }
-    const std::string& owner = ev.submission().owner_node();
-    if (!owner.empty() && protocol::FindNode(*m, owner) == nullptr) {
-      return finish(v1::ITEM_REJECTED, "owner node '" + owner + "' is not a member");
-    }
-    state.set_local_ref(next_foreign_ref_);
-    if (Status s = protocol::ApplyEvent(ev, hash, &state); !s.ok()) {
-      return finish(v1::ITEM_REJECTED, s.ToString());
-    }
-    ref = next_foreign_ref_++;
-  } else {
-    if (!latest.ok()) {
-      return finish(v1::ITEM_DEFERRED, "case " + ev.case_id() + " not known yet");
-    }
-    ref = CaseRef(*latest);
-    if (ev.type() == v1::EVENT_CITIZEN_MESSAGE) {
-      if (ev.node_id() != latest->origin_node()) {
-        return finish(v1::ITEM_REJECTED,
-                      "only the case's origin node relays the reporter's messages");
-      }
-      if (!latest->pending_owner().empty() &&
-          (latest->owner_node() == self || latest->pending_owner() == self)) {
-        // Whoever owns the case once the handoff ends adopts it.
-        return finish(v1::ITEM_DEFERRED, "the case is being handed over");
-      }
-      if (latest->owner_node() != self) {
-        // Not this node's to adopt: a party keeps the message as a record of the case.
-        Sealed record;
-        record.write.kind = storage::Write::Kind::kForeign;
-        record.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
-        record.write.after_seq = next_seq_;
-        record.write.case_ref = ref;
-        record.state = *latest;
-        pending_hashes_[hash] = author_seq;
-        pending_by_author_[author_seq] = hash;
-        ++in_flight_[ev.case_id()].writes;
-        in_flight_[ev.case_id()].state = *latest;
-        in_flight_[ev.case_id()].events.emplace_back(hash, bytes);
-        writes->push_back(std::move(record));
-        return finish(v1::ITEM_APPLIED);
-      }
-      // Adopt: this node, the owner, records the reporter's reply or reopen in the chain. The
-      // note was sized by another node: hold it to this node's own limits before signing it.
-      if (const std::string& note = ev.action().note();
-          !crypto::IsValidUtf8(note) || crypto::Utf8Length(note) > kMaxNoteChars) {
-        return finish(v1::ITEM_REJECTED, "not adopted: the note is not UTF-8 of at most " +
-                                             std::to_string(kMaxNoteChars) + " characters");
-      }
-      Draft draft;
-      v1::Event& own = draft.event;
-      own.set_type(ev.action().request() == "reopen" ? v1::EVENT_REOPENED : v1::EVENT_REPLIED);
-      own.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
-      auto* a = own.mutable_action();
-      a->set_note(ev.action().note());
-      a->set_note_commitment(ev.action().note_commitment());
-      a->set_relayed_from(hash);
-      const int64_t now = opt_.clock->NowMs();
-      a->set_response_due_ms(calendar()->DeadlineAfter(now, protocol::kResponseWorkingDays));
-      own.set_node_id(self);
-      own.set_seq(next_seq_);
-      own.set_case_id(ev.case_id());
-      own.set_time_ms(now);
-      own.set_prev_hash(latest->last_hash());
-      v1::CaseState probe = *latest;
-      if (Status s = protocol::ApplyEvent(own, {}, &probe); !s.ok()) {
-        return finish(v1::ITEM_REJECTED, "not adopted: " + s.message());
-      }
-      if (own.ByteSizeLong() + kEnvelopeOverheadBytes > kMaxEnvelopeBytes) {
-        return finish(v1::ITEM_REJECTED, "not adopted: the event would exceed " +
-                                             std::to_string(kMaxEnvelopeBytes) + " bytes");
-      }
-      Sealed message;
-      message.write.kind = storage::Write::Kind::kForeign;
-      message.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
-      message.write.after_seq = next_seq_;
-      message.write.case_ref = ref;
-      pending_hashes_[hash] = author_seq;
-      pending_by_author_[author_seq] = hash;
-      auto& f = in_flight_[ev.case_id()];
-      ++f.writes;
-      f.events.emplace_back(hash, bytes);
-      message.state = *latest;  // only for the in-flight bookkeeping; not stored
-      writes->push_back(std::move(message));
-      ++next_seq_;
-      Sealed adopted = Seal(std::move(draft), *latest);
-      f.state = adopted.state;
-      ++f.writes;
-      f.events.emplace_back(adopted.write.event.hash, adopted.write.event.envelope);
-      writes->push_back(std::move(adopted));
-      return finish(v1::ITEM_APPLIED);
-    }
-    if (ev.prev_hash() != latest->last_hash()) {
-      auto chain = ChainEnvelopes(*latest);
-      if (chain.ok()) {
-        for (const auto& e : *chain) {
-          if (crypto::Sha256(e) == ev.prev_hash()) {
-            return finish(v1::ITEM_REJECTED,
-                          "fork: the event follows an earlier event of the case, not its last");
-          }
+    case federation::Verdict::kDeferred:
+      return finish(v1::ITEM_DEFERRED, d.reason);
+    case federation::Verdict::kRejected:
+      if (d.equivocating_with) {
+        storage::AlertRow alert;
+        alert.origin = ev.node_id();
+        alert.kind = "event_equivocation";
+        alert.detail = d.reason;
+        alert.note_a = *d.equivocating_with;
+        alert.note_b = hash;
+        alert.time_ms = opt_.clock->NowMs();
+        if (Status kept = store_->AddAlert(alert); !kept.ok()) {
+          // The item is refused either way; the evidence is lost only if the store failed.
+          spdlog::error("equivocation alert of node {} not stored: {}", ev.node_id(),
+                        kept.ToString());
         }
       }
-      return finish(v1::ITEM_DEFERRED, "its previous event has not arrived yet");
-    }
-    state = *latest;
-    if (Status s = protocol::ApplyEvent(ev, hash, &state); !s.ok()) {
-      return finish(v1::ITEM_REJECTED, s.ToString());
-    }
+      return finish(v1::ITEM_REJECTED, d.reason);
+    case federation::Verdict::kApply:
+    case federation::Verdict::kKeepMessage:
+    case federation::Verdict::kAdopt:
+      break;
   }
-
+  const std::string author_seq = ev.node_id() + "/" + std::to_string(ev.seq());
+  uint64_t ref = 0;
+  if (d.new_case) {
+    d.state.set_local_ref(next_foreign_ref_);
+    ref = next_foreign_ref_++;
+  } else {
+    ref = CaseRef(d.state);
+  }
+  const v1::CaseState* latest = &d.state;  // for a kept or adopted message: the case as it is
+  if (d.verdict == federation::Verdict::kKeepMessage) {
+    // Not this node's to adopt: a party keeps the message as a record of the case.
+    Sealed record;
+    record.write.kind = storage::Write::Kind::kForeign;
+    record.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
+    record.write.after_seq = next_seq_;
+    record.write.case_ref = ref;
+    record.state = *latest;
+    pending_hashes_[hash] = author_seq;
+    pending_by_author_[author_seq] = hash;
+    ++in_flight_[ev.case_id()].writes;
+    in_flight_[ev.case_id()].state = *latest;
+    in_flight_[ev.case_id()].events.emplace_back(hash, bytes);
+    writes->push_back(std::move(record));
+    return finish(v1::ITEM_APPLIED);
+  }
+  if (d.verdict == federation::Verdict::kAdopt) {
+    // Adopt: this node, the owner, records the reporter's reply or reopen in the chain. The
+    // note was sized by another node: hold it to this node's own limits before signing it.
+    if (const std::string& note = ev.action().note();
+        !crypto::IsValidUtf8(note) || crypto::Utf8Length(note) > kMaxNoteChars) {
+      return finish(v1::ITEM_REJECTED, "not adopted: the note is not UTF-8 of at most " +
+                                           std::to_string(kMaxNoteChars) + " characters");
+    }
+    Draft draft;
+    v1::Event& own = draft.event;
+    own.set_type(ev.action().request() == "reopen" ? v1::EVENT_REOPENED : v1::EVENT_REPLIED);
+    own.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+    auto* a = own.mutable_action();
+    a->set_note(ev.action().note());
+    a->set_note_commitment(ev.action().note_commitment());
+    a->set_relayed_from(hash);
+    const int64_t now = opt_.clock->NowMs();
+    a->set_response_due_ms(calendar()->DeadlineAfter(now, protocol::kResponseWorkingDays));
+    own.set_node_id(self);
+    own.set_seq(next_seq_);
+    own.set_case_id(ev.case_id());
+    own.set_time_ms(now);
+    own.set_prev_hash(latest->last_hash());
+    v1::CaseState probe = *latest;
+    if (Status s = protocol::ApplyEvent(own, {}, &probe); !s.ok()) {
+      return finish(v1::ITEM_REJECTED, "not adopted: " + s.message());
+    }
+    if (own.ByteSizeLong() + kEnvelopeOverheadBytes > kMaxEnvelopeBytes) {
+      return finish(v1::ITEM_REJECTED, "not adopted: the event would exceed " +
+                                           std::to_string(kMaxEnvelopeBytes) + " bytes");
+    }
+    Sealed message;
+    message.write.kind = storage::Write::Kind::kForeign;
+    message.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
+    message.write.after_seq = next_seq_;
+    message.write.case_ref = ref;
+    pending_hashes_[hash] = author_seq;
+    pending_by_author_[author_seq] = hash;
+    auto& f = in_flight_[ev.case_id()];
+    ++f.writes;
+    f.events.emplace_back(hash, bytes);
+    message.state = *latest;  // only for the in-flight bookkeeping; not stored
+    writes->push_back(std::move(message));
+    ++next_seq_;
+    Sealed adopted = Seal(std::move(draft), *latest);
+    f.state = adopted.state;
+    ++f.writes;
+    f.events.emplace_back(adopted.write.event.hash, adopted.write.event.envelope);
+    writes->push_back(std::move(adopted));
+    return finish(v1::ITEM_APPLIED);
+  }
+  const v1::CaseState& state = d.state;
   Sealed w;
   w.write.kind = storage::Write::Kind::kForeign;
   w.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};

@@ -1,0 +1,83 @@
+// The receive rules: what a node does with one event another node delivered, decided as a function
+// of the item, what the node holds and the manifest, with no side effects. The node (CaseService)
+// gathers what it holds through ReceiverState, asks DecideEvent, and carries the verdict out
+// (stores the event, keeps a reporter's message, adopts one, raises an equivocation alert).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "lapor/v1/event.pb.h"
+#include "protocol/envelope.h"
+
+namespace lapor::federation {
+
+// The sender's log as its batch presents it: a checkpoint verified against the sender's keys and
+// the inclusion proofs of the events it authored, by seq.
+struct SenderLog {
+  bool required = true;           // false: the node fetched the events itself (catch-up)
+  bool present = false;           // the batch carries a checkpoint
+  uint64_t manifest_version = 0;  // the sender's
+  Status status;                  // why the checkpoint is not usable, if it is not
+  uint64_t size = 0;
+  std::string root;
+  std::map<uint64_t, std::vector<std::string>> proofs;
+};
+
+// Reads the batch's checkpoint (signed by one of `sender`'s keys in `manifest`) and proofs.
+SenderLog ReadSenderLog(const v1::Manifest* manifest, const std::string& sender,
+                        const v1::EventBatch& batch);
+
+// What the receiving node holds, durable or queued, as the decision needs it.
+class ReceiverState {
+ public:
+  virtual ~ReceiverState() = default;
+  // This node's own event `seq`, if it holds it.
+  virtual std::optional<std::string> OwnEnvelope(uint64_t seq) = 0;
+  // Whether another node's event with this hash is held or queued (an error defers the item).
+  virtual Result<bool> Holds(const std::string& hash) = 0;
+  // The hash of the event held or queued for (author, seq), if any.
+  virtual Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) = 0;
+  // The case's latest state (held or queued); NotFound if the node does not know the case.
+  virtual Result<v1::CaseState> Latest(const std::string& case_id) = 0;
+  // The envelopes of the case's chain (held and queued), in order.
+  virtual Result<std::vector<std::string>> Chain(const v1::CaseState& latest) = 0;
+};
+
+enum class Verdict {
+  kApply,        // a link of its case's chain, or a new case: store it; `state` is the state after
+  kKeepMessage,  // a reporter's message relayed by the case's origin; the node keeps it as a
+                 // record (it does not own the case); `state` is the case's latest
+  kAdopt,        // the same, and this node owns the case: it answers with an event of its own
+  kDuplicate,    // held already
+  kDeferred,     // cannot be decided yet (an earlier event, the case or a manifest is missing)
+  kRejected,     // never acceptable
+};
+
+struct Decision {
+  Verdict verdict = Verdict::kRejected;
+  std::string reason;             // for kDeferred and kRejected
+  protocol::EventEnvelope event;  // the item taken apart (when it parsed)
+  v1::CaseState state;
+  bool new_case = false;  // kApply of a submission: `state` has no local_ref yet
+  // kRejected because the author signed another event with the same seq: that event's hash.
+  std::optional<std::string> equivocating_with;
+};
+
+// The rules, in order: the envelope parses; it is signed by its author with a key valid at its
+// time (deferred if the sender holds a newer manifest); an event the sender authored is in the
+// sender's log (checkpoint and inclusion proof); this node's own events are only ever duplicates;
+// an event held is a duplicate; an author signing two events with one seq is refused; a
+// submission opens a case that does not exist, with an id its author issues and a member as
+// owner; a reporter's message comes from the case's origin and waits out a handover; any other
+// event follows the case's last event (one following an earlier one is a fork) and passes the
+// lifecycle (protocol::ApplyEvent).
+Decision DecideEvent(const std::string& self, const std::string& sender, const SenderLog& log,
+                     const v1::Manifest& manifest, const std::string& envelope,
+                     const std::string& hash, ReceiverState* held);
+
+}  // namespace lapor::federation

@@ -1,0 +1,318 @@
+// The receive rules (federation/receive.h) in process: one table row per outcome of DecideEvent,
+// each with the delivered event, what the receiving node holds and the expected verdict.
+#include "federation/receive.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crypto/crypto.h"
+#include "crypto/merkle.h"
+#include "protocol/envelope.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
+
+namespace lapor::federation {
+namespace {
+
+constexpr int64_t kNow = 1'796'007'600'000;  // 2026-11-30T03:00:00Z
+constexpr char kSelf[] = "32";               // the receiving node
+constexpr char kSender[] = "33";
+
+// What the receiving node holds, as plain tables.
+struct Held : ReceiverState {
+  std::map<uint64_t, std::string> own;
+  std::set<std::string> hashes;
+  std::map<std::pair<std::string, uint64_t>, std::string> by_author;
+  std::map<std::string, v1::CaseState> cases;
+  std::map<std::string, std::vector<std::string>> chains;
+  bool store_fails = false;
+
+  std::optional<std::string> OwnEnvelope(uint64_t seq) override {
+    auto it = own.find(seq);
+    return it == own.end() ? std::nullopt : std::optional<std::string>(it->second);
+  }
+  Result<bool> Holds(const std::string& hash) override {
+    if (store_fails) return Status::IOError("disk on fire");
+    return hashes.count(hash) != 0;
+  }
+  Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) override {
+    auto it = by_author.find({author, seq});
+    return it == by_author.end() ? std::optional<std::string>()
+                                 : std::optional<std::string>(it->second);
+  }
+  Result<v1::CaseState> Latest(const std::string& case_id) override {
+    auto it = cases.find(case_id);
+    if (it == cases.end()) return Status::NotFound("no case " + case_id);
+    return it->second;
+  }
+  Result<std::vector<std::string>> Chain(const v1::CaseState& latest) override {
+    return chains[latest.case_id()];
+  }
+};
+
+class ReceiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    crypto::Init();
+    for (const char* node : {"00", "32", "33", "34"}) {
+      keys_.emplace(node, crypto::SigningKey::Generate());
+      ASSERT_TRUE(protocol::AddMember(&manifest_, node, std::string("http://") + node,
+                                      keys_.at(node).public_key(), kNow - 60'000)
+                      .ok());
+    }
+    manifest_.set_version(3);
+    log_.required = false;  // rows about proofs set it
+  }
+
+  static v1::Event Submission(const std::string& author, const std::string& case_id,
+                              const std::string& owner) {
+    v1::Event e;
+    e.set_node_id(author);
+    e.set_seq(7);
+    e.set_case_id(case_id);
+    e.set_time_ms(kNow);
+    e.set_type(v1::EVENT_SUBMITTED);
+    e.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+    auto* sub = e.mutable_submission();
+    sub->set_title("Jalan berlubang");
+    sub->set_description("Lubang besar di depan halte.");
+    sub->set_category("infrastruktur");
+    sub->set_report_type("pengaduan");
+    sub->set_region_code("32.04");
+    sub->set_target_agency("dinas-bina-marga");
+    sub->set_channel("web");
+    sub->set_access_code_hash(std::string(32, '\xac'));
+    sub->set_verify_due_ms(kNow + 3 * 86'400'000LL);
+    sub->set_owner_node(owner);
+    return e;
+  }
+  // The owner's verification of a case, following `prev`.
+  static v1::Event Verified(const std::string& author, const v1::CaseState& prev, uint64_t seq) {
+    v1::Event e;
+    e.set_node_id(author);
+    e.set_seq(seq);
+    e.set_case_id(prev.case_id());
+    e.set_time_ms(kNow + 1000);
+    e.set_type(v1::EVENT_VERIFIED);
+    e.set_prev_hash(prev.last_hash());
+    auto* actor = e.mutable_actor();
+    actor->set_kind(v1::ACTOR_OPERATOR);
+    actor->set_operator_id(1);
+    actor->set_role("admin");
+    e.mutable_action()->set_agency("dinas-sda");
+    e.mutable_action()->set_response_due_ms(kNow + 5 * 86'400'000LL);
+    return e;
+  }
+  std::string Sign(const v1::Event& e, const std::string& by) const {
+    return protocol::SignEnvelope(protocol::kEventPayloadType, e.SerializeAsString(), keys_.at(by));
+  }
+  // A case `author` opened with `owner` as owner, held by the receiver; returns its state.
+  v1::CaseState HoldCase(const std::string& author, const std::string& case_id,
+                         const std::string& owner) {
+    const std::string env = Sign(Submission(author, case_id, owner), author);
+    v1::CaseState s;
+    EXPECT_TRUE(
+        protocol::ApplyEvent(Submission(author, case_id, owner), crypto::Sha256(env), &s).ok());
+    held_.cases[case_id] = s;
+    held_.chains[case_id] = {env};
+    return s;
+  }
+  Decision Decide(const std::string& envelope) {
+    return DecideEvent(kSelf, kSender, log_, manifest_, envelope, crypto::Sha256(envelope), &held_);
+  }
+
+  std::map<std::string, crypto::SigningKey> keys_;
+  v1::Manifest manifest_;
+  SenderLog log_;
+  Held held_;
+};
+
+// One row: how to set the scene, what is delivered, what must come out.
+struct Row {
+  const char* name;
+  Verdict verdict;
+  const char* reason;  // a part of the reason, or "" for none
+};
+
+TEST_F(ReceiveTest, EachOutcomeOfTheRules) {
+  auto check = [&](const Row& row, const std::string& envelope) {
+    SCOPED_TRACE(row.name);
+    Decision d = Decide(envelope);
+    EXPECT_EQ(static_cast<int>(d.verdict), static_cast<int>(row.verdict)) << d.reason;
+    if (*row.reason != '\0') {
+      EXPECT_NE(d.reason.find(row.reason), std::string::npos) << d.reason;
+    } else {
+      EXPECT_EQ(d.reason, "");
+    }
+    return d;
+  };
+  const v1::Event sub33 = Submission("33", "33-AAAAAAAAAA", "32");
+
+  // Parsing and signatures.
+  check({"garbage", Verdict::kRejected, "envelope does not parse"}, "\xff\xff not protobuf");
+  check({"signed by another member's key", Verdict::kRejected,
+         "signature does not verify under any key of node 33"},
+        Sign(sub33, "34"));
+  {
+    v1::Event stranger = Submission("35", "35-AAAAAAAAAA", "35");
+    const std::string env = protocol::SignEnvelope(
+        protocol::kEventPayloadType, stranger.SerializeAsString(), crypto::SigningKey::Generate());
+    check({"unknown author, same manifest", Verdict::kRejected, "not a federation member"}, env);
+    log_.manifest_version = 4;  // the sender knows a newer manifest
+    check({"unknown author, sender's manifest newer", Verdict::kDeferred, "is behind"}, env);
+    log_.manifest_version = 0;
+  }
+
+  // The sender's own events travel with its log.
+  log_.required = true;
+  check({"sender's event without checkpoint", Verdict::kRejected,
+         "no checkpoint and inclusion proof"},
+        Sign(sub33, "33"));
+  log_.present = true;
+  check({"sender's event without its proof", Verdict::kRejected, "no inclusion proof for seq 7"},
+        Sign(sub33, "33"));
+  {
+    // A log of 8 events whose leaf 7 is this event: the proof verifies.
+    const std::string env = Sign(sub33, "33");
+    std::vector<std::string> leaves;
+    for (int i = 0; i < 7; ++i) leaves.push_back(crypto::LeafHash("other " + std::to_string(i)));
+    leaves.push_back(crypto::LeafHash(env));
+    const crypto::NodeReader reader = [leaves](uint32_t level,
+                                               uint64_t index) -> Result<std::string> {
+      return crypto::FoldUp(leaves, level)[index];  // 8 leaves: a perfect tree
+    };
+    log_.size = 8;
+    log_.root = *crypto::RootAt(reader, 8);
+    log_.proofs[7] = *crypto::InclusionProof(reader, 7, 8);
+    check({"sender's event in its log", Verdict::kApply, ""}, env);
+    log_.proofs[7][0][0] ^= 1;
+    check({"sender's event with a wrong proof", Verdict::kRejected,
+           "inclusion proof does not verify"},
+          env);
+  }
+  log_ = SenderLog();
+  log_.required = false;
+
+  // This node's own events come back only as duplicates.
+  {
+    v1::Event own = Submission("32", "32-AAAAAAAAAA", "32");
+    own.set_seq(3);
+    const std::string env = Sign(own, "32");
+    check({"own event not held", Verdict::kRejected, "this node's own that it does not hold"}, env);
+    held_.own[3] = env;
+    check({"own event held", Verdict::kDuplicate, ""}, env);
+  }
+
+  // Duplicates, equivocation, a store that fails.
+  {
+    const std::string env = Sign(sub33, "33");
+    held_.store_fails = true;
+    check({"store read fails", Verdict::kDeferred, "disk on fire"}, env);
+    held_.store_fails = false;
+    held_.hashes.insert(crypto::Sha256(env));
+    check({"held already", Verdict::kDuplicate, ""}, env);
+    held_.hashes.clear();
+    held_.by_author[{"33", 7}] = std::string(32, 'x');
+    Decision d = check({"two events with one seq", Verdict::kRejected,
+                        "node 33 signed two different events with seq 7"},
+                       env);
+    ASSERT_TRUE(d.equivocating_with.has_value());
+    EXPECT_EQ(*d.equivocating_with, std::string(32, 'x'));
+    held_.by_author.clear();
+  }
+
+  // Submissions.
+  {
+    Decision d = check({"a new case", Verdict::kApply, ""}, Sign(sub33, "33"));
+    EXPECT_TRUE(d.new_case);
+    EXPECT_EQ(d.state.owner_node(), "32");
+    EXPECT_EQ(d.state.origin_node(), "33");
+    EXPECT_EQ(d.state.local_ref(), 0u);
+    check({"an id its author does not issue", Verdict::kRejected, "is not one node 33 issues"},
+          Sign(Submission("33", "32-AAAAAAAAAA", "32"), "33"));
+    check({"an owner that is no member", Verdict::kRejected, "owner node '35' is not a member"},
+          Sign(Submission("33", "33-BBBBBBBBBB", "35"), "33"));
+    HoldCase("33", "33-AAAAAAAAAA", "32");
+    check({"a case that exists", Verdict::kRejected, "case 33-AAAAAAAAAA already exists"},
+          Sign(sub33, "33"));
+  }
+
+  // Events of existing cases.
+  {
+    v1::CaseState held33 = HoldCase("33", "33-CCCCCCCCCC", "33");
+    v1::Event verified = Verified("33", held33, 8);
+    check({"case not known yet", Verdict::kDeferred, "case 33-DDDDDDDDDD not known yet"},
+          Sign(
+              [&] {
+                v1::Event e = verified;
+                e.set_case_id("33-DDDDDDDDDD");
+                return e;
+              }(),
+              "33"));
+    Decision d = check({"the next link", Verdict::kApply, ""}, Sign(verified, "33"));
+    EXPECT_FALSE(d.new_case);
+    EXPECT_EQ(d.state.status(), protocol::status::kDispositioned);
+    EXPECT_EQ(d.state.local_ref(), held33.local_ref());
+
+    v1::Event not_owner = Verified("34", held33, 1);
+    check({"an author that does not own the case", Verdict::kRejected, "does not own the case"},
+          Sign(not_owner, "34"));
+
+    // The receiver has moved on: the event follows an earlier link (a fork) or a missing one.
+    v1::CaseState later = held33;
+    later.set_last_hash(std::string(32, 'L'));
+    held_.cases[held33.case_id()] = later;
+    check({"a fork", Verdict::kRejected, "fork"}, Sign(verified, "33"));
+    v1::Event gap = verified;
+    gap.set_prev_hash(std::string(32, 'G'));
+    check({"a missing previous event", Verdict::kDeferred, "previous event has not arrived"},
+          Sign(gap, "33"));
+  }
+
+  // A reporter's message relayed by the case's origin.
+  {
+    v1::CaseState c = HoldCase("33", "33-EEEEEEEEEE", "32");
+    v1::Event msg;
+    msg.set_node_id("33");
+    msg.set_seq(9);
+    msg.set_case_id(c.case_id());
+    msg.set_time_ms(kNow + 2000);
+    msg.set_type(v1::EVENT_CITIZEN_MESSAGE);
+    msg.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+    msg.mutable_action()->set_request("reply");
+    msg.mutable_action()->set_note("Belum diperbaiki.");
+    check({"owner adopts", Verdict::kAdopt, ""}, Sign(msg, "33"));
+    v1::CaseState other_owner = c;
+    other_owner.set_owner_node("34");
+    held_.cases[c.case_id()] = other_owner;
+    check({"a party keeps it", Verdict::kKeepMessage, ""}, Sign(msg, "33"));
+    v1::CaseState handover = c;
+    handover.set_pending_owner("34");
+    held_.cases[c.case_id()] = handover;
+    check({"during a handover", Verdict::kDeferred, "being handed over"}, Sign(msg, "33"));
+    v1::Event from_other = msg;
+    from_other.set_node_id("34");
+    check({"not from the origin", Verdict::kRejected, "only the case's origin node relays"},
+          Sign(from_other, "34"));
+  }
+}
+
+TEST_F(ReceiveTest, SenderLogNeedsTheSendersKey) {
+  v1::EventBatch batch;
+  batch.set_manifest_version(5);
+  SenderLog none = ReadSenderLog(&manifest_, "33", batch);
+  EXPECT_FALSE(none.present);
+  EXPECT_EQ(none.manifest_version, 5u);
+  batch.set_checkpoint("not a note");
+  SenderLog bad = ReadSenderLog(&manifest_, "33", batch);
+  EXPECT_TRUE(bad.present);
+  EXPECT_FALSE(bad.status.ok());
+  EXPECT_NE(bad.status.message().find("does not parse"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lapor::federation
