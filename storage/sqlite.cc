@@ -122,4 +122,15 @@ Status Connection::Error(std::string_view what) const {
   return Status::IOError("sqlite " + std::string(what) + ": " + sqlite3_errmsg(db_));
 }
 
+Status InTransaction(Connection* db, const std::function<Status()>& body) {
+  LAPOR_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+  Status s = body();
+  if (s.ok()) s = db->Exec("COMMIT");
+  // A failed ROLLBACK leaves nothing more to undo (SQLite rolled back already, or the connection
+  // is gone): the first error is the one to report.
+  if (!s.ok()) [[maybe_unused]]
+    Status rolled_back = db->Exec("ROLLBACK");
+  return s;
+}
+
 }  // namespace lapor::storage

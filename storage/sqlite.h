@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,6 +57,10 @@ Status ForEachRow(Statement& st, Fn&& fn) {
   st.Reset();
   return Status::Ok();
 }
+
+class Connection;
+// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back if it or the commit fails.
+Status InTransaction(Connection* db, const std::function<Status()>& body);
 
 class Connection {
  public:

@@ -1,0 +1,227 @@
+#include "storage/schema.h"
+
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lapor/v1/event.pb.h"
+#include "storage/store.h"
+
+namespace lapor::storage {
+namespace {
+
+// Migration i brings the schema from version i to i+1. Never edit a shipped migration: add one.
+const char* const kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;
+CREATE TABLE events(
+  seq INTEGER PRIMARY KEY,
+  case_ref INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  envelope BLOB NOT NULL);
+CREATE INDEX events_by_case ON events(case_ref, seq);
+CREATE TABLE cases(
+  ref INTEGER PRIMARY KEY,
+  case_id TEXT NOT NULL,  -- no index: the tracking id decodes to ref (protocol/tracking_id.h)
+  status TEXT NOT NULL,
+  report_type TEXT NOT NULL,
+  category TEXT NOT NULL,
+  region_code TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  due_ms INTEGER NOT NULL,
+  escalated INTEGER NOT NULL,
+  auto_complete_at_ms INTEGER NOT NULL,
+  state BLOB NOT NULL);
+CREATE INDEX cases_by_status ON cases(status, ref);
+CREATE INDEX cases_to_escalate ON cases(due_ms) WHERE due_ms > 0 AND escalated = 0;
+CREATE INDEX cases_by_autocomplete ON cases(auto_complete_at_ms) WHERE auto_complete_at_ms > 0;
+CREATE TABLE sealed(
+  case_ref INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  ciphertext BLOB NOT NULL,
+  PRIMARY KEY(case_ref, kind)) WITHOUT ROWID;
+CREATE TABLE outbox(
+  destination TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(destination, seq)) WITHOUT ROWID;
+CREATE TABLE operators(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  token_hash BLOB NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL);
+)sql",
+    // 1 -> 2: the transparency log (storage/tree_log.h). Only nodes whose level is a multiple of
+    // the tile height are stored; the rest are recomputed from them or from the envelopes.
+    R"sql(
+CREATE TABLE tree_nodes(
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY(level, idx)) WITHOUT ROWID;
+CREATE TABLE checkpoints(
+  size INTEGER PRIMARY KEY,
+  root BLOB NOT NULL,
+  note BLOB NOT NULL,
+  time_ms INTEGER NOT NULL);
+)sql",
+    // 2 -> 3: witnessing other nodes' logs (federation/witness.h).
+    R"sql(
+CREATE TABLE witnessed(
+  origin TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  root BLOB NOT NULL,
+  note BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE alerts(
+  id INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  note_a BLOB NOT NULL,
+  note_b BLOB NOT NULL,
+  time_ms INTEGER NOT NULL);
+)sql",
+    // 3 -> 4: federation. Events of other nodes; an outbox that carries what it delivers (so a
+    // destination restored from a backup can be sent it again); each destination's cursor; the
+    // highest outbox position received from each sender. The v1 outbox (destination, seq) rows
+    // were never sent: they move over as envelopes.
+    R"sql(
+CREATE TABLE foreign_events(
+  hash BLOB PRIMARY KEY,
+  case_ref INTEGER NOT NULL,
+  author TEXT NOT NULL,
+  author_seq INTEGER NOT NULL,
+  envelope BLOB NOT NULL,
+  received_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX foreign_by_case ON foreign_events(case_ref);
+CREATE UNIQUE INDEX foreign_by_author ON foreign_events(author, author_seq);
+CREATE INDEX cases_by_id ON cases(case_id) WHERE ref >= 4611686018427387904;
+ALTER TABLE outbox RENAME TO outbox_v1;
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  destination TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE INDEX outbox_by_destination ON outbox(destination, id);
+INSERT INTO outbox(destination, kind, payload, created_ms)
+  SELECT o.destination, 0, e.envelope, 0 FROM outbox_v1 o JOIN events e ON e.seq = o.seq
+  ORDER BY o.seq;
+DROP TABLE outbox_v1;
+CREATE TABLE delivery(
+  destination TEXT PRIMARY KEY,
+  cursor INTEGER NOT NULL,
+  last_success_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  last_error_ms INTEGER NOT NULL,
+  failing_since_ms INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO delivery SELECT DISTINCT destination, 0, 0, '', 0, 0 FROM outbox;
+CREATE TABLE received(
+  sender TEXT PRIMARY KEY,
+  outbox_id INTEGER NOT NULL) WITHOUT ROWID;
+)sql",
+    // 4 -> 5: the leaf hashes of each full tile, written with the checkpoint that covers it.
+    R"sql(
+CREATE TABLE leaf_tiles(
+  idx INTEGER PRIMARY KEY,
+  hashes BLOB NOT NULL);
+)sql",
+    // 5 -> 6: operators can be removed, rotated and expire; every operator change and every read
+    // of personal data is kept in an append-only record (triggers refuse UPDATE and DELETE).
+    R"sql(
+ALTER TABLE operators ADD COLUMN expires_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE operators ADD COLUMN removed_ms INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE operator_changes(
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  operator_id INTEGER NOT NULL,
+  change TEXT NOT NULL,
+  detail TEXT NOT NULL);
+INSERT INTO operator_changes(time_ms, operator_id, change, detail)
+  SELECT created_ms, id, 'added', role || CASE agency WHEN '' THEN '' ELSE ' of ' || agency END
+  FROM operators ORDER BY id;
+CREATE TABLE access_log(
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  operator_id INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  fields TEXT NOT NULL);
+CREATE INDEX access_log_by_case ON access_log(case_id, id);
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+  BEGIN SELECT RAISE(ABORT, 'the access record is append-only'); END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+  BEGIN SELECT RAISE(ABORT, 'the access record is append-only'); END;
+CREATE TRIGGER operator_changes_no_update BEFORE UPDATE ON operator_changes
+  BEGIN SELECT RAISE(ABORT, 'the operator record is append-only'); END;
+CREATE TRIGGER operator_changes_no_delete BEFORE DELETE ON operator_changes
+  BEGIN SELECT RAISE(ABORT, 'the operator record is append-only'); END;
+DELETE FROM alerts WHERE id NOT IN
+  (SELECT MIN(id) FROM alerts GROUP BY origin, kind, note_a, note_b);
+CREATE UNIQUE INDEX alerts_by_evidence ON alerts(origin, kind, note_a, note_b);
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+// Part of migration 3 -> 4: case states gained their origin, owner and parties. Every case stored
+// before then is the node's own (the author of its events).
+Status AddOwnersToStates(Connection* db) {
+  auto node = db->Cached("SELECT envelope FROM events ORDER BY seq LIMIT 1");
+  if (!node.ok()) return node.status();
+  auto row = (*node)->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::Ok();
+  v1::Envelope env;
+  v1::Event first;
+  const bool parsed = env.ParseFromString((*node)->Blob(0)) && first.ParseFromString(env.payload());
+  (*node)->Reset();
+  if (!parsed) return Status::Ok();  // nothing to learn the node id from: fsck reports event 0
+  const std::string node_id = first.node_id();
+  auto read = db->Cached("SELECT ref, state FROM cases");
+  if (!read.ok()) return read.status();
+  std::vector<std::pair<int64_t, std::string>> updated;
+  LAPOR_RETURN_IF_ERROR(ForEachRow(**read, [&](Statement& row) {
+    v1::CaseState state;
+    state.ParseFromString(row.Blob(1));
+    if (!state.owner_node().empty()) return true;
+    state.set_origin_node(node_id);
+    state.set_owner_node(node_id);
+    state.add_parties(node_id);
+    updated.emplace_back(row.Int(0), state.SerializeAsString());
+    return true;
+  }));
+  for (const auto& row : updated) {
+    LAPOR_RETURN_IF_ERROR(db->Run("UPDATE cases SET state = ? WHERE ref = ?", [&](Statement& st) {
+      st.BindBlob(1, row.second).Bind(2, row.first);
+    }));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Migrate(Connection* db) {
+  auto st = db->Cached("PRAGMA user_version");
+  if (!st.ok()) return st.status();
+  auto row = (*st)->Step();
+  if (!row.ok()) return row.status();
+  int version = static_cast<int>((*st)->Int(0));
+  (*st)->Reset();
+  if (version > kSchemaVersion) {
+    return Status::Corruption("database schema version " + std::to_string(version) +
+                              " is newer than this program's " + std::to_string(kSchemaVersion));
+  }
+  if (version == kSchemaVersion) return Status::Ok();
+  return InTransaction(db, [&]() -> Status {
+    for (int v = version; v < kSchemaVersion; ++v) {
+      LAPOR_RETURN_IF_ERROR(db->Exec(kMigrations[v]));
+      if (v == 3) LAPOR_RETURN_IF_ERROR(AddOwnersToStates(db));
+    }
+    return db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
+  });
+}
+
+}  // namespace lapor::storage
