@@ -8,7 +8,7 @@
 #include "protocol/calendar.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace lapor::node;
+  using namespace lapor::protocol;
   const std::string text(reinterpret_cast<const char*>(data), size);
   static const auto national = WorkingCalendar::National(7 * 60);
   auto cal = WorkingCalendar::Parse(text, 7 * 60, national.ok() ? &*national : nullptr);
