@@ -40,9 +40,7 @@ bool CitizenRouter::Submit(const Request& req, const Reply& reply) {
 }
 
 bool CitizenRouter::View(const Request& req, const std::string& case_id, const Reply& reply) {
-  auto q = Query(req, {"access_code"});
-  if (!q.ok()) return Fail(reply, q.status());
-  auto who = ReadCredentials(service_, req, (*q)["access_code"]);
+  auto who = CallerOf(service_, req);
   if (!who.ok()) return Fail(reply, who.status());
   auto view = service_->View(case_id, *who);
   if (!view.ok()) return Fail(reply, view.status());

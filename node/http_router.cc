@@ -109,6 +109,12 @@ Result<json> ParseJson(const Request& req, size_t max_bytes) {
   return ParseJsonBody(req.body);
 }
 
+Result<Credentials> CallerOf(CaseService* service, const Request& req) {
+  auto q = Query(req, {"access_code"});
+  if (!q.ok()) return q.status();
+  return ReadCredentials(service, req, (*q)["access_code"]);
+}
+
 Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
                                     const std::string& access_code) {
   Credentials who;

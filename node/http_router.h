@@ -109,6 +109,8 @@ Status QueryPage(QueryMap& q, uint64_t* after, uint64_t* limit);
 Result<nlohmann::json> ParseJson(const Request& req, size_t max_bytes);
 // The operator of "Authorization: Bearer <token>" (401 if present but unknown), plus the access
 // code from the query string or body, or the X-Access-Code header (400 if both, and different).
+// ReadCredentials for a GET whose only query parameter may be access_code (400 for any other).
+Result<Credentials> CallerOf(CaseService* service, const Request& req);
 Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
                                     const std::string& access_code);
 // For endpoints any operator (admin, liaison or auditor) may read: 401 without a token.

@@ -114,9 +114,7 @@ bool OperatorRouter::Act(const Request& req, const std::string& case_id, const R
 }
 
 bool OperatorRouter::Events(const Request& req, const std::string& case_id, const Reply& reply) {
-  auto q = Query(req, {"access_code"});
-  if (!q.ok()) return Fail(reply, q.status());
-  auto who = ReadCredentials(service_, req, (*q)["access_code"]);
+  auto who = CallerOf(service_, req);
   if (!who.ok()) return Fail(reply, who.status());
   auto events = service_->Events(case_id, *who);
   if (!events.ok()) return Fail(reply, events.status());
