@@ -220,16 +220,19 @@ Status HttpApi::Start(const std::string& host, int port) {
   return Status::Ok();
 }
 
+void HttpApi::Drain() {
+  if (!impl_ || !impl_->listener) return;
+  // New requests get 503; wait for every accepted one to get its reply (writes reply once
+  // durable, so this is bounded by one group commit).
+  MutexLock lock(impl_->mu);
+  impl_->stopping = true;
+  impl_->drained.WaitFor(lock, std::chrono::seconds(30),
+                         [&]() LAPOR_REQUIRES(impl_->mu) { return impl_->in_flight == 0; });
+}
+
 void HttpApi::Stop() {
   if (!impl_ || !impl_->listener) return;
-  {
-    // New requests get 503; wait for every accepted one to get its reply (writes reply once
-    // durable, so this is bounded by one group commit).
-    MutexLock lock(impl_->mu);
-    impl_->stopping = true;
-    impl_->drained.WaitFor(lock, std::chrono::seconds(30),
-                           [&]() LAPOR_REQUIRES(impl_->mu) { return impl_->in_flight == 0; });
-  }
+  Drain();
   try {
     impl_->listener->close().wait();
   } catch (const std::exception& e) {

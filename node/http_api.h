@@ -34,7 +34,11 @@ class HttpApi {
                      int64_t start_ms);
   // Binds and starts serving on host:port.
   Status Start(const std::string& host, int port);
-  // Stops accepting, waits for in-flight requests to finish.
+  // From now on every request is answered 503 without touching the service; waits (at most
+  // 30 s) until every request accepted before has had its reply. The listener stays open.
+  void Drain();
+  // Drain, then close the listener. Closing while clients still hold connections open can crash
+  // inside cpprestsdk's asio threads, so a process that is about to exit drains and skips this.
   void Stop();
 
  private:

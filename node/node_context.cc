@@ -209,7 +209,9 @@ Status NodeContext::Stop() {
   if (!started_) return store_->Health();
   started_ = false;
   health_->Stop();
-  api_->Stop();
+  // Drain, not close: the listener keeps answering 503 until the process exits (or the context is
+  // destroyed), because closing it under open connections races inside cpprestsdk.
+  api_->Drain();
   if (resend_.joinable()) resend_.join();
   replicator_->Stop();
   manifest_reload_->Stop();
