@@ -9,6 +9,7 @@
 #include "base/mutex.h"
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
+#include "protocol/confidential.h"
 #include "protocol/directory.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
@@ -200,9 +201,28 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
 }
 
 CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
-  const v1::Event& ev = draft.event;
-  std::string envelope =
-      protocol::SignEnvelope(protocol::kEventPayloadType, ev.SerializeAsString(), *opt_.key);
+  const v1::Event& ev = draft.event;  // as the operator or reporter made it: content in plain
+  // A confidential case's event is signed with its content sealed (protocol/confidential.h): the
+  // log, the hub and every party see it so; this node keeps the content sealed under its own key
+  // and the case's origin and owner get it sealed to theirs.
+  const bool confidential =
+      ev.type() == v1::EVENT_SUBMITTED ? ev.submission().confidential() : current.confidential();
+  v1::Event signed_event = ev;
+  std::string content;  // SerializeAsString of the SealedText, when there is one
+  if (confidential) {
+    if (auto text = protocol::TakeContent(&signed_event)) {
+      text->set_salt(crypto::RandomBytes(16));
+      content = text->SerializeAsString();
+      if (ev.type() == v1::EVENT_SUBMITTED) {
+        signed_event.mutable_submission()->set_content_commitment(
+            Commitment(kContentCommitmentTag, content));
+      } else {
+        signed_event.mutable_action()->set_note_commitment(Commitment(kNoteCommitmentTag, content));
+      }
+    }
+  }
+  std::string envelope = protocol::SignEnvelope(protocol::kEventPayloadType,
+                                                signed_event.SerializeAsString(), *opt_.key);
   std::string hash = crypto::Sha256(envelope);
   const v1::CaseState before = current;
   Sealed out;
@@ -219,14 +239,19 @@ CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
   }  // else a citizen message: the case's state does not change
   out.write.outbox =
       Deliveries(before, current, ev, envelope, draft.history ? &*draft.history : nullptr);
-  if (!draft.sealed_note.empty()) {
-    // A confidential note: the case's origin (where the reporter reads) and owner (who answers)
-    // get it sealed to their keys, named by the event's hash.
-    std::set<std::string> to = {current.origin_node(), current.owner_node()};
+  if (!content.empty()) {
+    // The submission's content is kept as "content", an action's as "note:<seq>" here and
+    // "note:<event hash>" at the case's origin (where the reporter reads) and owner (who
+    // answers); the owner that did not author the submission gets its content too.
+    const bool submission = ev.type() == v1::EVENT_SUBMITTED;
+    draft.sealed.push_back({submission ? "content" : "note:" + std::to_string(ev.seq()),
+                            crypto::SecretboxSeal(opt_.sealing_key, content)});
+    std::set<std::string> to = {current.owner_node()};
+    if (!submission) to.insert(current.origin_node());
     for (const auto& node : to) {
       if (node == opt_.node_id) continue;
-      auto item = SealForNode(node, current.case_id(), "note:" + crypto::HexEncode(hash),
-                              draft.sealed_note);
+      auto item = SealForNode(node, current.case_id(),
+                              submission ? "content" : "note:" + crypto::HexEncode(hash), content);
       if (item) out.write.outbox.push_back(std::move(*item));
     }
   }
@@ -497,19 +522,9 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
     draft.sealed.push_back({"reporter", crypto::SecretboxSeal(opt_.sealing_key, bytes)});
     if (owner != opt_.node_id) draft.for_owner.emplace_back("reporter", bytes);
   }
-  if (r.confidential) {
-    v1::SealedText content;
-    content.set_salt(crypto::RandomBytes(16));
-    content.set_title(r.title);
-    content.set_description(r.description);
-    std::string bytes = content.SerializeAsString();
-    sub->set_content_commitment(Commitment(kContentCommitmentTag, bytes));
-    draft.sealed.push_back({"content", crypto::SecretboxSeal(opt_.sealing_key, bytes)});
-    if (owner != opt_.node_id) draft.for_owner.emplace_back("content", bytes);
-  } else {
-    sub->set_title(r.title);
-    sub->set_description(r.description);
-  }
+  // A confidential case's content is sealed when the event is signed (Seal).
+  sub->set_title(r.title);
+  sub->set_description(r.description);
 
   Sequence(
       {}, std::move(draft), [](const v1::CaseState&, uint64_t, Draft*) { return Status::Ok(); },
@@ -615,8 +630,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
   if (!invalid.ok()) return done(invalid);
 
   const v1::Actor actor = draft.event.actor();
-  const std::string& sealing_key = opt_.sealing_key;
-  auto prepare = [&](const v1::CaseState& s, uint64_t seq, Draft* d) -> Status {
+  auto prepare = [&](const v1::CaseState& s, uint64_t, Draft* d) -> Status {
     if (actor.kind() == v1::ACTOR_CITIZEN && !HoldsAccessCode(s, who.access_code)) {
       return Status::Unauthenticated("the access code does not match this case");
     }
@@ -643,20 +657,8 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
       d->event.set_type(v1::EVENT_CITIZEN_MESSAGE);
       d->event.mutable_action()->set_request(reply ? "reply" : "reopen");
     }
-    if (!req.note.empty()) {
-      if (s.confidential()) {
-        v1::SealedText sealed;
-        sealed.set_salt(crypto::RandomBytes(16));
-        sealed.set_note(req.note);
-        std::string bytes = sealed.SerializeAsString();
-        d->event.mutable_action()->set_note_commitment(Commitment(kNoteCommitmentTag, bytes));
-        d->sealed_note = bytes;
-        d->sealed.push_back(
-            {"note:" + std::to_string(seq), crypto::SecretboxSeal(sealing_key, bytes)});
-      } else {
-        d->event.mutable_action()->set_note(req.note);
-      }
-    }
+    // A confidential case's note is sealed when the event is signed (Seal).
+    if (!req.note.empty()) d->event.mutable_action()->set_note(req.note);
     return Status::Ok();
   };
   Sequence(case_id, std::move(draft), prepare, std::move(done));
@@ -674,25 +676,24 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
   auto events = History(view.state);
   if (!events.ok()) return events.status();
   const uint64_t ref = CaseRef(view.state);
-  // Where each event's sealed note is kept: this node's own events by seq, others' by hash.
-  std::map<std::string, std::string> note_kind;  // event hash -> sealed kind
+  // The sealed content this node holds of an event (protocol/confidential.h): its own events'
+  // by seq, others' by hash, the submission's as "content".
+  auto open_content = [&](const std::string& kind, v1::SealedText* text) {
+    auto sealed = store_->GetSealed(ref, kind);
+    if (!sealed.ok() || !sealed->has_value()) return false;
+    auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
+    return plain.ok() && text->ParseFromString(*plain);
+  };
+  std::map<std::string, std::string> kind_of;  // event hash -> where its sealed content is
   for (const auto& e : *events) {
     v1::Envelope env;
     v1::Event ev;
     if (env.ParseFromString(e.envelope) && ev.ParseFromString(env.payload())) {
-      note_kind[e.hash] = ev.node_id() == opt_.node_id ? "note:" + std::to_string(e.seq)
-                                                       : "note:" + crypto::HexEncode(e.hash);
+      kind_of[e.hash] = ev.type() == v1::EVENT_SUBMITTED ? "content"
+                        : ev.node_id() == opt_.node_id   ? "note:" + std::to_string(e.seq)
+                                                         : "note:" + crypto::HexEncode(e.hash);
     }
   }
-  auto open_note = [&](const std::string& kind, std::string* note) {
-    auto sealed = store_->GetSealed(ref, kind);
-    if (!sealed.ok() || !sealed->has_value()) return false;
-    auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
-    v1::SealedText text;
-    if (!plain.ok() || !text.ParseFromString(*plain)) return false;
-    *note = text.note();
-    return true;
-  };
   v1::Submission submission;
   for (const auto& stored_event : *events) {
     v1::Envelope env;
@@ -702,19 +703,26 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
       return Status::Corruption("stored event " + std::to_string(stored_event.seq) +
                                 " does not parse");
     }
-    if (item.event.type() == v1::EVENT_SUBMITTED) submission = item.event.submission();
-    if (item.event.has_action() && access.content) {
-      const auto& a = item.event.action();
-      item.note = a.note();
-      if (!a.note_commitment().empty()) {
-        // A confidential note: sealed here by its author, or sent sealed to this node; an
-        // adopted reply carries the note of the message it adopts.
-        if (!open_note(note_kind[stored_event.hash], &item.note) && !a.relayed_from().empty()) {
-          auto it = note_kind.find(a.relayed_from());
-          if (it != note_kind.end()) open_note(it->second, &item.note);
-        }
+    v1::Event& ev = item.event;
+    const bool committed = ev.type() == v1::EVENT_SUBMITTED
+                               ? !ev.submission().content_commitment().empty()
+                               : !ev.action().note_commitment().empty();
+    if (access.content && committed) {
+      // Its content was sealed: restore it from what this node holds. An adopted reply carries
+      // the note of the reporter's message it adopts.
+      v1::SealedText text;
+      const std::string& adopted = ev.action().relayed_from();
+      if (open_content(kind_of[stored_event.hash], &text) ||
+          (!adopted.empty() && kind_of.count(adopted) > 0 &&
+           open_content(kind_of[adopted], &text))) {
+        protocol::RestoreContent(text, &ev);
       }
     }
+    if (access.content && protocol::IsChainEvent(ev.type())) {
+      protocol::ApplyContent(ev, &view.state);  // what a sealed event left out of the state
+    }
+    if (ev.type() == v1::EVENT_SUBMITTED) submission = ev.submission();
+    if (ev.has_action() && access.content) item.note = ev.action().note();
     view.history.push_back(std::move(item));
   }
   std::vector<std::string> revealed;  // what an operator's read reveals, for the access record
@@ -722,19 +730,7 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     view.submission = submission;
     view.title = submission.title();
     view.description = submission.description();
-    if (view.state.confidential()) {
-      auto sealed = store_->GetSealed(ref, "content");
-      if (!sealed.ok()) return sealed.status();
-      if (sealed->has_value()) {
-        auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
-        if (!plain.ok()) return plain.status();
-        v1::SealedText text;
-        text.ParseFromString(*plain);
-        view.title = text.title();
-        view.description = text.description();
-      }
-      revealed.push_back("confidential_content");
-    }
+    if (view.state.confidential()) revealed.push_back("confidential_content");
   }
   if (access.reporter_identity && !submission.reporter_commitment().empty()) {
     auto sealed = store_->GetSealed(ref, "reporter");
@@ -774,11 +770,8 @@ Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string&
         "the signed events name operators: an admin or the case's liaison of the owner node, or "
         "an auditor, may read them (the case's view shows what the caller may see)");
   }
-  if (s.confidential() && who.op) {
-    // A confidential case's envelopes still carry some of its fields in plain (its location and
-    // target agency): reading them is recorded like any read of its content.
-    LAPOR_RETURN_IF_ERROR(store_->RecordAccess({ReadBy(who, s.case_id(), "confidential_content")}));
-  }
+  // A confidential case's envelopes carry its content sealed (protocol/confidential.h): they are
+  // the bytes the public log serves, so reading them reveals nothing to record.
   return History(s);
 }
 

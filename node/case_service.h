@@ -217,7 +217,6 @@ class CaseService : public federation::OwnLog {
     // Personal data (kind, plaintext) the case's owner must receive sealed to its key when it
     // is another node.
     std::vector<std::pair<std::string, std::string>> for_owner;
-    std::string sealed_note;  // a confidential note (SealedText bytes) for the origin and owner
     // The case's chain before this event, loaded before the seq is taken when the event adds a
     // party (who must first receive it); nullopt when no party is new.
     std::optional<std::vector<std::string>> history;

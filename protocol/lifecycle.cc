@@ -174,7 +174,7 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
     s.set_due_ms(sub.verify_due_ms());
     s.set_due_kind("verification");
     s.set_access_code_hash(sub.access_code_hash());
-    s.set_title(sub.title());
+    if (!sub.confidential()) s.set_title(sub.title());
     s.set_origin_node(e.node_id());
     s.set_owner_node(sub.owner_node().empty() ? e.node_id() : sub.owner_node());
     AddParty(&s, s.origin_node());
@@ -210,6 +210,9 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
                                       s.owner_node() + " does)");
     }
     const std::string_view cur = s.status();
+    // A confidential case's event may carry its note, agency and reason sealed (committed to by
+    // note_commitment, see confidential.h): whoever folds it without them checks the rest.
+    const bool sealed = s.confidential() && !a.note_commitment().empty();
     auto restart_response_clock = [&] {
       if (a.response_due_ms() <= 0) {
         return Status::InvalidArgument("response deadline missing", "response_due_ms");
@@ -227,7 +230,9 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
     switch (e.type()) {
       case v1::EVENT_VERIFIED:
         if (!OneOf(cur, {status::kSubmitted, status::kOnHold})) return NotIn("verify", s);
-        if (a.agency().empty()) return Status::InvalidArgument("verify needs an agency", "agency");
+        if (a.agency().empty() && !sealed) {
+          return Status::InvalidArgument("verify needs an agency", "agency");
+        }
         s.set_agency(a.agency());
         s.set_status(std::string(status::kDispositioned));
         LAPOR_RETURN_IF_ERROR(restart_response_clock());
@@ -239,7 +244,7 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         break;
       case v1::EVENT_ARCHIVED:
         if (!OneOf(cur, {status::kSubmitted, status::kOnHold})) return NotIn("archive", s);
-        if (!IsValidArchiveReason(a.reason())) {
+        if (!(sealed && a.reason().empty()) && !IsValidArchiveReason(a.reason())) {
           return Status::InvalidArgument(
               "reason must be not_actionable, duplicate or not_our_authority", "reason");
         }
@@ -256,8 +261,10 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         break;
       case v1::EVENT_DISPOSED:
         if (cur != status::kDispositioned) return NotIn("dispose", s);
-        if (a.agency().empty()) return Status::InvalidArgument("dispose needs an agency", "agency");
-        if (a.agency() == s.agency()) {
+        if (a.agency().empty() && !sealed) {
+          return Status::InvalidArgument("dispose needs an agency", "agency");
+        }
+        if (!a.agency().empty() && a.agency() == s.agency()) {
           return Status::InvalidArgument("the case is already with this agency", "agency");
         }
         s.set_agency(a.agency());
@@ -361,7 +368,9 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         s.set_escalated(false);
         break;
       case v1::EVENT_DECLINED:
-        if (a.reason().empty()) return Status::InvalidArgument("decline needs a reason", "reason");
+        if (a.reason().empty() && !sealed) {
+          return Status::InvalidArgument("decline needs a reason", "reason");
+        }
         s.set_pending_owner("");
         break;
       default:

@@ -19,11 +19,11 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
-#include "lapor/v1/event.pb.h"
-#include "protocol/manifest.h"
 #include "harness/eventually.h"
 #include "harness/federation_harness.h"
 #include "harness/node_process.h"
+#include "lapor/v1/event.pb.h"
+#include "protocol/manifest.h"
 
 namespace lapor::testing {
 namespace {
@@ -592,6 +592,108 @@ TEST_F(CrossNodeAuditTest, CasesContinuingInOtherLogsVerifyAndTheirWholeChainsTo
   auto no_manifest = RunCommand({AuditBinary(), "verify", "--url", f_.url("33"), "--vkey",
                                  Vkey("33"), "--case-events-token", f_.auditor_token("33")});
   EXPECT_NE(no_manifest.exit_code, 0) << no_manifest.output;
+}
+
+// A confidential whistle-blowing case filed at 32 about Semarang (33.74, owned by 33), verified
+// and answered there. Its events in both public logs and everything the hub holds say only that
+// it exists, its status and times: no title, description, category, report type, region, agency,
+// location, attachment or note. The reporter at 32 and 33's admin read all of it, and each log
+// with the case's whole chain still verifies without it.
+TEST_F(CrossNodeAuditTest, AConfidentialCaseCrossesNodesWithItsContentSealed) {
+  const std::string attachment = crypto::Sha256("bukti-foto-kwitansi");
+  const double lat = -6.987654, lon = 110.412345;
+  auto filed = f_.node("32").Post(
+      "/api/v1/complaints",
+      {{"title", "Pungutan liar di kantor samsat"},
+       {"description", "Petugas meminta uang tambahan di luar tarif resmi."},
+       {"category", "kepegawaian"},
+       {"report_type", "whistleblowing"},
+       {"region_code", "33.74"},
+       {"target_agency", "inspektorat-jateng"},
+       {"channel", "sms"},
+       {"location", {{"lat", lat}, {"lon", lon}}},
+       {"attachments",
+        {{{"sha256", crypto::HexEncode(attachment)}, {"media_type", "image/png"}, {"size", 4242}}}},
+       {"anonymous", true},
+       {"confidential", true},
+       {"reporter", {{"name", "Budi Santoso"}, {"nik", "3374010101010002"}}}});
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string id = filed.Json()["tracking_id"];
+  const std::string code = filed.Json()["access_code"];
+  ASSERT_TRUE(Eventually("33 holds the submission", [&] { return Events("33", id).size() == 1; }));
+  ASSERT_EQ(Act("33", id, {{"action", "verify"}, {"agency", "inspektorat-jateng"}}).status, 200);
+  auto responded = f_.node("33").Post(
+      "/api/v1/complaints/" + id + "/actions",
+      {{"action", "respond"}, {"note", "Petugas samsat sedang diperiksa inspektorat."}},
+      f_.liaison_token("33", "inspektorat-jateng"));
+  ASSERT_EQ(responded.status, 200) << responded.body;
+  ASSERT_TRUE(
+      Eventually("32 holds the case's 3 events", [&] { return Events("32", id).size() == 3; }));
+  WaitLogged("32");
+  WaitLogged("33");
+
+  auto bytes_of = [](double d) { return std::string(reinterpret_cast<const char*>(&d), 8); };
+  const std::vector<std::string> content = {"Pungutan liar",  "Petugas",      "kepegawaian",
+                                            "whistleblowing", "33.74",        "inspektorat",
+                                            "image/png",      attachment,     bytes_of(lat),
+                                            bytes_of(lon),    "Budi Santoso", "3374010101010002"};
+  auto expect_none = [&](const std::string& where, const std::string& data) {
+    ASSERT_FALSE(data.empty()) << where;
+    for (const auto& c : content) {
+      EXPECT_EQ(data.find(c), std::string::npos) << where << " holds " << crypto::HexEncode(c);
+    }
+  };
+  // The public logs: every entry, as anyone fetches it.
+  for (const std::string node : {"32", "33"}) {
+    const uint64_t size = CheckpointSize(f_.node(node));
+    ASSERT_LT(size, 256u);
+    auto entries = f_.node(node).Get("/log/tile/entries/000.p/" + std::to_string(size));
+    ASSERT_EQ(entries.status, 200) << node;
+    EXPECT_NE(entries.body.find(id), std::string::npos) << node << ": the case exists";
+    expect_none(node + "'s public log", entries.body);
+  }
+  // The hub (which relays between members): every byte of its database.
+  std::string hub_db;
+  for (const char* file : {"/lapor.db", "/lapor.db-wal"}) {
+    std::ifstream in(f_.hub().data_dir() + file, std::ios::binary);
+    hub_db += std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  EXPECT_NE(hub_db.find(id), std::string::npos) << "the hub relayed none of the case";
+  expect_none("the hub's database", hub_db);
+
+  // Who may see the content still sees all of it.
+  auto reporter =
+      Http(f_.node("32").port(), "GET", "/api/v1/complaints/" + id, "", {{"X-Access-Code", code}});
+  ASSERT_EQ(reporter.status, 200) << reporter.body;
+  auto owner = f_.node("33").Get("/api/v1/complaints/" + id, f_.admin_token("33"));
+  ASSERT_EQ(owner.status, 200) << owner.body;
+  for (const auto& [who, view] :
+       {std::pair{"the reporter at 32", reporter.Json()}, std::pair{"33's admin", owner.Json()}}) {
+    EXPECT_EQ(view["title"], "Pungutan liar di kantor samsat") << who;
+    EXPECT_EQ(view["category"], "kepegawaian") << who;
+    EXPECT_EQ(view["report_type"], "whistleblowing") << who;
+    EXPECT_EQ(view["region_code"], "33.74") << who;
+    EXPECT_EQ(view["agency"], "inspektorat-jateng") << who;
+    EXPECT_EQ(view["target_agency"], "inspektorat-jateng") << who;
+    EXPECT_EQ(view["channel"], "sms") << who;
+    EXPECT_DOUBLE_EQ(view["location"]["lat"].get<double>(), lat) << who;
+    ASSERT_EQ(view["attachments"].size(), 1u) << who;
+    EXPECT_EQ(view["attachments"][0]["sha256"], crypto::HexEncode(attachment)) << who;
+    ASSERT_EQ(view["history"].size(), 3u) << who;
+    EXPECT_EQ(view["history"][1]["agency"], "inspektorat-jateng") << who;
+    EXPECT_EQ(view["history"][2]["note"], "Petugas samsat sedang diperiksa inspektorat.") << who;
+  }
+  // 32's auditor reads the signed events: the same sealed bytes.
+  std::string signed_events;
+  for (const auto& e : Events("32", id)) {
+    signed_events += *crypto::Base64Decode(e["envelope"].get<std::string>());
+  }
+  expect_none("32's signed events", signed_events);
+
+  for (const std::string node : {"32", "33"}) {
+    auto whole = Audit(node, true);
+    EXPECT_EQ(whole.exit_code, 0) << node << ": " << whole.output;
+  }
 }
 
 // (b) Behind 33's back (stopped), the signature of 32's submission of one case is altered, and

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lapor/v1/event.pb.h"
+#include "protocol/confidential.h"
 
 namespace lapor::protocol {
 namespace {
@@ -978,6 +979,109 @@ TEST(LifecycleNamesTest, Validators) {
   }
   EXPECT_FALSE(IsValidArchiveReason("spam"));
   EXPECT_FALSE(IsValidArchiveReason(""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Confidential cases (protocol/confidential.h): events signed with their content sealed.
+
+// Folds the sealed form of each event into `sealed` and the event as made into `full`.
+struct TwoFolds {
+  Case full, sealed;
+  void Apply(v1::EventType type, const v1::Actor& actor) {
+    v1::Event e = NextEvent(full, type, actor);
+    if (type == v1::EVENT_SUBMITTED) e.mutable_submission()->set_confidential(true);
+    v1::Event s = e;
+    auto text = TakeContent(&s);
+    if (text) {
+      (type == v1::EVENT_SUBMITTED ? *s.mutable_submission()->mutable_content_commitment()
+                                   : *s.mutable_action()->mutable_note_commitment()) =
+          std::string(32, '\x5c');
+    }
+    ExpectApplied(&full, e);
+    ExpectApplied(&sealed, s);
+    // Restored, the sealed event is the event as made (but for the commitment).
+    if (text) {
+      RestoreContent(*text, &s);
+      if (type == v1::EVENT_SUBMITTED) {
+        s.mutable_submission()->clear_content_commitment();
+      } else {
+        s.mutable_action()->clear_note_commitment();
+      }
+    }
+    EXPECT_TRUE(MessageDifferencer::Equals(e, s)) << EventTypeName(type);
+  }
+};
+
+TEST(LifecycleConfidentialTest, SealedEventsCarryNoContentAndFoldToTheSameStatus) {
+  TwoFolds f;
+  f.Apply(v1::EVENT_SUBMITTED, Citizen());
+  f.Apply(v1::EVENT_VERIFIED, Admin());
+  f.Apply(v1::EVENT_DISPOSED, Admin());
+  f.Apply(v1::EVENT_RESPONDED, Liaison());
+  f.Apply(v1::EVENT_REPLIED, Citizen());
+  // Everything but the content agrees; the content is what ApplyContent puts back.
+  v1::CaseState full = f.full.state, sealed = f.sealed.state;
+  EXPECT_EQ(sealed.agency(), "");
+  EXPECT_EQ(sealed.category(), "");
+  EXPECT_EQ(sealed.title(), "");
+  EXPECT_EQ(full.title(), "");  // a confidential title is never kept in plain in the state
+  ClearContent(&full);
+  EXPECT_TRUE(MessageDifferencer::Equals(full, sealed)) << full.ShortDebugString() << "\n"
+                                                        << sealed.ShortDebugString();
+  EXPECT_EQ(f.full.state.agency(), kOtherAgency);
+  EXPECT_EQ(f.full.state.region_code(), "31.71");
+}
+
+TEST(LifecycleConfidentialTest, TakeContentLeavesOnlyWhatAnyoneMayKnow) {
+  Case c;
+  v1::Event e = NextEvent(c, v1::EVENT_SUBMITTED, Citizen());
+  e.mutable_submission()->set_confidential(true);
+  e.mutable_submission()->set_has_location(true);
+  e.mutable_submission()->set_lat(-6.2);
+  e.mutable_submission()->set_lon(106.8);
+  auto* att = e.mutable_submission()->add_attachments();
+  att->set_sha256(std::string(32, '\x01'));
+  att->set_media_type("image/jpeg");
+  att->set_size(10);
+  v1::Event s = e;
+  auto text = TakeContent(&s);
+  ASSERT_TRUE(text.has_value());
+  const v1::Submission& sub = s.submission();
+  EXPECT_TRUE(sub.title().empty() && sub.description().empty() && sub.category().empty() &&
+              sub.report_type().empty() && sub.region_code().empty() &&
+              sub.target_agency().empty() && sub.channel().empty() && !sub.has_location() &&
+              sub.lat() == 0 && sub.lon() == 0 && sub.attachments_size() == 0)
+      << sub.ShortDebugString();
+  EXPECT_TRUE(sub.confidential());
+  EXPECT_EQ(sub.verify_due_ms(), e.submission().verify_due_ms());
+  EXPECT_EQ(text->attachments_size(), 1);
+  EXPECT_EQ(text->lat(), -6.2);
+  // An action without content has nothing to seal.
+  v1::Event processing;
+  processing.set_type(v1::EVENT_PROCESSING);
+  processing.mutable_action();
+  EXPECT_FALSE(TakeContent(&processing).has_value());
+}
+
+TEST(LifecycleConfidentialTest, OnlyAConfidentialCaseMayLeaveItsAgencyAndReasonSealed) {
+  for (bool confidential : {false, true}) {
+    Case c;
+    v1::Event sub = NextEvent(c, v1::EVENT_SUBMITTED, Citizen());
+    sub.mutable_submission()->set_confidential(confidential);
+    ExpectApplied(&c, sub);
+    for (v1::EventType type : {v1::EVENT_VERIFIED, v1::EVENT_ARCHIVED}) {
+      v1::Event e = NextEvent(c, type, Admin());
+      e.mutable_action()->clear_agency();
+      e.mutable_action()->clear_reason();
+      e.mutable_action()->set_note_commitment(std::string(32, '\x5c'));
+      v1::CaseState scratch = c.state;
+      Status st = ApplyEvent(e, HashFor(e.seq()), &scratch);
+      EXPECT_EQ(st.ok(), confidential) << EventTypeName(type) << ": " << st.ToString();
+      // Without a commitment nothing is sealed: the agency or reason is missing.
+      e.mutable_action()->clear_note_commitment();
+      CheckRefused(&c, e, Code::kInvalidArgument);
+    }
+  }
 }
 
 }  // namespace
