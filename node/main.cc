@@ -152,7 +152,9 @@ int Run(const std::string& dir, const std::string& listen_override) {
   } else {
     spdlog::info("stopped cleanly");
   }
-  spdlog::shutdown();
+  // Flush, not spdlog::shutdown(): the HTTP edge still answers 503 (and may log) until _Exit,
+  // and shutdown() drops the default logger those threads use.
+  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
   // Everything is durable and every request answered. Skip static destructors: cpprestsdk's
   // thread pool may still be unwinding connections and races with them at exit.
   std::fflush(nullptr);
