@@ -12,9 +12,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "harness/eventually.h"
 
@@ -138,9 +141,41 @@ int FreePort() {
   return port;
 }
 
+namespace {
+
+// The folders MakeTempDir made, removed when the test process exits (a full suite would
+// otherwise leave gigabytes in /tmp on every run). LAPOR_KEEP_TEST_DIRS=1 keeps them to look at.
+class TempDirs {
+ public:
+  ~TempDirs() {
+    if (const char* keep = std::getenv("LAPOR_KEEP_TEST_DIRS"); keep && *keep == '1') return;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& dir : dirs_) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  }
+  void Add(std::string dir) {
+    std::lock_guard<std::mutex> lock(mu_);
+    dirs_.push_back(std::move(dir));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
+
+TempDirs& MadeDirs() {
+  static TempDirs dirs;
+  return dirs;
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& prefix) {
   std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp");
+  MadeDirs().Add(tmpl);
   return tmpl;
 }
 
