@@ -16,6 +16,7 @@
 
 #include "base/mutex.h"
 #include "base/thread_name.h"
+#include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
@@ -23,10 +24,39 @@
 
 namespace lapor::federation {
 
-Result<std::string> PostSigned(const crypto::SigningKey& key, const std::string& node_id,
-                               const std::string& base_url, const std::string& path,
-                               const std::string& body, int64_t now_ms, int timeout_ms) {
-  auto auth = federation::SignRequest(key, node_id, "POST", path, body, now_ms);
+namespace {
+
+// Reads at most `cap` bytes of `resp`'s body: Unavailable if there is more.
+Result<std::string> ReadCapped(web::http::http_response& resp, size_t cap) {
+  const auto declared = resp.headers().content_length();
+  if (declared > cap) {
+    return Status::Unavailable("reply of " + std::to_string(declared) + " bytes exceeds " +
+                               std::to_string(cap));
+  }
+  auto in = resp.body().streambuf();
+  std::string out;
+  std::vector<uint8_t> chunk(64 * 1024);
+  for (;;) {
+    const size_t n = in.getn(chunk.data(), chunk.size()).get();
+    if (n == 0) break;
+    out.append(reinterpret_cast<const char*>(chunk.data()), n);
+    if (out.size() > cap) {
+      return Status::Unavailable("reply exceeds " + std::to_string(cap) + " bytes");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> PostSigned(const ReplicatorOptions& opt, const std::string& to,
+                               const std::string& path, const std::string& body, int timeout_ms) {
+  auto manifest = opt.directory != nullptr ? opt.directory->Get() : nullptr;
+  const v1::Member* member = manifest ? protocol::FindNode(*manifest, to) : nullptr;
+  if (member == nullptr) return Status::Unavailable("node " + to + " is not in the manifest");
+  const std::string base_url = PeerUrl(opt, to);
+  if (base_url.empty()) return Status::Unavailable("no URL for node " + to);
+  auto auth = SignRequest(*opt.key, opt.node_id, to, "POST", path, body, opt.clock->NowMs());
   try {
     web::http::client::http_client_config cfg;
     cfg.set_timeout(std::chrono::milliseconds(timeout_ms));
@@ -35,14 +65,24 @@ Result<std::string> PostSigned(const crypto::SigningKey& key, const std::string&
     req.set_request_uri(path);
     req.set_body(std::vector<unsigned char>(body.begin(), body.end()));
     req.headers().set_content_type("application/x-protobuf");
-    for (const auto& [name, value] : federation::AuthHeaders(auth)) req.headers().add(name, value);
+    for (const auto& [name, value] : AuthHeaders(auth)) req.headers().add(name, value);
     auto resp = client.request(req).get();
-    auto bytes = resp.extract_vector().get();
-    std::string out(bytes.begin(), bytes.end());
+    auto out = ReadCapped(resp, resp.status_code() == 200 ? kMaxReplyBytes : 4096);
     if (resp.status_code() != 200) {
       return Status::Unavailable("HTTP " + std::to_string(resp.status_code()) + ": " +
-                                 out.substr(0, 300));
+                                 (out.ok() ? out->substr(0, 300) : out.status().message()));
     }
+    if (!out.ok()) return out.status();
+    const auto& h = resp.headers();
+    auto responder = h.find(std::string(kHeaderNode));
+    auto signature = h.find(std::string(kHeaderSignature));
+    std::optional<std::string> sig;
+    if (signature != h.end()) sig = crypto::Base64Decode(signature->second);
+    if (responder == h.end() || responder->second != to || !sig) {
+      return Status::PermissionDenied("the reply of node " + to + " is not signed by it");
+    }
+    LAPOR_RETURN_IF_ERROR(
+        VerifyResponse(*member, opt.node_id, auth.nonce, *out, *sig, opt.clock->NowMs()));
     return out;
   } catch (const std::exception& e) {
     return Status::Unavailable(std::string("unreachable: ") + e.what());
@@ -176,8 +216,8 @@ struct Replicator::Impl {
         for (auto& h : *proof) p->add_hashes(std::move(h));
       }
     }
-    auto resp = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/events",
-                           batch.SerializeAsString(), opt.clock->NowMs(), opt.request_timeout_ms);
+    auto resp = PostSigned(opt, to, "/federation/v1/events", batch.SerializeAsString(),
+                           opt.request_timeout_ms);
     if (!resp.ok()) return resp.status();
     v1::BatchResult result;
     if (!result.ParseFromString(*resp)) return Status::Unavailable("unreadable batch result");
@@ -396,8 +436,7 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service) {
       pull.set_author(opt.node_id);
       pull.set_from_seq(service->next_seq());
       pull.set_limit(500);
-      auto resp = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/pull",
-                             pull.SerializeAsString(), opt.clock->NowMs(), 3000);
+      auto resp = PostSigned(opt, peer, "/federation/v1/pull", pull.SerializeAsString(), 3000);
       if (!resp.ok()) {
         spdlog::info("catch-up: node {} not reachable ({})", peer, resp.status().message());
         break;
@@ -424,8 +463,8 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service) {
           ev.ParseFromString(env.payload());
           v1::PullRequest chain_req;
           chain_req.set_case_id(ev.case_id());
-          auto chain = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/pull",
-                                  chain_req.SerializeAsString(), opt.clock->NowMs(), 3000);
+          auto chain =
+              PostSigned(opt, peer, "/federation/v1/pull", chain_req.SerializeAsString(), 3000);
           v1::PullResponse chain_out;
           if (chain.ok() && chain_out.ParseFromString(*chain)) {
             v1::EventBatch batch;
@@ -468,8 +507,7 @@ void AskPeersToResend(const ReplicatorOptions& opt) {
     if (!last.ok()) continue;
     v1::RewindRequest rewind;
     rewind.set_from_outbox_id(static_cast<uint64_t>(*last) + 1);
-    auto resp = PostSigned(*opt.key, opt.node_id, url, "/federation/v1/rewind",
-                           rewind.SerializeAsString(), opt.clock->NowMs(), 3000);
+    auto resp = PostSigned(opt, peer, "/federation/v1/rewind", rewind.SerializeAsString(), 3000);
     if (!resp.ok()) {
       spdlog::info("catch-up: could not ask node {} to resend: {}", peer, resp.status().message());
     }

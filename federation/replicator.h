@@ -90,11 +90,15 @@ void AskPeersToResend(const ReplicatorOptions& options);
 // The base URL of member `node`: the options' override, else the manifest's; empty if unknown.
 std::string PeerUrl(const ReplicatorOptions& options, const std::string& node);
 
-// One signed federation request from this node: POSTs `body` (protobuf) to `base_url` + `path`.
-// Returns the response body on HTTP 200, else an error naming the status and the receiver's
-// message.
-Result<std::string> PostSigned(const crypto::SigningKey& key, const std::string& node_id,
-                               const std::string& base_url, const std::string& path,
-                               const std::string& body, int64_t now_ms, int timeout_ms);
+// The largest reply a node reads from another (a pull's reply stays well below it).
+inline constexpr size_t kMaxReplyBytes = 16 << 20;
+
+// One signed federation request from this node to member `to` (at PeerUrl): POSTs `body`
+// (protobuf) to `path`, signed for `to`. Returns the reply body on HTTP 200 once `to`'s signature
+// over it, for this request, verifies under a current key of `to` in the manifest
+// (federation/request_auth.h); otherwise an error naming the HTTP status and the receiver's
+// message. A reply over kMaxReplyBytes is refused without reading the rest.
+Result<std::string> PostSigned(const ReplicatorOptions& options, const std::string& to,
+                               const std::string& path, const std::string& body, int timeout_ms);
 
 }  // namespace lapor::federation

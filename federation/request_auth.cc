@@ -38,11 +38,14 @@ Status Malformed(std::string_view name, std::string_view why) {
 }  // namespace
 
 std::string RequestSigningString(std::string_view method, std::string_view path,
-                                 std::string_view body, int64_t time_ms, std::string_view nonce) {
+                                 std::string_view to_node, std::string_view body, int64_t time_ms,
+                                 std::string_view nonce) {
   std::string out(kRequestSigningPrefix);
   out += method;
   out += '\n';
   out += path;
+  out += '\n';
+  out += to_node;
   out += '\n';
   out += crypto::HexEncode(crypto::Sha256(body));
   out += '\n';
@@ -54,14 +57,40 @@ std::string RequestSigningString(std::string_view method, std::string_view path,
 }
 
 RequestAuth SignRequest(const crypto::SigningKey& key, std::string_view node_id,
-                        std::string_view method, std::string_view path, std::string_view body,
-                        int64_t time_ms) {
+                        std::string_view to_node, std::string_view method, std::string_view path,
+                        std::string_view body, int64_t time_ms) {
   RequestAuth auth;
   auth.node_id = std::string(node_id);
   auth.time_ms = time_ms;
   auth.nonce = crypto::HexEncode(crypto::RandomBytes(kNonceBytes));
-  auth.signature = key.Sign(RequestSigningString(method, path, body, time_ms, auth.nonce));
+  auth.signature = key.Sign(RequestSigningString(method, path, to_node, body, time_ms, auth.nonce));
   return auth;
+}
+
+std::string ResponseSigningString(std::string_view responder, std::string_view requester,
+                                  std::string_view nonce, std::string_view body) {
+  std::string out(kResponseSigningPrefix);
+  for (std::string_view line : {responder, requester, nonce}) {
+    out += line;
+    out += '\n';
+  }
+  out += crypto::HexEncode(crypto::Sha256(body));
+  out += '\n';
+  return out;
+}
+
+Status VerifyResponse(const v1::Member& responder, std::string_view requester,
+                      std::string_view nonce, std::string_view body, std::string_view signature,
+                      int64_t now_ms) {
+  const std::string message = ResponseSigningString(responder.node_id(), requester, nonce, body);
+  for (const auto& key : responder.keys()) {
+    if (protocol::KeyValidAt(responder, key.public_key(), now_ms) &&
+        crypto::VerifySignature(key.public_key(), message, signature)) {
+      return Status::Ok();
+    }
+  }
+  return Status::PermissionDenied("the reply is not signed by a current key of node " +
+                                  responder.node_id() + " for this request");
 }
 
 std::vector<std::pair<std::string, std::string>> AuthHeaders(const RequestAuth& auth) {
@@ -106,7 +135,20 @@ Result<RequestAuth> ParseRequestAuth(
   return auth;
 }
 
-RequestVerifier::RequestVerifier(int64_t start_ms) : start_ms_(start_ms), floor_ms_(start_ms) {}
+RequestVerifier::RequestVerifier(std::string self, int64_t start_ms, storage::MetaStore* high_water)
+    : self_(std::move(self)), start_ms_(start_ms), high_water_(high_water), floor_ms_(start_ms) {}
+
+int64_t RequestVerifier::RestartFloorLocked(const std::string& sender) {
+  auto it = restart_floor_.find(sender);
+  if (it != restart_floor_.end()) return it->second;
+  int64_t mark = 0;
+  if (high_water_ != nullptr) {
+    auto stored = high_water_->GetMeta(std::string(kRequestHighWaterMetaPrefix) + sender);
+    if (stored.ok() && stored->has_value()) mark = ParseDecimal(**stored).value_or(0);
+  }
+  recorded_[sender] = mark;
+  return restart_floor_[sender] = mark;
+}
 
 void RequestVerifier::PruneLocked(int64_t now_ms) {
   const int64_t cutoff = now_ms - kRequestWindowMs;
@@ -152,7 +194,8 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
   }
 
   // The signature check runs outside the lock: it is the expensive part.
-  const std::string message = RequestSigningString(method, path, body, auth.time_ms, auth.nonce);
+  const std::string message =
+      RequestSigningString(method, path, self_, body, auth.time_ms, auth.nonce);
   const v1::MemberKey* outside_validity = nullptr;
   bool verified = false;
   for (const auto& key : member->keys()) {
@@ -184,10 +227,28 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
   // Another thread may have pruned past this request while the signature was checked.
   PruneLocked(now_ms);
   LAPOR_RETURN_IF_ERROR(CheckTimeLocked(auth.time_ms, now_ms));
+  if (const int64_t floor = RestartFloorLocked(auth.node_id); auth.time_ms <= floor) {
+    return Status::Conflict("replayed request: stamped " + at + ", not after " +
+                                std::to_string(floor) + ", up to which requests from " +
+                                auth.node_id + " were accepted before this node restarted",
+                            std::string(kHeaderTimestamp));
+  }
   auto entry = std::make_pair(auth.node_id, auth.nonce);
-  if (!seen_.insert(entry).second) {
+  if (seen_.count(entry) > 0) {
     return Status::Conflict("replayed request: nonce already seen", std::string(kHeaderNonce));
   }
+  if (high_water_ != nullptr && auth.time_ms > recorded_[auth.node_id]) {
+    // Recorded before the request is accepted, so that no restart forgets it. One small durable
+    // write per sender every kHighWaterStepMs.
+    const int64_t mark = auth.time_ms + kHighWaterStepMs;
+    Status saved = high_water_->SetMeta(std::string(kRequestHighWaterMetaPrefix) + auth.node_id,
+                                        std::to_string(mark));
+    if (!saved.ok()) {
+      return Status::Unavailable("cannot record the request's time: " + saved.message());
+    }
+    recorded_[auth.node_id] = mark;
+  }
+  seen_.insert(entry);
   by_time_.emplace(auth.time_ms, std::move(entry));
   return *member;
 }

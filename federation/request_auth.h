@@ -1,6 +1,8 @@
 // Per-request authentication of federation HTTP requests between nodes. The sending node signs
-// each request with its Ed25519 key (one of its keys in the hub's manifest); the receiver checks
-// membership, freshness, the signature under a key valid at the request's time, and replay.
+// each request with its Ed25519 key (one of its keys in the hub's manifest) for one destination;
+// the receiver checks membership, freshness, the signature under a key valid at the request's
+// time, that it is the destination, and replay (also across its restarts). The receiver signs
+// its 200 reply for that request, and the sender accepts no reply without that signature.
 //
 // Wire form: four headers on every node-to-node request.
 //   X-Lapor-Node:      the sender's node id, its jurisdiction code ("00" hub, "32", "32.01")
@@ -9,14 +11,23 @@
 //   X-Lapor-Signature: standard base64 (RFC 4648, padded) of the 64-byte Ed25519 signature
 //
 // Signed bytes (RequestSigningString), every line ending in "\n":
-//   lapor-request-v1
+//   lapor-request-v2
 //   <method>                      as sent, e.g. "POST"
 //   <path>                        the request target with its query, e.g. "/fed/v1/events?from=7"
+//   <destination node id>         the member the request is for: another member refuses it
 //   <hex SHA-256 of the body>     64 lower-case hex characters (hash of "" when there is no body)
 //   <time_ms>                     the X-Lapor-Timestamp value, decimal
 //   <nonce>                       the X-Lapor-Nonce value
 // Method and path never contain "\n" in HTTP, so the lines split unambiguously; every other field
 // has a fixed alphabet.
+//
+// The reply (HTTP 200 only) carries X-Lapor-Node (the responder) and X-Lapor-Signature over
+// (ResponseSigningString):
+//   lapor-response-v1
+//   <responder node id>
+//   <requester node id>
+//   <the request's nonce>         binds the reply to this one request
+//   <hex SHA-256 of the reply body>
 #pragma once
 
 #include <cstdint>
@@ -34,6 +45,7 @@
 #include "base/status.h"
 #include "crypto/crypto.h"
 #include "lapor/v1/event.pb.h"
+#include "storage/store.h"
 
 namespace lapor::federation {
 
@@ -47,7 +59,13 @@ inline constexpr std::string_view kHeaderSignature = "X-Lapor-Signature";  // ba
 inline constexpr int64_t kRequestWindowMs = 5 * 60 * 1000;
 inline constexpr size_t kNonceBytes = 16;  // 32 hex characters
 
-inline constexpr std::string_view kRequestSigningPrefix = "lapor-request-v1\n";
+inline constexpr std::string_view kRequestSigningPrefix = "lapor-request-v2\n";
+inline constexpr std::string_view kResponseSigningPrefix = "lapor-response-v1\n";
+
+// MetaStore keys (prefix + sender node id): the time up to which the sender's requests may have
+// been accepted, recorded before accepting a later one, in steps of kHighWaterStepMs.
+inline constexpr std::string_view kRequestHighWaterMetaPrefix = "request_high_water:";
+inline constexpr int64_t kHighWaterStepMs = 10 * 1000;
 
 // The authentication a request carries (the parsed headers).
 struct RequestAuth {
@@ -58,16 +76,27 @@ struct RequestAuth {
 };
 
 // The exact bytes that are signed (see the format at the top of this file):
-//   "lapor-request-v1\n" + method + "\n" + path + "\n" + hex(SHA-256(body)) + "\n" +
-//   decimal(time_ms) + "\n" + nonce + "\n"
+//   "lapor-request-v2\n" + method + "\n" + path + "\n" + to_node + "\n" +
+//   hex(SHA-256(body)) + "\n" + decimal(time_ms) + "\n" + nonce + "\n"
 std::string RequestSigningString(std::string_view method, std::string_view path,
-                                 std::string_view body, int64_t time_ms, std::string_view nonce);
+                                 std::string_view to_node, std::string_view body, int64_t time_ms,
+                                 std::string_view nonce);
 
-// Signs a request as `node_id` with `key` at `time_ms`, drawing a fresh random nonce.
-// Thread-safe.
+// Signs a request from `node_id` to `to_node` with `key` at `time_ms`, drawing a fresh random
+// nonce. Thread-safe.
 RequestAuth SignRequest(const crypto::SigningKey& key, std::string_view node_id,
-                        std::string_view method, std::string_view path, std::string_view body,
-                        int64_t time_ms);
+                        std::string_view to_node, std::string_view method, std::string_view path,
+                        std::string_view body, int64_t time_ms);
+
+// The bytes a responder signs for its reply `body` to `requester`'s request with `nonce`.
+std::string ResponseSigningString(std::string_view responder, std::string_view requester,
+                                  std::string_view nonce, std::string_view body);
+
+// Checks a reply's signature (raw 64 bytes) under a key of `responder` valid at `now_ms`.
+// PermissionDenied when it does not verify.
+Status VerifyResponse(const v1::Member& responder, std::string_view requester,
+                      std::string_view nonce, std::string_view body, std::string_view signature,
+                      int64_t now_ms);
 
 // The four header (name, value) pairs that carry `auth`.
 std::vector<std::pair<std::string, std::string>> AuthHeaders(const RequestAuth& auth);
@@ -86,26 +115,35 @@ Result<RequestAuth> ParseRequestAuth(
 // Nonces are kept in memory only, so a request accepted before a restart could be replayed after
 // it while its timestamp is still within the window. The verifier therefore refuses every request
 // signed before `start_ms` (pass the process start time): a sender whose request straddles the
-// restart gets 401 and signs again with a fresh timestamp. For the same reason a request older
-// than any nonce the verifier has already forgotten is refused, even if the caller's clock went
-// backwards.
+// restart gets 401 and signs again with a fresh timestamp. A request stamped ahead of the clock
+// could still pass again after a quick restart: with `high_water`, the verifier records durably,
+// per sender, a time up to which it may have accepted requests (before accepting any later one,
+// in steps of kHighWaterStepMs), and after a restart refuses that sender's requests stamped at or
+// before it. For the same reason a request older than any nonce the verifier has already
+// forgotten is refused, even if the caller's clock went backwards.
 //
 // Thread-safe: Verify may run concurrently on any number of threads.
 class RequestVerifier {
  public:
-  explicit RequestVerifier(int64_t start_ms);
+  // `self`: this node's id, the destination every request must be signed for. `high_water` may
+  // be null (then only start_ms protects against replays across restarts).
+  RequestVerifier(std::string self, int64_t start_ms, storage::MetaStore* high_water = nullptr);
 
   // Checks, in this order:
   //   1. the sender is a member of `manifest`: else Unauthenticated "unknown node 'X'";
   //   2. |now_ms - time_ms| <= kRequestWindowMs and time_ms is not before start_ms (nor before
   //      nonces already pruned): else Unauthenticated "timestamp T is outside the 5-minute
   //      window ...";
-  //   3. the signature over RequestSigningString(...) verifies under one of the member's keys
-  //      that is valid at time_ms: else PermissionDenied, "key retired ..." or "key not yet valid
-  //      ..." when it verifies only under a key of the member outside its validity, otherwise
-  //      "signature does not verify under any key of X valid at T";
-  //   4. the sender's nonce has not been accepted within the window: else Conflict "replayed
-  //      request: nonce already seen".
+  //   3. the signature over RequestSigningString(..., self, ...) verifies under one of the
+  //      member's keys that is valid at time_ms: else PermissionDenied, "key retired ..." or "key
+  //      not yet valid ..." when it verifies only under a key of the member outside its validity,
+  //      otherwise "signature does not verify under any key of X valid at T" (also when the
+  //      request was signed for another destination);
+  //   4. the sender's nonce has not been accepted within the window, nor (with high_water) was
+  //      the request stamped at or before the sender's high-water mark from before the restart:
+  //      else Conflict "replayed request: ...";
+  //   5. with high_water, a request beyond the recorded mark first records a new one: Unavailable
+  //      if that write fails.
   // Only a request that passes every check records its nonce. Returns a copy of the member.
   Result<v1::Member> Verify(const v1::Manifest& manifest, const RequestAuth& auth,
                             std::string_view method, std::string_view path, std::string_view body,
@@ -120,8 +158,17 @@ class RequestVerifier {
   // Unauthenticated unless time_ms is within the window and not before floor_ms_. Requires mu_.
   Status CheckTimeLocked(int64_t time_ms, int64_t now_ms) const LAPOR_REQUIRES(mu_);
 
+  // The sender's high-water mark from before this process started (loaded on first sight).
+  int64_t RestartFloorLocked(const std::string& sender) LAPOR_REQUIRES(mu_);
+
+  const std::string self_;
   const int64_t start_ms_;
+  storage::MetaStore* const high_water_;
   mutable Mutex mu_;
+  // Per sender: the mark recorded before this process started, and the one recorded now (requests
+  // stamped up to it may be accepted without writing).
+  std::map<std::string, int64_t> restart_floor_ LAPOR_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> recorded_ LAPOR_GUARDED_BY(mu_);
   // Requests signed before floor_ms_ are refused: nonces older than it are not remembered
   // (start_ms_, raised as pruning forgets nonces).
   int64_t floor_ms_ LAPOR_GUARDED_BY(mu_);

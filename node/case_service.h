@@ -202,6 +202,7 @@ class CaseService : public federation::OwnLog {
   Result<std::optional<storage::Operator>> Authenticate(const std::string& token);
 
   const std::string& node_id() const { return opt_.node_id; }
+  const crypto::SigningKey& signing_key() const { return *opt_.key; }
   const protocol::TrackingIdCodec& tracking_ids() const { return ids_; }
   uint64_t next_seq() override;
 

@@ -22,7 +22,7 @@ FederationRouter::FederationRouter(CaseService* service, storage::Store* store,
       store_(store),
       directory_(directory),
       replicator_(replicator),
-      verifier_(start_ms),
+      verifier_(service->node_id(), start_ms, store),
       on_pool_(std::move(on_pool)),
       stats_(store, service->node_id(), directory),
       pulls_(service, store) {}
@@ -76,8 +76,19 @@ bool FederationRouter::FromMember(const Request& req, const Reply& reply) {
   auto member = verifier_.Verify(*manifest, *auth, "POST", req.target, body, req.now_ms);
   if (!member.ok()) return refuse(member.status(), auth->node_id);
   const std::string sender = member->node_id();
-  auto reply_proto = [&reply](const google::protobuf::MessageLite& msg) {
-    reply(RawResponse(200, msg.SerializeAsString(), "application/x-protobuf", "no-store"));
+  // Every 200 reply is signed for this request (federation/request_auth.h): a reply that does not
+  // verify, or answers another request, is refused by the sender.
+  auto signed_reply = [service = service_, sender, nonce = auth->nonce](std::string body) {
+    Response r = RawResponse(200, std::move(body), "application/x-protobuf", "no-store");
+    const std::string& self = service->node_id();
+    r.headers.emplace_back(federation::kHeaderNode, self);
+    r.headers.emplace_back(federation::kHeaderSignature,
+                           crypto::Base64Encode(service->signing_key().Sign(
+                               federation::ResponseSigningString(self, sender, nonce, r.body))));
+    return r;
+  };
+  auto reply_proto = [&](const google::protobuf::MessageLite& msg) {
+    reply(signed_reply(msg.SerializeAsString()));
     return true;
   };
   if (path == "/federation/v1/pull") {
@@ -118,26 +129,27 @@ bool FederationRouter::FromMember(const Request& req, const Reply& reply) {
     if (protocol::FindNode(*manifest, batch.relay_to()) == nullptr) {
       return refuse(Status::InvalidArgument("relay_to is not a member", "relay_to"), sender);
     }
-    service_->Relay(batch, [on_pool = on_pool_, reply](Result<v1::BatchResult> r) {
-      on_pool([reply, r = std::move(r)] {
+    service_->Relay(batch, [on_pool = on_pool_, reply, signed_reply](Result<v1::BatchResult> r) {
+      on_pool([reply, signed_reply, r = std::move(r)] {
         if (!r.ok()) return reply(ErrorResponse(r.status()));
-        reply(RawResponse(200, r->SerializeAsString(), "application/x-protobuf", "no-store"));
+        reply(signed_reply(r->SerializeAsString()));
       });
     });
     return true;
   }
-  service_->Receive(sender, batch, [on_pool = on_pool_, reply, sender](Result<v1::BatchResult> r) {
-    on_pool([reply, sender, r = std::move(r)] {
-      if (!r.ok()) return reply(ErrorResponse(r.status()));
-      for (const auto& item : r->items()) {
-        if (item.result() == v1::ITEM_REJECTED) {
-          spdlog::warn("federation event {} from '{}' refused: {}", item.event_hash().substr(0, 16),
-                       sender, item.reason());
-        }
-      }
-      reply(RawResponse(200, r->SerializeAsString(), "application/x-protobuf", "no-store"));
-    });
-  });
+  service_->Receive(sender, batch,
+                    [on_pool = on_pool_, reply, sender, signed_reply](Result<v1::BatchResult> r) {
+                      on_pool([reply, sender, signed_reply, r = std::move(r)] {
+                        if (!r.ok()) return reply(ErrorResponse(r.status()));
+                        for (const auto& item : r->items()) {
+                          if (item.result() == v1::ITEM_REJECTED) {
+                            spdlog::warn("federation event {} from '{}' refused: {}",
+                                         item.event_hash().substr(0, 16), sender, item.reason());
+                          }
+                        }
+                        reply(signed_reply(r->SerializeAsString()));
+                      });
+                    });
   return true;
 }
 

@@ -101,6 +101,7 @@ struct HttpApi::Impl {
     web::http::http_response resp(static_cast<status_code>(r.status));
     resp.set_body(std::move(r.body), r.content_type);
     resp.headers().add("Cache-Control", r.cache_control);
+    for (const auto& [name, value] : r.headers) resp.headers().add(name, value);
     req.reply(resp).then([](pplx::task<void> t) {
       try {
         t.get();

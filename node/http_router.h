@@ -56,6 +56,7 @@ struct Response {
   std::string body;
   std::string content_type = "application/json";
   std::string cache_control = "no-store";
+  std::vector<std::pair<std::string, std::string>> headers;  // any others
 };
 
 // A JSON body (invalid UTF-8 from the request, e.g. quoted in an error, is replaced).

@@ -112,8 +112,8 @@ void NodeContext::SendStats() {
   if (url.empty()) return;
   auto report = BuildStats(store_.get(), config_.node_id, Clock::Real()->NowMs());
   if (!report.ok()) return spdlog::warn("statistics: {}", report.status().ToString());
-  auto sent = federation::PostSigned(*key_, config_.node_id, url, "/federation/v1/stats",
-                                     SignStats(*report, *key_), Clock::Real()->NowMs(), 10000);
+  auto sent = federation::PostSigned(replicator_options_, std::string(protocol::kHubNode),
+                                     "/federation/v1/stats", SignStats(*report, *key_), 10000);
   if (!sent.ok()) spdlog::info("statistics not delivered: {}", sent.status().message());
 }
 

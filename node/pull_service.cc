@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "federation/replicator.h"
+
 namespace lapor::node {
 
 Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
@@ -18,7 +20,14 @@ Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
       own ? store_->Envelopes(pull.from_seq(), static_cast<uint64_t>(limit))
           : store_->ForeignEnvelopesBy(pull.author(), pull.from_seq(), limit);
   if (!envelopes.ok()) return envelopes.status();
-  for (auto& e : *envelopes) out.add_envelopes(std::move(e));
+  // Well below what a member reads of a reply (federation::kMaxReplyBytes): the puller asks again
+  // from where this reply ends.
+  size_t bytes = 0;
+  for (auto& e : *envelopes) {
+    bytes += e.size();
+    if (out.envelopes_size() > 0 && bytes > federation::kMaxReplyBytes / 2) break;
+    out.add_envelopes(std::move(e));
+  }
   auto next = own ? Result<uint64_t>(service_->next_seq()) : store_->ForeignNextSeq(pull.author());
   if (next.ok()) out.set_author_next_seq(*next);
   return out;

@@ -17,10 +17,10 @@
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "federation/request_auth.h"
-#include "lapor/v1/event.pb.h"
-#include "protocol/manifest.h"
 #include "harness/eventually.h"
 #include "harness/federation_harness.h"
+#include "lapor/v1/event.pb.h"
+#include "protocol/manifest.h"
 
 namespace lapor::testing {
 namespace {
@@ -260,7 +260,7 @@ class RefusalsTest : public FaultsTest {
   }
   HttpResponse Send(const std::string& to, const crypto::SigningKey& key, const std::string& node,
                     const std::string& body, federation::RequestAuth* used = nullptr) {
-    auto auth = federation::SignRequest(key, node, "POST", "/federation/v1/events", body,
+    auto auth = federation::SignRequest(key, node, to, "POST", "/federation/v1/events", body,
                                         Clock::Real()->NowMs());
     if (used) *used = auth;
     return SendSigned(to, auth, body);
@@ -425,6 +425,10 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   EXPECT_EQ(replay.status, 409) << replay.body;
   EXPECT_NE(replay.body.find("replayed"), std::string::npos) << replay.body;
 
+  // (e2) the same request at another member: it was signed for 33
+  auto elsewhere = SendSigned("00", auth, body);
+  EXPECT_EQ(elsewhere.status, 403) << elsewhere.body;
+
   // (f) an unknown node
   auto stranger = crypto::SigningKey::Generate();
   auto unknown = Send("33", stranger, "35", body);
@@ -494,6 +498,24 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   EXPECT_NE(log.find("from '32' refused: conflict: replayed"), std::string::npos);
   EXPECT_NE(log.find("from '35' refused"), std::string::npos);
   EXPECT_NE(log.find("retired"), std::string::npos);
+}
+
+// A request stamped ahead of the clock, accepted once, is refused after the receiver restarts:
+// the receiver recorded, before accepting it, a mark past its time.
+TEST_F(RefusalsTest, ARequestStampedAheadIsNotAcceptedAgainAfterARestart) {
+  const crypto::SigningKey key32 = KeyOf("32");
+  v1::EventBatch batch;
+  batch.set_sender("32");
+  const std::string body = batch.SerializeAsString();
+  auto ahead = federation::SignRequest(key32, "32", "33", "POST", "/federation/v1/events", body,
+                                       Clock::Real()->NowMs() + 2 * 60 * 1000);
+  auto first = SendSigned("33", ahead, body);
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(f_.node("33").Stop(), 0);
+  f_.node("33").Start();
+  auto again = SendSigned("33", ahead, body);
+  EXPECT_EQ(again.status, 409) << again.body;
+  EXPECT_NE(again.body.find("before this node restarted"), std::string::npos) << again.body;
 }
 
 }  // namespace

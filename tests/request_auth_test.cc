@@ -18,6 +18,7 @@ namespace {
 constexpr int64_t kNow = 1796004000000;
 constexpr int64_t kMinute = 60 * 1000;
 constexpr int64_t kHour = 60 * kMinute;
+constexpr std::string_view kSelf = "00";  // the receiving node
 constexpr std::string_view kMethod = "POST";
 constexpr std::string_view kPath = "/fed/v1/events?from=7";
 constexpr std::string_view kBody =
@@ -29,7 +30,7 @@ class RequestAuthTest : public ::testing::Test {
   RequestAuthTest()
       : jabar_(crypto::SigningKey::Generate()),
         other_(crypto::SigningKey::Generate()),
-        verifier_(kNow - kHour) {
+        verifier_(std::string(kSelf), kNow - kHour) {
     // "32" joined an hour before the node started; its key is valid from then, with no end.
     EXPECT_TRUE(protocol::AddMember(&manifest_, "32", "https://jabar.example", jabar_.public_key(),
                                     kNow - 2 * kHour)
@@ -37,7 +38,7 @@ class RequestAuthTest : public ::testing::Test {
   }
 
   RequestAuth Sign(int64_t time_ms) {
-    return SignRequest(jabar_, "32", kMethod, kPath, kBody, time_ms);
+    return SignRequest(jabar_, "32", kSelf, kMethod, kPath, kBody, time_ms);
   }
   Result<v1::Member> Verify(const RequestAuth& auth, int64_t now_ms = kNow) {
     return verifier_.Verify(manifest_, auth, kMethod, kPath, kBody, now_ms);
@@ -52,9 +53,9 @@ class RequestAuthTest : public ::testing::Test {
 TEST(RequestSigningStringTest, ExactFormat) {
   const std::string empty_sha256 =
       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-  EXPECT_EQ(RequestSigningString("GET", "/fed/v1/manifest?x=1", "", 1796004000123,
+  EXPECT_EQ(RequestSigningString("GET", "/fed/v1/manifest?x=1", "33", "", 1796004000123,
                                  "00112233445566778899aabbccddeeff"),
-            "lapor-request-v1\nGET\n/fed/v1/manifest?x=1\n" + empty_sha256 +
+            "lapor-request-v2\nGET\n/fed/v1/manifest?x=1\n33\n" + empty_sha256 +
                 "\n1796004000123\n00112233445566778899aabbccddeeff\n");
 }
 
@@ -64,9 +65,9 @@ TEST_F(RequestAuthTest, SignedRequestVerifies) {
   EXPECT_EQ(auth.time_ms, kNow);
   EXPECT_EQ(auth.nonce.size(), 32u);
   EXPECT_EQ(auth.signature.size(), crypto::kSignatureSize);
-  EXPECT_TRUE(crypto::VerifySignature(jabar_.public_key(),
-                                      RequestSigningString(kMethod, kPath, kBody, kNow, auth.nonce),
-                                      auth.signature));
+  EXPECT_TRUE(crypto::VerifySignature(
+      jabar_.public_key(), RequestSigningString(kMethod, kPath, kSelf, kBody, kNow, auth.nonce),
+      auth.signature));
   auto member = Verify(auth);
   ASSERT_TRUE(member.ok()) << member.status().ToString();
   EXPECT_EQ(member->jurisdiction(), "32");
@@ -76,7 +77,7 @@ TEST_F(RequestAuthTest, SignedRequestVerifies) {
 }
 
 TEST_F(RequestAuthTest, UnknownNode) {
-  RequestAuth auth = SignRequest(jabar_, "33", kMethod, kPath, kBody, kNow);
+  RequestAuth auth = SignRequest(jabar_, "33", kSelf, kMethod, kPath, kBody, kNow);
   auto r = Verify(auth);
   EXPECT_EQ(r.status().code(), Status::Code::kUnauthenticated);
   EXPECT_EQ(r.status().message(), "unknown node '33'");
@@ -114,7 +115,7 @@ TEST_F(RequestAuthTest, TamperedRequestIsRefused) {
 }
 
 TEST_F(RequestAuthTest, SignatureByAnotherKey) {
-  auto r = Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow));
+  auto r = Verify(SignRequest(other_, "32", kSelf, kMethod, kPath, kBody, kNow));
   EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
   EXPECT_EQ(r.status().message(),
             "signature does not verify under any key of 32 valid at " + std::to_string(kNow));
@@ -124,13 +125,13 @@ TEST_F(RequestAuthTest, KeyNotYetValid) {
   // The rotated-in key is valid from kNow + 1 minute; a request it signs at kNow is refused.
   ASSERT_TRUE(
       protocol::RotateKey(&manifest_, "32", other_.public_key(), kNow + kMinute, kHour).ok());
-  auto r = Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow));
+  auto r = Verify(SignRequest(other_, "32", kSelf, kMethod, kPath, kBody, kNow));
   EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
   EXPECT_EQ(r.status().message().rfind("key not yet valid", 0), 0u) << r.status().message();
   // Once valid, it passes.
-  EXPECT_TRUE(
-      Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow + kMinute), kNow + kMinute)
-          .ok());
+  EXPECT_TRUE(Verify(SignRequest(other_, "32", kSelf, kMethod, kPath, kBody, kNow + kMinute),
+                     kNow + kMinute)
+                  .ok());
 }
 
 TEST_F(RequestAuthTest, RetiredKey) {
@@ -143,7 +144,7 @@ TEST_F(RequestAuthTest, RetiredKey) {
   auto r = Verify(Sign(kNow));
   EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
   EXPECT_EQ(r.status().message().rfind("key retired", 0), 0u) << r.status().message();
-  EXPECT_TRUE(Verify(SignRequest(other_, "32", kMethod, kPath, kBody, kNow)).ok());
+  EXPECT_TRUE(Verify(SignRequest(other_, "32", kSelf, kMethod, kPath, kBody, kNow)).ok());
 }
 
 TEST_F(RequestAuthTest, TimestampOutsideTheWindow) {
@@ -165,7 +166,7 @@ TEST_F(RequestAuthTest, TimestampOutsideTheWindow) {
 TEST_F(RequestAuthTest, TimestampBeforeStartIsRefused) {
   // Within the window of `now`, but signed before this verifier (the process) started: a request
   // accepted by the previous process could otherwise be replayed.
-  RequestVerifier fresh(kNow);
+  RequestVerifier fresh(std::string(kSelf), kNow);
   auto r = fresh.Verify(manifest_, Sign(kNow - 1), kMethod, kPath, kBody, kNow + kMinute);
   EXPECT_EQ(r.status().code(), Status::Code::kUnauthenticated);
   EXPECT_NE(r.status().message().find("outside the 5-minute window"), std::string::npos)
@@ -229,7 +230,7 @@ TEST_F(RequestAuthTest, NoncesArePrunedAfterTheWindow) {
 
 TEST(RequestAuthHeadersTest, RoundTrip) {
   auto key = crypto::SigningKey::Generate();
-  RequestAuth auth = SignRequest(key, "32.01", "GET", "/fed/v1/x", "", kNow);
+  RequestAuth auth = SignRequest(key, "32.01", "00", "GET", "/fed/v1/x", "", kNow);
   auto headers = AuthHeaders(auth);
   ASSERT_EQ(headers.size(), 4u);
   std::map<std::string, std::string, std::less<>> by_name(headers.begin(), headers.end());
@@ -251,7 +252,7 @@ TEST(RequestAuthHeadersTest, RoundTrip) {
 
 TEST(RequestAuthHeadersTest, MissingOrMalformedHeadersAreUnauthenticated) {
   auto key = crypto::SigningKey::Generate();
-  auto good_headers = AuthHeaders(SignRequest(key, "32", "GET", "/", "", kNow));
+  auto good_headers = AuthHeaders(SignRequest(key, "32", "00", "GET", "/", "", kNow));
   auto parse_with = [&](std::string_view name, std::optional<std::string> value) {
     std::map<std::string, std::string, std::less<>> h(good_headers.begin(), good_headers.end());
     if (value) {
