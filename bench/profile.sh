@@ -155,7 +155,7 @@ if [[ "$PROFILER" == perf ]]; then
   share "  reply 201 (ReplyRaw, after the commit; includes its sends)" '^lapor::node::HttpApi::Impl::ReplyRaw$'
   share "  socket send (kernel)" '^__x64_sys_sendto$'
   share "  socket receive (kernel)" '^__x64_sys_recvfrom$'
-  share "group-commit thread (SqliteStore::CommitLoop)" '^lapor::storage::\(anonymous namespace\)::SqliteStore::CommitLoop$'
+  share "group-commit thread (GroupCommitter::CommitLoop)" '^lapor::storage::GroupCommitter::CommitLoop$'
   share "  row inserts (Statement::Run)" '^lapor::storage::Statement::Run$'
   share "  BEGIN/COMMIT (Connection::Exec)" '^lapor::storage::Connection::Exec$'
   share "    WAL frames at COMMIT (sqlite3WalFrames)" '^sqlite3WalFrames$'

@@ -65,7 +65,7 @@ inline constexpr std::string_view kResponseSigningPrefix = "lapor-response-v1\n"
 // MetaStore keys (prefix + sender node id): the time up to which the sender's requests may have
 // been accepted, recorded before accepting a later one, in steps of kHighWaterStepMs.
 inline constexpr std::string_view kRequestHighWaterMetaPrefix = "request_high_water:";
-inline constexpr int64_t kHighWaterStepMs = 10 * 1000;
+inline constexpr int64_t kHighWaterStepMs = 1000;
 
 // The authentication a request carries (the parsed headers).
 struct RequestAuth {

@@ -1,0 +1,382 @@
+#include "node/admin.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "base/clock.h"
+#include "crypto/encoding.h"
+#include "crypto/note.h"
+#include "lapor/v1/event.pb.h"
+#include "node/case_service.h"
+#include "node/data_dir.h"
+#include "node/fsck.h"
+#include "protocol/lifecycle.h"
+#include "protocol/manifest.h"
+#include "protocol/regions.h"
+#include "protocol/tracking_id.h"
+#include "storage/store.h"
+
+namespace lapor::node {
+namespace {
+
+struct Opened {
+  NodeConfig config;
+  std::shared_ptr<const crypto::SigningKey> key;
+  std::string sealing_key;
+  std::unique_ptr<storage::Store> store;
+};
+
+Result<Opened> OpenNode(const std::string& dir) {
+  DataDir data(dir);
+  Opened o;
+  auto config = data.LoadConfig();
+  if (!config.ok()) return config.status();
+  o.config = *config;
+  auto key = data.LoadSigningKey();
+  if (!key.ok()) return key.status();
+  o.key = std::make_shared<const crypto::SigningKey>(std::move(*key));
+  auto sealing = data.LoadSealingKey();
+  if (!sealing.ok()) return sealing.status();
+  o.sealing_key = *sealing;
+  storage::StoreOptions store_options;
+  store_options.commit_gather_writes = o.config.commit_gather_writes;
+  store_options.commit_gather_us = o.config.commit_gather_us;
+  auto store = storage::Store::Open(data.DatabasePath(), store_options);
+  if (!store.ok()) return store.status();
+  o.store = std::move(*store);
+  return o;
+}
+
+// Operator tokens: printed once, only their SHA-256 is stored.
+std::string NewOperatorToken() { return "lpt_" + crypto::Base32Encode(crypto::RandomBytes(20)); }
+
+int64_t ExpiryFromDays(int days) {
+  return days > 0 ? Clock::Real()->NowMs() + int64_t{days} * 86400000 : 0;
+}
+
+Result<std::unique_ptr<storage::Store>> OpenStoreOnly(const std::string& dir) {
+  DataDir data(dir);
+  if (auto c = data.LoadConfig(); !c.ok()) return c.status();
+  return storage::Store::Open(data.DatabasePath());
+}
+
+// Empties the write-ahead log, retrying for about 5 s while a running node keeps it busy.
+Status EmptyWal(storage::Store* store) {
+  Status wal = store->TruncateWal();
+  for (int i = 0; i < 20 && wal.code() == Status::Code::kUnavailable; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    wal = store->TruncateWal();
+  }
+  return wal;
+}
+
+}  // namespace
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "lapor-node: %s\n", s.ToString().c_str());
+  return s.code() == Status::Code::kInvalidArgument ? 2 : 1;
+}
+
+int Init(const std::string& dir, const std::string& jurisdiction, const std::string& listen,
+         const std::string& origin, const std::string& hub_key, const std::string& hub_url) {
+  if (!hub_key.empty()) {
+    auto raw = crypto::HexDecode(hub_key);
+    if (!raw || raw->size() != crypto::kPublicKeySize) {
+      return Fail(Status::InvalidArgument("the hub key must be 64 hex characters", "--hub-key"));
+    }
+  }
+  if (!hub_url.empty() && hub_url.rfind("http://", 0) != 0 && hub_url.rfind("https://", 0) != 0) {
+    return Fail(
+        Status::InvalidArgument("the hub URL must start with http:// or https://", "--hub-url"));
+  }
+  if (!protocol::IsValidJurisdiction(jurisdiction)) {
+    return Fail(Status::InvalidArgument("unknown jurisdiction code '" + jurisdiction +
+                                            "': use 00 (national hub), a province (e.g. 32) or a "
+                                            "regency/city (e.g. 32.04)",
+                                        "--jurisdiction"));
+  }
+  NodeConfig c;
+  c.node_id = jurisdiction;
+  c.jurisdiction = jurisdiction;
+  c.listen = listen;
+  c.origin = origin.empty() ? "lapor.go.id/node/" + jurisdiction : origin;
+  c.hub_key = hub_key;
+  c.hub_url = hub_url;
+  std::string host;
+  int port = 0;
+  Status s = ParseListen(listen, &host, &port, "--listen");
+  if (!s.ok()) return Fail(s);
+  auto key = DataDir(dir).Init(c);
+  if (!key.ok()) return Fail(key.status());
+  // Create the database (and run migrations) now so a bad folder fails at init, not at run.
+  auto store = storage::Store::Open(DataDir(dir).DatabasePath());
+  if (!store.ok()) return Fail(store.status());
+  const auto* region = protocol::FindRegion(jurisdiction);
+  std::printf("initialised node %s (%s) in %s\n", c.node_id.c_str(),
+              region ? region->name.c_str() : "national hub", dir.c_str());
+  std::printf("public key: %s\n", crypto::HexEncode(key->public_key()).c_str());
+  return 0;
+}
+
+int AddOperator(const std::string& dir, const std::string& name, const std::string& role,
+                const std::string& agency, int expires_in_days) {
+  if (role != "admin" && role != "liaison" && role != "auditor") {
+    return Fail(Status::InvalidArgument("role must be admin, liaison or auditor", "--role"));
+  }
+  if (role == "liaison" && agency.empty()) {
+    return Fail(Status::InvalidArgument("a liaison needs --agency", "--agency"));
+  }
+  if (role != "liaison" && !agency.empty()) {
+    return Fail(Status::InvalidArgument("only liaisons belong to an agency", "--agency"));
+  }
+  // The same rule as the API's: an agency the API refuses would leave a liaison who never acts.
+  if (Status s = CheckAgencyName(agency, "--agency"); !s.ok()) return Fail(s);
+  if (name.empty() || name.size() > 100) {
+    return Fail(Status::InvalidArgument("name must have 1-100 characters", "--name"));
+  }
+  auto store = OpenStoreOnly(dir);
+  if (!store.ok()) return Fail(store.status());
+  std::string token = NewOperatorToken();
+  storage::Operator op{0, name, role, agency};
+  op.expires_ms = ExpiryFromDays(expires_in_days);
+  auto id = (*store)->AddOperator(op, CaseService::HashToken(token));
+  if (!id.ok()) return Fail(id.status());
+  std::printf("operator %llu (%s) added. Token (shown once, only its hash is stored):\n%s\n",
+              static_cast<unsigned long long>(*id), role.c_str(), token.c_str());
+  return 0;
+}
+
+int ListOperators(const std::string& dir) {
+  auto store = OpenStoreOnly(dir);
+  if (!store.ok()) return Fail(store.status());
+  auto ops = (*store)->ListOperators();
+  if (!ops.ok()) return Fail(ops.status());
+  const int64_t now = Clock::Real()->NowMs();
+  std::printf("%-4s %-8s %-24s %-24s %s\n", "id", "role", "agency", "name", "state");
+  for (const auto& op : *ops) {
+    std::string state = op.removed_ms > 0                           ? "removed"
+                        : op.expires_ms > 0 && op.expires_ms <= now ? "expired"
+                                                                    : "active";
+    if (state == "active" && op.expires_ms > 0) {
+      state += " (expires in " + std::to_string((op.expires_ms - now) / 86400000) + " days)";
+    }
+    std::printf("%-4llu %-8s %-24s %-24s %s\n", static_cast<unsigned long long>(op.id),
+                op.role.c_str(), op.agency.empty() ? "-" : op.agency.c_str(), op.name.c_str(),
+                state.c_str());
+  }
+  return 0;
+}
+
+int RemoveOperator(const std::string& dir, uint64_t id) {
+  auto store = OpenStoreOnly(dir);
+  if (!store.ok()) return Fail(store.status());
+  if (Status s = (*store)->RemoveOperator(id, Clock::Real()->NowMs()); !s.ok()) return Fail(s);
+  std::printf("operator %llu removed: its token is refused from now on (no restart needed)\n",
+              static_cast<unsigned long long>(id));
+  return 0;
+}
+
+int RotateOperator(const std::string& dir, uint64_t id, int expires_in_days) {
+  auto store = OpenStoreOnly(dir);
+  if (!store.ok()) return Fail(store.status());
+  std::string token = NewOperatorToken();
+  // Without --expires-in-days the operator keeps the expiry it had.
+  const int64_t expires_ms = expires_in_days < 0 ? -1 : ExpiryFromDays(expires_in_days);
+  Status s = (*store)->RotateOperator(id, CaseService::HashToken(token), expires_ms,
+                                      Clock::Real()->NowMs());
+  if (!s.ok()) return Fail(s);
+  std::printf(
+      "operator %llu has a new token; the old one is refused from now on.\n"
+      "New token (shown once, only its hash is stored):\n%s\n",
+      static_cast<unsigned long long>(id), token.c_str());
+  return 0;
+}
+
+int TruncateWal(const std::string& dir) {
+  auto store = OpenStoreOnly(dir);
+  if (!store.ok()) return Fail(store.status());
+  if (Status wal = EmptyWal(store->get()); !wal.ok()) return Fail(wal);
+  std::printf("the write-ahead log of %s was emptied into the database\n", dir.c_str());
+  return 0;
+}
+
+// The log's verifier key (GET /log/vkey), or with `witness` the cosigner key the node witnesses
+// with (GET /witness/vkey): both from the data folder, no node needs to run.
+int PrintVkey(const std::string& dir, bool witness) {
+  DataDir data(dir);
+  auto config = data.LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  auto key = data.LoadSigningKey();
+  if (!key.ok()) return Fail(key.status());
+  std::printf("%s\n", crypto::VerifierKeyString(
+                          config->origin, key->public_key(),
+                          witness ? crypto::kNoteSigCosignatureV1 : crypto::kNoteSigEd25519)
+                          .c_str());
+  return 0;
+}
+
+int RunFsck(const std::string& dir) {
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  auto report = Fsck(opened->store.get(), opened->config.node_id, opened->key->public_key(),
+                     opened->sealing_key, opened->config.origin);
+  if (!report.ok()) return Fail(report.status());
+  for (const auto& p : report->problems) std::printf("PROBLEM %s\n", p.c_str());
+  std::printf("fsck: %llu events, %llu cases, %llu sealed records, checkpoint %llu checked: %s\n",
+              static_cast<unsigned long long>(report->events),
+              static_cast<unsigned long long>(report->cases),
+              static_cast<unsigned long long>(report->sealed_checked),
+              static_cast<unsigned long long>(report->checkpoint_size),
+              report->ok() ? "clean" : "PROBLEMS FOUND");
+  return report->ok() ? 0 : 1;
+}
+
+int ExportAuditBundle(const std::string& dir, const std::string& out) {
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  auto cp = opened->store->LatestCheckpoint();
+  if (!cp.ok()) return Fail(cp.status());
+  if (!cp->has_value()) {
+    return Fail(Status::NotFound("no checkpoint yet: run the node once so it signs one"));
+  }
+  v1::AuditBundle bundle;
+  bundle.set_vkey(crypto::VerifierKeyString(opened->config.origin, opened->key->public_key()));
+  bundle.set_checkpoint((*cp)->note);
+  for (uint64_t at = 0; at < (*cp)->size;) {
+    auto batch = opened->store->Envelopes(at, std::min<uint64_t>(65536, (*cp)->size - at));
+    if (!batch.ok()) return Fail(batch.status());
+    if (batch->empty()) return Fail(Status::Corruption("event " + std::to_string(at) + " missing"));
+    for (auto& e : *batch) bundle.add_entries(std::move(e));
+    at += batch->size();
+  }
+  // The hub-signed manifest the node holds (member keys), and the other nodes' events of every
+  // case this node's log touches: an auditor checks cross-node chains from the bundle alone.
+  auto manifest = opened->store->GetMeta(storage::kManifestMetaKey);
+  if (!manifest.ok()) return Fail(manifest.status());
+  if (manifest->has_value()) bundle.set_manifest(**manifest);
+  std::vector<uint64_t> refs;
+  Status scanned = opened->store->ScanCases([&](const v1::CaseState& s) {
+    refs.push_back(CaseRef(s));
+    return true;
+  });
+  if (!scanned.ok()) return Fail(scanned);
+  for (uint64_t ref : refs) {
+    auto foreign = opened->store->ForeignCaseEvents(ref);
+    if (!foreign.ok()) return Fail(foreign.status());
+    if (foreign->empty()) continue;
+    if (ref >= storage::kForeignRefBase) {  // a case another node opened: touched by this log?
+      auto own = opened->store->CaseEvents(ref);
+      if (!own.ok()) return Fail(own.status());
+      if (own->empty()) continue;
+    }
+    for (auto& f : *foreign) bundle.add_case_events(std::move(f.envelope));
+  }
+  // Written whole to a temporary name, then renamed: a reader never sees half a bundle.
+  const std::string tmp = out + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f || !bundle.SerializeToOstream(&f)) {
+      return Fail(Status::IOError("cannot write " + tmp));
+    }
+  }
+  if (std::rename(tmp.c_str(), out.c_str()) != 0) {
+    return Fail(Status::IOError("cannot rename " + tmp + " to " + out));
+  }
+  std::printf("audit bundle %s: %llu entries, checkpoint %llu, %llu other nodes' events%s\n",
+              out.c_str(), static_cast<unsigned long long>(bundle.entries_size()),
+              static_cast<unsigned long long>((*cp)->size),
+              static_cast<unsigned long long>(bundle.case_events_size()),
+              bundle.manifest().empty() ? "" : ", manifest");
+  return 0;
+}
+
+// Hub only: edits the federation manifest and publishes the new version (signed, stored).
+int EditManifest(const std::string& dir, const std::string& op, const std::string& jurisdiction,
+                 const std::string& url, const std::string& key_hex, int overlap_hours) {
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  if (opened->config.jurisdiction != protocol::kNationalHub) {
+    return Fail(Status::PermissionDenied("only the national hub (00) publishes the manifest"));
+  }
+  const int64_t now = Clock::Real()->NowMs();
+  const auto& hub = *opened->key;
+  v1::Manifest m;
+  auto held = opened->store->GetMeta(storage::kManifestMetaKey);
+  if (!held.ok()) return Fail(held.status());
+  if (held->has_value()) {
+    auto current = protocol::OpenManifest(**held, hub.public_key());
+    if (!current.ok()) return Fail(current.status());
+    m = *current;
+  } else {
+    // The first manifest lists the hub itself.
+    Status s = protocol::AddMember(&m, std::string(protocol::kNationalHub),
+                                   "http://" + opened->config.listen, hub.public_key(), now);
+    if (!s.ok()) return Fail(s);
+  }
+  std::string key;
+  if (op != "remove") {
+    auto raw = crypto::HexDecode(key_hex);
+    if (!raw) return Fail(Status::InvalidArgument("the key must be hex", "--key"));
+    key = *raw;
+  }
+  Status s = op == "add"      ? protocol::AddMember(&m, jurisdiction, url, key, now)
+             : op == "remove" ? protocol::RemoveMember(&m, jurisdiction, now)
+                              : protocol::RotateKey(&m, jurisdiction, key, now,
+                                                    int64_t{overlap_hours} * 3600 * 1000);
+  if (!s.ok()) return Fail(s);
+  s = opened->store->SetMeta(storage::kManifestMetaKey, protocol::SignManifest(m, hub));
+  if (!s.ok()) return Fail(s);
+  std::printf("manifest version %llu published (%d members)\n",
+              static_cast<unsigned long long>(m.version()), m.members_size());
+  return 0;
+}
+
+int ErasePii(const std::string& dir, const std::string& tracking_id) {
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  auto ref = protocol::TrackingIdCodec(opened->sealing_key, opened->config.jurisdiction)
+                 .Decode(tracking_id);
+  std::optional<v1::CaseState> state;
+  if (ref) {
+    auto own = opened->store->GetCase(*ref);
+    if (!own.ok()) return Fail(own.status());
+    if (own->has_value() && (*own)->case_id() == tracking_id) state = std::move(**own);
+  } else {
+    // A case another node opened that this node holds (as its owner, it may hold the reporter's
+    // record, under its own local ref).
+    auto foreign = opened->store->FindForeignCase(tracking_id);
+    if (!foreign.ok()) return Fail(foreign.status());
+    if (foreign->has_value()) state = std::move((*foreign)->second);
+  }
+  if (!state) return Fail(Status::NotFound("no case with tracking id " + tracking_id));
+  // The copies sealed for the owner node go too, so the outbox never sends them again (a copy
+  // already delivered stays with its receiver).
+  auto copies = opened->store->EraseOutboxSealed(tracking_id, "reporter");
+  if (!copies.ok()) return Fail(copies.status());
+  Status s = opened->store->EraseSealed(CaseRef(*state), "reporter");
+  if (!s.ok() && !(s.code() == Status::Code::kNotFound && *copies > 0)) return Fail(s);
+  std::printf(
+      "reporter data of %s erased (%d copies for other nodes removed from the outbox); "
+      "signed events are unchanged\n",
+      tracking_id.c_str(), *copies);
+  // secure_delete zeroed the record in the database's pages; the write-ahead log may still hold
+  // older frames with it until it is emptied.
+  if (Status wal = EmptyWal(opened->store.get()); !wal.ok()) {
+    return Fail(
+        Status::Unavailable(wal.message() +
+                            ": an older copy of the erased record may remain in lapor.db-wal; run "
+                            "`lapor-node wal truncate --data-dir " +
+                            dir + "` (the node may run)"));
+  }
+  std::printf("the write-ahead log was emptied: no copy is left in lapor.db-wal\n");
+  return 0;
+}
+
+}  // namespace lapor::node

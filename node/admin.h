@@ -1,0 +1,47 @@
+// The admin subcommands of lapor-node: every one but `run` (node/main.cc parses the arguments and
+// dispatches). Each works on a data folder and needs no running node. Each prints its result on
+// stdout and returns the process's exit code: 0 on success; on failure it prints the error on
+// stderr (Fail) and returns 2 for invalid arguments, 1 otherwise (fsck: also 1 when it found
+// problems).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace lapor::node {
+
+// Prints "lapor-node: <status>" on stderr; returns 2 for InvalidArgument, else 1.
+int Fail(const Status& s);
+
+// init: creates the data folder, its keys and config, and the database; prints the public key.
+int Init(const std::string& dir, const std::string& jurisdiction, const std::string& listen,
+         const std::string& origin, const std::string& hub_key, const std::string& hub_url);
+
+// operator add/list/remove/rotate. Tokens are printed once; only their SHA-256 is stored.
+// expires_in_days: 0 for no expiry; for rotate, negative keeps the expiry the operator has.
+int AddOperator(const std::string& dir, const std::string& name, const std::string& role,
+                const std::string& agency, int expires_in_days);
+int ListOperators(const std::string& dir);
+int RemoveOperator(const std::string& dir, uint64_t id);
+int RotateOperator(const std::string& dir, uint64_t id, int expires_in_days);
+
+// wal truncate: copies the write-ahead log into the database and empties it.
+int TruncateWal(const std::string& dir);
+// vkey: the log's verifier key, or with `witness` the cosigner key the node witnesses with.
+int PrintVkey(const std::string& dir, bool witness);
+// fsck: verifies signatures, chains, sequence and state.
+int RunFsck(const std::string& dir);
+// export-audit-bundle: the log up to its latest checkpoint, the manifest and the other nodes'
+// events of its cases, in one file (written whole, then renamed).
+int ExportAuditBundle(const std::string& dir, const std::string& out);
+// federation add-member/remove-member/rotate-key (`op`: add, remove or rotate), on the hub only:
+// edits the manifest and publishes the next version.
+int EditManifest(const std::string& dir, const std::string& op, const std::string& jurisdiction,
+                 const std::string& url, const std::string& key_hex, int overlap_hours);
+// pii erase: erases a case's reporter record (and its copies queued for other nodes), then
+// empties the write-ahead log.
+int ErasePii(const std::string& dir, const std::string& tracking_id);
+
+}  // namespace lapor::node

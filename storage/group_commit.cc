@@ -1,0 +1,211 @@
+#include "storage/group_commit.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "base/thread_name.h"
+#include "storage/sqlite.h"
+
+namespace lapor::storage {
+
+GroupCommitter::GroupCommitter(std::string path, const StoreOptions& options, uint64_t next_seq,
+                               CommitBatchFn commit_batch)
+    : path_(std::move(path)), options_(options), commit_batch_(std::move(commit_batch)) {
+  next_commit_seq_ = next_seq;
+  committer_ = std::thread([this] { CommitLoop(); });
+  SetThreadName(committer_, "lapor-commit");
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
+  SetThreadName(checkpointer_, "lapor-walckpt");
+}
+
+GroupCommitter::~GroupCommitter() { Close(); }
+
+void GroupCommitter::Enqueue(Write w, Callback on_durable) {
+  Status refused = Status::Unavailable("store is closed");
+  {
+    MutexLock lock(mu_);
+    if (!committer_exited_) {
+      const bool own = w.kind == Write::Kind::kOwn;
+      const QueueKey key{own ? w.event.seq : w.after_seq, own ? 1 : 0, own ? 0 : ++other_count_};
+      if (queue_.count(key) == 0) {
+        queue_.emplace(key, Pending{std::move(w), std::move(on_durable)});
+        if (queue_.size() >= wake_at_) cv_.NotifyOne();
+        return;
+      }
+      // The same seq queued twice is a caller bug: refuse it and stop accepting writes.
+      failed_ = true;
+      const std::string why = "seq " + std::to_string(std::get<0>(key)) + " queued twice";
+      if (failure_.empty()) failure_ = why;  // Health reports the first cause
+      refused = Status::Internal(why);
+    }
+  }
+  // Never call back from inside Enqueue (the caller may hold a lock the callback takes).
+  std::thread([cb = std::move(on_durable), refused] { cb(refused); }).detach();
+}
+
+Status GroupCommitter::Health() {
+  MutexLock lock(mu_);
+  if (failed_) return Status::IOError("the store failed: " + failure_);
+  return Status::Ok();
+}
+
+void GroupCommitter::Close() {
+  {
+    MutexLock lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.NotifyOne();
+  checkpoint_cv_.NotifyOne();
+  if (committer_.joinable()) committer_.join();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  FailStranded();
+}
+
+void GroupCommitter::Gather(MutexLock& lock, Batch* batch) {
+  const size_t want = static_cast<size_t>(std::max(options_.commit_gather_writes, 0));
+  const bool concurrent = last_batch_size_ > 1;
+  if (!concurrent || batch->size() >= want || options_.commit_gather_us <= 0) return;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(options_.commit_gather_us);
+  while (!stopping_ && batch->size() < want) {
+    wake_at_ = want - batch->size();
+    const bool timeout = !cv_.WaitUntil(lock, deadline);
+    TakeBatch(batch);
+    if (timeout) break;
+  }
+  wake_at_ = 1;
+}
+
+bool GroupCommitter::TakeBatch(Batch* batch) {
+  static constexpr size_t kMaxBatch = 4096;
+  auto take = [&](auto it) LAPOR_REQUIRES(mu_) {
+    batch->writes.push_back(std::move(it->second.write));
+    batch->callbacks.push_back(std::move(it->second.done));
+    queue_.erase(it);
+  };
+  while (!queue_.empty() && batch->size() < kMaxBatch) {
+    auto it = queue_.begin();
+    const auto [seq, own, n] = it->first;
+    if (!own) {  // another node's event or bookkeeping: after every own seq below `seq`
+      if (seq > next_commit_seq_) break;
+      take(it);
+      continue;
+    }
+    if (seq > next_commit_seq_) break;  // a gap: its writer has not queued yet
+    if (seq < next_commit_seq_) {
+      failed_ = true;
+      if (failure_.empty()) failure_ = "seq " + std::to_string(seq) + " queued twice";
+    } else {
+      ++next_commit_seq_;
+    }
+    take(it);
+  }
+  return !batch->empty();
+}
+
+void GroupCommitter::CommitLoop() {
+  for (;;) {
+    Batch batch;
+    Status failed_earlier;  // read under mu_ with the batch
+    {
+      MutexLock lock(mu_);
+      cv_.Wait(lock, [&]() LAPOR_REQUIRES(mu_) { return TakeBatch(&batch) || stopping_; });
+      if (batch.empty()) {  // stopping: nothing left that can commit (Close fails the rest)
+        committer_exited_ = true;
+        return;
+      }
+      Gather(lock, &batch);
+      last_batch_size_ = batch.size();
+      if (failed_) failed_earlier = Status::IOError("store failed earlier: " + failure_);
+    }
+    Status s;
+    if (!failed_earlier.ok()) {
+      s = failed_earlier;
+    } else {
+      MutexLock gate(wal_gate_mu_);
+      s = commit_batch_(batch.writes);
+    }
+    if (!s.ok()) {
+      MutexLock lock(mu_);
+      failed_ = true;
+      if (failure_.empty()) failure_ = s.message();
+    }
+    if (s.ok()) RememberLeaves(batch);
+    for (auto& done : batch.callbacks) done(s);
+  }
+}
+
+// Copies committed WAL frames into the database (see StoreOptions for when and why it holds the
+// committer off for a last pass). Errors are not fatal: the next pass tries again, and the WAL
+// only grows meanwhile.
+void GroupCommitter::CheckpointLoop() {
+  auto conn = Connection::Open(path_, false);
+  if (!conn.ok()) return;
+  int wal_frames = 0;
+  auto pass = [&] {
+    int backfilled = 0;
+    sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                              &backfilled);
+  };
+  MutexLock lock(mu_);
+  while (!stopping_) {
+    checkpoint_cv_.WaitFor(lock, std::chrono::milliseconds(options_.wal_checkpoint_interval_ms));
+    if (stopping_) break;
+    lock.Unlock();
+    pass();
+    if (wal_frames >= options_.wal_restart_frames) {
+      pass();  // the frames committed during the first pass: a shorter tail for the gated one
+      MutexLock gate(wal_gate_mu_);
+      pass();
+    }
+    lock.Lock();
+  }
+}
+
+void GroupCommitter::RememberLeaves(const Batch& batch) {
+  static constexpr size_t kMaxLeaves = 1 << 20;
+  MutexLock lock(leaves_mu_);
+  for (const auto& w : batch.writes) {
+    if (w.kind != Write::Kind::kOwn) continue;
+    const auto& e = w.event;
+    if (e.leaf_hash.empty() || (!leaves_.empty() && e.seq != leaves_first_ + leaves_.size())) {
+      leaves_.clear();  // a gap in what we know: start over from here
+      if (e.leaf_hash.empty()) continue;
+    }
+    if (leaves_.empty()) leaves_first_ = e.seq;
+    leaves_.push_back(e.leaf_hash);
+  }
+  while (leaves_.size() > kMaxLeaves) {
+    leaves_.pop_front();
+    ++leaves_first_;
+  }
+}
+
+std::optional<std::vector<std::string>> GroupCommitter::RecentLeaves(uint64_t from,
+                                                                     uint64_t count) {
+  MutexLock lock(leaves_mu_);
+  if (leaves_.empty() || from < leaves_first_ || from + count > leaves_first_ + leaves_.size()) {
+    return std::nullopt;
+  }
+  auto begin = leaves_.begin() + static_cast<std::ptrdiff_t>(from - leaves_first_);
+  std::vector<std::string> out(begin, begin + static_cast<std::ptrdiff_t>(count));
+  // The integrator consumes in order: what it has taken is not needed again.
+  leaves_.erase(leaves_.begin(), begin);
+  leaves_first_ = from;
+  return out;
+}
+
+void GroupCommitter::FailStranded() {
+  std::map<QueueKey, Pending> stranded;
+  {
+    MutexLock lock(mu_);
+    stranded.swap(queue_);
+  }
+  for (auto& [key, p] : stranded)
+    p.done(Status::Unavailable("store closed before seq " + std::to_string(std::get<0>(key)) +
+                               " could commit"));
+}
+
+}  // namespace lapor::storage

@@ -1,0 +1,177 @@
+// TreeStore and WitnessState over the store's pooled connections: this node's transparency log
+// (tree nodes, leaf tiles, checkpoints) and what it has witnessed of other logs (witnessed
+// checkpoints, alerts) (storage/sqlite_store.h).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/sqlite_store.h"
+
+namespace lapor::storage {
+
+Result<std::vector<std::string>> SqliteStore::TreeNodes(uint32_t level, uint64_t first,
+                                                        uint64_t count) {
+  using R = std::vector<std::string>;
+  return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
+    auto st = db->Cached(
+        "SELECT hash FROM tree_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx");
+    if (!st.ok()) return st.status();
+    (*st)
+        ->Bind(1, static_cast<int64_t>(level))
+        .Bind(2, static_cast<int64_t>(first))
+        .Bind(3, static_cast<int64_t>(first + count));
+    return ReadBlobs(*st);
+  });
+}
+
+Result<std::optional<std::string>> SqliteStore::LeafTile(uint64_t index) {
+  return readers_.QueryRow<std::string>(
+      "SELECT hashes FROM leaf_tiles WHERE idx = ?",
+      [&](Statement& st) { st.Bind(1, static_cast<int64_t>(index)); },
+      [](Statement& st) { return st.Blob(0); });
+}
+
+Result<std::optional<CheckpointRow>> SqliteStore::LatestCheckpoint() {
+  using R = std::optional<CheckpointRow>;
+  return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
+    auto st =
+        db->Cached("SELECT size, root, note, time_ms FROM checkpoints ORDER BY size DESC LIMIT 1");
+    if (!st.ok()) return st.status();
+    auto row = (*st)->Step();
+    if (!row.ok()) return row.status();
+    R out;
+    if (*row) {
+      out = CheckpointRow{static_cast<uint64_t>((*st)->Int(0)), (*st)->Blob(1), (*st)->Blob(2),
+                          (*st)->Int(3)};
+    }
+    return out;
+  });
+}
+
+Status SqliteStore::SaveCheckpoint(const std::vector<TreeNodeRow>& nodes, const CheckpointRow& cp,
+                                   const std::vector<LeafTileRow>& leaf_tiles) {
+  auto r = readers_.WithReader<bool>([&](Connection* db) -> Result<bool> {
+    LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+      auto latest = db->Cached("SELECT COALESCE(MAX(size), 0) FROM checkpoints");
+      if (!latest.ok()) return latest.status();
+      auto row = (*latest)->Step();
+      if (!row.ok()) return row.status();
+      const uint64_t latest_size = static_cast<uint64_t>((*latest)->Int(0));
+      (*latest)->Reset();
+      if (latest_size > cp.size) return Status::Conflict("checkpoint would go backwards");
+      for (const auto& n : nodes) {
+        LAPOR_RETURN_IF_ERROR(db->Run(
+            "INSERT OR IGNORE INTO tree_nodes(level, idx, hash) VALUES(?,?,?)", [&](Statement& st) {
+              st.Bind(1, static_cast<int64_t>(n.level))
+                  .Bind(2, static_cast<int64_t>(n.index))
+                  .BindBlob(3, n.hash);
+            }));
+      }
+      for (const auto& t : leaf_tiles) {
+        LAPOR_RETURN_IF_ERROR(db->Run(
+            "INSERT OR IGNORE INTO leaf_tiles(idx, hashes) VALUES(?,?)", [&](Statement& st) {
+              st.Bind(1, static_cast<int64_t>(t.index)).BindBlob(2, t.hashes);
+            }));
+      }
+      return db->Run(
+          "INSERT OR REPLACE INTO checkpoints(size, root, note, time_ms) VALUES(?,?,?,?)",
+          [&](Statement& st) {
+            st.Bind(1, static_cast<int64_t>(cp.size))
+                .BindBlob(2, cp.root)
+                .BindBlob(3, cp.note)
+                .Bind(4, cp.time_ms);
+          });
+    }));
+    return true;
+  });
+  return r.status();
+}
+
+Status SqliteStore::UpdateCheckpointNote(uint64_t size, const std::string& note) {
+  return readers_
+      .WithReader<bool>([&](Connection* db) -> Result<bool> {
+        LAPOR_RETURN_IF_ERROR(db->Run(
+            "UPDATE checkpoints SET note = ? WHERE size = ?",
+            [&](Statement& st) { st.BindBlob(1, note).Bind(2, static_cast<int64_t>(size)); }));
+        return true;
+      })
+      .status();
+}
+
+Result<std::optional<WitnessedRow>> SqliteStore::GetWitnessed(const std::string& origin) {
+  using R = std::optional<WitnessedRow>;
+  return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
+    auto st = db->Cached("SELECT size, root, note FROM witnessed WHERE origin = ?");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, origin);
+    auto row = (*st)->Step();
+    if (!row.ok()) return row.status();
+    R out;
+    if (*row) {
+      out = WitnessedRow{origin, static_cast<uint64_t>((*st)->Int(0)), (*st)->Blob(1),
+                         (*st)->Blob(2)};
+    }
+    return out;
+  });
+}
+
+Status SqliteStore::AdvanceWitnessed(const WitnessedRow& row, uint64_t expected_size) {
+  auto r = readers_.WithReader<bool>([&](Connection* db) -> Result<bool> {
+    LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+      auto cur = db->Cached("SELECT size FROM witnessed WHERE origin = ?");
+      if (!cur.ok()) return cur.status();
+      (*cur)->Bind(1, row.origin);
+      auto found = (*cur)->Step();
+      if (!found.ok()) return found.status();
+      const uint64_t size = *found ? static_cast<uint64_t>((*cur)->Int(0)) : 0;
+      (*cur)->Reset();
+      if (size != expected_size) return Status::Conflict(std::to_string(size));
+      return db->Run("INSERT OR REPLACE INTO witnessed(origin, size, root, note) VALUES(?,?,?,?)",
+                     [&](Statement& st) {
+                       st.Bind(1, row.origin)
+                           .Bind(2, static_cast<int64_t>(row.size))
+                           .BindBlob(3, row.root)
+                           .BindBlob(4, row.note);
+                     });
+    }));
+    return true;
+  });
+  return r.status();
+}
+
+Status SqliteStore::AddAlert(const AlertRow& a) {
+  return readers_
+      .WithReader<bool>([&](Connection* db) -> Result<bool> {
+        // Kept only while the origin has fewer than kMaxAlertsPerOrigin of this kind (the
+        // first ones are the evidence; a member cannot grow the table without bound), and
+        // only once per piece of evidence (a replayed pair cannot use up the slots).
+        LAPOR_RETURN_IF_ERROR(
+            db->Run("INSERT OR IGNORE INTO alerts(origin, kind, detail, note_a, note_b, time_ms) "
+                    "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE (SELECT COUNT(*) FROM alerts "
+                    "WHERE origin = ?1 AND kind = ?2) < ?7",
+                    [&](Statement& st) {
+                      st.Bind(1, a.origin)
+                          .Bind(2, a.kind)
+                          .Bind(3, a.detail)
+                          .BindBlob(4, a.note_a)
+                          .BindBlob(5, a.note_b)
+                          .Bind(6, a.time_ms)
+                          .Bind(7, int64_t{kMaxAlertsPerOrigin});
+                    }));
+        return true;
+      })
+      .status();
+}
+
+Result<std::vector<AlertRow>> SqliteStore::Alerts(int64_t after_id, int limit) {
+  return readers_.QueryRows<AlertRow>(
+      "SELECT id, origin, kind, detail, note_a, note_b, time_ms FROM alerts WHERE id > ? "
+      "ORDER BY id LIMIT ?",
+      [&](Statement& st) { st.Bind(1, after_id).Bind(2, int64_t{limit}); },
+      [](Statement& st) {
+        return AlertRow{st.Int(0),  st.Text(1), st.Text(2), st.Text(3),
+                        st.Blob(4), st.Blob(5), st.Int(6)};
+      });
+}
+
+}  // namespace lapor::storage

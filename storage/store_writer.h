@@ -1,0 +1,35 @@
+// StoreWriter: the SQL of the commit queue's writes, on the store's one writer connection. The
+// GroupCommitter (group_commit.h) hands it each batch on its committer thread; nothing else
+// writes through this connection. Internal to storage/.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/sqlite.h"
+#include "storage/store.h"
+
+namespace lapor::storage {
+
+class StoreWriter {
+ public:
+  // Takes the writer connection (migrated) and tunes it for group commit: no automatic WAL
+  // checkpoints (the GroupCommitter's checkpointer runs them), files grown in 8 MiB steps.
+  explicit StoreWriter(std::unique_ptr<Connection> db);
+
+  // Writes every write of `batch`, in order, in one transaction (BEGIN IMMEDIATE ... COMMIT,
+  // synchronous=FULL): when it returns Ok the batch is durable; on an error it is rolled back and
+  // none of it is stored. If the process dies meanwhile, all of it or none of it is there after
+  // restart. Not thread-safe: the committer thread only.
+  Status CommitBatch(const std::vector<Write>& batch);
+
+ private:
+  // One write: its event (own or foreign), the case's state, sealed rows, outbox rows with their
+  // destinations' delivery rows, delivery progress and received marks.
+  Status Apply(const Write& w);
+
+  std::unique_ptr<Connection> db_;
+};
+
+}  // namespace lapor::storage
