@@ -39,9 +39,8 @@ SenderLog ReadSenderLog(const v1::Manifest* manifest, const std::string& sender,
   return log;
 }
 
-Decision DecideEvent(const std::string& self, const std::string& sender, const SenderLog& log,
-                     const v1::Manifest& m, const std::string& bytes, const std::string& hash,
-                     ReceiverState* held) {
+Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1::Manifest& m,
+                       const std::string& bytes) {
   Decision d;
   auto verdict = [&d](Verdict v, std::string reason = {}) {
     d.verdict = v;
@@ -80,7 +79,19 @@ Decision DecideEvent(const std::string& self, const std::string& sender, const S
       return verdict(Verdict::kRejected, "inclusion proof does not verify: " + included.message());
     }
   }
+  return verdict(Verdict::kApply);  // so far: DecideChecked goes on
+}
 
+Decision DecideChecked(Decision checked, const std::string& self, const v1::Manifest& m,
+                       const std::string& bytes, const std::string& hash, ReceiverState* held) {
+  Decision d = std::move(checked);
+  if (d.verdict != Verdict::kApply) return d;
+  auto verdict = [&d](Verdict v, std::string reason = {}) {
+    d.verdict = v;
+    d.reason = std::move(reason);
+    return std::move(d);
+  };
+  const v1::Event& ev = d.event.event;
   if (ev.node_id() == self) {
     auto own = held->OwnEnvelope(ev.seq());
     if (own && *own == bytes) return verdict(Verdict::kDuplicate);
@@ -157,6 +168,12 @@ Decision DecideEvent(const std::string& self, const std::string& sender, const S
     return verdict(Verdict::kRejected, s.ToString());
   }
   return verdict(Verdict::kApply);
+}
+
+Decision DecideEvent(const std::string& self, const std::string& sender, const SenderLog& log,
+                     const v1::Manifest& m, const std::string& bytes, const std::string& hash,
+                     ReceiverState* held) {
+  return DecideChecked(CheckEnvelope(sender, log, m, bytes), self, m, bytes, hash, held);
 }
 
 }  // namespace lapor::federation

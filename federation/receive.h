@@ -18,6 +18,10 @@ namespace lapor::federation {
 
 // The sender's log as its batch presents it: a checkpoint verified against the sender's keys and
 // the inclusion proofs of the events it authored, by seq.
+// The most items one EventBatch may carry (a sender sends ReplicatorOptions::batch_items, 256 by
+// default): a larger batch is refused whole.
+inline constexpr int kMaxBatchItems = 1024;
+
 struct SenderLog {
   bool required = true;           // false: the node fetched the events itself (catch-up)
   bool present = false;           // the batch carries a checkpoint
@@ -79,5 +83,14 @@ struct Decision {
 Decision DecideEvent(const std::string& self, const std::string& sender, const SenderLog& log,
                      const v1::Manifest& manifest, const std::string& envelope,
                      const std::string& hash, ReceiverState* held);
+
+// DecideEvent in two steps. CheckEnvelope applies the rules that need nothing the node holds (the
+// envelope parses, its signature, the sender's log): the expensive part, safe to run for a whole
+// batch before taking any lock. Its verdict is kRejected or kDeferred, or kApply meaning "passed
+// so far"; DecideChecked applies the rest to such a decision (and returns any other unchanged).
+Decision CheckEnvelope(const std::string& sender, const SenderLog& log,
+                       const v1::Manifest& manifest, const std::string& envelope);
+Decision DecideChecked(Decision checked, const std::string& self, const v1::Manifest& manifest,
+                       const std::string& envelope, const std::string& hash, ReceiverState* held);
 
 }  // namespace lapor::federation

@@ -262,11 +262,13 @@ class CaseService : public federation::OwnLog {
   using SenderLog = federation::SenderLog;
   class HeldState;  // what this node holds, for federation::DecideEvent
   SenderLog CheckSenderLog(const std::string& sender, const v1::EventBatch& batch) const;
-  // One item of Receive: federation::DecideEvent, carried out. Appends to `writes` what must
-  // commit.
+  // One item of Receive: federation::DecideChecked on what CheckEnvelope found before the lock
+  // (`checked`, for an envelope; checked here when nullopt), carried out. Appends to `writes`
+  // what must commit.
   v1::BatchResult::Item ReceiveItem(const std::string& sender, const SenderLog& log,
-                                    const v1::DeliveryItem& item, std::vector<Sealed>* writes)
-      LAPOR_REQUIRES(seq_mu_);
+                                    const v1::DeliveryItem& item,
+                                    std::optional<federation::Decision> checked,
+                                    std::vector<Sealed>* writes) LAPOR_REQUIRES(seq_mu_);
   // Queues for group commit; `done` runs once durable. Never calls `done` inline.
   void Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done);
   Result<v1::CaseState> LatestState(const std::string& case_id) LAPOR_REQUIRES(seq_mu_);

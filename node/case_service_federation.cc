@@ -155,14 +155,30 @@ CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
 
 void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch,
                           Done<v1::BatchResult> done, bool require_proofs) {
+  if (batch.items_size() > federation::kMaxBatchItems) {
+    return done(Status::InvalidArgument(
+        "a batch carries at most " + std::to_string(federation::kMaxBatchItems) + " items",
+        "items"));
+  }
   SenderLog log = CheckSenderLog(sender, batch);  // signature checks outside the lock
   log.required = require_proofs;
+  // Every envelope's own checks (parsing, its one signature, the sender's inclusion proof) run
+  // here, before the sequencing lock: local submissions wait only for what needs the case state.
+  std::vector<std::optional<federation::Decision>> checked(batch.items_size());
+  if (auto m = manifest()) {
+    for (int i = 0; i < batch.items_size(); ++i) {
+      if (batch.items(i).has_envelope()) {
+        checked[i] = federation::CheckEnvelope(sender, log, *m, batch.items(i).envelope());
+      }
+    }
+  }
   v1::BatchResult result;
   std::vector<Sealed> writes;
   MutexLock lock(seq_mu_);
   int64_t received = 0;
-  for (const auto& item : batch.items()) {
-    *result.add_items() = ReceiveItem(sender, log, item, &writes);
+  for (int i = 0; i < batch.items_size(); ++i) {
+    const auto& item = batch.items(i);
+    *result.add_items() = ReceiveItem(sender, log, item, std::move(checked[i]), &writes);
     if (result.items().rbegin()->result() != v1::ITEM_DEFERRED) {
       received = std::max<int64_t>(received, static_cast<int64_t>(item.outbox_id()));
     } else {
@@ -212,6 +228,7 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
 
 v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const SenderLog& log,
                                                const v1::DeliveryItem& item,
+                                               std::optional<federation::Decision> checked,
                                                std::vector<Sealed>* writes) {
   v1::BatchResult::Item out;
   out.set_outbox_id(item.outbox_id());
@@ -301,7 +318,9 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   const std::string hash = crypto::Sha256(bytes);
   out.set_event_hash(crypto::HexEncode(hash));
   HeldState held(this);
-  federation::Decision d = federation::DecideEvent(self, sender, log, *m, bytes, hash, &held);
+  if (!checked) checked = federation::CheckEnvelope(sender, log, *m, bytes);
+  federation::Decision d =
+      federation::DecideChecked(std::move(*checked), self, *m, bytes, hash, &held);
   const v1::Event& ev = d.event.event;
   switch (d.verdict) {
     case federation::Verdict::kDuplicate:

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/encoding.h"
+#include "federation/receive.h"
 #include "node/api_codec.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
@@ -117,6 +118,12 @@ bool FederationRouter::FromMember(const Request& req, const Reply& reply) {
   v1::EventBatch batch;
   if (!batch.ParseFromString(body)) {
     return refuse(Status::InvalidArgument("not an EventBatch", "body"), sender);
+  }
+  if (batch.items_size() > federation::kMaxBatchItems) {
+    return refuse(Status::InvalidArgument("a batch carries at most " +
+                                              std::to_string(federation::kMaxBatchItems) + " items",
+                                          "items"),
+                  sender);
   }
   if (batch.sender() != sender) {
     return refuse(Status::PermissionDenied("the batch names another sender"), sender);

@@ -83,6 +83,13 @@ Status VerifyEventEnvelope(const v1::Manifest& m, const v1::Envelope& envelope,
                                    "' is not a federation member (manifest version " +
                                    std::to_string(m.version()) + ")");
   }
+  // Events are signed once, by their author: more signatures would only multiply the checks a
+  // receiver makes for one envelope.
+  if (envelope.signatures_size() != 1) {
+    return Status::InvalidArgument("an event envelope carries exactly one signature, not " +
+                                       std::to_string(envelope.signatures_size()),
+                                   "signatures");
+  }
   const std::string pae = crypto::PreAuthEncoding(envelope.payload_type(), envelope.payload());
   std::string outside_validity;
   for (const auto& key : member->keys()) {

@@ -46,8 +46,9 @@ std::string EscalationTarget(const v1::Manifest* m, std::string_view self, int l
 Status VerifyMemberSignature(const v1::Manifest& m, std::string_view node_id,
                              std::string_view message, std::string_view signature, int64_t time_ms);
 
-// VerifyMemberSignature for a DSSE event envelope: one of its signatures over PAE(type, payload)
-// is by `event.node_id` with a key valid at `event.time_ms`.
+// VerifyMemberSignature for a DSSE event envelope: its one signature over PAE(type, payload) is
+// by `event.node_id` with a key valid at `event.time_ms` (InvalidArgument "signatures" when the
+// envelope carries none or several).
 Status VerifyEventEnvelope(const v1::Manifest& m, const v1::Envelope& envelope,
                            const v1::Event& event);
 

@@ -1,6 +1,6 @@
-// Unit tests for protocol/calendar.h: civil day numbers, working days, SLA deadlines in local time and
-// the holiday file format. Every expected timestamp was computed with Python's datetime (with an
-// explicit timezone), not by hand; the comment beside each gives the local and UTC reading.
+// Unit tests for protocol/calendar.h: civil day numbers, working days, SLA deadlines in local time
+// and the holiday file format. Every expected timestamp was computed with Python's datetime (with
+// an explicit timezone), not by hand; the comment beside each gives the local and UTC reading.
 //
 // Reference dates: 1970-01-01 was a Thursday; 2026-11-27 and 2026-12-25 are Fridays.
 

@@ -7,10 +7,10 @@
 
 #include <thread>
 
+#include "harness/node_process.h"
 #include "node/fsck.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
-#include "harness/node_process.h"
 
 namespace lapor::node {
 namespace {

@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
+#include "federation/receive.h"
 #include "federation/request_auth.h"
 #include "harness/eventually.h"
 #include "harness/federation_harness.h"
@@ -443,6 +444,12 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   auto garbage = Send("33", key32, "32", std::string("\x0a\xff\xff\xff\x0f garbage", 13));
   EXPECT_EQ(garbage.status, 400) << garbage.body;
   EXPECT_NE(garbage.body.find("not an EventBatch"), std::string::npos) << garbage.body;
+  v1::EventBatch too_many;
+  too_many.set_sender("32");
+  for (int i = 0; i <= federation::kMaxBatchItems; ++i) too_many.add_items()->set_outbox_id(i + 1);
+  auto oversized = Send("33", key32, "32", too_many.SerializeAsString());
+  EXPECT_EQ(oversized.status, 400) << oversized.body;
+  EXPECT_NE(oversized.body.find("at most 1024 items"), std::string::npos) << oversized.body;
   auto json_body = f_.node("33").Post("/federation/v1/events", json::object());
   EXPECT_EQ(json_body.status, 415) << json_body.body;
   EXPECT_EQ(f_.node("33").Get("/federation/v1/events").status, 405);

@@ -10,8 +10,8 @@
 #include <set>
 
 #include "crypto/encoding.h"
-#include "protocol/manifest.h"
 #include "harness/eventually.h"
+#include "protocol/manifest.h"
 
 namespace lapor::testing {
 namespace {

@@ -7,10 +7,10 @@
 
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
-#include "protocol/manifest.h"
 #include "harness/eventually.h"
 #include "harness/federation_harness.h"
 #include "harness/node_process.h"
+#include "protocol/manifest.h"
 
 namespace lapor::testing {
 namespace {

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "storage/store.h"
 #include "harness/node_process.h"
+#include "storage/store.h"
 
 namespace lapor::testing {
 namespace {

@@ -406,7 +406,8 @@ TEST_F(NodeHttpTest, EachCallerSeesExactlyWhatTheTableAllows) {
     auto events = node_->Get("/api/v1/complaints/" + cid + "/events", t);
     ASSERT_EQ(events.status, 200) << events.body;
     std::string envelopes;
-    for (const auto& e : events.Json()["events"]) {
+    const json listed_events = events.Json();  // kept alive: the loop reads into it
+    for (const auto& e : listed_events["events"]) {
       envelopes += *crypto::Base64Decode(e["envelope"].get<std::string>());
     }
     for (const char* content : {"Pungutan", "dinas-pu", "whistleblowing", "infrastruktur", "32.04",

@@ -158,6 +158,17 @@ TEST_F(ReceiveTest, EachOutcomeOfTheRules) {
          "signature does not verify under any key of node 33"},
         Sign(sub33, "34"));
   {
+    // One signature per envelope: a second one (even a valid one) is refused, not checked.
+    v1::Envelope twice;
+    twice.ParseFromString(Sign(sub33, "33"));
+    *twice.add_signatures() = twice.signatures(0);
+    check({"two signatures", Verdict::kRejected, "exactly one signature, not 2"},
+          twice.SerializeAsString());
+    twice.clear_signatures();
+    check({"no signature", Verdict::kRejected, "exactly one signature, not 0"},
+          twice.SerializeAsString());
+  }
+  {
     v1::Event stranger = Submission("35", "35-AAAAAAAAAA", "35");
     const std::string env = protocol::SignEnvelope(
         protocol::kEventPayloadType, stranger.SerializeAsString(), crypto::SigningKey::Generate());

@@ -17,9 +17,9 @@
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
+#include "harness/node_process.h"
 #include "storage/sqlite.h"
 #include "storage/wal_vfs.h"
-#include "harness/node_process.h"
 
 namespace lapor::storage {
 namespace {
