@@ -684,17 +684,9 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
     return plain.ok() && text->ParseFromString(*plain);
   };
-  std::map<std::string, std::string> kind_of;  // event hash -> where its sealed content is
-  for (const auto& e : *events) {
-    v1::Envelope env;
-    v1::Event ev;
-    if (env.ParseFromString(e.envelope) && ev.ParseFromString(env.payload())) {
-      kind_of[e.hash] = ev.type() == v1::EVENT_SUBMITTED ? "content"
-                        : ev.node_id() == opt_.node_id   ? "note:" + std::to_string(e.seq)
-                                                         : "note:" + crypto::HexEncode(e.hash);
-    }
-  }
-  v1::Submission submission;
+  // Each event parsed once; where its sealed content is kept, by hash (an adopted reply names the
+  // reporter's message it adopts by hash).
+  std::map<std::string, std::string> kind_of;
   for (const auto& stored_event : *events) {
     v1::Envelope env;
     HistoryItem item;
@@ -703,6 +695,16 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
       return Status::Corruption("stored event " + std::to_string(stored_event.seq) +
                                 " does not parse");
     }
+    const v1::Event& ev = item.event;
+    kind_of[stored_event.hash] = ev.type() == v1::EVENT_SUBMITTED ? "content"
+                                 : ev.node_id() == opt_.node_id
+                                     ? "note:" + std::to_string(stored_event.seq)
+                                     : "note:" + crypto::HexEncode(stored_event.hash);
+    view.history.push_back(std::move(item));
+  }
+  v1::Submission submission;
+  for (size_t i = 0; i < view.history.size(); ++i) {
+    HistoryItem& item = view.history[i];
     v1::Event& ev = item.event;
     const bool committed = ev.type() == v1::EVENT_SUBMITTED
                                ? !ev.submission().content_commitment().empty()
@@ -712,7 +714,7 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
       // the note of the reporter's message it adopts.
       v1::SealedText text;
       const std::string& adopted = ev.action().relayed_from();
-      if (open_content(kind_of[stored_event.hash], &text) ||
+      if (open_content(kind_of[(*events)[i].hash], &text) ||
           (!adopted.empty() && kind_of.count(adopted) > 0 &&
            open_content(kind_of[adopted], &text))) {
         protocol::RestoreContent(text, &ev);
@@ -723,7 +725,6 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     }
     if (ev.type() == v1::EVENT_SUBMITTED) submission = ev.submission();
     if (ev.has_action() && access.content) item.note = ev.action().note();
-    view.history.push_back(std::move(item));
   }
   std::vector<std::string> revealed;  // what an operator's read reveals, for the access record
   if (access.content) {
