@@ -24,6 +24,10 @@ const char* Status::CodeName() const {
       return "method_not_allowed";
     case Code::kUnsupportedMedia:
       return "unsupported_media_type";
+    case Code::kTooManyRequests:
+      return "too_many_requests";
+    case Code::kHeadersTooLarge:
+      return "headers_too_large";
     case Code::kUnavailable:
       return "unavailable";
     case Code::kCorruption:

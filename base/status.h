@@ -21,6 +21,8 @@ class [[nodiscard]] Status {
     kTooLarge,          // (413)
     kMethodNotAllowed,  // (405)
     kUnsupportedMedia,  // (415)
+    kTooManyRequests,   // the caller's rate limit is spent (429)
+    kHeadersTooLarge,   // the request's header block is over the limit (431)
     kUnavailable,       // try again later (503)
     kCorruption,        // stored data fails a check
     kIOError,           // the operating system or SQLite failed
@@ -53,6 +55,12 @@ class [[nodiscard]] Status {
   }
   static Status UnsupportedMedia(std::string msg) {
     return Status(Code::kUnsupportedMedia, std::move(msg));
+  }
+  static Status TooManyRequests(std::string msg) {
+    return Status(Code::kTooManyRequests, std::move(msg));
+  }
+  static Status HeadersTooLarge(std::string msg) {
+    return Status(Code::kHeadersTooLarge, std::move(msg));
   }
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Node ingest benchmark: the machine's cpprestsdk ceiling and the node, measured in one run, in
-# alternating rounds (ceiling, node, ceiling, node, ...) so that both see the same host speed.
+# Node ingest benchmark: the machine's HTTP ceilings and the node, measured in one run, in
+# alternating rounds (cpprestsdk ceiling, Beast ceiling, node, ...) so that all see the same host
+# speed. The cpprestsdk ceiling is the project's reference figure (the node's first edge used that
+# library); the Beast ceiling is a bare server of the library the node's edge uses now.
 #
-#   bench/run.sh [BUILD_DIR]        BUILD_DIR holds node/lapor-node and bench/lapor-bench-ceiling
-#                                   (default: build/ at the repository root). Builds nothing.
+#   bench/run.sh [BUILD_DIR]        BUILD_DIR holds node/lapor-node, bench/lapor-bench-ceiling and
+#                                   bench/lapor-bench-ceiling-beast (default: build/ at the
+#                                   repository root). Builds nothing.
 #
 # Environment (defaults in brackets):
 #   DURATION [5]         seconds of wrk load per target and round
 #   ROUNDS [5]           rounds; each runs the ceiling, then the node
 #   CONNECTIONS [64]     concurrent keep-alive connections
 #   WRK_THREADS [2]      wrk threads
-#   HTTP_THREADS [from node.json, 4]  the node's cpprestsdk pool size (written into node.json)
-#   CEILING_THREADS [= the node's]    the ceiling's pool size
+#   HTTP_THREADS [from node.json, 4]  the node's HTTP threads (written into node.json)
+#   CEILING_THREADS [= the node's]    the ceilings' thread count
 #   TMPDIR [/tmp]        where the fresh node data folder goes: must be a real disk (not tmpfs),
 #                        or fsync costs nothing and the figures mean nothing
 #   CEILING_MODE [async] async: the ceiling reads the body in a continuation; blocking:
@@ -35,6 +38,7 @@ BUILD="${1:-$ROOT/build}"
 BUILD="$(cd "$BUILD" && pwd)"
 NODE="$BUILD/node/lapor-node"
 CEILING="$BUILD/bench/lapor-bench-ceiling"
+BEAST="$BUILD/bench/lapor-bench-ceiling-beast"
 SCRIPT="$ROOT/bench/post_complaint.lua"
 DURATION="${DURATION:-5}"
 ROUNDS="${ROUNDS:-5}"
@@ -43,9 +47,9 @@ WRK_THREADS="${WRK_THREADS:-2}"
 CEILING_MODE="${CEILING_MODE:-async}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-30}"
 
-for bin in "$NODE" "$CEILING"; do
+for bin in "$NODE" "$CEILING" "$BEAST"; do
   if [[ ! -x "$bin" ]]; then
-    echo "run.sh: $bin is missing: build the targets lapor-node and lapor-bench-ceiling first" >&2
+    echo "run.sh: $bin is missing: build the targets lapor-node, lapor-bench-ceiling and lapor-bench-ceiling-beast first" >&2
     exit 2
   fi
 done
@@ -63,6 +67,7 @@ done
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/lapor-bench.XXXXXX")"
 SERVER_PID=""  # set by start_server
 CEIL_PID=""
+BEAST_PID=""
 NODE_PID=""
 # True while the process runs (an exited child stays a zombie until waited for: kill -0 is not enough).
 is_running() {
@@ -70,7 +75,7 @@ is_running() {
 }
 cleanup() {
   local pid
-  for pid in "$CEIL_PID" "$NODE_PID"; do
+  for pid in "$CEIL_PID" "$BEAST_PID" "$NODE_PID"; do
     if [[ -n "$pid" ]] && is_running "$pid"; then
       kill -KILL "$pid" 2>/dev/null || true
       wait "$pid" 2>/dev/null || true
@@ -207,25 +212,33 @@ NODE_PORT="$(free_port)"
 if [[ -n "${HTTP_THREADS:-}" ]]; then
   sed -i 's/"http_threads": *[0-9]*/"http_threads": '"$HTTP_THREADS"'/' "$WORK/node/node.json"
 fi
+# wrk files every complaint from one address: the per-client filing limit is off for the run.
+sed -i 's/"filings_per_minute": *[0-9]*/"filings_per_minute": 0/' "$WORK/node/node.json"
 THREADS="$(sed -n 's/.*"http_threads": *\([0-9]*\).*/\1/p' "$WORK/node/node.json")"
 THREADS="${THREADS:-4}"
 CEILING_THREADS="${CEILING_THREADS:-$THREADS}"
 
 echo "revision: $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "data dir: $WORK/node ($FSTYPE); cpprestsdk threads: node $THREADS, ceiling $CEILING_THREADS; body: 600 B"
+echo "data dir: $WORK/node ($FSTYPE); HTTP threads: node $THREADS, ceilings $CEILING_THREADS; body: 600 B"
 
 # --- 1. both servers, then alternating rounds of load ------------------------------------------
 CEIL_PORT="$(free_port)"
 start_server "the ceiling server" "$CEIL_PORT" "$WORK/ceiling.log" \
   "$CEILING" "http://127.0.0.1:$CEIL_PORT/" "$CEILING_THREADS" "$CEILING_MODE"
 CEIL_PID="$SERVER_PID"
+BEAST_PORT="$(free_port)"
+start_server "the Beast ceiling server" "$BEAST_PORT" "$WORK/beast.log" \
+  "$BEAST" "$BEAST_PORT" "$CEILING_THREADS"
+BEAST_PID="$SERVER_PID"
 LAPOR_LOG_LEVEL="${LAPOR_LOG_LEVEL:-info}" start_server "the node" "$NODE_PORT" "$WORK/node.log" \
   "$NODE" run --data-dir "$WORK/node"
 NODE_PID="$SERVER_PID"
 for ((r = 1; r <= ROUNDS; ++r)); do
   run_wrk "ceiling, round $r" "$CEIL_PORT" "$WORK/wrk-ceiling-$r.txt" "$CEIL_PID"
   settle "$WORK/wrk-ceiling-$r.txt" "$CEIL_PID"
+  run_wrk "Beast ceiling, round $r" "$BEAST_PORT" "$WORK/wrk-beast-$r.txt" "$BEAST_PID"
+  settle "$WORK/wrk-beast-$r.txt" "$BEAST_PID"
   run_wrk "node, round $r" "$NODE_PORT" "$WORK/wrk-node-$r.txt" "$NODE_PID" "$WORK/acked-$r.txt"
   settle "$WORK/wrk-node-$r.txt" "$NODE_PID"
 done
@@ -235,6 +248,8 @@ N_ALIVE=yes
 responsive "$NODE_PORT" /healthz || N_ALIVE="NO (does not answer GET /healthz)"
 C_RC=0
 stop_server "$CEIL_PID" ceiling || C_RC=$?
+B_RC=0
+stop_server "$BEAST_PID" "Beast ceiling" || B_RC=$?
 NODE_RC=0
 stop_server "$NODE_PID" lapor-node || NODE_RC=$?
 
@@ -295,21 +310,24 @@ union_p99() {
       printf "%.3f", best }'
 }
 rate() { awk -v n="$(sum_field requests "$1")" -v d="$(sum_field duration_s "$1")" 'BEGIN { printf "%.1f", (d > 0 ? n / d : 0) }'; }
-W="$WORK/wrk-ceiling"; N="$WORK/wrk-node"
+W="$WORK/wrk-ceiling"; B="$WORK/wrk-beast"; N="$WORK/wrk-node"
 C_RPS="$(rate "$W")"; C_P50="$(med_field p50_ms "$W")"; C_P99="$(union_p99 "$W")"
 C_OK="$(sum_field ok_2xx "$W" | cut -d. -f1)"; C_BAD="$(sum_field non_2xx "$W" | cut -d. -f1)"
+B_RPS="$(rate "$B")"; B_P50="$(med_field p50_ms "$B")"; B_P99="$(union_p99 "$B")"
+B_OK="$(sum_field ok_2xx "$B" | cut -d. -f1)"; B_BAD="$(sum_field non_2xx "$B" | cut -d. -f1)"
 N_RPS="$(rate "$N")"; N_P50="$(med_field p50_ms "$N")"; N_P99="$(union_p99 "$N")"
 N_P99_WORST="$(max_field p99_ms "$N")"
 N_OK="$(sum_field ok_2xx "$N" | cut -d. -f1)"; N_BAD="$(sum_field non_2xx "$N" | cut -d. -f1)"
 N_REQ="$(sum_field requests "$N" | cut -d. -f1)"
-C_CPU="$(cpu_us "$W")"; N_CPU="$(cpu_us "$N")"
+C_CPU="$(cpu_us "$W")"; B_CPU="$(cpu_us "$B")"; N_CPU="$(cpu_us "$N")"
 N_SOCK="$(sum_field sock_read "$N" | cut -d. -f1)/$(sum_field sock_write "$N" | cut -d. -f1)/$(sum_field sock_timeout "$N" | cut -d. -f1)"
 ROUND_LINES=""
 for ((r = 1; r <= ROUNDS; ++r)); do
   ROUND_LINES+="$(awk -v r="$r" -v c="$(field rps "$W-$r.txt")" -v n="$(field rps "$N-$r.txt")" \
+    -v b="$(field rps "$B-$r.txt")" \
     -v p="$(field p99_ms "$N-$r.txt")" -v cm="$(sed -n 's/^MACHINE //p' "$W-$r.txt")" \
     -v nm="$(sed -n 's/^MACHINE //p' "$N-$r.txt")" \
-    'BEGIN { printf "round %d: ceiling %.0f/s, node %.0f/s, ratio %.3f, node p99 %s ms  (ceiling %s; node %s)", r, c, n, (c > 0 ? n / c : 0), p, cm, nm }')"$'\n'
+    'BEGIN { printf "round %d: ceiling %.0f/s, Beast ceiling %.0f/s, node %.0f/s, ratio %.3f (vs Beast %.3f), node p99 %s ms  (ceiling %s; node %s)", r, c, b, n, (c > 0 ? n / c : 0), (b > 0 ? n / b : 0), p, cm, nm }')"$'\n'
 done
 
 # Every 2xx's tracking id (written by the wrk script) must be a case in the node's database. The
@@ -342,25 +360,27 @@ if (( N_BAD > 0 )); then
 fi
 
 RATIO="$(awk -v n="$N_RPS" -v c="$C_RPS" 'BEGIN { printf "%.3f", (c > 0 ? n / c : 0) }')"
+RATIO_BEAST="$(awk -v n="$N_RPS" -v c="$B_RPS" 'BEGIN { printf "%.3f", (c > 0 ? n / c : 0) }')"
 RATIO_OK="$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.5 ? "PASS" : "FAIL") }')"
 P99_OK="$(awk -v p="$N_P99" -v n="$N_REQ" 'BEGIN { print (n > 0 && p > 0 && p < 20 ? "PASS" : "FAIL") }')"
 
 echo
-echo "== summary ($ROUNDS rounds of wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s per target, 600 B POST; cpprestsdk threads: node $THREADS, ceiling $CEILING_THREADS)"
+echo "== summary ($ROUNDS rounds of wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s per target, 600 B POST; HTTP threads: node $THREADS, ceilings $CEILING_THREADS)"
 printf '%s' "$ROUND_LINES"
 printf '%-34s %12s %10s %10s %8s %8s %12s\n' "" "req/s" "p50 ms" "p99 ms" "2xx" "non-2xx" "CPU us/req"
 printf '%-34s %12s %10s %10s %8s %8s %12s\n' "ceiling (lapor-bench-ceiling)" "$C_RPS" "$C_P50" "$C_P99" "$C_OK" "$C_BAD" "$C_CPU"
+printf '%-34s %12s %10s %10s %8s %8s %12s\n' "Beast ceiling (-ceiling-beast)" "$B_RPS" "$B_P50" "$B_P99" "$B_OK" "$B_BAD" "$B_CPU"
 printf '%-34s %12s %10s %10s %8s %8s %12s\n' "node (lapor-node, complaints/s)" "$N_RPS" "$N_P50" "$N_P99" "$N_OK" "$N_BAD" "$N_CPU"
 echo
 printf '%-34s %s\n' "ratio node/ceiling" "$RATIO  goal >= 0.5: $RATIO_OK"
+printf '%-34s %s\n' "ratio node/Beast ceiling" "$RATIO_BEAST"
 printf '%-34s %s\n' "node p99 (all rounds' requests)" "$N_P99 ms  goal < 20 ms: $P99_OK  (worst single round: $N_P99_WORST ms)"
 printf '%-34s %s\n' "durability (fsck + acked ids)" "$DURABLE; fsck exit $FSCK_RC"
 printf '%-34s %s\n' "node stopped on SIGTERM" "$([[ $NODE_RC == 0 ]] && echo "PASS (exit 0)" || echo "FAIL (exit $NODE_RC)")"
 printf '%-34s %s\n' "node socket errors r/w/timeout" "$N_SOCK (requests completed: $N_REQ)"
-printf '%-34s %s\n' "responsive after the load" "ceiling: $C_ALIVE (exit $C_RC, $CEILING_MODE reads); node: $N_ALIVE"
+printf '%-34s %s\n' "responsive after the load" "ceiling: $C_ALIVE (exit $C_RC, $CEILING_MODE reads); Beast ceiling exit $B_RC; node: $N_ALIVE"
 if [[ "$N_ALIVE" != yes || "$N_REQ" == 0 ]]; then
-  echo "NOTE: the node stopped serving under this load. A handler that blocks a pool thread on"
-  echo "      network I/O (e.g. extract_vector().get()) deadlocks cpprestsdk's pool: see ceiling_server.cc."
+  echo "NOTE: the node stopped serving under this load: see node.log (KEEP=1 keeps it)."
 fi
-echo "BENCH_SUMMARY ceiling_rps=$C_RPS node_rps=$N_RPS ratio=$RATIO node_p50_ms=$N_P50 node_p99_ms=$N_P99 ceiling_cpu_us_per_req=$C_CPU node_cpu_us_per_req=$N_CPU events=$EVENTS node_2xx=$N_OK node_non2xx=$N_BAD ratio_goal=$RATIO_OK p99_goal=$P99_OK node_exit=$NODE_RC fsck_exit=$FSCK_RC checks=$([[ $FAIL == 0 ]] && echo PASS || echo FAIL)"
+echo "BENCH_SUMMARY ceiling_rps=$C_RPS beast_ceiling_rps=$B_RPS node_rps=$N_RPS ratio=$RATIO ratio_beast=$RATIO_BEAST node_p50_ms=$N_P50 node_p99_ms=$N_P99 ceiling_cpu_us_per_req=$C_CPU node_cpu_us_per_req=$N_CPU events=$EVENTS node_2xx=$N_OK node_non2xx=$N_BAD ratio_goal=$RATIO_OK p99_goal=$P99_OK node_exit=$NODE_RC fsck_exit=$FSCK_RC checks=$([[ $FAIL == 0 ]] && echo PASS || echo FAIL)"
 exit "$FAIL"

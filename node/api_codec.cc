@@ -181,6 +181,10 @@ int HttpStatusFor(const Status& s) {
       return 405;
     case Status::Code::kUnsupportedMedia:
       return 415;
+    case Status::Code::kTooManyRequests:
+      return 429;
+    case Status::Code::kHeadersTooLarge:
+      return 431;
     case Status::Code::kUnavailable:
       return 503;
     default:

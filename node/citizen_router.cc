@@ -25,6 +25,12 @@ bool CitizenRouter::Handle(const Request& req, const Reply& reply) {
 bool CitizenRouter::Submit(const Request& req, const Reply& reply) {
   auto q = Query(req, {});
   if (!q.ok()) return Fail(reply, q.status());
+  // An operator filing for a citizen is not held to the per-client filing limit (rate_limiter.h),
+  // so a token sent here must be a real one.
+  if (req.Header("Authorization")) {
+    Status s = RequireOperator(service_, req);
+    if (!s.ok()) return Fail(reply, s);
+  }
   auto body = ParseJson(req, max_body_bytes_);
   if (!body.ok()) return Fail(reply, body.status());
   SubmitRequest sr;

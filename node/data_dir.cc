@@ -1,12 +1,15 @@
 #include "node/data_dir.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -149,6 +152,7 @@ Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
       {"sla_interval_ms", config.sla_interval_ms},
       {"http_threads", config.http_threads},
       {"max_body_bytes", config.max_body_bytes},
+      {"edge", EdgeJson(config.edge)},
       {"log_requires_auditor", config.log_requires_auditor},
       {"witness_of", config.witness_of},
       {"hub_key", config.hub_key},
@@ -158,6 +162,72 @@ Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
   // The config is written last: its presence marks a complete init.
   LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, ConfigPath(), j.dump(2) + "\n", 0600));
   return key;
+}
+
+bool IsIpAddress(const std::string& s) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, s.c_str(), buf) == 1 || ::inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+nlohmann::json EdgeJson(const EdgeLimits& e) {
+  return {{"max_connections", e.max_connections},     {"connection_reserve", e.connection_reserve},
+          {"header_timeout_ms", e.header_timeout_ms}, {"body_timeout_ms", e.body_timeout_ms},
+          {"max_header_bytes", e.max_header_bytes},   {"filings_per_minute", e.filings_per_minute},
+          {"access_per_minute", e.access_per_minute}, {"trusted_proxies", e.trusted_proxies}};
+}
+
+Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
+  if (!j.is_object()) return Status::InvalidArgument("\"edge\" must be an object", "edge");
+  static const char* kKnown[] = {"max_connections",   "connection_reserve", "header_timeout_ms",
+                                 "body_timeout_ms",   "max_header_bytes",   "filings_per_minute",
+                                 "access_per_minute", "trusted_proxies"};
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                     [&](const char* k) { return key == k; }) == std::end(kKnown)) {
+      return Status::InvalidArgument("unknown setting edge." + key, "edge." + key);
+    }
+  }
+  auto number = [&](const char* key, int lo, int hi, int* out) -> Status {
+    if (!j.contains(key)) return Status::Ok();
+    const auto& v = j.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
+      return Status::InvalidArgument("edge." + std::string(key) + " must be an integer from " +
+                                         std::to_string(lo) + " to " + std::to_string(hi),
+                                     std::string("edge.") + key);
+    }
+    *out = v.get<int>();
+    return Status::Ok();
+  };
+  LAPOR_RETURN_IF_ERROR(number("max_connections", 8, 1000000, &e->max_connections));
+  LAPOR_RETURN_IF_ERROR(number("connection_reserve", 1, 1000, &e->connection_reserve));
+  LAPOR_RETURN_IF_ERROR(number("header_timeout_ms", 100, 600000, &e->header_timeout_ms));
+  LAPOR_RETURN_IF_ERROR(number("body_timeout_ms", 100, 3600000, &e->body_timeout_ms));
+  int header_bytes = static_cast<int>(e->max_header_bytes);
+  LAPOR_RETURN_IF_ERROR(number("max_header_bytes", 1024, 1024 * 1024, &header_bytes));
+  e->max_header_bytes = static_cast<size_t>(header_bytes);
+  LAPOR_RETURN_IF_ERROR(number("filings_per_minute", 0, 1000000, &e->filings_per_minute));
+  LAPOR_RETURN_IF_ERROR(number("access_per_minute", 0, 1000000, &e->access_per_minute));
+  if (e->connection_reserve >= e->max_connections) {
+    return Status::InvalidArgument("edge.connection_reserve must be below edge.max_connections",
+                                   "edge.connection_reserve");
+  }
+  if (j.contains("trusted_proxies")) {
+    const auto& v = j.at("trusted_proxies");
+    if (!v.is_array()) {
+      return Status::InvalidArgument("edge.trusted_proxies must be a list of IP addresses",
+                                     "edge.trusted_proxies");
+    }
+    e->trusted_proxies.clear();
+    for (const auto& p : v) {
+      if (!p.is_string() || !IsIpAddress(p.get<std::string>())) {
+        return Status::InvalidArgument("edge.trusted_proxies must be a list of IP addresses",
+                                       "edge.trusted_proxies");
+      }
+      e->trusted_proxies.push_back(p.get<std::string>());
+    }
+  }
+  return Status::Ok();
 }
 
 Result<NodeConfig> DataDir::LoadConfig() const {
@@ -177,6 +247,10 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.commit_gather_us = j.value("commit_gather_us", c.commit_gather_us);
     c.max_body_bytes = j.value("max_body_bytes", c.max_body_bytes);
     c.log_requires_auditor = j.value("log_requires_auditor", c.log_requires_auditor);
+    if (j.contains("edge")) {
+      Status s = ReadEdge(j.at("edge"), &c.edge);
+      if (!s.ok()) return Status::Corruption(ConfigPath() + ": " + s.message());
+    }
     c.witness_of = j.value("witness_of", c.witness_of);
     c.hub_key = j.value("hub_key", c.hub_key);
     c.hub_url = j.value("hub_url", c.hub_url);

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,21 @@
 #include "crypto/crypto.h"
 
 namespace lapor::node {
+
+// The HTTP edge's bounds (node/http_api.h), node.json's "edge" object. A rate of 0 turns that
+// limit off.
+struct EdgeLimits {
+  int max_connections = 1000;     // open client connections; beyond it a 503 before any request
+  int connection_reserve = 32;    // of those, the last ones serve only /healthz and operators
+  int header_timeout_ms = 15000;  // from accept (or the last reply) until a request's headers end
+  int body_timeout_ms = 60000;    // to read a request's body once its headers are in
+  size_t max_header_bytes = 16 * 1024;  // the request line and headers (431 above)
+  int filings_per_minute = 30;          // complaints one client may file (429 beyond, Retry-After)
+  int access_per_minute = 60;           // requests carrying an access code one client may make
+  // Peers (IP addresses, e.g. a TLS proxy on loopback) whose X-Forwarded-For names the client
+  // that rate limits count; any other peer is the client itself.
+  std::vector<std::string> trusted_proxies;
+};
 
 struct NodeConfig {
   std::string node_id;       // the jurisdiction code: one node per jurisdiction
@@ -32,6 +48,7 @@ struct NodeConfig {
   int commit_gather_writes = 24;
   int commit_gather_us = 1000;
   size_t max_body_bytes = 64 * 1024;
+  EdgeLimits edge;
   bool log_requires_auditor = false;  // /log/ endpoints public (default) or auditor/admin only
   std::string hub_key;  // hex Ed25519 key of the national hub, pinned at init (--hub-key)
   std::string hub_url;  // where the manifest is fetched from (--hub-url)
@@ -70,6 +87,12 @@ class DataDir {
  private:
   std::string path_;
 };
+
+// node.json's "edge" object: written whole by init; read key by key (unknown keys and values out of
+// range are refused, naming the setting).
+nlohmann::json EdgeJson(const EdgeLimits& e);
+Status ReadEdge(const nlohmann::json& j, EdgeLimits* e);
+bool IsIpAddress(const std::string& s);
 
 // Parses "HOST:PORT" (port 1-65535). InvalidArgument names `field`.
 Status ParseListen(const std::string& listen, std::string* host, int* port, const char* field);

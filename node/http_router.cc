@@ -36,7 +36,9 @@ Response JsonResponse(int status, const json& body) {
 
 Response ErrorResponse(const Status& s) {
   int code = HttpStatusFor(s);
-  if (code >= 500) spdlog::error("request failed: {}", s.ToString());
+  // 503 is the node refusing by design (stopping, over its connection cap, a failed store that
+  // Health reports on its own): only unforeseen failures are errors worth a log line each.
+  if (code >= 500 && code != 503) spdlog::error("request failed: {}", s.ToString());
   return JsonResponse(code, ErrorJson(s));
 }
 

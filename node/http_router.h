@@ -1,5 +1,5 @@
 // The HTTP edge's common ground: a request and a response as the routers see them (plain
-// structs: http_api.cc converts cpprestsdk's, so no router includes the listener and a test can
+// structs: http_api.cc converts the server's, so no router includes the listener and a test can
 // call a router without sockets), the Router interface each surface implements, and the request
 // helpers they share (query parameters, paging, JSON bodies, credentials).
 //
@@ -47,6 +47,8 @@ struct Request {
   std::map<std::string, std::string, CaseInsensitiveLess> headers;
   std::string body;  // POST only
   int64_t now_ms = 0;
+  // The client's address: the peer's, or the one a trusted proxy names in X-Forwarded-For.
+  std::string client;
 
   std::optional<std::string> Header(const std::string& name) const;
 };
@@ -61,7 +63,7 @@ struct Response {
 
 // A JSON body (invalid UTF-8 from the request, e.g. quoted in an error, is replaced).
 Response JsonResponse(int status, const nlohmann::json& body);
-// The error body of `s` with its HTTP status; 5xx are logged.
+// The error body of `s` with its HTTP status; 5xx other than 503 are logged.
 Response ErrorResponse(const Status& s);
 Response RawResponse(int status, std::string body, std::string content_type,
                      std::string cache_control);

@@ -209,8 +209,8 @@ Status NodeContext::Stop() {
   if (!started_) return store_->Health();
   started_ = false;
   health_->Stop();
-  // Drain, not close: the listener keeps answering 503 until the process exits (or the context is
-  // destroyed), because closing it under open connections races inside cpprestsdk.
+  // Drain, not close: the server keeps answering 503 until the process exits (or the context is
+  // destroyed), so a client that comes late learns the node is stopping.
   api_->Drain();
   if (resend_.joinable()) resend_.join();
   replicator_->Stop();
