@@ -13,7 +13,10 @@
 //   Serves until SIGINT/SIGTERM.
 #include <signal.h>
 
+// clang-format off
 // Before Boost.Asio: 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+// clang-format on
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -23,7 +26,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 namespace {

@@ -76,7 +76,7 @@ Federation::Federation(FederationOptions opts) : opts_(std::move(opts)) {
                        "--hub-url", LoopbackUrl(hub_member.port)});
     if (init.exit_code != 0) throw std::runtime_error("init " + j + " failed: " + init.output);
     n.SetConfig("manifest_interval_ms", opts_.manifest_interval_ms);
-    n.SetConfig("sla_interval_ms", 200);  // as NodeProcess::Init: escalations show up quickly
+    n.SetTestDefaults();  // as NodeProcess::Init
   }
 
   // The manifest: the first add-member publishes version 1 (the hub itself) and 2 (the member);

@@ -198,15 +198,20 @@ CommandResult NodeProcess::Cli(std::vector<std::string> args) const {
 void NodeProcess::Init(const std::string& jurisdiction) {
   auto r = Cli({"init", "--data-dir", data_dir_, "--jurisdiction", jurisdiction});
   if (r.exit_code != 0) throw std::runtime_error("init failed: " + r.output);
+  SetTestDefaults();
+}
+
+void NodeProcess::SetTestDefaults() {
+  auto j = Config();
   // Tests run the SLA loop often so that escalations show up quickly.
-  std::ifstream in(data_dir_ + "/node.json");
-  auto j = nlohmann::json::parse(in);
   j["sla_interval_ms"] = 200;
   // Tests file and read from one loopback address far faster than any citizen: the per-client
   // rate limits are off unless a test sets them (the edge tests do).
   j["edge"]["filings_per_minute"] = 0;
   j["edge"]["access_per_minute"] = 0;
-  std::ofstream(data_dir_ + "/node.json") << j.dump(2);
+  std::ofstream out(data_dir_ + "/node.json", std::ios::trunc);
+  out << j.dump(2) << "\n";
+  if (!out.flush()) throw std::runtime_error("cannot write " + data_dir_ + "/node.json");
 }
 
 std::string NodeProcess::AddOperator(const std::string& name, const std::string& role,

@@ -45,6 +45,9 @@ class NodeProcess {
   CommandResult Cli(std::vector<std::string> args) const;  // lapor-node <args...>
 
   void Init(const std::string& jurisdiction = "32");
+  // What Init sets after `lapor-node init` (for a folder initialised otherwise): a fast SLA loop
+  // and the per-client rate limits off.
+  void SetTestDefaults();
   // Adds an operator and returns its token.
   std::string AddOperator(const std::string& name, const std::string& role,
                           const std::string& agency = "");

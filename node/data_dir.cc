@@ -178,9 +178,10 @@ nlohmann::json EdgeJson(const EdgeLimits& e) {
 
 Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
   if (!j.is_object()) return Status::InvalidArgument("\"edge\" must be an object", "edge");
-  static const char* kKnown[] = {"max_connections",   "connection_reserve", "header_timeout_ms",
-                                 "body_timeout_ms",   "max_header_bytes",   "filings_per_minute",
-                                 "access_per_minute", "trusted_proxies"};
+  static const char* kKnown[] = {
+      "max_connections_per_client", "max_connections",   "connection_reserve",
+      "header_timeout_ms",          "body_timeout_ms",   "max_header_bytes",
+      "filings_per_minute",         "access_per_minute", "trusted_proxies"};
   for (const auto& item : j.items()) {
     const std::string& key = item.key();
     if (std::find_if(std::begin(kKnown), std::end(kKnown),
@@ -201,6 +202,8 @@ Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
   };
   LAPOR_RETURN_IF_ERROR(number("max_connections", 8, 1000000, &e->max_connections));
   LAPOR_RETURN_IF_ERROR(number("connection_reserve", 1, 1000, &e->connection_reserve));
+  LAPOR_RETURN_IF_ERROR(
+      number("max_connections_per_client", 1, 1000000, &e->max_connections_per_client));
   LAPOR_RETURN_IF_ERROR(number("header_timeout_ms", 100, 600000, &e->header_timeout_ms));
   LAPOR_RETURN_IF_ERROR(number("body_timeout_ms", 100, 3600000, &e->body_timeout_ms));
   int header_bytes = static_cast<int>(e->max_header_bytes);

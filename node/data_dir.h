@@ -23,8 +23,11 @@ namespace lapor::node {
 // The HTTP edge's bounds (node/http_api.h), node.json's "edge" object. A rate of 0 turns that
 // limit off.
 struct EdgeLimits {
-  int max_connections = 1000;     // open client connections; beyond it a 503 before any request
-  int connection_reserve = 32;    // of those, the last ones serve only /healthz and operators
+  int max_connections = 1000;   // open client connections; beyond it a 503 before any request
+  int connection_reserve = 32;  // of those, the last ones serve only /healthz and operators
+  // Connections one client address may hold before its further ones are treated as on the
+  // reserve (trusted proxies are not counted).
+  int max_connections_per_client = 128;
   int header_timeout_ms = 15000;  // from accept (or the last reply) until a request's headers end
   int body_timeout_ms = 60000;    // to read a request's body once its headers are in
   size_t max_header_bytes = 16 * 1024;  // the request line and headers (431 above)

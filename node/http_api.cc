@@ -8,7 +8,10 @@
 #include <pplx/threadpool.h>
 #include <sys/resource.h>
 
+// clang-format off
 // Before Boost.Asio: 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+// clang-format on
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -18,11 +21,12 @@
 #include <memory>
 #include <optional>
 #include <thread>
-#include <utility>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/mutex.h"
+#include "federation/request_auth.h"
 #include "node/citizen_router.h"
 #include "node/federation_router.h"
 #include "node/http_router.h"
@@ -50,6 +54,20 @@ constexpr size_t kLingerBytes = 1 << 20;
 constexpr int kLingerMs = 2000;
 const beast::error_category& kHttpErrors =
     http::make_error_code(http::error::bad_method).category();
+
+// How long a connection on the reserve may take to send its request's headers.
+constexpr int kReserveHeaderMs = 1000;
+
+// The peer's address as text (an IPv4-mapped IPv6 address as IPv4); "" if the socket has none.
+std::string PeerOf(const tcp::socket& s) {
+  beast::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "";
+  auto a = ep.address();
+  return a.is_v6() && a.to_v6().is_v4_mapped()
+             ? asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string()
+             : a.to_string();
+}
 
 // A reply the client does not take within this long is dropped with its connection.
 constexpr int kWriteTimeoutMs = 60000;
@@ -141,7 +159,9 @@ const std::string& OverCapacityReply() {
 // reads the next. Every handler runs on the connection's strand.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(HttpApi::Impl* api, tcp::socket socket, bool reserve_only);
+  // `reserve_only`: over the reserve line or over its peer's share (see MayUseReserve).
+  HttpSession(HttpApi::Impl* api, tcp::socket socket, std::string peer, bool peer_counted,
+              bool reserve_only);
   ~HttpSession();
   void Start() { ReadHeader(); }
 
@@ -157,8 +177,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Linger();
   void DiscardMore();
   void Close();
-  // Whether a connection over the reserve line may serve this request: /healthz, and operators
-  // (any request with an Authorization header; the routers check the token).
+  // Whether a connection on the reserve may serve this request: /healthz, operators (any request
+  // with an Authorization header) and members (a /federation/v1/ request naming its node); the
+  // routers check the token or the signature as for any other request.
   bool MayUseReserve(const BeastRequest& req) const;
 
   HttpApi::Impl* api_;
@@ -166,7 +187,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const bool reserve_only_;
-  std::string peer_;
+  const std::string peer_;
+  const bool peer_counted_;  // counted in Impl::per_peer
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool head_ = false;  // a HEAD request: the reply's headers only
@@ -194,6 +216,27 @@ struct HttpApi::Impl {
   std::unique_ptr<RateLimiter> access;
 
   std::atomic<int> open_connections{0};
+  // Open connections by peer address (trusted proxies are not counted: they carry everyone's).
+  Mutex peers_mu;
+  std::unordered_map<std::string, int> per_peer LAPOR_GUARDED_BY(peers_mu);
+
+  bool Trusted(const std::string& peer) const {
+    for (const auto& p : limits.trusted_proxies) {
+      if (p == peer) return true;
+    }
+    return false;
+  }
+  // Counts a new connection from `peer`: how many it holds now, or 0 if it is not counted.
+  int AddPeer(const std::string& peer) {
+    if (peer.empty() || Trusted(peer)) return 0;
+    MutexLock lock(peers_mu);
+    return ++per_peer[ClientKey(peer)];
+  }
+  void RemovePeer(const std::string& peer) {
+    MutexLock lock(peers_mu);
+    auto it = per_peer.find(ClientKey(peer));
+    if (it != per_peer.end() && --it->second <= 0) per_peer.erase(it);
+  }
   std::atomic<int64_t> last_accept_warning_ms{0};
 
   // Every request is counted from Handle until its one reply, so Drain can wait for replies that
@@ -224,9 +267,7 @@ struct HttpApi::Impl {
   // The client the rate limits count: the peer, or for a trusted proxy the last address of its
   // X-Forwarded-For (the one the proxy appended).
   std::string ClientOf(const std::string& peer, const Request& r) const {
-    bool trusted = false;
-    for (const auto& p : limits.trusted_proxies) trusted = trusted || p == peer;
-    if (trusted) {
+    if (Trusted(peer)) {
       if (auto xff = r.Header("X-Forwarded-For")) {
         std::string last = xff->substr(xff->rfind(',') + 1);
         while (!last.empty() && last.front() == ' ') last.erase(0, 1);
@@ -288,6 +329,7 @@ struct HttpApi::Impl {
         accept_retry->async_wait([this](beast::error_code) { Accept(); });
         return;
       }
+      std::string peer = PeerOf(s);
       int open = open_connections.fetch_add(1) + 1;
       if (open > max_connections) {
         // Over the cap: the reply fits the socket buffer of a fresh connection.
@@ -298,8 +340,10 @@ struct HttpApi::Impl {
         s.close(ignored);
         open_connections.fetch_sub(1);
       } else {
-        std::make_shared<HttpSession>(this, std::move(s),
-                                      open > max_connections - limits.connection_reserve)
+        const int mine = AddPeer(peer);
+        const bool reserve_only = open > max_connections - limits.connection_reserve ||
+                                  mine > limits.max_connections_per_client;
+        std::make_shared<HttpSession>(this, std::move(s), std::move(peer), mine > 0, reserve_only)
             ->Start();
       }
       Accept();
@@ -307,23 +351,27 @@ struct HttpApi::Impl {
   }
 };
 
-HttpSession::HttpSession(HttpApi::Impl* api, tcp::socket socket, bool reserve_only)
-    : api_(api), stream_(std::move(socket)), reserve_only_(reserve_only) {
-  beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) {
-    auto a = ep.address();
-    peer_ = a.is_v6() && a.to_v6().is_v4_mapped()
-                ? asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string()
-                : a.to_string();
-  }
-}
+HttpSession::HttpSession(HttpApi::Impl* api, tcp::socket socket, std::string peer,
+                         bool peer_counted, bool reserve_only)
+    : api_(api),
+      stream_(std::move(socket)),
+      reserve_only_(reserve_only),
+      peer_(std::move(peer)),
+      peer_counted_(peer_counted) {}
 
-HttpSession::~HttpSession() { api_->open_connections.fetch_sub(1); }
+HttpSession::~HttpSession() {
+  if (peer_counted_) api_->RemovePeer(peer_);
+  api_->open_connections.fetch_sub(1);
+}
 
 bool HttpSession::MayUseReserve(const BeastRequest& req) const {
   std::string_view target = View(req.target());
-  return target == "/healthz" || req.count(http::field::authorization) > 0;
+  if (target == "/healthz" || req.count(http::field::authorization) > 0) return true;
+  // Members' requests (a federation on one host, or behind one NAT, shares an address); the
+  // router checks their signature as always.
+  const std::string_view node_header = federation::kHeaderNode;
+  return target.rfind("/federation/v1/", 0) == 0 &&
+         req.count(beast::string_view(node_header.data(), node_header.size())) > 0;
 }
 
 void HttpSession::ReadHeader() {
@@ -332,7 +380,11 @@ void HttpSession::ReadHeader() {
   // No limit while the headers are read (the parser would refuse a declared length as malformed
   // before OnHeader knows the path); OnHeader sets the request's own limit.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  stream_.expires_after(Millis(api_->limits.header_timeout_ms));
+  // A connection on the reserve gets a short deadline: whoever holds it without sending a request
+  // gives it back within a second.
+  stream_.expires_after(Millis(reserve_only_
+                                   ? std::min(api_->limits.header_timeout_ms, kReserveHeaderMs)
+                                   : api_->limits.header_timeout_ms));
   http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });

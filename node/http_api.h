@@ -7,9 +7,11 @@
 //     chunked body is counted as it streams and cut at the limit (413); the whole body within
 //     edge.body_timeout_ms; 415 for a POST of the wrong media type, before its body is read;
 //   - connections: at most edge.max_connections (lowered to fit the open-file limit, which is
-//     raised to its hard limit at Start); beyond it a 503 before any request; the last
-//     edge.connection_reserve of them serve only /healthz and requests with an Authorization
-//     header (operators), 503 for the rest;
+//     raised to its hard limit at Start); beyond it a 503 before any request. A connection over
+//     the last edge.connection_reserve, or beyond edge.max_connections_per_client of its address
+//     (trusted proxies are not counted), is "on the reserve": it has one second to send its
+//     headers and serves only /healthz, operators (Authorization) and members (federation
+//     requests naming their node), 503 for the rest;
 //   - per-client rate limits on filing and on access-code look-ups (429 with Retry-After;
 //     node/rate_limiter.h).
 // Replies from commit callbacks are posted to the HTTP threads; Drain refuses new requests (503)

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,8 +30,19 @@ using SteadyClock = std::chrono::steady_clock;
 // One client connection on loopback, with reads that wait at most a given time.
 class Conn {
  public:
-  explicit Conn(int port) {
+  // `source`: the client's own loopback address (127.0.0.2 is another client than 127.0.0.1).
+  explicit Conn(int port, const char* source = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ >= 0 && source != nullptr) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &from.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+        ::close(fd_);
+        fd_ = -1;
+        return;
+      }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -260,8 +272,71 @@ TEST_F(HttpEdgeTest, HealthzAnswersBesideHundredsOfSlowClients) {
   std::string r = c.ReadResponse(std::chrono::seconds(5));
   EXPECT_EQ(StatusOf(r), 200) << r;
   EXPECT_LT(SteadyClock::now() - t0, std::chrono::seconds(2));
-  // A complaint is still filed beside them.
-  EXPECT_EQ(node_->Post("/api/v1/complaints", Complaint()).status, 201);
+  // Another client (another address) still files a complaint beside them.
+  Conn other(node_->port(), "127.0.0.2");
+  const std::string body = Complaint().dump();
+  other.Send(
+      "POST /api/v1/complaints HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_EQ(StatusOf(other.ReadResponse()), 201);
+}
+
+TEST_F(HttpEdgeTest, ElevenHundredSlowClientsOnOneAddressLeaveHealthzServed) {
+  // What once stopped /healthz: more slow connections than a default open-file limit (1,024).
+  rlimit rl{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &rl), 0);
+  rl.rlim_cur = rl.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &rl), 0);
+  ASSERT_GE(rl.rlim_cur, 1300u) << "this test needs 1,300 open files (ulimit -Hn)";
+  StartNode({});
+  std::vector<std::unique_ptr<Conn>> slow;
+  for (int i = 0; i < 1100; ++i) {
+    slow.push_back(std::make_unique<Conn>(node_->port()));
+    if (slow.back()->ok()) slow.back()->Send("POST /api/v1/complaints HTTP/1.1\r\nHost: slow\r\n");
+  }
+  // One address holds at most max_connections_per_client (128) connections at the full header
+  // deadline; its others are on the reserve, which gives them one second. Time passes on purpose.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto t0 = SteadyClock::now();
+  Conn c(node_->port());
+  c.Send("GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n");
+  std::string r = c.ReadResponse(std::chrono::seconds(5));
+  EXPECT_EQ(StatusOf(r), 200) << r;
+  EXPECT_LT(SteadyClock::now() - t0, std::chrono::seconds(1));
+  // The first 128 are still held (their deadline is 15 s); a further connection from the same
+  // address may only reach /healthz and operators.
+  Conn citizen(node_->port());
+  citizen.Send("GET /api/v1/complaints/32-XXXX HTTP/1.1\r\nHost: node\r\n\r\n");
+  EXPECT_EQ(StatusOf(citizen.ReadResponse()), 503);
+  slow.clear();
+  ASSERT_TRUE(Eventually("a citizen's request is served again",
+                         [&] { return node_->Get("/api/v1/complaints/32-XXXX").status == 404; }));
+}
+
+TEST_F(HttpEdgeTest, AClientOverItsShareOnlyReachesHealthzAndGivesItsConnectionsBackQuickly) {
+  StartNode({{"max_connections_per_client", 10}, {"header_timeout_ms", 60000}});
+  std::vector<std::unique_ptr<Conn>> held;
+  for (int i = 0; i < 10; ++i) {
+    held.push_back(std::make_unique<Conn>(node_->port()));
+    held.back()->Send("GET /healthz HTTP/1.1\r\n");
+  }
+  ASSERT_TRUE(Eventually("the eleventh connection of one address is on the reserve", [&] {
+    Conn c(node_->port());
+    c.Send("GET /api/v1/complaints/32-XXXX HTTP/1.1\r\nHost: node\r\n\r\n");
+    return StatusOf(c.ReadResponse()) == 503;
+  }));
+  Conn health(node_->port());
+  health.Send("GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n");
+  EXPECT_EQ(StatusOf(health.ReadResponse()), 200);
+  // A slow connection over the share is closed after a second, not the full header deadline.
+  Conn slow(node_->port());
+  slow.Send("GET /healthz HTTP/1.1\r\n");
+  bool closed = false;
+  auto t0 = SteadyClock::now();
+  slow.Read(std::chrono::seconds(20), "", &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_LT(SteadyClock::now() - t0, std::chrono::seconds(10));
 }
 
 TEST_F(HttpEdgeTest, TheConnectionCapKeepsAReserveForHealthzAndOperators) {
