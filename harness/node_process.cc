@@ -257,6 +257,13 @@ void NodeProcess::Start() {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
+    for (const auto& [name, value] : env_) {
+      if (value.empty()) {
+        ::unsetenv(name.c_str());
+      } else {
+        ::setenv(name.c_str(), value.c_str(), 1);
+      }
+    }
     std::string bin = Binary();
     std::string listen = "127.0.0.1:" + std::to_string(port_);
     ::execl(bin.c_str(), bin.c_str(), "run", "--data-dir", data_dir_.c_str(), "--listen",

@@ -54,6 +54,8 @@ class NodeProcess {
   // Starts `lapor-node run` on a free port (or the one given to SetPort) and waits (up to 20 s)
   // until /healthz answers.
   void Start();
+  // An environment variable for every later Start() (an empty value unsets it).
+  void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
   // A fixed port for every later Start() (restarts included); 0 = a fresh free port each time.
   void SetPort(int port) { fixed_port_ = port; }
   // node.json: sets one top-level key (read by the node at its next start), or reads it whole.
@@ -78,6 +80,7 @@ class NodeProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   int fixed_port_ = 0;
+  std::map<std::string, std::string> env_;
 };
 
 }  // namespace lapor::testing

@@ -186,6 +186,7 @@ int HttpStatusFor(const Status& s) {
     case Status::Code::kHeadersTooLarge:
       return 431;
     case Status::Code::kUnavailable:
+    case Status::Code::kIOError:  // the disk or the store failed: the node restarts from disk
       return 503;
     default:
       return 500;

@@ -36,9 +36,11 @@ Response JsonResponse(int status, const json& body) {
 
 Response ErrorResponse(const Status& s) {
   int code = HttpStatusFor(s);
-  // 503 is the node refusing by design (stopping, over its connection cap, a failed store that
-  // Health reports on its own): only unforeseen failures are errors worth a log line each.
-  if (code >= 500 && code != 503) spdlog::error("request failed: {}", s.ToString());
+  // Unavailable is the node refusing by design (stopping, over its connection cap): only other
+  // failures (a disk error included) are worth a log line each.
+  if (code >= 500 && s.code() != Status::Code::kUnavailable) {
+    spdlog::error("request failed: {}", s.ToString());
+  }
   return JsonResponse(code, ErrorJson(s));
 }
 

@@ -63,7 +63,7 @@ struct Response {
 
 // A JSON body (invalid UTF-8 from the request, e.g. quoted in an error, is replaced).
 Response JsonResponse(int status, const nlohmann::json& body);
-// The error body of `s` with its HTTP status; 5xx other than 503 are logged.
+// The error body of `s` with its HTTP status; 5xx other than Unavailable are logged.
 Response ErrorResponse(const Status& s);
 Response RawResponse(int status, std::string body, std::string content_type,
                      std::string cache_control);

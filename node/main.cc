@@ -19,6 +19,7 @@
 #include "node/logging.h"
 #include "node/node_context.h"
 #include "storage/store.h"
+#include "storage/wal_vfs.h"
 
 namespace lapor::node {
 namespace {
@@ -58,6 +59,16 @@ int Run(const std::string& dir, const std::string& listen_override) {
   sigset_t stop = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   if (Status locked = LockDataDir(dir); !locked.ok()) return Fail(locked);
+  // A test seam (tests/disk_fault_test.cc): fail one disk operation of the store on purpose.
+  if (const char* spec = std::getenv("LAPOR_TEST_DISK_FAULT"); spec != nullptr && *spec != 0) {
+    auto fault = lapor::storage::ParseDiskFault(spec);
+    if (!fault.ok()) return Fail(fault.status());
+    lapor::storage::SetDiskFault(*fault);
+    spdlog::warn(
+        "LAPOR_TEST_DISK_FAULT={}: this node fails a disk operation on purpose (a test "
+        "setting; never set it in production)",
+        spec);
+  }
   auto node = NodeContext::Open(dir, listen_override);
   if (!node.ok()) return Fail(node.status());
   if (Status s = (*node)->Start(); !s.ok()) return Fail(s);

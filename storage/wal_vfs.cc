@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
+
 namespace lapor::storage {
 namespace {
 
@@ -34,6 +36,34 @@ struct File {
 };
 
 File* F(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
+
+// The injected fault (DiskFault): set rarely, read on every write, sync and truncate. `armed`
+// lets the common case (no fault) cost one relaxed load.
+std::atomic<bool> fault_armed{false};
+Mutex fault_mu;
+std::optional<DiskFault> fault LAPOR_GUARDED_BY(fault_mu);
+uint64_t fault_calls LAPOR_GUARDED_BY(fault_mu) = 0;  // calls of the fault's kind since set
+std::atomic<uint64_t> faults_injected{0};
+
+// SQLITE_OK, or the error this call fails with.
+int Injected(DiskFault::Op op) {
+  if (!fault_armed.load(std::memory_order_relaxed)) return SQLITE_OK;
+  MutexLock lock(fault_mu);
+  if (!fault || fault->op != op) return SQLITE_OK;
+  ++fault_calls;
+  if (fault_calls < fault->nth || (fault_calls > fault->nth && !fault->sticky)) return SQLITE_OK;
+  faults_injected.fetch_add(1);
+  if (fault->no_space) return SQLITE_FULL;
+  switch (op) {
+    case DiskFault::Op::kWrite:
+      return SQLITE_IOERR_WRITE;
+    case DiskFault::Op::kSync:
+      return SQLITE_IOERR_FSYNC;
+    case DiskFault::Op::kTruncate:
+      return SQLITE_IOERR_TRUNCATE;
+  }
+  return SQLITE_IOERR;
+}
 
 // The WAL files with buffered bytes that this thread wrote (a connection is used by one thread
 // at a time, and a write transaction starts and ends on the same thread).
@@ -71,6 +101,7 @@ int Read(sqlite3_file* file, void* out, int n, sqlite3_int64 at) {
 }
 
 int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
+  if (int rc = Injected(DiskFault::Op::kWrite); rc != SQLITE_OK) return rc;
   File* f = F(file);
   if (f->pending == nullptr) return f->m()->xWrite(f->real, data, n, at);
   const size_t size = static_cast<size_t>(n);
@@ -91,12 +122,14 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
 }
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
+  if (int rc = Injected(DiskFault::Op::kTruncate); rc != SQLITE_OK) return rc;
   File* f = F(file);
   if (int rc = Flush(f); rc != SQLITE_OK) return rc;
   return f->m()->xTruncate(f->real, size);
 }
 
 int Sync(sqlite3_file* file, int flags) {
+  if (int rc = Injected(DiskFault::Op::kSync); rc != SQLITE_OK) return rc;
   File* f = F(file);
   if (int rc = Flush(f); rc != SQLITE_OK) return rc;
   return f->m()->xSync(f->real, flags);
@@ -251,5 +284,61 @@ const char* WalBatchingVfs() {
 }
 
 unsigned long long WalWriteCalls() { return wal_write_calls.load(); }
+
+Result<DiskFault> ParseDiskFault(std::string_view spec) {
+  std::vector<std::string_view> parts;
+  for (size_t at = 0;;) {
+    size_t colon = spec.find(':', at);
+    parts.push_back(spec.substr(at, colon == std::string_view::npos ? colon : colon - at));
+    if (colon == std::string_view::npos) break;
+    at = colon + 1;
+  }
+  const std::string field = "LAPOR_TEST_DISK_FAULT";
+  if (parts.size() < 3 || parts.size() > 4) {
+    return Status::InvalidArgument("a disk fault is OP:N:ERROR[:sticky], e.g. write:25:eio", field);
+  }
+  DiskFault f;
+  if (parts[0] == "write") {
+    f.op = DiskFault::Op::kWrite;
+  } else if (parts[0] == "sync") {
+    f.op = DiskFault::Op::kSync;
+  } else if (parts[0] == "truncate") {
+    f.op = DiskFault::Op::kTruncate;
+  } else {
+    return Status::InvalidArgument("the operation must be write, sync or truncate", field);
+  }
+  uint64_t n = 0;
+  if (parts[1].empty() || parts[1].size() > 18) {
+    return Status::InvalidArgument("N must be a number from 1", field);
+  }
+  for (char c : parts[1]) {
+    if (c < '0' || c > '9') return Status::InvalidArgument("N must be a number from 1", field);
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (n == 0) return Status::InvalidArgument("N must be a number from 1", field);
+  f.nth = n;
+  if (parts[2] == "eio") {
+    f.no_space = false;
+  } else if (parts[2] == "enospc") {
+    f.no_space = true;
+  } else {
+    return Status::InvalidArgument("the error must be eio or enospc", field);
+  }
+  if (parts.size() == 4) {
+    if (parts[3] != "sticky") return Status::InvalidArgument("the last part may be sticky", field);
+    f.sticky = true;
+  }
+  return f;
+}
+
+void SetDiskFault(std::optional<DiskFault> f) {
+  MutexLock lock(fault_mu);
+  fault = f;
+  fault_calls = 0;
+  faults_injected.store(0);
+  fault_armed.store(f.has_value());
+}
+
+uint64_t DiskFaultsInjected() { return faults_injected.load(); }
 
 }  // namespace lapor::storage

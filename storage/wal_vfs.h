@@ -13,7 +13,16 @@
 // on disk are plain SQLite files; database and shared-memory files pass through untouched, and
 // locking is the default VFS's, so other processes (the sqlite3 shell, fsck) can open the database
 // as usual.
+//
+// It is also the storage seam where tests inject disk faults (DiskFault below): every file the
+// store opens goes through it.
 #pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "base/status.h"
 
 namespace lapor::storage {
 
@@ -22,5 +31,25 @@ const char* WalBatchingVfs();
 
 // Write calls the VFS has issued to WAL files in this process (for tests).
 unsigned long long WalWriteCalls();
+
+// A disk fault for tests that prove what survives one (tests/disk_fault_test.cc): the `nth`
+// call (1-based, counted from when the fault is set, over every file opened through this VFS:
+// database and WAL) of one kind fails with EIO (SQLITE_IOERR_WRITE / _FSYNC / _TRUNCATE) or
+// ENOSPC (SQLITE_FULL); with `sticky`, every later call of that kind fails too (a full disk stays
+// full, a dead disk stays dead). The node takes one from LAPOR_TEST_DISK_FAULT at start and logs
+// loudly that it is set; nothing else sets one.
+struct DiskFault {
+  enum class Op { kWrite, kSync, kTruncate };
+  Op op = Op::kWrite;
+  uint64_t nth = 1;
+  bool no_space = false;  // ENOSPC rather than EIO
+  bool sticky = false;
+};
+// "write:25:eio", "sync:3:enospc:sticky", "truncate:1:eio". InvalidArgument names the part.
+Result<DiskFault> ParseDiskFault(std::string_view spec);
+// Sets (or with nullopt clears) the fault and restarts the counts. Thread-safe.
+void SetDiskFault(std::optional<DiskFault> fault);
+// How many calls have failed by the fault since it was set.
+uint64_t DiskFaultsInjected();
 
 }  // namespace lapor::storage
