@@ -30,6 +30,8 @@ const char* Status::CodeName() const {
       return "headers_too_large";
     case Code::kUnavailable:
       return "unavailable";
+    case Code::kNoSpace:
+      return "no_space";
     case Code::kCorruption:
       return "corruption";
     case Code::kIOError:

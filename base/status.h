@@ -24,6 +24,7 @@ class [[nodiscard]] Status {
     kTooManyRequests,   // the caller's rate limit is spent (429)
     kHeadersTooLarge,   // the request's header block is over the limit (431)
     kUnavailable,       // try again later (503)
+    kNoSpace,           // the disk is full: writes are refused until space returns (503)
     kCorruption,        // stored data fails a check
     kIOError,           // the operating system or SQLite failed
     kInternal,
@@ -63,6 +64,7 @@ class [[nodiscard]] Status {
     return Status(Code::kHeadersTooLarge, std::move(msg));
   }
   static Status Unavailable(std::string msg) { return Status(Code::kUnavailable, std::move(msg)); }
+  static Status NoSpace(std::string msg) { return Status(Code::kNoSpace, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
   static Status IOError(std::string msg) { return Status(Code::kIOError, std::move(msg)); }
   static Status Internal(std::string msg) { return Status(Code::kInternal, std::move(msg)); }

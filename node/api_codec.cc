@@ -186,6 +186,7 @@ int HttpStatusFor(const Status& s) {
     case Status::Code::kHeadersTooLarge:
       return 431;
     case Status::Code::kUnavailable:
+    case Status::Code::kNoSpace:  // read-only until the disk has room again
     case Status::Code::kIOError:  // the disk or the store failed: the node restarts from disk
       return 503;
     default:

@@ -130,6 +130,24 @@ uint64_t CaseService::next_seq() {
   return next_seq_;
 }
 
+Status CaseService::ResumeWrites() {
+  MutexLock lock(seq_mu_);
+  if (store_->Health().code() != Status::Code::kNoSpace) return store_->Health();
+  if (unsettled_.load() != 0) return Status::Unavailable("writes are still being answered");
+  auto next = store_->NextSeq();
+  if (!next.ok()) return next.status();
+  auto foreign = store_->MaxForeignRef();
+  if (!foreign.ok()) return foreign.status();
+  LAPOR_RETURN_IF_ERROR(store_->ResumeWrites(*next));
+  // Every write was answered, so nothing is in flight; what was taken and refused is forgotten.
+  next_seq_ = *next;
+  next_foreign_ref_ = *foreign + 1;
+  in_flight_.clear();
+  pending_hashes_.clear();
+  pending_by_author_.clear();
+  return Status::Ok();
+}
+
 std::string CaseService::Seal(const google::protobuf::MessageLite& msg) const {
   return crypto::SecretboxSeal(opt_.sealing_key, msg.SerializeAsString());
 }
@@ -188,6 +206,7 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
       return done(Status::Unavailable("this node's tracking id space is exhausted"));
     }
     seq = next_seq_++;
+    ++unsettled_;  // until Queue has counted the write itself
   }
   // Nobody can know a new case's id before its reply, which is sent once it is durable, so no
   // other request can touch the case meanwhile: it needs no in-flight entry, and signing runs in
@@ -198,6 +217,7 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
   ev.set_case_id(ids_.Encode(seq));
   ev.set_time_ms(opt_.clock->NowMs());
   Queue(Seal(std::move(draft), v1::CaseState()), /*in_flight=*/false, std::move(done));
+  --unsettled_;
 }
 
 CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
@@ -361,12 +381,17 @@ void CaseService::Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done)
       }
     }
     if (s.ok() && owes && opt_.on_outbox) opt_.on_outbox();
+    // Settled before `done`: once a blocking caller has its answer, the service may be gone.
+    --unsettled_;
     if (s.ok()) {
       done(std::move(state));
+    } else if (s.code() == Status::Code::kNoSpace) {
+      done(s);
     } else {
       done(Status::Unavailable("the change could not be stored: " + s.message()));
     }
   };
+  ++unsettled_;
   store_->Enqueue(std::move(sealed.write), std::move(on_durable));
 }
 

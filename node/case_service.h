@@ -196,6 +196,12 @@ class CaseService : public federation::OwnLog {
   // Receive without inclusion proofs, waiting until the batch is applied (catch-up).
   void ApplyFetchedChain(const std::string& peer, const v1::EventBatch& batch) override;
 
+  // After the store turned read-only on a full disk (storage::CommitQueue::Health is NoSpace):
+  // once every write this service queued has been answered, sequencing starts again from what is
+  // stored (the seqs taken meanwhile were never stored, nor seen outside). Unavailable while
+  // writes are still being answered (try again); Ok and no change if the store was not read-only.
+  Status ResumeWrites();
+
   // Replaces the holiday calendar (the SLA loop reloads the operator's file).
   void SetCalendar(std::shared_ptr<const protocol::WorkingCalendar> calendar);
   // The active operator holding a bearer token (a removed, rotated or expired one is nullopt).
@@ -308,6 +314,8 @@ class CaseService : public federation::OwnLog {
   // signed with one seq are caught before either is durable.
   std::unordered_map<std::string, std::string> pending_by_author_ LAPOR_GUARDED_BY(seq_mu_);
   std::unordered_map<std::string, InFlight> in_flight_ LAPOR_GUARDED_BY(seq_mu_);
+  // Writes queued and seqs taken whose callback has not finished (ResumeWrites waits for none).
+  std::atomic<int64_t> unsettled_{0};
 };
 
 }  // namespace lapor::node

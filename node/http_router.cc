@@ -36,9 +36,10 @@ Response JsonResponse(int status, const json& body) {
 
 Response ErrorResponse(const Status& s) {
   int code = HttpStatusFor(s);
-  // Unavailable is the node refusing by design (stopping, over its connection cap): only other
-  // failures (a disk error included) are worth a log line each.
-  if (code >= 500 && s.code() != Status::Code::kUnavailable) {
+  // Unavailable is the node refusing by design (stopping, over its connection cap), NoSpace while
+  // the disk is full (said once by the health loop): only other failures (a disk error included)
+  // are worth a log line each.
+  if (code >= 500 && s.code() != Status::Code::kUnavailable && s.code() != Status::Code::kNoSpace) {
     spdlog::error("request failed: {}", s.ToString());
   }
   return JsonResponse(code, ErrorJson(s));

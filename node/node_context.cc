@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,6 +15,16 @@
 #include "protocol/manifest.h"
 
 namespace lapor::node {
+namespace {
+
+// Bytes free for unprivileged writers in the file system holding `path` (0 if it cannot be read).
+uint64_t FreeBytes(const std::string& path) {
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) != 0) return 0;
+  return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
                                                        const std::string& listen_override) {
@@ -187,22 +198,42 @@ Status NodeContext::Start() {
   integrator_ =
       std::make_unique<Periodic>("lapor-integrate", std::chrono::milliseconds(250), [this] {
         auto size = log_->Integrate();
-        if (!size.ok()) {
+        // A full disk is said once by the health loop; integration catches up once it resumes.
+        if (!size.ok() && size.status().code() != Status::Code::kNoSpace) {
           spdlog::error("log integration failed: {}", size.status().ToString());
         }
       });
   integrator_->Start();
 
   // A failed store refuses every write from then on: stop, so the supervisor restarts the node
-  // from what is durable (recovery is the normal start path).
+  // from what is durable (recovery is the normal start path). A full disk is not a failure: the
+  // store refuses writes and serves reads, and writes resume here once the data folder has room.
   health_ = std::make_unique<Periodic>("lapor-health", std::chrono::milliseconds(500), [this] {
     Status h = store_->Health();
-    if (h.ok() || store_failed_.exchange(true)) return;
+    if (h.ok()) return;
+    if (h.code() == Status::Code::kNoSpace) return WhileDiskFull(h);
+    if (store_failed_.exchange(true)) return;
     spdlog::critical("{}: stopping so that the node restarts from disk", h.message());
     ::kill(::getpid(), SIGTERM);
   });
   health_->Start();
   return Status::Ok();
+}
+
+void NodeContext::WhileDiskFull(const Status& why) {
+  const uint64_t free = FreeBytes(data_.path());
+  if (!disk_full_logged_) {
+    disk_full_logged_ = true;
+    spdlog::critical(
+        "{} ({} MiB free in {}): refusing writes (503), serving reads; writes resume by "
+        "themselves once {} MiB are free",
+        why.message(), free >> 20, data_.path(), kResumeFreeBytes >> 20);
+  }
+  if (free < kResumeFreeBytes) return;
+  Status resumed = service_->ResumeWrites();
+  if (!resumed.ok()) return;  // writes still being answered: the next tick tries again
+  disk_full_logged_ = false;
+  spdlog::warn("{} MiB free in {}: writes resumed", free >> 20, data_.path());
 }
 
 Status NodeContext::Stop() {
@@ -225,6 +256,8 @@ Status NodeContext::Stop() {
   }
   store_->Close();
   Status health = store_->Health();
+  // Read-only on a full disk is no failure: every acknowledged write is stored.
+  if (health.code() == Status::Code::kNoSpace) return Status::Ok();
   if (health.ok() && store_failed_.load()) return Status::IOError("the store failed");
   return health;
 }

@@ -48,6 +48,12 @@ class NodeContext {
   // Reloads the stored manifest into directory_ if it changed.
   void LoadManifest() LAPOR_EXCLUDES(manifest_mu_);
   void SendStats();
+  // The health loop's turn while the store is read-only on a full disk (`why`): says so once, and
+  // resumes writes when the data folder has kResumeFreeBytes free.
+  void WhileDiskFull(const Status& why);
+  // Room the data folder must have before writes resume after a full disk: enough that the next
+  // commits and the WAL checkpoint do not fill it again at once.
+  static constexpr uint64_t kResumeFreeBytes = 32ull << 20;
 
   DataDir data_;
   NodeConfig config_;
@@ -69,6 +75,7 @@ class NodeContext {
   std::unique_ptr<federation::WitnessClient> witness_client_;
   std::thread resend_;
   std::atomic<bool> store_failed_{false};
+  bool disk_full_logged_ = false;  // health loop only
   bool started_ = false;
 };
 

@@ -7,7 +7,16 @@ bool OpsRouter::Handle(const Request& req, const Reply& reply) {
   if (req.method != "GET") return Fail(reply, Status::MethodNotAllowed("use GET"));
   // A node whose store failed cannot take writes: its supervisor and load balancer must know
   // (the node also stops itself so that it restarts from disk).
-  if (Status health = store_ ? store_->Health() : Status::Ok(); !health.ok()) {
+  Status health = store_ ? store_->Health() : Status::Ok();
+  if (health.code() == Status::Code::kNoSpace) {
+    // Still serving (reads, the log, federation reads); writes get 503 until the disk has room.
+    return Send(reply, 200,
+                {{"status", "read_only"},
+                 {"node_id", service_->node_id()},
+                 {"next_seq", service_->next_seq()},
+                 {"error", health.message()}});
+  }
+  if (!health.ok()) {
     return Send(
         reply, 503,
         {{"status", "failed"}, {"node_id", service_->node_id()}, {"error", health.message()}});

@@ -47,6 +47,19 @@ void GroupCommitter::Enqueue(Write w, Callback on_durable) {
 Status GroupCommitter::Health() {
   MutexLock lock(mu_);
   if (failed_) return Status::IOError("the store failed: " + failure_);
+  if (no_space_) return Status::NoSpace(no_space_why_);
+  return Status::Ok();
+}
+
+Status GroupCommitter::ResumeWrites(uint64_t next_seq) {
+  MutexLock lock(mu_);
+  if (failed_) return Status::IOError("the store failed: " + failure_);
+  if (!no_space_) return Status::Ok();
+  if (!queue_.empty())
+    return Status::Unavailable("writes refused for a full disk are still queued");
+  no_space_ = false;
+  no_space_why_.clear();
+  next_commit_seq_ = next_seq;
   return Status::Ok();
 }
 
@@ -118,7 +131,10 @@ void GroupCommitter::CommitLoop() {
       }
       Gather(lock, &batch);
       last_batch_size_ = batch.size();
-      if (failed_) failed_earlier = Status::IOError("store failed earlier: " + failure_);
+      if (failed_)
+        failed_earlier = Status::IOError("store failed earlier: " + failure_);
+      else if (no_space_)
+        failed_earlier = Status::NoSpace(no_space_why_);
     }
     Status s;
     if (!failed_earlier.ok()) {
@@ -127,10 +143,17 @@ void GroupCommitter::CommitLoop() {
       MutexLock gate(wal_gate_mu_);
       s = commit_batch_(batch.writes);
     }
-    if (!s.ok()) {
+    if (!s.ok() && failed_earlier.ok()) {
       MutexLock lock(mu_);
-      failed_ = true;
-      if (failure_.empty()) failure_ = s.message();
+      if (s.code() == Status::Code::kNoSpace) {
+        // Nothing of the batch reached the disk: refuse writes until space returns.
+        no_space_ = true;
+        no_space_why_ = "the disk is full: this node takes no changes until space is freed";
+        s = Status::NoSpace(no_space_why_);
+      } else {
+        failed_ = true;
+        if (failure_.empty()) failure_ = s.message();
+      }
     }
     if (s.ok()) RememberLeaves(batch);
     for (auto& done : batch.callbacks) done(s);

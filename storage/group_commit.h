@@ -13,6 +13,11 @@
 // - Once a batch fails (or a seq is queued twice) the committer is failed: that batch and every
 //   later write fail, Health() says why, and nothing more is written; the process must restart
 //   and recover from disk.
+// - Except when the disk is full (a batch fails with NoSpace: a write got ENOSPC before anything
+//   was synced, so nothing of it is on disk and what was committed before is intact): the
+//   committer is then read-only. That batch and every write queued until ResumeWrites fail with
+//   NoSpace; reads are unaffected. ResumeWrites, once the caller has settled every seq it took,
+//   starts again from the first seq not stored.
 // Internal to storage/ (SqliteStore composes it); callers use the Store interfaces.
 #pragma once
 
@@ -54,8 +59,14 @@ class GroupCommitter {
   // closed, or its seq is already queued: a caller bug that fails the committer) and its
   // callback runs with the error on a thread of its own; callbacks never run inside Enqueue.
   void Enqueue(Write w, Callback on_durable);
-  // Ok while writes can commit; the first cause once the committer has failed.
+  // Ok while writes can commit; the first cause once the committer has failed (IOError,
+  // Internal); NoSpace while it is read-only because the disk was full.
   Status Health();
+  // Leaves the read-only state: own writes start again at `next_seq` (one past the highest stored
+  // seq; the seqs taken while the disk was full were never stored). Unavailable while a write
+  // queued before is still waiting (the caller must first settle every seq it took); the failure
+  // if the committer has failed; Ok (and nothing changes) if it was not read-only.
+  Status ResumeWrites(uint64_t next_seq);
   // When it returns both threads have stopped: everything that could commit (the unbroken run of
   // queued seqs) has, and writes still queued behind a gap were called back with Unavailable.
   // Later writes are refused. A second call returns at once.
@@ -115,6 +126,9 @@ class GroupCommitter {
   bool committer_exited_ LAPOR_GUARDED_BY(mu_) = false;
   bool failed_ LAPOR_GUARDED_BY(mu_) = false;
   std::string failure_ LAPOR_GUARDED_BY(mu_);
+  // Read-only after a full disk (see above); why, while it lasts.
+  bool no_space_ LAPOR_GUARDED_BY(mu_) = false;
+  std::string no_space_why_ LAPOR_GUARDED_BY(mu_);
   std::thread committer_;
   std::thread checkpointer_;
 

@@ -3,6 +3,16 @@
 #include "storage/wal_vfs.h"
 
 namespace lapor::storage {
+namespace {
+
+// SQLite's error as a Status: a full disk (SQLITE_FULL: a write got ENOSPC, before anything was
+// synced) is NoSpace, which the store recovers from once space returns; anything else is IOError.
+Status SqliteError(int rc, const std::string& msg) {
+  if ((rc & 0xff) == SQLITE_FULL) return Status::NoSpace("the disk is full (" + msg + ")");
+  return Status::IOError(msg);
+}
+
+}  // namespace
 
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
@@ -27,7 +37,7 @@ Result<bool> Statement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return Status::IOError(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  return SqliteError(rc, std::string("sqlite: ") + sqlite3_errmsg(db_));
 }
 
 Status Statement::Run() {
@@ -94,10 +104,10 @@ void Connection::ResetAll() {
 
 Status Connection::Exec(const std::string& sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
-    return Status::IOError("sqlite: " + msg);
+    return SqliteError(rc, "sqlite: " + msg);
   }
   return Status::Ok();
 }
@@ -119,7 +129,8 @@ Result<Statement*> Connection::Cached(const std::string& sql) {
 }
 
 Status Connection::Error(std::string_view what) const {
-  return Status::IOError("sqlite " + std::string(what) + ": " + sqlite3_errmsg(db_));
+  return SqliteError(sqlite3_extended_errcode(db_),
+                     "sqlite " + std::string(what) + ": " + sqlite3_errmsg(db_));
 }
 
 Status InTransaction(Connection* db, const std::function<Status()>& body) {

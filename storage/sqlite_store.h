@@ -36,6 +36,7 @@ class SqliteStore : public Store {
   void Enqueue(Write w, Callback on_durable) override;
   void Close() override;
   Status Health() override;
+  Status ResumeWrites(uint64_t next_seq) override;
 
   // EventLog
   Result<uint64_t> NextSeq() override;

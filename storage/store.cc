@@ -30,6 +30,7 @@ void SqliteStore::Enqueue(Write w, Callback on_durable) {
 }
 
 Status SqliteStore::Health() { return committer_.Health(); }
+Status SqliteStore::ResumeWrites(uint64_t next_seq) { return committer_.ResumeWrites(next_seq); }
 
 void SqliteStore::Close() { committer_.Close(); }
 

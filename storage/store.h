@@ -228,10 +228,19 @@ class CommitQueue {
   std::future<Status> Enqueue(Write w);
   // Stops the committer after it has committed everything queued.
   virtual void Close() = 0;
-  // Ok while writes can commit; once a commit has failed (disk full, I/O error, a caller bug)
-  // every later write fails and this says why. The process should restart from disk: that is
-  // what recovery is for. Thread-safe.
+  // Ok while writes can commit; once a commit has failed (I/O error, a caller bug) every later
+  // write fails and this says why (IOError, Internal): the process should restart from disk, which
+  // is what recovery is for. A full disk is the exception: a commit that got ENOSPC stored none
+  // of its writes and left what was committed before intact, so the queue turns read-only
+  // instead (this is NoSpace; every write fails with NoSpace, reads go on) until ResumeWrites.
+  // Thread-safe.
   virtual Status Health() = 0;
+  // After NoSpace: own writes start again at `next_seq` (NextSeq(): the seqs taken while the disk
+  // was full were never stored). The caller must first have every write it queued called back
+  // and take no seq meanwhile (else Unavailable). Ok and no change if the queue is not
+  // read-only; the failure if it has failed. Whether the disk has room is the caller's to judge:
+  // if it has not, the next commit fails with NoSpace again.
+  virtual Status ResumeWrites(uint64_t next_seq) = 0;
 };
 
 // This node's own events, in seq order (append-only; only CommitQueue appends). Reads are

@@ -1,11 +1,15 @@
 #include "storage/wal_vfs.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +35,7 @@ struct File {
   sqlite3_file* real;
   std::string* pending;  // WAL files only: bytes not yet written, from `pending_at` on
   sqlite3_int64 pending_at;
+  const char* path;  // SQLite keeps the name valid until xClose; null for temporary files
 
   const sqlite3_io_methods* m() const { return real->pMethods; }
 };
@@ -45,7 +50,10 @@ std::optional<DiskFault> fault LAPOR_GUARDED_BY(fault_mu);
 uint64_t fault_calls LAPOR_GUARDED_BY(fault_mu) = 0;  // calls of the fault's kind since set
 std::atomic<uint64_t> faults_injected{0};
 
-// SQLITE_OK, or the error this call fails with.
+// Returned by Injected when this call is the one at which the power goes.
+constexpr int kLosePower = -1;
+
+// SQLITE_OK, kLosePower, or the error this call fails with.
 int Injected(DiskFault::Op op) {
   if (!fault_armed.load(std::memory_order_relaxed)) return SQLITE_OK;
   MutexLock lock(fault_mu);
@@ -53,16 +61,75 @@ int Injected(DiskFault::Op op) {
   ++fault_calls;
   if (fault_calls < fault->nth || (fault_calls > fault->nth && !fault->sticky)) return SQLITE_OK;
   faults_injected.fetch_add(1);
+  if (fault->power_loss) return kLosePower;
+  // A failed fsync leaves unknown what reached the disk, whatever errno said: it is an I/O error,
+  // never the recoverable "disk full" (which only a write that got ENOSPC is).
+  if (op == DiskFault::Op::kSync) return SQLITE_IOERR_FSYNC;
   if (fault->no_space) return SQLITE_FULL;
-  switch (op) {
-    case DiskFault::Op::kWrite:
-      return SQLITE_IOERR_WRITE;
-    case DiskFault::Op::kSync:
-      return SQLITE_IOERR_FSYNC;
-    case DiskFault::Op::kTruncate:
-      return SQLITE_IOERR_TRUNCATE;
+  return op == DiskFault::Op::kWrite ? SQLITE_IOERR_WRITE : SQLITE_IOERR_TRUNCATE;
+}
+
+// Power-loss simulation (a DiskFault with power_loss): while one is set, every byte written
+// through this VFS since its file's last successful sync can be taken back. Each write first
+// saves what it overwrites; a sync forgets the file's saved bytes; when the power goes, each
+// file gets its saved bytes back (newest first) and its size at its last sync, and the process
+// is killed at once. Writes, syncs and truncates are serialized while this is on (tests only).
+std::atomic<bool> track_unsynced{false};
+Mutex power_mu;
+struct Unsynced {
+  sqlite3_int64 synced_size = -1;                           // -1: no write seen yet
+  std::vector<std::pair<sqlite3_int64, std::string>> undo;  // (offset, bytes before)
+};
+std::map<std::string, Unsynced> unsynced LAPOR_GUARDED_BY(power_mu);
+
+// Saves what [at, at + n) of `f` holds now (the part inside the file), and its size if it is the
+// file's first write since it was synced.
+void SaveUnsynced(sqlite3_file* real, const char* path, sqlite3_int64 at, sqlite3_int64 n)
+    LAPOR_REQUIRES(power_mu) {
+  Unsynced& u = unsynced[path];
+  sqlite3_int64 size = 0;
+  if (real->pMethods->xFileSize(real, &size) != SQLITE_OK) size = 0;
+  if (u.synced_size < 0) u.synced_size = size;
+  const sqlite3_int64 end = std::min(at + n, size);
+  if (end <= at) return;
+  std::string before(static_cast<size_t>(end - at), '\0');
+  real->pMethods->xRead(real, before.data(), static_cast<int>(before.size()), at);
+  u.undo.emplace_back(at, std::move(before));
+}
+
+void Synced(sqlite3_file* real, const char* path) LAPOR_REQUIRES(power_mu) {
+  Unsynced& u = unsynced[path];
+  u.undo.clear();
+  sqlite3_int64 size = 0;
+  if (real->pMethods->xFileSize(real, &size) == SQLITE_OK) u.synced_size = size;
+}
+
+// The power goes: every file is put back as it was at its last sync, and the process dies.
+[[noreturn]] void LosePower() {
+  MutexLock lock(power_mu);  // never released: no thread writes again
+  for (auto& [path, u] : unsynced) {
+    if (u.synced_size < 0) continue;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // deleted since
+    for (auto it = u.undo.rbegin(); it != u.undo.rend(); ++it) {
+      [[maybe_unused]] ssize_t w = ::pwrite(fd, it->second.data(), it->second.size(), it->first);
+    }
+    [[maybe_unused]] int t = ::ftruncate(fd, u.synced_size);
+    ::close(fd);
   }
-  return SQLITE_IOERR;
+  std::fprintf(stderr, "LAPOR_TEST_DISK_FAULT: power lost; unsynced writes dropped\n");
+  ::raise(SIGKILL);
+  std::abort();
+}
+
+// The default VFS's write, saving what it overwrites while power loss is simulated.
+int RealWrite(File* f, const void* data, int n, sqlite3_int64 at) {
+  if (!track_unsynced.load(std::memory_order_relaxed) || f->path == nullptr) {
+    return f->m()->xWrite(f->real, data, n, at);
+  }
+  MutexLock lock(power_mu);
+  SaveUnsynced(f->real, f->path, at, n);
+  return f->m()->xWrite(f->real, data, n, at);
 }
 
 // The WAL files with buffered bytes that this thread wrote (a connection is used by one thread
@@ -77,8 +144,7 @@ void Forget(File* f) {
 int Flush(File* f) {
   if (f->pending == nullptr || f->pending->empty()) return SQLITE_OK;
   wal_write_calls.fetch_add(1, std::memory_order_relaxed);
-  int rc = f->m()->xWrite(f->real, f->pending->data(), static_cast<int>(f->pending->size()),
-                          f->pending_at);
+  int rc = RealWrite(f, f->pending->data(), static_cast<int>(f->pending->size()), f->pending_at);
   f->pending->clear();
   return rc;
 }
@@ -101,16 +167,19 @@ int Read(sqlite3_file* file, void* out, int n, sqlite3_int64 at) {
 }
 
 int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
-  if (int rc = Injected(DiskFault::Op::kWrite); rc != SQLITE_OK) return rc;
+  if (int rc = Injected(DiskFault::Op::kWrite); rc != SQLITE_OK) {
+    if (rc == kLosePower) LosePower();
+    return rc;
+  }
   File* f = F(file);
-  if (f->pending == nullptr) return f->m()->xWrite(f->real, data, n, at);
+  if (f->pending == nullptr) return RealWrite(f, data, n, at);
   const size_t size = static_cast<size_t>(n);
   if (!f->pending->empty() &&
       (at != f->pending_at + static_cast<sqlite3_int64>(f->pending->size()) ||
        f->pending->size() + size > kMaxWrite)) {
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
   }
-  if (size > kMaxWrite) return f->m()->xWrite(f->real, data, n, at);
+  if (size > kMaxWrite) return RealWrite(f, data, n, at);
   if (f->pending->empty()) {
     f->pending_at = at;
     if (std::find(buffered_here.begin(), buffered_here.end(), f) == buffered_here.end()) {
@@ -122,17 +191,39 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
 }
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
-  if (int rc = Injected(DiskFault::Op::kTruncate); rc != SQLITE_OK) return rc;
+  if (int rc = Injected(DiskFault::Op::kTruncate); rc != SQLITE_OK) {
+    if (rc == kLosePower) LosePower();
+    return rc;
+  }
   File* f = F(file);
   if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  if (!track_unsynced.load(std::memory_order_relaxed) || f->path == nullptr) {
+    return f->m()->xTruncate(f->real, size);
+  }
+  MutexLock lock(power_mu);
+  sqlite3_int64 now = 0;
+  if (f->m()->xFileSize(f->real, &now) == SQLITE_OK && now > size) {
+    SaveUnsynced(f->real, f->path, size, now - size);
+  }
   return f->m()->xTruncate(f->real, size);
 }
 
 int Sync(sqlite3_file* file, int flags) {
-  if (int rc = Injected(DiskFault::Op::kSync); rc != SQLITE_OK) return rc;
   File* f = F(file);
   if (int rc = Flush(f); rc != SQLITE_OK) return rc;
-  return f->m()->xSync(f->real, flags);
+  // The fault strikes after the gathered bytes are written: what the sync would have made
+  // durable is in the page cache, where a power loss takes it.
+  if (int rc = Injected(DiskFault::Op::kSync); rc != SQLITE_OK) {
+    if (rc == kLosePower) LosePower();
+    return rc;
+  }
+  if (!track_unsynced.load(std::memory_order_relaxed) || f->path == nullptr) {
+    return f->m()->xSync(f->real, flags);
+  }
+  MutexLock lock(power_mu);
+  int rc = f->m()->xSync(f->real, flags);
+  if (rc == SQLITE_OK) Synced(f->real, f->path);
+  return rc;
 }
 
 int FileSize(sqlite3_file* file, sqlite3_int64* size) {
@@ -218,6 +309,7 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int
   f->real = reinterpret_cast<sqlite3_file*>(f + 1);
   f->pending = nullptr;
   f->pending_at = 0;
+  f->path = name;
   int rc = Real()->xOpen(Real(), name, f->real, flags, out_flags);
   if (f->real->pMethods == nullptr) return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
   if (f->real->pMethods->iVersion < 3) {  // every method above must be there to forward to
@@ -295,7 +387,8 @@ Result<DiskFault> ParseDiskFault(std::string_view spec) {
   }
   const std::string field = "LAPOR_TEST_DISK_FAULT";
   if (parts.size() < 3 || parts.size() > 4) {
-    return Status::InvalidArgument("a disk fault is OP:N:ERROR[:sticky], e.g. write:25:eio", field);
+    return Status::InvalidArgument(
+        "a disk fault is OP:N:ERROR[:sticky], e.g. write:25:eio or sync:9:powerloss", field);
   }
   DiskFault f;
   if (parts[0] == "write") {
@@ -321,10 +414,13 @@ Result<DiskFault> ParseDiskFault(std::string_view spec) {
     f.no_space = false;
   } else if (parts[2] == "enospc") {
     f.no_space = true;
+  } else if (parts[2] == "powerloss") {
+    f.power_loss = true;
   } else {
-    return Status::InvalidArgument("the error must be eio or enospc", field);
+    return Status::InvalidArgument("the error must be eio, enospc or powerloss", field);
   }
   if (parts.size() == 4) {
+    if (f.power_loss) return Status::InvalidArgument("the power goes only once", field);
     if (parts[3] != "sticky") return Status::InvalidArgument("the last part may be sticky", field);
     f.sticky = true;
   }
@@ -337,6 +433,7 @@ void SetDiskFault(std::optional<DiskFault> f) {
   fault_calls = 0;
   faults_injected.store(0);
   fault_armed.store(f.has_value());
+  if (f && f->power_loss) track_unsynced.store(true);  // stays on: the saved bytes must stay right
 }
 
 uint64_t DiskFaultsInjected() { return faults_injected.load(); }

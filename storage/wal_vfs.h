@@ -34,18 +34,24 @@ unsigned long long WalWriteCalls();
 
 // A disk fault for tests that prove what survives one (tests/disk_fault_test.cc): the `nth`
 // call (1-based, counted from when the fault is set, over every file opened through this VFS:
-// database and WAL) of one kind fails with EIO (SQLITE_IOERR_WRITE / _FSYNC / _TRUNCATE) or
-// ENOSPC (SQLITE_FULL); with `sticky`, every later call of that kind fails too (a full disk stays
-// full, a dead disk stays dead). The node takes one from LAPOR_TEST_DISK_FAULT at start and logs
-// loudly that it is set; nothing else sets one.
+// database and WAL) of one kind fails with EIO (SQLITE_IOERR_WRITE / _TRUNCATE) or ENOSPC
+// (SQLITE_FULL, which the store recovers from: storage/store.h); with `sticky`, every later call
+// of that kind fails too (a full disk stays full, a dead disk stays dead). A failed sync is
+// always an I/O error (SQLITE_IOERR_FSYNC), whatever its errno: after a failed fsync nobody knows
+// what reached the disk. With `power_loss`, the power goes at that call instead: every byte
+// written through this VFS since its file's last sync is dropped (each file is put back as it
+// was when last synced) and the process is killed with SIGKILL at once. The node takes one from
+// LAPOR_TEST_DISK_FAULT at start and logs loudly that it is set; nothing else sets one.
 struct DiskFault {
   enum class Op { kWrite, kSync, kTruncate };
   Op op = Op::kWrite;
   uint64_t nth = 1;
   bool no_space = false;  // ENOSPC rather than EIO
   bool sticky = false;
+  bool power_loss = false;
 };
-// "write:25:eio", "sync:3:enospc:sticky", "truncate:1:eio". InvalidArgument names the part.
+// "write:25:eio", "write:3:enospc:sticky", "truncate:1:eio", "sync:40:powerloss".
+// InvalidArgument names the part.
 Result<DiskFault> ParseDiskFault(std::string_view spec);
 // Sets (or with nullopt clears) the fault and restarts the counts. Thread-safe.
 void SetDiskFault(std::optional<DiskFault> fault);

@@ -1,9 +1,13 @@
 // Disk faults injected at the storage seam (storage/wal_vfs.h DiskFault, through the real node's
-// LAPOR_TEST_DISK_FAULT): a sweep over which write or sync fails, with EIO or ENOSPC, across a
-// workload of submissions and actions (with the log's checkpoints integrating behind them). (The
-// store truncates no file during such a run, so truncate faults are not swept.) After each fault
-// the node refuses writes (503) or stops; restarted without the fault, fsck is clean and every
-// acknowledged complaint and action is there.
+// LAPOR_TEST_DISK_FAULT): sweeps over which write or sync fails (EIO, ENOSPC) or loses power,
+// across a workload of submissions and actions (with the log's checkpoints integrating behind
+// them). (The store truncates no file during such a run, so truncate faults are not swept.)
+// - EIO: the node refuses writes (503) and stops, for its supervisor to restart it from disk.
+// - ENOSPC on a write: the node refuses writes (503 no_space), keeps serving reads, and takes
+//   writes again by itself once the disk has room, without a restart.
+// - Power loss: every byte not yet synced is dropped and the node is killed at once.
+// After each run the node is restarted without the fault: fsck is clean and every acknowledged
+// complaint and action is there. (tests/disk_full_test.cc fills a real file system instead.)
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -13,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/eventually.h"
 #include "harness/node_process.h"
 
 namespace lapor::testing {
@@ -31,10 +36,16 @@ json Complaint(int i) {
 
 struct Outcome {
   bool failed_at_start = false;
-  int failed_status = 0;  // the first refused request's status (0: the node had gone)
-  int after_failure = 0;  // a write tried after the failure: its status
-  int exit_code = 0;      // of the faulty run (after SIGTERM if it still ran)
+  int failed_status = 0;        // the first refused request's status (0: the node had gone)
+  std::string failed_code;      // and its error code
+  int after_failure = 0;        // a write tried after the failure: its status
+  int read_after_failure = -1;  // a public read of an acknowledged complaint after the failure
+                                // (-1: none was acknowledged yet)
+  bool resumed = false;         // a write was taken again after the refusal, without a restart
+  int exit_code = 0;            // of the faulty run (after SIGTERM if it still ran)
 };
+
+constexpr int kKilled = -100 - 9;  // NodeProcess::Stop of a node SIGKILL ended
 
 class DiskFaultTest : public ::testing::Test {
  protected:
@@ -44,43 +55,63 @@ class DiskFaultTest : public ::testing::Test {
     admin_ = node_->AddOperator("Admin Jabar", "admin");
   }
 
-  // One run with `spec` set: files and verifies until a request is refused.
-  Outcome FaultyRun(const std::string& spec) {
+  // One run with `spec` set: files and verifies until a request is refused; then reads, and
+  // waits up to `resume_within` for writes to be taken again.
+  Outcome FaultyRun(const std::string& spec,
+                    std::chrono::milliseconds resume_within = std::chrono::milliseconds(0)) {
     Outcome o;
     node_->SetEnv("LAPOR_TEST_DISK_FAULT", spec);
     try {
       node_->Start();
     } catch (const std::exception&) {
       o.failed_at_start = true;  // the fault hit the store while it opened: the node stopped
+      o.exit_code = node_->Stop();
       return o;
     }
     for (int i = 0; i < 60; ++i) {
-      HttpResponse r;
-      std::string verified;
-      if (i % 3 == 2 && !unverified_.empty()) {
-        verified = unverified_.back();
-        r = node_->Post("/api/v1/complaints/" + verified + "/actions",
-                        {{"action", "verify"}, {"agency", "dinas-sda"}}, admin_);
-      } else {
-        r = node_->Post("/api/v1/complaints", Complaint(i));
-      }
-      if (r.status == 200 || r.status == 201) {
-        if (!verified.empty()) {
-          unverified_.pop_back();
-          verified_.push_back(verified);
-        } else {
-          unverified_.push_back(r.Json()["tracking_id"].get<std::string>());
-          ++acked_;
-        }
-        continue;
-      }
+      HttpResponse r = Step(i);
+      if (r.status == 200 || r.status == 201) continue;
       o.failed_status = r.status;
+      o.failed_code = r.Json().is_object()
+                          ? r.Json().value("error", json::object()).value("code", std::string())
+                          : "";
       o.after_failure = node_->Post("/api/v1/complaints", Complaint(1000)).status;
+      if (!unverified_.empty()) {
+        o.read_after_failure = node_->Get("/api/v1/complaints/" + unverified_.front()).status;
+      }
       break;
+    }
+    if (o.failed_status != 0 && resume_within.count() > 0) {
+      o.resumed = static_cast<bool>(Eventually(
+          "the node takes writes again", [&] { return Taken(Step(1)); }, resume_within));
     }
     o.exit_code = node_->Stop();
     return o;
   }
+
+  // The i-th request of the workload: a verification of the latest unverified case every third
+  // request, else a new complaint. Remembers what was acknowledged.
+  HttpResponse Step(int i) {
+    HttpResponse r;
+    std::string verified;
+    if (i % 3 == 2 && !unverified_.empty()) {
+      verified = unverified_.back();
+      r = node_->Post("/api/v1/complaints/" + verified + "/actions",
+                      {{"action", "verify"}, {"agency", "dinas-sda"}}, admin_);
+    } else {
+      r = node_->Post("/api/v1/complaints", Complaint(i));
+    }
+    if (!Taken(r)) return r;
+    if (!verified.empty()) {
+      unverified_.pop_back();
+      verified_.push_back(verified);
+    } else {
+      unverified_.push_back(r.Json()["tracking_id"].get<std::string>());
+      ++acked_;
+    }
+    return r;
+  }
+  static bool Taken(const HttpResponse& r) { return r.status == 200 || r.status == 201; }
 
   // Restarted without a fault: every acknowledged write is there, fsck is clean.
   void CheckRecovered(const std::string& spec) {
@@ -101,20 +132,54 @@ class DiskFaultTest : public ::testing::Test {
     EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
   }
 
-  void Sweep(const std::vector<std::string>& specs) {
+  enum class Expect { kStops, kReadOnlyThenResumes, kStaysReadOnly, kPowerLoss };
+
+  void Sweep(const std::vector<std::string>& specs, Expect expect) {
     int hit = 0;
     for (const auto& spec : specs) {
-      Outcome o = FaultyRun(spec);
-      std::printf("%-24s %s, first refusal %d, next write %d, exit %d; acknowledged so far %d\n",
-                  spec.c_str(), o.failed_at_start ? "stopped at start" : "ran", o.failed_status,
-                  o.after_failure, o.exit_code, acked_);
-      if (o.failed_at_start || o.failed_status != 0 || o.exit_code != 0) ++hit;
-      if (!o.failed_at_start && o.failed_status != 0) {
+      const auto resume_within = expect == Expect::kReadOnlyThenResumes ? kPatience
+                                 : expect == Expect::kStaysReadOnly
+                                     ? std::chrono::milliseconds(3000)
+                                     : std::chrono::milliseconds(0);
+      Outcome o = FaultyRun(spec, resume_within);
+      std::printf(
+          "%-24s %s, first refusal %d %s, next write %d, read %d, %s, exit %d; "
+          "acknowledged so far %d\n",
+          spec.c_str(), o.failed_at_start ? "stopped at start" : "ran", o.failed_status,
+          o.failed_code.c_str(), o.after_failure, o.read_after_failure,
+          o.resumed ? "resumed" : "not resumed", o.exit_code, acked_);
+      const bool faulted = o.failed_at_start || o.failed_status != 0 || o.exit_code != 0;
+      if (faulted) ++hit;
+      if (!o.failed_at_start && o.failed_status != 0 && expect != Expect::kPowerLoss) {
         EXPECT_EQ(o.failed_status, 503) << spec << ": a failed write is a 503";
-        EXPECT_NE(o.after_failure, 201) << spec << ": a write was taken after the store failed";
       }
-      EXPECT_GT(o.exit_code, -100)
-          << spec << ": the node crashed (signal " << -100 - o.exit_code << ") instead of stopping";
+      switch (expect) {
+        case Expect::kStops:
+          if (o.failed_status != 0) {
+            EXPECT_NE(o.after_failure, 201) << spec << ": a write was taken after the store failed";
+          }
+          EXPECT_GT(o.exit_code, -100) << spec << ": the node crashed (signal "
+                                       << -100 - o.exit_code << ") instead of stopping";
+          break;
+        case Expect::kReadOnlyThenResumes:
+        case Expect::kStaysReadOnly:
+          if (o.failed_status == 0) break;  // the fault fell after the workload
+          EXPECT_EQ(o.failed_code, "no_space") << spec;
+          if (o.read_after_failure != -1) {
+            EXPECT_EQ(o.read_after_failure, 200) << spec << ": reads go on while the disk is full";
+          }
+          EXPECT_EQ(o.resumed, expect == Expect::kReadOnlyThenResumes)
+              << spec
+              << (o.resumed ? ": a write was taken while the disk stayed full"
+                            : ": writes did not resume once the disk had room");
+          EXPECT_EQ(o.exit_code, 0) << spec << ": a full disk is no reason to stop";
+          break;
+        case Expect::kPowerLoss:
+          EXPECT_TRUE(o.failed_at_start || o.exit_code == kKilled ||
+                      (o.exit_code == 0 && o.failed_status == 0))
+              << spec << ": exit " << o.exit_code;
+          break;
+      }
       CheckRecovered(spec);
       if (HasFatalFailure()) return;
     }
@@ -134,21 +199,42 @@ TEST_F(DiskFaultTest, AFailedWriteLosesNothingAcknowledged) {
   for (int n : {1, 2, 3, 5, 8, 12, 17, 23, 30, 40, 55, 75}) {
     specs.push_back("write:" + std::to_string(n) + ":eio");
   }
-  Sweep(specs);
-}
-
-TEST_F(DiskFaultTest, AFullDiskLosesNothingAcknowledged) {
-  std::vector<std::string> specs;
-  for (int n : {1, 4, 9, 16, 30, 50})
-    specs.push_back("write:" + std::to_string(n) + ":enospc:sticky");
-  for (int n : {2, 6}) specs.push_back("sync:" + std::to_string(n) + ":enospc");
-  Sweep(specs);
+  Sweep(specs, Expect::kStops);
 }
 
 TEST_F(DiskFaultTest, AFailedSyncLosesNothingAcknowledged) {
   std::vector<std::string> specs;
   for (int n : {1, 2, 3, 4, 6, 9, 13, 20}) specs.push_back("sync:" + std::to_string(n) + ":eio");
-  Sweep(specs);
+  // A failed fsync is an I/O error whatever its errno: the node stops just the same.
+  for (int n : {2, 6}) specs.push_back("sync:" + std::to_string(n) + ":enospc");
+  Sweep(specs, Expect::kStops);
+}
+
+// One write gets ENOSPC, and the disk has room again at once: the node refuses that write and
+// those behind it, serves reads, and takes writes again by itself.
+TEST_F(DiskFaultTest, AFullDiskRefusesWritesServesReadsAndResumes) {
+  std::vector<std::string> specs;
+  for (int n : {1, 4, 9, 16, 30, 50}) specs.push_back("write:" + std::to_string(n) + ":enospc");
+  Sweep(specs, Expect::kReadOnlyThenResumes);
+}
+
+// Every write from the n-th on gets ENOSPC: writes stay refused, reads go on, and the node stops
+// cleanly when asked. (Here the file system itself has room, so the node keeps trying to resume
+// and each try is refused again; tests/disk_full_test.cc has a disk that is really full.)
+TEST_F(DiskFaultTest, ADiskThatStaysFullKeepsServingReads) {
+  std::vector<std::string> specs;
+  for (int n : {4, 30}) specs.push_back("write:" + std::to_string(n) + ":enospc:sticky");
+  Sweep(specs, Expect::kStaysReadOnly);
+}
+
+// The power goes at the n-th sync or write: what was not synced is lost, and with it nothing
+// that was acknowledged (a write is acknowledged only after the sync of its commit).
+TEST_F(DiskFaultTest, PowerLossLosesNothingAcknowledged) {
+  std::vector<std::string> specs;
+  for (int n : {1, 2, 3, 5, 8, 13, 21, 34, 55})
+    specs.push_back("sync:" + std::to_string(n) + ":powerloss");
+  for (int n : {2, 7, 20, 45, 90}) specs.push_back("write:" + std::to_string(n) + ":powerloss");
+  Sweep(specs, Expect::kPowerLoss);
 }
 
 TEST(DiskFaultSpecTest, AMalformedFaultStopsTheNodeNamingIt) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -435,6 +437,103 @@ TEST_F(StoreTest, FailedCommitStoresNothingAndFailsLaterWrites) {
   EXPECT_EQ(*store->NextSeq(), 1u);
   ASSERT_TRUE(store->Enqueue(MakeWrite(1, "32-BBBBBBBBBB", 1)).get().ok());
   EXPECT_EQ((*store->GetCase(1))->case_id(), "32-BBBBBBBBBB");
+}
+
+// A full disk is the one failure the queue recovers from: the write that got ENOSPC stored
+// nothing, so the queue refuses writes (NoSpace) and serves reads until the caller resumes it
+// from the first seq not stored.
+TEST_F(StoreTest, AFullDiskMakesTheQueueReadOnlyUntilResumed) {
+  auto store = std::move(*Store::Open(path_));
+  ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
+  ASSERT_TRUE(store->Enqueue(MakeWrite(1, "32-BBBBBBBBBB", 1)).get().ok());
+
+  SetDiskFault(DiskFault{DiskFault::Op::kWrite, 1, /*no_space=*/true, /*sticky=*/false});
+  Status full = store->Enqueue(MakeWrite(2, "32-CCCCCCCCCC", 2)).get();
+  SetDiskFault(std::nullopt);
+  EXPECT_EQ(full.code(), Status::Code::kNoSpace) << full.ToString();
+  EXPECT_EQ(store->Health().code(), Status::Code::kNoSpace);
+  // The disk has room again, but nothing commits until the caller resumes: seq 3 would follow a
+  // seq that was never stored.
+  Status refused = store->Enqueue(MakeWrite(3, "32-DDDDDDDDDD", 3)).get();
+  EXPECT_EQ(refused.code(), Status::Code::kNoSpace) << refused.ToString();
+  // Reads go on and see what was committed before.
+  EXPECT_EQ((*store->GetCase(1))->case_id(), "32-BBBBBBBBBB");
+  EXPECT_FALSE(store->GetCase(2)->has_value());
+  EXPECT_EQ(*store->NextSeq(), 2u);
+
+  ASSERT_TRUE(store->ResumeWrites(*store->NextSeq()).ok());
+  EXPECT_TRUE(store->Health().ok());
+  ASSERT_TRUE(store->Enqueue(MakeWrite(2, "32-EEEEEEEEEE", 2)).get().ok());
+  ASSERT_TRUE(store->Enqueue(MakeWrite(3, "32-FFFFFFFFFF", 3)).get().ok());
+  EXPECT_TRUE(store->ResumeWrites(4).ok());  // not read-only: nothing changes
+  ASSERT_TRUE(store->Enqueue(MakeWrite(4, "32-GGGGGGGGGG", 4)).get().ok());
+
+  store->Close();
+  store.reset();
+  EXPECT_EQ(QueryText(path_, "SELECT COUNT(*) FROM events"), "5");
+  EXPECT_EQ(QueryText(path_,
+                      "SELECT group_concat(case_id) FROM (SELECT case_id FROM cases "
+                      "ORDER BY ref)"),
+            "32-AAAAAAAAAA,32-BBBBBBBBBB,32-EEEEEEEEEE,32-FFFFFFFFFF,32-GGGGGGGGGG");
+  EXPECT_EQ(QueryText(path_, "PRAGMA integrity_check"), "ok");
+}
+
+// A failed sync is never the recoverable "disk full", whatever its errno: after a failed fsync
+// nobody knows what reached the disk, so the store fails and the node restarts from disk.
+TEST_F(StoreTest, AFailedSyncFailsTheStoreEvenWithNoSpace) {
+  auto store = std::move(*Store::Open(path_));
+  ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
+  SetDiskFault(*ParseDiskFault("sync:1:enospc"));
+  Status s = store->Enqueue(MakeWrite(1, "32-BBBBBBBBBB", 1)).get();
+  SetDiskFault(std::nullopt);
+  EXPECT_EQ(s.code(), Status::Code::kIOError) << s.ToString();
+  EXPECT_EQ(store->Health().code(), Status::Code::kIOError);
+  EXPECT_EQ(store->ResumeWrites(1).code(), Status::Code::kIOError);
+}
+
+// The power-loss simulation drops what was written but not synced: a child process commits seq 0,
+// then loses power at the sync of seq 1's commit, after its WAL frames (the commit frame
+// included) were written. Had they stayed, recovery would find seq 1 committed.
+TEST_F(StoreTest, PowerLossDropsWhatWasNotSynced) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    StoreOptions no_checkpoints;  // the only syncs are the commits'
+    no_checkpoints.wal_checkpoint_interval_ms = 3600 * 1000;
+    auto store = std::move(*Store::Open(path_, no_checkpoints));
+    if (!store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok()) _exit(2);
+    SetDiskFault(*ParseDiskFault("sync:1:powerloss"));
+    [[maybe_unused]] Status s = store->Enqueue(MakeWrite(1, "32-BBBBBBBBBB", 1)).get();
+    _exit(3);  // not reached: the power went during that commit
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  auto store = std::move(*Store::Open(path_));
+  EXPECT_EQ(*store->NextSeq(), 1u);
+  EXPECT_TRUE(store->GetCase(0)->has_value());
+  EXPECT_FALSE(store->GetCase(1)->has_value());
+  store->Close();
+  EXPECT_EQ(QueryText(path_, "PRAGMA integrity_check"), "ok");
+}
+
+TEST(DiskFaultSpecTest, ParsesEachPartAndNamesWhatIsWrong) {
+  auto f = ParseDiskFault("write:25:enospc:sticky");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->op, DiskFault::Op::kWrite);
+  EXPECT_EQ(f->nth, 25u);
+  EXPECT_TRUE(f->no_space && f->sticky && !f->power_loss);
+  f = ParseDiskFault("sync:9:powerloss");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->op, DiskFault::Op::kSync);
+  EXPECT_TRUE(f->power_loss && !f->sticky);
+  for (const char* bad :
+       {"", "write", "write:0:eio", "write:x:eio", "read:1:eio", "write:1:ebusy",
+        "write:1:eio:forever", "sync:1:powerloss:sticky", "write:1:eio:sticky:more"}) {
+    auto r = ParseDiskFault(bad);
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_EQ(r.status().field(), "LAPOR_TEST_DISK_FAULT") << bad;
+  }
 }
 
 TEST_F(StoreTest, TheSameSeqQueuedTwiceFailsTheStore) {
