@@ -11,6 +11,8 @@ PKGS=(
   libgtest-dev                                                 # tests
   nlohmann-json3-dev libcli11-dev libspdlog-dev                # JSON, CLI parsing, logging
   libjemalloc-dev                                              # the node's allocator
+  prometheus-cpp-dev                                           # /metrics (registry, text format)
+  prometheus                                                   # promtool: checks /metrics and the alert rules
   wrk                                                          # benchmark load generator
   clang                                                        # sanitizer builds (deploy/sanitize.sh)
 )

@@ -908,6 +908,7 @@ Result<int> CaseService::RunSla() {
     draft.event.mutable_actor()->set_kind(v1::ACTOR_SYSTEM);
     draft.event.mutable_action();
     bool skip = false;
+    std::optional<std::pair<std::string, std::string>> escalated;  // agency, deadline
     auto prepare = [&](const v1::CaseState& s, uint64_t, Draft* d) -> Status {
       // Decide on the latest state: an operator may have acted since the scan.
       auto* a = d->event.mutable_action();
@@ -922,6 +923,7 @@ Result<int> CaseService::RunSla() {
       } else if (s.due_ms() > 0 && !s.escalated() && s.due_ms() < now) {
         d->event.set_type(v1::EVENT_ESCALATED);
         a->set_missed_deadline(s.due_kind());
+        escalated.emplace(s.agency(), s.due_kind());
         // The supervising node (province, then hub) becomes a party to the case.
         a->set_to_node(
             protocol::EscalationTarget(manifest().get(), opt_.node_id, s.escalation_level()));
@@ -934,6 +936,7 @@ Result<int> CaseService::RunSla() {
     auto r = SequenceAndWait(candidate.case_id(), std::move(draft), prepare);
     if (r.ok()) {
       ++written;
+      if (escalated && opt_.on_escalated) opt_.on_escalated(escalated->first, escalated->second);
     } else if (!skip) {
       return r.status();
     }

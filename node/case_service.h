@@ -118,6 +118,9 @@ struct CaseServiceOptions {
   const protocol::Directory* directory = nullptr;
   // Called (on the committer thread) after a write that owes deliveries became durable.
   std::function<void()> on_outbox;
+  // Called (on the SLA loop's thread) after a missed deadline was escalated, with the case's
+  // agency ("" if none yet) and the deadline ("verification" or "response").
+  std::function<void(const std::string& agency, const std::string& deadline)> on_escalated;
 };
 
 // An agency name as the API accepts it (a-z, 0-9, '.', '_', '-', at most 64); empty is allowed.

@@ -212,6 +212,8 @@ struct HttpApi::Impl {
   std::unique_ptr<CitizenRouter> citizens;
   std::vector<Router*> routers;
 
+  NodeMetrics* metrics = nullptr;
+
   std::unique_ptr<RateLimiter> filings;
   std::unique_ptr<RateLimiter> access;
 
@@ -288,9 +290,16 @@ struct HttpApi::Impl {
       }
       ++in_flight;
     }
-    Reply counted = [this, reply](Response resp) {
+    Reply counted = [this, reply, route = metrics ? RouteOf(r.segments) : std::string(),
+                     start = std::chrono::steady_clock::now()](Response resp) {
       // The path holds tracking ids only; the query (access codes) and bodies are never logged.
+      const int status = resp.status;
       reply(std::move(resp));
+      if (metrics) {
+        metrics->ObserveRequest(
+            route, status,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
       MutexLock lock(mu);
       if (--in_flight == 0) drained.NotifyAll();
     };
@@ -550,6 +559,11 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
 }
 
 HttpApi::~HttpApi() { Stop(); }
+
+void HttpApi::SetMetrics(NodeMetrics* metrics) {
+  impl_->metrics = metrics;
+  impl_->ops->SetMetrics(metrics);
+}
 
 void HttpApi::SetFederation(const protocol::Directory* directory,
                             federation::Replicator* replicator, int64_t start_ms) {

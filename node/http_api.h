@@ -26,6 +26,7 @@
 #include "federation/witness.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
+#include "node/metrics.h"
 #include "protocol/directory.h"
 #include "storage/tree_log.h"
 
@@ -51,6 +52,9 @@ class HttpApi {
   // before Start.
   void SetFederation(const protocol::Directory* directory, federation::Replicator* replicator,
                      int64_t start_ms);
+  // Counts every request in `metrics` (route, status, latency) and serves its scrape at
+  // /metrics. Call before Start; `metrics` must outlive the server.
+  void SetMetrics(NodeMetrics* metrics);
   // Binds and starts serving on host:port (port 0: any free port, see port()).
   Status Start(const std::string& host, int port);
   int port() const;  // the bound port, 0 before Start

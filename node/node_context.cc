@@ -47,6 +47,10 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   storage::StoreOptions store_options;
   store_options.commit_gather_writes = c.commit_gather_writes;
   store_options.commit_gather_us = c.commit_gather_us;
+  NodeMetrics* metrics = n->metrics_.get();
+  store_options.on_commit = [metrics](const storage::StoreOptions::CommitReport& r) {
+    metrics->ObserveCommit(r.writes, r.own_events, r.foreign_events, r.seconds, r.ok);
+  };
   auto store = storage::Store::Open(n->data_.DatabasePath(), store_options);
   if (!store.ok()) return store.status();
   n->store_ = std::move(*store);
@@ -77,6 +81,9 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   opts.directory = &n->directory_;
   federation::Replicator* replicator = n->replicator_.get();
   opts.on_outbox = [replicator] { replicator->Wake(); };
+  opts.on_escalated = [metrics](const std::string& agency, const std::string& deadline) {
+    metrics->CountEscalation(agency, deadline);
+  };
   auto service =
       CaseService::Open(opts, n->store_.get(),
                         std::make_shared<const protocol::WorkingCalendar>(std::move(*calendar)));
@@ -143,6 +150,38 @@ Status NodeContext::Start() {
                                    crypto::VerifierKeyString(c.origin, key_->public_key()),
                                    witness_.get(), store_.get());
   api_->SetFederation(&directory_, replicator_.get(), start_ms);
+  metrics_->SetSources(MetricSources{
+      .checkpoint =
+          [this] {
+            auto cp = log_->checkpoint();
+            return std::pair<uint64_t, int64_t>(cp.size, cp.time_ms);
+          },
+      .last_cosignature_ms = [this] { return log_->last_cosignature_ms(); },
+      .outbox =
+          [this] {
+            std::vector<MetricSources::Destination> out;
+            auto rows = store_->Deliveries();
+            if (!rows.ok()) return out;
+            for (const auto& d : *rows) {
+              out.push_back(
+                  {d.destination, d.backlog, d.oldest_pending_ms, d.failing_since_ms > 0});
+            }
+            return out;
+          },
+      .manifest =
+          [this] {
+            auto m = directory_.Get();
+            return m ? std::pair<uint64_t, int64_t>(m->version(), m->issued_ms())
+                     : std::pair<uint64_t, int64_t>(0, 0);
+          },
+      .store_state =
+          [this] {
+            Status h = store_->Health();
+            return h.ok() ? 0 : h.code() == Status::Code::kNoSpace ? 1 : 2;
+          },
+      .next_seq = [this] { return service_->next_seq(); },
+  });
+  api_->SetMetrics(metrics_.get());
   LAPOR_RETURN_IF_ERROR(api_->Start(host_, port_));
   started_ = true;
   spdlog::info("node {} serving http://{}:{}/ (next seq {})", c.node_id, host_, port_,

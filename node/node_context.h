@@ -19,6 +19,7 @@
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/http_api.h"
+#include "node/metrics.h"
 #include "protocol/directory.h"
 #include "storage/store.h"
 #include "storage/tree_log.h"
@@ -57,6 +58,8 @@ class NodeContext {
 
   DataDir data_;
   NodeConfig config_;
+  // First in, last out: the store's commit hook and the HTTP edge report to it.
+  std::unique_ptr<NodeMetrics> metrics_ = std::make_unique<NodeMetrics>();
   std::string host_;
   int port_ = 0;
   std::shared_ptr<const crypto::SigningKey> key_;

@@ -3,6 +3,9 @@
 namespace lapor::node {
 
 bool OpsRouter::Handle(const Request& req, const Reply& reply) {
+  if (req.segments.size() == 1 && req.segments[0] == "metrics" && metrics_ != nullptr) {
+    return Metrics(req, reply);
+  }
   if (req.segments.size() != 1 || req.segments[0] != "healthz") return false;
   if (req.method != "GET") return Fail(reply, Status::MethodNotAllowed("use GET"));
   // A node whose store failed cannot take writes: its supervisor and load balancer must know
@@ -24,6 +27,15 @@ bool OpsRouter::Handle(const Request& req, const Reply& reply) {
   return Send(
       reply, 200,
       {{"status", "ok"}, {"node_id", service_->node_id()}, {"next_seq", service_->next_seq()}});
+}
+
+bool OpsRouter::Metrics(const Request& req, const Reply& reply) {
+  if (req.method != "GET") return Fail(reply, Status::MethodNotAllowed("use GET"));
+  if (auto q = Query(req, {}); !q.ok()) return Fail(reply, q.status());
+  if (Status s = RequireOperator(service_, req); !s.ok()) return Fail(reply, s);
+  reply(RawResponse(200, metrics_->Scrape(req.now_ms), "text/plain; version=0.0.4; charset=utf-8",
+                    "no-store"));
+  return true;
 }
 
 }  // namespace lapor::node

@@ -141,7 +141,20 @@ void GroupCommitter::CommitLoop() {
       s = failed_earlier;
     } else {
       MutexLock gate(wal_gate_mu_);
+      const auto start = std::chrono::steady_clock::now();
       s = commit_batch_(batch.writes);
+      if (options_.on_commit) {
+        StoreOptions::CommitReport report;
+        report.writes = batch.size();
+        for (const auto& w : batch.writes) {
+          if (w.kind == Write::Kind::kOwn) ++report.own_events;
+          if (w.kind == Write::Kind::kForeign) ++report.foreign_events;
+        }
+        report.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        report.ok = s.ok();
+        options_.on_commit(report);
+      }
     }
     if (!s.ok() && failed_earlier.ok()) {
       MutexLock lock(mu_);

@@ -204,6 +204,13 @@ struct StoreOptions {
   // (the store cannot tell that no more are coming). 0 for either: commit at once.
   int commit_gather_writes = 0;
   int commit_gather_us = 0;
+  // Called on the committer thread after each group commit (for metrics); must be quick.
+  struct CommitReport {
+    size_t writes = 0, own_events = 0, foreign_events = 0;
+    double seconds = 0;  // the transaction, its fsync included
+    bool ok = false;
+  };
+  std::function<void(const CommitReport&)> on_commit;
 };
 
 // Where events and their case states are written: one group-commit queue. Guarantees: a write is

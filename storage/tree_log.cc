@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "base/clock.h"
 #include "base/mutex.h"
 
 namespace lapor::storage {
@@ -67,6 +68,7 @@ Status TreeLog::AddCosignature(uint64_t size, const std::string& line) {
   }
   note += line;
   LAPOR_RETURN_IF_ERROR(store_->UpdateCheckpointNote(size, note));
+  last_cosignature_ms_.store(Clock::Real()->NowMs());
   MutexLock lock(mu_);
   if (checkpoint_.size == size) checkpoint_.note = note;
   return Status::Ok();

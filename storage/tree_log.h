@@ -11,6 +11,7 @@
 // Thread-safe: one thread integrates while any number read.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,8 @@ class TreeLog {
   // (a cosignature of an older checkpoint is dropped: the newer one will be cosigned too).
   // A line from the same witness name replaces the previous one.
   Status AddCosignature(uint64_t size, const std::string& line);
+  // When a cosignature was last added (ms, this process's clock; 0: none since the node started).
+  int64_t last_cosignature_ms() const { return last_cosignature_ms_.load(); }
   // Hashes of the tree as of the current checkpoint (requests beyond it fail).
   crypto::NodeReader Reader() const;
   // The bytes of a tile or entry bundle. NotFound if the current checkpoint does not cover it.
@@ -70,6 +73,7 @@ class TreeLog {
   std::string tile_leaves_ LAPOR_GUARDED_BY(integrate_mu_);
   mutable Mutex mu_;
   CheckpointRow checkpoint_ LAPOR_GUARDED_BY(mu_);
+  std::atomic<int64_t> last_cosignature_ms_{0};
 };
 
 }  // namespace lapor::storage

@@ -46,6 +46,14 @@ HttpResponse Act(NodeProcess& node, const std::string& id, const json& body,
 
 // The event hashes a node holds for a case (empty if it does not hold it).
 
+// One series' value in `node`'s /metrics (scraped with an operator's token); -1 if absent.
+double Metric(const NodeProcess& node, const std::string& token, const std::string& series) {
+  const std::string body = node.Get("/metrics", token).body;
+  const std::string line = "\n" + series + " ";
+  const size_t at = body.find(line);
+  return at == std::string::npos ? -1.0 : std::stod(body.substr(at + line.size()));
+}
+
 class FederationTest : public ::testing::Test {
  protected:
   // Only the nodes in `parties` hold the case: each the same events, each once, at least
@@ -160,6 +168,31 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
 
 // 1a. Erasing the reporter's data at the origin also removes the copy sealed for the owner from
 // the origin's outbox (it is kept after delivery for resends), so it is never sent again.
+// /metrics across the federation: the origin's outbox towards the owner and the hub drains to
+// zero, the owner counts the events it received, and every node reports the manifest in use.
+TEST_F(FederationTest, MetricsShowDeliveriesReceivedEventsAndTheManifest) {
+  Filed c = File(f_.node("32"), "33");
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 1));
+  const std::string tok32 = f_.auditor_token("32");
+  for (const char* to : {"33", "00"}) {
+    const std::string dest = std::string("{destination=\"") + to + "\"}";
+    EXPECT_TRUE(Eventually("32's outbox to " + std::string(to) + " is empty", [&] {
+      return Metric(f_.node("32"), tok32, "lapor_outbox_backlog" + dest) == 0;
+    }));
+    EXPECT_EQ(Metric(f_.node("32"), tok32, "lapor_outbox_oldest_undelivered_age_seconds" + dest),
+              0);
+    EXPECT_EQ(Metric(f_.node("32"), tok32, "lapor_outbox_failing" + dest), 0);
+  }
+  EXPECT_GE(Metric(f_.node("33"), f_.auditor_token("33"),
+                   R"(lapor_events_appended_total{author="other"})"),
+            1);
+  for (const auto& j : f_.jurisdictions()) {
+    EXPECT_EQ(Metric(f_.node(j), f_.auditor_token(j), "lapor_manifest_version"),
+              static_cast<double>(f_.manifest_version()))
+        << j;
+  }
+}
+
 TEST_F(FederationTest, ErasureAtTheOriginRemovesTheOutboxCopyForTheOwner) {
   Filed c = File(f_.node("32"), "33");
   ASSERT_FALSE(c.id.empty());
@@ -395,6 +428,13 @@ TEST_F(EscalationTest, RegencyToProvinceToHub) {
     return targets.size() >= 2;
   }));
   EXPECT_EQ(targets, (std::vector<std::string>{"33", "00"})) << events.dump();
+  // The regency counted both escalations for its operators' alerts.
+  EXPECT_EQ(Metric(f.node("33.01"), f.auditor_token("33.01"),
+                   R"(lapor_sla_escalations_total{agency="unassigned",deadline="verification"})"),
+            1);
+  EXPECT_EQ(Metric(f.node("33.01"), f.auditor_token("33.01"),
+                   R"(lapor_sla_escalations_total{agency="dinas-pu",deadline="response"})"),
+            1);
   // Every party holds the same events.
   std::vector<std::string> ref;
   ASSERT_TRUE(Eventually("33.01, 33 and the hub hold the same 4 events", [&] {

@@ -15,6 +15,7 @@
 #include "harness/node_process.h"
 #include "node/citizen_router.h"
 #include "node/federation_router.h"
+#include "node/metrics.h"
 #include "node/operator_router.h"
 #include "node/ops_router.h"
 #include "node/witness_router.h"
@@ -305,6 +306,30 @@ TEST(WitnessRouterTest, ANodeThatWitnessesNothing) {
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(Error(r)["message"], "this node witnesses no logs");
   EXPECT_TRUE(Passes(witness, Make("GET", "/witness/other")));
+}
+
+// Metric labels come from a fixed set of route templates: a tracking id, a tile path or a path
+// a client invents never becomes a label value.
+TEST(RouteOfTest, NamesEveryServedRouteByItsTemplateAndNothingElse) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(RouteOf(V{"api", "v1", "complaints"}), "/api/v1/complaints");
+  EXPECT_EQ(RouteOf(V{"api", "v1", "complaints", "32-ABCDEFGHJK"}), "/api/v1/complaints/{id}");
+  EXPECT_EQ(RouteOf(V{"api", "v1", "complaints", "32-ABCDEFGHJK", "actions"}),
+            "/api/v1/complaints/{id}/actions");
+  EXPECT_EQ(RouteOf(V{"api", "v1", "access-log"}), "/api/v1/access-log");
+  EXPECT_EQ(RouteOf(V{"federation", "v1", "events"}), "/federation/v1/events");
+  EXPECT_EQ(RouteOf(V{"log", "tile", "0", "x001", "234.p", "7"}), "/log/tile");
+  EXPECT_EQ(RouteOf(V{"log", "tile", "entries", "000"}), "/log/tile/entries");
+  EXPECT_EQ(RouteOf(V{"log", "proof", "inclusion"}), "/log/proof/inclusion");
+  EXPECT_EQ(RouteOf(V{"healthz"}), "/healthz");
+  EXPECT_EQ(RouteOf(V{"metrics"}), "/metrics");
+  EXPECT_EQ(RouteOf(V{"witness", "add-checkpoint"}), "/witness/add-checkpoint");
+  for (const V& other : {V{}, V{"api", "v1", "complaints", "x", "y", "z"},
+                         V{"api", "v1", "complaints", "32-ABCDEFGHJK", "secret"},
+                         V{"api", "v2", "complaints"}, V{"federation", "v1", "anything"},
+                         V{"log", "32-ABCDEFGHJK"}, V{"32-ABCDEFGHJK"}, V{"wp-admin", "x.php"}}) {
+    EXPECT_EQ(RouteOf(other), "other");
+  }
 }
 
 }  // namespace

@@ -808,5 +808,58 @@ TEST_F(NodeHttpTest, BadInputTableGets4xxAndChangesNothing) {
   EXPECT_EQ(node_->Fsck().exit_code, 0);
 }
 
+// GET /metrics: the Prometheus text format (promtool accepts it), for operators only. Requests,
+// authentication failures, commits and the log's state are counted; no tracking id, access code
+// or reporter data appears in it.
+TEST_F(NodeHttpTest, MetricsAreForOperatorsAndCarryNothingPersonal) {
+  EXPECT_EQ(node_->Get("/metrics").status, 401);
+  auto created = node_->Post("/api/v1/complaints", Complaint());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.Json()["tracking_id"];
+  const std::string code = created.Json()["access_code"];
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + id + "?access_code=WRONGCODE1").status, 401);
+  EXPECT_EQ(node_->Get("/no/such/" + id).status, 404);
+
+  HttpResponse m;
+  auto value = [&](const std::string& series) {
+    const std::string line = "\n" + series + " ";
+    size_t at = m.body.find(line);
+    if (at == std::string::npos) return -1.0;
+    return std::stod(m.body.substr(at + line.size()));
+  };
+  ASSERT_TRUE(Eventually("the log's checkpoint covers the complaint", [&] {
+    m = node_->Get("/metrics", auditor_);
+    return m.status == 200 && value("lapor_log_checkpoint_size") == 1;
+  }));
+  EXPECT_EQ(m.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(value(R"(lapor_http_requests_total{code="201",route="/api/v1/complaints"})"), 1);
+  EXPECT_EQ(value(R"(lapor_http_requests_total{code="401",route="/api/v1/complaints/{id}"})"), 1);
+  EXPECT_EQ(value(R"(lapor_auth_failures_total{route="/api/v1/complaints/{id}"})"), 1);
+  EXPECT_EQ(value(R"(lapor_auth_failures_total{route="/metrics"})"), 1);
+  EXPECT_EQ(value(R"(lapor_http_requests_total{code="404",route="other"})"), 1);
+  EXPECT_EQ(value(R"(lapor_http_request_duration_seconds_count{route="/api/v1/complaints"})"), 1);
+  EXPECT_EQ(value(R"(lapor_events_appended_total{author="own"})"), 1);
+  EXPECT_GE(value(R"(lapor_commits_total{result="ok"})"), 1);
+  EXPECT_GE(value("lapor_commit_duration_seconds_count"), 1);
+  EXPECT_EQ(value("lapor_log_next_seq"), 1);
+  EXPECT_EQ(value("lapor_store_state"), 0);
+  EXPECT_EQ(value("lapor_witness_cosignature_age_seconds"), -1);
+  EXPECT_EQ(value("lapor_manifest_version"), 0);  // a lone node
+  for (const std::string& personal :
+       {id, code, std::string("Siti"), std::string("3204123456789"), std::string("6281234567890"),
+        std::string("siti@"), std::string("Merdeka"), std::string("WRONGCODE1")}) {
+    EXPECT_EQ(m.body.find(personal), std::string::npos) << personal;
+  }
+
+  const std::string file = node_->data_dir() + "/../metrics.txt";
+  {
+    std::ofstream out(file);
+    out << m.body;
+  }
+  auto checked =
+      RunCommand({"/bin/sh", "-c", std::string(LAPOR_PROMTOOL) + " check metrics < " + file});
+  EXPECT_EQ(checked.exit_code, 0) << checked.output;
+}
+
 }  // namespace
 }  // namespace lapor::testing
