@@ -12,8 +12,10 @@ PKGS=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev                # JSON, CLI parsing, logging
   libjemalloc-dev                                              # the node's allocator
   prometheus-cpp-dev                                           # /metrics (registry, text format)
+  libsystemd-dev                                               # sd_notify: READY, STOPPING, watchdog
   prometheus                                                   # promtool: checks /metrics and the alert rules
   wrk                                                          # benchmark load generator
+  nginx openssl                                                # the TLS front door and its test (deploy/nginx/)
   clang                                                        # sanitizer builds (deploy/sanitize.sh)
 )
 missing=()

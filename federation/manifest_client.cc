@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "base/periodic.h"
+#include "federation/peer_client.h"
 #include "protocol/manifest.h"
 
 namespace lapor::federation {
@@ -31,9 +32,7 @@ struct ManifestClient::Impl {
   bool FetchOnce() {
     std::string envelope;
     try {
-      web::http::client::http_client_config cfg;
-      cfg.set_timeout(std::chrono::seconds(5));
-      web::http::client::http_client client(hub_url, cfg);
+      web::http::client::http_client client(hub_url, PeerClientConfig(std::chrono::seconds(5)));
       auto resp = client.request(web::http::methods::GET, "/federation/v1/manifest").get();
       auto bytes = resp.extract_vector().get();
       if (resp.status_code() != 200) {

@@ -18,6 +18,7 @@
 #include "base/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
+#include "federation/peer_client.h"
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
 #include "protocol/lifecycle.h"
@@ -58,9 +59,8 @@ Result<std::string> PostSigned(const ReplicatorOptions& opt, const std::string& 
   if (base_url.empty()) return Status::Unavailable("no URL for node " + to);
   auto auth = SignRequest(*opt.key, opt.node_id, to, "POST", path, body, opt.clock->NowMs());
   try {
-    web::http::client::http_client_config cfg;
-    cfg.set_timeout(std::chrono::milliseconds(timeout_ms));
-    web::http::client::http_client client(base_url, cfg);
+    web::http::client::http_client client(base_url,
+                                          PeerClientConfig(std::chrono::milliseconds(timeout_ms)));
     web::http::http_request req(web::http::methods::POST);
     req.set_request_uri(path);
     req.set_body(std::vector<unsigned char>(body.begin(), body.end()));
@@ -85,7 +85,13 @@ Result<std::string> PostSigned(const ReplicatorOptions& opt, const std::string& 
         VerifyResponse(*member, opt.node_id, auth.nonce, *out, *sig, opt.clock->NowMs()));
     return out;
   } catch (const std::exception& e) {
-    return Status::Unavailable(std::string("unreachable: ") + e.what());
+    std::string why = e.what();
+    // cpprestsdk does not say why a handshake failed; most often the peer's certificate is not
+    // one this node trusts.
+    if (why.find("SSL handshake") != std::string::npos) {
+      why += " (is the peer's certificate trusted? node.json tls_ca_file names the CA)";
+    }
+    return Status::Unavailable("unreachable: " + why);
   }
 }
 

@@ -8,6 +8,7 @@
 #include "crypto/encoding.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
+#include "federation/peer_client.h"
 
 namespace lapor::federation {
 
@@ -89,9 +90,8 @@ WitnessClient::WitnessClient(storage::TreeLog* log, std::vector<WitnessEndpoint>
       spdlog::error("witness {}: bad cosigner key: {}", w.url, v.status().ToString());
       continue;
     }
-    web::http::client::http_client_config cfg;
-    cfg.set_timeout(std::chrono::seconds(5));
-    auto client = std::make_unique<web::http::client::http_client>(w.url, cfg);
+    auto client = std::make_unique<web::http::client::http_client>(
+        w.url, PeerClientConfig(std::chrono::seconds(5)));
     impl_->peers.push_back({std::move(w), *v, std::move(client)});
   }
   impl_->loop = std::make_unique<Periodic>("lapor-witness", std::chrono::milliseconds(500),

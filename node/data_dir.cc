@@ -259,6 +259,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.hub_url = j.value("hub_url", c.hub_url);
     c.manifest_interval_ms = j.value("manifest_interval_ms", c.manifest_interval_ms);
     c.peer_urls = j.value("peer_urls", c.peer_urls);
+    c.tls_ca_file = j.value("tls_ca_file", c.tls_ca_file);
+    if (!c.tls_ca_file.empty() && c.tls_ca_file[0] != '/')
+      c.tls_ca_file = path_ + "/" + c.tls_ca_file;
     c.delivery_batch = j.value("delivery_batch", c.delivery_batch);
     c.retry_initial_ms = j.value("retry_initial_ms", c.retry_initial_ms);
     c.retry_max_ms = j.value("retry_max_ms", c.retry_max_ms);

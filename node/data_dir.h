@@ -61,6 +61,9 @@ struct NodeConfig {
   std::vector<std::pair<std::string, std::string>> witnesses;
   // Event delivery to other nodes (federation/replicator.h).
   std::map<std::string, std::string> peer_urls;  // node id -> base URL, overriding the manifest
+  // PEM certificates of the CA that https peers' (and the hub's, witnesses') certificates must
+  // chain to; empty: the system's CAs (federation/peer_client.h). A relative path is in the folder.
+  std::string tls_ca_file;
   int delivery_batch = 256;
   int retry_initial_ms = 200;
   int retry_max_ms = 30000;

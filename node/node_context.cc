@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include "base/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
+#include "federation/peer_client.h"
 #include "node/stats.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
@@ -43,6 +45,8 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   auto calendar =
       protocol::WorkingCalendar::LoadWithNational(n->data_.HolidaysPath(), c.utc_offset_minutes);
   if (!calendar.ok()) return calendar.status();
+
+  LAPOR_RETURN_IF_ERROR(federation::SetPeerCaFile(c.tls_ca_file));
 
   storage::StoreOptions store_options;
   store_options.commit_gather_writes = c.commit_gather_writes;
@@ -249,6 +253,8 @@ Status NodeContext::Start() {
   // store refuses writes and serves reads, and writes resume here once the data folder has room.
   health_ = std::make_unique<Periodic>("lapor-health", std::chrono::milliseconds(500), [this] {
     Status h = store_->Health();
+    // systemd's watchdog (WatchdogSec): pinged while the node is alive and not failed.
+    if (h.ok() || h.code() == Status::Code::kNoSpace) sd_notify(0, "WATCHDOG=1");
     if (h.ok()) return;
     if (h.code() == Status::Code::kNoSpace) return WhileDiskFull(h);
     if (store_failed_.exchange(true)) return;
@@ -256,6 +262,9 @@ Status NodeContext::Start() {
     ::kill(::getpid(), SIGTERM);
   });
   health_->Start();
+  // Under systemd (Type=notify): serving from now on. Without NOTIFY_SOCKET this does nothing.
+  sd_notifyf(0, "READY=1\nSTATUS=serving http://%s:%d/ as node %s", host_.c_str(), port_,
+             c.node_id.c_str());
   return Status::Ok();
 }
 
@@ -278,6 +287,7 @@ void NodeContext::WhileDiskFull(const Status& why) {
 Status NodeContext::Stop() {
   if (!started_) return store_->Health();
   started_ = false;
+  sd_notify(0, "STOPPING=1\nSTATUS=draining requests, then stopping");
   health_->Stop();
   // Drain, not close: the server keeps answering 503 until the process exits (or the context is
   // destroyed), so a client that comes late learns the node is stopping.

@@ -38,6 +38,8 @@ class NodeContext {
 
   // Takes back this node's own events other nodes hold beyond its log (after a restore), then
   // serves HTTP and starts the loops (SLA, delivery, statistics, manifest, witnesses, log, health).
+  // Under systemd (Type=notify) it then says READY=1; the health loop pings the watchdog while
+  // the store has not failed, and Stop says STOPPING=1 first.
   Status Start();
   // Stops in the reverse order: the HTTP edge first (in-flight requests get their replies), the
   // loops, a last log integration, the store. An error if the store failed at any time (the
