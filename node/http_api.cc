@@ -26,10 +26,12 @@
 
 #include "base/clock.h"
 #include "base/mutex.h"
+#include "base/thread_name.h"
 #include "federation/request_auth.h"
 #include "node/citizen_router.h"
 #include "node/federation_router.h"
 #include "node/http_router.h"
+#include "node/log_context.h"
 #include "node/log_router.h"
 #include "node/operator_router.h"
 #include "node/ops_router.h"
@@ -191,7 +193,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   const bool peer_counted_;  // counted in Impl::per_peer
   unsigned version_ = 11;
   bool keep_alive_ = true;
-  bool head_ = false;  // a HEAD request: the reply's headers only
+  bool head_ = false;       // a HEAD request: the reply's headers only
+  std::string request_id_;  // of the request being read (node/log_context.h)
   size_t linger_left_ = 0;
   std::vector<char> discard_;
 };
@@ -282,6 +285,7 @@ struct HttpApi::Impl {
 
   // One parsed request: the rate limits, then the routers. `reply` is called exactly once.
   void Handle(Request r, const Reply& reply) {
+    RequestLogScope log_scope(r.request_id);
     {
       MutexLock lock(mu);
       if (stopping) {
@@ -291,9 +295,10 @@ struct HttpApi::Impl {
       ++in_flight;
     }
     Reply counted = [this, reply, route = metrics ? RouteOf(r.segments) : std::string(),
-                     start = std::chrono::steady_clock::now()](Response resp) {
+                     start = std::chrono::steady_clock::now(), id = r.request_id](Response resp) {
       // The path holds tracking ids only; the query (access codes) and bodies are never logged.
       const int status = resp.status;
+      resp.headers.emplace_back("X-Request-Id", id);
       reply(std::move(resp));
       if (metrics) {
         metrics->ObserveRequest(
@@ -385,6 +390,7 @@ bool HttpSession::MayUseReserve(const BeastRequest& req) const {
 
 void HttpSession::ReadHeader() {
   parser_.emplace();
+  request_id_.clear();
   parser_->header_limit(static_cast<std::uint32_t>(api_->limits.max_header_bytes));
   // No limit while the headers are read (the parser would refuse a declared length as malformed
   // before OnHeader knows the path); OnHeader sets the request's own limit.
@@ -412,6 +418,7 @@ void HttpSession::OnHeader(beast::error_code ec) {
   // to (a slow client gets no reply, only a closed connection).
   if (ec) return Close();
   const BeastRequest& req = parser_->get();
+  request_id_ = RequestIdFor(View(req["X-Request-Id"]));
   version_ = req.version();
   keep_alive_ = req.keep_alive();
   head_ = req.method() == http::verb::head;
@@ -472,6 +479,7 @@ void HttpSession::Dispatch() {
   auto r = ToRequest(std::move(req), "", Clock::Real()->NowMs());
   if (!r.ok()) return Refuse(r.status());
   r->client = api_->ClientOf(peer_, *r);
+  r->request_id = request_id_;
   spdlog::debug("{} {}", r->method, r->path);
   api_->Handle(std::move(*r), reply);
 }
@@ -502,6 +510,8 @@ void HttpSession::Refuse(const Status& s,
                          std::vector<std::pair<std::string, std::string>> headers) {
   Response r = ErrorResponse(s);
   for (auto& h : headers) r.headers.push_back(std::move(h));
+  // Refused before the request was whole: its id, if its headers were read, else a new one.
+  r.headers.emplace_back("X-Request-Id", request_id_.empty() ? RequestIdFor("") : request_id_);
   Write(std::move(r), /*close=*/true);
 }
 
@@ -617,6 +627,7 @@ Status HttpApi::Start(const std::string& host, int port) {
   im.Accept();
   for (int i = 0; i < std::max(1, im.config.http_threads); ++i) {
     im.threads.emplace_back([&im] {
+      SetThreadName("lapor-http");
       for (;;) {
         try {
           im.ioc.run();

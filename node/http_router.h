@@ -49,6 +49,8 @@ struct Request {
   int64_t now_ms = 0;
   // The client's address: the peer's, or the one a trusted proxy names in X-Forwarded-For.
   std::string client;
+  // For the logs and the X-Request-Id reply header (node/log_context.h RequestIdFor).
+  std::string request_id;
 
   std::optional<std::string> Header(const std::string& name) const;
 };

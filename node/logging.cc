@@ -8,6 +8,8 @@
 #include <ctime>
 #include <memory>
 
+#include "node/log_context.h"
+
 namespace lapor::node {
 namespace {
 
@@ -43,7 +45,8 @@ void AppendJsonString(std::string_view s, spdlog::memory_buf_t& out) {
   out.push_back('"');
 }
 
-// {"time":"2026-12-03T13:45:00.123Z","level":"info","subsystem":"lapor","thread":123,"message":"..."}
+// {"time":"2026-12-03T13:45:00.123Z","level":"info","subsystem":"http","request_id":"5f0c...",
+//  "thread":123,"message":"..."} (request_id only inside a request)
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -64,7 +67,14 @@ class JsonFormatter final : public spdlog::formatter {
     const auto level = spdlog::level::to_string_view(msg.level);
     AppendJsonString(std::string_view(level.data(), level.size()), dest);
     dest.append(std::string_view(",\"subsystem\":"));
-    AppendJsonString(std::string_view(msg.logger_name.data(), msg.logger_name.size()), dest);
+    std::string_view subsystem = CurrentSubsystem();
+    if (subsystem.empty())
+      subsystem = std::string_view(msg.logger_name.data(), msg.logger_name.size());
+    AppendJsonString(subsystem, dest);
+    if (std::string_view id = CurrentRequestId(); !id.empty()) {
+      dest.append(std::string_view(",\"request_id\":"));
+      AppendJsonString(id, dest);
+    }
     const std::string thread = ",\"thread\":" + std::to_string(msg.thread_id) + ",\"message\":";
     dest.append(std::string_view(thread));
     AppendJsonString(std::string_view(msg.payload.data(), msg.payload.size()), dest);
@@ -72,6 +82,23 @@ class JsonFormatter final : public spdlog::formatter {
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<JsonFormatter>();
+  }
+};
+
+// Text lines' "%*": the subsystem, and the request id inside a request ("http req=5f0c...").
+class ContextFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view subsystem = CurrentSubsystem();
+    dest.append(subsystem.empty() ? std::string_view("-") : subsystem);
+    if (std::string_view id = CurrentRequestId(); !id.empty()) {
+      dest.append(std::string_view(" req="));
+      dest.append(id);
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<ContextFlag>();
   }
 };
 
@@ -87,8 +114,9 @@ Status SetupLogging(const std::string& format, const char* field) {
   if (format == "json") {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc));
+    auto text = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    text->add_flag<ContextFlag>('*').set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%*] %v");
+    logger->set_formatter(std::move(text));
   }
   return Status::Ok();
 }

@@ -1,5 +1,7 @@
-// The node's log lines on stderr: "text" (time, level, message: for a terminal) or "json" (one
-// object per line: time, level, subsystem, thread, message; for journald and log shippers).
+// The node's log lines on stderr: "text" (time, level, [subsystem req=id], message: for a
+// terminal) or "json" (one object per line: time, level, subsystem, request_id inside a request,
+// thread, message; for journald and log shippers). The subsystem is the thread's name
+// (node/log_context.h); the request id is the one sent back as X-Request-Id.
 // Messages never carry personal data or secrets: reporters' data and tokens stay out of every
 // log call (tests read the node's log for it).
 #pragma once

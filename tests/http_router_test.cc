@@ -15,6 +15,7 @@
 #include "harness/node_process.h"
 #include "node/citizen_router.h"
 #include "node/federation_router.h"
+#include "node/log_context.h"
 #include "node/metrics.h"
 #include "node/operator_router.h"
 #include "node/ops_router.h"
@@ -330,6 +331,27 @@ TEST(RouteOfTest, NamesEveryServedRouteByItsTemplateAndNothingElse) {
                          V{"log", "32-ABCDEFGHJK"}, V{"32-ABCDEFGHJK"}, V{"wp-admin", "x.php"}}) {
     EXPECT_EQ(RouteOf(other), "other");
   }
+}
+
+TEST(RequestIdTest, KeepsAPlainClientIdAndMakesOneOtherwise) {
+  EXPECT_EQ(RequestIdFor("abc-123_X.y"), "abc-123_X.y");
+  for (const std::string& bad : {std::string(), std::string("a b"), std::string("x\ny"),
+                                std::string(65, 'a'), std::string("caf\xc3\xa9")}) {
+    const std::string id = RequestIdFor(bad);
+    EXPECT_EQ(id.size(), 16u) << bad;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+  }
+  EXPECT_NE(RequestIdFor(""), RequestIdFor(""));
+  EXPECT_EQ(CurrentRequestId(), "");
+  {
+    RequestLogScope outer("outer");
+    {
+      RequestLogScope inner("inner");
+      EXPECT_EQ(CurrentRequestId(), "inner");
+    }
+    EXPECT_EQ(CurrentRequestId(), "outer");
+  }
+  EXPECT_EQ(CurrentRequestId(), "");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -859,6 +860,30 @@ TEST_F(NodeHttpTest, MetricsAreForOperatorsAndCarryNothingPersonal) {
   auto checked =
       RunCommand({"/bin/sh", "-c", std::string(LAPOR_PROMTOOL) + " check metrics < " + file});
   EXPECT_EQ(checked.exit_code, 0) << checked.output;
+}
+
+// Every reply carries X-Request-Id (the client's, if it is a plain token, else a new one), and the
+// node's log lines written while handling a request name it, with the subsystem.
+TEST_F(NodeHttpTest, RequestIdsComeBackAndMarkTheLogLines) {
+  auto own = node_->Post("/federation/v1/events", json::object(), "");
+  const std::string generated = own.headers["x-request-id"];
+  EXPECT_EQ(generated.size(), 16u) << generated;
+  EXPECT_NE(node_->Get("/healthz").headers["x-request-id"], generated);
+  auto traced =
+      Http(node_->port(), "POST", "/federation/v1/events", "{}",
+           {{"Content-Type", "application/x-protobuf"}, {"X-Request-Id", "trace-42.a_b"}});
+  EXPECT_EQ(traced.headers["x-request-id"], "trace-42.a_b");
+  auto odd = Http(node_->port(), "GET", "/healthz", "", {{"X-Request-Id", "no spaces; or {json}"}});
+  EXPECT_EQ(odd.headers["x-request-id"].size(), 16u) << odd.headers["x-request-id"];
+  std::string log;
+  ASSERT_TRUE(Eventually("the refusal is logged with its request id", [&] {
+    std::ifstream in(node_->data_dir() + "/node.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    log = ss.str();
+    return log.find("[http req=trace-42.a_b] federation request /federation/v1/events") !=
+           std::string::npos;
+  })) << log;
 }
 
 }  // namespace
