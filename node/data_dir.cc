@@ -170,10 +170,15 @@ bool IsIpAddress(const std::string& s) {
 }
 
 nlohmann::json EdgeJson(const EdgeLimits& e) {
-  return {{"max_connections", e.max_connections},     {"connection_reserve", e.connection_reserve},
-          {"header_timeout_ms", e.header_timeout_ms}, {"body_timeout_ms", e.body_timeout_ms},
-          {"max_header_bytes", e.max_header_bytes},   {"filings_per_minute", e.filings_per_minute},
-          {"access_per_minute", e.access_per_minute}, {"trusted_proxies", e.trusted_proxies}};
+  return {{"max_connections", e.max_connections},
+          {"connection_reserve", e.connection_reserve},
+          {"header_timeout_ms", e.header_timeout_ms},
+          {"body_timeout_ms", e.body_timeout_ms},
+          {"reserve_header_timeout_ms", e.reserve_header_timeout_ms},
+          {"max_header_bytes", e.max_header_bytes},
+          {"filings_per_minute", e.filings_per_minute},
+          {"access_per_minute", e.access_per_minute},
+          {"trusted_proxies", e.trusted_proxies}};
 }
 
 Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
@@ -181,7 +186,8 @@ Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
   static const char* kKnown[] = {
       "max_connections_per_client", "max_connections",   "connection_reserve",
       "header_timeout_ms",          "body_timeout_ms",   "max_header_bytes",
-      "filings_per_minute",         "access_per_minute", "trusted_proxies"};
+      "filings_per_minute",         "access_per_minute", "trusted_proxies",
+      "reserve_header_timeout_ms"};
   for (const auto& item : j.items()) {
     const std::string& key = item.key();
     if (std::find_if(std::begin(kKnown), std::end(kKnown),
@@ -206,6 +212,8 @@ Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
       number("max_connections_per_client", 1, 1000000, &e->max_connections_per_client));
   LAPOR_RETURN_IF_ERROR(number("header_timeout_ms", 100, 600000, &e->header_timeout_ms));
   LAPOR_RETURN_IF_ERROR(number("body_timeout_ms", 100, 3600000, &e->body_timeout_ms));
+  LAPOR_RETURN_IF_ERROR(
+      number("reserve_header_timeout_ms", 100, 600000, &e->reserve_header_timeout_ms));
   int header_bytes = static_cast<int>(e->max_header_bytes);
   LAPOR_RETURN_IF_ERROR(number("max_header_bytes", 1024, 1024 * 1024, &header_bytes));
   e->max_header_bytes = static_cast<size_t>(header_bytes);

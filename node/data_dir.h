@@ -29,7 +29,10 @@ struct EdgeLimits {
   // reserve (trusted proxies are not counted).
   int max_connections_per_client = 128;
   int header_timeout_ms = 15000;  // from accept (or the last reply) until a request's headers end
-  int body_timeout_ms = 60000;    // to read a request's body once its headers are in
+  // The same for a connection on the reserve (at most header_timeout_ms): short, so that slow
+  // clients cannot hold the reserve that /healthz and operators need.
+  int reserve_header_timeout_ms = 1000;
+  int body_timeout_ms = 60000;          // to read a request's body once its headers are in
   size_t max_header_bytes = 16 * 1024;  // the request line and headers (431 above)
   int filings_per_minute = 30;          // complaints one client may file (429 beyond, Retry-After)
   int access_per_minute = 60;           // requests carrying an access code one client may make

@@ -57,9 +57,6 @@ constexpr int kLingerMs = 2000;
 const beast::error_category& kHttpErrors =
     http::make_error_code(http::error::bad_method).category();
 
-// How long a connection on the reserve may take to send its request's headers.
-constexpr int kReserveHeaderMs = 1000;
-
 // The peer's address as text (an IPv4-mapped IPv6 address as IPv4); "" if the socket has none.
 std::string PeerOf(const tcp::socket& s) {
   beast::error_code ec;
@@ -397,9 +394,9 @@ void HttpSession::ReadHeader() {
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   // A connection on the reserve gets a short deadline: whoever holds it without sending a request
   // gives it back within a second.
-  stream_.expires_after(Millis(reserve_only_
-                                   ? std::min(api_->limits.header_timeout_ms, kReserveHeaderMs)
-                                   : api_->limits.header_timeout_ms));
+  stream_.expires_after(Millis(reserve_only_ ? std::min(api_->limits.header_timeout_ms,
+                                                        api_->limits.reserve_header_timeout_ms)
+                                             : api_->limits.header_timeout_ms));
   http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });

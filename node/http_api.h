@@ -9,9 +9,10 @@
 //   - connections: at most edge.max_connections (lowered to fit the open-file limit, which is
 //     raised to its hard limit at Start); beyond it a 503 before any request. A connection over
 //     the last edge.connection_reserve, or beyond edge.max_connections_per_client of its address
-//     (trusted proxies are not counted), is "on the reserve": it has one second to send its
-//     headers and serves only /healthz, operators (Authorization) and members (federation
-//     requests naming their node), 503 for the rest;
+//     (trusted proxies are not counted), is "on the reserve": it has
+//     edge.reserve_header_timeout_ms (one second) to send its headers and serves only /healthz,
+//     operators (Authorization) and members (federation requests naming their node), 503 for the
+//     rest;
 //   - per-client rate limits on filing and on access-code look-ups (429 with Retry-After;
 //     node/rate_limiter.h).
 // Replies from commit callbacks are posted to the HTTP threads; Drain refuses new requests (503)
