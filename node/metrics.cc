@@ -8,7 +8,6 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
-#include <set>
 #include <utility>
 
 #include "base/mutex.h"
@@ -145,7 +144,6 @@ struct NodeMetrics::Impl {
 
   Mutex mu;
   MetricSources sources LAPOR_GUARDED_BY(mu);
-  std::set<std::string> destinations LAPOR_GUARDED_BY(mu);
   // Request series already made, so the hot path finds them without the family's lock order.
   Mutex series_mu;
   std::map<std::pair<std::string, int>, prometheus::Counter*> request_series
@@ -198,35 +196,35 @@ void NodeMetrics::SetSources(MetricSources sources) {
 
 std::string NodeMetrics::Scrape(int64_t now_ms) {
   Impl& m = *impl_;
+  MetricSources s;
   {
     MutexLock lock(m.mu);
-    const MetricSources& s = m.sources;
-    if (s.checkpoint) {
-      auto [size, time_ms] = s.checkpoint();
-      m.checkpoint_size.Set(static_cast<double>(size));
-      m.checkpoint_age.Set(Seconds(now_ms, time_ms));
-    }
-    if (s.next_seq) m.next_seq.Set(static_cast<double>(s.next_seq()));
-    if (s.last_cosignature_ms) {
-      const int64_t t = s.last_cosignature_ms();
-      m.cosignature_age.Set(t > 0 ? Seconds(now_ms, t) : -1);
-    }
-    if (s.outbox) {
-      for (const auto& d : s.outbox()) {
-        m.destinations.insert(d.node);
-        m.backlog.Add({{"destination", d.node}}).Set(static_cast<double>(d.backlog));
-        m.oldest.Add({{"destination", d.node}})
-            .Set(d.backlog > 0 ? Seconds(now_ms, d.oldest_pending_ms) : 0.0);
-        m.failing.Add({{"destination", d.node}}).Set(d.failing ? 1 : 0);
-      }
-    }
-    if (s.manifest) {
-      auto [version, issued_ms] = s.manifest();
-      m.manifest_version.Set(static_cast<double>(version));
-      m.manifest_age.Set(version > 0 ? Seconds(now_ms, issued_ms) : 0.0);
-    }
-    if (s.store_state) m.store_state.Set(s.store_state());
+    s = m.sources;
   }
+  if (s.checkpoint) {
+    auto [size, time_ms] = s.checkpoint();
+    m.checkpoint_size.Set(static_cast<double>(size));
+    m.checkpoint_age.Set(Seconds(now_ms, time_ms));
+  }
+  if (s.next_seq) m.next_seq.Set(static_cast<double>(s.next_seq()));
+  if (s.last_cosignature_ms) {
+    const int64_t t = s.last_cosignature_ms();
+    m.cosignature_age.Set(t > 0 ? Seconds(now_ms, t) : -1);
+  }
+  if (s.outbox) {
+    for (const auto& d : s.outbox()) {
+      m.backlog.Add({{"destination", d.node}}).Set(static_cast<double>(d.backlog));
+      m.oldest.Add({{"destination", d.node}})
+          .Set(d.backlog > 0 ? Seconds(now_ms, d.oldest_pending_ms) : 0.0);
+      m.failing.Add({{"destination", d.node}}).Set(d.failing ? 1 : 0);
+    }
+  }
+  if (s.manifest) {
+    auto [version, issued_ms] = s.manifest();
+    m.manifest_version.Set(static_cast<double>(version));
+    m.manifest_age.Set(version > 0 ? Seconds(now_ms, issued_ms) : 0.0);
+  }
+  if (s.store_state) m.store_state.Set(s.store_state());
   return prometheus::TextSerializer().Serialize(m.registry->Collect());
 }
 

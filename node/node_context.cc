@@ -188,7 +188,7 @@ Status NodeContext::Start() {
   api_->SetMetrics(metrics_.get());
   LAPOR_RETURN_IF_ERROR(api_->Start(host_, port_));
   started_ = true;
-  spdlog::info("node {} serving http://{}:{}/ (next seq {})", c.node_id, host_, port_,
+  spdlog::info("node {} serving http://{}:{}/ (next seq {})", c.node_id, host_, api_->port(),
                service_->next_seq());
 
   // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
@@ -263,7 +263,7 @@ Status NodeContext::Start() {
   });
   health_->Start();
   // Under systemd (Type=notify): serving from now on. Without NOTIFY_SOCKET this does nothing.
-  sd_notifyf(0, "READY=1\nSTATUS=serving http://%s:%d/ as node %s", host_.c_str(), port_,
+  sd_notifyf(0, "READY=1\nSTATUS=serving http://%s:%d/ as node %s", host_.c_str(), api_->port(),
              c.node_id.c_str());
   return Status::Ok();
 }

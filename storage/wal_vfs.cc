@@ -54,10 +54,10 @@ std::atomic<uint64_t> faults_injected{0};
 constexpr int kLosePower = -1;
 
 // SQLITE_OK, kLosePower, or the error this call fails with.
-int Injected(DiskFault::Op op) {
+int Injected(DiskFault::Op op, bool wal) {
   if (!fault_armed.load(std::memory_order_relaxed)) return SQLITE_OK;
   MutexLock lock(fault_mu);
-  if (!fault || fault->op != op) return SQLITE_OK;
+  if (!fault || fault->op != op || (fault->wal_only && !wal)) return SQLITE_OK;
   ++fault_calls;
   if (fault_calls < fault->nth || (fault_calls > fault->nth && !fault->sticky)) return SQLITE_OK;
   faults_injected.fetch_add(1);
@@ -167,7 +167,7 @@ int Read(sqlite3_file* file, void* out, int n, sqlite3_int64 at) {
 }
 
 int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
-  if (int rc = Injected(DiskFault::Op::kWrite); rc != SQLITE_OK) {
+  if (int rc = Injected(DiskFault::Op::kWrite, F(file)->pending != nullptr); rc != SQLITE_OK) {
     if (rc == kLosePower) LosePower();
     return rc;
   }
@@ -191,7 +191,7 @@ int Write(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
 }
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
-  if (int rc = Injected(DiskFault::Op::kTruncate); rc != SQLITE_OK) {
+  if (int rc = Injected(DiskFault::Op::kTruncate, F(file)->pending != nullptr); rc != SQLITE_OK) {
     if (rc == kLosePower) LosePower();
     return rc;
   }
@@ -213,7 +213,7 @@ int Sync(sqlite3_file* file, int flags) {
   if (int rc = Flush(f); rc != SQLITE_OK) return rc;
   // The fault strikes after the gathered bytes are written: what the sync would have made
   // durable is in the page cache, where a power loss takes it.
-  if (int rc = Injected(DiskFault::Op::kSync); rc != SQLITE_OK) {
+  if (int rc = Injected(DiskFault::Op::kSync, f->pending != nullptr); rc != SQLITE_OK) {
     if (rc == kLosePower) LosePower();
     return rc;
   }
@@ -386,9 +386,9 @@ Result<DiskFault> ParseDiskFault(std::string_view spec) {
     at = colon + 1;
   }
   const std::string field = "LAPOR_TEST_DISK_FAULT";
-  if (parts.size() < 3 || parts.size() > 4) {
+  if (parts.size() < 3 || parts.size() > 5) {
     return Status::InvalidArgument(
-        "a disk fault is OP:N:ERROR[:sticky], e.g. write:25:eio or sync:9:powerloss", field);
+        "a disk fault is OP:N:ERROR[:sticky][:wal], e.g. write:25:eio or sync:9:powerloss", field);
   }
   DiskFault f;
   if (parts[0] == "write") {
@@ -419,10 +419,15 @@ Result<DiskFault> ParseDiskFault(std::string_view spec) {
   } else {
     return Status::InvalidArgument("the error must be eio, enospc or powerloss", field);
   }
-  if (parts.size() == 4) {
-    if (f.power_loss) return Status::InvalidArgument("the power goes only once", field);
-    if (parts[3] != "sticky") return Status::InvalidArgument("the last part may be sticky", field);
-    f.sticky = true;
+  for (size_t i = 3; i < parts.size(); ++i) {
+    if (parts[i] == "sticky" && !f.sticky && !f.wal_only) {
+      if (f.power_loss) return Status::InvalidArgument("the power goes only once", field);
+      f.sticky = true;
+    } else if (parts[i] == "wal" && !f.wal_only) {
+      f.wal_only = true;
+    } else {
+      return Status::InvalidArgument("after the error may come sticky, then wal", field);
+    }
   }
   return f;
 }

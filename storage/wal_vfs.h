@@ -49,8 +49,12 @@ struct DiskFault {
   bool no_space = false;  // ENOSPC rather than EIO
   bool sticky = false;
   bool power_loss = false;
+  // Only calls on WAL files count (the commits'): a fault on the database file during a WAL
+  // checkpoint is retried by the next checkpoint and never seen, which would make a sweep miss.
+  bool wal_only = false;
 };
-// "write:25:eio", "write:3:enospc:sticky", "truncate:1:eio", "sync:40:powerloss".
+// "write:25:eio", "write:3:enospc:sticky", "truncate:1:eio", "sync:40:powerloss",
+// "write:8:enospc:wal", "sync:3:eio:sticky:wal".
 // InvalidArgument names the part.
 Result<DiskFault> ParseDiskFault(std::string_view spec);
 // Sets (or with nullopt clears) the fault and restarts the counts. Thread-safe.

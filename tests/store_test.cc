@@ -527,6 +527,12 @@ TEST(DiskFaultSpecTest, ParsesEachPartAndNamesWhatIsWrong) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ(f->op, DiskFault::Op::kSync);
   EXPECT_TRUE(f->power_loss && !f->sticky);
+  f = ParseDiskFault("write:8:enospc:wal");
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->no_space && f->wal_only && !f->sticky);
+  f = ParseDiskFault("sync:3:eio:sticky:wal");
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->sticky && f->wal_only);
   for (const char* bad :
        {"", "write", "write:0:eio", "write:x:eio", "read:1:eio", "write:1:ebusy",
         "write:1:eio:forever", "sync:1:powerloss:sticky", "write:1:eio:sticky:more"}) {
