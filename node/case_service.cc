@@ -132,7 +132,7 @@ uint64_t CaseService::next_seq() {
 
 Status CaseService::ResumeWrites() {
   MutexLock lock(seq_mu_);
-  if (store_->Health().code() != Status::Code::kNoSpace) return store_->Health();
+  if (Status health = store_->Health(); health.code() != Status::Code::kNoSpace) return health;
   if (unsettled_.load() != 0) return Status::Unavailable("writes are still being answered");
   auto next = store_->NextSeq();
   if (!next.ok()) return next.status();

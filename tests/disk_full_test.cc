@@ -39,6 +39,9 @@ class DiskFullTest : public ::testing::Test {
   void SetUp() override {
     mount_ = MakeTempDir("lapor-full");
     if (::mount("tmpfs", mount_.c_str(), "tmpfs", 0, "size=96m,mode=0700") != 0) {
+      // Skipped, saying why, only where mounting is not allowed (not root, no CAP_SYS_ADMIN):
+      // a full disk cannot be made without a file system of our own. CI runs as root, where it
+      // runs; disk_fault_test covers the same path through injected ENOSPC everywhere.
       GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)
                    << "): this test needs root, as CI runs";
     }
