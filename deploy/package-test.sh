@@ -37,17 +37,32 @@ fi
 # machine's hard limit if lower: raising it needs CAP_SYS_RESOURCE, which containers often lack).
 DATA=/var/lib/lapor/99-package-test
 rm -rf "$DATA"
-PORT=$((20000 + RANDOM % 20000))
-runuser -u lapor -- sh -c "umask 077; /usr/bin/lapor-node init --data-dir $DATA --jurisdiction 32 --listen 127.0.0.1:$PORT" >/dev/null
+runuser -u lapor -- sh -c "umask 077; /usr/bin/lapor-node init --data-dir $DATA --jurisdiction 32" >/dev/null
 [ "$(stat -c %U:%a "$DATA")" = "lapor:700" ] || fail "data folder is $(stat -c %U:%a "$DATA")"
 NOFILE=$(( $(ulimit -Hn) < 65536 ? $(ulimit -Hn) : 65536 ))
-prlimit --nofile=$NOFILE:$NOFILE setpriv --reuid=lapor --regid=lapor --init-groups /usr/bin/lapor-node run --data-dir "$DATA" --log-format json \
-  > "$DATA.log" 2>&1 &
-PID=$!
-for _ in $(seq 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A port below the ephemeral range (32768-) that nothing listens on; should another process take
+# it between the check and the bind, the node exits with "Address already in use" and the next
+# try takes another port.
+PID=""
+for _ in $(seq 10); do
+  PORT=$((20000 + RANDOM % 12000))
+  port_busy "$PORT" && continue
+  prlimit --nofile=$NOFILE:$NOFILE setpriv --reuid=lapor --regid=lapor --init-groups \
+    /usr/bin/lapor-node run --data-dir "$DATA" --listen "127.0.0.1:$PORT" --log-format json \
+    > "$DATA.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+    kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$PID" 2>/dev/null && break
+  wait "$PID" || true
+  grep -q "Address already in use" "$DATA.log" || { cat "$DATA.log"; fail "the node exited at start"; }
+  PID=""
 done
+[ -n "$PID" ] || fail "no free port found in 10 tries"
 curl -fsS "http://127.0.0.1:$PORT/healthz" | grep -q '"status":"ok"' || { cat "$DATA.log"; fail "no /healthz"; }
 curl -fsS -X POST "http://127.0.0.1:$PORT/api/v1/complaints" -H 'Content-Type: application/json' \
   -d '{"title":"Lampu jalan padam","description":"Lampu jalan di depan pasar padam sejak seminggu.","category":"infrastruktur","report_type":"pengaduan","region_code":"32.04","reporter":{"name":"Uji Paket"}}' \
