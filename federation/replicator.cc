@@ -21,6 +21,7 @@
 #include "federation/peer_client.h"
 #include "federation/request_auth.h"
 #include "lapor/v1/event.pb.h"
+#include "protocol/envelope.h"
 #include "protocol/lifecycle.h"
 
 namespace lapor::federation {
@@ -420,7 +421,10 @@ std::string PeerUrl(const ReplicatorOptions& opt, const std::string& node) {
 
 namespace lapor::federation {
 
-Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service) {
+Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service, CatchUpReport* report) {
+  CatchUpReport local;
+  if (report == nullptr) report = &local;
+  *report = CatchUpReport{};
   auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
   if (!m) return 0;
   std::vector<std::string> peers;
@@ -437,6 +441,7 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service) {
   for (const auto& peer : peers) {
     const std::string url = PeerUrl(opt, peer);
     if (url.empty()) continue;
+    bool first_page = true;
     for (;;) {
       v1::PullRequest pull;
       pull.set_author(opt.node_id);
@@ -448,7 +453,22 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service) {
         break;
       }
       v1::PullResponse out;
-      if (!out.ParseFromString(*resp) || out.envelopes().empty()) break;
+      if (!out.ParseFromString(*resp)) break;
+      if (first_page) {
+        first_page = false;
+        ++report->answered;
+        if (peer == protocol::kHubNode) report->hub_answered = true;
+      }
+      if (out.envelopes().empty()) break;
+      // The peer's copies are in seq order: the last one is the highest it holds of this page.
+      {
+        protocol::EventEnvelope last;
+        if (protocol::ParseEventEnvelope(*out.envelopes().rbegin(), &last).ok() &&
+            last.event.node_id() == opt.node_id && last.event.seq() + 1 > report->highest_seen) {
+          report->highest_seen = last.event.seq() + 1;
+          report->highest_from = peer;
+        }
+      }
       int n = 0;
       // The whole page in one go (one group commit); event by event only where a case's earlier
       // events must be fetched first (events already re-appended are skipped).
@@ -496,6 +516,7 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service) {
         "(restored from a backup?)",
         recovered);
   }
+  report->recovered = recovered;
   return recovered;
 }
 

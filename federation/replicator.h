@@ -79,7 +79,17 @@ class OwnLog {
 // after its last seq (POST /federation/v1/pull, by origin and seq) and re-appends them, so its
 // log continues exactly where it was and no seq is ever signed twice. Runs before the node
 // serves. Returns how many own events were recovered.
-Result<int> CatchUpAtStart(const ReplicatorOptions& options, OwnLog* own_log);
+// `report` (if given) learns how far other nodes have seen this log and who answered: a node
+// whose next_seq() is still below `highest_seen` after catch-up has lost events no peer holds.
+struct CatchUpReport {
+  int recovered = 0;
+  uint64_t highest_seen = 0;  // 1 + the highest seq of this node's events any peer holds
+  std::string highest_from;   // the peer that holds it
+  int answered = 0;           // peers that answered the pull
+  bool hub_answered = false;
+};
+Result<int> CatchUpAtStart(const ReplicatorOptions& options, OwnLog* own_log,
+                           CatchUpReport* report = nullptr);
 
 // Once the node serves: asks every peer to deliver again everything after what this node last
 // received from it (POST /federation/v1/rewind), so events that arrived after a backup come

@@ -4,6 +4,8 @@
 // only mean checkpoints without their cosignature).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,11 +19,26 @@ struct WitnessEndpoint {
   std::string vkey;  // the witness's cosigner key (type 0x04): replies are verified with it
 };
 
+// What a round of submissions learned: the largest size of this log any witness holds (it has
+// cosigned a checkpoint of that size), which witness, and how many answered at all.
+struct WitnessProbe {
+  uint64_t highest_known = 0;
+  std::string highest_url;
+  int answered = 0;
+};
+
 class WitnessClient {
  public:
-  WitnessClient(storage::TreeLog* log, std::vector<WitnessEndpoint> witnesses);
+  // `on_ahead(size, url)`, if set, is called (on the client's thread) whenever a witness holds a
+  // size of this log beyond the node's own checkpoint: the node has lost events it signed (a
+  // restore from an old backup), or another process signs with its key.
+  WitnessClient(storage::TreeLog* log, std::vector<WitnessEndpoint> witnesses,
+                std::function<void(uint64_t, const std::string&)> on_ahead = {});
   ~WitnessClient();  // stops the thread
   void Start();
+  // One round of submissions now, on the caller's thread (taking turns with the loop's rounds):
+  // learns the size each witness holds, and gets the checkpoint cosigned where it is consistent.
+  WitnessProbe Probe();
 
  private:
   struct Impl;

@@ -1,10 +1,14 @@
 #include "node/admin.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -21,6 +25,7 @@
 #include "protocol/manifest.h"
 #include "protocol/regions.h"
 #include "protocol/tracking_id.h"
+#include "storage/backup.h"
 #include "storage/store.h"
 
 namespace lapor::node {
@@ -376,6 +381,221 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
                             dir + "` (the node may run)"));
   }
   std::printf("the write-ahead log was emptied: no copy is left in lapor.db-wal\n");
+  return 0;
+}
+
+namespace {
+
+// The data folder's files a backup carries besides the database (holidays.txt may be absent).
+constexpr const char* kBackedUpFiles[] = {"node.json", "node.key", "sealing.key", "holidays.txt"};
+
+Status WriteFileSynced(const std::string& path, const std::string& content, mode_t mode) {
+  FILE* f = std::fopen(path.c_str(), "wbx");
+  if (f == nullptr) return Status::IOError("cannot create " + path);
+  ::fchmod(fileno(f), mode);
+  const bool written = std::fwrite(content.data(), 1, content.size(), f) == content.size() &&
+                       std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  std::fclose(f);
+  return written ? Status::Ok() : Status::IOError("cannot write " + path);
+}
+
+// Restores `from` into `dir` (which must be empty or absent) and fscks it. With `mark`, the
+// store carries the restore mark (storage::kRestoredMetaKey).
+Result<FsckReport> RestoreInto(const std::string& from, const std::string& dir, bool mark) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+    return Status::AlreadyExists(dir + " is not empty: a restore goes into a new, empty folder");
+  }
+  LAPOR_RETURN_IF_ERROR(MakeDirs(dir, 0700));
+  DataDir data(dir);
+  auto files = storage::ReadBackup(from, data.DatabasePath());
+  if (!files.ok()) return files.status();
+  bool has_config = false;
+  for (const auto& f : *files) {
+    LAPOR_RETURN_IF_ERROR(WriteFileSynced(dir + "/" + f.name, f.content, f.mode & 0600));
+    has_config = has_config || f.name == "node.json";
+  }
+  if (!has_config) return Status::Corruption(from + " holds no node.json: not a node's backup");
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return opened.status();
+  auto next_seq = opened->store->NextSeq();
+  if (!next_seq.ok()) return next_seq.status();
+  if (mark) {
+    nlohmann::json m = {
+        {"from", from}, {"restored_ms", Clock::Real()->NowMs()}, {"next_seq", *next_seq}};
+    LAPOR_RETURN_IF_ERROR(opened->store->SetMeta(storage::kRestoredMetaKey, m.dump()));
+  }
+  return Fsck(opened->store.get(), opened->config.node_id, opened->key->public_key(),
+              opened->sealing_key, opened->config.origin);
+}
+
+std::string Summary(const FsckReport& r) {
+  return std::to_string(r.events) + " events, " + std::to_string(r.cases) + " cases, " +
+         std::to_string(r.sealed_checked) + " sealed records, checkpoint " +
+         std::to_string(r.checkpoint_size);
+}
+
+}  // namespace
+
+int Backup(const std::string& dir, const std::string& out, bool overwrite) {
+  DataDir data(dir);
+  auto config = data.LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  std::vector<storage::BackupFile> files;
+  for (const char* name : kBackedUpFiles) {
+    const std::string path = dir + "/" + name;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (std::string(name) == "holidays.txt") continue;
+      return Fail(Status::NotFound(path + " is missing"));
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return Fail(Status::IOError("cannot read " + path));
+    files.push_back({name, st.st_mode & 0777, std::move(content)});
+  }
+  if (Status s = storage::WriteBackup(data.DatabasePath(), files, out, overwrite); !s.ok()) {
+    return Fail(s);
+  }
+  // Checked as a restore would use it: restored into a scratch folder beside it, then fsck.
+  const std::string scratch = out + ".check";
+  std::error_code ec;
+  std::filesystem::remove_all(scratch, ec);
+  auto report = RestoreInto(out, scratch, /*mark=*/false);
+  std::filesystem::remove_all(scratch, ec);
+  if (!report.ok() || !report->ok()) {
+    std::filesystem::remove(out, ec);
+    if (!report.ok()) return Fail(report.status());
+    for (const auto& p : report->problems) std::fprintf(stderr, "PROBLEM %s\n", p.c_str());
+    return Fail(Status::Corruption("the backup failed fsck (problems above); nothing was kept"));
+  }
+  std::printf(
+      "backup of node %s written to %s: %s; fsck clean.\n"
+      "It holds the node's signing and sealing keys and reporters' personal data: keep it as "
+      "the data folder itself is kept (readable by the node's user only, on encrypted storage, "
+      "a copy away from this machine).\n",
+      config->node_id.c_str(), out.c_str(), Summary(*report).c_str());
+  return 0;
+}
+
+int Restore(const std::string& from, const std::string& dir) {
+  auto report = RestoreInto(from, dir, /*mark=*/true);
+  if (!report.ok()) return Fail(report.status());
+  for (const auto& p : report->problems) std::printf("PROBLEM %s\n", p.c_str());
+  if (!report->ok()) {
+    return Fail(Status::Corruption("the restored folder " + dir + " failed fsck (problems above)"));
+  }
+  std::printf(
+      "restored %s into %s: %s; fsck clean.\n"
+      "Start it with `lapor-node run --data-dir %s`. Before it signs anything it asks the hub, "
+      "its peers and its witnesses how far its log went and takes back its own events they "
+      "hold; new complaints and actions get 503 while events are missing (see /healthz).\n",
+      from.c_str(), dir.c_str(), Summary(*report).c_str(), dir.c_str());
+  return 0;
+}
+
+namespace {
+
+// Replaces node.json with `j` (written beside it, fsynced, renamed into place).
+Status WriteConfig(const DataDir& data, const nlohmann::json& j) {
+  const std::string tmp = data.ConfigPath() + ".tmp";
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  LAPOR_RETURN_IF_ERROR(WriteFileSynced(tmp, j.dump(2) + "\n", 0600));
+  if (std::rename(tmp.c_str(), data.ConfigPath().c_str()) != 0) {
+    return Status::IOError("cannot rename " + tmp);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int EditWitnesses(const std::string& dir, const std::string& op, const std::string& url,
+                  const std::string& vkey) {
+  DataDir data(dir);
+  if (auto c = data.LoadConfig(); !c.ok()) return Fail(c.status());  // a valid config first
+  nlohmann::json j;
+  {
+    std::ifstream in(data.ConfigPath());
+    j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return Fail(Status::Corruption(data.ConfigPath() + " is not a JSON object"));
+    }
+  }
+  if (op == "list") {
+    for (const auto& w : j.value("witnesses", nlohmann::json::array())) {
+      std::printf("witness %s %s\n", w.value("url", "").c_str(), w.value("vkey", "").c_str());
+    }
+    for (const auto& v : j.value("witness_of", nlohmann::json::array())) {
+      std::printf("cosigns %s\n", v.get<std::string>().c_str());
+    }
+    return 0;
+  }
+  if (op == "add" || op == "cosign" || op == "uncosign") {
+    auto parsed = crypto::NoteVerifier::Parse(vkey);
+    if (!parsed.ok()) {
+      return Fail(Status::InvalidArgument(
+          "--vkey is not a verifier key: " + parsed.status().message(), "--vkey"));
+    }
+    const uint8_t want = op == "add" ? crypto::kNoteSigCosignatureV1 : crypto::kNoteSigEd25519;
+    if (parsed->type != want) {
+      return Fail(Status::InvalidArgument(
+          op == "add"
+              ? "--vkey must be a witness's cosigner key (lapor-node vkey --witness on the hub)"
+              : "--vkey must be a log's verifier key (lapor-node vkey on the member)",
+          "--vkey"));
+    }
+  }
+  if (op == "add" || op == "remove") {
+    if (op == "add") {
+      const bool https = url.rfind("https://", 0) == 0;
+      const std::string rest = url.substr(https ? 8 : url.rfind("http://", 0) == 0 ? 7 : 0);
+      if ((!https && url.rfind("http://", 0) != 0) || rest.empty() || rest[0] == '/' ||
+          rest.find_first_of(" ?#") != std::string::npos) {
+        return Fail(Status::InvalidArgument(
+            "--url must be a base URL such as https://hub.lapor.example", "--url"));
+      }
+    }
+    nlohmann::json list = nlohmann::json::array();
+    bool found = false;
+    for (const auto& w : j.value("witnesses", nlohmann::json::array())) {
+      if (w.value("url", "") == url) {
+        found = true;
+        continue;
+      }
+      list.push_back(w);
+    }
+    if (op == "remove" && !found) {
+      return Fail(Status::NotFound("no witness with URL " + url + " in " + data.ConfigPath()));
+    }
+    if (op == "add") list.push_back({{"url", url}, {"vkey", vkey}});
+    j["witnesses"] = list;
+  } else if (op == "cosign" || op == "uncosign") {
+    nlohmann::json list = nlohmann::json::array();
+    bool found = false;
+    for (const auto& v : j.value("witness_of", nlohmann::json::array())) {
+      if (v.get<std::string>() == vkey) {
+        found = true;
+        continue;
+      }
+      list.push_back(v);
+    }
+    if (op == "uncosign" && !found) {
+      return Fail(Status::NotFound("this node does not witness the log " + vkey));
+    }
+    if (op == "cosign") list.push_back(vkey);
+    j["witness_of"] = list;
+  } else {
+    return Fail(Status::InvalidArgument("unknown witness command " + op));
+  }
+  if (Status s = WriteConfig(data, j); !s.ok()) return Fail(s);
+  if (auto c = data.LoadConfig(); !c.ok()) return Fail(c.status());
+  std::printf("%s: %s %s; restart the node for it to take effect\n", data.ConfigPath().c_str(),
+              op == "add"      ? "witness added:"
+              : op == "remove" ? "witness removed:"
+              : op == "cosign" ? "now witnesses the log"
+                               : "no longer witnesses the log",
+              op == "add" || op == "remove" ? url.c_str() : vkey.c_str());
   return 0;
 }
 

@@ -40,6 +40,21 @@ int ExportAuditBundle(const std::string& dir, const std::string& out);
 // edits the manifest and publishes the next version.
 int EditManifest(const std::string& dir, const std::string& op, const std::string& jurisdiction,
                  const std::string& url, const std::string& key_hex, int overlap_hours);
+// backup: a consistent copy of the data folder in one file `out` (the database through SQLite's
+// online backup API, so the node may keep serving; config, keys and holiday calendar beside it),
+// restored into a scratch folder and checked with fsck before it is reported; 0600. Refuses an
+// existing `out` unless `overwrite`.
+int Backup(const std::string& dir, const std::string& out, bool overwrite);
+// restore: a backup into a new, empty data folder `dir` (0700), checked with fsck, and marked as
+// restored: the node then signs nothing until the hub or a witness confirms that no other node
+// has seen more of its log (node/node_context.h, CheckLogWhole).
+int Restore(const std::string& from, const std::string& dir);
+// witness add/remove/list (a member: the witnesses its checkpoints go to, node.json "witnesses")
+// and witness cosign/uncosign (the hub: the logs it witnesses, "witness_of"). Keys are checked
+// (a cosigner key 0x04 for a witness, a log key 0x01 for a log) and node.json is rewritten whole
+// (0600, renamed into place). Takes effect when the node next starts.
+int EditWitnesses(const std::string& dir, const std::string& op, const std::string& url,
+                  const std::string& vkey);
 // pii erase: erases a case's reporter record (and its copies queued for other nodes), then
 // empties the write-ahead log.
 int ErasePii(const std::string& dir, const std::string& tracking_id);

@@ -130,6 +130,24 @@ uint64_t CaseService::next_seq() {
   return next_seq_;
 }
 
+void CaseService::SetLogBehind(std::string reason) {
+  MutexLock lock(seq_mu_);
+  behind_ = std::move(reason);
+}
+
+std::string CaseService::log_behind() const {
+  MutexLock lock(seq_mu_);
+  return behind_;
+}
+
+namespace {
+Status RefusedWhileBehind(const std::string& reason) {
+  return Status::Unavailable(
+      "this node signs nothing while its log is behind what other nodes have seen of it (" +
+      reason + "); see docs/OPERATIONS.md, Backup and restore");
+}
+}  // namespace
+
 Status CaseService::ResumeWrites() {
   MutexLock lock(seq_mu_);
   if (Status health = store_->Health(); health.code() != Status::Code::kNoSpace) return health;
@@ -202,6 +220,7 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
   uint64_t seq;
   {
     MutexLock lock(seq_mu_);
+    if (!behind_.empty()) return done(RefusedWhileBehind(behind_));
     if (next_seq_ > protocol::TrackingIdCodec::kMaxSeq) {
       return done(Status::Unavailable("this node's tracking id space is exhausted"));
     }
@@ -403,6 +422,7 @@ void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prep
   // latest state including writes not yet durable.
   Status refused = [&]() -> Status {
     MutexLock lock(seq_mu_);
+    if (!behind_.empty()) return RefusedWhileBehind(behind_);
     auto latest = LatestState(case_id);
     if (!latest.ok()) return latest.status();
     const uint64_t seq = next_seq_;
@@ -898,6 +918,7 @@ Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
 }
 
 Result<int> CaseService::RunSla() {
+  if (!log_behind().empty()) return 0;  // escalations wait until the log is whole again
   const int64_t now = opt_.clock->NowMs();
   auto due = store_->DueCases(now, 1000);
   if (!due.ok()) return due.status();

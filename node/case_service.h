@@ -205,6 +205,17 @@ class CaseService : public federation::OwnLog {
   // writes are still being answered (try again); Ok and no change if the store was not read-only.
   Status ResumeWrites();
 
+  // While this node's log is behind what other nodes have seen of it (restored from a backup that
+  // lacks events its peers hold or its witnesses cosigned), it signs nothing: any seq from
+  // next_seq() on may already carry an event of this node out there, and signing one again would
+  // fork the log and hand out a tracking id twice. New complaints and actions are refused with
+  // Unavailable naming what is missing; received events a party must adopt are deferred; reads
+  // and receiving go on. `reason` says why (held and known sizes, where the size was learned);
+  // an empty reason clears the state.
+  void SetLogBehind(std::string reason);
+  // Why the log is behind, or empty if it is not.
+  std::string log_behind() const;
+
   // Replaces the holiday calendar (the SLA loop reloads the operator's file).
   void SetCalendar(std::shared_ptr<const protocol::WorkingCalendar> calendar);
   // The active operator holding a bearer token (a removed, rotated or expired one is nullopt).
@@ -303,7 +314,7 @@ class CaseService : public federation::OwnLog {
   std::shared_ptr<const protocol::WorkingCalendar> calendar_ LAPOR_GUARDED_BY(calendar_mu_);
 
   // Sequencing: the seq counter and the states of cases with writes queued but not yet durable.
-  Mutex seq_mu_;
+  mutable Mutex seq_mu_;
   uint64_t next_seq_ LAPOR_GUARDED_BY(seq_mu_);
   struct InFlight {
     v1::CaseState state;
@@ -317,6 +328,7 @@ class CaseService : public federation::OwnLog {
   // signed with one seq are caught before either is durable.
   std::unordered_map<std::string, std::string> pending_by_author_ LAPOR_GUARDED_BY(seq_mu_);
   std::unordered_map<std::string, InFlight> in_flight_ LAPOR_GUARDED_BY(seq_mu_);
+  std::string behind_ LAPOR_GUARDED_BY(seq_mu_);  // see SetLogBehind
   // Writes queued and seqs taken whose callback has not finished (ResumeWrites waits for none).
   std::atomic<int64_t> unsettled_{0};
 };

@@ -373,6 +373,10 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     writes->push_back(std::move(record));
     return finish(v1::ITEM_APPLIED);
   }
+  if (d.verdict == federation::Verdict::kAdopt && !behind_.empty()) {
+    return finish(v1::ITEM_DEFERRED,
+                  "this node's log is behind: it adopts nothing until it is whole");
+  }
   if (d.verdict == federation::Verdict::kAdopt) {
     // Adopt: this node, the owner, records the reporter's reply or reopen in the chain. The
     // note was sized by another node: hold it to this node's own limits before signing it.

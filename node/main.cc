@@ -191,6 +191,40 @@ int main(int argc, char** argv) {
   export_bundle->add_option("--data-dir", dir, "data folder")->required();
   export_bundle->add_option("--out", bundle_out, "bundle file to write")->required();
 
+  std::string backup_out, restore_from;
+  bool overwrite = false;
+  auto* backup = app.add_subcommand(
+      "backup", "copy the data folder into one file, checked with fsck (the node may run)");
+  backup->add_option("--data-dir", dir, "data folder")->required();
+  backup->add_option("--out", backup_out, "backup file to write (0600)")->required();
+  backup->add_flag("--overwrite", overwrite, "replace an existing backup file");
+  auto* restore =
+      app.add_subcommand("restore", "restore a backup into a new data folder, checked with fsck");
+  restore->add_option("--from", restore_from, "backup file")->required();
+  restore->add_option("--data-dir", dir, "the new data folder (absent or empty)")->required();
+
+  auto* wit =
+      app.add_subcommand("witness", "witnessing: a member's witnesses, the logs the hub cosigns");
+  wit->require_subcommand(1);
+  std::string witness_url, witness_key;
+  auto* wit_add = wit->add_subcommand("add", "send this node's checkpoints to a witness");
+  wit_add->add_option("--data-dir", dir, "data folder")->required();
+  wit_add->add_option("--url", witness_url, "the witness's base URL (the hub's)")->required();
+  wit_add->add_option("--vkey", witness_key, "its cosigner key (lapor-node vkey --witness)")
+      ->required();
+  auto* wit_remove = wit->add_subcommand("remove", "stop sending checkpoints to a witness");
+  wit_remove->add_option("--data-dir", dir, "data folder")->required();
+  wit_remove->add_option("--url", witness_url, "the witness's base URL")->required();
+  auto* wit_cosign = wit->add_subcommand("cosign", "(the hub) witness a member's log");
+  wit_cosign->add_option("--data-dir", dir, "data folder")->required();
+  wit_cosign->add_option("--vkey", witness_key, "the member's log key (lapor-node vkey)")
+      ->required();
+  auto* wit_uncosign = wit->add_subcommand("uncosign", "(the hub) stop witnessing a log");
+  wit_uncosign->add_option("--data-dir", dir, "data folder")->required();
+  wit_uncosign->add_option("--vkey", witness_key, "the member's log key")->required();
+  auto* wit_list = wit->add_subcommand("list", "the witnesses and witnessed logs in node.json");
+  wit_list->add_option("--data-dir", dir, "data folder")->required();
+
   auto* wal = app.add_subcommand("wal", "the database's write-ahead log");
   wal->require_subcommand(1);
   auto* wal_truncate =
@@ -229,6 +263,13 @@ int main(int argc, char** argv) {
   if (*fsck) return RunFsck(dir);
   if (*erase) return ErasePii(dir, tracking_id);
   if (*export_bundle) return ExportAuditBundle(dir, bundle_out);
+  if (*backup) return Backup(dir, backup_out, overwrite);
+  for (const auto& [sub, name] :
+       {std::pair{wit_add, "add"}, std::pair{wit_remove, "remove"}, std::pair{wit_cosign, "cosign"},
+        std::pair{wit_uncosign, "uncosign"}, std::pair{wit_list, "list"}}) {
+    if (*sub) return EditWitnesses(dir, name, witness_url, witness_key);
+  }
+  if (*restore) return Restore(restore_from, dir);
   if (*add_member || *remove_member || *rotate_key) {
     const char* op = *add_member ? "add" : *remove_member ? "remove" : "rotate";
     return EditManifest(dir, op, jurisdiction, member_url, member_key, overlap_hours);

@@ -141,6 +141,11 @@ struct NodeMetrics::Impl {
       Gauge("lapor_manifest_age_seconds", "Time since the manifest in use was issued").Add({});
   prometheus::Gauge& store_state =
       Gauge("lapor_store_state", "0 writable, 1 read-only (disk full), 2 failed").Add({});
+  prometheus::Gauge& log_behind =
+      Gauge("lapor_log_behind",
+            "1 while the node signs nothing: other nodes have seen more of its log than it holds "
+            "(restored from an old backup), or a restored node has not heard from the hub yet")
+          .Add({});
 
   Mutex mu;
   MetricSources sources LAPOR_GUARDED_BY(mu);
@@ -225,6 +230,7 @@ std::string NodeMetrics::Scrape(int64_t now_ms) {
     m.manifest_age.Set(version > 0 ? Seconds(now_ms, issued_ms) : 0.0);
   }
   if (s.store_state) m.store_state.Set(s.store_state());
+  if (s.log_behind) m.log_behind.Set(s.log_behind() ? 1 : 0);
   return prometheus::TextSerializer().Serialize(m.registry->Collect());
 }
 

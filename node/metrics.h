@@ -47,6 +47,8 @@ struct MetricSources {
   // 0 writable, 1 read-only (disk full), 2 failed.
   std::function<int()> store_state;
   std::function<uint64_t()> next_seq;
+  // True while the node signs nothing because other nodes have seen more of its log.
+  std::function<bool()> log_behind;
 };
 
 class NodeMetrics {

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/thread_name.h"
@@ -141,14 +142,26 @@ void NodeContext::SendStats() {
 
 Status NodeContext::Start() {
   const NodeConfig& c = config_;
-  // Before serving: take back this node's own events that other nodes hold beyond its log
-  // (after a restore from backup), so no seq is ever signed twice.
+  // Before serving: take back this node's own events other nodes hold beyond its log (after a
+  // restore from backup), and sign nothing while others have seen more of it than it holds, so
+  // no seq is ever signed twice.
   const int64_t start_ms = Clock::Real()->NowMs();
   HttpApi::InitThreadPool(c.http_threads);  // before any cpprestsdk client runs
-  if (auto recovered = federation::CatchUpAtStart(replicator_options_, service_.get());
-      !recovered.ok()) {
-    spdlog::error("catch-up failed: {}", recovered.status().ToString());
+  if (!c.witnesses.empty()) {
+    std::vector<federation::WitnessEndpoint> endpoints;
+    for (const auto& [url, vk] : c.witnesses) endpoints.push_back({url, vk});
+    witness_client_ = std::make_unique<federation::WitnessClient>(
+        log_.get(), std::move(endpoints), [this](uint64_t size, const std::string& url) {
+          uint64_t seen = witness_ahead_.load();
+          while (size > seen && !witness_ahead_.compare_exchange_weak(seen, size)) {
+          }
+          if (size > service_->next_seq() && service_->log_behind().empty()) {
+            service_->SetLogBehind("witness " + url + " cosigned size " + std::to_string(size) +
+                                   ", this node holds " + std::to_string(service_->next_seq()));
+          }
+        });
   }
+  CheckLogWhole();
 
   api_ = std::make_unique<HttpApi>(service_.get(), c, log_.get(),
                                    crypto::VerifierKeyString(c.origin, key_->public_key()),
@@ -184,6 +197,7 @@ Status NodeContext::Start() {
             return h.ok() ? 0 : h.code() == Status::Code::kNoSpace ? 1 : 2;
           },
       .next_seq = [this] { return service_->next_seq(); },
+      .log_behind = [this] { return !service_->log_behind().empty(); },
   });
   api_->SetMetrics(metrics_.get());
   LAPOR_RETURN_IF_ERROR(api_->Start(host_, port_));
@@ -230,12 +244,12 @@ Status NodeContext::Start() {
         [this] { LoadManifest(); });
     manifest_client_->Start();
   }
-  if (!c.witnesses.empty()) {
-    std::vector<federation::WitnessEndpoint> endpoints;
-    for (const auto& [url, vk] : c.witnesses) endpoints.push_back({url, vk});
-    witness_client_ = std::make_unique<federation::WitnessClient>(log_.get(), std::move(endpoints));
-    witness_client_->Start();
-  }
+  if (witness_client_) witness_client_->Start();
+  whole_ =
+      std::make_unique<Periodic>("lapor-whole", std::chrono::milliseconds(kWholeCheckMs), [this] {
+        if (!service_->log_behind().empty()) CheckLogWhole();
+      });
+  whole_->Start();
 
   // Log loop: a new checkpoint within a second of new events becoming durable.
   integrator_ =
@@ -268,6 +282,66 @@ Status NodeContext::Start() {
   return Status::Ok();
 }
 
+void NodeContext::CheckLogWhole() {
+  federation::CatchUpReport peers;
+  if (auto r = federation::CatchUpAtStart(replicator_options_, service_.get(), &peers); !r.ok()) {
+    spdlog::error("catch-up failed: {}", r.status().ToString());
+  }
+  if (auto size = log_->Integrate(); !size.ok()) {  // the recovered events into the checkpoint
+    spdlog::error("log integration failed: {}", size.status().ToString());
+  }
+  federation::WitnessProbe witnesses;
+  if (witness_client_) witnesses = witness_client_->Probe();
+  const uint64_t held = service_->next_seq();
+  const uint64_t ahead = witness_ahead_.load();
+  uint64_t known = peers.highest_seen;
+  std::string source = "node " + peers.highest_from + " holds its event of seq " +
+                       std::to_string(peers.highest_seen == 0 ? 0 : peers.highest_seen - 1);
+  if (std::max(ahead, witnesses.highest_known) > known) {
+    known = std::max(ahead, witnesses.highest_known);
+    source = "a witness (" +
+             (witnesses.highest_url.empty() ? std::string("earlier") : witnesses.highest_url) +
+             ") cosigned its checkpoint of size " + std::to_string(known);
+  }
+  auto restored = store_->GetMeta(storage::kRestoredMetaKey);
+  const bool was_restored = restored.ok() && restored->has_value() && !(*restored)->empty();
+  auto m = directory_.Get();
+  const bool has_peers = m && m->members_size() > 1;
+  const bool heard = peers.hub_answered || witnesses.answered > 0 ||
+                     (config_.node_id == protocol::kHubNode && peers.answered > 0) ||
+                     (!has_peers && config_.witnesses.empty());
+  std::string reason;
+  if (known > held) {
+    reason = "it holds seq 0-" + std::to_string(held == 0 ? 0 : held - 1) + ", but " + source +
+             ": seq " + std::to_string(held) + "-" + std::to_string(known - 1) +
+             " are missing here and no other node holds seq " + std::to_string(held);
+  } else if (was_restored && !heard) {
+    reason =
+        "restored from a backup, and neither the hub nor a witness has answered yet: "
+        "nothing tells how far the log went";
+  }
+  service_->SetLogBehind(reason);
+  if (reason.empty() && was_restored) {
+    (void)store_->SetMeta(storage::kRestoredMetaKey, "");
+    spdlog::warn("restored from a backup: no other node has seen more of this log (next seq {})",
+                 held);
+  }
+  if (reason == behind_said_) return;
+  behind_said_ = reason;
+  if (!reason.empty()) {
+    spdlog::critical(
+        "this node signs nothing (new complaints and actions get 503) while {}. Restore a newer "
+        "backup if there is one, or bring back the node or witness that holds the missing "
+        "events; it checks again every {} s (docs/OPERATIONS.md, Backup and restore)",
+        reason, kWholeCheckMs / 1000);
+    return;
+  }
+  spdlog::warn("this node's log is whole (next seq {}{}): it signs again", held,
+               peers.recovered > 0
+                   ? ", " + std::to_string(peers.recovered) + " event(s) recovered from other nodes"
+                   : std::string());
+}
+
 void NodeContext::WhileDiskFull(const Status& why) {
   const uint64_t free = FreeBytes(data_.path());
   if (!disk_full_logged_) {
@@ -289,6 +363,7 @@ Status NodeContext::Stop() {
   started_ = false;
   sd_notify(0, "STOPPING=1\nSTATUS=draining requests, then stopping");
   health_->Stop();
+  if (whole_) whole_->Stop();
   // Drain, not close: the server keeps answering 503 until the process exits (or the context is
   // destroyed), so a client that comes late learns the node is stopping.
   api_->Drain();

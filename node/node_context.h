@@ -54,6 +54,14 @@ class NodeContext {
   // The health loop's turn while the store is read-only on a full disk (`why`): says so once, and
   // resumes writes when the data folder has kResumeFreeBytes free.
   void WhileDiskFull(const Status& why);
+  // Whether this node's log is whole, i.e. no other node has seen more of it: takes back this
+  // node's own events its peers hold beyond its log (catch-up), asks its witnesses the size they
+  // cosigned, and tells the case service to sign nothing while the log is behind, or while a
+  // folder restored from a backup has not yet heard from the hub or a witness (nothing could
+  // then tell how far the log went). Clears the state (and the restore mark) once whole.
+  // Runs at start, before the node serves, then every kWholeCheckMs while the log is behind.
+  void CheckLogWhole();
+  static constexpr int kWholeCheckMs = 3000;
   // Room the data folder must have before writes resume after a full disk: enough that the next
   // commits and the WAL checkpoint do not fill it again at once.
   static constexpr uint64_t kResumeFreeBytes = 32ull << 20;
@@ -75,7 +83,10 @@ class NodeContext {
   std::unique_ptr<storage::TreeLog> log_;
   std::unique_ptr<federation::Witness> witness_;
   std::unique_ptr<HttpApi> api_;
-  std::unique_ptr<Periodic> sla_, stats_, manifest_reload_, integrator_, health_;
+  std::unique_ptr<Periodic> sla_, stats_, manifest_reload_, integrator_, health_, whole_;
+  // The largest size of this node's log a witness said it holds (WitnessClient's on_ahead).
+  std::atomic<uint64_t> witness_ahead_{0};
+  std::string behind_said_;  // CheckLogWhole only: the reason last logged
   std::unique_ptr<federation::ManifestClient> manifest_client_;
   std::unique_ptr<federation::WitnessClient> witness_client_;
   std::thread resend_;

@@ -24,6 +24,15 @@ bool OpsRouter::Handle(const Request& req, const Reply& reply) {
         reply, 503,
         {{"status", "failed"}, {"node_id", service_->node_id()}, {"error", health.message()}});
   }
+  if (std::string behind = service_->log_behind(); !behind.empty()) {
+    // Serving reads, the log and federation; new complaints and actions get 503 until the events
+    // other nodes have seen of this log are back (node/case_service.h, SetLogBehind).
+    return Send(reply, 200,
+                {{"status", "behind"},
+                 {"node_id", service_->node_id()},
+                 {"next_seq", service_->next_seq()},
+                 {"error", behind}});
+  }
   return Send(
       reply, 200,
       {{"status", "ok"}, {"node_id", service_->node_id()}, {"next_seq", service_->next_seq()}});

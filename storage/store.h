@@ -27,6 +27,9 @@ namespace lapor::storage {
 // statistics report envelope of each member (prefix + node id, held by the hub).
 inline constexpr char kManifestMetaKey[] = "manifest";
 inline constexpr char kStatsMetaPrefix[] = "stats:";
+// Set by `lapor-node restore` (what the backup held, as JSON); cleared ("") by the node once the
+// hub or a witness has confirmed that its log is whole. While set, the node signs nothing.
+inline constexpr char kRestoredMetaKey[] = "restored_from_backup";
 
 // Current schema version; Open() migrates older databases forward in one transaction.
 inline constexpr int kSchemaVersion = 6;

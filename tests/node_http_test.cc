@@ -844,6 +844,7 @@ TEST_F(NodeHttpTest, MetricsAreForOperatorsAndCarryNothingPersonal) {
   EXPECT_GE(value("lapor_commit_duration_seconds_count"), 1);
   EXPECT_EQ(value("lapor_log_next_seq"), 1);
   EXPECT_EQ(value("lapor_store_state"), 0);
+  EXPECT_EQ(value("lapor_log_behind"), 0);
   EXPECT_EQ(value("lapor_witness_cosignature_age_seconds"), -1);
   EXPECT_EQ(value("lapor_manifest_version"), 0);  // a lone node
   for (const std::string& personal :

@@ -29,12 +29,11 @@ class WitnessTest : public ::testing::Test {
     province_vkey_ = Body(province_->Get("/log/vkey"));
     hub_ = std::make_unique<NodeProcess>(root + "/hub");
     hub_->Init("00");
-    {
-      std::ifstream in(hub_->data_dir() + "/node.json");
-      auto j = json::parse(in);
-      j["witness_of"] = {province_vkey_};
-      std::ofstream(hub_->data_dir() + "/node.json") << j.dump(2);
-    }
+    // As an operator sets it up: `witness cosign` with the member's log key.
+    auto cosign =
+        hub_->Cli({"witness", "cosign", "--data-dir", hub_->data_dir(), "--vkey", province_vkey_});
+    ASSERT_EQ(cosign.exit_code, 0) << cosign.output;
+    ASSERT_EQ(hub_->Config()["witness_of"], json::array({province_vkey_}));
     auditor_ = hub_->AddOperator("Auditor", "auditor");
     hub_->Start();
   }
@@ -177,13 +176,28 @@ TEST_F(WitnessTest, NodeGetsItsCheckpointsCosignedAndServesThem) {
   ASSERT_EQ(offline.exit_code, 0) << offline.output;
   EXPECT_EQ(offline.output, cosigner_vkey + "\n");
   ASSERT_EQ(province_->Stop(), 0);
-  {
-    std::ifstream in(province_->data_dir() + "/node.json");
-    auto j = json::parse(in);
-    j["witnesses"] = {
-        {{"url", "http://127.0.0.1:" + std::to_string(hub_->port())}, {"vkey", cosigner_vkey}}};
-    std::ofstream(province_->data_dir() + "/node.json") << j.dump(2);
-  }
+  const std::string hub_url = "http://127.0.0.1:" + std::to_string(hub_->port());
+  const std::string dir = province_->data_dir();
+  // The CLI refuses what would never work, naming the option, and leaves node.json alone.
+  auto log_key = province_->Cli(
+      {"witness", "add", "--data-dir", dir, "--url", hub_url, "--vkey", province_vkey_});
+  EXPECT_EQ(log_key.exit_code, 2) << log_key.output;
+  EXPECT_NE(log_key.output.find("cosigner key"), std::string::npos) << log_key.output;
+  auto bad_url = province_->Cli(
+      {"witness", "add", "--data-dir", dir, "--url", "hub:8080", "--vkey", cosigner_vkey});
+  EXPECT_EQ(bad_url.exit_code, 2) << bad_url.output;
+  EXPECT_NE(bad_url.output.find("--url"), std::string::npos) << bad_url.output;
+  auto junk = province_->Cli(
+      {"witness", "add", "--data-dir", dir, "--url", hub_url, "--vkey", "not+a+key"});
+  EXPECT_EQ(junk.exit_code, 2) << junk.output;
+  EXPECT_FALSE(province_->Config().contains("witnesses"));
+  auto absent = province_->Cli({"witness", "remove", "--data-dir", dir, "--url", hub_url});
+  EXPECT_EQ(absent.exit_code, 1) << absent.output;
+  auto add = province_->Cli(
+      {"witness", "add", "--data-dir", dir, "--url", hub_url, "--vkey", cosigner_vkey});
+  ASSERT_EQ(add.exit_code, 0) << add.output;
+  auto listed = province_->Cli({"witness", "list", "--data-dir", dir});
+  EXPECT_EQ(listed.output, "witness " + hub_url + " " + cosigner_vkey + "\n");
   province_->Start();
   auto cosigner = crypto::NoteVerifier::Parse(cosigner_vkey);
   ASSERT_TRUE(cosigner.ok());
