@@ -14,6 +14,7 @@ PKGS=(
   prometheus-cpp-dev                                           # /metrics (registry, text format)
   libsystemd-dev                                               # sd_notify: READY, STOPPING, watchdog
   prometheus                                                   # promtool: checks /metrics and the alert rules
+  python3-yaml python3-jsonschema python3-cryptography         # tests/openapi_check.py: docs/openapi.yaml vs the node
   wrk                                                          # benchmark load generator
   nginx openssl                                                # the TLS front door and its test (deploy/nginx/)
   clang                                                        # sanitizer builds (deploy/sanitize.sh)
