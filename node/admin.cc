@@ -21,6 +21,7 @@
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/fsck.h"
+#include "protocol/directory.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
 #include "protocol/regions.h"
@@ -344,6 +345,7 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
 }
 
 int ErasePii(const std::string& dir, const std::string& tracking_id) {
+  // The caller holds the data folder's lock: no node runs on it (node/main.cc).
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
   auto ref = protocol::TrackingIdCodec(opened->sealing_key, opened->config.jurisdiction)
@@ -361,16 +363,51 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
     if (foreign->has_value()) state = std::move((*foreign)->second);
   }
   if (!state) return Fail(Status::NotFound("no case with tracking id " + tracking_id));
-  // The copies sealed for the owner node go too, so the outbox never sends them again (a copy
-  // already delivered stays with its receiver).
-  auto copies = opened->store->EraseOutboxSealed(tracking_id, "reporter");
-  if (!copies.ok()) return Fail(copies.status());
-  Status s = opened->store->EraseSealed(CaseRef(*state), "reporter");
-  if (!s.ok() && !(s.code() == Status::Code::kNotFound && *copies > 0)) return Fail(s);
-  std::printf(
-      "reporter data of %s erased (%d copies for other nodes removed from the outbox); "
-      "signed events are unchanged\n",
-      tracking_id.c_str(), *copies);
+  const std::string& self = opened->config.node_id;
+  if (state->owner_node() == self) {
+    // The owner signs the erasure (EVENT_ERASED) as the running node would: its own copies go
+    // with the event, and every party erases its copies when it applies the event.
+    protocol::Directory directory;
+    if (auto blob = opened->store->GetMeta(storage::kManifestMetaKey);
+        blob.ok() && blob->has_value()) {
+      if (auto m = protocol::ParseStoredManifest(**blob)) {
+        directory.Set(std::make_shared<const v1::Manifest>(std::move(*m)));
+      }
+    }
+    CaseServiceOptions opts;
+    opts.node_id = self;
+    opts.jurisdiction = opened->config.jurisdiction;
+    opts.key = opened->key;
+    opts.sealing_key = opened->sealing_key;
+    opts.directory = &directory;
+    auto service = CaseService::Open(opts, opened->store.get(),
+                                     std::make_shared<const protocol::WorkingCalendar>());
+    if (!service.ok()) return Fail(service.status());
+    auto erased = (*service)->EraseBySystem(tracking_id, {});
+    if (!erased.ok()) return Fail(erased.status());
+    std::string parties;
+    for (const auto& p : erased->parties()) {
+      if (p != self) parties += (parties.empty() ? "" : ", ") + p;
+    }
+    std::printf("personal data of %s erased here and signed as an erasure (seq %llu); %s\n",
+                tracking_id.c_str(), static_cast<unsigned long long>(erased->last_seq()),
+                parties.empty()
+                    ? "no other node holds the case"
+                    : ("the parties (" + parties +
+                       ") erase their copies when they receive it; their confirmations are "
+                       "listed under \"erasures\" in the case (admin)")
+                          .c_str());
+  } else {
+    // Not this node's case to erase everywhere: its own copies only.
+    auto copies = opened->store->EraseOutboxSealed(tracking_id, "reporter");
+    if (!copies.ok()) return Fail(copies.status());
+    Status s = opened->store->EraseSealed(CaseRef(*state), "reporter");
+    if (!s.ok() && !(s.code() == Status::Code::kNotFound && *copies > 0)) return Fail(s);
+    std::printf(
+        "reporter data of %s erased at this node (%d copies for other nodes removed from the "
+        "outbox); node %s owns the case: its admin erases it everywhere\n",
+        tracking_id.c_str(), *copies, state->owner_node().c_str());
+  }
   // secure_delete zeroed the record in the database's pages; the write-ahead log may still hold
   // older frames with it until it is emptied.
   if (Status wal = EmptyWal(opened->store.get()); !wal.ok()) {
@@ -378,7 +415,7 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
         Status::Unavailable(wal.message() +
                             ": an older copy of the erased record may remain in lapor.db-wal; run "
                             "`lapor-node wal truncate --data-dir " +
-                            dir + "` (the node may run)"));
+                            dir + "`"));
   }
   std::printf("the write-ahead log was emptied: no copy is left in lapor.db-wal\n");
   return 0;

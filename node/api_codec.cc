@@ -141,9 +141,18 @@ Status ParseSubmit(const json& body, SubmitRequest* r) {
 Status ParseAction(const json& body, ActionRequest* r, std::string* access_code) {
   if (!body.is_object()) return Status::InvalidArgument("body must be a JSON object", "body");
   Fields f(body, "");
-  LAPOR_RETURN_IF_ERROR(
-      f.OnlyKnown({"action", "note", "agency", "reason", "duplicate_of", "access_code", "to"}));
+  LAPOR_RETURN_IF_ERROR(f.OnlyKnown(
+      {"action", "note", "agency", "reason", "duplicate_of", "access_code", "to", "erase"}));
   LAPOR_RETURN_IF_ERROR(f.String("to", &r->to, false));
+  if (auto it = body.find("erase"); it != body.end() && !it->is_null()) {
+    if (!it->is_array() || it->size() > 2) {
+      return Status::InvalidArgument("must be a list of reporter and/or content", "erase");
+    }
+    for (const auto& kind : *it) {
+      if (!kind.is_string()) return Status::InvalidArgument("must hold strings", "erase");
+      r->erase.push_back(kind.get<std::string>());
+    }
+  }
   LAPOR_RETURN_IF_ERROR(f.String("action", &r->action, true));
   LAPOR_RETURN_IF_ERROR(f.String("note", &r->note, false));
   LAPOR_RETURN_IF_ERROR(f.String("agency", &r->agency, false));
@@ -291,6 +300,18 @@ json ViewJson(const CaseView& v, int64_t now) {
                      {"email", v.reporter->email()}};
   } else if (access.reporter_identity && v.reporter_erased) {
     j["reporter"] = {{"erased", true}};
+  }
+  if (!v.erasures.empty()) {
+    json erasures = json::array();
+    for (const auto& e : v.erasures) {
+      json parties = json::array();
+      for (const auto& [node, confirmed] : e.parties) {
+        parties.push_back({{"node", node}, {"confirmed", confirmed}});
+      }
+      erasures.push_back(
+          {{"time", FormatTime(e.time_ms)}, {"erased", e.kinds}, {"parties", parties}});
+    }
+    j["erasures"] = erasures;
   }
   json history = json::array();
   for (const auto& h : v.history) {

@@ -304,6 +304,9 @@ CaseService::Sealed CaseService::Seal(Draft draft, v1::CaseState current) {
   out.write.event = storage::StoredEvent{ev.seq(), CaseRef(current), std::move(hash),
                                          std::move(envelope), std::move(leaf)};
   out.write.sealed = std::move(draft.sealed);
+  if (ev.type() == v1::EVENT_ERASED) {
+    out.write.erase.assign(ev.action().erased().begin(), ev.action().erased().end());
+  }
   out.write.track_deadlines = current.owner_node() == opt_.node_id;
   out.state = std::move(current);
   return out;
@@ -604,7 +607,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     if (!type) {
       return Status::InvalidArgument(
           "unknown action (verify, hold, archive, dispose, process, respond, complete, reply, "
-          "reopen, forward, accept, decline)",
+          "reopen, forward, accept, decline, erase)",
           "action");
     }
     v1::Actor actor;
@@ -633,6 +636,14 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
       }
     } else if (!req.to.empty()) {
       return Status::InvalidArgument("only forward names a node", "to");
+    }
+    if (*type != v1::EVENT_ERASED && !req.erase.empty()) {
+      return Status::InvalidArgument("only erase names what to erase", "erase");
+    }
+    for (const auto& kind : req.erase) {
+      if (kind != "reporter" && kind != "content") {
+        return Status::InvalidArgument("erase names reporter or content", "erase");
+      }
     }
 
     const int64_t now = opt_.clock->NowMs();
@@ -704,9 +715,77 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     }
     // A confidential case's note is sealed when the event is signed (Seal).
     if (!req.note.empty()) d->event.mutable_action()->set_note(req.note);
+    if (d->event.type() == v1::EVENT_ERASED) return PrepareErase(s, req.erase, &d->event);
     return Status::Ok();
   };
+  if (draft.event.type() == v1::EVENT_ERASED && opt_.on_admin_erasure) {
+    done = [done = std::move(done), counted = opt_.on_admin_erasure](Result<v1::CaseState> r) {
+      if (r.ok()) counted();
+      done(std::move(r));
+    };
+  }
   Sequence(case_id, std::move(draft), prepare, std::move(done));
+}
+
+Status CaseService::PrepareErase(const v1::CaseState& s, std::vector<std::string> kinds,
+                                 v1::Event* ev) const {
+  if (s.owner_node() != opt_.node_id) {
+    return Status::Conflict("node " + s.owner_node() +
+                                " owns the case: its admin erases the data everywhere it is held "
+                                "(this node's copy with it)",
+                            "action");
+  }
+  if (kinds.empty()) {
+    if (!s.reporter_erased()) kinds.push_back("reporter");
+    if (s.confidential() && !s.content_erased()) kinds.push_back("content");
+    if (kinds.empty()) return Status::Conflict("nothing is left to erase", "erase");
+  }
+  for (const auto& kind : kinds) ev->mutable_action()->add_erased(kind);
+  return Status::Ok();
+}
+
+Result<v1::CaseState> CaseService::EraseBySystem(const std::string& case_id,
+                                                 std::vector<std::string> kinds) {
+  Draft draft;
+  draft.event.set_type(v1::EVENT_ERASED);
+  draft.event.mutable_actor()->set_kind(v1::ACTOR_SYSTEM);
+  draft.event.mutable_action();
+  auto prepare = [&](const v1::CaseState& s, uint64_t, Draft* d) -> Status {
+    return PrepareErase(s, kinds, &d->event);
+  };
+  return SequenceAndWait(case_id, std::move(draft), prepare);
+}
+
+Result<CaseService::RetentionReport> CaseService::RunRetention(int64_t retain_ms, int64_t warn_ms) {
+  RetentionReport report;
+  if (retain_ms <= 0 || !log_behind().empty()) return report;
+  const int64_t now = opt_.clock->NowMs();
+  std::vector<std::string> due;
+  LAPOR_RETURN_IF_ERROR(store_->ScanCases([&](const v1::CaseState& s) {
+    const bool closed =
+        s.status() == protocol::status::kDone || s.status() == protocol::status::kArchived;
+    const bool left = !s.reporter_erased() || (s.confidential() && !s.content_erased());
+    if (!closed || !left || s.owner_node() != opt_.node_id || !s.pending_owner().empty()) {
+      return true;
+    }
+    const int64_t at = s.updated_ms() + retain_ms;
+    if (at <= now) {
+      due.push_back(s.case_id());
+    } else if (at - warn_ms <= now) {
+      ++report.due_soon;
+      if (report.first_due_ms == 0 || at < report.first_due_ms) {
+        report.first_due_ms = at;
+        report.first_due_case = s.case_id();
+      }
+    }
+    return true;
+  }));
+  for (const auto& id : due) {
+    auto erased = EraseBySystem(id, {});
+    // A case that changed meanwhile (reopened, forwarded) is looked at again next time.
+    if (erased.ok()) ++report.erased;
+  }
+  return report;
 }
 
 Result<CaseView> CaseService::View(const std::string& case_id, const Credentials& who) {
@@ -771,6 +850,20 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     if (ev.type() == v1::EVENT_SUBMITTED) submission = ev.submission();
     if (ev.has_action() && access.content) item.note = ev.action().note();
   }
+  if (access.reporter_identity) {
+    // This node's erasures of the case: which parties have acknowledged each (its delivery).
+    for (size_t i = 0; i < view.history.size(); ++i) {
+      const v1::Event& ev = view.history[i].event;
+      if (ev.type() != v1::EVENT_ERASED || ev.node_id() != opt_.node_id) continue;
+      auto delivered = store_->DeliveryOf((*events)[i].envelope);
+      if (!delivered.ok()) return delivered.status();
+      Erasure e;
+      e.time_ms = ev.time_ms();
+      e.kinds.assign(ev.action().erased().begin(), ev.action().erased().end());
+      e.parties = std::move(*delivered);
+      view.erasures.push_back(std::move(e));
+    }
+  }
   std::vector<std::string> revealed;  // what an operator's read reveals, for the access record
   if (access.content) {
     view.submission = submission;
@@ -785,7 +878,8 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
       // Only the origin and the owner ever hold the reporter's data: at other parties its
       // absence is not an erasure.
       const std::string& self = opt_.node_id;
-      view.reporter_erased = view.state.origin_node() == self || view.state.owner_node() == self;
+      view.reporter_erased = view.state.origin_node() == self || view.state.owner_node() == self ||
+                             view.state.reporter_erased();
     } else {
       auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
       if (!plain.ok()) return plain.status();

@@ -80,12 +80,22 @@ struct SubmitResult {
 struct ActionRequest {
   std::string action, note, agency, reason, duplicate_of;
   std::string to;  // forward: the node (jurisdiction code) asked to take the case
+  // erase: "reporter" and/or "content" (a confidential case's); empty = all that is left.
+  std::vector<std::string> erase;
 };
 
 struct HistoryItem {
   uint64_t seq = 0;  // the author's seq
   v1::Event event;
   std::string note;  // unsealed note, if the viewer may see it
+};
+
+// An erasure this node signed (EVENT_ERASED) and where it stands: each party it was sent to,
+// and whether that party acknowledged it (applied it, or the hub took it to relay).
+struct Erasure {
+  int64_t time_ms = 0;
+  std::vector<std::string> kinds;
+  std::vector<std::pair<std::string, bool>> parties;
 };
 
 struct CaseView {
@@ -96,6 +106,7 @@ struct CaseView {
   bool reporter_erased = false;                // (only told to who may see the identity)
   CaseAccess access;                           // what the caller may see (DecideAccess)
   std::vector<HistoryItem> history;            // every event; notes only with access.content
+  std::vector<Erasure> erasures;               // access.reporter_identity only
 };
 
 struct ListedCase {
@@ -121,6 +132,8 @@ struct CaseServiceOptions {
   // Called (on the SLA loop's thread) after a missed deadline was escalated, with the case's
   // agency ("" if none yet) and the deadline ("verification" or "response").
   std::function<void(const std::string& agency, const std::string& deadline)> on_escalated;
+  // Called once an erasure an admin asked for through Act is durable.
+  std::function<void()> on_admin_erasure;
 };
 
 // An agency name as the API accepts it (a-z, 0-9, '.', '_', '-', at most 64); empty is allowed.
@@ -193,6 +206,22 @@ class CaseService : public federation::OwnLog {
   void Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done);
   // The envelopes of the chain of a case this node holds, in order (NotFound if none).
   Result<std::vector<std::string>> CaseChain(const std::string& case_id);
+  // Signs an erasure (EVENT_ERASED) of a case this node owns, as the node itself (the console's
+  // `pii erase`, the retention rule): `kinds` ("reporter", "content"), or all that is left if
+  // empty. This node's sealed copies go with the event's write; each party erases its own when
+  // it applies the event. Conflict if another node owns the case or nothing is left.
+  Result<v1::CaseState> EraseBySystem(const std::string& case_id, std::vector<std::string> kinds);
+  // The retention rule: every closed (selesai) or archived case this node owns whose last event
+  // is at least `retain_ms` old, and which still has personal data, gets an EraseBySystem.
+  // Returns how many were erased and how many reach the age within `warn_ms` (their operators'
+  // warning), with the earliest of those.
+  struct RetentionReport {
+    int erased = 0;
+    int due_soon = 0;
+    std::string first_due_case;
+    int64_t first_due_ms = 0;
+  };
+  Result<RetentionReport> RunRetention(int64_t retain_ms, int64_t warn_ms);
   // Re-appends this node's own events recovered from other nodes after a restore from backup
   // (they must continue the log exactly: seq next_seq(), next_seq()+1, ...). Returns how many.
   Result<int> RecoverOwnEvents(const std::vector<std::string>& envelopes) override;
@@ -303,6 +332,8 @@ class CaseService : public federation::OwnLog {
   // What `who` may see of `s` when an access code, if any, is already known to be the case's.
   CaseAccess AccessOf(const v1::CaseState& s, const Credentials& who, bool code_checked) const;
   // An access-record row: operator `who` read `fields` of case `case_id` now.
+  // Fills an erasure's kinds (`kinds`, or all that is left) after checking this node owns `s`.
+  Status PrepareErase(const v1::CaseState& s, std::vector<std::string> kinds, v1::Event* ev) const;
   storage::AccessRecord ReadBy(const Credentials& who, const std::string& case_id,
                                std::string fields) const;
 

@@ -436,6 +436,10 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   w.write.case_ref = ref;
   w.write.state = state;
   w.write.track_deadlines = state.owner_node() == self;
+  if (ev.type() == v1::EVENT_ERASED) {
+    // The owner erased personal data: this party's copies go in the same transaction.
+    w.write.erase.assign(ev.action().erased().begin(), ev.action().erased().end());
+  }
   if (ev.type() == v1::EVENT_ACCEPTED && state.origin_node() == self &&
       state.owner_node() != self) {
     // The origin holds the reporter's data: the new owner gets it, sealed to its key.

@@ -158,6 +158,8 @@ Result<crypto::SigningKey> DataDir::Init(const NodeConfig& config) {
       {"hub_key", config.hub_key},
       {"hub_url", config.hub_url},
       {"manifest_interval_ms", config.manifest_interval_ms},
+      {"retention_days", config.retention_days},
+      {"retention_warn_days", config.retention_warn_days},
   };
   // The config is written last: its presence marks a complete init.
   LAPOR_RETURN_IF_ERROR(WriteNewFile(path_, ConfigPath(), j.dump(2) + "\n", 0600));
@@ -276,6 +278,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.relay_after_ms = j.value("relay_after_ms", c.relay_after_ms);
     c.request_timeout_ms = j.value("request_timeout_ms", c.request_timeout_ms);
     c.stats_interval_ms = j.value("stats_interval_ms", c.stats_interval_ms);
+    c.retention_days = j.value("retention_days", c.retention_days);
+    c.retention_warn_days = j.value("retention_warn_days", c.retention_warn_days);
+    c.retention_interval_ms = j.value("retention_interval_ms", c.retention_interval_ms);
     if (j.contains("witnesses")) {
       for (const auto& w : j.at("witnesses")) {
         c.witnesses.emplace_back(w.at("url").get<std::string>(), w.at("vkey").get<std::string>());
@@ -289,7 +294,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.delivery_batch < 1 || c.delivery_batch > 10000 || c.retry_initial_ms < 1 ||
       c.retry_max_ms < c.retry_initial_ms || c.relay_after_ms < 0 || c.stats_interval_ms < 100 ||
       c.request_timeout_ms < 100 || c.commit_gather_writes < 0 || c.commit_gather_writes > 4096 ||
-      c.commit_gather_us < 0 || c.commit_gather_us > 100000) {
+      c.commit_gather_us < 0 || c.commit_gather_us > 100000 || !(c.retention_days >= 0) ||
+      c.retention_days > 36500 || !(c.retention_warn_days >= 0) || c.retention_warn_days > 3650 ||
+      c.retention_interval_ms < 10) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

@@ -73,6 +73,12 @@ struct NodeConfig {
   int relay_after_ms = 60000;       // store-and-forward through the hub after this long failing
   int request_timeout_ms = 10000;   // one delivery request to another node
   int stats_interval_ms = 3600000;  // statistics report to the hub
+  // Retention (CaseService::RunRetention): a closed (selesai) or archived (arsip) case this node
+  // owns has its personal data erased everywhere this many days after its last event; 0 keeps it
+  // until someone erases it. Operators are warned retention_warn_days before. Fractions allowed.
+  double retention_days = 365;
+  double retention_warn_days = 14;
+  int retention_interval_ms = 3600000;  // how often the rule runs
 };
 
 class DataDir {

@@ -261,7 +261,16 @@ int main(int argc, char** argv) {
   if (*vkey) return PrintVkey(dir, witness_vkey);
   if (*wal_truncate) return TruncateWal(dir);
   if (*fsck) return RunFsck(dir);
-  if (*erase) return ErasePii(dir, tracking_id);
+  if (*erase) {
+    // Signing an erasure takes the node's next seq: only with no node running on the folder.
+    if (lapor::Status locked = LockDataDir(dir); !locked.ok()) {
+      return Fail(lapor::Status::Conflict(
+          locked.message() +
+          " (a running node erases through its API: POST "
+          "/api/v1/complaints/ID/actions {\"action\": \"erase\"}, admin token)"));
+    }
+    return ErasePii(dir, tracking_id);
+  }
   if (*export_bundle) return ExportAuditBundle(dir, bundle_out);
   if (*backup) return Backup(dir, backup_out, overwrite);
   for (const auto& [sub, name] :

@@ -98,6 +98,19 @@ struct NodeMetrics::Impl {
           .Name("lapor_sla_escalations_total")
           .Help("Missed deadlines escalated, by agency and deadline")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& erasures =
+      prometheus::BuildCounter()
+          .Name("lapor_erasures_total")
+          .Help("Erasures of personal data this node signed, by who asked (admin, retention)")
+          .Register(*registry);
+  prometheus::Gauge& retention_due_soon =
+      prometheus::BuildGauge()
+          .Name("lapor_retention_due_soon")
+          .Help(
+              "Closed cases whose personal data the retention rule erases within the warning "
+              "period (node.json retention_warn_days)")
+          .Register(*registry)
+          .Add({});
   Histogram::BucketBoundaries latency_buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                               0.1,   0.25,   0.5,   1,    2.5,   5};
   Histogram::BucketBoundaries batch_buckets{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
@@ -193,6 +206,12 @@ void NodeMetrics::CountEscalation(const std::string& agency, const std::string& 
       .Add({{"agency", agency.empty() ? "unassigned" : agency}, {"deadline", deadline}})
       .Increment();
 }
+
+void NodeMetrics::CountErasures(const std::string& by, int n) {
+  impl_->erasures.Add({{"by", by}}).Increment(n);
+}
+
+void NodeMetrics::SetRetentionDueSoon(int n) { impl_->retention_due_soon.Set(n); }
 
 void NodeMetrics::SetSources(MetricSources sources) {
   MutexLock lock(impl_->mu);

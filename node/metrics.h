@@ -68,6 +68,10 @@ class NodeMetrics {
   // A missed deadline escalated (the SLA loop): the case's agency ("" if none yet) and which
   // deadline ("verification", "response", ...).
   void CountEscalation(const std::string& agency, const std::string& deadline);
+  // Erasures this node signed (EVENT_ERASED), by who asked: "admin" or "retention".
+  void CountErasures(const std::string& by, int n);
+  // Closed cases whose personal data the retention rule erases within the warning period.
+  void SetRetentionDueSoon(int n);
 
   void SetSources(MetricSources sources);
   // The exposition text; `now_ms` for the ages.

@@ -89,6 +89,7 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   opts.on_escalated = [metrics](const std::string& agency, const std::string& deadline) {
     metrics->CountEscalation(agency, deadline);
   };
+  opts.on_admin_erasure = [metrics] { metrics->CountErasures("admin", 1); };
   auto service =
       CaseService::Open(opts, n->store_.get(),
                         std::make_shared<const protocol::WorkingCalendar>(std::move(*calendar)));
@@ -223,6 +224,11 @@ Status NodeContext::Start() {
         }
       });
   sla_->Start();
+  // Retention: personal data of closed cases erased everywhere after retention_days.
+  retention_ = std::make_unique<Periodic>("lapor-retention",
+                                          std::chrono::milliseconds(c.retention_interval_ms),
+                                          [this] { RunRetention(); });
+  retention_->Start();
   replicator_->Start();
   // In the background: a peer that is down must not hold up the start.
   resend_ = std::thread([this] {
@@ -280,6 +286,32 @@ Status NodeContext::Start() {
   sd_notifyf(0, "READY=1\nSTATUS=serving http://%s:%d/ as node %s", host_.c_str(), api_->port(),
              c.node_id.c_str());
   return Status::Ok();
+}
+
+void NodeContext::RunRetention() {
+  const NodeConfig& c = config_;
+  constexpr double kDayMs = 86400000.0;
+  auto report = service_->RunRetention(static_cast<int64_t>(c.retention_days * kDayMs),
+                                       static_cast<int64_t>(c.retention_warn_days * kDayMs));
+  if (!report.ok()) return spdlog::error("retention: {}", report.status().ToString());
+  metrics_->SetRetentionDueSoon(report->due_soon);
+  if (report->erased > 0) {
+    metrics_->CountErasures("retention", report->erased);
+    spdlog::info(
+        "retention: personal data of {} case(s) closed over {} days ago erased (signed erasures; "
+        "every party erases its copies)",
+        report->erased, c.retention_days);
+  }
+  if (report->due_soon != retention_warned_) {
+    retention_warned_ = report->due_soon;
+    if (report->due_soon > 0) {
+      spdlog::warn(
+          "retention: the personal data of {} closed case(s) will be erased within {} days, the "
+          "first ({}) in {} hours; keep what must be kept before then (node.json retention_days)",
+          report->due_soon, c.retention_warn_days, report->first_due_case,
+          (report->first_due_ms - Clock::Real()->NowMs()) / 3600000);
+    }
+  }
 }
 
 void NodeContext::CheckLogWhole() {
@@ -374,6 +406,7 @@ Status NodeContext::Stop() {
   witness_client_.reset();
   manifest_client_.reset();
   sla_->Stop();
+  retention_->Stop();
   integrator_->Stop();
   if (auto size = log_->Integrate(); !size.ok()) {
     spdlog::error("final log integration failed: {}", size.status().ToString());

@@ -62,6 +62,10 @@ class NodeContext {
   // Runs at start, before the node serves, then every kWholeCheckMs while the log is behind.
   void CheckLogWhole();
   static constexpr int kWholeCheckMs = 3000;
+  // The retention loop's turn (CaseService::RunRetention with node.json's retention settings):
+  // counts and logs erasures, and warns when the cases due soon change.
+  void RunRetention();
+  int retention_warned_ = 0;  // retention loop only: cases due soon when it last warned
   // Room the data folder must have before writes resume after a full disk: enough that the next
   // commits and the WAL checkpoint do not fill it again at once.
   static constexpr uint64_t kResumeFreeBytes = 32ull << 20;
@@ -83,7 +87,8 @@ class NodeContext {
   std::unique_ptr<storage::TreeLog> log_;
   std::unique_ptr<federation::Witness> witness_;
   std::unique_ptr<HttpApi> api_;
-  std::unique_ptr<Periodic> sla_, stats_, manifest_reload_, integrator_, health_, whole_;
+  std::unique_ptr<Periodic> sla_, stats_, manifest_reload_, integrator_, health_, whole_,
+      retention_;
   // The largest size of this node's log a witness said it holds (WitnessClient's on_ahead).
   std::atomic<uint64_t> witness_ahead_{0};
   std::string behind_said_;  // CheckLogWhole only: the reason last logged

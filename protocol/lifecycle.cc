@@ -58,6 +58,7 @@ std::optional<v1::EventType> EventTypeForAction(std::string_view a) {
   if (a == "forward") return v1::EVENT_FORWARDED;
   if (a == "accept") return v1::EVENT_ACCEPTED;
   if (a == "decline") return v1::EVENT_DECLINED;
+  if (a == "erase") return v1::EVENT_ERASED;
   return std::nullopt;
 }
 
@@ -95,6 +96,8 @@ std::string_view EventTypeName(v1::EventType t) {
       return "declined";
     case v1::EVENT_CITIZEN_MESSAGE:
       return "citizen_message";
+    case v1::EVENT_ERASED:
+      return "erased";
     default:
       return "unknown";
   }
@@ -134,6 +137,9 @@ Status CheckActor(v1::EventType type, const v1::Actor& actor) {
     case v1::EVENT_ESCALATED:
     case v1::EVENT_AUTO_COMPLETED:
       ok = system;
+      break;
+    case v1::EVENT_ERASED:  // an admin's request, or the retention rule (or the console)
+      ok = admin || system;
       break;
     default:
       return Status::InvalidArgument("unknown event type", "type");
@@ -373,6 +379,30 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         }
         s.set_pending_owner("");
         break;
+      case v1::EVENT_ERASED: {
+        // In any status; the status and deadlines stay. Erasing twice is refused (nothing left).
+        if (a.erased().empty()) return Status::InvalidArgument("erase names what", "erased");
+        for (const auto& kind : a.erased()) {
+          if (kind == "reporter") {
+            if (s.reporter_erased()) {
+              return Status::Conflict("the reporter's data is already erased", "erased");
+            }
+            s.set_reporter_erased(true);
+          } else if (kind == "content") {
+            if (!s.confidential()) {
+              return Status::InvalidArgument("only a confidential case's content is sealed",
+                                             "erased");
+            }
+            if (s.content_erased()) {
+              return Status::Conflict("the case's content is already erased", "erased");
+            }
+            s.set_content_erased(true);
+          } else {
+            return Status::InvalidArgument("erase names reporter or content", "erased");
+          }
+        }
+        break;
+      }
       default:
         return Status::InvalidArgument("unknown event type", "type");
     }

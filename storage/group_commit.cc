@@ -168,7 +168,16 @@ void GroupCommitter::CommitLoop() {
         if (failure_.empty()) failure_ = s.message();
       }
     }
-    if (s.ok()) RememberLeaves(batch);
+    if (s.ok()) {
+      RememberLeaves(batch);
+      bool erased = false;
+      for (const auto& w : batch.writes) erased = erased || !w.erase.empty();
+      if (erased) {
+        MutexLock lock(mu_);
+        truncate_wanted_ = true;
+        checkpoint_cv_.NotifyOne();
+      }
+    }
     for (auto& done : batch.callbacks) done(s);
   }
 }
@@ -189,14 +198,26 @@ void GroupCommitter::CheckpointLoop() {
   while (!stopping_) {
     checkpoint_cv_.WaitFor(lock, std::chrono::milliseconds(options_.wal_checkpoint_interval_ms));
     if (stopping_) break;
+    const bool truncate = truncate_wanted_;
     lock.Unlock();
     pass();
-    if (wal_frames >= options_.wal_restart_frames) {
+    bool truncated = false;
+    if (truncate) {
+      // Commits wait meanwhile; readers holding an old snapshot make it BUSY after a short
+      // wait, and the next pass tries again.
+      MutexLock gate(wal_gate_mu_);
+      sqlite3_busy_timeout((*conn)->raw(), 200);
+      int backfilled = 0;
+      truncated = sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                            &wal_frames, &backfilled) == SQLITE_OK;
+      sqlite3_busy_timeout((*conn)->raw(), 10000);
+    } else if (wal_frames >= options_.wal_restart_frames) {
       pass();  // the frames committed during the first pass: a shorter tail for the gated one
       MutexLock gate(wal_gate_mu_);
       pass();
     }
     lock.Lock();
+    if (truncated) truncate_wanted_ = false;
   }
 }
 

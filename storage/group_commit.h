@@ -115,7 +115,10 @@ class GroupCommitter {
 
   Mutex mu_;
   CondVar cv_;             // wakes the committer
-  CondVar checkpoint_cv_;  // wakes the checkpointer (only to stop)
+  CondVar checkpoint_cv_;  // wakes the checkpointer (to stop, or after an erasure)
+  // An erasure committed: the checkpointer copies the WAL into the database and empties it
+  // (TRUNCATE), so no older frame keeps the erased data; it stays set until that succeeds.
+  bool truncate_wanted_ LAPOR_GUARDED_BY(mu_) = false;
   std::map<QueueKey, Pending> queue_ LAPOR_GUARDED_BY(mu_);
   uint64_t other_count_ LAPOR_GUARDED_BY(mu_) = 0;
   // Enqueue wakes the committer at this many queued writes.

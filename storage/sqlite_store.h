@@ -84,6 +84,8 @@ class SqliteStore : public Store {
                                              int limit) override;
   Result<std::vector<DeliveryRow>> Deliveries() override;
   Result<int64_t> ReceivedFrom(const std::string& sender) override;
+  Result<std::vector<std::pair<std::string, bool>>> DeliveryOf(
+      const std::string& envelope) override;
 
   // TreeStore (store_log.cc)
   Result<std::vector<std::string>> TreeNodes(uint32_t level, uint64_t first,

@@ -105,6 +105,11 @@ struct Write {
   // not indexed, so DueCases and the overdue filter skip it.
   bool track_deadlines = true;
   std::vector<SealedBlob> sealed;
+  // An erasure (EVENT_ERASED): in the same transaction, the sealed records of the case (`ref`)
+  // of these kinds ("reporter"; "content": the content and every note) and the copies of them
+  // queued in the outbox for other nodes (of case state.case_id) are deleted (secure_delete
+  // zeroes them), and the WAL checkpointer then empties the WAL so no older frame keeps them.
+  std::vector<std::string> erase;
   std::vector<OutboxItem> outbox;       // deliveries owed because of this write
   std::vector<DeliveryRow> deliveries;  // sender progress to store (cursor and errors)
   std::vector<std::pair<std::string, int64_t>> received;  // sender -> highest outbox id applied
@@ -364,6 +369,11 @@ class FederationLedger {
   // Every destination with outbox rows or a delivery row, with backlog.
   virtual Result<std::vector<DeliveryRow>> Deliveries() = 0;
   virtual Result<int64_t> ReceivedFrom(const std::string& sender) = 0;
+  // The destinations of the outbox rows carrying `envelope`, each with whether that destination
+  // acknowledged it (its delivery cursor passed the row). Reads the outbox's envelopes: for rare
+  // questions (an erasure's confirmations), not for hot paths.
+  virtual Result<std::vector<std::pair<std::string, bool>>> DeliveryOf(
+      const std::string& envelope) = 0;
 };
 
 // The transparency log's stored tree: nodes every 8 levels, full leaf tiles and checkpoints.

@@ -143,4 +143,23 @@ Result<int64_t> SqliteStore::ReceivedFrom(const std::string& sender) {
       0);
 }
 
+Result<std::vector<std::pair<std::string, bool>>> SqliteStore::DeliveryOf(
+    const std::string& envelope) {
+  using Rows = std::vector<std::pair<std::string, bool>>;
+  return readers_.WithReader<Rows>([&](Connection* db) -> Result<Rows> {
+    auto st = db->Cached(
+        "SELECT o.destination, o.id <= COALESCE(d.cursor, 0) FROM outbox o "
+        "LEFT JOIN delivery d ON d.destination = o.destination "
+        "WHERE o.kind = ? AND o.payload = ? ORDER BY o.destination");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kEnvelope)).BindBlob(2, envelope);
+    Rows rows;
+    LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+      rows.emplace_back(row.Text(0), row.Int(1) != 0);
+      return true;
+    }));
+    return rows;
+  });
+}
+
 }  // namespace lapor::storage

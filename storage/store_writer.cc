@@ -76,6 +76,7 @@ Status StoreWriter::Apply(const Write& w) {
     LAPOR_RETURN_IF_ERROR((*up)->Run());
   }
 
+  for (const auto& kind : w.erase) LAPOR_RETURN_IF_ERROR(Erase(ref, w.state.case_id(), kind));
   for (const auto& b : w.sealed) {
     LAPOR_RETURN_IF_ERROR(
         db_->Run("INSERT OR REPLACE INTO sealed(case_ref, kind, ciphertext) VALUES(?,?,?)",
@@ -120,6 +121,33 @@ Status StoreWriter::Apply(const Write& w) {
         db_->Run("INSERT INTO received(sender, outbox_id) VALUES(?1,?2) "
                  "ON CONFLICT(sender) DO UPDATE SET outbox_id = MAX(outbox_id, ?2)",
                  [&](Statement& st) { st.Bind(1, received.first).Bind(2, received.second); }));
+  }
+  return Status::Ok();
+}
+
+Status StoreWriter::Erase(uint64_t ref, const std::string& case_id, const std::string& kind) {
+  const bool content = kind == "content";
+  LAPOR_RETURN_IF_ERROR(db_->Run(
+      content ? "DELETE FROM sealed WHERE case_ref = ? AND (kind = 'content' OR kind LIKE 'note:%')"
+              : "DELETE FROM sealed WHERE case_ref = ? AND kind = 'reporter'",
+      [&](Statement& st) { st.Bind(1, static_cast<int64_t>(ref)); }));
+  // Sealed outbox rows carry no case column: an erasure is rare, so it reads them all.
+  auto st = db_->Cached("SELECT id, payload FROM outbox WHERE kind = ?");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kSealed));
+  std::vector<int64_t> ids;
+  LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+    v1::SealedForNode sealed;
+    if (sealed.ParseFromString(row.Blob(1)) && sealed.case_id() == case_id &&
+        (content ? sealed.kind() == "content" || sealed.kind().rfind("note:", 0) == 0
+                 : sealed.kind() == "reporter")) {
+      ids.push_back(row.Int(0));
+    }
+    return true;
+  }));
+  for (int64_t id : ids) {
+    LAPOR_RETURN_IF_ERROR(
+        db_->Run("DELETE FROM outbox WHERE id = ?", [&](Statement& del) { del.Bind(1, id); }));
   }
   return Status::Ok();
 }

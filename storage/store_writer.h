@@ -28,6 +28,8 @@ class StoreWriter {
   // One write: its event (own or foreign), the case's state, sealed rows, outbox rows with their
   // destinations' delivery rows, delivery progress and received marks.
   Status Apply(const Write& w);
+  // Write::erase: deletes the case's sealed records of `kind` and their outbox copies.
+  Status Erase(uint64_t ref, const std::string& case_id, const std::string& kind);
 
   std::unique_ptr<Connection> db_;
 };

@@ -204,28 +204,39 @@ TEST_F(FederationTest, ErasureAtTheOriginRemovesTheOutboxCopyForTheOwner) {
     return r.output;
   };
   EXPECT_EQ(sealed_rows(), "1\n");
+  // The origin does not own the case: its admin cannot sign an erasure for it...
+  auto refused = Act(f_.node("32"), c.id, {{"action", "erase"}}, f_.admin_token("32"));
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_NE(refused.body.find("node 33 owns the case"), std::string::npos) << refused.body;
+  // ...but its console erases the origin's own copies (with the node stopped: it holds the lock).
+  ASSERT_EQ(f_.node("32").Stop(), 0);
   auto erase = f_.node("32").Cli({"pii", "erase", c.id, "--data-dir", f_.node("32").data_dir()});
   EXPECT_EQ(erase.exit_code, 0) << erase.output;
   EXPECT_NE(erase.output.find("1 copies for other nodes removed"), std::string::npos)
       << erase.output;
+  EXPECT_NE(erase.output.find("node 33 owns the case"), std::string::npos) << erase.output;
   EXPECT_EQ(sealed_rows(), "0\n");
-  EXPECT_EQ(CitizenView("32", c)["reporter"], json({{"erased", true}}));
   // A second erasure finds nothing left.
   EXPECT_EQ(
       f_.node("32").Cli({"pii", "erase", c.id, "--data-dir", f_.node("32").data_dir()}).exit_code,
       1);
+  f_.node("32").Start();
+  EXPECT_EQ(CitizenView("32", c)["reporter"], json({{"erased", true}}));
   auto fsck = f_.node("32").Fsck();
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
 }
 
-// 1a'. The owner of a case another node opened erases the reporter's record it holds (under its
-// own local ref); the erasure empties the write-ahead log, so neither lapor.db nor lapor.db-wal
-// holds the ciphertext any more.
-TEST_F(FederationTest, ErasureAtTheOwnerOfAForeignCaseLeavesNoCopyInTheFiles) {
+// 1a'. The owner of a case another node opened erases it: a signed erasure event, which the
+// owner's own copy goes with (the WAL emptied after it, so neither lapor.db nor lapor.db-wal holds
+// the ciphertext), and which every party applies to its own copies: the origin's record of the
+// reporter goes too, and the owner lists each party's confirmation.
+TEST_F(FederationTest, ErasureByTheOwnerReachesEveryPartyAndIsConfirmed) {
   Filed c = File(f_.node("32"), "33");
   ASSERT_FALSE(c.id.empty());
   ASSERT_TRUE(Eventually("the owner 33 holds the reporter's data",
                          [&] { return View("33", c.id)["reporter"].is_object(); }));
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 1));
+  ASSERT_TRUE(CitizenView("32", c)["reporter"].contains("name"));  // the reporter's own view
   const std::string dir = f_.node("33").data_dir();
   auto hex = RunCommand({"/usr/bin/sqlite3", dir + "/lapor.db",
                          "SELECT hex(ciphertext) FROM sealed WHERE kind = 'reporter'"});
@@ -233,16 +244,39 @@ TEST_F(FederationTest, ErasureAtTheOwnerOfAForeignCaseLeavesNoCopyInTheFiles) {
   std::string cipher_hex = hex.output.substr(0, hex.output.find('\n'));
   ASSERT_GE(cipher_hex.size(), 64u) << hex.output;
   const std::string cipher = *crypto::HexDecode(cipher_hex);
-  auto erase = f_.node("33").Cli({"pii", "erase", c.id, "--data-dir", dir});
-  ASSERT_EQ(erase.exit_code, 0) << erase.output;
-  EXPECT_NE(erase.output.find("write-ahead log was emptied"), std::string::npos) << erase.output;
+
+  auto erased = Act(f_.node("33"), c.id, {{"action", "erase"}}, f_.admin_token("33"));
+  ASSERT_EQ(erased.status, 200) << erased.body;
   EXPECT_EQ(View("33", c.id)["reporter"], json({{"erased", true}}));
-  for (const char* file : {"/lapor.db", "/lapor.db-wal"}) {
-    std::ifstream in(dir + file, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(bytes.find(cipher.substr(0, 48)), std::string::npos) << file << " still holds it";
+  // Every party applies it: the origin's copy of the reporter's record goes too.
+  EXPECT_TRUE(Eventually("the origin 32 erased its copy", [&] {
+    return CitizenView("32", c)["reporter"] == json({{"erased", true}});
+  })) << CitizenView("32", c).dump();
+  {
+    auto rows = RunCommand({"/usr/bin/sqlite3", f_.node("32").data_dir() + "/lapor.db",
+                            "SELECT count(*) FROM sealed WHERE kind = 'reporter'"});
+    EXPECT_EQ(rows.output, "0\n") << rows.output;
   }
-  EXPECT_EQ(f_.node("33").Fsck().exit_code, 0);
+  EXPECT_TRUE(Eventually("the owner lists both parties' confirmations", [&] {
+    const json e = View("33", c.id)["erasures"];
+    return e.size() == 1 && e[0]["erased"] == json({"reporter"}) &&
+           e[0]["parties"] ==
+               json({{{"node", "00"}, {"confirmed", true}}, {{"node", "32"}, {"confirmed", true}}});
+  })) << View("33", c.id).dump();
+  EXPECT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 2));
+  // The owner's files hold no copy once its checkpointer has emptied the WAL.
+  EXPECT_TRUE(Eventually("neither lapor.db nor lapor.db-wal of 33 holds the ciphertext", [&] {
+    for (const char* file : {"/lapor.db", "/lapor.db-wal"}) {
+      std::ifstream in(dir + file, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (bytes.find(cipher.substr(0, 48)) != std::string::npos) return false;
+    }
+    return true;
+  }));
+  for (const auto& j : {"00", "32", "33"}) {
+    auto fsck = f_.node(j).Fsck();
+    EXPECT_EQ(fsck.exit_code, 0) << j << ": " << fsck.output;
+  }
 }
 
 // 1b. A confidential case across nodes: its content goes to the owner only, and the notes of

@@ -289,16 +289,46 @@ TEST_F(NodeHttpTest, AnonymousConfidentialAndErasure) {
   auto with_note = node_->Get("/api/v1/complaints/" + cid, admin_).Json();
   EXPECT_EQ(with_note["history"][2]["note"], "Petugas sudah diperiksa inspektorat.");
 
-  // Erasure keeps every signature and fsck clean.
-  auto erase = node_->Cli({"pii", "erase", cid, "--data-dir", node_->data_dir()});
-  EXPECT_EQ(erase.exit_code, 0) << erase.output;
+  // Erasure (an admin's, through the API while the node runs) is a signed event: the reporter's
+  // record and the confidential content and notes go, every signature stays and fsck is clean.
+  Act(cid, {{"action", "erase"}, {"erase", {"everything"}}}, admin_, 400);
+  Act(cid, {{"action", "erase"}}, liaison_, 403);
+  const json erased = Act(cid, {{"action", "erase"}}, admin_, 200);
   auto after = node_->Get("/api/v1/complaints/" + cid, admin_).Json();
   EXPECT_EQ(after["reporter"], json({{"erased", true}}));
-  EXPECT_EQ(node_->Cli({"pii", "erase", cid, "--data-dir", node_->data_dir()}).exit_code, 1);
-  EXPECT_NE(
-      node_->Cli({"pii", "erase", "32-NOSUCHCASE", "--data-dir", node_->data_dir()}).exit_code, 0);
+  EXPECT_EQ(after["description"], "");
+  EXPECT_EQ(after["history"].back()["type"], "erased");
+  EXPECT_EQ(after["history"][2].value("note", ""), "") << after["history"][2].dump();
+  ASSERT_EQ(after["erasures"].size(), 1u) << after.dump();
+  EXPECT_EQ(after["erasures"][0]["erased"], json({"reporter", "content"}));
+  EXPECT_EQ(after["erasures"][0]["parties"], json::array());  // nobody else holds it
+  Act(cid, {{"action", "erase"}}, admin_, 409);               // nothing is left
+  // The console's `pii erase` signs too, so it waits for the node to stop.
+  auto busy = node_->Cli({"pii", "erase", cid, "--data-dir", node_->data_dir()});
+  EXPECT_NE(busy.exit_code, 0);
+  EXPECT_NE(busy.output.find("/actions"), std::string::npos) << busy.output;
+  {
+    const std::string db = node_->data_dir() + "/lapor.db";
+    // Erased rows are gone, not emptied: only the anonymous case's reporter record is left.
+    auto rows = RunCommand(
+        {"/usr/bin/sqlite3", db, "SELECT kind, count(*) FROM sealed GROUP BY kind ORDER BY kind"});
+    EXPECT_EQ(rows.output, "reporter|1\n") << rows.output;
+  }
   auto fsck = node_->Fsck();
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
+  // With the node stopped the console signs the erasure itself, as the node's system actor.
+  node_->Stop();
+  const std::string aid = a["tracking_id"];
+  auto offline = node_->Cli({"pii", "erase", aid, "--data-dir", node_->data_dir()});
+  EXPECT_EQ(offline.exit_code, 0) << offline.output;
+  EXPECT_NE(offline.output.find("signed as an erasure"), std::string::npos) << offline.output;
+  EXPECT_NE(offline.output.find("write-ahead log was emptied"), std::string::npos)
+      << offline.output;
+  node_->Start();
+  auto anon_after = node_->Get("/api/v1/complaints/" + aid, admin_).Json();
+  EXPECT_EQ(anon_after["reporter"], json({{"erased", true}}));
+  EXPECT_EQ(anon_after["history"].back()["type"], "erased");
+  EXPECT_EQ(node_->Fsck().exit_code, 0);
 
   // Personal data never reaches the log.
   node_->Stop();
@@ -806,6 +836,60 @@ TEST_F(NodeHttpTest, BadInputTableGets4xxAndChangesNothing) {
   EXPECT_EQ(node_->Get("/healthz").Json()["next_seq"], before);
   EXPECT_EQ(node_->Get("/api/v1/complaints/" + id + "?access_code=" + code).Json(), before_view);
   EXPECT_EQ(node_->Post("/api/v1/complaints", Complaint()).status, 201);
+  EXPECT_EQ(node_->Fsck().exit_code, 0);
+}
+
+// Retention: the personal data of a closed or archived case this node owns is erased (a signed
+// erasure by the node itself) once its last event is retention_days old; operators are warned
+// retention_warn_days before (log and lapor_retention_due_soon); open cases keep theirs.
+TEST_F(NodeHttpTest, RetentionErasesClosedCasesAfterTheirPeriodAndWarnsBefore) {
+  auto metric = [&](const std::string& series) {
+    const std::string body = node_->Get("/metrics", admin_).body;
+    const std::string line = "\n" + series + " ";
+    size_t at = body.find(line);
+    return at == std::string::npos ? -1.0 : std::stod(body.substr(at + line.size()));
+  };
+  ASSERT_EQ(node_->Stop(), 0);
+  node_->SetConfig("retention_days", 1);
+  node_->SetConfig("retention_warn_days", 2);
+  node_->SetConfig("retention_interval_ms", 100);
+  node_->Start();
+  const std::string open_id = node_->Post("/api/v1/complaints", Complaint()).Json()["tracking_id"];
+  json conf = Complaint("Rahasia: pungutan liar");
+  conf["confidential"] = true;
+  const std::string closed_id = node_->Post("/api/v1/complaints", conf).Json()["tracking_id"];
+  Act(closed_id, {{"action", "archive"}, {"reason", "not_actionable"}}, admin_, 200);
+  // Within the warning period: counted and said, nothing erased yet.
+  EXPECT_TRUE(
+      Eventually("one case is due soon", [&] { return metric("lapor_retention_due_soon") == 1; }));
+  EXPECT_TRUE(
+      node_->Get("/api/v1/complaints/" + closed_id, admin_).Json()["reporter"].contains("name"));
+  ASSERT_EQ(node_->Stop(), 0);
+  {
+    std::ifstream in(node_->data_dir() + "/node.log");
+    std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(log.find("retention: the personal data of 1 closed case(s) will be erased"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("Siti"), std::string::npos);
+  }
+  // A period of 86 ms: the archived case's data goes, the open case's stays.
+  node_->SetConfig("retention_days", 0.000001);  // 86 ms
+  node_->Start();
+  EXPECT_TRUE(Eventually("the archived case's personal data is erased", [&] {
+    return node_->Get("/api/v1/complaints/" + closed_id, admin_).Json()["reporter"] ==
+           json({{"erased", true}});
+  }));
+  const json closed = node_->Get("/api/v1/complaints/" + closed_id, admin_).Json();
+  EXPECT_EQ(closed["status"], "arsip");
+  EXPECT_EQ(closed["description"], "");
+  EXPECT_EQ(closed["history"].back()["type"], "erased");
+  EXPECT_EQ(closed["history"].back()["actor"], json({{"kind", "system"}}));
+  EXPECT_EQ(closed["erasures"][0]["erased"], json({"reporter", "content"}));
+  EXPECT_EQ(metric(R"(lapor_erasures_total{by="retention"})"), 1);
+  EXPECT_EQ(metric("lapor_retention_due_soon"), 0);
+  EXPECT_TRUE(
+      node_->Get("/api/v1/complaints/" + open_id, admin_).Json()["reporter"].contains("name"));
   EXPECT_EQ(node_->Fsck().exit_code, 0);
 }
 
