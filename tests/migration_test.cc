@@ -182,9 +182,17 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
   const json deliveries = node.Get("/federation/v1/status", f.admin).Json()["destinations"];
   if (f.v1_outbox) {
     ASSERT_EQ(deliveries.size(), 2u) << deliveries.dump();
+    // Dated when the release queued them, so their wait shows (storage/schema.cc,
+    // DateMovedOutboxRows): the status' lag and /metrics' age read 0 for a wait with no date.
     for (const auto& d : deliveries) {
       EXPECT_EQ(d["backlog"], 2) << d.dump();
+      EXPECT_GT(d["lag_seconds"].get<double>(), 0.0) << d.dump();
     }
+    EXPECT_EQ(Sql(dir, "SELECT count(*) FROM outbox WHERE created_ms = 0"), "0\n");
+    const std::string metrics = node.Get("/metrics", f.admin).body;
+    EXPECT_EQ(metrics.find("lapor_outbox_oldest_undelivered_age_seconds{destination=\"00\"} 0\n"),
+              std::string::npos)
+        << metrics;
     EXPECT_EQ(Sql(dir,
                   "SELECT o.destination, e.seq FROM outbox o JOIN events e ON "
                   "e.envelope = o.payload ORDER BY o.id"),
