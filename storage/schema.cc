@@ -201,6 +201,34 @@ Status AddOwnersToStates(Connection* db) {
   return Status::Ok();
 }
 
+// Part of migration 3 -> 4, added after it shipped: the v1 outbox rows it moves over got
+// created_ms 0, which the outbox's readers take for "nothing waiting" (Deliveries'
+// oldest_pending_ms): /metrics' lapor_outbox_oldest_undelivered_age_seconds and the status'
+// lag_seconds read 0 while they wait, and since the age is MIN(created_ms) of what waits, they
+// hid the age of every later delivery to the same node too, so LaporOutboxStale could not fire.
+// Each is dated with its event's signed time, when the old release queued it. The schema is
+// unchanged; a folder migrated past 4 before this keeps its 0s (tests/migration_test.cc opens the
+// schema-1 to -3 fixtures, whose release queued a case's events for the hub and another node).
+Status DateMovedOutboxRows(Connection* db) {
+  auto read = db->Cached("SELECT id, payload FROM outbox WHERE created_ms = 0 AND kind = 0");
+  if (!read.ok()) return read.status();
+  std::vector<std::pair<int64_t, int64_t>> dated;  // (id, created_ms)
+  LAPOR_RETURN_IF_ERROR(ForEachRow(**read, [&](Statement& row) {
+    v1::Envelope env;
+    v1::Event event;
+    if (env.ParseFromString(row.Blob(1)) && event.ParseFromString(env.payload()) &&
+        event.time_ms() > 0) {
+      dated.emplace_back(row.Int(0), event.time_ms());
+    }
+    return true;
+  }));
+  for (const auto& [id, time_ms] : dated) {
+    LAPOR_RETURN_IF_ERROR(db->Run("UPDATE outbox SET created_ms = ? WHERE id = ?",
+                                  [&](Statement& st) { st.Bind(1, time_ms).Bind(2, id); }));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Migrate(Connection* db) {
@@ -218,7 +246,10 @@ Status Migrate(Connection* db) {
   return InTransaction(db, [&]() -> Status {
     for (int v = version; v < kSchemaVersion; ++v) {
       LAPOR_RETURN_IF_ERROR(db->Exec(kMigrations[v]));
-      if (v == 3) LAPOR_RETURN_IF_ERROR(AddOwnersToStates(db));
+      if (v == 3) {
+        LAPOR_RETURN_IF_ERROR(AddOwnersToStates(db));
+        LAPOR_RETURN_IF_ERROR(DateMovedOutboxRows(db));
+      }
     }
     return db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   });

@@ -93,5 +93,173 @@ TEST(MigrationTest, Schema5FolderOpensKeepsEverythingAndContinues) {
   EXPECT_NE(fsck.output.find("8 events, 4 cases"), std::string::npos) << fsck.output;
 }
 
+// The folders written by the releases of schemas 1 to 4 were all made by
+// tests/fixtures/make_fixture.sh: the same operators, four complaints and six actions.
+struct OldFolder {
+  std::string name;
+  std::string admin, liaison, auditor;  // operators 1, 2 and 3
+  std::string named, named_code;        // case 1: named reporter, verified, responded, replied
+  std::string secret, secret_code;      // case 2: confidential whistle-blowing, verified, responded
+  std::string aspirasi, aspirasi_code;  // case 3: anonymous, submitted
+  std::string elsewhere;                // case 4: region 33, verified
+  bool v1_outbox = false;  // the release queued case 4's events for 00 and 33 (schemas 1 to 3)
+};
+
+std::string Sql(const std::string& dir, const std::string& sql) {
+  return RunCommand({"/usr/bin/sqlite3", dir + "/lapor.db", sql}).output;
+}
+
+void OpensKeepsEverythingAndContinues(const OldFolder& f) {
+  const std::string dir = CopyFixture(f.name);
+  NodeProcess node(dir);
+  // fsck opens the store, which migrates it, then checks every signature, chain and the log.
+  auto fsck = node.Fsck();
+  ASSERT_EQ(fsck.exit_code, 0) << fsck.output;
+  EXPECT_NE(fsck.output.find("10 events, 4 cases, 4 sealed records"), std::string::npos)
+      << fsck.output;
+  EXPECT_EQ(Sql(dir, "PRAGMA user_version"), std::to_string(storage::kSchemaVersion) + "\n");
+
+  node.Start();
+  EXPECT_EQ(node.Get("/healthz").Json()["next_seq"], 10);
+  // The named reporter's case: history, notes and personal data for the admin and the reporter,
+  // none for the public.
+  auto c1 = node.Get("/api/v1/complaints/" + f.named, f.admin);
+  ASSERT_EQ(c1.status, 200) << c1.body;
+  const json v1 = c1.Json();
+  EXPECT_EQ(v1["status"], "diproses");
+  EXPECT_EQ(v1["responded"], false);  // the reporter replied after the response
+  EXPECT_EQ(v1["agency"], "dinas-pu");
+  EXPECT_EQ(v1["owner_node"], "32");
+  EXPECT_EQ(v1["reporter"]["name"], "Siti Aminah");
+  EXPECT_EQ(v1["reporter"]["nik"], "3204123456789012");
+  EXPECT_EQ(v1["reporter"]["email"], "siti@example.id");
+  EXPECT_EQ(v1["location"]["address"], "Jl. Merdeka 1, Bandung");
+  ASSERT_EQ(v1["history"].size(), 4u) << v1.dump();
+  EXPECT_EQ(v1["history"][1]["type"], "verified");
+  EXPECT_EQ(v1["history"][1]["agency"], "dinas-pu");
+  EXPECT_EQ(v1["history"][2]["note"], "Dijadwalkan pekan depan.");
+  EXPECT_EQ(v1["history"][3]["type"], "replied");
+  EXPECT_EQ(v1["history"][3]["note"], "Lubangnya makin besar.");
+  const json public_view = node.Get("/api/v1/complaints/" + f.named).Json();
+  EXPECT_EQ(public_view["title"], "Jalan berlubang");
+  EXPECT_FALSE(public_view.contains("reporter")) << public_view.dump();
+  auto own = Http(node.port(), "GET", "/api/v1/complaints/" + f.named, "",
+                  {{"X-Access-Code", f.named_code}});
+  ASSERT_EQ(own.status, 200) << own.body;
+  EXPECT_EQ(own.Json()["reporter"]["phone"], "081234567890");
+  // The confidential case: content and the sealed note for its reporter, nothing for the auditor.
+  auto c2 = Http(node.port(), "GET", "/api/v1/complaints/" + f.secret, "",
+                 {{"X-Access-Code", f.secret_code}});
+  ASSERT_EQ(c2.status, 200) << c2.body;
+  const json v2 = c2.Json();
+  EXPECT_EQ(v2["title"], "Pungutan liar");
+  EXPECT_EQ(v2["description"], "Di loket perizinan.");
+  ASSERT_EQ(v2["history"].size(), 3u) << v2.dump();
+  EXPECT_EQ(v2["history"][2]["note"], "Petugas loket diperiksa.");
+  const json audited = node.Get("/api/v1/complaints/" + f.secret, f.auditor).Json();
+  EXPECT_EQ(audited["status"], "diproses");
+  EXPECT_TRUE(audited["title"].is_null()) << audited.dump();
+  // The anonymous aspirasi, read with its access code; the case about region 33, still the node's.
+  auto c3 = Http(node.port(), "GET", "/api/v1/complaints/" + f.aspirasi, "",
+                 {{"X-Access-Code", f.aspirasi_code}});
+  ASSERT_EQ(c3.status, 200) << c3.body;
+  EXPECT_EQ(c3.Json()["status"], "belum_terverifikasi");
+  EXPECT_EQ(c3.Json()["title"], "Lampu jalan mati");
+  const json v4 = node.Get("/api/v1/complaints/" + f.elsewhere, f.admin).Json();
+  EXPECT_EQ(v4["status"], "terdisposisi");
+  EXPECT_EQ(v4["region_code"], "33");
+  EXPECT_EQ(v4["owner_node"], "32");
+  EXPECT_EQ(v4["reporter"]["name"], "Budi Santoso");
+  // Every operator's token still works, and each one's addition is in the operators' record.
+  EXPECT_EQ(node.Get("/api/v1/complaints", f.liaison).status, 200);
+  const json listed = node.Get("/api/v1/complaints", f.auditor).Json();
+  EXPECT_EQ(listed["items"].size(), 4u) << listed.dump();
+  auto ops = node.Cli({"operator", "list", "--data-dir", dir});
+  ASSERT_EQ(ops.exit_code, 0) << ops.output;
+  EXPECT_NE(ops.output.find("dinas-pu"), std::string::npos) << ops.output;
+  EXPECT_EQ(Sql(dir, "SELECT count(*) FROM operator_changes WHERE change = 'added'"), "3\n");
+  // What the release queued for other nodes is still queued, as the envelopes of those events.
+  const json deliveries = node.Get("/federation/v1/status", f.admin).Json()["destinations"];
+  if (f.v1_outbox) {
+    ASSERT_EQ(deliveries.size(), 2u) << deliveries.dump();
+    // Dated when the release queued them, so their wait shows (storage/schema.cc,
+    // DateMovedOutboxRows): the status' lag and /metrics' age read 0 for a wait with no date.
+    for (const auto& d : deliveries) {
+      EXPECT_EQ(d["backlog"], 2) << d.dump();
+      EXPECT_GT(d["lag_seconds"].get<double>(), 0.0) << d.dump();
+    }
+    EXPECT_EQ(Sql(dir, "SELECT count(*) FROM outbox WHERE created_ms = 0"), "0\n");
+    const std::string metrics = node.Get("/metrics", f.admin).body;
+    EXPECT_EQ(metrics.find("lapor_outbox_oldest_undelivered_age_seconds{destination=\"00\"} 0\n"),
+              std::string::npos)
+        << metrics;
+    EXPECT_EQ(Sql(dir,
+                  "SELECT o.destination, e.seq FROM outbox o JOIN events e ON "
+                  "e.envelope = o.payload ORDER BY o.id"),
+              "00|3\n33|3\n00|9\n33|9\n");
+  } else {
+    EXPECT_TRUE(deliveries.empty()) << deliveries.dump();
+  }
+
+  // New work continues the log after the migrated events, on new and migrated cases.
+  auto filed = node.Post("/api/v1/complaints", json{{"title", "Sampah menumpuk"},
+                                                    {"description", "Di pasar."},
+                                                    {"category", "kebersihan"},
+                                                    {"report_type", "pengaduan"},
+                                                    {"region_code", "32"}});
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string new_id = filed.Json()["tracking_id"];
+  const json mine = node.Get("/api/v1/complaints/" + new_id, f.admin).Json();
+  EXPECT_EQ(mine["history"][0]["seq"], 10) << mine.dump();
+  auto verified = node.Post("/api/v1/complaints/" + f.aspirasi + "/actions",
+                            json{{"action", "verify"}, {"agency", "dinas-pu"}}, f.admin);
+  EXPECT_EQ(verified.status, 200) << verified.body;
+  auto replied = node.Post(
+      "/api/v1/complaints/" + f.secret + "/actions",
+      json{{"action", "reply"}, {"note", "Masih terjadi."}, {"access_code", f.secret_code}});
+  EXPECT_EQ(replied.status, 200) << replied.body;
+  ASSERT_EQ(node.Stop(), 0);
+  fsck = node.Fsck();
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
+  EXPECT_NE(fsck.output.find("13 events, 5 cases"), std::string::npos) << fsck.output;
+  EXPECT_NE(fsck.output.find("checkpoint 13 checked"), std::string::npos) << fsck.output;
+}
+
+TEST(MigrationTest, Schema1FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-1-node-32", "lpt_ICHQO7G23E722XBF2JBFM33XSIDF6MKM",
+       "lpt_ZMPAPM3PTUDYQXPGYPD6EHT7JM4C5SAL", "lpt_AUXKUV423VRQ3IJPPAQKIZFARBLXHUZW",
+       "32-IQUQXON464", "CENDXYUPQ5QHE3TNAG7QU3XZ2Y", "32-7BRVOZV7FU", "2NTRJVIKG2R3AP4SN4ORARCWME",
+       "32-RIHSHDYVPP", "5RMBZCPIMKC6AX2L33IP3BR5OA", "32-FNXOOBKMHL",
+       /*v1_outbox=*/true});
+}
+
+TEST(MigrationTest, Schema2FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-2-node-32", "lpt_RRRDCM6BDHWLHYKUCKIHYC5PZE2X2TNA",
+       "lpt_OMNLZURXSDPHAF3MJJTMYQ5NJBWPGM3E", "lpt_57OLHFOZIWAGW2S6PPXGQH7QJNE74BUD",
+       "32-NEBI6QCKRE", "BR3OOCABSI37UYXNWWUO7XSBEY", "32-DQ442K2WFI", "YLADH7EYSJAWZYXIKHQGDTL5JA",
+       "32-5VZXAFWPYN", "TSFA6H54QIYUEEZETTALTGZILE", "32-7XD5LPJ4LI",
+       /*v1_outbox=*/true});
+}
+
+TEST(MigrationTest, Schema3FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-3-node-32", "lpt_BNCGNVYU7GLDUBKKYTWETDQI4WU2EZAW",
+       "lpt_HKHAM5LXDF4RUYWUTY5JSWUDJTY2OYKT", "lpt_M2A6L65MEJ2BVOMWN6LVOHPWAUATE5YX",
+       "32-6YLBG3CDVA", "5DZEFRKF7H5N35YHJI5H6UZHQ4", "32-UMGLENUVDJ", "5OOSKK4TUOLEHD7FJDSAUCUEGI",
+       "32-X2D3EBQXGP", "X3DNOUI5ZEUVHQ2NESR4ENNRT4", "32-N5QTEJUMPZ",
+       /*v1_outbox=*/true});
+}
+
+TEST(MigrationTest, Schema4FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-4-node-32", "lpt_3GQQBBMUZ54GFO2ORF5AWXQ4NF42XOY4",
+       "lpt_FIOZOYFCJI6Z7DOCHPFOM2IBFP2ZDL5Y", "lpt_66UO5HZMKWZYAX4KMOCIFJX764LSVAYP",
+       "32-YMMU5HJEYN", "3HRGUEF5BXLV534RDKVIFTUAOA", "32-K7IXWKRKBE", "RVOL2UTSYLIIAHQSLDSDZVZOPQ",
+       "32-VU6WVCGY5O", "PS2ZA7OJPCZ4ELZL2F3NQTWRGI", "32-222SSFIQIU",
+       /*v1_outbox=*/false});
+}
+
 }  // namespace
 }  // namespace lapor::testing
