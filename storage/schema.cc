@@ -163,6 +163,11 @@ DELETE FROM alerts WHERE id NOT IN
   (SELECT MIN(id) FROM alerts GROUP BY origin, kind, note_a, note_b);
 CREATE UNIQUE INDEX alerts_by_evidence ON alerts(origin, kind, note_a, note_b);
 )sql",
+    // 6 -> 7: outbox rows that migration 3 -> 4 moved over with created_ms 0 get their event's
+    // signed time (DateMovedOutboxRows, below). No change to the tables.
+    R"sql(
+SELECT 1;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -201,14 +206,13 @@ Status AddOwnersToStates(Connection* db) {
   return Status::Ok();
 }
 
-// Part of migration 3 -> 4, added after it shipped: the v1 outbox rows it moves over got
-// created_ms 0, which the outbox's readers take for "nothing waiting" (Deliveries'
-// oldest_pending_ms): /metrics' lapor_outbox_oldest_undelivered_age_seconds and the status'
-// lag_seconds read 0 while they wait, and since the age is MIN(created_ms) of what waits, they
-// hid the age of every later delivery to the same node too, so LaporOutboxStale could not fire.
-// Each is dated with its event's signed time, when the old release queued it. The schema is
-// unchanged; a folder migrated past 4 before this keeps its 0s (tests/migration_test.cc opens the
-// schema-1 to -3 fixtures, whose release queued a case's events for the hub and another node).
+// Migration 6 -> 7: migration 3 -> 4 moved the v1 outbox rows over with created_ms 0, which the
+// outbox's readers take for "nothing waiting" (Deliveries' oldest_pending_ms): /metrics'
+// lapor_outbox_oldest_undelivered_age_seconds and the status' lag_seconds read 0 while they wait,
+// and since the age is MIN(created_ms) of what waits, they hid the age of every later delivery to
+// the same node too, so LaporOutboxStale could not fire. Each is dated with its event's signed
+// time, when the old release queued it (tests/migration_test.cc opens the schema-1 to -3
+// fixtures, whose release queued a case's events for the hub and another node).
 Status DateMovedOutboxRows(Connection* db) {
   auto read = db->Cached("SELECT id, payload FROM outbox WHERE created_ms = 0 AND kind = 0");
   if (!read.ok()) return read.status();
@@ -246,10 +250,8 @@ Status Migrate(Connection* db) {
   return InTransaction(db, [&]() -> Status {
     for (int v = version; v < kSchemaVersion; ++v) {
       LAPOR_RETURN_IF_ERROR(db->Exec(kMigrations[v]));
-      if (v == 3) {
-        LAPOR_RETURN_IF_ERROR(AddOwnersToStates(db));
-        LAPOR_RETURN_IF_ERROR(DateMovedOutboxRows(db));
-      }
+      if (v == 3) LAPOR_RETURN_IF_ERROR(AddOwnersToStates(db));
+      if (v == 6) LAPOR_RETURN_IF_ERROR(DateMovedOutboxRows(db));
     }
     return db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   });

@@ -32,7 +32,7 @@ inline constexpr char kStatsMetaPrefix[] = "stats:";
 inline constexpr char kRestoredMetaKey[] = "restored_from_backup";
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 // Storage keys of cases that another node opened start here (a node's own cases are keyed by the
 // seq of their first event, which is far below).

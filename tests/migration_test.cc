@@ -93,7 +93,7 @@ TEST(MigrationTest, Schema5FolderOpensKeepsEverythingAndContinues) {
   EXPECT_NE(fsck.output.find("8 events, 4 cases"), std::string::npos) << fsck.output;
 }
 
-// The folders written by the releases of schemas 1 to 4 were all made by
+// The folders written by the releases of schemas 1 to 4 and 6 were all made by
 // tests/fixtures/make_fixture.sh: the same operators, four complaints and six actions.
 struct OldFolder {
   std::string name;
@@ -103,6 +103,9 @@ struct OldFolder {
   std::string aspirasi, aspirasi_code;  // case 3: anonymous, submitted
   std::string elsewhere;                // case 4: region 33, verified
   bool v1_outbox = false;  // the release queued case 4's events for 00 and 33 (schemas 1 to 3)
+  // Sealed records: the reporters of cases 1 and 4, case 2's content and its response's note;
+  // from schema 6 on a confidential case's verify seals the agency it names too.
+  int sealed = 4;
 };
 
 std::string Sql(const std::string& dir, const std::string& sql) {
@@ -115,7 +118,8 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
   // fsck opens the store, which migrates it, then checks every signature, chain and the log.
   auto fsck = node.Fsck();
   ASSERT_EQ(fsck.exit_code, 0) << fsck.output;
-  EXPECT_NE(fsck.output.find("10 events, 4 cases, 4 sealed records"), std::string::npos)
+  EXPECT_NE(fsck.output.find("10 events, 4 cases, " + std::to_string(f.sealed) + " sealed records"),
+            std::string::npos)
       << fsck.output;
   EXPECT_EQ(Sql(dir, "PRAGMA user_version"), std::to_string(storage::kSchemaVersion) + "\n");
 
@@ -259,6 +263,15 @@ TEST(MigrationTest, Schema4FolderOpensKeepsEverythingAndContinues) {
        "32-YMMU5HJEYN", "3HRGUEF5BXLV534RDKVIFTUAOA", "32-K7IXWKRKBE", "RVOL2UTSYLIIAHQSLDSDZVZOPQ",
        "32-VU6WVCGY5O", "PS2ZA7OJPCZ4ELZL2F3NQTWRGI", "32-222SSFIQIU",
        /*v1_outbox=*/false});
+}
+
+TEST(MigrationTest, Schema6FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-6-node-32", "lpt_5FUNOMSRUDR74NULLDVUQG3JX5KFUSX5",
+       "lpt_DXTSVLWNOY2OUXBZABF2UI5AW5FGQ3LV", "lpt_L4IHVHF7U4ZHTXNX6WYZAU4JYNB53XEW",
+       "32-PKFC3PEOG6", "RZ2M7XI3CZWXD25TY2INC5Z7CI", "32-EGHMYCAIMS", "ANI2BBOFMKT46U7IKAOZEDUERI",
+       "32-PCQJ7OYXJQ", "2FBIQYUNYEOQTHHGCJDJUNGURY", "32-M6IEARNJON",
+       /*v1_outbox=*/false, /*sealed=*/5});
 }
 
 }  // namespace
