@@ -266,6 +266,7 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.hub_key = j.value("hub_key", c.hub_key);
     c.hub_url = j.value("hub_url", c.hub_url);
     c.manifest_interval_ms = j.value("manifest_interval_ms", c.manifest_interval_ms);
+    c.manifest_validity_ms = j.value("manifest_validity_ms", c.manifest_validity_ms);
     c.peer_urls = j.value("peer_urls", c.peer_urls);
     c.tls_ca_file = j.value("tls_ca_file", c.tls_ca_file);
     if (!c.tls_ca_file.empty() && c.tls_ca_file[0] != '/')
@@ -289,7 +290,7 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.delivery_batch < 1 || c.delivery_batch > 10000 || c.retry_initial_ms < 1 ||
       c.retry_max_ms < c.retry_initial_ms || c.relay_after_ms < 0 || c.stats_interval_ms < 100 ||
       c.request_timeout_ms < 100 || c.commit_gather_writes < 0 || c.commit_gather_writes > 4096 ||
-      c.commit_gather_us < 0 || c.commit_gather_us > 100000) {
+      c.commit_gather_us < 0 || c.commit_gather_us > 100000 || c.manifest_validity_ms < 1000) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;
@@ -299,6 +300,18 @@ Result<crypto::SigningKey> DataDir::LoadSigningKey() const {
   auto secret = ReadHexKey(KeyPath(), crypto::kSecretKeySize);
   if (!secret.ok()) return secret.status();
   return crypto::SigningKey::FromSecretKey(*secret);
+}
+
+Result<crypto::SigningKey> DataDir::NextSigningKey(bool* made) const {
+  *made = false;
+  auto held = ReadHexKey(NextKeyPath(), crypto::kSecretKeySize);
+  if (held.ok()) return crypto::SigningKey::FromSecretKey(*held);
+  if (held.status().code() != Status::Code::kNotFound) return held.status();
+  auto key = crypto::SigningKey::Generate();
+  LAPOR_RETURN_IF_ERROR(
+      WriteNewFile(path_, NextKeyPath(), crypto::HexEncode(key.secret_key()) + "\n", 0600));
+  *made = true;
+  return key;
 }
 
 Result<std::string> DataDir::LoadSealingKey() const {
