@@ -1,12 +1,15 @@
 #include "federation/manifest_client.h"
 
 #include <spdlog/spdlog.h>
+
+#include <optional>
 #define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/http_client.h>
 
 #include "base/clock.h"
 #include "base/periodic.h"
 #include "federation/peer_client.h"
+#include "lapor/v1/event.pb.h"
 #include "protocol/manifest.h"
 
 namespace lapor::federation {
@@ -46,16 +49,30 @@ struct ManifestClient::Impl {
       return false;
     }
     uint64_t held = 0;
+    std::optional<v1::Manifest> held_manifest;
     auto current = store->GetMeta(storage::kManifestMetaKey);
     if (current.ok() && current->has_value()) {
       auto m = protocol::OpenManifest(**current, hub_key);
-      if (m.ok()) held = m->version();
+      if (m.ok()) {
+        held = m->version();
+        held_manifest = std::move(*m);
+      }
     }
     auto accepted = protocol::AcceptManifest(envelope, hub_key, held);
+    if (accepted.ok() && held_manifest && accepted->version() > held) {
+      // A key the hub lists for a member without that member's consent is the hub (or whoever
+      // holds its key) taking the member's place: keep the manifest held, and say so.
+      if (Status s = protocol::VerifyKeyChanges(*held_manifest, *accepted, Clock::Real()->NowMs());
+          !s.ok()) {
+        accepted = s;
+      }
+    }
     if (!accepted.ok()) {
-      spdlog::error("manifest refused: {}", accepted.status().ToString());
+      spdlog::error("manifest refused: {}; keeping version {}", accepted.status().ToString(), held);
+      SetRefused(accepted.status().message());
       return true;
     }
+    SetRefused("");
     if (accepted->version() == held && current.ok() && current->has_value()) return true;
     if (Status s = store->SetMeta(storage::kManifestMetaKey, envelope); !s.ok()) {
       spdlog::error("storing the manifest: {}", s.ToString());
@@ -65,6 +82,15 @@ struct ManifestClient::Impl {
                  accepted->members_size());
     if (on_accept) on_accept();
     return true;
+  }
+
+  // Records why the hub's manifest was refused ("": it was not), writing only on a change.
+  void SetRefused(const std::string& why) {
+    auto stored = store->GetMeta(kManifestRefusedMetaKey);
+    if (stored.ok() && stored->value_or("") == why) return;
+    if (Status s = store->SetMeta(kManifestRefusedMetaKey, why); !s.ok()) {
+      spdlog::error("recording the manifest refusal: {}", s.ToString());
+    }
   }
 };
 
