@@ -350,6 +350,13 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
                               : protocol::RotateKey(&m, jurisdiction, key, now,
                                                     int64_t{overlap_hours} * 3600 * 1000, vouch);
   if (!s.ok()) return Fail(s);
+  if (op == "add" && !confirmed_out_of_band.empty()) {
+    // A member added again with a new key: members that saw it removed want a vouch, as for a
+    // key change (federation/manifest_client.cc).
+    m.mutable_members(m.members_size() - 1)
+        ->mutable_keys(0)
+        ->set_confirmed_out_of_band(confirmed_out_of_band);
+  }
   protocol::SetExpiry(&m, opened->config.manifest_validity_ms);
   // Compare-and-swap against what was read: the running hub's re-issue loop may have published
   // meanwhile (then nothing is written; run the command again).

@@ -40,7 +40,8 @@ int ExportAuditBundle(const std::string& dir, const std::string& out);
 // edits the manifest and publishes the next version, fresh for node.json manifest_validity_ms.
 // A rotation takes the member's statement (base64, from `key new`; `key_hex` may be empty, else
 // it must be the statement's new key) or the record of an out-of-band confirmation (with
-// `key_hex`), in `vouch`.
+// `key_hex`). add-member records `confirmed_out_of_band` too if given (a member added again with
+// a new key: nodes that saw it removed want a vouch, as for a key change).
 int EditManifest(const std::string& dir, const std::string& op, const std::string& jurisdiction,
                  const std::string& url, const std::string& key_hex, int overlap_hours,
                  const std::string& statement_b64, const std::string& confirmed_out_of_band);

@@ -168,17 +168,18 @@ int main(int argc, char** argv) {
 
   auto* fed = app.add_subcommand("federation", "the hub's federation manifest");
   fed->require_subcommand(1);
-  std::string member_url, member_key;
+  std::string member_url, member_key, statement, confirmed_out_of_band;
   int overlap_hours = 24;
   auto* add_member = fed->add_subcommand("add-member", "add a node; publishes version + 1");
   add_member->add_option("--data-dir", dir, "the hub's data folder")->required();
   add_member->add_option("--jurisdiction", jurisdiction, "the member's code")->required();
   add_member->add_option("--url", member_url, "the member's base URL")->required();
   add_member->add_option("--key", member_key, "the member's Ed25519 public key (hex)")->required();
+  add_member->add_option("--confirmed-out-of-band", confirmed_out_of_band,
+                         "a member added again with a new key: who confirmed it and how");
   auto* remove_member = fed->add_subcommand("remove-member", "remove a node; version + 1");
   remove_member->add_option("--data-dir", dir, "the hub's data folder")->required();
   remove_member->add_option("--jurisdiction", jurisdiction, "the member's code")->required();
-  std::string statement, confirmed_out_of_band;
   auto* rotate_key = fed->add_subcommand(
       "rotate-key", "list a member's new key, vouched for by the member; version + 1");
   rotate_key->add_option("--data-dir", dir, "the hub's data folder")->required();

@@ -257,7 +257,11 @@ Status VerifyKeyChanges(const v1::Manifest& held, const v1::Manifest& next, int6
                                         " carries neither a statement signed by the member's "
                                         "key nor a record of its confirmation out of band");
       }
-      *trusted.Add() = *k;
+      // Trusted from here on as it was when it was new: a node that skipped versions judges the
+      // next statement in the chain by the key's start, not by its later retirement.
+      v1::MemberKey* as_new = trusted.Add();
+      *as_new = *k;
+      as_new->set_valid_until_ms(0);
     }
   }
   return Status::Ok();

@@ -295,6 +295,35 @@ TEST(ManifestSyncTest, KeyChangeNeedsTheMembersConsent) {
   ASSERT_TRUE(served.ok());
   EXPECT_EQ(protocol::FindMember(*served, "33")->keys(1).confirmed_out_of_band(),
             "call to the 33 duty officer, ticket OPS-77");
+
+  // In two steps: the hub removes 33, then adds it again with a key of its own. 32 saw the
+  // removal, remembers 33's keys, and refuses the addition as an unvouched key change.
+  auto removed = f.hub().Cli(
+      {"federation", "remove-member", "--data-dir", f.hub().data_dir(), "--jurisdiction", "33"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  ASSERT_TRUE(Eventually("32 takes the manifest without 33",
+                         [&] { return f.ServedManifestVersion("32") == held + 3; }));
+  const std::string without33 = f.hub().Get("/federation/v1/manifest").body;
+  auto readded =
+      f.hub().Cli({"federation", "add-member", "--data-dir", f.hub().data_dir(), "--jurisdiction",
+                   "33", "--url", f.url("33"), "--key", crypto::HexEncode(attacker.public_key())});
+  ASSERT_EQ(readded.exit_code, 0) << readded.output;
+  ASSERT_TRUE(Eventually("32 refuses 33 added again with a key it never vouched for", [&] {
+    nlohmann::json st = FederationStatus(f.node("32"), f.admin_token("32"));
+    return st.is_object() && st["manifest_refused"].is_string() &&
+           st["manifest_refused"].get<std::string>().find("member 33's new key") !=
+               std::string::npos;
+  }));
+  EXPECT_EQ(f.ServedManifestVersion("32"), held + 3);
+  // Added again with the operator's record: taken.
+  PutHubManifest(f.hub(), without33);
+  auto vouched = f.hub().Cli({"federation", "add-member", "--data-dir", f.hub().data_dir(),
+                              "--jurisdiction", "33", "--url", f.url("33"), "--key",
+                              crypto::HexEncode(attacker.public_key()), "--confirmed-out-of-band",
+                              "33 re-installed, confirmed in person, ticket OPS-78"});
+  ASSERT_EQ(vouched.exit_code, 0) << vouched.output;
+  ASSERT_TRUE(Eventually("32 takes 33 added again with a recorded confirmation",
+                         [&] { return f.ServedManifestVersion("32") == held + 4; }));
 }
 
 // The hub re-issues its manifest before it expires; with the hub gone, a member's manifest goes

@@ -258,6 +258,8 @@ TEST(ManifestTest, ReplayedStatementForAnOlderKeyIsRefused) {
   ASSERT_TRUE(RotateKey(&m, "32", c.public_key(), kNow + 11 * kHour, kHour, Vouched(s2)).ok());
   // A node that skipped the middle version follows the chain a -> b -> c.
   EXPECT_TRUE(VerifyKeyChanges(only_a, m, kNow + 12 * kHour).ok());
+  // ...also when it comes back long after b retired.
+  EXPECT_TRUE(VerifyKeyChanges(only_a, m, kNow + 100 * kHour).ok());
 
   // The hub drops b and lists it again with s1, a statement from before 32's latest change.
   v1::Manifest dropped = m;
