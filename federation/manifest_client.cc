@@ -1,15 +1,27 @@
 #include "federation/manifest_client.h"
 
 #include <spdlog/spdlog.h>
+
+#include <optional>
 #define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/http_client.h>
 
 #include "base/clock.h"
 #include "base/periodic.h"
 #include "federation/peer_client.h"
+#include "lapor/v1/event.pb.h"
 #include "protocol/manifest.h"
 
 namespace lapor::federation {
+namespace {
+
+// Meta key: the members this node saw removed from the manifests it took (a serialized Manifest
+// holding only `members`, with the keys they had). A member the hub adds again is a key change
+// like any other: its keys must be ones the node knew for it, or vouched for (else a hub could
+// replace a member's key in two steps, a removal and an addition).
+constexpr char kFormerMembersMetaKey[] = "manifest_former_members";
+
+}  // namespace
 
 struct ManifestClient::Impl {
   storage::Store* store;
@@ -46,17 +58,45 @@ struct ManifestClient::Impl {
       return false;
     }
     uint64_t held = 0;
+    std::optional<v1::Manifest> held_manifest;
     auto current = store->GetMeta(storage::kManifestMetaKey);
     if (current.ok() && current->has_value()) {
       auto m = protocol::OpenManifest(**current, hub_key);
-      if (m.ok()) held = m->version();
+      if (m.ok()) {
+        held = m->version();
+        held_manifest = std::move(*m);
+      }
     }
     auto accepted = protocol::AcceptManifest(envelope, hub_key, held);
+    v1::Manifest former = FormerMembers();
+    if (accepted.ok() && held_manifest && accepted->version() > held) {
+      // A key the hub lists for a member without that member's consent is the hub (or whoever
+      // holds its key) taking the member's place: keep the manifest held, and say so. Members
+      // removed earlier count as known, with the keys they had.
+      v1::Manifest known = *held_manifest;
+      for (const auto& m : former.members()) {
+        if (protocol::FindMember(known, m.jurisdiction()) == nullptr) *known.add_members() = m;
+      }
+      if (Status s = protocol::VerifyKeyChanges(known, *accepted, Clock::Real()->NowMs());
+          !s.ok()) {
+        accepted = s;
+      }
+    }
     if (!accepted.ok()) {
-      spdlog::error("manifest refused: {}", accepted.status().ToString());
+      spdlog::error("manifest refused: {}; keeping version {}", accepted.status().ToString(), held);
+      SetRefused(accepted.status().message());
       return true;
     }
+    SetRefused("");
     if (accepted->version() == held && current.ok() && current->has_value()) return true;
+    // The members this manifest removes are remembered before it is stored (a crash between
+    // the two leaves a member remembered, never one forgotten).
+    if (held_manifest && RememberRemoved(*held_manifest, *accepted, &former)) {
+      if (Status s = store->SetMeta(kFormerMembersMetaKey, former.SerializeAsString()); !s.ok()) {
+        spdlog::error("storing the removed members: {}", s.ToString());
+        return false;
+      }
+    }
     if (Status s = store->SetMeta(storage::kManifestMetaKey, envelope); !s.ok()) {
       spdlog::error("storing the manifest: {}", s.ToString());
       return false;
@@ -65,6 +105,50 @@ struct ManifestClient::Impl {
                  accepted->members_size());
     if (on_accept) on_accept();
     return true;
+  }
+
+  v1::Manifest FormerMembers() {
+    v1::Manifest former;
+    auto blob = store->GetMeta(kFormerMembersMetaKey);
+    if (blob.ok() && blob->has_value()) (void)former.ParseFromString(**blob);
+    return former;
+  }
+
+  // Adds to `former` the members of `held` that `next` no longer lists (their keys merged into
+  // an entry already there); whether anything was added.
+  static bool RememberRemoved(const v1::Manifest& held, const v1::Manifest& next,
+                              v1::Manifest* former) {
+    bool changed = false;
+    for (const auto& m : held.members()) {
+      if (protocol::FindMember(next, m.jurisdiction()) != nullptr) continue;
+      v1::Member* entry = nullptr;
+      for (auto& f : *former->mutable_members()) {
+        if (f.jurisdiction() == m.jurisdiction()) entry = &f;
+      }
+      if (entry == nullptr) {
+        *former->add_members() = m;
+        changed = true;
+        continue;
+      }
+      for (const auto& k : m.keys()) {
+        bool known = false;
+        for (const auto& fk : entry->keys()) known = known || fk.public_key() == k.public_key();
+        if (!known) {
+          *entry->add_keys() = k;
+          changed = true;
+        }
+      }
+    }
+    return changed;
+  }
+
+  // Records why the hub's manifest was refused ("": it was not), writing only on a change.
+  void SetRefused(const std::string& why) {
+    auto stored = store->GetMeta(kManifestRefusedMetaKey);
+    if (stored.ok() && stored->value_or("") == why) return;
+    if (Status s = store->SetMeta(kManifestRefusedMetaKey, why); !s.ok()) {
+      spdlog::error("recording the manifest refusal: {}", s.ToString());
+    }
   }
 };
 

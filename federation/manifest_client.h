@@ -1,7 +1,8 @@
 // Fetches the federation manifest from the hub at start and every manifest_interval_ms, accepts
-// it only if signed by the pinned hub key and not older than the one held (no rollback), and
-// keeps the last good one in the store (meta "manifest"), so the node works on while the hub is
-// unreachable.
+// it only if signed by the pinned hub key, not older than the one held (no rollback), and every
+// member key it adds to the held one is vouched for by that member (protocol::VerifyKeyChanges),
+// and keeps the last good one in the store (meta "manifest"), so the node works on while the hub
+// is unreachable or serves a manifest it refuses.
 #pragma once
 
 #include <functional>
@@ -11,6 +12,11 @@
 #include "storage/store.h"
 
 namespace lapor::federation {
+
+// Meta key: why the last manifest the hub served was refused ("" or absent: it was not). Kept
+// until the hub serves one the node accepts (or the one it holds), so that the status and the
+// metrics show it across restarts.
+inline constexpr char kManifestRefusedMetaKey[] = "manifest_refused";
 
 class ManifestClient {
  public:

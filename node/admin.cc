@@ -305,7 +305,8 @@ int ExportAuditBundle(const std::string& dir, const std::string& out) {
 
 // Hub only: edits the federation manifest and publishes the new version (signed, stored).
 int EditManifest(const std::string& dir, const std::string& op, const std::string& jurisdiction,
-                 const std::string& url, const std::string& key_hex, int overlap_hours) {
+                 const std::string& url, const std::string& key_hex, int overlap_hours,
+                 const std::string& statement_b64, const std::string& confirmed_out_of_band) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
   if (opened->config.jurisdiction != protocol::kNationalHub) {
@@ -327,20 +328,77 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
     if (!s.ok()) return Fail(s);
   }
   std::string key;
-  if (op != "remove") {
+  protocol::KeyVouch vouch;
+  vouch.confirmed_out_of_band = confirmed_out_of_band;
+  if (!statement_b64.empty()) {
+    auto raw = crypto::Base64Decode(statement_b64);
+    if (!raw) return Fail(Status::InvalidArgument("the statement must be base64", "--statement"));
+    auto change = protocol::OpenKeyChange(*raw);
+    if (!change.ok()) return Fail(change.status());
+    vouch.statement = std::move(*raw);
+    key = change->new_key();
+  }
+  if (op != "remove" && (statement_b64.empty() || !key_hex.empty())) {
     auto raw = crypto::HexDecode(key_hex);
     if (!raw) return Fail(Status::InvalidArgument("the key must be hex", "--key"));
+    if (!key.empty() && *raw != key) {
+      return Fail(Status::InvalidArgument("the statement names another new key", "--key"));
+    }
     key = *raw;
   }
   Status s = op == "add"      ? protocol::AddMember(&m, jurisdiction, url, key, now)
              : op == "remove" ? protocol::RemoveMember(&m, jurisdiction, now)
                               : protocol::RotateKey(&m, jurisdiction, key, now,
-                                                    int64_t{overlap_hours} * 3600 * 1000);
+                                                    int64_t{overlap_hours} * 3600 * 1000, vouch);
   if (!s.ok()) return Fail(s);
-  s = opened->store->SetMeta(storage::kManifestMetaKey, protocol::SignManifest(m, hub));
+  if (op == "add" && !confirmed_out_of_band.empty()) {
+    // A member added again with a new key: members that saw it removed want a vouch, as for a
+    // key change (federation/manifest_client.cc).
+    m.mutable_members(m.members_size() - 1)
+        ->mutable_keys(0)
+        ->set_confirmed_out_of_band(confirmed_out_of_band);
+  }
+  protocol::SetExpiry(&m, opened->config.manifest_validity_ms);
+  // Compare-and-swap against what was read: the running hub's re-issue loop may have published
+  // meanwhile (then nothing is written; run the command again).
+  const std::string signed_manifest = protocol::SignManifest(m, hub);
+  s = held->has_value()
+          ? opened->store->ReplaceMeta(storage::kManifestMetaKey, **held, signed_manifest)
+          : opened->store->SetMeta(storage::kManifestMetaKey, signed_manifest);
+  if (s.code() == Status::Code::kConflict) {
+    return Fail(Status::Conflict(
+        "the manifest changed while this command ran (the hub re-issued it); run it again"));
+  }
   if (!s.ok()) return Fail(s);
   std::printf("manifest version %llu published (%d members)\n",
               static_cast<unsigned long long>(m.version()), m.members_size());
+  return 0;
+}
+
+int NewKey(const std::string& dir) {
+  DataDir data(dir);
+  auto config = data.LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  if (config->jurisdiction == protocol::kNationalHub) {
+    return Fail(Status::InvalidArgument(
+        "the hub's key is pinned by every node at init; key new is for members"));
+  }
+  auto current = data.LoadSigningKey();
+  if (!current.ok()) return Fail(current.status());
+  bool made = false;
+  auto next = data.NextSigningKey(&made);
+  if (!next.ok()) return Fail(next.status());
+  const std::string statement = protocol::SignKeyChange(config->jurisdiction, *current,
+                                                        next->public_key(), Clock::Real()->NowMs());
+  std::printf("new key: %s (%s %s)\n", crypto::HexEncode(next->public_key()).c_str(),
+              made ? "made now in" : "already in", data.NextKeyPath().c_str());
+  std::printf("statement: %s\n", crypto::Base64Encode(statement).c_str());
+  std::printf(
+      "member %s changes its key %s -> %s; signed by the current key. On the hub:\n"
+      "  lapor-node federation rotate-key --data-dir HUB_DIR --jurisdiction %s --statement "
+      "<statement>\n",
+      config->jurisdiction.c_str(), crypto::HexEncode(current->public_key()).substr(0, 16).c_str(),
+      crypto::HexEncode(next->public_key()).substr(0, 16).c_str(), config->jurisdiction.c_str());
   return 0;
 }
 

@@ -37,9 +37,18 @@ int RunFsck(const std::string& dir);
 // events of its cases, in one file (written whole, then renamed).
 int ExportAuditBundle(const std::string& dir, const std::string& out);
 // federation add-member/remove-member/rotate-key (`op`: add, remove or rotate), on the hub only:
-// edits the manifest and publishes the next version.
+// edits the manifest and publishes the next version, fresh for node.json manifest_validity_ms.
+// A rotation takes the member's statement (base64, from `key new`; `key_hex` may be empty, else
+// it must be the statement's new key) or the record of an out-of-band confirmation (with
+// `key_hex`). add-member records `confirmed_out_of_band` too if given (a member added again with
+// a new key: nodes that saw it removed want a vouch, as for a key change).
 int EditManifest(const std::string& dir, const std::string& op, const std::string& jurisdiction,
-                 const std::string& url, const std::string& key_hex, int overlap_hours);
+                 const std::string& url, const std::string& key_hex, int overlap_hours,
+                 const std::string& statement_b64, const std::string& confirmed_out_of_band);
+// key new (a member): makes the key the node will change to (node.key.next, 0600; an existing
+// one is kept) and prints the member's statement, signed by its current key, that the hub's
+// operator passes to `federation rotate-key --statement`.
+int NewKey(const std::string& dir);
 // backup: a consistent copy of the data folder in one file `out` (the database through SQLite's
 // online backup API, so the node may keep serving; config, keys and holiday calendar beside it),
 // restored into a scratch folder and checked with fsck before it is reported; 0600. Refuses an

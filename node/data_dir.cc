@@ -268,6 +268,7 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.hub_key = j.value("hub_key", c.hub_key);
     c.hub_url = j.value("hub_url", c.hub_url);
     c.manifest_interval_ms = j.value("manifest_interval_ms", c.manifest_interval_ms);
+    c.manifest_validity_ms = j.value("manifest_validity_ms", c.manifest_validity_ms);
     c.peer_urls = j.value("peer_urls", c.peer_urls);
     c.tls_ca_file = j.value("tls_ca_file", c.tls_ca_file);
     if (!c.tls_ca_file.empty() && c.tls_ca_file[0] != '/')
@@ -296,7 +297,7 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.request_timeout_ms < 100 || c.commit_gather_writes < 0 || c.commit_gather_writes > 4096 ||
       c.commit_gather_us < 0 || c.commit_gather_us > 100000 || !(c.retention_days >= 0) ||
       c.retention_days > 36500 || !(c.retention_warn_days >= 0) || c.retention_warn_days > 3650 ||
-      c.retention_interval_ms < 10) {
+      c.retention_interval_ms < 10 || c.manifest_validity_ms < 1000) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;
@@ -306,6 +307,18 @@ Result<crypto::SigningKey> DataDir::LoadSigningKey() const {
   auto secret = ReadHexKey(KeyPath(), crypto::kSecretKeySize);
   if (!secret.ok()) return secret.status();
   return crypto::SigningKey::FromSecretKey(*secret);
+}
+
+Result<crypto::SigningKey> DataDir::NextSigningKey(bool* made) const {
+  *made = false;
+  auto held = ReadHexKey(NextKeyPath(), crypto::kSecretKeySize);
+  if (held.ok()) return crypto::SigningKey::FromSecretKey(*held);
+  if (held.status().code() != Status::Code::kNotFound) return held.status();
+  auto key = crypto::SigningKey::Generate();
+  LAPOR_RETURN_IF_ERROR(
+      WriteNewFile(path_, NextKeyPath(), crypto::HexEncode(key.secret_key()) + "\n", 0600));
+  *made = true;
+  return key;
 }
 
 Result<std::string> DataDir::LoadSealingKey() const {

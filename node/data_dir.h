@@ -2,6 +2,7 @@
 //
 //   node.json      configuration (jurisdiction, listen address, origin, SLA settings)
 //   node.key       Ed25519 secret key, hex, mode 0600, never overwritten
+//   node.key.next  the key the node changes to (`lapor-node key new`), hex, mode 0600
 //   sealing.key    secretbox key for personal data at rest, hex, mode 0600
 //   holidays.txt   the holiday calendar (YYYY-MM-DD per line), edited by the operator
 //   lapor.db       SQLite database (+ -wal, -shm)
@@ -17,6 +18,7 @@
 
 #include "base/status.h"
 #include "crypto/crypto.h"
+#include "protocol/manifest.h"
 
 namespace lapor::node {
 
@@ -59,6 +61,8 @@ struct NodeConfig {
   std::string hub_key;  // hex Ed25519 key of the national hub, pinned at init (--hub-key)
   std::string hub_url;  // where the manifest is fetched from (--hub-url)
   int manifest_interval_ms = 60000;
+  // The hub: how long each manifest it issues stays fresh (it re-issues with a third left).
+  int64_t manifest_validity_ms = protocol::kDefaultManifestValidityMs;
   std::vector<std::string> witness_of;  // verifier keys of the logs this node cosigns
   // Witnesses of this node's log: {"url": base URL, "vkey": cosigner key}.
   std::vector<std::pair<std::string, std::string>> witnesses;
@@ -91,9 +95,13 @@ class DataDir {
   Result<NodeConfig> LoadConfig() const;
   Result<crypto::SigningKey> LoadSigningKey() const;
   Result<std::string> LoadSealingKey() const;
+  // The key the node changes to: the one in node.key.next, or a new one written there (0600)
+  // if there is none yet. `made` says which.
+  Result<crypto::SigningKey> NextSigningKey(bool* made) const;
 
   std::string ConfigPath() const { return path_ + "/node.json"; }
   std::string KeyPath() const { return path_ + "/node.key"; }
+  std::string NextKeyPath() const { return path_ + "/node.key.next"; }
   std::string SealingKeyPath() const { return path_ + "/sealing.key"; }
   std::string HolidaysPath() const { return path_ + "/holidays.txt"; }
   std::string DatabasePath() const { return path_ + "/lapor.db"; }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/encoding.h"
+#include "federation/manifest_client.h"
 #include "federation/receive.h"
 #include "node/api_codec.h"
 #include "protocol/lifecycle.h"
@@ -198,11 +199,31 @@ bool FederationRouter::DeliveryStatus(const Request& req, const Reply& reply) {
   }
   // The manifest the node works with now (its directory), which can lag behind the one it
   // stores and serves at /federation/v1/manifest by one reload.
+  // Past its expiry the node works on with it (availability) and says so here, in its log and
+  // in lapor_manifest_expired.
   auto in_use = directory_ ? directory_->Get() : nullptr;
-  json manifest = in_use ? json{{"version", in_use->version()}} : json(nullptr);
-  return Send(
-      reply, 200,
-      {{"node_id", service_->node_id()}, {"manifest_in_use", manifest}, {"destinations", arr}});
+  json manifest = nullptr;
+  if (in_use) {
+    const bool expired = protocol::Expired(*in_use, now);
+    manifest = {{"version", in_use->version()},
+                {"issued", TimeOrNull(in_use->issued_ms())},
+                {"expires", TimeOrNull(protocol::ExpiresMs(*in_use))},
+                {"expired", expired}};
+    if (expired) {
+      manifest["warning"] =
+          "the manifest is past its expiry: the hub has not re-issued it, or this node cannot "
+          "reach the hub (or is kept from it); key changes are still only accepted when vouched "
+          "for by the member";
+    }
+  }
+  // Why the last manifest the hub served was refused (the node keeps the one it holds).
+  auto refused = store_->GetMeta(federation::kManifestRefusedMetaKey);
+  const std::string why = refused.ok() ? refused->value_or("") : "";
+  return Send(reply, 200,
+              {{"node_id", service_->node_id()},
+               {"manifest_in_use", manifest},
+               {"manifest_refused", why.empty() ? json(nullptr) : json(why)},
+               {"destinations", arr}});
 }
 
 bool FederationRouter::EquivocationAlerts(const Request& req, const Reply& reply) {

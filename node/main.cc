@@ -168,22 +168,38 @@ int main(int argc, char** argv) {
 
   auto* fed = app.add_subcommand("federation", "the hub's federation manifest");
   fed->require_subcommand(1);
-  std::string member_url, member_key;
+  std::string member_url, member_key, statement, confirmed_out_of_band;
   int overlap_hours = 24;
   auto* add_member = fed->add_subcommand("add-member", "add a node; publishes version + 1");
   add_member->add_option("--data-dir", dir, "the hub's data folder")->required();
   add_member->add_option("--jurisdiction", jurisdiction, "the member's code")->required();
   add_member->add_option("--url", member_url, "the member's base URL")->required();
   add_member->add_option("--key", member_key, "the member's Ed25519 public key (hex)")->required();
+  add_member->add_option("--confirmed-out-of-band", confirmed_out_of_band,
+                         "a member added again with a new key: who confirmed it and how");
   auto* remove_member = fed->add_subcommand("remove-member", "remove a node; version + 1");
   remove_member->add_option("--data-dir", dir, "the hub's data folder")->required();
   remove_member->add_option("--jurisdiction", jurisdiction, "the member's code")->required();
-  auto* rotate_key = fed->add_subcommand("rotate-key", "list a member's new key; version + 1");
+  auto* rotate_key = fed->add_subcommand(
+      "rotate-key", "list a member's new key, vouched for by the member; version + 1");
   rotate_key->add_option("--data-dir", dir, "the hub's data folder")->required();
   rotate_key->add_option("--jurisdiction", jurisdiction, "the member's code")->required();
-  rotate_key->add_option("--key", member_key, "the new Ed25519 public key (hex)")->required();
+  auto* statement_opt = rotate_key->add_option(
+      "--statement", statement, "the member's key change statement (base64, from `key new`)");
+  auto* oob_opt = rotate_key->add_option(
+      "--confirmed-out-of-band", confirmed_out_of_band,
+      "instead of a statement (the member lost its key): who confirmed the change and how, "
+      "recorded in the manifest (a ticket, a call)");
+  statement_opt->excludes(oob_opt);
+  rotate_key->add_option("--key", member_key, "the new Ed25519 public key (hex)")->needs(oob_opt);
   rotate_key->add_option("--overlap-hours", overlap_hours, "hours until the old key retires")
       ->check(CLI::Range(0, 24 * 365));
+
+  auto* key_cmd = app.add_subcommand("key", "this node's signing key");
+  key_cmd->require_subcommand(1);
+  auto* key_new = key_cmd->add_subcommand(
+      "new", "make the next key (node.key.next) and print the statement the hub needs");
+  key_new->add_option("--data-dir", dir, "data folder")->required();
 
   std::string bundle_out;
   auto* export_bundle =
@@ -281,7 +297,15 @@ int main(int argc, char** argv) {
   if (*restore) return Restore(restore_from, dir);
   if (*add_member || *remove_member || *rotate_key) {
     const char* op = *add_member ? "add" : *remove_member ? "remove" : "rotate";
-    return EditManifest(dir, op, jurisdiction, member_url, member_key, overlap_hours);
+    if (*rotate_key && statement.empty() && confirmed_out_of_band.empty()) {
+      return Fail(lapor::Status::InvalidArgument(
+          "rotate-key needs the member's --statement (from `lapor-node key new` on the member), "
+          "or --confirmed-out-of-band and --key",
+          "--statement"));
+    }
+    return EditManifest(dir, op, jurisdiction, member_url, member_key, overlap_hours, statement,
+                        confirmed_out_of_band);
   }
+  if (*key_new) return NewKey(dir);
   return 2;
 }

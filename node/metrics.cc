@@ -152,6 +152,19 @@ struct NodeMetrics::Impl {
           .Add({});
   prometheus::Gauge& manifest_age =
       Gauge("lapor_manifest_age_seconds", "Time since the manifest in use was issued").Add({});
+  prometheus::Gauge& manifest_expires_in =
+      Gauge("lapor_manifest_expires_in_seconds",
+            "Time until the manifest in use goes stale (negative once past; 0: none)")
+          .Add({});
+  prometheus::Gauge& manifest_expired =
+      Gauge("lapor_manifest_expired",
+            "1 while the manifest in use is past its expiry (the node works on with it)")
+          .Add({});
+  prometheus::Gauge& manifest_refused =
+      Gauge("lapor_manifest_refused",
+            "1 while the last manifest the hub served was refused (bad signature, rollback, or a "
+            "member key change the member did not vouch for)")
+          .Add({});
   prometheus::Gauge& store_state =
       Gauge("lapor_store_state", "0 writable, 1 read-only (disk full), 2 failed").Add({});
   prometheus::Gauge& log_behind =
@@ -244,10 +257,13 @@ std::string NodeMetrics::Scrape(int64_t now_ms) {
     }
   }
   if (s.manifest) {
-    auto [version, issued_ms] = s.manifest();
-    m.manifest_version.Set(static_cast<double>(version));
-    m.manifest_age.Set(version > 0 ? Seconds(now_ms, issued_ms) : 0.0);
+    const MetricSources::Manifest held = s.manifest();
+    m.manifest_version.Set(static_cast<double>(held.version));
+    m.manifest_age.Set(held.version > 0 ? Seconds(now_ms, held.issued_ms) : 0.0);
+    m.manifest_expires_in.Set(held.version > 0 ? (held.expires_ms - now_ms) / 1000.0 : 0.0);
+    m.manifest_expired.Set(held.version > 0 && now_ms >= held.expires_ms ? 1 : 0);
   }
+  if (s.manifest_refused) m.manifest_refused.Set(s.manifest_refused() ? 1 : 0);
   if (s.store_state) m.store_state.Set(s.store_state());
   if (s.log_behind) m.log_behind.Set(s.log_behind() ? 1 : 0);
   return prometheus::TextSerializer().Serialize(m.registry->Collect());

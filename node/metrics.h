@@ -42,8 +42,15 @@ struct MetricSources {
     bool failing = false;
   };
   std::function<std::vector<Destination>()> outbox;
-  // The manifest in use: version and issue time (ms); {0, 0} if the node has none.
-  std::function<std::pair<uint64_t, int64_t>()> manifest;
+  // The manifest in use (version 0 if the node has none).
+  struct Manifest {
+    uint64_t version = 0;
+    int64_t issued_ms = 0;
+    int64_t expires_ms = 0;  // protocol::ExpiresMs
+  };
+  std::function<Manifest()> manifest;
+  // True while the last manifest the hub served was refused (the node keeps the one it holds).
+  std::function<bool()> manifest_refused;
   // 0 writable, 1 read-only (disk full), 2 failed.
   std::function<int()> store_state;
   std::function<uint64_t()> next_seq;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/clock.h"
 #include "base/thread_name.h"
 #include "crypto/encoding.h"
 #include "crypto/note.h"
@@ -16,6 +17,7 @@
 #include "node/stats.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
+#include "protocol/regions.h"
 
 namespace lapor::node {
 namespace {
@@ -119,6 +121,46 @@ NodeContext::~NodeContext() {
   if (started_) (void)Stop();
 }
 
+void NodeContext::ReissueManifest() {
+  auto blob = store_->GetMeta(storage::kManifestMetaKey);
+  if (!blob.ok() || !blob->has_value()) return;  // no member yet: nothing to publish
+  auto m = protocol::OpenManifest(**blob, key_->public_key());
+  if (!m.ok()) {
+    spdlog::error("the stored manifest is not signed by this hub: {}", m.status().ToString());
+    return;
+  }
+  const int64_t now = Clock::Real()->NowMs();
+  if (!protocol::DueForReissue(*m, now, config_.manifest_validity_ms)) return;
+  protocol::Reissue(&*m, now, config_.manifest_validity_ms);
+  // Compare-and-swap: a `federation` command may have published a new version meanwhile; then
+  // this turn does nothing and the next one looks at that version.
+  Status s =
+      store_->ReplaceMeta(storage::kManifestMetaKey, **blob, protocol::SignManifest(*m, *key_));
+  if (!s.ok()) {
+    if (s.code() != Status::Code::kConflict)
+      spdlog::error("re-issuing the manifest: {}", s.ToString());
+    return;
+  }
+  spdlog::info("federation manifest re-issued as version {}, fresh for {} s", m->version(),
+               config_.manifest_validity_ms / 1000);
+  LoadManifest();
+}
+
+void NodeContext::SayIfManifestExpired() {
+  auto m = directory_.Get();
+  const bool expired = m && protocol::Expired(*m, Clock::Real()->NowMs());
+  if (expired == manifest_expired_said_) return;
+  manifest_expired_said_ = expired;
+  if (expired) {
+    spdlog::warn(
+        "federation manifest version {} is past its expiry: the hub has not re-issued it or this "
+        "node cannot reach the hub; serving on with it (lapor_manifest_expired)",
+        m->version());
+  } else if (m) {
+    spdlog::info("federation manifest version {} is fresh again", m->version());
+  }
+}
+
 void NodeContext::LoadManifest() {
   MutexLock lock(manifest_mu_);
   auto blob = store_->GetMeta(storage::kManifestMetaKey);
@@ -189,8 +231,14 @@ Status NodeContext::Start() {
       .manifest =
           [this] {
             auto m = directory_.Get();
-            return m ? std::pair<uint64_t, int64_t>(m->version(), m->issued_ms())
-                     : std::pair<uint64_t, int64_t>(0, 0);
+            return m ? MetricSources::Manifest{m->version(), m->issued_ms(),
+                                               protocol::ExpiresMs(*m)}
+                     : MetricSources::Manifest{};
+          },
+      .manifest_refused =
+          [this] {
+            auto why = store_->GetMeta(federation::kManifestRefusedMetaKey);
+            return why.ok() && !why->value_or("").empty();
           },
       .store_state =
           [this] {
@@ -240,9 +288,19 @@ Status NodeContext::Start() {
                                       [this] { SendStats(); });
   stats_->Start();
   manifest_reload_ = std::make_unique<Periodic>(
-      "lapor-dirreload", std::chrono::milliseconds(std::min(c.manifest_interval_ms, 200)),
-      [this] { LoadManifest(); });
+      "lapor-dirreload", std::chrono::milliseconds(std::min(c.manifest_interval_ms, 200)), [this] {
+        LoadManifest();
+        SayIfManifestExpired();
+      });
   manifest_reload_->Start();
+  // The hub re-issues its manifest before it goes stale (members alert on a stale one).
+  if (c.jurisdiction == protocol::kNationalHub) {
+    reissue_ = std::make_unique<Periodic>(
+        "lapor-reissue",
+        std::chrono::milliseconds(std::clamp<int64_t>(c.manifest_validity_ms / 10, 100, 60000)),
+        [this] { ReissueManifest(); }, /*run_first=*/true);
+    reissue_->Start();
+  }
 
   if (!c.hub_url.empty() && !c.hub_key.empty()) {
     manifest_client_ = std::make_unique<federation::ManifestClient>(
@@ -402,6 +460,7 @@ Status NodeContext::Stop() {
   if (resend_.joinable()) resend_.join();
   replicator_->Stop();
   manifest_reload_->Stop();
+  if (reissue_) reissue_->Stop();
   stats_->Stop();
   witness_client_.reset();
   manifest_client_.reset();

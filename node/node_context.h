@@ -50,6 +50,11 @@ class NodeContext {
   explicit NodeContext(std::string dir) : data_(std::move(dir)) {}
   // Reloads the stored manifest into directory_ if it changed.
   void LoadManifest() LAPOR_EXCLUDES(manifest_mu_);
+  // The hub: re-signs its manifest, version + 1, once less than a third of its validity is left
+  // (protocol::DueForReissue), so members never hold a stale one while they reach the hub.
+  void ReissueManifest();
+  // Logs once when the manifest in use goes stale, and once when it is fresh again.
+  void SayIfManifestExpired();
   void SendStats();
   // The health loop's turn while the store is read-only on a full disk (`why`): says so once, and
   // resumes writes when the data folder has kResumeFreeBytes free.
@@ -88,7 +93,8 @@ class NodeContext {
   std::unique_ptr<federation::Witness> witness_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<Periodic> sla_, stats_, manifest_reload_, integrator_, health_, whole_,
-      retention_;
+      retention_, reissue_;
+  bool manifest_expired_said_ = false;  // SayIfManifestExpired only (the reload loop)
   // The largest size of this node's log a witness said it holds (WitnessClient's on_ahead).
   std::atomic<uint64_t> witness_ahead_{0};
   std::string behind_said_;  // CheckLogWhole only: the reason last logged

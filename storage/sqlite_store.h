@@ -99,6 +99,8 @@ class SqliteStore : public Store {
   // MetaStore
   Result<std::optional<std::string>> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
+  Status ReplaceMeta(const std::string& key, const std::string& expected,
+                     const std::string& value) override;
 
   // WitnessState (store_log.cc)
   Result<std::optional<WitnessedRow>> GetWitnessed(const std::string& origin) override;

@@ -239,6 +239,21 @@ Status SqliteStore::SetMeta(const std::string& key, const std::string& value) {
       .status();
 }
 
+Status SqliteStore::ReplaceMeta(const std::string& key, const std::string& expected,
+                                const std::string& value) {
+  return readers_
+      .WithReader<bool>([&](Connection* db) -> Result<bool> {
+        LAPOR_RETURN_IF_ERROR(db->Run(
+            "UPDATE meta SET value = ? WHERE key = ? AND value = ?",
+            [&](Statement& st) { st.BindBlob(1, value).Bind(2, key).BindBlob(3, expected); }));
+        if (sqlite3_changes(db->raw()) != 1) {
+          return Status::Conflict("meta " + key + " changed meanwhile", key);
+        }
+        return true;
+      })
+      .status();
+}
+
 std::future<Status> CommitQueue::Enqueue(Write w) {
   auto done = std::make_shared<std::promise<Status>>();
   auto fut = done->get_future();

@@ -414,6 +414,10 @@ class MetaStore {
   // whole and durably. The keys in use are named below the class.
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
   virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+  // SetMeta only if the stored value is still `expected` (a read-modify-write by two processes,
+  // such as the hub's re-issue loop and its federation commands); Conflict if it changed.
+  virtual Status ReplaceMeta(const std::string& key, const std::string& expected,
+                             const std::string& value) = 0;
 };
 
 // The witness role: what this node has cosigned of each log it witnesses, and alerts (evidence

@@ -541,7 +541,8 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   auto fresh = crypto::SigningKey::Generate();
   auto rotate =
       f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(), "--jurisdiction",
-                    "32", "--key", crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0"});
+                    "32", "--key", crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0",
+                    "--confirmed-out-of-band", "test: the hub's operator"});
   ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
   const uint64_t version = f_.manifest_version() + 1;
   // Not only stored and served: the manifest 33 judges requests by (its directory).

@@ -123,8 +123,9 @@ TEST_F(RequestAuthTest, SignatureByAnotherKey) {
 
 TEST_F(RequestAuthTest, KeyNotYetValid) {
   // The rotated-in key is valid from kNow + 1 minute; a request it signs at kNow is refused.
-  ASSERT_TRUE(
-      protocol::RotateKey(&manifest_, "32", other_.public_key(), kNow + kMinute, kHour).ok());
+  ASSERT_TRUE(protocol::RotateKey(&manifest_, "32", other_.public_key(), kNow + kMinute, kHour,
+                                  protocol::KeyVouch{"", "test"})
+                  .ok());
   auto r = Verify(SignRequest(other_, "32", kSelf, kMethod, kPath, kBody, kNow));
   EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied);
   EXPECT_EQ(r.status().message().rfind("key not yet valid", 0), 0u) << r.status().message();
@@ -136,9 +137,9 @@ TEST_F(RequestAuthTest, KeyNotYetValid) {
 
 TEST_F(RequestAuthTest, RetiredKey) {
   // The old key retired 10 minutes before kNow (rotation 20 minutes ago, 10-minute overlap).
-  ASSERT_TRUE(
-      protocol::RotateKey(&manifest_, "32", other_.public_key(), kNow - 20 * kMinute, 10 * kMinute)
-          .ok());
+  ASSERT_TRUE(protocol::RotateKey(&manifest_, "32", other_.public_key(), kNow - 20 * kMinute,
+                                  10 * kMinute, protocol::KeyVouch{"", "test"})
+                  .ok());
   // Within its validity the old key still worked.
   EXPECT_TRUE(Verify(Sign(kNow - 11 * kMinute), kNow - 11 * kMinute).ok());
   auto r = Verify(Sign(kNow));

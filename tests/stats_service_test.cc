@@ -108,7 +108,9 @@ TEST_F(StatsServiceTest, AReportSignedByAnotherKeyIsRefused) {
 TEST_F(StatsServiceTest, AReportSignedByARetiredKeyIsRefused) {
   // 32 rotated its key a day ago with no overlap: its old key no longer counts.
   crypto::SigningKey next = crypto::SigningKey::Generate();
-  ASSERT_TRUE(protocol::RotateKey(&manifest_, "32", next.public_key(), kNow - kDay, 0).ok());
+  ASSERT_TRUE(protocol::RotateKey(&manifest_, "32", next.public_key(), kNow - kDay, 0,
+                                  protocol::KeyVouch{"", "test"})
+                  .ok());
   directory_.Set(std::make_shared<const v1::Manifest>(manifest_));
   StatsService stats(store_.get(), "00", &directory_);
   Status s = stats.Accept(member("32"), SignStats(Report("32", kNow, 3, 0, "32"), k32_), kNow);
