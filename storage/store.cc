@@ -12,6 +12,7 @@
 #include "storage/schema.h"
 #include "storage/sqlite.h"
 #include "storage/sqlite_store.h"
+#include "storage/store_writer.h"
 
 namespace lapor::storage {
 
@@ -199,24 +200,10 @@ Result<int> SqliteStore::EraseOutboxSealed(const std::string& case_id, const std
   return readers_.WithReader<int>([&](Connection* db) -> Result<int> {
     int erased = 0;
     LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
-      // Sealed rows carry no case column: an erasure is rare, so it reads them all.
-      auto st = db->Cached("SELECT id, payload FROM outbox WHERE kind = ?");
-      if (!st.ok()) return st.status();
-      (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kSealed));
-      std::vector<int64_t> ids;
-      LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
-        v1::SealedForNode sealed;
-        if (sealed.ParseFromString(row.Blob(1)) && sealed.case_id() == case_id &&
-            sealed.kind() == kind) {
-          ids.push_back(row.Int(0));
-        }
-        return true;
-      }));
-      for (int64_t id : ids) {
-        LAPOR_RETURN_IF_ERROR(
-            db->Run("DELETE FROM outbox WHERE id = ?", [&](Statement& st) { st.Bind(1, id); }));
-      }
-      erased = static_cast<int>(ids.size());
+      auto deleted =
+          DeleteSealedOutboxRows(db, case_id, [&](const std::string& k) { return k == kind; });
+      if (!deleted.ok()) return deleted.status();
+      erased = *deleted;
       return Status::Ok();
     }));
     return erased;

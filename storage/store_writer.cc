@@ -17,6 +17,28 @@ StoreWriter::StoreWriter(std::unique_ptr<Connection> db) : db_(std::move(db)) {
   sqlite3_file_control(db_->raw(), "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
 }
 
+Result<int> DeleteSealedOutboxRows(Connection* db, const std::string& case_id,
+                                   const std::function<bool(const std::string&)>& match) {
+  // Sealed rows carry no case column: an erasure is rare, so it reads them all.
+  auto st = db->Cached("SELECT id, payload FROM outbox WHERE kind = ?");
+  if (!st.ok()) return st.status();
+  (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kSealed));
+  std::vector<int64_t> ids;
+  LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+    v1::SealedForNode sealed;
+    if (sealed.ParseFromString(row.Blob(1)) && sealed.case_id() == case_id &&
+        match(sealed.kind())) {
+      ids.push_back(row.Int(0));
+    }
+    return true;
+  }));
+  for (int64_t id : ids) {
+    LAPOR_RETURN_IF_ERROR(
+        db->Run("DELETE FROM outbox WHERE id = ?", [&](Statement& del) { del.Bind(1, id); }));
+  }
+  return static_cast<int>(ids.size());
+}
+
 Status StoreWriter::CommitBatch(const std::vector<Write>& batch) {
   return InTransaction(db_.get(), [&]() -> Status {
     for (const auto& w : batch) LAPOR_RETURN_IF_ERROR(Apply(w));
@@ -131,24 +153,10 @@ Status StoreWriter::Erase(uint64_t ref, const std::string& case_id, const std::s
       content ? "DELETE FROM sealed WHERE case_ref = ? AND (kind = 'content' OR kind LIKE 'note:%')"
               : "DELETE FROM sealed WHERE case_ref = ? AND kind = 'reporter'",
       [&](Statement& st) { st.Bind(1, static_cast<int64_t>(ref)); }));
-  // Sealed outbox rows carry no case column: an erasure is rare, so it reads them all.
-  auto st = db_->Cached("SELECT id, payload FROM outbox WHERE kind = ?");
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kSealed));
-  std::vector<int64_t> ids;
-  LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
-    v1::SealedForNode sealed;
-    if (sealed.ParseFromString(row.Blob(1)) && sealed.case_id() == case_id &&
-        (content ? sealed.kind() == "content" || sealed.kind().rfind("note:", 0) == 0
-                 : sealed.kind() == "reporter")) {
-      ids.push_back(row.Int(0));
-    }
-    return true;
-  }));
-  for (int64_t id : ids) {
-    LAPOR_RETURN_IF_ERROR(
-        db_->Run("DELETE FROM outbox WHERE id = ?", [&](Statement& del) { del.Bind(1, id); }));
-  }
+  auto deleted = DeleteSealedOutboxRows(db_.get(), case_id, [content](const std::string& k) {
+    return content ? k == "content" || k.rfind("note:", 0) == 0 : k == "reporter";
+  });
+  if (!deleted.ok()) return deleted.status();
   return Status::Ok();
 }
 

@@ -3,7 +3,9 @@
 // writes through this connection. Internal to storage/.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -11,6 +13,11 @@
 #include "storage/store.h"
 
 namespace lapor::storage {
+
+// Deletes the sealed outbox rows (copies of personal data for other nodes) of case `case_id`
+// whose kind `match` accepts, inside the caller's transaction; returns how many.
+Result<int> DeleteSealedOutboxRows(Connection* db, const std::string& case_id,
+                                   const std::function<bool(const std::string&)>& match);
 
 class StoreWriter {
  public:
