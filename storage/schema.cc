@@ -226,7 +226,9 @@ Status DateMovedOutboxRows(Connection* db) {
     }
     return true;
   }));
-  for (const auto& [id, time_ms] : dated) {
+  for (const auto& row : dated) {
+    // Not a structured binding: clang 14 cannot capture one in the lambda.
+    const int64_t id = row.first, time_ms = row.second;
     LAPOR_RETURN_IF_ERROR(db->Run("UPDATE outbox SET created_ms = ? WHERE id = ?",
                                   [&](Statement& st) { st.Bind(1, time_ms).Bind(2, id); }));
   }

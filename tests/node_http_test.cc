@@ -302,7 +302,14 @@ TEST_F(NodeHttpTest, AnonymousConfidentialAndErasure) {
   ASSERT_EQ(after["erasures"].size(), 1u) << after.dump();
   EXPECT_EQ(after["erasures"][0]["erased"], json({"reporter", "content"}));
   EXPECT_EQ(after["erasures"][0]["parties"], json::array());  // nobody else holds it
-  Act(cid, {{"action", "erase"}}, admin_, 409);               // nothing is left
+  // The erasure record is for who may see the identity: not the auditor, another agency's
+  // liaison, the public.
+  for (const std::string& token : {auditor_, other_liaison_, std::string()}) {
+    const json other = node_->Get("/api/v1/complaints/" + cid, token).Json();
+    EXPECT_FALSE(other.contains("erasures")) << other.dump();
+    EXPECT_FALSE(other.contains("reporter")) << other.dump();
+  }
+  Act(cid, {{"action", "erase"}}, admin_, 409);  // nothing is left
   // The console's `pii erase` signs too, so it waits for the node to stop.
   auto busy = node_->Cli({"pii", "erase", cid, "--data-dir", node_->data_dir()});
   EXPECT_NE(busy.exit_code, 0);
