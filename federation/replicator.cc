@@ -104,6 +104,9 @@ struct Replicator::Impl {
     std::thread thread;
     int64_t cursor = 0;
     int64_t relayed = 0;  // rows after the cursor already handed to the hub
+    // Rows after the cursor the destination settled while an earlier one waits (kept in memory:
+    // after a restart they are sent again and answered as held).
+    std::set<int64_t> settled_ahead;
     storage::DeliveryRow row;
     std::atomic<int64_t> rewind_to{-1};  // set by Rewind, applied by the sender thread
   };
@@ -187,10 +190,21 @@ struct Replicator::Impl {
     opt.store->Enqueue(std::move(w), [](const Status&) {});
   }
 
-  // Sends `rows` (to `to`, or through the hub when relay_to is set). Returns how many leading
-  // rows are settled (applied, held, refused for good or relayed), or an error.
-  Result<size_t> Send(const std::string& to, const std::vector<storage::OutboxRow>& rows,
-                      const std::string& relay_to) {
+  // What the destination answered for the rows of one batch.
+  struct Outcome {
+    std::vector<bool> settled;                // by row: applied, held, refused or relayed
+    std::map<int64_t, std::string> deferred;  // outbox id -> the destination's reason
+    size_t Leading() const {
+      size_t n = 0;
+      while (n < settled.size() && settled[n]) ++n;
+      return n;
+    }
+  };
+
+  // Sends `rows` (to `to`, or through the hub when relay_to is set). Returns what the
+  // destination settled and deferred, or an error (nothing settled).
+  Result<Outcome> Send(const std::string& to, const std::vector<storage::OutboxRow>& rows,
+                       const std::string& relay_to) {
     const std::string url = PeerUrl(opt, to);
     if (url.empty()) return Status::Unavailable("node " + to + " has no URL in the manifest");
     v1::EventBatch batch;
@@ -206,7 +220,10 @@ struct Replicator::Impl {
       batch.set_checkpoint(cp.note);
       reader = CachedReader();
     }
-    for (const auto& r : rows) {
+    std::map<int64_t, size_t> index;  // outbox id -> position in rows
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      index[r.id] = i;
       auto* item = batch.add_items();
       item->set_outbox_id(static_cast<uint64_t>(r.id));
       if (r.kind == storage::OutboxKind::kSealed) {
@@ -228,22 +245,62 @@ struct Replicator::Impl {
     if (!resp.ok()) return resp.status();
     v1::BatchResult result;
     if (!result.ParseFromString(*resp)) return Status::Unavailable("unreadable batch result");
-    size_t settled = 0;
+    Outcome out;
+    out.settled.assign(rows.size(), false);
     for (const auto& item : result.items()) {
-      if (settled >= rows.size() || item.outbox_id() != static_cast<uint64_t>(rows[settled].id)) {
-        break;
-      }
+      auto at = index.find(static_cast<int64_t>(item.outbox_id()));
+      if (at == index.end()) continue;  // not an item of this batch
       if (item.result() == v1::ITEM_DEFERRED) {
         spdlog::debug("delivery to {}: item {} deferred: {}", to, item.outbox_id(), item.reason());
-        break;
+        out.deferred[at->first] = item.reason();
+        continue;
       }
       if (item.result() == v1::ITEM_REJECTED) {
         spdlog::warn("delivery to {}: event {} refused: {}", relay_to.empty() ? to : relay_to,
                      item.event_hash().substr(0, 16), item.reason());
       }
-      ++settled;
+      out.settled[at->second] = true;
     }
-    return settled;
+    return out;
+  }
+
+  // The next rows for `s`: after its cursor, in order, skipping rows already settled (acked in
+  // the store, or just now); at most batch_items. `scanned` gets every row read from the cursor
+  // on, in order, with whether it is settled.
+  Result<std::vector<storage::OutboxRow>> NextRows(Sender* s,
+                                                   std::vector<std::pair<int64_t, bool>>* scanned) {
+    std::vector<storage::OutboxRow> out;
+    int64_t after = s->cursor;
+    for (int page = 0; page < 8 && out.size() < static_cast<size_t>(opt.batch_items); ++page) {
+      auto rows = opt.store->OutboxAfter(s->destination, after, opt.batch_items);
+      if (!rows.ok()) return rows.status();
+      for (auto& r : *rows) {
+        const bool settled = r.acked || s->settled_ahead.count(r.id) != 0;
+        scanned->emplace_back(r.id, settled);
+        after = r.id;
+        if (!settled) out.push_back(std::move(r));
+        if (out.size() >= static_cast<size_t>(opt.batch_items)) break;
+      }
+      if (rows->size() < static_cast<size_t>(opt.batch_items)) break;
+    }
+    return out;
+  }
+
+  // Moves the cursor over the settled rows that follow it; the rows settled beyond it are marked
+  // acked in `w` (so a restart does not send them again and the backlog does not count them).
+  void Advance(Sender* s, const std::vector<std::pair<int64_t, bool>>& scanned, storage::Write* w) {
+    size_t i = 0;
+    for (; i < scanned.size(); ++i) {
+      const auto [id, was_settled] = scanned[i];
+      if (!was_settled && s->settled_ahead.count(id) == 0) break;
+      s->cursor = id;
+      s->settled_ahead.erase(id);
+    }
+    for (int64_t id : s->settled_ahead) {
+      if (id > s->cursor) w->acked_outbox.push_back(id);
+    }
+    // The store's flags now say it: the memory keeps only what its commit has not yet.
+    s->settled_ahead.erase(s->settled_ahead.begin(), s->settled_ahead.upper_bound(s->cursor));
   }
 
   void Run(Sender* s) {
@@ -261,8 +318,20 @@ struct Replicator::Impl {
                      s->destination, to, s->cursor);
         s->cursor = to;
         s->relayed = to;
+        s->settled_ahead.clear();
+        // Rows it had settled after that point go again too; durable before the next read.
+        storage::Write w;
+        w.kind = storage::Write::Kind::kBookkeeping;
+        s->row.destination = s->destination;
+        s->row.cursor = s->cursor;
+        w.deliveries.push_back(s->row);
+        w.unacked.emplace_back(s->destination, to);
+        if (Status st = opt.store->Enqueue(std::move(w)).get(); !st.ok()) {
+          spdlog::warn("rewinding the delivery to {} failed: {}", s->destination, st.message());
+        }
       }
-      auto rows = opt.store->OutboxAfter(s->destination, s->cursor, opt.batch_items);
+      std::vector<std::pair<int64_t, bool>> scanned;
+      auto rows = NextRows(s, &scanned);
       if (!rows.ok() || rows->empty()) {
         if (!Sleep(250, &seen)) return;
         continue;
@@ -274,23 +343,53 @@ struct Replicator::Impl {
       }
       rows->resize(ready);
       const int64_t now = opt.clock->NowMs();
-      auto settled = Send(s->destination, *rows, "");
-      if (settled.ok() && *settled > 0) {
-        s->cursor = (*rows)[*settled - 1].id;
-        s->relayed = std::max(s->relayed, s->cursor);
-        s->row.last_success_ms = now;
-        s->row.failing_since_ms = 0;
-        attempt = 0;
-        SaveRow(s);
-        continue;
+      auto sent = Send(s->destination, *rows, "");
+      if (sent.ok()) {
+        storage::Write w;
+        w.kind = storage::Write::Kind::kBookkeeping;
+        bool progress = false;
+        for (size_t i = 0; i < rows->size(); ++i) {
+          const auto& r = (*rows)[i];
+          if (sent->settled[i]) {
+            s->settled_ahead.insert(r.id);
+            progress = true;
+            continue;
+          }
+          auto deferred = sent->deferred.find(r.id);
+          if (deferred == sent->deferred.end() || opt.dead_letter_after_ms <= 0 ||
+              now - r.created_ms < opt.dead_letter_after_ms) {
+            continue;
+          }
+          // Deferred for too long: out of the queue, onto the dead-letter list.
+          spdlog::warn(
+              "delivery to {}: item {} deferred since {} ms, moved to the dead-letter "
+              "list: {}",
+              s->destination, r.id, now - r.created_ms, deferred->second);
+          w.dead_letters.push_back({r.id, deferred->second, now});
+          s->settled_ahead.insert(r.id);
+          progress = true;
+        }
+        if (progress) {
+          Advance(s, scanned, &w);
+          s->relayed = std::max(s->relayed, s->cursor);
+          s->row.last_success_ms = now;
+          s->row.failing_since_ms = 0;
+          attempt = 0;
+          s->row.destination = s->destination;
+          s->row.cursor = s->cursor;
+          w.deliveries.push_back(s->row);
+          // The row moves and the cursor that passes it commit together.
+          opt.store->Enqueue(std::move(w), [](const Status&) {});
+          continue;
+        }
       }
-      // Nothing settled: the destination failed or deferred the first item.
-      if (!settled.ok()) {
-        s->row.last_error = settled.status().message();
+      // Nothing settled: the destination failed or deferred every item.
+      if (!sent.ok()) {
+        s->row.last_error = sent.status().message();
         s->row.last_error_ms = now;
         if (s->row.failing_since_ms == 0) s->row.failing_since_ms = now;
         SaveRow(s);
-        spdlog::debug("delivery to {} failed: {}", s->destination, settled.status().message());
+        spdlog::debug("delivery to {} failed: {}", s->destination, sent.status().message());
         MaybeRelay(s, now);
       }
       const int64_t cap =
@@ -313,10 +412,11 @@ struct Replicator::Impl {
     if (!rows.ok() || rows->empty()) return;
     rows->resize(Deliverable(*rows));
     if (rows->empty()) return;
-    auto settled = Send(hub, *rows, s->destination);
-    if (settled.ok() && *settled > 0) {
-      s->relayed = (*rows)[*settled - 1].id;
-      spdlog::info("handed {} item(s) for {} to the hub to relay", *settled, s->destination);
+    auto sent = Send(hub, *rows, s->destination);
+    const size_t settled = sent.ok() ? sent->Leading() : 0;
+    if (settled > 0) {
+      s->relayed = (*rows)[settled - 1].id;
+      spdlog::info("handed {} item(s) for {} to the hub to relay", settled, s->destination);
     }
   }
 
@@ -348,6 +448,7 @@ struct Replicator::Impl {
   void Discover() {
     SetThreadName("lapor-discover");
     uint64_t seen = 0;
+    int64_t pruned_at = 0;
     do {
       auto deliveries = opt.store->Deliveries();
       if (deliveries.ok()) {
@@ -355,7 +456,23 @@ struct Replicator::Impl {
           if (d.backlog > 0) EnsureSender(d.destination);
         }
       }
+      const int64_t now = opt.clock->NowMs();
+      if (opt.outbox_retention_ms > 0 && now - pruned_at >= opt.prune_interval_ms) {
+        pruned_at = now;
+        Prune(now - opt.outbox_retention_ms);
+      }
     } while (Sleep(500, &seen));
+  }
+
+  // Deletes acknowledged outbox rows created before `before_ms`, a bounded number per commit so
+  // the committer is never held long.
+  void Prune(int64_t before_ms) {
+    storage::Write w;
+    w.kind = storage::Write::Kind::kBookkeeping;
+    w.prune_outbox_before_ms = std::max<int64_t>(before_ms, 1);
+    opt.store->Enqueue(std::move(w), [](const Status& s) {
+      if (!s.ok()) spdlog::warn("pruning delivered outbox rows failed: {}", s.message());
+    });
   }
 };
 

@@ -861,6 +861,14 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
       e.time_ms = ev.time_ms();
       e.kinds.assign(ev.action().erased().begin(), ev.action().erased().end());
       e.parties = std::move(*delivered);
+      // A party with no row left: its row was pruned, which happens only once it acknowledged.
+      for (const auto& party : view.state.parties()) {
+        if (party == opt_.node_id) continue;
+        bool listed = false;
+        for (const auto& p : e.parties) listed = listed || p.first == party;
+        if (!listed) e.parties.emplace_back(party, true);
+      }
+      std::sort(e.parties.begin(), e.parties.end());
       view.erasures.push_back(std::move(e));
     }
   }

@@ -134,6 +134,8 @@ struct CaseServiceOptions {
   std::function<void(const std::string& agency, const std::string& deadline)> on_escalated;
   // Called once an erasure an admin asked for through Act is durable.
   std::function<void()> on_admin_erasure;
+  // The hub: the most bytes one member may have waiting in the hub's outbox for relay.
+  int64_t relay_backlog_max_bytes = 64LL << 20;
 };
 
 // An agency name as the API accepts it (a-z, 0-9, '.', '_', '-', at most 64); empty is allowed.
@@ -200,9 +202,12 @@ class CaseService : public federation::OwnLog {
   void Receive(const std::string& sender, const v1::EventBatch& batch, Done<v1::BatchResult> done,
                bool require_proofs = true);
   // The hub's store-and-forward: keeps what `batch.sender` could not deliver to
-  // `batch.relay_to` in its own outbox for that node, after checking every envelope's signature
-  // (items that fail are refused; sealed personal data passes on unopened). `done` gets
-  // ITEM_RELAYED per kept item once durable.
+  // `batch.relay_to` in its own outbox for that node. Only an item of a case the hub holds, with
+  // relay_to a party of it, sent by the event's author or a party (sealed personal data: to the
+  // case's owner, or a note to its origin), whose envelope's signature verifies; an item of a case
+  // the hub does not hold yet is deferred, others refused. What one sender has waiting at the hub
+  // is capped (relay_backlog_max_bytes): beyond it, items are deferred. Sealed data passes on
+  // unopened. `done` gets ITEM_RELAYED per kept item once durable.
   void Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done);
   // The envelopes of the chain of a case this node holds, in order (NotFound if none).
   Result<std::vector<std::string>> CaseChain(const std::string& case_id);
@@ -311,6 +316,8 @@ class CaseService : public federation::OwnLog {
   using SenderLog = federation::SenderLog;
   class HeldState;  // what this node holds, for federation::DecideEvent
   SenderLog CheckSenderLog(const std::string& sender, const v1::EventBatch& batch) const;
+  static std::string ItemCaseId(const v1::DeliveryItem& item,
+                                const std::optional<federation::Decision>& checked);
   // One item of Receive: federation::DecideChecked on what CheckEnvelope found before the lock
   // (`checked`, for an envelope; checked here when nullopt), carried out. Appends to `writes`
   // what must commit.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 #include <map>
+#include <set>
 
 #include "base/mutex.h"
 #include "crypto/encoding.h"
@@ -147,6 +148,16 @@ class CaseService::HeldState : public federation::ReceiverState {
   CaseService* const s_;
 };
 
+// The case an item belongs to ("" if it does not parse: such an item is refused, not deferred).
+std::string CaseService::ItemCaseId(const v1::DeliveryItem& item,
+                                    const std::optional<federation::Decision>& checked) {
+  if (item.has_sealed()) return item.sealed().case_id();
+  if (checked && !checked->event.event.case_id().empty()) return checked->event.event.case_id();
+  protocol::EventEnvelope p;
+  if (!item.has_envelope() || !protocol::ParseEventEnvelope(item.envelope(), &p).ok()) return {};
+  return p.event.case_id();
+}
+
 CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
                                                    const v1::EventBatch& batch) const {
   auto m = manifest();
@@ -175,17 +186,31 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   v1::BatchResult result;
   std::vector<Sealed> writes;
   MutexLock lock(seq_mu_);
+  // A deferred item holds up only the later items of its own case: a case that cannot go on
+  // (its earlier event or its submission has not arrived) does not stop the others. `received`
+  // is how far every item was settled.
+  std::set<std::string> deferred_cases;
+  bool all_settled = true;
   int64_t received = 0;
   for (int i = 0; i < batch.items_size(); ++i) {
     const auto& item = batch.items(i);
+    const std::string case_id = ItemCaseId(item, checked[i]);
+    if (!case_id.empty() && deferred_cases.count(case_id) != 0) {
+      auto* r = result.add_items();
+      r->set_outbox_id(item.outbox_id());
+      r->set_result(v1::ITEM_DEFERRED);
+      r->set_reason("an earlier item of case " + case_id + " in this batch is deferred");
+      all_settled = false;
+      continue;
+    }
     *result.add_items() = ReceiveItem(sender, log, item, std::move(checked[i]), &writes);
-    if (result.items().rbegin()->result() != v1::ITEM_DEFERRED) {
+    if (result.items().rbegin()->result() == v1::ITEM_DEFERRED) {
+      if (!case_id.empty()) deferred_cases.insert(case_id);
+      all_settled = false;
+    } else if (all_settled) {
       received = std::max<int64_t>(received, static_cast<int64_t>(item.outbox_id()));
-    } else {
-      break;  // the sender sends the rest again after this one
     }
   }
-  // Items after a deferred one are not looked at: the sender delivers in order.
   if (received > 0) {
     // The receiver remembers how far it got from this sender, with what it applied, so a
     // restore from backup knows where to ask the sender to start again.
@@ -466,27 +491,90 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
 void CaseService::Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done) {
   v1::BatchResult result;
   auto m = manifest();
+  const std::string& sender = batch.sender();
+  const std::string& to = batch.relay_to();
+  if (!m) return done(Status::Unavailable("the hub has no federation manifest yet"));
+  auto backlog = store_->RelayBacklogBytes(sender);
+  if (!backlog.ok()) return done(backlog.status());
+  int64_t budget = opt_.relay_backlog_max_bytes - *backlog;
+  // Signatures first, outside the sequencing lock.
+  std::vector<Status> verified(batch.items_size());
+  std::vector<protocol::EventEnvelope> parsed(batch.items_size());
+  for (int i = 0; i < batch.items_size(); ++i) {
+    const auto& item = batch.items(i);
+    if (item.has_sealed()) continue;
+    Status s = protocol::ParseEventEnvelope(item.envelope(), &parsed[i]);
+    if (s.ok()) s = protocol::VerifyEventEnvelope(*m, parsed[i].envelope, parsed[i].event);
+    verified[i] = s;
+  }
   Sealed w;
   w.write.kind = storage::Write::Kind::kBookkeeping;
-  for (const auto& item : batch.items()) {
-    auto* r = result.add_items();
-    r->set_outbox_id(item.outbox_id());
-    r->set_result(v1::ITEM_RELAYED);
-    if (item.has_sealed()) {
+  {
+    MutexLock lock(seq_mu_);
+    std::set<std::string> deferred_cases;  // later items of a deferred case wait with it
+    for (int i = 0; i < batch.items_size(); ++i) {
+      const auto& item = batch.items(i);
+      auto* r = result.add_items();
+      r->set_outbox_id(item.outbox_id());
+      auto refuse = [&](v1::ItemResult how, std::string why) {
+        r->set_result(how);
+        r->set_reason(std::move(why));
+      };
+      if (!item.has_sealed() && !verified[i].ok()) {
+        refuse(v1::ITEM_REJECTED, verified[i].message());
+        continue;
+      }
+      const std::string case_id =
+          item.has_sealed() ? item.sealed().case_id() : parsed[i].event.case_id();
+      if (!item.has_sealed()) r->set_event_hash(crypto::HexEncode(crypto::Sha256(item.envelope())));
+      if (deferred_cases.count(case_id) != 0) {
+        refuse(v1::ITEM_DEFERRED, "an earlier item of case " + case_id + " is deferred");
+        continue;
+      }
+      auto latest = LatestState(case_id);
+      if (!latest.ok()) {
+        deferred_cases.insert(case_id);
+        refuse(v1::ITEM_DEFERRED, "the hub does not hold case " + case_id + " yet");
+        continue;
+      }
+      const auto& parties = latest->parties();
+      auto party = [&](const std::string& n) {
+        return std::find(parties.begin(), parties.end(), n) != parties.end();
+      };
+      if (!party(to)) {
+        refuse(v1::ITEM_REJECTED, "node " + to + " is not a party to case " + case_id);
+        continue;
+      }
+      if (item.has_sealed()) {
+        const bool note = item.sealed().kind().rfind("note:", 0) == 0;
+        if (!party(sender) || (note ? to != latest->owner_node() && to != latest->origin_node()
+                                    : to != latest->owner_node())) {
+          refuse(v1::ITEM_REJECTED, "personal data of case " + case_id +
+                                        " goes from a party to the case's owner only");
+          continue;
+        }
+      } else if (parsed[i].event.node_id() != sender && !party(sender)) {
+        refuse(v1::ITEM_REJECTED, "node " + sender +
+                                      " neither authored this event nor is a party "
+                                      "to case " +
+                                      case_id);
+        continue;
+      }
+      const std::string payload =
+          item.has_sealed() ? item.sealed().SerializeAsString() : item.envelope();
+      if (static_cast<int64_t>(payload.size()) > budget) {
+        deferred_cases.insert(case_id);
+        refuse(v1::ITEM_DEFERRED, "node " + sender + " has " + std::to_string(*backlog) +
+                                      " bytes waiting at the hub for relay (at most " +
+                                      std::to_string(opt_.relay_backlog_max_bytes) + ")");
+        continue;
+      }
+      budget -= static_cast<int64_t>(payload.size());
+      r->set_result(v1::ITEM_RELAYED);
       w.write.outbox.push_back(
-          {batch.relay_to(), storage::OutboxKind::kSealed, item.sealed().SerializeAsString()});
-      continue;
+          {to, item.has_sealed() ? storage::OutboxKind::kSealed : storage::OutboxKind::kEnvelope,
+           payload, sender});
     }
-    protocol::EventEnvelope p;
-    Status s = protocol::ParseEventEnvelope(item.envelope(), &p);
-    if (s.ok()) s = protocol::VerifyEventEnvelope(*m, p.envelope, p.event);
-    if (!s.ok()) {
-      r->set_result(v1::ITEM_REJECTED);
-      r->set_reason(s.message());
-      continue;
-    }
-    r->set_event_hash(crypto::HexEncode(crypto::Sha256(item.envelope())));
-    w.write.outbox.push_back({batch.relay_to(), storage::OutboxKind::kEnvelope, item.envelope()});
   }
   if (w.write.outbox.empty()) return done(std::move(result));
   Queue(std::move(w), false,

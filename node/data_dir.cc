@@ -277,6 +277,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.retry_initial_ms = j.value("retry_initial_ms", c.retry_initial_ms);
     c.retry_max_ms = j.value("retry_max_ms", c.retry_max_ms);
     c.relay_after_ms = j.value("relay_after_ms", c.relay_after_ms);
+    c.dead_letter_after_ms = j.value("dead_letter_after_ms", c.dead_letter_after_ms);
+    c.outbox_retention_days = j.value("outbox_retention_days", c.outbox_retention_days);
+    c.relay_backlog_max_bytes = j.value("relay_backlog_max_bytes", c.relay_backlog_max_bytes);
     c.request_timeout_ms = j.value("request_timeout_ms", c.request_timeout_ms);
     c.stats_interval_ms = j.value("stats_interval_ms", c.stats_interval_ms);
     c.retention_days = j.value("retention_days", c.retention_days);
@@ -297,7 +300,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.request_timeout_ms < 100 || c.commit_gather_writes < 0 || c.commit_gather_writes > 4096 ||
       c.commit_gather_us < 0 || c.commit_gather_us > 100000 || !(c.retention_days >= 0) ||
       c.retention_days > 36500 || !(c.retention_warn_days >= 0) || c.retention_warn_days > 3650 ||
-      c.retention_interval_ms < 10 || c.manifest_validity_ms < 1000) {
+      c.retention_interval_ms < 10 || c.manifest_validity_ms < 1000 || c.dead_letter_after_ms < 0 ||
+      !(c.outbox_retention_days >= 0) || c.outbox_retention_days > 36500 ||
+      c.relay_backlog_max_bytes < (1 << 20)) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

@@ -74,9 +74,15 @@ struct NodeConfig {
   int delivery_batch = 256;
   int retry_initial_ms = 200;
   int retry_max_ms = 30000;
-  int relay_after_ms = 60000;       // store-and-forward through the hub after this long failing
-  int request_timeout_ms = 10000;   // one delivery request to another node
-  int stats_interval_ms = 3600000;  // statistics report to the hub
+  int relay_after_ms = 60000;  // store-and-forward through the hub after this long failing
+  // A row a destination keeps deferring moves to the dead-letter list after this long (0: never).
+  int64_t dead_letter_after_ms = 24LL * 3600 * 1000;
+  // Rows a destination acknowledged are deleted this many days after they were queued (0: kept):
+  // a destination restored from a backup younger than this is sent again what followed it.
+  double outbox_retention_days = 30;
+  int64_t relay_backlog_max_bytes = 64LL << 20;  // the hub: what one member may have waiting
+  int request_timeout_ms = 10000;                // one delivery request to another node
+  int stats_interval_ms = 3600000;               // statistics report to the hub
   // Retention (CaseService::RunRetention): a closed (selesai) or archived (arsip) case this node
   // owns has its personal data erased everywhere this many days after its last event; 0 keeps it
   // until someone erases it. Operators are warned retention_warn_days before. Fractions allowed.

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "federation/manifest_client.h"
 #include "federation/receive.h"
 #include "node/api_codec.h"
+#include "protocol/envelope.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
 
@@ -195,7 +197,31 @@ bool FederationRouter::DeliveryStatus(const Request& req, const Reply& reply) {
                    {"failing_since", TimeOrNull(d.failing_since_ms)},
                    {"lag_seconds", d.backlog > 0 && d.oldest_pending_ms > 0
                                        ? std::max<int64_t>(0, now - d.oldest_pending_ms) / 1000.0
-                                       : 0.0}});
+                                       : 0.0},
+                   {"dead_letters", d.dead_letters}});
+  }
+  // The latest rows moved out of the queue because their destination kept deferring them: what
+  // each was (an event by hash, or sealed data by kind) and the destination's last reason.
+  auto dead = store_->DeadLetters(100);
+  if (!dead.ok()) return Fail(reply, dead.status());
+  json dead_letters = json::array();
+  for (const auto& d : *dead) {
+    json item = {{"outbox_id", d.id},
+                 {"destination", d.destination},
+                 {"queued", TimeOrNull(d.created_ms)},
+                 {"dead_lettered", TimeOrNull(d.dead_ms)},
+                 {"reason", d.reason}};
+    if (d.kind == storage::OutboxKind::kSealed) {
+      v1::SealedForNode sealed;
+      sealed.ParseFromString(d.payload);
+      item["case_id"] = sealed.case_id();
+      item["sealed_kind"] = sealed.kind();
+    } else {
+      protocol::EventEnvelope p;
+      if (protocol::ParseEventEnvelope(d.payload, &p).ok()) item["case_id"] = p.event.case_id();
+      item["event_hash"] = crypto::HexEncode(crypto::Sha256(d.payload));
+    }
+    dead_letters.push_back(std::move(item));
   }
   // The manifest the node works with now (its directory), which can lag behind the one it
   // stores and serves at /federation/v1/manifest by one reload.
@@ -223,7 +249,8 @@ bool FederationRouter::DeliveryStatus(const Request& req, const Reply& reply) {
               {{"node_id", service_->node_id()},
                {"manifest_in_use", manifest},
                {"manifest_refused", why.empty() ? json(nullptr) : json(why)},
-               {"destinations", arr}});
+               {"destinations", arr},
+               {"dead_letters", dead_letters}});
 }
 
 bool FederationRouter::EquivocationAlerts(const Request& req, const Reply& reply) {

@@ -76,6 +76,8 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   r.retry_initial_ms = c.retry_initial_ms;
   r.retry_max_ms = c.retry_max_ms;
   r.relay_after_ms = c.relay_after_ms;
+  r.dead_letter_after_ms = c.dead_letter_after_ms;
+  r.outbox_retention_ms = static_cast<int64_t>(c.outbox_retention_days * 86400000.0);
   r.request_timeout_ms = c.request_timeout_ms;
   n->replicator_ = std::make_unique<federation::Replicator>(r);
 
@@ -92,6 +94,7 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
     metrics->CountEscalation(agency, deadline);
   };
   opts.on_admin_erasure = [metrics] { metrics->CountErasures("admin", 1); };
+  opts.relay_backlog_max_bytes = c.relay_backlog_max_bytes;
   auto service =
       CaseService::Open(opts, n->store_.get(),
                         std::make_shared<const protocol::WorkingCalendar>(std::move(*calendar)));

@@ -168,6 +168,24 @@ CREATE UNIQUE INDEX alerts_by_evidence ON alerts(origin, kind, note_a, note_b);
     R"sql(
 SELECT 1;
 )sql",
+    // 7 -> 8: the hub remembers for whom it relays a row (a member's relayed backlog is capped);
+    // a row its destination settled while an earlier one waits is marked acked (the cursor
+    // passes it later); rows a destination kept deferring move to a dead-letter list instead of
+    // holding up the destination's queue.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN relayed_for TEXT;
+ALTER TABLE outbox ADD COLUMN acked INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_relayed ON outbox(relayed_for, id) WHERE relayed_for IS NOT NULL;
+CREATE TABLE dead_letter(
+  id INTEGER PRIMARY KEY,
+  destination TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  created_ms INTEGER NOT NULL,
+  dead_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL);
+CREATE INDEX dead_letter_by_destination ON dead_letter(destination);
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

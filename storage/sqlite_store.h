@@ -86,6 +86,8 @@ class SqliteStore : public Store {
   Result<int64_t> ReceivedFrom(const std::string& sender) override;
   Result<std::vector<std::pair<std::string, bool>>> DeliveryOf(
       const std::string& envelope) override;
+  Result<std::vector<DeadLetterRow>> DeadLetters(int limit) override;
+  Result<int64_t> RelayBacklogBytes(const std::string& sender) override;
 
   // TreeStore (store_log.cc)
   Result<std::vector<std::string>> TreeNodes(uint32_t level, uint64_t first,

@@ -32,7 +32,7 @@ inline constexpr char kStatsMetaPrefix[] = "stats:";
 inline constexpr char kRestoredMetaKey[] = "restored_from_backup";
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 // Storage keys of cases that another node opened start here (a node's own cases are keyed by the
 // seq of their first event, which is far below).
@@ -67,12 +67,16 @@ struct OutboxItem {
   std::string destination;  // node id
   OutboxKind kind = OutboxKind::kEnvelope;
   std::string payload;  // an envelope, or a serialized lapor.v1.SealedForNode
+  // The hub: the member that asked the hub to relay this row (empty for the node's own
+  // deliveries). What a member has queued at the hub is capped (RelayBacklogBytes).
+  std::string relayed_for = {};
 };
 struct OutboxRow {
   int64_t id = 0;
   OutboxKind kind = OutboxKind::kEnvelope;
   std::string payload;
   int64_t created_ms = 0;
+  bool acked = false;  // settled by the destination although the cursor has not passed it yet
 };
 
 // A sender's progress towards one destination.
@@ -83,8 +87,29 @@ struct DeliveryRow {
   std::string last_error;
   int64_t last_error_ms = 0;
   int64_t failing_since_ms = 0;   // 0 while deliveries succeed
-  int64_t backlog = 0;            // rows after the cursor (filled in by Deliveries())
-  int64_t oldest_pending_ms = 0;  // creation time of the first row after the cursor (0 if none)
+  int64_t backlog = 0;            // rows after the cursor not acked (filled in by Deliveries())
+  int64_t oldest_pending_ms = 0;  // creation time of the first of them (0 if none)
+  int64_t dead_letters = 0;       // rows moved to the dead-letter list (filled in by Deliveries())
+};
+
+// An outbox row the destination kept deferring for longer than the sender's dead-letter age:
+// taken out of the outbox (so it no longer holds up the destination's queue) and kept here, with
+// the destination's last reason, for an operator to look at (GET /federation/v1/status).
+struct DeadLetterRow {
+  int64_t id = 0;  // the outbox id it had
+  std::string destination;
+  OutboxKind kind = OutboxKind::kEnvelope;
+  std::string payload;
+  int64_t created_ms = 0;
+  int64_t dead_ms = 0;
+  std::string reason;
+};
+
+// Moves outbox row `id` to the dead-letter list (part of a Write).
+struct DeadLetterMove {
+  int64_t id = 0;
+  std::string reason;
+  int64_t dead_ms = 0;
 };
 
 // One event and everything that commits with it, or bookkeeping that commits alone.
@@ -113,6 +138,15 @@ struct Write {
   std::vector<OutboxItem> outbox;       // deliveries owed because of this write
   std::vector<DeliveryRow> deliveries;  // sender progress to store (cursor and errors)
   std::vector<std::pair<std::string, int64_t>> received;  // sender -> highest outbox id applied
+  std::vector<DeadLetterMove> dead_letters;               // outbox rows to the dead-letter list
+  std::vector<int64_t> acked_outbox;  // outbox rows settled ahead of their destination's cursor
+  // (destination, id): that destination's rows after id are no longer acked (it asked for them
+  // again).
+  std::vector<std::pair<std::string, int64_t>> unacked;
+  // Deletes at most `prune_outbox_limit` outbox rows that their destination has acknowledged
+  // (id <= its cursor, or acked) and that were created before `prune_outbox_before_ms` (0: none).
+  int64_t prune_outbox_before_ms = 0;
+  int prune_outbox_limit = 5000;
 };
 
 // A signed checkpoint of the node's log (see storage/tree_log.h).
@@ -370,10 +404,15 @@ class FederationLedger {
   virtual Result<std::vector<DeliveryRow>> Deliveries() = 0;
   virtual Result<int64_t> ReceivedFrom(const std::string& sender) = 0;
   // The destinations of the outbox rows carrying `envelope`, each with whether that destination
-  // acknowledged it (its delivery cursor passed the row). Reads the outbox's envelopes: for rare
-  // questions (an erasure's confirmations), not for hot paths.
+  // acknowledged it (its delivery cursor passed the row); a dead-lettered row counts as not
+  // acknowledged. A row pruned after its destination acknowledged it is not listed. Reads the
+  // outbox's envelopes: for rare questions (an erasure's confirmations), not for hot paths.
   virtual Result<std::vector<std::pair<std::string, bool>>> DeliveryOf(
       const std::string& envelope) = 0;
+  // The dead-letter list, newest first (payloads included), at most `limit` rows.
+  virtual Result<std::vector<DeadLetterRow>> DeadLetters(int limit) = 0;
+  // The bytes of rows relayed for `sender` that their destination has not acknowledged yet.
+  virtual Result<int64_t> RelayBacklogBytes(const std::string& sender) = 0;
 };
 
 // The transparency log's stored tree: nodes every 8 levels, full leaf tiles and checkpoints.

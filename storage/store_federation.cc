@@ -91,14 +91,14 @@ Result<std::vector<OutboxRow>> SqliteStore::OutboxAfter(const std::string& desti
   using R = std::vector<OutboxRow>;
   return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
     auto st = db->Cached(
-        "SELECT id, kind, payload, created_ms FROM outbox WHERE destination = ? AND id > ? "
+        "SELECT id, kind, payload, created_ms, acked FROM outbox WHERE destination = ? AND id > ? "
         "ORDER BY id LIMIT ?");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, destination).Bind(2, after_id).Bind(3, limit);
     R out;
     LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
-      out.push_back(
-          OutboxRow{row.Int(0), static_cast<OutboxKind>(row.Int(1)), row.Blob(2), row.Int(3)});
+      out.push_back(OutboxRow{row.Int(0), static_cast<OutboxKind>(row.Int(1)), row.Blob(2),
+                              row.Int(3), row.Int(4) != 0});
       return true;
     }));
     return out;
@@ -114,9 +114,10 @@ Result<std::vector<DeliveryRow>> SqliteStore::Deliveries() {
         "COALESCE(v.last_error, ''), COALESCE(v.last_error_ms, 0), "
         "COALESCE(v.failing_since_ms, 0), "
         "(SELECT COUNT(*) FROM outbox o WHERE o.destination = d.destination AND o.id > "
-        "COALESCE(v.cursor, 0)), "
+        "COALESCE(v.cursor, 0) AND o.acked = 0), "
         "(SELECT MIN(created_ms) FROM outbox o WHERE o.destination = d.destination AND o.id > "
-        "COALESCE(v.cursor, 0)) "
+        "COALESCE(v.cursor, 0) AND o.acked = 0), "
+        "(SELECT COUNT(*) FROM dead_letter x WHERE x.destination = d.destination) "
         "FROM d LEFT JOIN delivery v ON v.destination = d.destination ORDER BY d.destination");
     if (!st.ok()) return st.status();
     R out;
@@ -130,6 +131,7 @@ Result<std::vector<DeliveryRow>> SqliteStore::Deliveries() {
       d.failing_since_ms = row.Int(5);
       d.backlog = row.Int(6);
       d.oldest_pending_ms = row.IsNull(7) ? 0 : row.Int(7);
+      d.dead_letters = row.Int(8);
       out.push_back(std::move(d));
       return true;
     }));
@@ -148,9 +150,11 @@ Result<std::vector<std::pair<std::string, bool>>> SqliteStore::DeliveryOf(
   using Rows = std::vector<std::pair<std::string, bool>>;
   return readers_.WithReader<Rows>([&](Connection* db) -> Result<Rows> {
     auto st = db->Cached(
-        "SELECT o.destination, o.id <= COALESCE(d.cursor, 0) FROM outbox o "
+        "SELECT o.destination, o.id <= COALESCE(d.cursor, 0) OR o.acked = 1 FROM outbox o "
         "LEFT JOIN delivery d ON d.destination = o.destination "
-        "WHERE o.kind = ? AND o.payload = ? ORDER BY o.destination");
+        "WHERE o.kind = ?1 AND o.payload = ?2 "
+        "UNION ALL SELECT destination, 0 FROM dead_letter WHERE kind = ?1 AND payload = ?2 "
+        "ORDER BY 1");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kEnvelope)).BindBlob(2, envelope);
     Rows rows;
@@ -160,6 +164,32 @@ Result<std::vector<std::pair<std::string, bool>>> SqliteStore::DeliveryOf(
     }));
     return rows;
   });
+}
+
+Result<std::vector<DeadLetterRow>> SqliteStore::DeadLetters(int limit) {
+  using R = std::vector<DeadLetterRow>;
+  return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
+    auto st = db->Cached(
+        "SELECT id, destination, kind, payload, created_ms, dead_ms, reason FROM dead_letter "
+        "ORDER BY dead_ms DESC, id DESC LIMIT ?");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, limit);
+    R out;
+    LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+      out.push_back(DeadLetterRow{row.Int(0), row.Text(1), static_cast<OutboxKind>(row.Int(2)),
+                                  row.Blob(3), row.Int(4), row.Int(5), row.Text(6)});
+      return true;
+    }));
+    return out;
+  });
+}
+
+Result<int64_t> SqliteStore::RelayBacklogBytes(const std::string& sender) {
+  return readers_.QueryInt(
+      "SELECT COALESCE(SUM(LENGTH(o.payload)), 0) FROM outbox o LEFT JOIN delivery d "
+      "ON d.destination = o.destination WHERE o.relayed_for = ? AND o.id > COALESCE(d.cursor, 0) "
+      "AND o.acked = 0",
+      [&](Statement& st) { st.Bind(1, sender); }, 0);
 }
 
 }  // namespace lapor::storage

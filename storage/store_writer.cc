@@ -111,12 +111,14 @@ Status StoreWriter::Apply(const Write& w) {
                              .count();
   for (const auto& o : w.outbox) {
     LAPOR_RETURN_IF_ERROR(
-        db_->Run("INSERT INTO outbox(destination, kind, payload, created_ms) VALUES(?,?,?,?)",
+        db_->Run("INSERT INTO outbox(destination, kind, payload, created_ms, relayed_for) "
+                 "VALUES(?,?,?,?,NULLIF(?,''))",
                  [&](Statement& st) {
                    st.Bind(1, o.destination)
                        .Bind(2, static_cast<int64_t>(o.kind))
                        .BindBlob(3, o.payload)
-                       .Bind(4, now_ms);
+                       .Bind(4, now_ms)
+                       .Bind(5, o.relayed_for);
                  }));
     // Every destination has a delivery row from its first outbox row on, so senders and the
     // status page find destinations without scanning the outbox.
@@ -143,6 +145,32 @@ Status StoreWriter::Apply(const Write& w) {
         db_->Run("INSERT INTO received(sender, outbox_id) VALUES(?1,?2) "
                  "ON CONFLICT(sender) DO UPDATE SET outbox_id = MAX(outbox_id, ?2)",
                  [&](Statement& st) { st.Bind(1, received.first).Bind(2, received.second); }));
+  }
+  for (const auto& d : w.dead_letters) {
+    LAPOR_RETURN_IF_ERROR(db_->Run(
+        "INSERT OR REPLACE INTO dead_letter(id, destination, kind, payload, created_ms, dead_ms, "
+        "reason) SELECT id, destination, kind, payload, created_ms, ?, ? FROM outbox WHERE id = ?",
+        [&](Statement& st) { st.Bind(1, d.dead_ms).Bind(2, d.reason).Bind(3, d.id); }));
+    LAPOR_RETURN_IF_ERROR(
+        db_->Run("DELETE FROM outbox WHERE id = ?", [&](Statement& st) { st.Bind(1, d.id); }));
+  }
+  for (int64_t id : w.acked_outbox) {
+    LAPOR_RETURN_IF_ERROR(db_->Run("UPDATE outbox SET acked = 1 WHERE id = ?",
+                                   [&](Statement& st) { st.Bind(1, id); }));
+  }
+  for (const auto& unacked : w.unacked) {
+    LAPOR_RETURN_IF_ERROR(
+        db_->Run("UPDATE outbox SET acked = 0 WHERE destination = ? AND id > ? AND acked = 1",
+                 [&](Statement& st) { st.Bind(1, unacked.first).Bind(2, unacked.second); }));
+  }
+  if (w.prune_outbox_before_ms > 0) {
+    LAPOR_RETURN_IF_ERROR(
+        db_->Run("DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o JOIN delivery d "
+                 "ON d.destination = o.destination WHERE (o.id <= d.cursor OR o.acked = 1) "
+                 "AND o.created_ms < ? LIMIT ?)",
+                 [&](Statement& st) {
+                   st.Bind(1, w.prune_outbox_before_ms).Bind(2, w.prune_outbox_limit);
+                 }));
   }
   return Status::Ok();
 }

@@ -600,5 +600,258 @@ TEST_F(RefusalsTest, ARequestStampedAheadIsNotAcceptedAgainAfterARestart) {
   EXPECT_NE(again.body.find("before this node restarted"), std::string::npos) << again.body;
 }
 
+// The hub relays an item only for a case it holds, to a party of that case, from the event's
+// author or a party; sealed personal data only to the case's owner. A case the hub does not
+// hold yet is deferred. Nothing else is stored for relay.
+TEST_F(RefusalsTest, TheHubRelaysOnlyACaseItHoldsToItsParties) {
+  const std::string id = File(f_.node("32"), "33");
+  ASSERT_TRUE(WaitHeldAlikeByHub32And33({id}));
+  auto events = f_.node("32").Get("/api/v1/complaints/" + id + "/events", f_.admin_token("32"));
+  const std::string submission =
+      *crypto::Base64Decode(events.Json()["events"][0]["envelope"].get<std::string>());
+  v1::Envelope env;
+  ASSERT_TRUE(env.ParseFromString(submission));
+  v1::Event sub_ev;
+  ASSERT_TRUE(sub_ev.ParseFromString(env.payload()));
+  const crypto::SigningKey key32 = KeyOf("32");
+  auto relay = [&](const crypto::SigningKey& key, const std::string& sender, const std::string& to,
+                   const std::vector<v1::DeliveryItem>& items) {
+    v1::EventBatch batch;
+    batch.set_sender(sender);
+    batch.set_relay_to(to);
+    for (const auto& i : items) *batch.add_items() = i;
+    auto r = Send("00", key, sender, batch.SerializeAsString());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Result(r);
+  };
+  auto envelope_item = [](uint64_t id, const std::string& envelope) {
+    v1::DeliveryItem item;
+    item.set_outbox_id(id);
+    item.set_envelope(envelope);
+    return item;
+  };
+  // A case the hub has never seen (validly signed by 32): deferred, not stored.
+  v1::Event unknown = sub_ev;
+  unknown.set_seq(700000);
+  unknown.set_case_id("32-NEVERSEEN01");
+  auto r1 = relay(key32, "32", "33", {envelope_item(1, SignEvent(key32, unknown))});
+  ASSERT_EQ(r1.items_size(), 1);
+  EXPECT_EQ(r1.items(0).result(), v1::ITEM_DEFERRED);
+  EXPECT_NE(r1.items(0).reason().find("does not hold case 32-NEVERSEEN01"), std::string::npos)
+      << r1.items(0).reason();
+  // The case's submission to a member that is no party to it.
+  auto r2 = relay(key32, "32", "33.01", {envelope_item(2, submission)});
+  ASSERT_EQ(r2.items_size(), 1);
+  EXPECT_EQ(r2.items(0).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(r2.items(0).reason().find("node 33.01 is not a party to case " + id), std::string::npos)
+      << r2.items(0).reason();
+  // Sent by a member that neither authored it nor is a party.
+  auto r3 = relay(KeyOf("33.01"), "33.01", "33", {envelope_item(3, submission)});
+  ASSERT_EQ(r3.items_size(), 1);
+  EXPECT_EQ(r3.items(0).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(r3.items(0).reason().find("neither authored"), std::string::npos)
+      << r3.items(0).reason();
+  // Sealed reporter data to a party that does not own the case (33 owns it).
+  v1::DeliveryItem sealed;
+  sealed.set_outbox_id(4);
+  sealed.mutable_sealed()->set_case_id(id);
+  sealed.mutable_sealed()->set_kind("reporter");
+  sealed.mutable_sealed()->set_box("not opened by the hub");
+  auto r4 = relay(KeyOf("33"), "33", "32", {sealed});
+  ASSERT_EQ(r4.items_size(), 1);
+  EXPECT_EQ(r4.items(0).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(r4.items(0).reason().find("to the case's owner only"), std::string::npos)
+      << r4.items(0).reason();
+  // What passes every rule is kept for relay.
+  auto r5 = relay(key32, "32", "33", {envelope_item(5, submission)});
+  ASSERT_EQ(r5.items_size(), 1);
+  EXPECT_EQ(r5.items(0).result(), v1::ITEM_RELAYED) << r5.items(0).reason();
+  // The hub's outbox holds only that one relayed row.
+  auto rows = RunCommand({"/usr/bin/sqlite3", f_.hub().data_dir() + "/lapor.db",
+                          "SELECT COUNT(*) FROM outbox WHERE relayed_for IS NOT NULL"});
+  ASSERT_EQ(rows.exit_code, 0) << rows.output;
+  EXPECT_EQ(rows.output, "1\n");
+}
+
+// What one member has waiting at the hub for relay is capped: beyond relay_backlog_max_bytes its
+// items are deferred (it sends them again later), so one member cannot fill the hub's disk.
+TEST_F(RefusalsTest, WhatAMemberHasWaitingAtTheHubForRelayIsCapped) {
+  f_.hub().SetConfig("relay_backlog_max_bytes", 1 << 20);
+  FaultProxy& proxy = f_.Proxy("00", "33");  // restarts the hub with the setting
+  proxy.Set({Fault::kRefuse, 0, 0});         // so nothing relayed drains
+  const std::string id = File(f_.node("32"), "33");
+  ASSERT_TRUE(Eventually("the hub holds " + id, [&] {
+    return !EventHashes(f_.hub(), id, f_.auditor_token("00")).empty();
+  }));
+  auto events = f_.node("32").Get("/api/v1/complaints/" + id + "/events", f_.admin_token("32"));
+  const std::string submission =
+      *crypto::Base64Decode(events.Json()["events"][0]["envelope"].get<std::string>());
+  const crypto::SigningKey key32 = KeyOf("32");
+  const size_t per_batch = 1000;
+  const size_t needed = (1 << 20) / submission.size() + 1;
+  size_t relayed = 0, deferred = 0;
+  uint64_t next_id = 1;
+  for (int b = 0; b * per_batch < needed + per_batch; ++b) {
+    v1::EventBatch batch;
+    batch.set_sender("32");
+    batch.set_relay_to("33");
+    for (size_t i = 0; i < per_batch; ++i) {
+      auto* item = batch.add_items();
+      item->set_outbox_id(next_id++);
+      item->set_envelope(submission);
+    }
+    auto r = Send("00", key32, "32", batch.SerializeAsString());
+    ASSERT_EQ(r.status, 200) << r.body;
+    const v1::BatchResult result = Result(r);
+    size_t deferred_before = deferred;
+    for (const auto& item : result.items()) {
+      if (item.result() == v1::ITEM_RELAYED) ++relayed;
+      if (item.result() == v1::ITEM_DEFERRED) {
+        // The first item over the cap says why; the later ones (of the same case) wait with it.
+        EXPECT_TRUE(item.reason().find(deferred == deferred_before
+                                           ? "waiting at the hub for relay"
+                                           : "is deferred") != std::string::npos)
+            << item.reason();
+        ++deferred;
+      }
+    }
+  }
+  EXPECT_GT(deferred, 0u);
+  EXPECT_LE(relayed * submission.size(), size_t{1} << 20);
+  EXPECT_GE(relayed, needed - 2);
+}
+
+// A receiver defers an item only with the later items of the same case: the rest of the batch
+// is applied.
+TEST_F(RefusalsTest, ADeferredItemHoldsUpOnlyItsOwnCase) {
+  const crypto::SigningKey key32 = KeyOf("32");
+  v1::EventBatch batch;
+  batch.set_sender("32");
+  // Two items of a case 33 has never heard of: the first is deferred, the second waits with it.
+  for (uint64_t n : {1, 2}) {
+    auto* item = batch.add_items();
+    item->set_outbox_id(n);
+    item->mutable_sealed()->set_case_id("32-UNHEARDOF01");
+    item->mutable_sealed()->set_kind("content");
+    item->mutable_sealed()->set_box("x");
+  }
+  // Then a new case 33.01 opened, relayed by 32: nothing to wait for.
+  v1::Event good;
+  good.set_node_id("33.01");
+  good.set_seq(888888);
+  good.set_case_id("3301-NOTBLOCKED");
+  good.set_time_ms(Clock::Real()->NowMs());
+  good.set_type(v1::EVENT_SUBMITTED);
+  good.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+  auto* sub = good.mutable_submission();
+  sub->set_title("Jembatan retak");
+  sub->set_description("Jembatan desa retak di tengah, berbahaya untuk motor.");
+  sub->set_category("jalan");
+  sub->set_report_type("pengaduan");
+  sub->set_region_code("33.01");
+  sub->set_channel("web");
+  sub->set_verify_due_ms(good.time_ms() + 3 * 86400000LL);
+  auto* item = batch.add_items();
+  item->set_outbox_id(3);
+  item->set_envelope(SignEvent(KeyOf("33.01"), good));
+  // 33 was restarted by SetUp: it accepts requests from 32 stamped after those it accepted before
+  // (ARequestStampedAheadIsNotAcceptedAgainAfterARestart), a moment from now.
+  HttpResponse r;
+  ASSERT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
+    r = Send("33", key32, "32", batch.SerializeAsString());
+    return r.status != 409;
+  }));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto result = Result(r);
+  ASSERT_EQ(result.items_size(), 3);
+  EXPECT_EQ(result.items(0).result(), v1::ITEM_DEFERRED);
+  EXPECT_NE(result.items(0).reason().find("not known yet"), std::string::npos)
+      << result.items(0).reason();
+  EXPECT_EQ(result.items(1).result(), v1::ITEM_DEFERRED);
+  EXPECT_NE(result.items(1).reason().find("earlier item of case 32-UNHEARDOF01"), std::string::npos)
+      << result.items(1).reason();
+  EXPECT_EQ(result.items(2).result(), v1::ITEM_APPLIED) << result.items(2).reason();
+  EXPECT_EQ(EventHashes(f_.node("33"), "3301-NOTBLOCKED", f_.auditor_token("33")).size(), 1u);
+}
+
+// A sender whose destination keeps deferring a row goes on with the rows after it; once the row
+// is older than dead_letter_after_ms it leaves the queue for the dead-letter list, shown in
+// /federation/v1/status with the destination's reason.
+TEST_F(FaultsTest, ARowDeferredTooLongMovesToTheDeadLetterListAndTheQueueGoesOn) {
+  NodeProcess& n32 = f_.node("32");
+  ASSERT_EQ(n32.Stop(), 0);
+  // Two rows for 33 that 33 defers for ever (sealed data of cases it never receives): one queued
+  // two days ago, one just now.
+  const int64_t now = Clock::Real()->NowMs();
+  auto sealed = [](const std::string& case_id) {
+    v1::SealedForNode s;
+    s.set_case_id(case_id);
+    s.set_kind("content");
+    s.set_box("x");
+    return crypto::HexEncode(s.SerializeAsString());
+  };
+  auto put =
+      RunCommand({"/usr/bin/sqlite3", n32.data_dir() + "/lapor.db",
+                  "INSERT INTO outbox(destination, kind, payload, created_ms) VALUES('33', 1, X'" +
+                      sealed("32-OLDSTUCK0001") + "', " + std::to_string(now - 2 * 86400000LL) +
+                      "), ('33', 1, X'" + sealed("32-NEWSTUCK0001") + "', " + std::to_string(now) +
+                      "); INSERT OR IGNORE INTO delivery VALUES('33', 0, 0, '', 0, 0);"});
+  ASSERT_EQ(put.exit_code, 0) << put.output;
+  n32.Start();
+  // A case filed after them still reaches 33.
+  const std::string id = File(n32, "33");
+  ASSERT_FALSE(id.empty());
+  EXPECT_TRUE(WaitHeldAlikeByHub32And33({id}));
+  json status;
+  ASSERT_TRUE(Eventually("32 lists the old row as dead-lettered", [&] {
+    status = n32.Get("/federation/v1/status", f_.admin_token("32")).Json();
+    return status["dead_letters"].size() == 1;
+  })) << status.dump();
+  const json& dead = status["dead_letters"][0];
+  EXPECT_EQ(dead["destination"], "33");
+  EXPECT_EQ(dead["case_id"], "32-OLDSTUCK0001");
+  EXPECT_EQ(dead["sealed_kind"], "content");
+  EXPECT_NE(dead["reason"].get<std::string>().find("not known yet"), std::string::npos)
+      << dead.dump();
+  // The young one stays queued (it may yet be settled): the backlog to 33 is that one row.
+  ASSERT_TRUE(Eventually("32's backlog to 33 is the one young row", [&] {
+    status = n32.Get("/federation/v1/status", f_.admin_token("32")).Json();
+    for (const auto& d : status["destinations"]) {
+      if (d["destination"] == "33") return d["backlog"] == 1 && d["dead_letters"] == 1;
+    }
+    return false;
+  })) << status.dump();
+  // Across a restart too.
+  ASSERT_EQ(n32.Stop(), 0);
+  n32.Start();
+  const std::string id2 = File(n32, "33");
+  EXPECT_TRUE(WaitHeldAlikeByHub32And33({id2}));
+}
+
+// Rows every destination acknowledged are deleted outbox_retention_days after they were queued;
+// rows a destination has not acknowledged stay.
+TEST_F(FaultsTest, AcknowledgedOutboxRowsArePrunedAndPendingOnesKept) {
+  NodeProcess& n32 = f_.node("32");
+  n32.SetConfig("outbox_retention_days", 2.0 / 86400);  // two seconds
+  FaultProxy& proxy = f_.Proxy("32", "33");             // restarts 32 with the setting
+  proxy.Set({Fault::kRefuse, 0, 0});
+  const std::string id = File(n32, "33");
+  ASSERT_FALSE(id.empty());
+  auto count = [&](const std::string& destination) {
+    auto r = RunCommand({"/usr/bin/sqlite3", n32.data_dir() + "/lapor.db",
+                         "SELECT COUNT(*) FROM outbox WHERE destination = '" + destination + "'"});
+    return r.exit_code == 0 ? std::stoi(r.output) : -1;
+  };
+  EXPECT_TRUE(Eventually(
+      "32's rows for the hub are pruned once acknowledged", [&] { return count("00") == 0; },
+      std::chrono::seconds(40)));
+  EXPECT_GT(count("33"), 0);  // 33 has not acknowledged them
+  proxy.Set({Fault::kNone, 0, 0});
+  EXPECT_TRUE(WaitHeldAlikeByHub32And33({id}));
+  EXPECT_TRUE(Eventually(
+      "32's rows for 33 are pruned once acknowledged", [&] { return count("33") == 0; },
+      std::chrono::seconds(40)));
+}
+
 }  // namespace
 }  // namespace lapor::testing

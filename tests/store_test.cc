@@ -95,12 +95,13 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
     auto store = std::move(*Store::Open(path_));
     ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
   }
-  // Make it a version-1 database: without the tables of migrations 2 to 6, and with the v1 outbox
+  // Make it a version-1 database: without the tables of migrations 2 to 8, and with the v1 outbox
   // (destination, seq) holding one row.
   ExecRaw(path_,
           "DROP TABLE tree_nodes; DROP TABLE checkpoints; DROP TABLE witnessed; DROP TABLE alerts; "
           "DROP TABLE foreign_events; DROP TABLE delivery; DROP TABLE received; "
           "DROP TABLE leaf_tiles; DROP TABLE access_log; DROP TABLE operator_changes; "
+          "DROP TABLE dead_letter; "
           "ALTER TABLE operators DROP COLUMN expires_ms; "
           "ALTER TABLE operators DROP COLUMN removed_ms; "
           "INSERT INTO operators(name, role, agency, token_hash, created_ms) "
