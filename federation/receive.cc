@@ -107,6 +107,24 @@ Decision DecideChecked(Decision checked, const std::string& self, const v1::Mani
                                            " signed two different events with seq " +
                                            std::to_string(ev.seq()));
   }
+  auto times = held->TimesAround(ev.node_id(), ev.seq());
+  if (!times.ok()) return verdict(Verdict::kDeferred, times.status().message());
+  if (times->before && ev.time_ms() < *times->before - kAuthorClockSkewMs) {
+    return verdict(Verdict::kRejected,
+                   "node " + ev.node_id() + " dated its event seq " + std::to_string(ev.seq()) +
+                       " at " + std::to_string(ev.time_ms()) + ", before its earlier event (" +
+                       std::to_string(*times->before) +
+                       "): an author's events are dated in "
+                       "seq order");
+  }
+  if (times->after && ev.time_ms() > *times->after + kAuthorClockSkewMs) {
+    return verdict(Verdict::kRejected,
+                   "node " + ev.node_id() + " dated its event seq " + std::to_string(ev.seq()) +
+                       " at " + std::to_string(ev.time_ms()) + ", after its later event (" +
+                       std::to_string(*times->after) +
+                       "): an author's events are dated in "
+                       "seq order");
+  }
 
   auto latest = held->Latest(ev.case_id());
   if (!latest.ok() && latest.status().code() != Status::Code::kNotFound) {

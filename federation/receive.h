@@ -36,6 +36,18 @@ struct SenderLog {
 SenderLog ReadSenderLog(const v1::Manifest* manifest, const std::string& sender,
                         const v1::EventBatch& batch);
 
+// How much earlier than the author's event before it (by seq) an event may be dated: the slack
+// for events signed by releases that read the clock after taking the seq (concurrent requests
+// could date seq n+1 a few milliseconds before seq n). Today's nodes date their events in seq
+// order.
+inline constexpr int64_t kAuthorClockSkewMs = 5000;
+
+// The dates of an author's events next to a seq, as far as the receiver holds them.
+struct AuthorTimes {
+  std::optional<int64_t> before;  // the event with the highest seq below
+  std::optional<int64_t> after;   // the event with the lowest seq above
+};
+
 // What the receiving node holds, durable or queued, as the decision needs it.
 class ReceiverState {
  public:
@@ -46,6 +58,8 @@ class ReceiverState {
   virtual Result<bool> Holds(const std::string& hash) = 0;
   // The hash of the event held or queued for (author, seq), if any.
   virtual Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) = 0;
+  // The dates of `author`'s events held or queued next to `seq`.
+  virtual Result<AuthorTimes> TimesAround(const std::string& author, uint64_t seq) = 0;
   // The case's latest state (held or queued); NotFound if the node does not know the case.
   virtual Result<v1::CaseState> Latest(const std::string& case_id) = 0;
   // The envelopes of the case's chain (held and queued), in order.
@@ -75,7 +89,9 @@ struct Decision {
 // The rules, in order: the envelope parses; it is signed by its author with a key valid at its
 // time (deferred if the sender holds a newer manifest); an event the sender authored is in the
 // sender's log (checkpoint and inclusion proof); this node's own events are only ever duplicates;
-// an event held is a duplicate; an author signing two events with one seq is refused; a
+// an event held is a duplicate; an author signing two events with one seq is refused; an
+// author's events are dated in seq order (so a retired key cannot sign a backdated event between
+// events the receiver holds: kAuthorClockSkewMs of slack); a
 // submission opens a case that does not exist, with an id its author issues and a member as
 // owner; a reporter's message comes from the case's origin and waits out a handover; any other
 // event follows the case's last event (one following an earlier one is a fork) and passes the

@@ -108,7 +108,21 @@ Result<std::unique_ptr<CaseService>> CaseService::Open(
       new CaseService(std::move(options), store, std::move(calendar), *next));
   MutexLock lock(service->seq_mu_);  // not shared yet; taken to keep the rule without exception
   service->next_foreign_ref_ = *foreign + 1;
+  if (*next > 0) {
+    // The next event is dated no earlier than the last one signed.
+    auto last = store->Envelopes(*next - 1, 1);
+    if (!last.ok()) return last.status();
+    protocol::EventEnvelope p;
+    if (last->size() == 1 && protocol::ParseEventEnvelope((*last)[0], &p).ok()) {
+      service->last_signed_ms_ = p.event.time_ms();
+    }
+  }
   return service;
+}
+
+int64_t CaseService::SigningTime() {
+  last_signed_ms_ = std::max(last_signed_ms_, opt_.clock->NowMs());
+  return last_signed_ms_;
 }
 
 std::shared_ptr<const v1::Manifest> CaseService::manifest() const {
@@ -218,6 +232,7 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
     if (!s.ok()) return done(s);
   }
   uint64_t seq;
+  int64_t time_ms;
   {
     MutexLock lock(seq_mu_);
     if (!behind_.empty()) return done(RefusedWhileBehind(behind_));
@@ -225,7 +240,8 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
       return done(Status::Unavailable("this node's tracking id space is exhausted"));
     }
     seq = next_seq_++;
-    ++unsettled_;  // until Queue has counted the write itself
+    time_ms = SigningTime();  // with the seq: the node's events are dated in seq order
+    ++unsettled_;             // until Queue has counted the write itself
   }
   // Nobody can know a new case's id before its reply, which is sent once it is durable, so no
   // other request can touch the case meanwhile: it needs no in-flight entry, and signing runs in
@@ -234,7 +250,7 @@ void CaseService::SequenceNew(Draft draft, Done<v1::CaseState> done) {
   ev.set_node_id(opt_.node_id);
   ev.set_seq(seq);
   ev.set_case_id(ids_.Encode(seq));
-  ev.set_time_ms(opt_.clock->NowMs());
+  ev.set_time_ms(time_ms);
   Queue(Seal(std::move(draft), v1::CaseState()), /*in_flight=*/false, std::move(done));
   --unsettled_;
 }
@@ -434,7 +450,7 @@ void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prep
     ev.set_node_id(opt_.node_id);
     ev.set_seq(seq);
     ev.set_case_id(case_id);
-    ev.set_time_ms(opt_.clock->NowMs());
+    ev.set_time_ms(SigningTime());
     ev.set_prev_hash(latest->last_hash());
     if (protocol::IsChainEvent(ev.type())) {
       v1::CaseState probe = *latest;

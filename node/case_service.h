@@ -360,11 +360,18 @@ class CaseService : public federation::OwnLog {
     std::vector<std::pair<std::string, std::string>> events;  // (hash, envelope) not yet durable
   };
   uint64_t next_foreign_ref_ LAPOR_GUARDED_BY(seq_mu_) = 0;
-  // Foreign events queued, not yet durable: hash -> "author/seq".
-  std::unordered_map<std::string, std::string> pending_hashes_ LAPOR_GUARDED_BY(seq_mu_);
-  // "author/seq" -> hash of the foreign events queued, so that two different events one author
-  // signed with one seq are caught before either is durable.
-  std::unordered_map<std::string, std::string> pending_by_author_ LAPOR_GUARDED_BY(seq_mu_);
+  // Foreign events queued, not yet durable: hash -> (author, seq).
+  std::unordered_map<std::string, std::pair<std::string, uint64_t>> pending_hashes_
+      LAPOR_GUARDED_BY(seq_mu_);
+  // (author, seq) -> (hash, signed time) of the foreign events queued, so that two different
+  // events one author signed with one seq, or dated out of seq order, are caught before either is
+  // durable.
+  std::map<std::pair<std::string, uint64_t>, std::pair<std::string, int64_t>> pending_by_author_
+      LAPOR_GUARDED_BY(seq_mu_);
+  // The time this node signed its latest event with: the next is dated no earlier, so the node's
+  // events are dated in seq order whatever its clock does (receivers check it).
+  int64_t last_signed_ms_ LAPOR_GUARDED_BY(seq_mu_) = 0;
+  int64_t SigningTime() LAPOR_REQUIRES(seq_mu_);
   std::unordered_map<std::string, InFlight> in_flight_ LAPOR_GUARDED_BY(seq_mu_);
   std::string behind_ LAPOR_GUARDED_BY(seq_mu_);  // see SetLogBehind
   // Writes queued and seqs taken whose callback has not finished (ResumeWrites waits for none).

@@ -129,11 +129,33 @@ class CaseService::HeldState : public federation::ReceiverState {
   }
   Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) override {
     s_->seq_mu_.AssertHeld();
-    auto queued = s_->pending_by_author_.find(author + "/" + std::to_string(seq));
+    auto queued = s_->pending_by_author_.find({author, seq});
     if (queued != s_->pending_by_author_.end()) {
-      return std::optional<std::string>(queued->second);  // not durable yet
+      return std::optional<std::string>(queued->second.first);  // not durable yet
     }
     return s_->store_->ForeignHashAt(author, seq);
+  }
+  Result<federation::AuthorTimes> TimesAround(const std::string& author, uint64_t seq) override {
+    s_->seq_mu_.AssertHeld();
+    auto stored = s_->store_->ForeignTimesAround(author, seq);
+    if (!stored.ok()) return stored.status();
+    federation::AuthorTimes t{stored->first, stored->second};
+    // And the queued ones next to it. An author's events are dated in seq order, so every event
+    // below must be dated no later than this one: the later of the two nearest below bounds it
+    // (and the earlier of the two nearest above).
+    auto above = s_->pending_by_author_.upper_bound({author, seq});
+    if (above != s_->pending_by_author_.end() && above->first.first == author &&
+        (!t.after || above->second.second < *t.after)) {
+      t.after = above->second.second;
+    }
+    auto below = s_->pending_by_author_.lower_bound({author, seq});
+    if (below != s_->pending_by_author_.begin()) {
+      --below;
+      if (below->first.first == author && (!t.before || below->second.second > *t.before)) {
+        t.before = below->second.second;
+      }
+    }
+    return t;
   }
   Result<v1::CaseState> Latest(const std::string& case_id) override {
     s_->seq_mu_.AssertHeld();
@@ -373,7 +395,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     case federation::Verdict::kAdopt:
       break;
   }
-  const std::string author_seq = ev.node_id() + "/" + std::to_string(ev.seq());
+  const auto author_seq = std::make_pair(ev.node_id(), ev.seq());
   uint64_t ref = 0;
   if (d.new_case) {
     d.state.set_local_ref(next_foreign_ref_);
@@ -391,7 +413,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     record.write.case_ref = ref;
     record.state = *latest;
     pending_hashes_[hash] = author_seq;
-    pending_by_author_[author_seq] = hash;
+    pending_by_author_[author_seq] = {hash, ev.time_ms()};
     ++in_flight_[ev.case_id()].writes;
     in_flight_[ev.case_id()].state = *latest;
     in_flight_[ev.case_id()].events.emplace_back(hash, bytes);
@@ -418,7 +440,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     a->set_note(ev.action().note());
     a->set_note_commitment(ev.action().note_commitment());
     a->set_relayed_from(hash);
-    const int64_t now = opt_.clock->NowMs();
+    const int64_t now = SigningTime();
     a->set_response_due_ms(calendar()->DeadlineAfter(now, protocol::kResponseWorkingDays));
     own.set_node_id(self);
     own.set_seq(next_seq_);
@@ -439,7 +461,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     message.write.after_seq = next_seq_;
     message.write.case_ref = ref;
     pending_hashes_[hash] = author_seq;
-    pending_by_author_[author_seq] = hash;
+    pending_by_author_[author_seq] = {hash, ev.time_ms()};
     auto& f = in_flight_[ev.case_id()];
     ++f.writes;
     f.events.emplace_back(hash, bytes);
@@ -479,7 +501,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   }
   w.state = state;
   pending_hashes_[hash] = author_seq;
-  pending_by_author_[author_seq] = hash;
+  pending_by_author_[author_seq] = {hash, ev.time_ms()};
   auto& f = in_flight_[ev.case_id()];
   f.state = state;
   ++f.writes;
@@ -616,6 +638,7 @@ Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelo
         signed_ok = signed_ok || crypto::VerifySignature(opt_.key->public_key(), pae, sg.sig());
       }
       if (!signed_ok) return Status::PermissionDenied("recovered event is not signed by this node");
+      last_signed_ms_ = std::max(last_signed_ms_, ev.time_ms());
       v1::CaseState before;
       if (ev.type() != v1::EVENT_SUBMITTED) {
         auto latest = LatestState(ev.case_id());

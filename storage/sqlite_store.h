@@ -80,6 +80,8 @@ class SqliteStore : public Store {
   Result<std::vector<std::string>> ForeignEnvelopesBy(const std::string& author, uint64_t from,
                                                       int limit) override;
   Result<uint64_t> ForeignNextSeq(const std::string& author) override;
+  Result<std::pair<std::optional<int64_t>, std::optional<int64_t>>> ForeignTimesAround(
+      const std::string& author, uint64_t seq) override;
   Result<std::vector<OutboxRow>> OutboxAfter(const std::string& destination, int64_t after_id,
                                              int limit) override;
   Result<std::vector<DeliveryRow>> Deliveries() override;

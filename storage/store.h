@@ -392,6 +392,10 @@ class FederationLedger {
   virtual Result<bool> HasForeignEvent(const std::string& hash) = 0;
   virtual Result<std::optional<std::string>> ForeignHashAt(const std::string& author,
                                                            uint64_t seq) = 0;
+  // The signed times of `author`'s foreign events held next to `seq`: the one with the highest
+  // seq below it and the one with the lowest seq above it.
+  virtual Result<std::pair<std::optional<int64_t>, std::optional<int64_t>>> ForeignTimesAround(
+      const std::string& author, uint64_t seq) = 0;
   // Envelopes of `author` with seq >= from held as foreign events, in seq order.
   virtual Result<std::vector<std::string>> ForeignEnvelopesBy(const std::string& author,
                                                               uint64_t from, int limit) = 0;

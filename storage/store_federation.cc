@@ -78,6 +78,33 @@ Result<std::vector<std::string>> SqliteStore::ForeignEnvelopesBy(const std::stri
   });
 }
 
+Result<std::pair<std::optional<int64_t>, std::optional<int64_t>>> SqliteStore::ForeignTimesAround(
+    const std::string& author, uint64_t seq) {
+  using R = std::pair<std::optional<int64_t>, std::optional<int64_t>>;
+  auto time_of = [&](const char* sql) -> Result<std::optional<int64_t>> {
+    auto envelope = readers_.QueryRow<std::string>(
+        sql, [&](Statement& st) { st.Bind(1, author).Bind(2, static_cast<int64_t>(seq)); },
+        [](Statement& st) { return st.Blob(0); });
+    if (!envelope.ok()) return envelope.status();
+    if (!envelope->has_value()) return std::optional<int64_t>();
+    v1::Envelope env;
+    v1::Event ev;
+    if (!env.ParseFromString(**envelope) || !ev.ParseFromString(env.payload())) {
+      return Status::Corruption("a stored event of node " + author + " does not parse");
+    }
+    return std::optional<int64_t>(ev.time_ms());
+  };
+  auto before = time_of(
+      "SELECT envelope FROM foreign_events WHERE author = ? AND author_seq < ? "
+      "ORDER BY author_seq DESC LIMIT 1");
+  if (!before.ok()) return before.status();
+  auto after = time_of(
+      "SELECT envelope FROM foreign_events WHERE author = ? AND author_seq > ? "
+      "ORDER BY author_seq LIMIT 1");
+  if (!after.ok()) return after.status();
+  return R(*before, *after);
+}
+
 Result<uint64_t> SqliteStore::ForeignNextSeq(const std::string& author) {
   auto r = readers_.QueryInt(
       "SELECT MAX(author_seq) + 1 FROM foreign_events WHERE author = ?",

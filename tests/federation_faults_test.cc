@@ -853,5 +853,52 @@ TEST_F(FaultsTest, AcknowledgedOutboxRowsArePrunedAndPendingOnesKept) {
       std::chrono::seconds(40)));
 }
 
+// An author's events are dated in seq order: an event dated a minute before one its author signed
+// with a lower seq (as a retired key backdating into its validity would) is refused.
+TEST_F(RefusalsTest, AnEventDatedBeforeItsAuthorsEarlierEventIsRefused) {
+  const crypto::SigningKey key3301 = KeyOf("33.01");
+  auto submission = [](uint64_t seq, const std::string& case_id, int64_t time_ms) {
+    v1::Event e;
+    e.set_node_id("33.01");
+    e.set_seq(seq);
+    e.set_case_id(case_id);
+    e.set_time_ms(time_ms);
+    e.set_type(v1::EVENT_SUBMITTED);
+    e.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+    auto* sub = e.mutable_submission();
+    sub->set_title("Pasar becek");
+    sub->set_description("Saluran pasar mampet, jalan becek dan licin.");
+    sub->set_category("pasar");
+    sub->set_report_type("pengaduan");
+    sub->set_region_code("33.01");
+    sub->set_channel("web");
+    sub->set_verify_due_ms(time_ms + 3 * 86400000LL);
+    return e;
+  };
+  const int64_t now = Clock::Real()->NowMs();
+  v1::EventBatch batch;
+  batch.set_sender("32");
+  auto* first = batch.add_items();
+  first->set_outbox_id(1);
+  first->set_envelope(SignEvent(key3301, submission(777000, "3301-DATEDNOW01", now + 60000)));
+  auto* backdated = batch.add_items();
+  backdated->set_outbox_id(2);
+  backdated->set_envelope(SignEvent(key3301, submission(777001, "3301-BACKDATED1", now)));
+  HttpResponse r;
+  ASSERT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
+    r = Send("33", KeyOf("32"), "32", batch.SerializeAsString());
+    return r.status != 409;
+  }));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const v1::BatchResult result = Result(r);
+  ASSERT_EQ(result.items_size(), 2);
+  EXPECT_EQ(result.items(0).result(), v1::ITEM_APPLIED) << result.items(0).reason();
+  EXPECT_EQ(result.items(1).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(result.items(1).reason().find("an author's events are dated in seq order"),
+            std::string::npos)
+      << result.items(1).reason();
+  EXPECT_TRUE(EventHashes(f_.node("33"), "3301-BACKDATED1", f_.auditor_token("33")).empty());
+}
+
 }  // namespace
 }  // namespace lapor::testing

@@ -27,6 +27,7 @@ struct Held : ReceiverState {
   std::map<uint64_t, std::string> own;
   std::set<std::string> hashes;
   std::map<std::pair<std::string, uint64_t>, std::string> by_author;
+  std::map<std::pair<std::string, uint64_t>, int64_t> times;  // (author, seq) -> signed time
   std::map<std::string, v1::CaseState> cases;
   std::map<std::string, std::vector<std::string>> chains;
   bool store_fails = false;
@@ -43,6 +44,14 @@ struct Held : ReceiverState {
     auto it = by_author.find({author, seq});
     return it == by_author.end() ? std::optional<std::string>()
                                  : std::optional<std::string>(it->second);
+  }
+  Result<AuthorTimes> TimesAround(const std::string& author, uint64_t seq) override {
+    AuthorTimes t;
+    auto above = times.upper_bound({author, seq});
+    if (above != times.end() && above->first.first == author) t.after = above->second;
+    auto below = times.lower_bound({author, seq});
+    if (below != times.begin() && (--below)->first.first == author) t.before = below->second;
+    return t;
   }
   Result<v1::CaseState> Latest(const std::string& case_id) override {
     auto it = cases.find(case_id);
@@ -234,6 +243,24 @@ TEST_F(ReceiveTest, EachOutcomeOfTheRules) {
     ASSERT_TRUE(d.equivocating_with.has_value());
     EXPECT_EQ(*d.equivocating_with, std::string(32, 'x'));
     held_.by_author.clear();
+  }
+
+  // An author's events are dated in seq order: a key cannot sign an event dated before one its
+  // node signed earlier (or after a later one), beyond kAuthorClockSkewMs.
+  {
+    const std::string env = Sign(sub33, "33");  // seq 7, dated kNow
+    held_.times[{"33", 5}] = kNow + kAuthorClockSkewMs + 1;
+    check({"dated before an earlier event", Verdict::kRejected,
+           "before its earlier event (1796007605001): an author's events are dated in seq order"},
+          env);
+    held_.times[{"33", 5}] = kNow + kAuthorClockSkewMs;
+    held_.times[{"33", 6}] = kNow - 3600000;  // the nearer one counts
+    check({"dated within the slack after the event before", Verdict::kApply, ""}, env);
+    held_.times.clear();
+    held_.times[{"33", 9}] = kNow - kAuthorClockSkewMs - 1;
+    held_.times[{"34", 6}] = kNow + 3600000;  // another author's events do not count
+    check({"dated after a later event", Verdict::kRejected, "after its later event"}, env);
+    held_.times.clear();
   }
 
   // Submissions.
