@@ -365,7 +365,11 @@ TEST(RouteOfTest, NamesEveryServedRouteByItsTemplateAndNothingElse) {
   EXPECT_EQ(RouteOf(V{"healthz"}), "/healthz");
   EXPECT_EQ(RouteOf(V{"metrics"}), "/metrics");
   EXPECT_EQ(RouteOf(V{"witness", "add-checkpoint"}), "/witness/add-checkpoint");
-  for (const V& other : {V{}, V{"api", "v1", "complaints", "x", "y", "z"},
+  EXPECT_EQ(RouteOf(V{}), "/");
+  EXPECT_EQ(RouteOf(V{"lapor"}), "/lapor");
+  EXPECT_EQ(RouteOf(V{"assets", "app.css"}), "/assets");
+  for (const V& other : {V{"assets"}, V{"assets", "x", "y"}, V{"lapor", "x"},
+                         V{"api", "v1", "complaints", "x", "y", "z"},
                          V{"api", "v1", "complaints", "32-ABCDEFGHJK", "secret"},
                          V{"api", "v2", "complaints"}, V{"federation", "v1", "anything"},
                          V{"log", "32-ABCDEFGHJK"}, V{"32-ABCDEFGHJK"}, V{"wp-admin", "x.php"}}) {
