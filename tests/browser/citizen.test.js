@@ -3,9 +3,9 @@
 // headers and that they work under their Content-Security-Policy (no violation reported);
 // filing with the mouse and with the keyboard alone; the receipt (tracking id, access code, never
 // in a URL); an XSS title and notes shown as text; tracking, the agency's response (an admin and
-// a liaison act through the API) and the reporter's reply; the error summary; axe-core finds no
-// serious or critical violation in any state of any page; reflow at 320 CSS px; each page under
-// 150 KB gzip. Screenshots at 360 and 1280 px go to ARTEFACTS.
+// a liaison act through the API), the reporter's reply and reopening; the error summary;
+// axe-core finds no serious or critical violation in any state of any page; reflow at 320 CSS
+// px; each page under 150 KB gzip. Screenshots at 360 and 1280 px go to ARTEFACTS.
 //   node citizen.test.js --node PATH/lapor-node --artefacts DIR
 "use strict";
 const { chromium } = require("playwright-core");
@@ -350,6 +350,20 @@ async function main() {
     check((await desk.textContent("#r-batas")).includes("tanggapan instansi"), "no new response deadline");
     await axe(desk, "/lacak after a reply");
     await shot(desk, "lacak-balasan-1280");
+
+    step = "the agency completes, the citizen reopens";
+    await act(node.base, node.liaison, filed.id, { action: "respond", note: "Sisi utara sudah ditambal." });
+    await act(node.base, node.liaison, filed.id, { action: "complete" });
+    await desk.click("#form-lacak button[type=submit]");
+    await desk.waitForFunction(() => document.getElementById("r-status").textContent === "Selesai");
+    check(await desk.isHidden("#balas"), "a reply form on a completed case");
+    check(await desk.isVisible("#buka-kembali"), "no reopen form on a completed case");
+    await desk.fill("#reopen_note", "Tambalan sudah berlubang lagi.");
+    await desk.click("#form-buka button[type=submit]");
+    await desk.waitForFunction(() => document.getElementById("aksi-status").textContent.includes("dibuka kembali"));
+    check((await desk.textContent("#r-riwayat")).includes("Dibuka kembali"), "the reopening is not in the history");
+    check((await desk.textContent("#r-status")).startsWith("Diproses"), "a reopened case is not back with the agency");
+    await axe(desk, "/lacak after reopening");
 
     step = "wrong access code";
     await phone.goto("/lacak#" + kbId);
