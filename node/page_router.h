@@ -1,7 +1,8 @@
 // The pages of a node (web/, in Bahasa Indonesia): the citizen's pages to file and track a
 // complaint, with their style sheet, scripts and the region lists they offer
-// (data/regions/*.csv), compiled into the binary (web_assets.cc.in) so a node serves them with
-// nothing else installed. The pages only call the REST API, which decides what each caller sees.
+// (data/regions/*.csv), compiled into the binary (node/CMakeLists.txt puts each page of
+// web/pages/ into web/layout.html and writes web_assets.cc), so a node serves them with nothing
+// else installed. The pages only call the REST API, which decides what each caller sees.
 //
 // Every reply carries a Content-Security-Policy that allows nothing but this origin's own files
 // (no inline script or style, no frames, forms post only here), nosniff and no Referer, and an
@@ -35,8 +36,8 @@ inline constexpr std::string_view kPageCsp =
 class PageRouter : public Router {
  public:
   PageRouter();
-  // GET or HEAD of "/", "/<page>" (web/<page>.html) or "/assets/<file>"; another method on one
-  // of these paths is 405. Any other path is not this router's.
+  // GET or HEAD of "/", "/<page>" (web/pages/<page>.html) or "/assets/<file>"; another method on
+  // one of these paths is 405. Any other path is not this router's.
   bool Handle(const Request& req, const Reply& reply) override;
 
  private:
