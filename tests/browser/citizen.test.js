@@ -265,7 +265,7 @@ async function fileWithKeyboard(page) {
   await page.waitForSelector("#tanda-terima:not([hidden])");
   const id = (await page.textContent("#nomor-pelacakan")).trim();
   check(/^32-[A-Z2-7]{10}$/.test(id), `keyboard filing: tracking id "${id}"`);
-  return id;
+  return { id, code: (await page.textContent("#kode-akses")).trim() };
 }
 
 async function track(page, id, code) {
@@ -310,7 +310,7 @@ async function main() {
     await axe(desk, "/lapor receipt");
     await shot(desk, "lapor-tanda-terima-1280");
 
-    const kbId = await fileWithKeyboard(phone);
+    const kb = await fileWithKeyboard(phone);
     await shot(phone, "lapor-tanda-terima-360");
     await noHorizontalScroll(phone, "receipt at 360 px");
 
@@ -366,7 +366,7 @@ async function main() {
     await axe(desk, "/lacak after reopening");
 
     step = "wrong access code";
-    await phone.goto("/lacak#" + kbId);
+    await phone.goto("/lacak#" + kb.id);
     await phone.fill("#access_code", "salahkode1234567890");
     await phone.click("#form-lacak button[type=submit]");
     await phone.waitForSelector("#ringkasan-galat:not([hidden])");
@@ -375,6 +375,24 @@ async function main() {
           "no message next to the access code");
     await axe(phone, "/lacak with a wrong code");
     await shot(phone, "lacak-galat-360");
+
+    step = "the reporter reads a confidential case, code typed in lower case";
+    await phone.fill("#access_code", kb.code.toLowerCase());
+    await phone.click("#form-lacak button[type=submit]");
+    await phone.waitForSelector("#laporan:not([hidden])");
+    check(await phone.textContent("#laporan-judul") === "Antrean puskesmas terlalu panjang",
+          `the reporter does not see the confidential title: "${await phone.textContent("#laporan-judul")}"`);
+    check(await phone.textContent("#r-perlindungan") === "Rahasia", "not marked confidential");
+    check(await phone.textContent("#r-jenis") === "Aspirasi", "the report type chosen by keyboard is not kept");
+    await shot(phone, "lacak-laporan-360");
+    await noHorizontalScroll(phone, "a case at 360 px");
+
+    step = "the public sees a confidential case's status only";
+    await phone.fill("#access_code", "");
+    await phone.click("#form-lacak button[type=submit]");
+    await phone.waitForFunction(() => document.getElementById("laporan-judul").textContent === "Laporan rahasia");
+    check(await phone.textContent("#r-isi") === "Isi laporan hanya dapat dibaca dengan kode akses.",
+          "the public sees a confidential description");
 
     step = "reflow at 320 px";
     await phone.setViewportSize({ width: 320, height: 800 });

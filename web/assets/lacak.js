@@ -17,7 +17,8 @@
     ev.preventDefault();
     L.clearErrors(form);
     const id = $("tracking_id").value.trim().toUpperCase();
-    const code = $("access_code").value.trim();
+    // Codes are base32 (A-Z, 2-7): typed in lower case or with spaces they are the same code.
+    const code = $("access_code").value.replace(/\s+/g, "").toUpperCase();
     const errors = [];
     if (!id) errors.push({ id: "tracking_id", text: "Tulis nomor pelacakan" });
     else if (!/^[0-9]{2,4}-[A-Z2-7]{10}$/.test(id)) {

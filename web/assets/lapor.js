@@ -8,12 +8,20 @@
   const regency = document.getElementById("regency");
   const $ = (id) => document.getElementById(id);
 
-  // The API's field names, mapped to the page's fields.
+  // The API's field names: the page's field each names, and what to say about it.
   const FIELD_OF = {
-    report_type: "report_type", category: "category", region_code: "province", title: "title",
-    description: "description", "location.lat": "lat", "location.lon": "lon",
-    "location.address": "address", "reporter.name": "name", "reporter.nik": "nik",
-    "reporter.phone": "phone", "reporter.email": "email",
+    report_type: ["report_type", "Pilih jenis laporan"],
+    category: ["category", "Pilih kategori dari daftar"],
+    region_code: ["province", "Wilayah tidak dikenali; pilih dari daftar"],
+    title: ["title", "Judul 1 sampai 200 karakter"],
+    description: ["description", "Isi laporan 1 sampai 10.000 karakter"],
+    "location.lat": ["lat", "Lintang berupa angka -90 sampai 90"],
+    "location.lon": ["lon", "Bujur berupa angka -180 sampai 180"],
+    "location.address": ["address", "Alamat paling banyak 500 karakter"],
+    "reporter.name": ["name", "Nama paling banyak 100 karakter"],
+    "reporter.nik": ["nik", "NIK terdiri dari 16 angka"],
+    "reporter.phone": ["phone", "Nomor telepon 6 sampai 20 karakter: angka, +, spasi, atau -"],
+    "reporter.email": ["email", "Tulis alamat surel seperti nama@contoh.id"],
   };
 
   let regionData = null;
@@ -92,6 +100,9 @@
     if (reporter.nik && !/^[0-9]{16}$/.test(reporter.nik)) {
       errors.push({ id: "nik", text: "NIK terdiri dari 16 angka" });
     }
+    if (reporter.phone && !/^[0-9+ -]{6,20}$/.test(reporter.phone)) {
+      errors.push({ id: "phone", text: FIELD_OF["reporter.phone"][1] });
+    }
     if (reporter.email && !/^[^\s@]+@[^\s@]+$/.test(reporter.email)) {
       errors.push({ id: "email", text: "Tulis alamat surel seperti nama@contoh.id" });
     }
@@ -112,9 +123,9 @@
     $("kirim-status").textContent = "";
     if (reply.status !== 201 || !reply.body) {
       const e = reply.body && reply.body.error;
-      const id = e && e.field && FIELD_OF[e.field];
-      const text = id ? "Periksa isian ini: " + (e.message || "tidak valid") : L.errorMessage(reply);
-      return L.showErrors(form, [{ id, text }]);
+      const known = reply.status === 400 && e && FIELD_OF[e.field];
+      if (known) return L.showErrors(form, [{ id: known[0], text: known[1] }]);
+      return L.showErrors(form, [{ text: L.errorMessage(reply) }]);
     }
     showReceipt(reply.body);
   });
