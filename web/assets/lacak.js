@@ -71,7 +71,7 @@
     L.setText("r-nomor", c.tracking_id);
     L.setText("r-status", L.STATUS[c.status] || c.status);
     L.setText("r-jenis", c.report_type ? (L.REPORT_TYPE[c.report_type] || c.report_type) : hidden);
-    L.setText("r-kategori", c.category || hidden);
+    L.setText("r-kategori", c.category ? c.category[0].toUpperCase() + c.category.slice(1) : hidden);
     L.setText("r-wilayah", c.region_code || hidden);
     if (c.region_code) {
       L.regions().then((r) => {
