@@ -230,10 +230,17 @@ async function fileWithKeyboard(page) {
   await page.goto("/lapor");
   await page.waitForSelector("#province option[value='32']", { state: "attached" });
   const focused = () => page.evaluate(() => document.activeElement && document.activeElement.id);
+  // Each element Tab stops on shows its focus: an outline of at least 2 px.
+  const focusVisible = () => page.evaluate(() => {
+    const st = getComputedStyle(document.activeElement);
+    return st.outlineStyle !== "none" && parseFloat(st.outlineWidth) >= 2;
+  });
   const tabTo = async (id) => {
     for (let i = 0; i < 60; i++) {
       if (await focused() === id) return;
       await page.keyboard.press("Tab");
+      check(await focusVisible(), "no visible focus on " +
+            await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
     }
     check(false, `Tab never reached #${id}`);
   };
