@@ -18,6 +18,7 @@ PKGS=(
   wrk                                                          # benchmark load generator
   nginx openssl                                                # the TLS front door and its test (deploy/nginx/)
   clang                                                        # sanitizer builds (deploy/sanitize.sh)
+  chromium                                                     # the pages' browser test (tests/browser/)
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -29,4 +30,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+# The browser test (tests/browser/run.sh) also needs Node.js 20 or later with npm (the machine
+# image's; Debian 12's nodejs is 18, too old for playwright-core), and installs its pinned npm
+# packages itself with `npm ci`. Said here so that a machine without it learns it early.
+if ! node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null ||
+  ! command -v npm >/dev/null; then
+  echo "install-deps: Node.js 20 or later with npm is missing: the test Browser.CitizenFilesAndTracks will fail" >&2
 fi

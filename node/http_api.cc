@@ -35,6 +35,7 @@
 #include "node/log_router.h"
 #include "node/operator_router.h"
 #include "node/ops_router.h"
+#include "node/page_router.h"
 #include "node/rate_limiter.h"
 #include "node/witness_router.h"
 
@@ -210,6 +211,7 @@ struct HttpApi::Impl {
   std::unique_ptr<LogRouter> log;
   std::unique_ptr<OperatorRouter> operators;
   std::unique_ptr<CitizenRouter> citizens;
+  std::unique_ptr<PageRouter> pages;
   std::vector<Router*> routers;
 
   NodeMetrics* metrics = nullptr;
@@ -262,8 +264,8 @@ struct HttpApi::Impl {
   }
 
   void SetRouters() {
-    routers = {ops.get(), witness.get(),  federation.get(),
-               log.get(), citizens.get(), operators.get()};
+    routers = {ops.get(),      witness.get(),   federation.get(), log.get(),
+               citizens.get(), operators.get(), pages.get()};
   }
 
   // The client the rate limits count: the peer, or for a trusted proxy the last address of its
@@ -562,6 +564,7 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
       std::make_unique<CitizenRouter>(service, config.max_body_bytes, impl_->OnPool());
   impl_->operators =
       std::make_unique<OperatorRouter>(service, config.max_body_bytes, impl_->OnPool());
+  impl_->pages = std::make_unique<PageRouter>();
   impl_->SetRouters();
 }
 

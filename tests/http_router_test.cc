@@ -19,6 +19,7 @@
 #include "node/metrics.h"
 #include "node/operator_router.h"
 #include "node/ops_router.h"
+#include "node/page_router.h"
 #include "node/witness_router.h"
 
 namespace lapor::node {
@@ -311,6 +312,45 @@ TEST(WitnessRouterTest, ANodeThatWitnessesNothing) {
 
 // Metric labels come from a fixed set of route templates: a tracking id, a tile path or a path
 // a client invents never becomes a label value.
+TEST(PageRouterTest, ServesThePagesWithTheirSecurityHeadersAndNothingElse) {
+  PageRouter pages;
+  auto header = [](const Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return std::string();
+  };
+  for (const char* path : {"/", "/lapor", "/lacak"}) {
+    Response r = Serve(pages, Make("GET", path));
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.content_type, "text/html; charset=utf-8") << path;
+    EXPECT_EQ(r.cache_control, "no-cache") << path;
+    EXPECT_EQ(header(r, "Content-Security-Policy"),
+              "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    EXPECT_EQ(header(r, "X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(header(r, "Referrer-Policy"), "no-referrer");
+    EXPECT_EQ(r.body.rfind("<!doctype html>", 0), 0u) << path;
+    // Revalidation: the same ETag is 304 without a body.
+    Request again = Make("GET", path);
+    again.headers["If-None-Match"] = header(r, "ETag");
+    Response same = Serve(pages, again);
+    EXPECT_EQ(same.status, 304) << path;
+    EXPECT_TRUE(same.body.empty());
+  }
+  EXPECT_EQ(Serve(pages, Make("GET", "/assets/app.css")).content_type, "text/css; charset=utf-8");
+  EXPECT_EQ(Serve(pages, Make("GET", "/assets/lapor.js")).content_type,
+            "text/javascript; charset=utf-8");
+  Response regencies = Serve(pages, Make("GET", "/assets/regencies.csv"));
+  EXPECT_NE(regencies.body.find("32.04,32,"), std::string::npos);
+  EXPECT_EQ(Serve(pages, Make("HEAD", "/lapor")).status, 200);
+  EXPECT_EQ(Serve(pages, Make("POST", "/lapor")).status, 405);
+  // Not the pages' surface: another router's, or 404 from Dispatch.
+  for (const char* path : {"/index.html", "/lapor.html", "/assets/", "/assets/nope.js",
+                           "/api/v1/complaints", "/healthz", "/web/lapor.html"}) {
+    EXPECT_TRUE(Passes(pages, Make("GET", path))) << path;
+  }
+}
+
 TEST(RouteOfTest, NamesEveryServedRouteByItsTemplateAndNothingElse) {
   using V = std::vector<std::string>;
   EXPECT_EQ(RouteOf(V{"api", "v1", "complaints"}), "/api/v1/complaints");
@@ -325,7 +365,11 @@ TEST(RouteOfTest, NamesEveryServedRouteByItsTemplateAndNothingElse) {
   EXPECT_EQ(RouteOf(V{"healthz"}), "/healthz");
   EXPECT_EQ(RouteOf(V{"metrics"}), "/metrics");
   EXPECT_EQ(RouteOf(V{"witness", "add-checkpoint"}), "/witness/add-checkpoint");
-  for (const V& other : {V{}, V{"api", "v1", "complaints", "x", "y", "z"},
+  EXPECT_EQ(RouteOf(V{}), "/");
+  EXPECT_EQ(RouteOf(V{"lapor"}), "/lapor");
+  EXPECT_EQ(RouteOf(V{"assets", "app.css"}), "/assets");
+  for (const V& other : {V{"assets"}, V{"assets", "x", "y"}, V{"lapor", "x"},
+                         V{"api", "v1", "complaints", "x", "y", "z"},
                          V{"api", "v1", "complaints", "32-ABCDEFGHJK", "secret"},
                          V{"api", "v2", "complaints"}, V{"federation", "v1", "anything"},
                          V{"log", "32-ABCDEFGHJK"}, V{"32-ABCDEFGHJK"}, V{"wp-admin", "x.php"}}) {
@@ -336,7 +380,7 @@ TEST(RouteOfTest, NamesEveryServedRouteByItsTemplateAndNothingElse) {
 TEST(RequestIdTest, KeepsAPlainClientIdAndMakesOneOtherwise) {
   EXPECT_EQ(RequestIdFor("abc-123_X.y"), "abc-123_X.y");
   for (const std::string& bad : {std::string(), std::string("a b"), std::string("x\ny"),
-                                std::string(65, 'a'), std::string("caf\xc3\xa9")}) {
+                                 std::string(65, 'a'), std::string("caf\xc3\xa9")}) {
     const std::string id = RequestIdFor(bad);
     EXPECT_EQ(id.size(), 16u) << bad;
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;

@@ -168,6 +168,12 @@ TEST(NginxTest, ACaseLivesItsWholeLifeThroughTheFrontDoor) {
   auto too_large = nginx.Request("POST", "/api/v1/complaints", big.dump());
   EXPECT_EQ(too_large.status, 413);
   EXPECT_EQ(Parsed(too_large)["error"]["code"], "too_large") << too_large.body;
+  // The citizen's pages and their files reach the node (node/page_router.h).
+  for (const char* path : {"/", "/lapor", "/lacak", "/assets/app.css"}) {
+    auto page = nginx.Request("GET", path);
+    EXPECT_EQ(page.status, 200) << path << ": " << page.body;
+  }
+  EXPECT_NE(nginx.Request("GET", "/lapor").body.find("<h1>Buat laporan</h1>"), std::string::npos);
   auto unknown = nginx.Request("GET", "/wp-login.php");
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(Parsed(unknown)["error"]["code"], "not_found") << unknown.body;

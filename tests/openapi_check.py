@@ -805,7 +805,7 @@ class Checker:
                 continue
             node = node_for_path(path)
             target = path.replace("{id}", "32-AAAAAAAAAA").replace("{level}", "0") \
-                .replace("{index}", "000")
+                .replace("{index}", "000").replace("{name}", "app.css")
             for method in ("PUT", "DELETE"):
                 if method.lower() in item:
                     continue
@@ -1138,6 +1138,18 @@ def log_surface(c, m, e, tok):
                       lambda: checkpoint_size(m) >= events and checkpoint_size(m))
     c.call(m, "GET", "/log/checkpoint")
     c.call(m, "GET", "/log/vkey")
+    # The pages and their files (node/page_router.h), revalidated by their ETag.
+    for page in ("/", "/lapor", "/lacak"):
+        r = c.call(m, "GET", page)
+        if r is not None:
+            c.call(m, "GET", page, headers=[("If-None-Match", r.headers.get("etag", ""))],
+                   expect=304)
+    for name in ("app.css", "lapor.js", "regencies.csv", "favicon.svg"):
+        r = c.call(m, "GET", "/assets/{name}", params={"name": name})
+    if r is not None:
+        c.call(m, "GET", "/assets/{name}", params={"name": "favicon.svg"},
+               headers=[("If-None-Match", r.headers.get("etag", ""))], expect=304)
+    c.call(m, "GET", "/assets/{name}", params={"name": "nope.js"}, expect=404)
     T, TE = "/log/tile/{level}/{index}", "/log/tile/entries/{index}"
     w = min(size, 255)
     r = c.call(m, "GET", T, {"level": "0", "index": f"000.p/{w}"}, note="partial hash tile")

@@ -1,0 +1,436 @@
+// Browser.CitizenFilesAndTracks: a citizen files and tracks a complaint in Debian's chromium
+// (playwright-core) against a real lapor-node this script starts. Checks: the pages' security
+// headers and that they work under their Content-Security-Policy (no violation reported);
+// filing with the mouse and with the keyboard alone; the receipt (tracking id, access code, never
+// in a URL); an XSS title and notes shown as text; tracking, the agency's response (an admin and
+// a liaison act through the API), the reporter's reply and reopening; the error summary;
+// axe-core finds no serious or critical violation in any state of any page; reflow at 320 CSS
+// px; each page under 150 KB gzip. Screenshots at 360 and 1280 px go to ARTEFACTS.
+//   node citizen.test.js --node PATH/lapor-node --artefacts DIR
+"use strict";
+const { chromium } = require("playwright-core");
+const { execFileSync, spawn } = require("child_process");
+const fs = require("fs");
+const net = require("net");
+const os = require("os");
+const path = require("path");
+const zlib = require("zlib");
+
+const CHROMIUM = process.env.LAPOR_CHROMIUM || "/usr/bin/chromium";
+const CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const PAGES = ["/", "/lapor", "/lacak"];
+const XSS_TITLE = `Jalan <img src=x onerror="window.__xss=1"> rusak <script>window.__xss=2</script>`;
+const XSS_DESC = `Lubang besar.\n<script>window.__xss=3</script><b onmouseover="window.__xss=4">tebal</b>`;
+const XSS_NOTE = `Sudah diperbaiki <img src=x onerror="window.__xss=5">`;
+
+function arg(name) {
+  const i = process.argv.indexOf(name);
+  if (i < 0 || i + 1 >= process.argv.length) throw new Error(`usage: missing ${name}`);
+  return process.argv[i + 1];
+}
+const NODE_BIN = arg("--node");
+const ARTEFACTS = arg("--artefacts");
+
+let step = "start";
+function check(cond, msg) {
+  if (!cond) throw new Error(`[${step}] ${msg}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on("error", reject);
+  });
+}
+
+async function startNode() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lapor-browser-"));
+  const data = path.join(dir, "data");
+  const port = await freePort();
+  execFileSync(NODE_BIN, ["init", "--data-dir", data, "--jurisdiction", "32",
+                          "--listen", `127.0.0.1:${port}`], { stdio: "pipe" });
+  const token = (role, extra) => {
+    const out = execFileSync(NODE_BIN, ["operator", "add", "--data-dir", data, "--name", role,
+                                        "--role", role, ...extra]).toString().trim();
+    return out.split("\n").pop().trim();
+  };
+  const admin = token("admin", []);
+  const liaison = token("liaison", ["--agency", "dinas-pu"]);
+  const log = fs.openSync(path.join(ARTEFACTS, "lapor-node.log"), "w");
+  const proc = spawn(NODE_BIN, ["run", "--data-dir", data], { stdio: ["ignore", log, log] });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    check(proc.exitCode === null, `lapor-node exited (${proc.exitCode}); see lapor-node.log`);
+    try {
+      if ((await fetch(base + "/healthz")).status === 200) break;
+    } catch (e) { /* not listening yet */ }
+    check(Date.now() < deadline, "lapor-node did not answer /healthz within 60 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, admin, liaison, proc, dir };
+}
+
+async function act(base, token, id, body) {
+  const r = await fetch(`${base}/api/v1/complaints/${id}/actions`, {
+    method: "POST", body: JSON.stringify(body),
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+  });
+  check(r.status === 200, `${body.action}: ${r.status} ${await r.text()}`);
+}
+
+// The headers every page and asset must carry, each asset's type, and each page's weight: the
+// gzip size of the page and everything it loads.
+async function checkHeaders(base) {
+  step = "headers";
+  const types = { ".css": "text/css", ".js": "text/javascript", ".csv": "text/csv", ".svg": "image/svg+xml" };
+  for (const p of PAGES) {
+    const r = await fetch(base + p);
+    check(r.status === 200, `GET ${p}: ${r.status}`);
+    const h = (n) => r.headers.get(n) || "";
+    check(h("content-type").startsWith("text/html"), `${p}: Content-Type ${h("content-type")}`);
+    check(h("content-security-policy") === CSP, `${p}: Content-Security-Policy "${h("content-security-policy")}"`);
+    check(h("x-content-type-options") === "nosniff", `${p}: X-Content-Type-Options`);
+    check(h("referrer-policy") === "no-referrer", `${p}: Referrer-Policy`);
+    check(h("cache-control") === "no-cache", `${p}: Cache-Control ${h("cache-control")}`);
+    const etag = h("etag");
+    check(etag, `${p}: no ETag`);
+    const again = await fetch(base + p, { headers: { "If-None-Match": etag } });
+    check(again.status === 304, `${p} with its ETag: ${again.status}, not 304`);
+    const html = await r.text();
+    check(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html), `${p}: an inline <script>`);
+    check(!/\sstyle=|<style/i.test(html), `${p}: an inline style`);
+    check(!/\son[a-z]+=/i.test(html), `${p}: an inline event handler`);
+    check(!/(src|href)="(https?:)?\/\//i.test(html), `${p}: a resource from another origin`);
+    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    if (p === "/lapor" || p === "/lacak") assets.push("/assets/provinces.csv", "/assets/regencies.csv");
+    let gz = zlib.gzipSync(html).length;
+    for (const a of assets) {
+      const ar = await fetch(base + a);
+      check(ar.status === 200, `${a}: ${ar.status}`);
+      const want = types[path.extname(a)];
+      check(ar.headers.get("content-type").startsWith(want), `${a}: Content-Type ${ar.headers.get("content-type")}`);
+      check(ar.headers.get("x-content-type-options") === "nosniff", `${a}: nosniff`);
+      check(ar.headers.get("content-security-policy") === CSP, `${a}: Content-Security-Policy`);
+      gz += zlib.gzipSync(Buffer.from(await ar.arrayBuffer())).length;
+    }
+    check(gz < 150 * 1024, `${p} weighs ${gz} bytes gzip, over 150 KB`);
+    console.log(`  ${p}: ${gz} bytes gzip with its assets`);
+  }
+  const post = await fetch(base + "/lapor", {
+    method: "POST", body: "{}", headers: { "Content-Type": "application/json" },
+  });
+  check(post.status === 405, `POST /lapor: ${post.status}, not 405`);
+}
+
+// Every browser page of the test: CSP violations, dialogs, page errors and every request URL
+// are recorded so the end can check none happened and no URL held the access code.
+function watch(page, seen) {
+  page.on("dialog", (d) => { seen.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  page.on("pageerror", (e) => seen.errors.push(String(e)));
+  // A refused fetch (401, 404) is logged as a console error too: those are expected here.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) seen.errors.push(m.text());
+  });
+  page.on("request", (r) => seen.urls.push(r.url()));
+  page.on("framenavigated", (f) => seen.urls.push(f.url()));
+}
+
+const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+// axe-core through the DevTools protocol (page.evaluate), which the page's CSP does not govern.
+async function axe(page, label) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) }));
+  });
+  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(bad.length === 0, `axe on ${label}: ${JSON.stringify(bad)}`);
+  const minor = result.filter((v) => !bad.includes(v));
+  if (minor.length) console.log(`  axe on ${label}, minor: ${minor.map((v) => v.id).join(", ")}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTEFACTS, `${name}.png`), fullPage: true });
+}
+
+async function noHorizontalScroll(page, label) {
+  const w = await page.evaluate(() => document.documentElement.scrollWidth);
+  const vw = page.viewportSize().width;
+  check(w <= vw, `${label}: content is ${w} px wide at a ${vw} px viewport (no reflow)`);
+}
+
+async function newPage(browser, width, seen, baseURL) {
+  const context = await browser.newContext({ viewport: { width, height: 800 }, locale: "id-ID", baseURL });
+  context.setDefaultTimeout(15000);
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation",
+      (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const page = await context.newPage();
+  watch(page, seen);
+  return page;
+}
+
+async function fileWithMouse(page) {
+  step = "file (mouse)";
+  await page.goto("/lapor");
+  await page.waitForSelector("#province option[value='32']", { state: "attached" });
+  await page.check("#jenis-pengaduan");
+  await page.selectOption("#category", "infrastruktur");
+  await page.selectOption("#province", "32");
+  await page.selectOption("#regency", "32.04");
+  await page.fill("#title", XSS_TITLE);
+  await page.fill("#description", XSS_DESC);
+  await page.fill("#lat", "-6.5971");
+  await page.fill("#lon", "106.8060");
+  await page.fill("#address", "Jl. Pajajaran dekat pasar");
+  await page.check("#anonymous");
+  await page.fill("#name", "Siti Aminah");
+  await page.fill("#nik", "3201010101010001");
+  await page.fill("#email", "siti@contoh.id");
+  await page.click("#kirim");
+  await page.waitForSelector("#tanda-terima:not([hidden])");
+  const id = (await page.textContent("#nomor-pelacakan")).trim();
+  const code = (await page.textContent("#kode-akses")).trim();
+  check(/^32-[A-Z2-7]{10}$/.test(id), `tracking id "${id}"`);
+  check(code.length >= 16, `access code "${code}"`);
+  check(await page.evaluate(() => document.activeElement.id) === "tanda-terima-judul",
+        "focus did not move to the receipt");
+  check(await page.isHidden("#form-lapor"), "the form is still shown after filing");
+  check((await page.textContent("#tanda-terima")).includes("simpan kode akses"), "no advice to keep the code");
+  return { id, code };
+}
+
+async function errorSummary(page) {
+  step = "error summary";
+  await page.goto("/lapor");
+  await page.click("#kirim");
+  await page.waitForSelector("#ringkasan-galat:not([hidden])");
+  check(await page.evaluate(() => document.activeElement.id) === "ringkasan-galat",
+        "focus is not on the error summary");
+  check((await page.title()).startsWith("Galat: "), "the page title does not say Galat:");
+  const links = await page.$$eval("#ringkasan-daftar a", (as) => as.map((a) => a.getAttribute("href")));
+  for (const f of ["#report_type", "#category", "#province", "#title", "#description"]) {
+    check(links.includes(f), `the summary does not link to ${f}: ${links}`);
+  }
+  check(await page.isVisible("#title-galat"), "no message next to the title");
+  check(await page.getAttribute("#title", "aria-invalid") === "true", "title not aria-invalid");
+  const described = await page.getAttribute("#title", "aria-describedby");
+  check(described.split(" ").includes("title-galat"), "the title's error is not tied to it");
+  await page.click("#ringkasan-daftar a[href='#title']");
+  check(await page.evaluate(() => document.activeElement.id) === "title", "summary link does not focus its field");
+}
+
+// Filing with Tab, Space, Enter, arrow keys and typing only.
+async function fileWithKeyboard(page) {
+  step = "file (keyboard only)";
+  await page.goto("/lapor");
+  await page.waitForSelector("#province option[value='32']", { state: "attached" });
+  const focused = () => page.evaluate(() => document.activeElement && document.activeElement.id);
+  // Each element Tab stops on shows its focus: an outline of at least 2 px.
+  const focusVisible = () => page.evaluate(() => {
+    const st = getComputedStyle(document.activeElement);
+    return st.outlineStyle !== "none" && parseFloat(st.outlineWidth) >= 2;
+  });
+  const tabTo = async (id) => {
+    for (let i = 0; i < 60; i++) {
+      if (await focused() === id) return;
+      await page.keyboard.press("Tab");
+      check(await focusVisible(), "no visible focus on " +
+            await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
+    }
+    check(false, `Tab never reached #${id}`);
+  };
+  const arrowTo = async (id, value) => {
+    for (let i = 0; i < 60; i++) {
+      if (await page.inputValue(`#${id}`) === value) return;
+      await page.keyboard.press("ArrowDown");
+    }
+    check(false, `arrow keys never chose ${value} in #${id}`);
+  };
+  await page.keyboard.press("Tab");
+  check(await page.evaluate(() => document.activeElement.className) === "lewati", "the first Tab is not the skip link");
+  await tabTo("jenis-pengaduan");
+  await page.keyboard.press("ArrowDown");  // radio group: to "aspirasi"
+  check(await page.isChecked("#jenis-aspirasi"), "arrow key did not choose aspirasi");
+  await tabTo("category");
+  await arrowTo("category", "kesehatan");
+  await tabTo("province");
+  await arrowTo("province", "32");
+  await tabTo("title");
+  await page.keyboard.type("Antrean puskesmas terlalu panjang");
+  await tabTo("description");
+  await page.keyboard.type("Setiap pagi antrean lebih dari tiga jam.");
+  await tabTo("confidential");
+  await page.keyboard.press("Space");
+  check(await page.isChecked("#confidential"), "Space did not tick Rahasia");
+  await tabTo("kirim");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#tanda-terima:not([hidden])");
+  const id = (await page.textContent("#nomor-pelacakan")).trim();
+  check(/^32-[A-Z2-7]{10}$/.test(id), `keyboard filing: tracking id "${id}"`);
+  return { id, code: (await page.textContent("#kode-akses")).trim() };
+}
+
+async function track(page, id, code) {
+  await page.goto("/lacak#" + id);
+  check(await page.inputValue("#tracking_id") === id, "the tracking id from the receipt link is not filled in");
+  await page.fill("#access_code", code);
+  await page.click("#form-lacak button[type=submit]");
+  await page.waitForSelector("#laporan:not([hidden])");
+}
+
+async function main() {
+  fs.mkdirSync(ARTEFACTS, { recursive: true });
+  check(fs.existsSync(CHROMIUM), `no chromium at ${CHROMIUM}: install Debian's chromium (deploy/install-deps.sh)`);
+  const started = Date.now();
+  const node = await startNode();
+  // Chromium reports a CSP violation as a console error too, so `errors` catches those of pages
+  // navigated away from before the end's check of window.__csp.
+  const seen = { dialogs: [], errors: [], urls: [] };
+  let browser;
+  try {
+    await checkHeaders(node.base);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    const desk = await newPage(browser, 1280, seen, node.base);
+    const phone = await newPage(browser, 360, seen, node.base);
+
+    step = "pages";
+    for (const [page, w] of [[desk, 1280], [phone, 360]]) {
+      for (const p of PAGES) {
+        await page.goto(p);
+        await page.waitForLoadState("networkidle");
+        const name = p === "/" ? "beranda" : p.slice(1);
+        await shot(page, `${name}-${w}`);
+        if (w === 1280) await axe(page, p);
+      }
+    }
+
+    await errorSummary(desk);
+    await axe(desk, "/lapor with errors");
+    await shot(desk, "lapor-galat-1280");
+
+    const filed = await fileWithMouse(desk);
+    await axe(desk, "/lapor receipt");
+    await shot(desk, "lapor-tanda-terima-1280");
+
+    const kb = await fileWithKeyboard(phone);
+    await shot(phone, "lapor-tanda-terima-360");
+    await noHorizontalScroll(phone, "receipt at 360 px");
+
+    step = "track";
+    await track(desk, filed.id, filed.code);
+    const heading = await desk.textContent("#laporan-judul");
+    check(heading === XSS_TITLE, `the title is not shown as text: "${heading}"`);
+    check(await desk.textContent("#r-isi") === XSS_DESC, "the description is not shown as text");
+    check(await desk.$$eval("#laporan img, #laporan script, #laporan b", (e) => e.length) === 0,
+          "markup from the complaint became elements");
+    const status = await desk.textContent("#r-status");
+    check(status === "Belum terverifikasi (menunggu pemeriksaan admin)", `status "${status}"`);
+    check((await desk.textContent("#r-batas")).includes("verifikasi"), "no verification deadline");
+    check(await desk.$$eval("#r-riwayat li", (l) => l.length) === 1, "history is not one event");
+    check(await desk.isHidden("#balas"), "the reply form is offered before the agency works on it");
+    await axe(desk, "/lacak with a case");
+    await shot(desk, "lacak-laporan-1280");
+
+    step = "agency acts (API)";
+    await act(node.base, node.admin, filed.id, { action: "verify", agency: "dinas-pu" });
+    await act(node.base, node.liaison, filed.id, { action: "respond", note: XSS_NOTE });
+
+    step = "citizen sees the response and replies";
+    await desk.click("#form-lacak button[type=submit]");
+    await desk.waitForFunction(() => document.getElementById("r-status").textContent.startsWith("Diproses"));
+    const history = await desk.textContent("#r-riwayat");
+    check(history.includes("Diverifikasi") && history.includes("Instansi memberi tanggapan"),
+          `history: ${history}`);
+    check(history.includes(XSS_NOTE), "the agency's response is not shown as text");
+    check(await desk.textContent("#r-instansi") === "dinas-pu", "agency not shown");
+    check((await desk.textContent("#r-batas")).includes("selesai otomatis"), "no auto-complete date");
+    check(await desk.isVisible("#balas"), "no reply form while the agency works on the case");
+    await desk.fill("#note", "Lubang di sisi utara belum ditambal.");
+    await desk.click("#form-balas button[type=submit]");
+    await desk.waitForFunction(() => document.getElementById("aksi-status").textContent.includes("Balasan terkirim"));
+    check((await desk.textContent("#r-riwayat")).includes("Pelapor membalas"), "the reply is not in the history");
+    check((await desk.textContent("#r-batas")).includes("tanggapan instansi"), "no new response deadline");
+    await axe(desk, "/lacak after a reply");
+    await shot(desk, "lacak-balasan-1280");
+
+    step = "the agency completes, the citizen reopens";
+    await act(node.base, node.liaison, filed.id, { action: "respond", note: "Sisi utara sudah ditambal." });
+    await act(node.base, node.liaison, filed.id, { action: "complete" });
+    await desk.click("#form-lacak button[type=submit]");
+    await desk.waitForFunction(() => document.getElementById("r-status").textContent === "Selesai");
+    check(await desk.isHidden("#balas"), "a reply form on a completed case");
+    check(await desk.isVisible("#buka-kembali"), "no reopen form on a completed case");
+    await desk.fill("#reopen_note", "Tambalan sudah berlubang lagi.");
+    await desk.click("#form-buka button[type=submit]");
+    await desk.waitForFunction(() => document.getElementById("aksi-status").textContent.includes("dibuka kembali"));
+    check((await desk.textContent("#r-riwayat")).includes("Dibuka kembali"), "the reopening is not in the history");
+    check((await desk.textContent("#r-status")).startsWith("Diproses"), "a reopened case is not back with the agency");
+    await axe(desk, "/lacak after reopening");
+
+    step = "wrong access code";
+    await phone.goto("/lacak#" + kb.id);
+    await phone.fill("#access_code", "salahkode1234567890");
+    await phone.click("#form-lacak button[type=submit]");
+    await phone.waitForSelector("#ringkasan-galat:not([hidden])");
+    check(await phone.isHidden("#laporan"), "a wrong access code showed the case");
+    check((await phone.textContent("#access_code-galat")).includes("Kode akses tidak cocok"),
+          "no message next to the access code");
+    await axe(phone, "/lacak with a wrong code");
+    await shot(phone, "lacak-galat-360");
+
+    step = "the reporter reads a confidential case, code typed in lower case";
+    await phone.fill("#access_code", kb.code.toLowerCase());
+    await phone.click("#form-lacak button[type=submit]");
+    await phone.waitForSelector("#laporan:not([hidden])");
+    check(await phone.textContent("#laporan-judul") === "Antrean puskesmas terlalu panjang",
+          `the reporter does not see the confidential title: "${await phone.textContent("#laporan-judul")}"`);
+    check(await phone.textContent("#r-perlindungan") === "Rahasia", "not marked confidential");
+    check(await phone.textContent("#r-jenis") === "Aspirasi", "the report type chosen by keyboard is not kept");
+    await shot(phone, "lacak-laporan-360");
+    await noHorizontalScroll(phone, "a case at 360 px");
+
+    step = "the public sees a confidential case's status only";
+    await phone.fill("#access_code", "");
+    await phone.click("#form-lacak button[type=submit]");
+    await phone.waitForFunction(() => document.getElementById("laporan-judul").textContent === "Laporan rahasia");
+    check(await phone.textContent("#r-isi") === "Isi laporan hanya dapat dibaca dengan kode akses.",
+          "the public sees a confidential description");
+
+    step = "reflow at 320 px";
+    await phone.setViewportSize({ width: 320, height: 800 });
+    for (const p of PAGES) {
+      await phone.goto(p);
+      await phone.waitForLoadState("networkidle");
+      await noHorizontalScroll(phone, `${p} at 320 px`);
+    }
+
+    step = "after";
+    for (const page of [desk, phone]) {
+      const v = await page.evaluate(() => window.__csp);
+      check(Array.isArray(v) && v.length === 0, `CSP violations: ${v}`);
+      check(await page.evaluate(() => window.__xss) === undefined, "a script from the complaint ran");
+    }
+    check(seen.dialogs.length === 0, `dialogs opened: ${seen.dialogs}`);
+    check(seen.errors.length === 0, `page errors or CSP violations: ${seen.errors.join(" | ")}`);
+    check(seen.urls.length > 10, "requests were not recorded");
+    const leak = seen.urls.filter((u) => u.includes(filed.code));
+    check(leak.length === 0, `a URL held the access code: ${leak}`);
+  } finally {
+    if (browser) await browser.close();
+    node.proc.kill("SIGTERM");
+    await new Promise((r) => (node.proc.exitCode !== null ? r() : node.proc.on("exit", r)));
+    fs.rmSync(node.dir, { recursive: true, force: true });
+  }
+  console.log(`Browser.CitizenFilesAndTracks: passed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+              `screenshots in ${ARTEFACTS}`);
+}
+
+main().catch((e) => {
+  console.error(`FAILED: ${e.message || e}`);
+  process.exit(1);
+});

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Browser.CitizenFilesAndTracks (ctest): installs the pinned npm packages of this folder
+# (playwright-core, axe-core; package-lock.json) into the build folder with `npm ci`, then runs
+# citizen.test.js against a lapor-node it starts, with Debian's chromium. Fails, never skips,
+# when chromium, Node.js >= 20 or the packages are missing.
+#   bash tests/browser/run.sh BUILD/node/lapor-node OUT_DIR
+set -euo pipefail
+NODE_BIN=$1
+OUT=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+CHROMIUM=${LAPOR_CHROMIUM:-/usr/bin/chromium}
+
+fail() { echo "Browser.CitizenFilesAndTracks: $*" >&2; exit 1; }
+[ -x "$CHROMIUM" ] || fail "no chromium at $CHROMIUM: run deploy/install-deps.sh (Debian's chromium)"
+command -v node >/dev/null || fail "no node: install Node.js 20 or later (deploy/install-deps.sh says how)"
+command -v npm >/dev/null || fail "no npm: install Node.js 20 or later with npm"
+major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$major" -ge 20 ] || fail "Node.js $(node --version) is too old: playwright-core needs 20 or later"
+
+mkdir -p "$OUT"
+# npm ci again only when the lock file changed; Playwright's own browser download is never used.
+if ! cmp -s "$HERE/package-lock.json" "$OUT/package-lock.json" || [ ! -d "$OUT/node_modules" ]; then
+  cp "$HERE/package.json" "$HERE/package-lock.json" "$OUT/"
+  (cd "$OUT" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
+    fail "npm ci failed in $OUT (is the npm registry reachable?)"
+fi
+rm -rf "$OUT/screenshots"
+NODE_PATH="$OUT/node_modules" LAPOR_CHROMIUM="$CHROMIUM" \
+  node "$HERE/citizen.test.js" --node "$NODE_BIN" --artefacts "$OUT/screenshots"

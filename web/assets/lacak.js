@@ -1,0 +1,163 @@
+// The tracking page: reads a case with GET /api/v1/complaints/{id} (the access code in the
+// X-Access-Code header), shows its status, deadlines and history, and offers the reporter's
+// actions the lifecycle allows: reply while the agency works on it (diproses), reopen once it is
+// done (selesai; the node refuses after 10 working days).
+"use strict";
+(function () {
+  const L = window.Lapor;
+  const $ = (id) => document.getElementById(id);
+  const form = $("form-lacak");
+  let current = null;  // {id, code} of the case shown; the code stays in this page's memory
+
+  if (location.hash.length > 1) {
+    try { $("tracking_id").value = decodeURIComponent(location.hash.slice(1)); } catch (e) { /* as typed */ }
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    L.clearErrors(form);
+    const id = $("tracking_id").value.trim().toUpperCase();
+    // Codes are base32 (A-Z, 2-7): typed in lower case or with spaces they are the same code.
+    const code = $("access_code").value.replace(/\s+/g, "").toUpperCase();
+    const errors = [];
+    if (!id) errors.push({ id: "tracking_id", text: "Tulis nomor pelacakan" });
+    else if (!/^[0-9]{2,4}-[A-Z2-7]{10}$/.test(id)) {
+      errors.push({ id: "tracking_id", text: "Nomor pelacakan seperti 32-ABCDEFGHJK: kode wilayah, tanda hubung, 10 huruf atau angka" });
+    }
+    if (errors.length) return L.showErrors(form, errors);
+    $("lacak-status").textContent = "Memuat laporan…";
+    const ok = await load(id, code, form);
+    $("lacak-status").textContent = ok ? "Laporan dimuat." : "";
+    if (ok) $("laporan-judul").focus();
+  });
+
+  // Fetches and shows the case; errors go to `errorForm`'s summary. Returns whether it shows.
+  async function load(id, code, errorForm) {
+    const reply = await L.api("GET", "/api/v1/complaints/" + encodeURIComponent(id), undefined, code);
+    if (reply.status === 200 && reply.body) {
+      current = { id, code };
+      render(reply.body);
+      return true;
+    }
+    let err;
+    if (reply.status === 404) err = { id: "tracking_id", text: "Tidak ada laporan dengan nomor pelacakan ini" };
+    else if (reply.status === 401) err = { id: "access_code", text: "Kode akses tidak cocok dengan laporan ini" };
+    else if (reply.status === 400 && reply.body && reply.body.error && reply.body.error.field === "case_id") {
+      err = { id: "tracking_id", text: "Nomor pelacakan tidak dikenali" };
+    } else err = { text: L.errorMessage(reply) };
+    $("laporan").hidden = true;
+    L.showErrors(errorForm, [err]);
+    return false;
+  }
+
+  function text(tag, value, cls) {
+    const e = document.createElement(tag);
+    e.textContent = value == null ? "" : String(value);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function actorName(actor) {
+    if (!actor) return "";
+    if (actor.kind === "reporter") return "Pelapor";
+    if (actor.kind === "operator") return L.ROLE[actor.role] || "Petugas";
+    return "Sistem";
+  }
+
+  function render(c) {
+    const hidden = "tidak ditampilkan";
+    L.setText("laporan-judul", c.title != null ? c.title
+      : (c.confidential ? "Laporan rahasia" : "Laporan " + c.tracking_id));
+    L.setText("r-nomor", c.tracking_id);
+    L.setText("r-status", L.STATUS[c.status] || c.status);
+    L.setText("r-jenis", c.report_type ? (L.REPORT_TYPE[c.report_type] || c.report_type) : hidden);
+    L.setText("r-kategori", c.category ? c.category[0].toUpperCase() + c.category.slice(1) : hidden);
+    L.setText("r-wilayah", c.region_code || hidden);
+    if (c.region_code) {
+      L.regions().then((r) => {
+        const name = r.byCode.get(c.region_code);
+        if (name) L.setText("r-wilayah", name + " (" + c.region_code + ")");
+      }).catch(() => {});
+    }
+    L.setText("r-instansi", c.agency || (c.report_type ? "belum ditentukan" : hidden));
+    L.setText("r-dibuat", L.formatDate(c.created_at));
+    const batas = $("r-batas");
+    batas.textContent = "";
+    if (c.due_at) {
+      batas.appendChild(document.createTextNode(L.formatDate(c.due_at) + " — " +
+        (L.DUE_KIND[c.due_kind] || c.due_kind || "")));
+      if (c.overdue) batas.appendChild(text("strong", " (sudah melewati batas waktu)", "lewat"));
+      if (c.escalated) batas.appendChild(text("span", " Dinaikkan ke tingkat lebih tinggi."));
+    } else if (c.auto_complete_at) {
+      batas.textContent = "Dinyatakan selesai otomatis pada " + L.formatDate(c.auto_complete_at) +
+        " bila Anda tidak membalas.";
+    } else {
+      batas.textContent = "Tidak ada";
+    }
+    const prot = [];
+    if (c.anonymous) prot.push("Anonim");
+    if (c.confidential) prot.push("Rahasia");
+    L.setText("r-perlindungan", prot.length ? prot.join(", ") : "Tidak ada");
+    L.setText("r-isi", c.description != null ? c.description
+      : "Isi laporan hanya dapat dibaca dengan kode akses.");
+
+    const list = $("r-riwayat");
+    list.textContent = "";
+    (c.history || []).forEach((h) => {
+      const li = document.createElement("li");
+      li.appendChild(text("strong", L.EVENT[h.type] || h.type));
+      li.appendChild(text("span", L.formatDate(h.at) + " · " + actorName(h.actor), "waktu"));
+      if (h.agency) li.appendChild(text("span", "Instansi: " + h.agency, "waktu"));
+      if (h.reason) {
+        li.appendChild(text("span", "Alasan: " + (L.ARCHIVE_REASON[h.reason] || h.reason), "waktu"));
+      }
+      if (h.note) li.appendChild(text("p", h.note, "catatan"));
+      list.appendChild(li);
+    });
+    if (c.archive_reason) {
+      L.setText("r-status", (L.STATUS[c.status] || c.status) + " — " +
+        (L.ARCHIVE_REASON[c.archive_reason] || c.archive_reason));
+    }
+
+    const reporter = c.access === "reporter";
+    $("balas").hidden = !(reporter && c.status === "diproses");
+    $("buka-kembali").hidden = !(reporter && c.status === "selesai");
+    $("laporan").hidden = false;
+  }
+
+  async function act(formEl, body, doneText) {
+    L.clearErrors(formEl);
+    $("aksi-status").textContent = "Mengirim…";
+    const reply = await L.api("POST", "/api/v1/complaints/" + encodeURIComponent(current.id) +
+      "/actions", body, current.code);
+    $("aksi-status").textContent = "";
+    if (reply.status !== 200) {
+      const field = body.action === "reply" ? "note" : "reopen_note";
+      const e = reply.body && reply.body.error;
+      let msg = L.errorMessage(reply);
+      if (reply.status === 409) msg = "Laporan tidak dapat diubah pada status ini: " + (e ? e.message : "");
+      else if (e && e.field === "note") msg = "Periksa isian ini: " + e.message;
+      return L.showErrors(formEl, [{ id: e && e.field === "note" ? field : undefined, text: msg }]);
+    }
+    formEl.reset();
+    await load(current.id, current.code, formEl);
+    $("aksi-status").textContent = doneText;
+  }
+
+  $("form-balas").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const note = $("note").value.trim();
+    if (!note) {
+      L.clearErrors($("form-balas"));
+      return L.showErrors($("form-balas"), [{ id: "note", text: "Tulis balasan Anda" }]);
+    }
+    act($("form-balas"), { action: "reply", note }, "Balasan terkirim. Status laporan diperbarui di atas.");
+  });
+  $("form-buka").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const note = $("reopen_note").value.trim();
+    const body = { action: "reopen" };
+    if (note) body.note = note;
+    act($("form-buka"), body, "Laporan dibuka kembali.");
+  });
+})();
