@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -318,6 +319,11 @@ class CaseService : public federation::OwnLog {
   SenderLog CheckSenderLog(const std::string& sender, const v1::EventBatch& batch) const;
   static std::string ItemCaseId(const v1::DeliveryItem& item,
                                 const std::optional<federation::Decision>& checked);
+  // The cases a batch opens at this node that would not have it as a party (Receive defers
+  // them: a node holds only cases it is a party to).
+  std::set<std::string> NewCasesNotOurs(
+      const v1::EventBatch& batch, const std::vector<std::optional<federation::Decision>>& checked)
+      LAPOR_REQUIRES(seq_mu_);
   // One item of Receive: federation::DecideChecked on what CheckEnvelope found before the lock
   // (`checked`, for an envelope; checked here when nullopt), carried out. Appends to `writes`
   // what must commit.

@@ -180,6 +180,39 @@ std::string CaseService::ItemCaseId(const v1::DeliveryItem& item,
   return p.event.case_id();
 }
 
+std::set<std::string> CaseService::NewCasesNotOurs(
+    const v1::EventBatch& batch, const std::vector<std::optional<federation::Decision>>& checked) {
+  // A case this node does not hold arrives as its chain so far: it is this node's to hold only if
+  // that chain (as far as this batch carries it) makes the node a party: the origin, the owner,
+  // the hub of a cross-jurisdiction case, or a node a forward or escalation brings in (the event
+  // that does so comes right after the history it sends with it).
+  std::map<std::string, v1::CaseState> fresh;  // new cases of this batch, folded
+  std::set<std::string> held;
+  for (int i = 0; i < batch.items_size(); ++i) {
+    if (!checked[i] || checked[i]->verdict != federation::Verdict::kApply) continue;
+    const v1::Event& ev = checked[i]->event.event;
+    if (!protocol::IsChainEvent(ev.type()) || held.count(ev.case_id()) != 0) continue;
+    auto it = fresh.find(ev.case_id());
+    if (it == fresh.end()) {
+      if (ev.type() != v1::EVENT_SUBMITTED || LatestState(ev.case_id()).ok()) {
+        held.insert(ev.case_id());  // held already (or not new: the chain rules decide)
+        continue;
+      }
+      it = fresh.emplace(ev.case_id(), v1::CaseState()).first;
+    }
+    // Errors are the chain rules' to report, item by item; the fold only looks for parties.
+    (void)protocol::ApplyEvent(ev, crypto::Sha256(batch.items(i).envelope()), &it->second);
+  }
+  std::set<std::string> out;
+  for (const auto& [case_id, state] : fresh) {
+    const auto& parties = state.parties();
+    if (std::find(parties.begin(), parties.end(), opt_.node_id) == parties.end()) {
+      out.insert(case_id);
+    }
+  }
+  return out;
+}
+
 CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
                                                    const v1::EventBatch& batch) const {
   auto m = manifest();
@@ -212,16 +245,21 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   // (its earlier event or its submission has not arrived) does not stop the others. `received`
   // is how far every item was settled.
   std::set<std::string> deferred_cases;
+  const std::set<std::string> not_party = NewCasesNotOurs(batch, checked);
   bool all_settled = true;
   int64_t received = 0;
   for (int i = 0; i < batch.items_size(); ++i) {
     const auto& item = batch.items(i);
     const std::string case_id = ItemCaseId(item, checked[i]);
-    if (!case_id.empty() && deferred_cases.count(case_id) != 0) {
+    if (!case_id.empty() && (deferred_cases.count(case_id) != 0 || not_party.count(case_id) != 0)) {
       auto* r = result.add_items();
       r->set_outbox_id(item.outbox_id());
       r->set_result(v1::ITEM_DEFERRED);
-      r->set_reason("an earlier item of case " + case_id + " in this batch is deferred");
+      r->set_reason(not_party.count(case_id) != 0
+                        ? "node " + opt_.node_id + " is not a party to case " + case_id +
+                              " (its history comes with the event that makes it one)"
+                        : "an earlier item of case " + case_id + " in this batch is deferred");
+      deferred_cases.insert(case_id);
       all_settled = false;
       continue;
     }

@@ -425,6 +425,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   sub->set_region_code("33.01");
   sub->set_channel("web");
   sub->set_verify_due_ms(forged_ev.time_ms() + 3 * 86400000LL);
+  sub->set_owner_node("33");  // 33 owns it, so 33 is a party
   auto* d = batch.add_items();
   d->set_outbox_id(4);
   d->set_envelope(SignEvent(KeyOf("33.01"), good));
@@ -751,9 +752,19 @@ TEST_F(RefusalsTest, ADeferredItemHoldsUpOnlyItsOwnCase) {
   sub->set_region_code("33.01");
   sub->set_channel("web");
   sub->set_verify_due_ms(good.time_ms() + 3 * 86400000LL);
+  sub->set_owner_node("33");  // 33 owns it, so 33 is a party
   auto* item = batch.add_items();
   item->set_outbox_id(3);
   item->set_envelope(SignEvent(KeyOf("33.01"), good));
+  // And a case 33.01 opened for itself: 33 is no party to it, so it does not take it (the history
+  // of a case reaches a new party together with the event that makes it one).
+  v1::Event not_ours = good;
+  not_ours.set_seq(888889);
+  not_ours.set_case_id("3301-NOTOURS001");
+  not_ours.mutable_submission()->set_owner_node("33.01");
+  auto* fourth = batch.add_items();
+  fourth->set_outbox_id(4);
+  fourth->set_envelope(SignEvent(KeyOf("33.01"), not_ours));
   // 33 was restarted by SetUp: it accepts requests from 32 stamped after those it accepted before
   // (ARequestStampedAheadIsNotAcceptedAgainAfterARestart), a moment from now.
   HttpResponse r;
@@ -763,7 +774,12 @@ TEST_F(RefusalsTest, ADeferredItemHoldsUpOnlyItsOwnCase) {
   }));
   ASSERT_EQ(r.status, 200) << r.body;
   auto result = Result(r);
-  ASSERT_EQ(result.items_size(), 3);
+  ASSERT_EQ(result.items_size(), 4);
+  EXPECT_EQ(result.items(3).result(), v1::ITEM_DEFERRED);
+  EXPECT_NE(result.items(3).reason().find("node 33 is not a party to case 3301-NOTOURS001"),
+            std::string::npos)
+      << result.items(3).reason();
+  EXPECT_TRUE(EventHashes(f_.node("33"), "3301-NOTOURS001", f_.auditor_token("33")).empty());
   EXPECT_EQ(result.items(0).result(), v1::ITEM_DEFERRED);
   EXPECT_NE(result.items(0).reason().find("not known yet"), std::string::npos)
       << result.items(0).reason();
@@ -873,6 +889,7 @@ TEST_F(RefusalsTest, AnEventDatedBeforeItsAuthorsEarlierEventIsRefused) {
     sub->set_region_code("33.01");
     sub->set_channel("web");
     sub->set_verify_due_ms(time_ms + 3 * 86400000LL);
+    sub->set_owner_node("33");
     return e;
   };
   const int64_t now = Clock::Real()->NowMs();
