@@ -147,6 +147,9 @@ inline uint64_t CaseRef(const v1::CaseState& s) {
   return s.local_ref() != 0 ? s.local_ref() : s.first_seq();
 }
 
+// How many items of a federation batch Receive decides per hold of the sequencing lock.
+inline constexpr int kReceiveItemsPerLock = 16;
+
 class CaseService : public federation::OwnLog {
  public:
   // `store` must outlive the service. Reads the next sequence number from the store.
@@ -197,7 +200,9 @@ class CaseService : public federation::OwnLog {
   // case's chain and the one-owner rule, and stores it with the case's new state; adopts citizen
   // messages for cases this node owns; stores personal data sealed to this node. Items are
   // handled in order, each independently (one bad item does not stop the others). `done` gets one
-  // result per item once everything applied is durable.
+  // result per item once everything applied is durable. Signatures are checked before the
+  // sequencing lock, and the items are decided kReceiveItemsPerLock at a time, releasing the lock
+  // in between, so a large batch does not hold local requests up for its whole length.
   // Events the sender authored must come with its signed checkpoint and an inclusion proof in it
   // (`require_proofs`; off only for chains a restoring node fetches itself).
   void Receive(const std::string& sender, const v1::EventBatch& batch, Done<v1::BatchResult> done,

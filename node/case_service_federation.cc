@@ -238,6 +238,50 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
       }
     }
   }
+  // What the batch's writes report to: `left` counts the writes queued and not yet durable, plus
+  // one for this function until every item is decided, so `done` runs once, after the last.
+  struct Join {
+    Mutex mu;
+    size_t left LAPOR_GUARDED_BY(mu) = 1;
+    Status failed LAPOR_GUARDED_BY(mu);
+    v1::BatchResult result LAPOR_GUARDED_BY(mu);
+    CondVar durable;  // signalled as writes become durable
+    Done<v1::BatchResult> done;
+  };
+  auto join = std::make_shared<Join>();
+  join->done = std::move(done);
+  auto settle = [join](Status s) {
+    bool last;
+    {
+      MutexLock l(join->mu);
+      if (!s.ok() && join->failed.ok()) join->failed = s;
+      last = --join->left == 0;
+    }
+    join->durable.NotifyAll();
+    if (!last) return;
+    Status failed;
+    v1::BatchResult result;
+    {
+      MutexLock l(join->mu);
+      failed = join->failed;
+      result = std::move(join->result);
+    }
+    if (!failed.ok()) return join->done(failed);
+    join->done(std::move(result));
+  };
+  // Queues `writes` (under seq_mu_: no later own write can be queued before them).
+  auto queue = [&](std::vector<Sealed>* writes) LAPOR_REQUIRES(seq_mu_) {
+    for (auto& w : *writes) {
+      const bool tracked = !w.state.case_id().empty();
+      {
+        MutexLock l(join->mu);
+        ++join->left;
+      }
+      Queue(std::move(w), tracked, [settle](Result<v1::CaseState> r) { settle(r.status()); });
+    }
+    writes->clear();
+  };
+
   v1::BatchResult result;
   std::vector<Sealed> writes;
   MutexLock lock(seq_mu_);
@@ -249,6 +293,20 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   bool all_settled = true;
   int64_t received = 0;
   for (int i = 0; i < batch.items_size(); ++i) {
+    if (i > 0 && i % kReceiveItemsPerLock == 0) {
+      // Local requests wait for the sequencing lock while a batch is decided, and for the
+      // commits ahead of theirs: between chunks, let them in, and let this chunk's writes
+      // become durable before the next is decided, so at most one chunk of the batch is in the
+      // commit queue at a time. What this chunk applied is queued first, so it commits before
+      // any write that could depend on it.
+      queue(&writes);
+      lock.Unlock();
+      {
+        MutexLock l(join->mu);
+        join->durable.Wait(l, [&]() LAPOR_REQUIRES(join->mu) { return join->left <= 1; });
+      }
+      lock.Lock();
+    }
     const auto& item = batch.items(i);
     const std::string case_id = ItemCaseId(item, checked[i]);
     if (!case_id.empty() && (deferred_cases.count(case_id) != 0 || not_party.count(case_id) != 0)) {
@@ -280,35 +338,13 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
     mark.write.received.emplace_back(sender, received);
     writes.push_back(std::move(mark));
   }
-  if (writes.empty()) {
-    lock.Unlock();
-    return done(std::move(result));
+  queue(&writes);
+  lock.Unlock();
+  {
+    MutexLock l(join->mu);
+    join->result = std::move(result);
   }
-  struct Join {
-    Mutex mu;
-    size_t left;
-    Status failed;
-    v1::BatchResult result;
-    Done<v1::BatchResult> done;
-  };
-  auto join = std::make_shared<Join>();
-  join->left = writes.size();
-  join->result = std::move(result);
-  join->done = std::move(done);
-  for (auto& w : writes) {
-    const bool tracked = !w.state.case_id().empty();
-    Queue(std::move(w), tracked, [join](Result<v1::CaseState> r) {
-      bool last;
-      {
-        MutexLock l(join->mu);
-        if (!r.ok() && join->failed.ok()) join->failed = r.status();
-        last = --join->left == 0;
-      }
-      if (!last) return;
-      if (!join->failed.ok()) return join->done(join->failed);
-      join->done(std::move(join->result));
-    });
-  }
+  settle(Status::Ok());  // this function's share: `done` runs now if every write is durable
 }
 
 v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const SenderLog& log,
