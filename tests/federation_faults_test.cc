@@ -356,6 +356,26 @@ class RefusalsTest : public FaultsTest {
     out.ParseFromString(r.body);
     return out;
   }
+  // A new case node 33.01 opened (seq, id, time), owned by 33 so that 33 is a party to it.
+  static v1::Event Submission3301(uint64_t seq, const std::string& case_id, int64_t time_ms) {
+    v1::Event e;
+    e.set_node_id("33.01");
+    e.set_seq(seq);
+    e.set_case_id(case_id);
+    e.set_time_ms(time_ms);
+    e.set_type(v1::EVENT_SUBMITTED);
+    e.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
+    auto* sub = e.mutable_submission();
+    sub->set_title("Saluran air tersumbat");
+    sub->set_description("Saluran air tersumbat sejak hujan deras.");
+    sub->set_category("drainase");
+    sub->set_report_type("pengaduan");
+    sub->set_region_code("33.01");
+    sub->set_channel("web");
+    sub->set_verify_due_ms(time_ms + 3 * 86400000LL);
+    sub->set_owner_node("33");
+    return e;
+  }
   std::string SignEvent(const crypto::SigningKey& key, const v1::Event& ev) {
     v1::Envelope env;
     env.set_payload_type("application/vnd.lapor.event.v1+protobuf");
@@ -410,22 +430,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   c->set_outbox_id(3);
   c->set_envelope(SignEvent(KeyOf("33.01"), by_other));
   // (d) and a good one among them: a new case that 33.01 opened, relayed by 32
-  v1::Event good;
-  good.set_node_id("33.01");
-  good.set_seq(999999);
-  good.set_case_id("3301-RELAYED001");
-  good.set_time_ms(forged_ev.time_ms());
-  good.set_type(v1::EVENT_SUBMITTED);
-  good.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
-  auto* sub = good.mutable_submission();
-  sub->set_title("Saluran air tersumbat");
-  sub->set_description("Saluran air tersumbat sejak hujan deras.");
-  sub->set_category("drainase");
-  sub->set_report_type("pengaduan");
-  sub->set_region_code("33.01");
-  sub->set_channel("web");
-  sub->set_verify_due_ms(forged_ev.time_ms() + 3 * 86400000LL);
-  sub->set_owner_node("33");  // 33 owns it, so 33 is a party
+  v1::Event good = Submission3301(999999, "3301-RELAYED001", forged_ev.time_ms());
   auto* d = batch.add_items();
   d->set_outbox_id(4);
   d->set_envelope(SignEvent(KeyOf("33.01"), good));
@@ -737,22 +742,7 @@ TEST_F(RefusalsTest, ADeferredItemHoldsUpOnlyItsOwnCase) {
     item->mutable_sealed()->set_box("x");
   }
   // Then a new case 33.01 opened, relayed by 32: nothing to wait for.
-  v1::Event good;
-  good.set_node_id("33.01");
-  good.set_seq(888888);
-  good.set_case_id("3301-NOTBLOCKED");
-  good.set_time_ms(Clock::Real()->NowMs());
-  good.set_type(v1::EVENT_SUBMITTED);
-  good.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
-  auto* sub = good.mutable_submission();
-  sub->set_title("Jembatan retak");
-  sub->set_description("Jembatan desa retak di tengah, berbahaya untuk motor.");
-  sub->set_category("jalan");
-  sub->set_report_type("pengaduan");
-  sub->set_region_code("33.01");
-  sub->set_channel("web");
-  sub->set_verify_due_ms(good.time_ms() + 3 * 86400000LL);
-  sub->set_owner_node("33");  // 33 owns it, so 33 is a party
+  v1::Event good = Submission3301(888888, "3301-NOTBLOCKED", Clock::Real()->NowMs());
   auto* item = batch.add_items();
   item->set_outbox_id(3);
   item->set_envelope(SignEvent(KeyOf("33.01"), good));
@@ -873,34 +863,15 @@ TEST_F(FaultsTest, AcknowledgedOutboxRowsArePrunedAndPendingOnesKept) {
 // with a lower seq (as a retired key backdating into its validity would) is refused.
 TEST_F(RefusalsTest, AnEventDatedBeforeItsAuthorsEarlierEventIsRefused) {
   const crypto::SigningKey key3301 = KeyOf("33.01");
-  auto submission = [](uint64_t seq, const std::string& case_id, int64_t time_ms) {
-    v1::Event e;
-    e.set_node_id("33.01");
-    e.set_seq(seq);
-    e.set_case_id(case_id);
-    e.set_time_ms(time_ms);
-    e.set_type(v1::EVENT_SUBMITTED);
-    e.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
-    auto* sub = e.mutable_submission();
-    sub->set_title("Pasar becek");
-    sub->set_description("Saluran pasar mampet, jalan becek dan licin.");
-    sub->set_category("pasar");
-    sub->set_report_type("pengaduan");
-    sub->set_region_code("33.01");
-    sub->set_channel("web");
-    sub->set_verify_due_ms(time_ms + 3 * 86400000LL);
-    sub->set_owner_node("33");
-    return e;
-  };
   const int64_t now = Clock::Real()->NowMs();
   v1::EventBatch batch;
   batch.set_sender("32");
   auto* first = batch.add_items();
   first->set_outbox_id(1);
-  first->set_envelope(SignEvent(key3301, submission(777000, "3301-DATEDNOW01", now + 60000)));
+  first->set_envelope(SignEvent(key3301, Submission3301(777000, "3301-DATEDNOW01", now + 60000)));
   auto* backdated = batch.add_items();
   backdated->set_outbox_id(2);
-  backdated->set_envelope(SignEvent(key3301, submission(777001, "3301-BACKDATED1", now)));
+  backdated->set_envelope(SignEvent(key3301, Submission3301(777001, "3301-BACKDATED1", now)));
   HttpResponse r;
   ASSERT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
     r = Send("33", KeyOf("32"), "32", batch.SerializeAsString());
