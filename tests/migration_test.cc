@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "harness/node_process.h"
@@ -182,6 +183,22 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
   ASSERT_EQ(ops.exit_code, 0) << ops.output;
   EXPECT_NE(ops.output.find("dinas-pu"), std::string::npos) << ops.output;
   EXPECT_EQ(Sql(dir, "SELECT count(*) FROM operator_changes WHERE change = 'added'"), "3\n");
+  // Search (schema 8) finds the migrated cases: a word inside a word through the index the
+  // migration built, the confidential case by its sealed content for its admin only.
+  auto search = [&](const std::string& q, const std::string& token) {
+    auto r = node.Get("/api/v1/search?q=" + q, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    std::set<std::string> ids;
+    for (const auto& item : r.Json()["items"]) ids.insert(item["tracking_id"].get<std::string>());
+    return ids;
+  };
+  EXPECT_EQ(search("lubang", f.admin), std::set<std::string>{f.named});
+  EXPECT_EQ(search("jembatan", f.auditor), std::set<std::string>{f.elsewhere});
+  EXPECT_EQ(search("lampu", f.liaison), std::set<std::string>{});  // not dinas-pu's case
+  EXPECT_EQ(search("lampu", f.auditor), std::set<std::string>{f.aspirasi});
+  EXPECT_EQ(search("loket", f.admin), std::set<std::string>{f.secret});
+  EXPECT_TRUE(search("loket", f.auditor).empty());
+  EXPECT_TRUE(search("pungutan", f.auditor).empty());
   // What the release queued for other nodes is still queued, as the envelopes of those events.
   const json deliveries = node.Get("/federation/v1/status", f.admin).Json()["destinations"];
   if (f.v1_outbox) {
@@ -213,6 +230,7 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
                                                     {"region_code", "32"}});
   ASSERT_EQ(filed.status, 201) << filed.body;
   const std::string new_id = filed.Json()["tracking_id"];
+  EXPECT_EQ(search("sampah", f.admin), std::set<std::string>{new_id});
   const json mine = node.Get("/api/v1/complaints/" + new_id, f.admin).Json();
   EXPECT_EQ(mine["history"][0]["seq"], 10) << mine.dump();
   auto verified = node.Post("/api/v1/complaints/" + f.aspirasi + "/actions",
