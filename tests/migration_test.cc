@@ -94,7 +94,7 @@ TEST(MigrationTest, Schema5FolderOpensKeepsEverythingAndContinues) {
   EXPECT_NE(fsck.output.find("8 events, 4 cases"), std::string::npos) << fsck.output;
 }
 
-// The folders written by the releases of schemas 1 to 4 and 6 were all made by
+// The folders written by the releases of schemas 1 to 4, 6 and 7 were all made by
 // tests/fixtures/make_fixture.sh: the same operators, four complaints and six actions.
 struct OldFolder {
   std::string name;
@@ -188,8 +188,9 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
   auto search = [&](const std::string& q, const std::string& token) {
     auto r = node.Get("/api/v1/search?q=" + q, token);
     EXPECT_EQ(r.status, 200) << r.body;
+    const json page = r.Json();
     std::set<std::string> ids;
-    for (const auto& item : r.Json()["items"]) ids.insert(item["tracking_id"].get<std::string>());
+    for (const auto& item : page["items"]) ids.insert(item["tracking_id"].get<std::string>());
     return ids;
   };
   EXPECT_EQ(search("lubang", f.admin), std::set<std::string>{f.named});
@@ -289,6 +290,15 @@ TEST(MigrationTest, Schema6FolderOpensKeepsEverythingAndContinues) {
        "lpt_DXTSVLWNOY2OUXBZABF2UI5AW5FGQ3LV", "lpt_L4IHVHF7U4ZHTXNX6WYZAU4JYNB53XEW",
        "32-PKFC3PEOG6", "RZ2M7XI3CZWXD25TY2INC5Z7CI", "32-EGHMYCAIMS", "ANI2BBOFMKT46U7IKAOZEDUERI",
        "32-PCQJ7OYXJQ", "2FBIQYUNYEOQTHHGCJDJUNGURY", "32-M6IEARNJON",
+       /*v1_outbox=*/false, /*sealed=*/5});
+}
+
+TEST(MigrationTest, Schema7FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-7-node-32", "lpt_57BPE33ZYUTA2L7CPWSGC76A4YKI7ZTC",
+       "lpt_JAK6HDLE4UXAZIGBNMPM4M663YMZQGG5", "lpt_QTGPKWEJM4SZAFPR5MQ2OMHERH5LTU53",
+       "32-3YX7NNOYPE", "7LKCFWYGBTGPBCNWSRJWSMHTH4", "32-7ZZWJ3H6Y2", "3YJJ3SVOESAINFEZLIISTKJ4NI",
+       "32-LBRDDPM7MM", "RAO5FZPOQD4NH2BANERO6A47C4", "32-3NMVUM5J3H",
        /*v1_outbox=*/false, /*sealed=*/5});
 }
 
