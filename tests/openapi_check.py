@@ -1088,13 +1088,13 @@ def citizen_and_operator(c, m, tok):
 
     # -- search -------------------------------------------------------------------------------
     S = "/api/v1/search"
-    r = c.call(m, "GET", S, query=[("q", "lubang"), ("limit", "1")],
+    r = c.call(m, "GET", S, query=[("q", "gela"), ("limit", "1")],
                headers=bearer(tok["admin"]), note="a word inside words, first page")
     cursor = r.json().get("next_cursor") if r and r.status == 200 else None
     if not cursor:
         c.fail(f"GET {S}: a page of 1 of several matches has no next_cursor")
     else:
-        c.call(m, "GET", S, query=[("q", "lubang"), ("limit", "1"), ("cursor", cursor)],
+        c.call(m, "GET", S, query=[("q", "gela"), ("limit", "1"), ("cursor", cursor)],
                headers=bearer(tok["admin"]), note="next page")
     c.call(m, "GET", S, query=[("q", "rahasia")], headers=bearer(tok["admin"]),
            note="a confidential case, for its admin")
@@ -1103,7 +1103,7 @@ def citizen_and_operator(c, m, tok):
                                ("region_code", "32.04"), ("agency", "dinas-pu"),
                                ("overdue", "false"), ("limit", "50")],
            headers=bearer(tok["admin"]), note="every filter")
-    c.call(m, "GET", S, query=[("q", "lubang"), ("format", "csv"), ("limit", "1")],
+    c.call(m, "GET", S, query=[("q", "gelap"), ("format", "csv"), ("limit", "1")],
            headers=bearer(tok["auditor"]), note="csv, a page with a next one")
     c.call(m, "GET", S, query=[("q", "lubang"), ("format", "json")],
            headers=bearer(tok["liaison"]), note="liaison")
