@@ -3,7 +3,7 @@
 # CONFIDENTIAL_EVERY confidential), then GET /api/v1/search latency, one client at a time (wrk
 # -c1), for an admin (the index plus the sealed confidential cases it may read) and an auditor
 # (the index only), for a few kinds of query; the index's size; and how long the migration to
-# schema 8 takes to build the index for all those cases.
+# schema 9 takes to build the index for all those cases.
 #
 #   bench/search.sh [BUILD_DIR]     BUILD_DIR holds node/lapor-node (default: build/). Builds nothing.
 #
