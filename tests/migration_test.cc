@@ -94,7 +94,7 @@ TEST(MigrationTest, Schema5FolderOpensKeepsEverythingAndContinues) {
   EXPECT_NE(fsck.output.find("8 events, 4 cases"), std::string::npos) << fsck.output;
 }
 
-// The folders written by the releases of schemas 1 to 4, 6 and 7 were all made by
+// The folders written by the releases of schemas 1 to 4 and 6 to 8 were all made by
 // tests/fixtures/make_fixture.sh: the same operators, four complaints and six actions.
 struct OldFolder {
   std::string name;
@@ -299,6 +299,15 @@ TEST(MigrationTest, Schema7FolderOpensKeepsEverythingAndContinues) {
        "lpt_JAK6HDLE4UXAZIGBNMPM4M663YMZQGG5", "lpt_QTGPKWEJM4SZAFPR5MQ2OMHERH5LTU53",
        "32-3YX7NNOYPE", "7LKCFWYGBTGPBCNWSRJWSMHTH4", "32-7ZZWJ3H6Y2", "3YJJ3SVOESAINFEZLIISTKJ4NI",
        "32-LBRDDPM7MM", "RAO5FZPOQD4NH2BANERO6A47C4", "32-3NMVUM5J3H",
+       /*v1_outbox=*/false, /*sealed=*/5});
+}
+
+TEST(MigrationTest, Schema8FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-8-node-32", "lpt_SVDSJZF62MBHJI264JUWKMYWA4GTOFHF",
+       "lpt_IB53YG3TQOSALCJQTTVB5VG4SPSLC4O2", "lpt_XDJ4S6PZACUU3W5AMYHXESFWFTFEWVDA",
+       "32-VPWWWF66W4", "2WF5HUA5HR54U3VAAFG6AZ2B4Y", "32-F5YO75HWU4", "IR2YQ7KFQR47N3QMLHHOFFCHT4",
+       "32-JJK67NOTEC", "HJSOGH2ORYT4L42RN6Y535EOZY", "32-MHV66W5TMF",
        /*v1_outbox=*/false, /*sealed=*/5});
 }
 
