@@ -81,7 +81,7 @@ bool MayReadWholeAccessRecord(const Credentials& who) {
 
 bool FilterTouchesContent(const storage::CaseFilter& filter) {
   return !filter.agency.empty() || !filter.category.empty() || !filter.region_code.empty() ||
-         !filter.report_type.empty() || !filter.words.empty();
+         !filter.report_type.empty();
 }
 
 }  // namespace lapor::node

@@ -1,14 +1,10 @@
 #include "node/operator_router.h"
 
-#include <iterator>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <vector>
 
 #include "crypto/encoding.h"
 #include "node/api_codec.h"
 #include "node/citizen_router.h"
-#include "node/csv.h"
 #include "protocol/envelope.h"
 #include "protocol/lifecycle.h"
 
@@ -23,11 +19,6 @@ bool OperatorRouter::Handle(const Request& req, const Reply& reply) {
       segments[2] == "access-log") {
     if (m != "GET") return Fail(reply, Status::MethodNotAllowed("use GET"));
     return AccessLog(req, "", reply);
-  }
-  if (segments.size() == 3 && segments[0] == "api" && segments[1] == "v1" &&
-      segments[2] == "search") {
-    if (m != "GET") return Fail(reply, Status::MethodNotAllowed("use GET"));
-    return Search(req, reply);
   }
   if (!IsComplaintsPath(req)) return false;
   if (segments.size() == 3) {
@@ -48,124 +39,55 @@ bool OperatorRouter::Handle(const Request& req, const Reply& reply) {
   return false;
 }
 
-namespace {
-
-// The list's filters and paging (status, report_type, category, region_code, agency, overdue,
-// limit, cursor) from the query; the error names the parameter.
-Status ParseCaseFilter(QueryMap& qs, storage::CaseFilter* filter) {
-  filter->status = qs["status"];
-  if (!filter->status.empty() && !protocol::IsValidStatus(filter->status)) {
-    return Status::InvalidArgument("unknown status", "status");
-  }
-  filter->report_type = qs["report_type"];
-  if (!filter->report_type.empty() && !protocol::IsValidReportType(filter->report_type)) {
-    return Status::InvalidArgument("unknown report type", "report_type");
-  }
-  filter->category = qs["category"];
-  filter->region_code = qs["region_code"];
-  filter->agency = qs["agency"];
-  if (!qs["overdue"].empty()) {
-    if (qs["overdue"] != "true" && qs["overdue"] != "false") {
-      return Status::InvalidArgument("must be true or false", "overdue");
-    }
-    filter->overdue = qs["overdue"] == "true";
-  }
-  if (!qs["limit"].empty()) {
-    uint64_t limit = 0;
-    if (!ParseDecimal(qs["limit"], &limit) || limit < 1 || limit > 500) {
-      return Status::InvalidArgument("must be an integer 1-500", "limit");
-    }
-    filter->limit = static_cast<int>(limit);
-  }
-  if (!qs["cursor"].empty()) {
-    if (!ParseDecimal(qs["cursor"], &filter->before_ref) || filter->before_ref == 0 ||
-        filter->before_ref > static_cast<uint64_t>(INT64_MAX)) {
-      return Status::InvalidArgument("not a cursor from next_cursor", "cursor");
-    }
-  }
-  return Status::Ok();
-}
-
-// The cursor of the page after `items` (a full page), or nullopt at the end.
-std::optional<std::string> NextCursor(const std::vector<ListedCase>& items, int limit) {
-  // The store pages by its key; nothing comes before key 0.
-  if (static_cast<int>(items.size()) == limit && !items.empty() &&
-      CaseRef(items.back().state) > 0) {
-    return std::to_string(CaseRef(items.back().state));
-  }
-  return std::nullopt;
-}
-
-json ItemsJson(const std::vector<ListedCase>& items, int64_t now_ms) {
-  json arr = json::array();
-  for (const auto& c : items) arr.push_back(StateJson(c.state, now_ms, c.access));
-  return arr;
-}
-
-// The CSV export's columns: fields of a listed case as StateJson shows it to the caller.
-constexpr const char* kCsvColumns[] = {"tracking_id", "status",     "report_type", "category",
-                                       "region_code", "agency",     "title",       "confidential",
-                                       "created_at",  "updated_at", "due_at",      "due_kind",
-                                       "overdue",     "escalated",  "owner_node"};
-
-std::string ItemsCsv(const std::vector<ListedCase>& items, int64_t now_ms) {
-  std::vector<std::string> header(std::begin(kCsvColumns), std::end(kCsvColumns));
-  std::string out = CsvRow(header);
-  for (const auto& c : items) {
-    const json j = StateJson(c.state, now_ms, c.access);
-    std::vector<std::string> row;
-    for (const char* col : kCsvColumns) {
-      const json& v = j.at(col);
-      row.push_back(v.is_null() ? "" : v.is_string() ? v.get<std::string>() : v.dump());
-    }
-    out += CsvRow(row);
-  }
-  return out;
-}
-
-}  // namespace
-
 bool OperatorRouter::List(const Request& req, const Reply& reply) {
   auto q = Query(req, {"status", "report_type", "category", "region_code", "agency", "overdue",
                        "limit", "cursor"});
   if (!q.ok()) return Fail(reply, q.status());
   storage::CaseFilter filter;
-  if (Status s = ParseCaseFilter(*q, &filter); !s.ok()) return Fail(reply, s);
+  auto& qs = *q;
+  filter.status = qs["status"];
+  if (!filter.status.empty() && !protocol::IsValidStatus(filter.status)) {
+    return Fail(reply, Status::InvalidArgument("unknown status", "status"));
+  }
+  filter.report_type = qs["report_type"];
+  if (!filter.report_type.empty() && !protocol::IsValidReportType(filter.report_type)) {
+    return Fail(reply, Status::InvalidArgument("unknown report type", "report_type"));
+  }
+  filter.category = qs["category"];
+  filter.region_code = qs["region_code"];
+  filter.agency = qs["agency"];
+  if (!qs["overdue"].empty()) {
+    if (qs["overdue"] != "true" && qs["overdue"] != "false") {
+      return Fail(reply, Status::InvalidArgument("must be true or false", "overdue"));
+    }
+    filter.overdue = qs["overdue"] == "true";
+  }
+  if (!qs["limit"].empty()) {
+    uint64_t limit = 0;
+    if (!ParseDecimal(qs["limit"], &limit) || limit < 1 || limit > 500) {
+      return Fail(reply, Status::InvalidArgument("must be an integer 1-500", "limit"));
+    }
+    filter.limit = static_cast<int>(limit);
+  }
+  if (!qs["cursor"].empty()) {
+    if (!ParseDecimal(qs["cursor"], &filter.before_ref) || filter.before_ref == 0 ||
+        filter.before_ref > static_cast<uint64_t>(INT64_MAX)) {
+      return Fail(reply, Status::InvalidArgument("not a cursor from next_cursor", "cursor"));
+    }
+  }
   auto who = ReadCredentials(service_, req, "");
   if (!who.ok()) return Fail(reply, who.status());
   auto items = service_->List(filter, *who);
   if (!items.ok()) return Fail(reply, items.status());
-  auto next = NextCursor(*items, filter.limit);
-  return Send(reply, 200,
-              {{"items", ItemsJson(*items, req.now_ms)},
-               {"next_cursor", next ? json(*next) : json(nullptr)}});
-}
-
-bool OperatorRouter::Search(const Request& req, const Reply& reply) {
-  auto q = Query(req, {"q", "status", "report_type", "category", "region_code", "agency", "overdue",
-                       "limit", "cursor", "format"});
-  if (!q.ok()) return Fail(reply, q.status());
-  storage::CaseFilter filter;
-  if (Status s = ParseCaseFilter(*q, &filter); !s.ok()) return Fail(reply, s);
-  const std::string format = (*q)["format"].empty() ? "json" : (*q)["format"];
-  if (format != "json" && format != "csv") {
-    return Fail(reply, Status::InvalidArgument("must be json or csv", "format"));
+  json arr = json::array();
+  for (const auto& c : *items) arr.push_back(StateJson(c.state, req.now_ms, c.access));
+  json next = nullptr;
+  // The store pages by its key; nothing comes before key 0.
+  if (static_cast<int>(items->size()) == filter.limit && !items->empty() &&
+      CaseRef(items->back().state) > 0) {
+    next = std::to_string(CaseRef(items->back().state));
   }
-  auto who = ReadCredentials(service_, req, "");
-  if (!who.ok()) return Fail(reply, who.status());
-  auto items = service_->Search((*q)["q"], filter, *who);
-  if (!items.ok()) return Fail(reply, items.status());
-  auto next = NextCursor(*items, filter.limit);
-  if (format == "json") {
-    return Send(reply, 200,
-                {{"items", ItemsJson(*items, req.now_ms)},
-                 {"next_cursor", next ? json(*next) : json(nullptr)}});
-  }
-  Response r = RawResponse(200, ItemsCsv(*items, req.now_ms), kCsvContentType, "no-store");
-  // The next page's cursor, as next_cursor in JSON (absent on the last page).
-  if (next) r.headers.emplace_back("X-Next-Cursor", *next);
-  reply(std::move(r));
-  return true;
+  return Send(reply, 200, {{"items", arr}, {"next_cursor", next}});
 }
 
 bool OperatorRouter::Act(const Request& req, const std::string& case_id, const Reply& reply) {

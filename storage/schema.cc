@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "lapor/v1/event.pb.h"
-#include "storage/case_text.h"
 #include "storage/store.h"
 
 namespace lapor::storage {
@@ -187,14 +186,6 @@ CREATE TABLE dead_letter(
   reason TEXT NOT NULL);
 CREATE INDEX dead_letter_by_destination ON dead_letter(destination);
 )sql",
-    // 8 -> 9: search (storage/case_text.h). The title and description of every public case, in
-    // an FTS5 table with the trigram tokenizer (it matches any run of 3 characters or more, so
-    // "lubang" finds "berlubang"), filled from the stored submissions (IndexStoredCases); and an
-    // index of the sealed content rows (confidential cases), which search opens instead.
-    R"sql(
-CREATE VIRTUAL TABLE case_text USING fts5(title, description, tokenize = 'trigram');
-CREATE INDEX sealed_content ON sealed(kind, case_ref) WHERE kind = 'content';
-)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -281,7 +272,6 @@ Status Migrate(Connection* db) {
       LAPOR_RETURN_IF_ERROR(db->Exec(kMigrations[v]));
       if (v == 3) LAPOR_RETURN_IF_ERROR(AddOwnersToStates(db));
       if (v == 6) LAPOR_RETURN_IF_ERROR(DateMovedOutboxRows(db));
-      if (v == 8) LAPOR_RETURN_IF_ERROR(IndexStoredCases(db));
     }
     return db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   });

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "crypto/merkle.h"
-#include "storage/case_text.h"
 #include "storage/schema.h"
 #include "storage/sqlite.h"
 #include "storage/sqlite_store.h"
@@ -99,89 +98,34 @@ Result<std::vector<StoredEvent>> SqliteStore::CaseEvents(uint64_t case_ref) {
   });
 }
 
-namespace {
-
-// The WHERE conditions of a CaseFilter's fields on `cases` (alias c), its cursor on `key` (the
-// column the query orders by) and its limit, bound in the order they were added.
-class FilterSql {
- public:
-  FilterSql(const CaseFilter& f, const std::string& key) : f_(f) {
-    add("c.status", f.status);
-    add("c.report_type", f.report_type);
-    add("c.category", f.category);
-    add("c.region_code", f.region_code);
-    add("c.agency", f.agency);
-    if (f.overdue.has_value()) {
-      where_ += *f.overdue ? " AND c.due_ms > 0 AND c.due_ms < ?"
-                           : " AND NOT (c.due_ms > 0 AND c.due_ms < ?)";
-    }
-    if (f.before_ref > 0) where_ += " AND " + key + " < ?";
-  }
-  const std::string& where() const { return where_; }
-  // Binds the filter's values from parameter `first` on, then the limit.
-  void Bind(Statement* st, int first) const {
-    int i = first;
-    for (const auto& v : text_) st->Bind(i++, v);
-    if (f_.overdue.has_value()) st->Bind(i++, f_.now_ms);
-    if (f_.before_ref > 0) st->Bind(i++, static_cast<int64_t>(f_.before_ref));
-    st->Bind(i++, static_cast<int64_t>(f_.limit));
-  }
-
- private:
-  void add(const std::string& col, const std::string& v) {
-    if (v.empty()) return;
-    where_ += " AND " + col + " = ?";
-    text_.push_back(v);
-  }
-  const CaseFilter& f_;
-  std::string where_;
-  std::vector<std::string> text_;
-};
-
-}  // namespace
-
 Result<std::vector<v1::CaseState>> SqliteStore::ListCases(const CaseFilter& f) {
   using R = std::vector<v1::CaseState>;
   return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
-    if (f.words.empty()) {
-      FilterSql sql(f, "c.ref");
-      auto st = db->Cached("SELECT c.state FROM cases c WHERE 1" + sql.where() +
-                           " ORDER BY c.ref DESC LIMIT ?");
-      if (!st.ok()) return st.status();
-      sql.Bind(*st, 1);
-      return ReadStates(*st);
+    std::string sql = "SELECT state FROM cases WHERE 1";
+    std::vector<std::string> text;
+    auto add = [&](const std::string& col, const std::string& v) {
+      if (v.empty()) return;
+      sql += " AND " + col + " = ?";
+      text.push_back(v);
+    };
+    add("status", f.status);
+    add("report_type", f.report_type);
+    add("category", f.category);
+    add("region_code", f.region_code);
+    add("agency", f.agency);
+    if (f.overdue.has_value()) {
+      sql += *f.overdue ? " AND due_ms > 0 AND due_ms < ?" : " AND NOT (due_ms > 0 AND due_ms < ?)";
     }
-    // The index drives (CROSS JOIN keeps it outside): FTS5 yields its matches by rowid, newest
-    // first, from the cursor on, and each is looked up in `cases` for the other conditions.
-    FilterSql sql(f, "case_text.rowid");
-    auto st = db->Cached(
-        "SELECT c.state FROM case_text CROSS JOIN cases c ON c.ref = case_text.rowid "
-        "WHERE case_text MATCH ?" +
-        sql.where() + " ORDER BY case_text.rowid DESC LIMIT ?");
+    if (f.before_ref > 0) sql += " AND ref < ?";
+    sql += " ORDER BY ref DESC LIMIT ?";
+    auto st = db->Cached(sql);
     if (!st.ok()) return st.status();
-    (*st)->Bind(1, MatchExpression(f.words));
-    sql.Bind(*st, 2);
+    int i = 1;
+    for (const auto& v : text) (*st)->Bind(i++, v);
+    if (f.overdue.has_value()) (*st)->Bind(i++, f.now_ms);
+    if (f.before_ref > 0) (*st)->Bind(i++, static_cast<int64_t>(f.before_ref));
+    (*st)->Bind(i++, static_cast<int64_t>(f.limit));
     return ReadStates(*st);
-  });
-}
-
-Result<std::vector<std::pair<v1::CaseState, std::string>>> SqliteStore::ListSealedContent(
-    const CaseFilter& f) {
-  using R = std::vector<std::pair<v1::CaseState, std::string>>;
-  return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
-    FilterSql sql(f, "s.case_ref");
-    auto st = db->Cached(
-        "SELECT c.state, s.ciphertext FROM sealed s INDEXED BY sealed_content "
-        "CROSS JOIN cases c ON c.ref = s.case_ref WHERE s.kind = 'content'" +
-        sql.where() + " ORDER BY s.case_ref DESC LIMIT ?");
-    if (!st.ok()) return st.status();
-    sql.Bind(*st, 1);
-    R out;
-    LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
-      out.emplace_back(ParseState(row.Blob(0)), row.Blob(1));
-      return true;
-    }));
-    return out;
   });
 }
 

@@ -16,7 +16,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -33,7 +32,7 @@ inline constexpr char kStatsMetaPrefix[] = "stats:";
 inline constexpr char kRestoredMetaKey[] = "restored_from_backup";
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 8;
 
 // Storage keys of cases that another node opened start here (a node's own cases are keyed by the
 // seq of their first event, which is far below).
@@ -218,16 +217,9 @@ struct OperatorChange {
   std::string change, detail;
 };
 
-// The search index (SQLite FTS5, trigram tokenizer) matches runs of 3 characters or more.
-inline constexpr size_t kMinSearchWordChars = 3;
-
 struct CaseFilter {
   std::string status, report_type, category, region_code, agency;
   std::optional<bool> overdue;  // relative to now_ms
-  // Full text: every word occurs (case-insensitively, anywhere, even inside a longer word) in the
-  // case's title or description, as the search index holds them (public cases only: see
-  // ListCases). Each word has at least kMinSearchWordChars characters.
-  std::vector<std::string> words;
   int64_t now_ms = 0;
   uint64_t before_ref = 0;  // cursor: only cases with first_seq < before_ref (0 = no cursor)
   int limit = 50;
@@ -329,16 +321,7 @@ class CaseIndex {
   virtual Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) = 0;
   // This node's own events of a case, in seq order.
   virtual Result<std::vector<StoredEvent>> CaseEvents(uint64_t case_ref) = 0;
-  // Newest first (by key), at most filter.limit. With filter.words, only cases whose title and
-  // description the search index holds: the submissions of public cases, this node's and those
-  // it received (never a confidential case's content, which is kept sealed; see
-  // ListSealedContent).
   virtual Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& filter) = 0;
-  // The cases whose sealed content (kind "content": a confidential case's submission) this node
-  // holds, with that ciphertext, newest first, under the filter's fields other than `words`
-  // (the caller opens and matches them). An erasure of the content removes a case from it.
-  virtual Result<std::vector<std::pair<v1::CaseState, std::string>>> ListSealedContent(
-      const CaseFilter& filter) = 0;
   // Cases whose deadline (due_ms or auto_complete_at_ms) is at or before `now_ms`.
   virtual Result<std::vector<v1::CaseState>> DueCases(int64_t now_ms, int limit) = 0;
   virtual Status ScanCases(const std::function<bool(const v1::CaseState&)>& fn) = 0;

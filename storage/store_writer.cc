@@ -3,8 +3,6 @@
 #include <chrono>
 #include <utility>
 
-#include "storage/case_text.h"
-
 namespace lapor::storage {
 
 StoreWriter::StoreWriter(std::unique_ptr<Connection> db) : db_(std::move(db)) {
@@ -98,12 +96,6 @@ Status StoreWriter::Apply(const Write& w) {
         .Bind(10, w.track_deadlines ? s.auto_complete_at_ms() : 0)
         .BindBlob(11, blob);
     LAPOR_RETURN_IF_ERROR((*up)->Run());
-    // The case's first event (its submission) is indexed for search with it. Only a write that
-    // brings the first event parses its envelope.
-    if (s.event_count() == 1 && !s.confidential() && w.kind != Write::Kind::kBookkeeping) {
-      LAPOR_RETURN_IF_ERROR(IndexSubmission(
-          db_.get(), ref, w.kind == Write::Kind::kOwn ? e.envelope : w.foreign.envelope));
-    }
   }
 
   for (const auto& kind : w.erase) LAPOR_RETURN_IF_ERROR(Erase(ref, w.state.case_id(), kind));
@@ -185,8 +177,6 @@ Status StoreWriter::Apply(const Write& w) {
 
 Status StoreWriter::Erase(uint64_t ref, const std::string& case_id, const std::string& kind) {
   const bool content = kind == "content";
-  // The search index holds no sealed content; whatever it holds of an erased case's content goes.
-  if (content) LAPOR_RETURN_IF_ERROR(UnindexCase(db_.get(), ref));
   LAPOR_RETURN_IF_ERROR(db_->Run(
       content ? "DELETE FROM sealed WHERE case_ref = ? AND (kind = 'content' OR kind LIKE 'note:%')"
               : "DELETE FROM sealed WHERE case_ref = ? AND kind = 'reporter'",

@@ -95,10 +95,9 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
     auto store = std::move(*Store::Open(path_));
     ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
   }
-  // Make it a version-1 database: without the tables of migrations 2 to 9, and with the v1 outbox
+  // Make it a version-1 database: without the tables of migrations 2 to 8, and with the v1 outbox
   // (destination, seq) holding one row.
   ExecRaw(path_,
-          "DROP TABLE case_text; DROP INDEX sealed_content; "
           "DROP TABLE tree_nodes; DROP TABLE checkpoints; DROP TABLE witnessed; DROP TABLE alerts; "
           "DROP TABLE foreign_events; DROP TABLE delivery; DROP TABLE received; "
           "DROP TABLE leaf_tiles; DROP TABLE access_log; DROP TABLE operator_changes; "
@@ -327,104 +326,6 @@ TEST_F(StoreTest, CommitsEventStateSealedAndOutboxTogether) {
   EXPECT_TRUE(store->EraseSealed(0, "reporter").ok());
   EXPECT_FALSE(store->GetSealed(0, "reporter")->has_value());
   EXPECT_EQ(store->EraseSealed(0, "reporter").code(), Status::Code::kNotFound);
-}
-
-// A case's submission (an envelope the writer parses), as its first write.
-Write Submission(uint64_t seq, const std::string& case_id, const std::string& title,
-                 const std::string& description, bool confidential) {
-  v1::Event ev;
-  ev.set_type(v1::EVENT_SUBMITTED);
-  ev.set_seq(seq);
-  ev.set_case_id(case_id);
-  auto* sub = ev.mutable_submission();
-  sub->set_confidential(confidential);
-  if (confidential) {
-    sub->set_content_commitment("commitment");  // the content travels sealed
-  } else {
-    sub->set_title(title);
-    sub->set_description(description);
-  }
-  v1::Envelope env;
-  env.set_payload(ev.SerializeAsString());
-  Write w = MakeWrite(seq, case_id, seq);
-  w.event.envelope = env.SerializeAsString();
-  w.event.hash = crypto::Sha256(w.event.envelope);
-  w.state.set_event_count(1);
-  w.state.set_confidential(confidential);
-  if (confidential) w.sealed.push_back({"content", "sealed-" + title});
-  return w;
-}
-
-std::vector<std::string> Found(Store* store, std::vector<std::string> words) {
-  CaseFilter f;
-  f.words = std::move(words);
-  std::vector<std::string> ids;
-  auto listed = store->ListCases(f);
-  EXPECT_TRUE(listed.ok()) << listed.status().ToString();
-  if (!listed.ok()) return ids;
-  for (const auto& s : *listed) ids.push_back(s.case_id());
-  return ids;
-}
-
-// The search index (schema 9): the title and description of public submissions, own and
-// received, written with them; words found inside words and in any case; never a confidential
-// case's content, whose sealed row ListSealedContent gives until an erasure deletes it; and the
-// migration to schema 9 indexes the cases stored before.
-TEST_F(StoreTest, SearchIndexHoldsPublicSubmissionsOnlyAndFollowsErasure) {
-  {
-    auto store = std::move(*Store::Open(path_));
-    ASSERT_TRUE(
-        store->Enqueue(Submission(0, "32-AAAAAAAAAA", "Jalan berlubang", "Sudah lama.", false))
-            .get()
-            .ok());
-    ASSERT_TRUE(store
-                    ->Enqueue(Submission(1, "32-BBBBBBBBBB", "Pungutan liar",
-                                         "Rahasia di loket berlubang.", true))
-                    .get()
-                    .ok());
-    // A case another node opened, received: indexed under this node's key for it.
-    Write foreign = Submission(0, "33-CCCCCCCCCC", "Jembatan putus", "Tiang BERLUBANG.", false);
-    foreign.kind = Write::Kind::kForeign;
-    foreign.case_ref = kForeignRefBase;
-    foreign.state.set_local_ref(kForeignRefBase);
-    foreign.foreign = {foreign.event.hash, foreign.event.envelope, "33", 0, kForeignRefBase, 1};
-    foreign.after_seq = 2;
-    ASSERT_TRUE(store->Enqueue(std::move(foreign)).get().ok());
-    // Later events of a case add nothing to the index.
-    Write later = MakeWrite(2, "32-AAAAAAAAAA", 0, "terdisposisi");
-    later.state.set_event_count(2);
-    ASSERT_TRUE(store->Enqueue(std::move(later)).get().ok());
-
-    EXPECT_EQ(Found(store.get(), {"lubang"}),
-              (std::vector<std::string>{"33-CCCCCCCCCC", "32-AAAAAAAAAA"}));
-    EXPECT_EQ(Found(store.get(), {"LUBANG", "jalan"}), (std::vector<std::string>{"32-AAAAAAAAAA"}));
-    EXPECT_TRUE(Found(store.get(), {"pungutan"}).empty());
-    EXPECT_TRUE(Found(store.get(), {"loket"}).empty());
-    EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM case_text"), "2");
-    auto sealed = store->ListSealedContent(CaseFilter{});
-    ASSERT_TRUE(sealed.ok());
-    ASSERT_EQ(sealed->size(), 1u);
-    EXPECT_EQ((*sealed)[0].first.case_id(), "32-BBBBBBBBBB");
-    EXPECT_EQ((*sealed)[0].second, "sealed-Pungutan liar");
-    CaseFilter other_status;
-    other_status.status = "terdisposisi";
-    EXPECT_TRUE(store->ListSealedContent(other_status)->empty());
-
-    // An erasure of the content: the sealed row goes, so search opens nothing of it.
-    Write erase = MakeWrite(3, "32-BBBBBBBBBB", 1);
-    erase.state.set_event_count(2);
-    erase.state.set_confidential(true);
-    erase.erase = {"content"};
-    ASSERT_TRUE(store->Enqueue(std::move(erase)).get().ok());
-    EXPECT_TRUE(store->ListSealedContent(CaseFilter{})->empty());
-  }
-  // Back to schema 8 without the index, then opened again: the migration fills it.
-  ExecRaw(path_, "DROP TABLE case_text; DROP INDEX sealed_content; PRAGMA user_version=8");
-  auto store = std::move(*Store::Open(path_));
-  EXPECT_EQ(UserVersion(path_), kSchemaVersion);
-  EXPECT_EQ(Found(store.get(), {"lubang"}),
-            (std::vector<std::string>{"33-CCCCCCCCCC", "32-AAAAAAAAAA"}));
-  EXPECT_TRUE(Found(store.get(), {"pungutan"}).empty());
 }
 
 TEST_F(StoreTest, ConcurrentWritersShareGroupCommitsInQueueOrder) {
