@@ -286,21 +286,23 @@ struct Replicator::Impl {
     return out;
   }
 
-  // Moves the cursor over the settled rows that follow it; the rows settled beyond it are marked
-  // acked in `w` (so a restart does not send them again and the backlog does not count them).
-  void Advance(Sender* s, const std::vector<std::pair<int64_t, bool>>& scanned, storage::Write* w) {
-    size_t i = 0;
-    for (; i < scanned.size(); ++i) {
-      const auto [id, was_settled] = scanned[i];
+  // Moves the cursor over the settled rows that follow it; the rows `newly` settled beyond it
+  // are marked acked in `w` (so a restart does not send them again and the backlog does not count
+  // them).
+  void Advance(Sender* s, const std::vector<std::pair<int64_t, bool>>& scanned,
+               const std::vector<int64_t>& newly, storage::Write* w) {
+    for (const auto& [id, was_settled] : scanned) {
       if (!was_settled && s->settled_ahead.count(id) == 0) break;
       s->cursor = id;
-      s->settled_ahead.erase(id);
     }
-    for (int64_t id : s->settled_ahead) {
+    for (int64_t id : newly) {
       if (id > s->cursor) w->acked_outbox.push_back(id);
     }
-    // The store's flags now say it: the memory keeps only what its commit has not yet.
     s->settled_ahead.erase(s->settled_ahead.begin(), s->settled_ahead.upper_bound(s->cursor));
+    // The store's acked flags say the same once `w` commits: the memory only spares re-sending
+    // rows whose flag is not durable yet, so it stays bounded (at worst a few rows go twice and
+    // are answered as held).
+    if (s->settled_ahead.size() > 65536) s->settled_ahead.clear();
   }
 
   void Run(Sender* s) {
@@ -347,12 +349,12 @@ struct Replicator::Impl {
       if (sent.ok()) {
         storage::Write w;
         w.kind = storage::Write::Kind::kBookkeeping;
-        bool progress = false;
+        std::vector<int64_t> newly;  // settled by this batch
         for (size_t i = 0; i < rows->size(); ++i) {
           const auto& r = (*rows)[i];
           if (sent->settled[i]) {
             s->settled_ahead.insert(r.id);
-            progress = true;
+            newly.push_back(r.id);
             continue;
           }
           auto deferred = sent->deferred.find(r.id);
@@ -367,10 +369,10 @@ struct Replicator::Impl {
               s->destination, r.id, now - r.created_ms, deferred->second);
           w.dead_letters.push_back({r.id, deferred->second, now});
           s->settled_ahead.insert(r.id);
-          progress = true;
+          newly.push_back(r.id);
         }
-        if (progress) {
-          Advance(s, scanned, &w);
+        if (!newly.empty()) {
+          Advance(s, scanned, newly, &w);
           s->relayed = std::max(s->relayed, s->cursor);
           s->row.last_success_ms = now;
           s->row.failing_since_ms = 0;
