@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     }
     return batch.SerializeAsString();
   };
-  std::atomic<long> applied{0}, batches{0}, failed{0};
+  std::atomic<long> applied{0}, deferred{0}, batches{0}, failed{0};
   auto send = [&](const std::string& body) {
     auto auth = lapor::federation::SignRequest(key33, "33", "32", "POST", "/federation/v1/events",
                                                body, lapor::Clock::Real()->NowMs());
@@ -148,7 +148,10 @@ int main(int argc, char** argv) {
       return;
     }
     ++batches;
-    for (const auto& item : result.items()) applied += item.result() == v1::ITEM_APPLIED;
+    for (const auto& item : result.items()) {
+      applied += item.result() == v1::ITEM_APPLIED;
+      deferred += item.result() == v1::ITEM_DEFERRED;  // the node was busy: a real sender resends
+    }
   };
 
   std::vector<WrkResult> a, b;
@@ -187,10 +190,11 @@ int main(int argc, char** argv) {
   const double ratio = median(b99) / std::max(1e-9, median(a99));
   std::printf(
       "BENCH_BATCH rounds=%d p50_a_ms=%.2f p50_b_ms=%.2f p99_a_ms=%.2f p99_b_ms=%.2f "
-      "p99_ratio=%.3f rps_a=%.0f rps_b=%.0f batches=%ld items_applied=%ld batch_items_per_s=%.0f "
+      "p99_ratio=%.3f rps_a=%.0f rps_b=%.0f batches=%ld items_applied=%ld items_deferred=%ld "
+      "batch_items_per_s=%.0f "
       "goal=%s\n",
       rounds, median(a50), median(b50), median(a99), median(b99), ratio, median(arps), median(brps),
-      batches.load(), applied.load(), applied.load() / std::max(1e-9, busy_s),
+      batches.load(), applied.load(), deferred.load(), applied.load() / std::max(1e-9, busy_s),
       ratio <= 1.2 ? "met" : "missed");
   int stopped = 0;
   for (const auto& j : f.jurisdictions()) stopped |= f.node(j).Stop();

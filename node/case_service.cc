@@ -435,6 +435,8 @@ void CaseService::Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done)
 
 void CaseService::Sequence(std::string case_id, Draft draft, const Prepare& prepare,
                            Done<v1::CaseState> done) {
+  last_local_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                       std::memory_order_relaxed);
   if (case_id.empty()) return SequenceNew(std::move(draft), std::move(done));
   // An existing case: its next event chains onto the hash of the previous one, so the checks,
   // the seq, the signature and the in-flight state are all decided under the lock, against the

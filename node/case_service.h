@@ -137,6 +137,14 @@ struct CaseServiceOptions {
   std::function<void()> on_admin_erasure;
   // The hub: the most bytes one member may have waiting in the hub's outbox for relay.
   int64_t relay_backlog_max_bytes = 64LL << 20;
+  // While this node serves local requests (one within the last 250 ms), a federation batch
+  // works at most this share of the time: after each chunk it pauses for its work time times
+  // (1 / share - 1), so a large batch cannot take the CPU and the disk from citizens and
+  // operators. 1 turns pacing off.
+  double receive_busy_share = 0.1;
+  // How long one batch may take: past it, the rest of the batch is answered "deferred" and comes
+  // again in the sender's next delivery (keep it below the senders' request_timeout_ms).
+  int64_t receive_batch_max_ms = 5000;
 };
 
 // An agency name as the API accepts it (a-z, 0-9, '.', '_', '-', at most 64); empty is allowed.
@@ -387,6 +395,10 @@ class CaseService : public federation::OwnLog {
   std::string behind_ LAPOR_GUARDED_BY(seq_mu_);  // see SetLogBehind
   // Writes queued and seqs taken whose callback has not finished (ResumeWrites waits for none).
   std::atomic<int64_t> unsettled_{0};
+  // When a local request last asked for the sequencing lock (steady clock, ns): a batch paces
+  // itself while local requests come (CaseServiceOptions::receive_busy_share).
+  std::atomic<int64_t> last_local_ns_{0};
+  class ReceivePacer;
 };
 
 }  // namespace lapor::node

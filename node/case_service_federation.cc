@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <future>
+#include <thread>
 #include <map>
 #include <set>
 
@@ -36,6 +38,39 @@ std::vector<std::string> WalkChain(
 }
 
 }  // namespace
+
+// Paces one batch's work while local requests come, and bounds its length. Step() closes a
+// stretch of work and, if a local request asked for the sequencing lock within the last 250 ms,
+// pauses for that stretch's length times (1 / share - 1), never past the batch's deadline;
+// Expired() says the deadline has passed (the rest of the batch waits for the sender's next
+// try). Called with no lock held.
+class CaseService::ReceivePacer {
+ public:
+  ReceivePacer(const std::atomic<int64_t>* last_local_ns, double share, int64_t max_ms)
+      : last_local_ns_(last_local_ns),
+        factor_(share >= 1 || share <= 0 ? 0 : 1 / share - 1),
+        since_(Clock::now()),
+        deadline_(since_ + std::chrono::milliseconds(max_ms)) {}
+
+  void Step() {
+    const auto now = Clock::now();
+    const auto busy_since =
+        Clock::time_point(Clock::duration(last_local_ns_->load(std::memory_order_relaxed)));
+    if (factor_ > 0 && now - busy_since < std::chrono::milliseconds(250) && now < deadline_) {
+      const auto pause = std::chrono::duration_cast<Clock::duration>((now - since_) * factor_);
+      std::this_thread::sleep_for(std::min(pause, deadline_ - now));
+    }
+    since_ = Clock::now();
+  }
+  bool Expired() const { return Clock::now() >= deadline_; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  const std::atomic<int64_t>* last_local_ns_;
+  const double factor_;
+  Clock::time_point since_;
+  const Clock::time_point deadline_;
+};
 
 Result<std::vector<storage::StoredEvent>> CaseService::History(const v1::CaseState& s) {
   const uint64_t ref = CaseRef(s);
@@ -230,9 +265,20 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   log.required = require_proofs;
   // Every envelope's own checks (parsing, its one signature, the sender's inclusion proof) run
   // here, before the sequencing lock: local submissions wait only for what needs the case state.
+  // The first chunk is always decided, so a sender always makes progress; past the deadline the
+  // rest of the batch is deferred, checked or not.
+  ReceivePacer pacer(&last_local_ns_, opt_.receive_busy_share, opt_.receive_batch_max_ms);
   std::vector<std::optional<federation::Decision>> checked(batch.items_size());
+  int until = batch.items_size();  // items past this one are deferred: the batch ran out of time
   if (auto m = manifest()) {
     for (int i = 0; i < batch.items_size(); ++i) {
+      if (i > 0 && i % kReceiveItemsPerLock == 0) {
+        pacer.Step();
+        if (pacer.Expired()) {
+          until = i;
+          break;
+        }
+      }
       if (batch.items(i).has_envelope()) {
         checked[i] = federation::CheckEnvelope(sender, log, *m, batch.items(i).envelope());
       }
@@ -305,9 +351,20 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
         MutexLock l(join->mu);
         join->durable.Wait(l, [&]() LAPOR_REQUIRES(join->mu) { return join->left <= 1; });
       }
+      pacer.Step();
+      if (pacer.Expired()) until = std::min(until, i);
       lock.Lock();
     }
     const auto& item = batch.items(i);
+    if (i >= until) {
+      auto* r = result.add_items();
+      r->set_outbox_id(item.outbox_id());
+      r->set_result(v1::ITEM_DEFERRED);
+      r->set_reason("node " + opt_.node_id +
+                    " is busy: the rest of this batch waits for the next delivery");
+      all_settled = false;
+      continue;
+    }
     const std::string case_id = ItemCaseId(item, checked[i]);
     if (!case_id.empty() && (deferred_cases.count(case_id) != 0 || not_party.count(case_id) != 0)) {
       auto* r = result.add_items();

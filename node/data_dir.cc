@@ -280,6 +280,8 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.dead_letter_after_ms = j.value("dead_letter_after_ms", c.dead_letter_after_ms);
     c.outbox_retention_days = j.value("outbox_retention_days", c.outbox_retention_days);
     c.relay_backlog_max_bytes = j.value("relay_backlog_max_bytes", c.relay_backlog_max_bytes);
+    c.receive_busy_share = j.value("receive_busy_share", c.receive_busy_share);
+    c.receive_batch_max_ms = j.value("receive_batch_max_ms", c.receive_batch_max_ms);
     c.request_timeout_ms = j.value("request_timeout_ms", c.request_timeout_ms);
     c.stats_interval_ms = j.value("stats_interval_ms", c.stats_interval_ms);
     c.retention_days = j.value("retention_days", c.retention_days);
@@ -302,7 +304,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.retention_days > 36500 || !(c.retention_warn_days >= 0) || c.retention_warn_days > 3650 ||
       c.retention_interval_ms < 10 || c.manifest_validity_ms < 1000 || c.dead_letter_after_ms < 0 ||
       !(c.outbox_retention_days >= 0) || c.outbox_retention_days > 36500 ||
-      c.relay_backlog_max_bytes < (1 << 20)) {
+      c.relay_backlog_max_bytes < (1 << 20) || !(c.receive_busy_share > 0) ||
+      c.receive_busy_share > 1 || c.receive_batch_max_ms < 100 ||
+      c.receive_batch_max_ms > 60000) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

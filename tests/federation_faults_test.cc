@@ -888,5 +888,75 @@ TEST_F(RefusalsTest, AnEventDatedBeforeItsAuthorsEarlierEventIsRefused) {
   EXPECT_TRUE(EventHashes(f_.node("33"), "3301-BACKDATED1", f_.auditor_token("33")).empty());
 }
 
+// A large batch arriving while a node serves its citizens takes a bounded share of the node's
+// time (receive_busy_share) and at most receive_batch_max_ms: what it has not reached by then is
+// deferred, and applied when the sender delivers it again.
+TEST_F(RefusalsTest, ABatchArrivingWhileTheNodeIsBusyTakesItsShareAndTheRestWaits) {
+  constexpr int kItemsPerLock = 16;  // node::kReceiveItemsPerLock: a batch is decided in chunks
+  NodeProcess& n33 = f_.node("33");
+  ASSERT_EQ(n33.Stop(), 0);
+  n33.SetConfig("receive_busy_share", 0.001);
+  n33.SetConfig("receive_batch_max_ms", 300);
+  n33.Start();
+  const crypto::SigningKey key32 = KeyOf("32");
+  const crypto::SigningKey key3301 = KeyOf("33.01");
+  v1::EventBatch batch;
+  batch.set_sender("32");
+  const int64_t t0 = Clock::Real()->NowMs();
+  for (int i = 0; i < 4 * kItemsPerLock; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof(id), "3301-PACED%05d", i);
+    auto* item = batch.add_items();
+    item->set_outbox_id(i + 1);
+    item->set_envelope(SignEvent(key3301, Submission3301(700000 + i, id, t0 + i)));
+  }
+  const std::string body = batch.SerializeAsString();
+  // Citizens file at 33 all the while.
+  std::atomic<bool> stop{false};
+  std::atomic<int> filed{0};
+  std::thread citizens([&] {
+    while (!stop) filed += !File(n33, "33").empty();
+  });
+  ASSERT_TRUE(Eventually("citizens are filing at 33", [&] { return filed > 0; }));
+  HttpResponse r;
+  ASSERT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
+    r = Send("33", key32, "32", body);
+    return r.status != 409;
+  }));
+  stop = true;
+  citizens.join();
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto result = Result(r);
+  ASSERT_EQ(result.items_size(), batch.items_size());
+  // The first chunk is always decided; the node paused after it until the batch's time was up.
+  int applied = 0, waiting = 0;
+  for (const auto& item : result.items()) {
+    if (item.result() == v1::ITEM_APPLIED) {
+      ++applied;
+    } else {
+      ASSERT_EQ(item.result(), v1::ITEM_DEFERRED) << item.reason();
+      EXPECT_NE(item.reason().find("node 33 is busy"), std::string::npos) << item.reason();
+      ++waiting;
+    }
+  }
+  EXPECT_GE(applied, kItemsPerLock);
+  EXPECT_GT(waiting, 0);
+  // Delivered again with no citizens waiting, the batch goes through whole.
+  ASSERT_TRUE(Eventually("33 takes the batch whole", [&] {
+    auto again = Send("33", key32, "32", body);
+    if (again.status != 200) return false;
+    auto res = Result(again);
+    for (const auto& item : res.items()) {
+      if (item.result() == v1::ITEM_DEFERRED) return false;
+    }
+    return true;
+  }));
+  for (int i = 0; i < batch.items_size(); i += kItemsPerLock + 1) {
+    char id[32];
+    std::snprintf(id, sizeof(id), "3301-PACED%05d", i);
+    EXPECT_EQ(EventHashes(n33, id, f_.auditor_token("33")).size(), 1u) << id;
+  }
+}
+
 }  // namespace
 }  // namespace lapor::testing
