@@ -1,5 +1,7 @@
 #include "federation/receive.h"
 
+#include <algorithm>
+
 #include "crypto/crypto.h"
 #include "crypto/merkle.h"
 #include "crypto/note.h"
@@ -8,31 +10,82 @@
 
 namespace lapor::federation {
 
-SenderLog ReadSenderLog(const v1::Manifest* manifest, const std::string& sender,
-                        const v1::EventBatch& batch) {
-  SenderLog log;
-  log.manifest_version = batch.manifest_version();
-  if (batch.checkpoint().empty()) return log;
-  log.present = true;
-  const v1::Member* member = manifest ? protocol::FindNode(*manifest, sender) : nullptr;
-  auto note = crypto::SignedNote::Parse(batch.checkpoint());
+AuthorCheckpoint ReadAuthorCheckpoint(const v1::Manifest* manifest, const std::string& author,
+                                      const std::string& note_bytes, int64_t now_ms) {
+  AuthorCheckpoint cp;
+  const v1::Member* member = manifest ? protocol::FindNode(*manifest, author) : nullptr;
+  auto note = crypto::SignedNote::Parse(note_bytes);
   auto body = note.ok() ? crypto::Checkpoint::ParseBody(note->text)
                         : Result<crypto::Checkpoint>(note.status());
   if (member == nullptr || !body.ok()) {
-    log.status = Status::InvalidArgument("the sender's checkpoint does not parse", "checkpoint");
-    return log;
+    cp.status = Status::InvalidArgument("node " + author + "'s checkpoint does not parse",
+                                        "checkpoint");
+    return cp;
   }
-  bool verified = false;
+  const v1::MemberKey* signer = nullptr;
   for (const auto& key : member->keys()) {
     auto verifier = crypto::NoteVerifier::FromPublicKey(body->origin, key.public_key());
-    verified = verified || (verifier.ok() && crypto::VerifyNote(*note, *verifier).ok());
+    if (verifier.ok() && crypto::VerifyNote(*note, *verifier).ok()) {
+      // Of several keys that signed it, the one in force longest counts.
+      if (signer == nullptr ||
+          (signer->valid_until_ms() != 0 &&
+           (key.valid_until_ms() == 0 || key.valid_until_ms() > signer->valid_until_ms()))) {
+        signer = &key;
+      }
+    }
   }
-  if (!verified) {
-    log.status = Status::PermissionDenied("the sender's checkpoint is not signed by its key");
-    return log;
+  if (signer == nullptr) {
+    cp.status = Status::PermissionDenied("node " + author + "'s checkpoint is not signed by its key");
+    return cp;
   }
-  log.size = body->size;
-  log.root = body->root_hash;
+  if (signer->valid_until_ms() != 0 && now_ms >= signer->valid_until_ms()) {
+    cp.key_retired_ms = signer->valid_until_ms();
+  }
+  if (const v1::Member* hub = protocol::FindNode(*manifest, protocol::kHubNode)) {
+    for (const auto& sig : note->sigs) {
+      for (const auto& key : hub->keys()) {
+        auto witness = crypto::NoteVerifier::FromPublicKey(sig.name, key.public_key(),
+                                                           crypto::kNoteSigCosignatureV1);
+        if (!witness.ok() || witness->key_id != sig.key_id) continue;
+        uint64_t seconds = 0;
+        if (!crypto::VerifyCosignature(*note, *witness, &seconds).ok()) continue;
+        const int64_t ms = static_cast<int64_t>(seconds) * 1000;
+        if (cp.witnessed_ms == 0 || ms < cp.witnessed_ms) cp.witnessed_ms = ms;
+      }
+    }
+  }
+  cp.size = body->size;
+  cp.root = body->root_hash;
+  return cp;
+}
+
+Status CheckpointVouches(const AuthorCheckpoint& cp, const std::string& author,
+                         int64_t event_key_retired_ms) {
+  if (!cp.status.ok()) return cp.status;
+  if (cp.key_retired_ms == 0) return Status::Ok();
+  const int64_t retired =
+      event_key_retired_ms == 0 ? cp.key_retired_ms : std::min(cp.key_retired_ms, event_key_retired_ms);
+  if (cp.witnessed_ms != 0 && cp.witnessed_ms < retired) return Status::Ok();
+  return Status::PermissionDenied(
+      "node " + author + "'s checkpoint is signed by a key retired at " +
+      std::to_string(cp.key_retired_ms) +
+      (cp.witnessed_ms == 0 ? std::string(" and carries no cosignature of the hub")
+                            : " and the hub witnessed it only at " +
+                                  std::to_string(cp.witnessed_ms)) +
+      ": a retired key's events need a checkpoint witnessed before it retired, or one signed by "
+      "a key in force");
+}
+
+SenderLog ReadSenderLog(const v1::Manifest* manifest, const std::string& sender,
+                        const v1::EventBatch& batch, int64_t now_ms) {
+  SenderLog log;
+  log.manifest_version = batch.manifest_version();
+  log.now_ms = now_ms;
+  if (batch.checkpoint().empty()) return log;
+  log.present = true;
+  log.checkpoint = batch.checkpoint();
+  static_cast<AuthorCheckpoint&>(log) = ReadAuthorCheckpoint(manifest, sender, log.checkpoint, now_ms);
+  if (!log.status.ok()) return log;
   for (const auto& p : batch.proofs()) {
     log.proofs[p.leaf_index()] = {p.hashes().begin(), p.hashes().end()};
   }
@@ -40,7 +93,7 @@ SenderLog ReadSenderLog(const v1::Manifest* manifest, const std::string& sender,
 }
 
 Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1::Manifest& m,
-                       const std::string& bytes) {
+                       const std::string& bytes, const v1::InclusionEvidence* evidence) {
   Decision d;
   auto verdict = [&d](Verdict v, std::string reason = {}) {
     d.verdict = v;
@@ -51,7 +104,8 @@ Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1
     return verdict(Verdict::kRejected, s.message());
   }
   const v1::Event& ev = d.event.event;
-  if (Status sig = protocol::VerifyEventEnvelope(m, d.event.envelope, ev); !sig.ok()) {
+  const v1::MemberKey* key = nullptr;
+  if (Status sig = protocol::VerifyEventEnvelope(m, d.event.envelope, ev, &key); !sig.ok()) {
     // A member or key this node's manifest does not list yet (the sender holds a newer one):
     // try again once the manifest has caught up. Otherwise the signature is simply wrong.
     if (log.manifest_version > m.version()) {
@@ -60,25 +114,54 @@ Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1
     }
     return verdict(Verdict::kRejected, sig.message());
   }
-  if (ev.node_id() == sender && log.required) {
-    // The sender's own event: it must be in the sender's log, under the checkpoint it sent.
+  const int64_t key_retired_ms =
+      key->valid_until_ms() != 0 && log.now_ms >= key->valid_until_ms() ? key->valid_until_ms()
+                                                                          : 0;
+  if (!log.required) return verdict(Verdict::kApply);  // fetched by this node itself
+  // The event is in its author's log: proven by the batch's checkpoint for the sender's own
+  // events, by the item's evidence for any other author's.
+  const bool own = ev.node_id() == sender;
+  AuthorCheckpoint relayed;
+  const AuthorCheckpoint* cp = &log;
+  std::vector<std::string> proof;
+  v1::InclusionEvidence keep;
+  if (own) {
     if (!log.present) {
       return verdict(Verdict::kRejected,
                      "no checkpoint and inclusion proof for the sender's event");
     }
     if (!log.status.ok()) return verdict(Verdict::kRejected, log.status.message());
-    auto proof = log.proofs.find(ev.seq());
-    if (proof == log.proofs.end()) {
+    auto p = log.proofs.find(ev.seq());
+    if (p == log.proofs.end()) {
       return verdict(Verdict::kRejected, "no inclusion proof for seq " + std::to_string(ev.seq()));
     }
-    Status included = ev.seq() < log.size
-                          ? crypto::VerifyInclusion(crypto::LeafHash(bytes), ev.seq(), log.size,
-                                                    proof->second, log.root)
-                          : Status::InvalidArgument("seq beyond the checkpoint");
-    if (!included.ok()) {
-      return verdict(Verdict::kRejected, "inclusion proof does not verify: " + included.message());
+    proof = p->second;
+    keep.set_checkpoint(log.checkpoint);
+  } else {
+    if (evidence == nullptr || evidence->checkpoint().empty()) {
+      return verdict(Verdict::kDeferred,
+                     "no proof that the event is in node " + ev.node_id() +
+                         "'s log (its checkpoint and inclusion proof): it waits for a delivery "
+                         "that carries one");
     }
+    relayed = ReadAuthorCheckpoint(&m, ev.node_id(), evidence->checkpoint(), log.now_ms);
+    if (!relayed.status.ok()) return verdict(Verdict::kRejected, relayed.status.message());
+    cp = &relayed;
+    proof.assign(evidence->hashes().begin(), evidence->hashes().end());
+    keep.set_checkpoint(evidence->checkpoint());
   }
+  Status included = ev.seq() < cp->size
+                        ? crypto::VerifyInclusion(crypto::LeafHash(bytes), ev.seq(), cp->size,
+                                                  proof, cp->root)
+                        : Status::InvalidArgument("seq beyond the checkpoint");
+  if (!included.ok()) {
+    return verdict(Verdict::kRejected, "inclusion proof does not verify: " + included.message());
+  }
+  if (Status vouches = CheckpointVouches(*cp, ev.node_id(), key_retired_ms); !vouches.ok()) {
+    return verdict(Verdict::kRejected, vouches.message());
+  }
+  for (auto& h : proof) keep.add_hashes(std::move(h));
+  d.evidence = keep.SerializeAsString();
   return verdict(Verdict::kApply);  // so far: DecideChecked goes on
 }
 
@@ -190,8 +273,9 @@ Decision DecideChecked(Decision checked, const std::string& self, const v1::Mani
 
 Decision DecideEvent(const std::string& self, const std::string& sender, const SenderLog& log,
                      const v1::Manifest& m, const std::string& bytes, const std::string& hash,
-                     ReceiverState* held) {
-  return DecideChecked(CheckEnvelope(sender, log, m, bytes), self, m, bytes, hash, held);
+                     ReceiverState* held, const v1::InclusionEvidence* evidence) {
+  return DecideChecked(CheckEnvelope(sender, log, m, bytes, evidence), self, m, bytes, hash,
+                       held);
 }
 
 }  // namespace lapor::federation

@@ -232,13 +232,22 @@ struct Replicator::Impl {
       }
       item->set_envelope(r.payload);
       uint64_t seq = 0;
-      if (opt.log != nullptr && OwnSeq(r.payload, &seq) && seq < cp.size) {
-        auto proof = crypto::InclusionProof(reader, seq, cp.size);
-        if (!proof.ok()) return proof.status();
-        auto* p = batch.add_proofs();
-        p->set_leaf_index(seq);
-        for (auto& h : *proof) p->add_hashes(std::move(h));
+      if (OwnSeq(r.payload, &seq)) {
+        if (opt.log != nullptr && seq < cp.size) {
+          auto proof = crypto::InclusionProof(reader, seq, cp.size);
+          if (!proof.ok()) return proof.status();
+          auto* p = batch.add_proofs();
+          p->set_leaf_index(seq);
+          for (auto& h : *proof) p->add_hashes(std::move(h));
+        }
+        continue;
       }
+      // Another node's event (history of a case, or relayed by the hub): with the proof it is
+      // in its author's log that this node received with it. Without one the destination
+      // defers it, and takes it from a delivery that has one (the author's own).
+      auto evidence = opt.store->ForeignEvidence(crypto::Sha256(r.payload));
+      if (!evidence.ok()) return evidence.status();
+      if (*evidence) item->mutable_evidence()->ParseFromString(**evidence);
     }
     auto resp = PostSigned(opt, to, "/federation/v1/events", batch.SerializeAsString(),
                            opt.request_timeout_ms);

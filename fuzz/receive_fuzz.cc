@@ -134,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: {
       v1::EventBatch batch;
       if (!batch.ParseFromString(rest) || batch.items_size() > kMaxBatchItems) return 0;
-      SenderLog log = ReadSenderLog(&world->manifest, "33", batch);
+      SenderLog log = ReadSenderLog(&world->manifest, "33", batch, 0);
       for (const auto& item : batch.items()) {
         if (!item.has_envelope()) continue;  // sealed data is checked by the case service
         Decision d = DecideEvent(kSelf, "33", log, world->manifest, item.envelope(),

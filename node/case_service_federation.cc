@@ -251,7 +251,7 @@ std::set<std::string> CaseService::NewCasesNotOurs(
 CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
                                                    const v1::EventBatch& batch) const {
   auto m = manifest();
-  return federation::ReadSenderLog(m.get(), sender, batch);
+  return federation::ReadSenderLog(m.get(), sender, batch, opt_.clock->NowMs());
 }
 
 void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch,
@@ -280,7 +280,9 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
         }
       }
       if (batch.items(i).has_envelope()) {
-        checked[i] = federation::CheckEnvelope(sender, log, *m, batch.items(i).envelope());
+        const auto& it = batch.items(i);
+        checked[i] = federation::CheckEnvelope(sender, log, *m, it.envelope(),
+                                               it.has_evidence() ? &it.evidence() : nullptr);
       }
     }
   }
@@ -496,7 +498,10 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   const std::string hash = crypto::Sha256(bytes);
   out.set_event_hash(crypto::HexEncode(hash));
   HeldState held(this);
-  if (!checked) checked = federation::CheckEnvelope(sender, log, *m, bytes);
+  if (!checked) {
+    checked = federation::CheckEnvelope(sender, log, *m, bytes,
+                                        item.has_evidence() ? &item.evidence() : nullptr);
+  }
   federation::Decision d =
       federation::DecideChecked(std::move(*checked), self, *m, bytes, hash, &held);
   const v1::Event& ev = d.event.event;
@@ -539,7 +544,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     // Not this node's to adopt: a party keeps the message as a record of the case.
     Sealed record;
     record.write.kind = storage::Write::Kind::kForeign;
-    record.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
+    record.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs(), d.evidence};
     record.write.after_seq = next_seq_;
     record.write.case_ref = ref;
     record.state = *latest;
@@ -588,7 +593,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     }
     Sealed message;
     message.write.kind = storage::Write::Kind::kForeign;
-    message.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
+    message.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs(), d.evidence};
     message.write.after_seq = next_seq_;
     message.write.case_ref = ref;
     pending_hashes_[hash] = author_seq;
@@ -609,7 +614,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   const v1::CaseState& state = d.state;
   Sealed w;
   w.write.kind = storage::Write::Kind::kForeign;
-  w.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs()};
+  w.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs(), d.evidence};
   w.write.after_seq = next_seq_;
   w.write.case_ref = ref;
   w.write.state = state;

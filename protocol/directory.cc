@@ -76,7 +76,7 @@ Status VerifyMemberSignature(const v1::Manifest& m, std::string_view node_id,
 }
 
 Status VerifyEventEnvelope(const v1::Manifest& m, const v1::Envelope& envelope,
-                           const v1::Event& event) {
+                           const v1::Event& event, const v1::MemberKey** signed_by) {
   const v1::Member* member = FindNode(m, event.node_id());
   if (member == nullptr) {
     return Status::Unauthenticated("node '" + event.node_id() +
@@ -95,7 +95,10 @@ Status VerifyEventEnvelope(const v1::Manifest& m, const v1::Envelope& envelope,
   for (const auto& key : member->keys()) {
     for (const auto& sig : envelope.signatures()) {
       if (!crypto::VerifySignature(key.public_key(), pae, sig.sig())) continue;
-      if (KeyValidAt(*member, key.public_key(), event.time_ms())) return Status::Ok();
+      if (KeyValidAt(*member, key.public_key(), event.time_ms())) {
+        if (signed_by != nullptr) *signed_by = &key;
+        return Status::Ok();
+      }
       outside_validity =
           "signed by key " + crypto::KeyIdOf(key.public_key()) + " of node " + event.node_id() +
           ", which is not valid at " + std::to_string(event.time_ms()) + " (valid from " +

@@ -48,8 +48,8 @@ Status VerifyMemberSignature(const v1::Manifest& m, std::string_view node_id,
 
 // VerifyMemberSignature for a DSSE event envelope: its one signature over PAE(type, payload) is
 // by `event.node_id` with a key valid at `event.time_ms` (InvalidArgument "signatures" when the
-// envelope carries none or several).
+// envelope carries none or several). `signed_by`, if set, receives the key that signed it.
 Status VerifyEventEnvelope(const v1::Manifest& m, const v1::Envelope& envelope,
-                           const v1::Event& event);
+                           const v1::Event& event, const v1::MemberKey** signed_by = nullptr);
 
 }  // namespace lapor::protocol

@@ -186,6 +186,11 @@ CREATE TABLE dead_letter(
   reason TEXT NOT NULL);
 CREATE INDEX dead_letter_by_destination ON dead_letter(destination);
 )sql",
+    // 8 -> 9: another node's event is kept with the proof that it is in its author's log (the
+    // author's checkpoint and the inclusion proof), which the node passes on with it.
+    R"sql(
+ALTER TABLE foreign_events ADD COLUMN evidence BLOB;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

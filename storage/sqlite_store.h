@@ -75,6 +75,7 @@ class SqliteStore : public Store {
   Result<uint64_t> MaxForeignRef() override;
   Result<std::vector<ForeignEvent>> ForeignCaseEvents(uint64_t case_ref) override;
   Result<bool> HasForeignEvent(const std::string& hash) override;
+  Result<std::optional<std::string>> ForeignEvidence(const std::string& hash) override;
   Result<std::optional<std::string>> ForeignHashAt(const std::string& author,
                                                    uint64_t seq) override;
   Result<std::vector<std::string>> ForeignEnvelopesBy(const std::string& author, uint64_t from,

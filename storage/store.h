@@ -32,7 +32,7 @@ inline constexpr char kStatsMetaPrefix[] = "stats:";
 inline constexpr char kRestoredMetaKey[] = "restored_from_backup";
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 // Storage keys of cases that another node opened start here (a node's own cases are keyed by the
 // seq of their first event, which is far below).
@@ -59,6 +59,10 @@ struct ForeignEvent {
   uint64_t author_seq = 0;
   uint64_t case_ref = 0;  // this node's key of the case
   int64_t received_ms = 0;
+  // A serialized v1::InclusionEvidence: the author's checkpoint and the event's inclusion proof
+  // in it, as the receiver checked them (empty for events stored before schema 9 or fetched by
+  // catch-up). The node passes it on with the event, so that every receiver can check it.
+  std::string evidence;
 };
 
 // What a sender delivers to one destination, in order.
@@ -390,6 +394,8 @@ class FederationLedger {
   virtual Result<std::vector<ForeignEvent>> ForeignCaseEvents(uint64_t case_ref) = 0;
   // Whether a foreign event with this hash is held; and the hash held for (author, seq).
   virtual Result<bool> HasForeignEvent(const std::string& hash) = 0;
+  // The inclusion evidence stored with a foreign event (nullopt: no such event, or none stored).
+  virtual Result<std::optional<std::string>> ForeignEvidence(const std::string& hash) = 0;
   virtual Result<std::optional<std::string>> ForeignHashAt(const std::string& author,
                                                            uint64_t seq) = 0;
   // The signed times of `author`'s foreign events held next to `seq`: the one with the highest

@@ -35,14 +35,15 @@ Result<std::vector<ForeignEvent>> SqliteStore::ForeignCaseEvents(uint64_t case_r
   using R = std::vector<ForeignEvent>;
   return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
     auto st = db->Cached(
-        "SELECT hash, envelope, author, author_seq, received_ms FROM foreign_events "
-        "WHERE case_ref = ? ORDER BY received_ms, author, author_seq");
+        "SELECT hash, envelope, author, author_seq, received_ms, coalesce(evidence, x'') "
+        "FROM foreign_events WHERE case_ref = ? ORDER BY received_ms, author, author_seq");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, static_cast<int64_t>(case_ref));
     R out;
     LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
       out.push_back(ForeignEvent{row.Blob(0), row.Blob(1), row.Text(2),
-                                 static_cast<uint64_t>(row.Int(3)), case_ref, row.Int(4)});
+                                 static_cast<uint64_t>(row.Int(3)), case_ref, row.Int(4),
+                                 row.Blob(5)});
       return true;
     }));
     return out;
@@ -55,6 +56,12 @@ Result<bool> SqliteStore::HasForeignEvent(const std::string& hash) {
       0);
   if (!r.ok()) return r.status();
   return *r == 1;
+}
+
+Result<std::optional<std::string>> SqliteStore::ForeignEvidence(const std::string& hash) {
+  return readers_.QueryRow<std::string>(
+      "SELECT evidence FROM foreign_events WHERE hash = ? AND length(evidence) > 0",
+      [&](Statement& st) { st.BindBlob(1, hash); }, [](Statement& st) { return st.Blob(0); });
 }
 
 Result<std::optional<std::string>> SqliteStore::ForeignHashAt(const std::string& author,

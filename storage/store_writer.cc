@@ -60,15 +60,16 @@ Status StoreWriter::Apply(const Write& w) {
   } else if (w.kind == Write::Kind::kForeign) {
     const auto& f = w.foreign;
     LAPOR_RETURN_IF_ERROR(db_->Run(
-        "INSERT INTO foreign_events(hash, case_ref, author, author_seq, envelope, received_ms) "
-        "VALUES(?,?,?,?,?,?)",
+        "INSERT INTO foreign_events(hash, case_ref, author, author_seq, envelope, received_ms, "
+        "evidence) VALUES(?,?,?,?,?,?,?)",
         [&](Statement& st) {
           st.BindBlob(1, f.hash)
               .Bind(2, static_cast<int64_t>(f.case_ref))
               .Bind(3, f.author)
               .Bind(4, static_cast<int64_t>(f.author_seq))
               .BindBlob(5, f.envelope)
-              .Bind(6, f.received_ms);
+              .Bind(6, f.received_ms)
+              .BindBlob(7, f.evidence);
         }));
   }
 

@@ -18,9 +18,11 @@
 #include "crypto/encoding.h"
 #include "federation/receive.h"
 #include "federation/request_auth.h"
+#include "harness/crafted_log.h"
 #include "harness/eventually.h"
 #include "harness/federation_harness.h"
 #include "lapor/v1/event.pb.h"
+#include "protocol/envelope.h"
 #include "protocol/manifest.h"
 
 namespace lapor::testing {
@@ -376,6 +378,22 @@ class RefusalsTest : public FaultsTest {
     sub->set_owner_node("33");
     return e;
   }
+  // `batch` serialized, each event another node authored with the proof that it is in that
+  // node's log, as every relayed event must come (a log crafted with the author's key, one per
+  // event, so that two events with one seq are two views of the author's log).
+  std::string Proven(v1::EventBatch batch) {
+    for (auto& item : *batch.mutable_items()) {
+      protocol::EventEnvelope p;
+      if (!item.has_envelope() || !protocol::ParseEventEnvelope(item.envelope(), &p).ok() ||
+          p.event.node_id() == batch.sender()) {
+        continue;
+      }
+      auto proven = CraftedLog(KeyOf(p.event.node_id()), "lapor.test/" + p.event.node_id(),
+                               {item.envelope()});
+      *item.mutable_evidence() = proven[item.envelope()];
+    }
+    return batch.SerializeAsString();
+  }
   std::string SignEvent(const crypto::SigningKey& key, const v1::Event& ev) {
     v1::Envelope env;
     env.set_payload_type("application/vnd.lapor.event.v1+protobuf");
@@ -435,7 +453,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   d->set_outbox_id(4);
   d->set_envelope(SignEvent(KeyOf("33.01"), good));
   federation::RequestAuth auth;
-  const std::string body = batch.SerializeAsString();
+  const std::string body = Proven(batch);
   auto r = Send("33", key32, "32", body, &auth);
   ASSERT_EQ(r.status, 200) << r.body;
   auto result = Result(r);
@@ -474,7 +492,7 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
       item->set_outbox_id(n++);
       item->set_envelope(SignEvent(key3301, *e));
     }
-    auto r2 = Send("33", key32, "32", twice.SerializeAsString());
+    auto r2 = Send("33", key32, "32", Proven(twice));
     ASSERT_EQ(r2.status, 200) << r2.body;
     auto res2 = Result(r2);
     ASSERT_EQ(res2.items_size(), 3);
@@ -759,7 +777,7 @@ TEST_F(RefusalsTest, ADeferredItemHoldsUpOnlyItsOwnCase) {
   // (ARequestStampedAheadIsNotAcceptedAgainAfterARestart), a moment from now.
   HttpResponse r;
   ASSERT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
-    r = Send("33", key32, "32", batch.SerializeAsString());
+    r = Send("33", key32, "32", Proven(batch));
     return r.status != 409;
   }));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -874,7 +892,7 @@ TEST_F(RefusalsTest, AnEventDatedBeforeItsAuthorsEarlierEventIsRefused) {
   backdated->set_envelope(SignEvent(key3301, Submission3301(777001, "3301-BACKDATED1", now)));
   HttpResponse r;
   ASSERT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
-    r = Send("33", KeyOf("32"), "32", batch.SerializeAsString());
+    r = Send("33", KeyOf("32"), "32", Proven(batch));
     return r.status != 409;
   }));
   ASSERT_EQ(r.status, 200) << r.body;
@@ -910,7 +928,7 @@ TEST_F(RefusalsTest, ABatchArrivingWhileTheNodeIsBusyTakesItsShareAndTheRestWait
     item->set_outbox_id(i + 1);
     item->set_envelope(SignEvent(key3301, Submission3301(700000 + i, id, t0 + i)));
   }
-  const std::string body = batch.SerializeAsString();
+  const std::string body = Proven(batch);
   // Citizens file at 33 all the while.
   std::atomic<bool> stop{false};
   std::atomic<int> filed{0};

@@ -11,6 +11,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/merkle.h"
+#include "crypto/note.h"
 #include "protocol/envelope.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
@@ -339,14 +340,107 @@ TEST_F(ReceiveTest, EachOutcomeOfTheRules) {
   }
 }
 
+// Every event is proven to be in its author's log, whoever delivers it; a retired key's events
+// need a checkpoint signed by a key in force, or witnessed by the hub before the key retired.
+TEST_F(ReceiveTest, EveryEventIsProvenInItsAuthorsLogAndARetiredKeyNeedsAWitness) {
+  auto check = [&](const char* name, const std::string& envelope,
+                   const v1::InclusionEvidence* evidence, Verdict verdict, const char* reason) {
+    SCOPED_TRACE(name);
+    Decision d = DecideEvent(kSelf, kSender, log_, manifest_, envelope, crypto::Sha256(envelope),
+                             &held_, evidence);
+    EXPECT_EQ(static_cast<int>(d.verdict), static_cast<int>(verdict)) << d.reason;
+    EXPECT_NE(d.reason.find(reason), std::string::npos) << d.reason;
+    return d;
+  };
+  // 34's log of 8 events whose leaf 7 is `env`, its checkpoint signed with `signer`.
+  auto evidence = [](const std::string& env, const crypto::SigningKey& signer) {
+    std::vector<std::string> leaves;
+    for (int i = 0; i < 7; ++i) leaves.push_back(crypto::LeafHash("other " + std::to_string(i)));
+    leaves.push_back(crypto::LeafHash(env));
+    const crypto::NodeReader reader = [leaves](uint32_t level,
+                                               uint64_t index) -> Result<std::string> {
+      return crypto::FoldUp(leaves, level)[index];
+    };
+    crypto::Checkpoint body{"lapor.test/34", 8, *crypto::RootAt(reader, 8), {}};
+    v1::InclusionEvidence e;
+    e.set_checkpoint(*crypto::SignNote(body.Body(), body.origin, signer));
+    const auto proof = crypto::InclusionProof(reader, 7, 8);
+    for (const auto& h : *proof) e.add_hashes(h);
+    return e;
+  };
+  auto cosigned = [&](v1::InclusionEvidence e, int64_t at_ms) {
+    auto note = crypto::SignedNote::Parse(e.checkpoint());
+    auto body = crypto::Checkpoint::ParseBody(note->text);
+    e.set_checkpoint(e.checkpoint() + *crypto::CosignatureLine("lapor.test/hub", keys_.at("00"),
+                                                               at_ms / 1000, *body));
+    return e;
+  };
+  log_.required = true;
+  log_.now_ms = kNow;
+  // A new case 34 opened, relayed by 33.
+  const std::string env = Sign(Submission("34", "34-AAAAAAAAAA", "32"), "34");
+  check("relayed without evidence", env, nullptr, Verdict::kDeferred,
+        "no proof that the event is in node 34's log");
+  const v1::InclusionEvidence good = evidence(env, keys_.at("34"));
+  {
+    const v1::InclusionEvidence by33 = evidence(env, keys_.at("33"));
+    check("checkpoint not signed by the author", env, &by33, Verdict::kRejected,
+          "node 34's checkpoint is not signed by its key");
+    v1::InclusionEvidence wrong = good;
+    std::string h = wrong.hashes(0);
+    h[0] ^= 1;
+    wrong.set_hashes(0, h);
+    check("a wrong proof", env, &wrong, Verdict::kRejected, "inclusion proof does not verify");
+    Decision d = check("proven", env, &good, Verdict::kApply, "");
+    v1::InclusionEvidence kept;
+    ASSERT_TRUE(kept.ParseFromString(d.evidence));
+    EXPECT_EQ(kept.checkpoint(), good.checkpoint());  // kept with the event, to pass on
+  }
+
+  // 34's key retires at kNow + 10 s (its events dated before then keep their signature) and a new
+  // one takes over; the receiver's time is past the retirement.
+  const crypto::SigningKey next = crypto::SigningKey::Generate();
+  for (auto& member : *manifest_.mutable_members()) {
+    if (member.node_id() != "34") continue;
+    member.mutable_keys(0)->set_valid_until_ms(kNow + 10'000);
+    auto* k = member.add_keys();
+    k->set_public_key(next.public_key());
+    k->set_valid_from_ms(kNow + 10'000);
+  }
+  log_.now_ms = kNow + 60'000;
+  check("retired key, checkpoint by it, no witness", env, &good, Verdict::kRejected,
+        "checkpoint is signed by a key retired at 1796007610000 and carries no cosignature");
+  const v1::InclusionEvidence late = cosigned(good, kNow + 20'000);
+  check("retired key, witnessed after it retired", env, &late, Verdict::kRejected,
+        "the hub witnessed it only at 1796007620000");
+  const v1::InclusionEvidence early = cosigned(good, kNow + 5'000);
+  check("retired key, witnessed before it retired", env, &early, Verdict::kApply, "");
+  const v1::InclusionEvidence current = evidence(env, next);
+  check("retired key's event, checkpoint by the key in force", env, &current, Verdict::kApply, "");
+  {
+    // A witness that is not the hub does not count.
+    auto note = crypto::SignedNote::Parse(good.checkpoint());
+    auto body = crypto::Checkpoint::ParseBody(note->text);
+    v1::InclusionEvidence other = good;
+    other.set_checkpoint(good.checkpoint() + *crypto::CosignatureLine("lapor.test/hub",
+                                                                      keys_.at("33"),
+                                                                      (kNow + 5'000) / 1000, *body));
+    check("witnessed by a member, not the hub", env, &other, Verdict::kRejected,
+          "carries no cosignature of the hub");
+  }
+  // Before the retirement, the key's own checkpoint is enough.
+  log_.now_ms = kNow + 9'000;
+  check("key not yet retired", env, &good, Verdict::kApply, "");
+}
+
 TEST_F(ReceiveTest, SenderLogNeedsTheSendersKey) {
   v1::EventBatch batch;
   batch.set_manifest_version(5);
-  SenderLog none = ReadSenderLog(&manifest_, "33", batch);
+  SenderLog none = ReadSenderLog(&manifest_, "33", batch, 0);
   EXPECT_FALSE(none.present);
   EXPECT_EQ(none.manifest_version, 5u);
   batch.set_checkpoint("not a note");
-  SenderLog bad = ReadSenderLog(&manifest_, "33", batch);
+  SenderLog bad = ReadSenderLog(&manifest_, "33", batch, 0);
   EXPECT_TRUE(bad.present);
   EXPECT_FALSE(bad.status.ok());
   EXPECT_NE(bad.status.message().find("does not parse"), std::string::npos);
