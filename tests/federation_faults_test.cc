@@ -976,5 +976,73 @@ TEST_F(RefusalsTest, ABatchArrivingWhileTheNodeIsBusyTakesItsShareAndTheRestWait
   }
 }
 
+// Every event is proven to be in its author's log whoever delivers it, and a retired key cannot
+// vouch for what it signs: a relayed event without its author's checkpoint and proof waits; once
+// 33.01's key is retired, an event that key signed (dated before its retirement) is refused with
+// a checkpoint the same key signed, and taken with one signed by 33.01's key in force.
+TEST_F(RefusalsTest, ARelayedEventNeedsItsAuthorsProofAndARetiredKeyCannotVouch) {
+  const crypto::SigningKey key32 = KeyOf("32");
+  const crypto::SigningKey old3301 = KeyOf("33.01");
+  const int64_t now = Clock::Real()->NowMs();
+  v1::EventBatch unproven;
+  unproven.set_sender("32");
+  auto* item = unproven.add_items();
+  item->set_outbox_id(1);
+  item->set_envelope(SignEvent(old3301, Submission3301(666000, "3301-UNPROVEN1", now)));
+  HttpResponse r;
+  ASSERT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
+    r = Send("33", key32, "32", unproven.SerializeAsString());
+    return r.status != 409;
+  }));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto result = Result(r);
+  ASSERT_EQ(result.items_size(), 1);
+  EXPECT_EQ(result.items(0).result(), v1::ITEM_DEFERRED);
+  EXPECT_NE(result.items(0).reason().find("no proof that the event is in node 33.01's log"),
+            std::string::npos)
+      << result.items(0).reason();
+  EXPECT_TRUE(EventHashes(f_.node("33"), "3301-UNPROVEN1", f_.auditor_token("33")).empty());
+
+  // 33.01's key retires now: rotated with no overlap.
+  auto fresh = crypto::SigningKey::Generate();
+  auto rotate = f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(),
+                              "--jurisdiction", "33.01", "--key",
+                              crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0",
+                              "--confirmed-out-of-band", "test: the hub's operator"});
+  ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
+  const uint64_t version = f_.manifest_version() + 1;
+  ASSERT_TRUE(Eventually("33's directory uses manifest version " + std::to_string(version), [&] {
+    auto s = f_.node("33").Get("/federation/v1/status", f_.admin_token("33"));
+    if (s.status != 200) return false;
+    const json status = s.Json();
+    return status["manifest_in_use"].is_object() && status["manifest_in_use"]["version"] == version;
+  }));
+  // An event the old key signed, dated before it retired.
+  const std::string backdated =
+      SignEvent(old3301, Submission3301(666001, "3301-BACKDATED2", now + 1));
+  v1::EventBatch late;
+  late.set_sender("32");
+  item = late.add_items();
+  item->set_outbox_id(2);
+  item->set_envelope(backdated);
+  *item->mutable_evidence() = CraftedLog(old3301, "lapor.test/33.01", {backdated})[backdated];
+  r = Send("33", key32, "32", late.SerializeAsString());
+  ASSERT_EQ(r.status, 200) << r.body;
+  result = Result(r);
+  ASSERT_EQ(result.items_size(), 1);
+  EXPECT_EQ(result.items(0).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(result.items(0).reason().find("checkpoint is signed by a key retired at"),
+            std::string::npos)
+      << result.items(0).reason();
+  EXPECT_TRUE(EventHashes(f_.node("33"), "3301-BACKDATED2", f_.auditor_token("33")).empty());
+  // The same event in a log whose checkpoint 33.01's key in force signed: 33.01 says it is its.
+  *item->mutable_evidence() = CraftedLog(fresh, "lapor.test/33.01", {backdated})[backdated];
+  r = Send("33", key32, "32", late.SerializeAsString());
+  ASSERT_EQ(r.status, 200) << r.body;
+  result = Result(r);
+  EXPECT_EQ(result.items(0).result(), v1::ITEM_APPLIED) << result.items(0).reason();
+  EXPECT_EQ(EventHashes(f_.node("33"), "3301-BACKDATED2", f_.auditor_token("33")).size(), 1u);
+}
+
 }  // namespace
 }  // namespace lapor::testing
