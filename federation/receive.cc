@@ -18,8 +18,8 @@ AuthorCheckpoint ReadAuthorCheckpoint(const v1::Manifest* manifest, const std::s
   auto body = note.ok() ? crypto::Checkpoint::ParseBody(note->text)
                         : Result<crypto::Checkpoint>(note.status());
   if (member == nullptr || !body.ok()) {
-    cp.status = Status::InvalidArgument("node " + author + "'s checkpoint does not parse",
-                                        "checkpoint");
+    cp.status =
+        Status::InvalidArgument("node " + author + "'s checkpoint does not parse", "checkpoint");
     return cp;
   }
   const v1::MemberKey* signer = nullptr;
@@ -35,7 +35,8 @@ AuthorCheckpoint ReadAuthorCheckpoint(const v1::Manifest* manifest, const std::s
     }
   }
   if (signer == nullptr) {
-    cp.status = Status::PermissionDenied("node " + author + "'s checkpoint is not signed by its key");
+    cp.status =
+        Status::PermissionDenied("node " + author + "'s checkpoint is not signed by its key");
     return cp;
   }
   if (signer->valid_until_ms() != 0 && now_ms >= signer->valid_until_ms()) {
@@ -63,15 +64,16 @@ Status CheckpointVouches(const AuthorCheckpoint& cp, const std::string& author,
                          int64_t event_key_retired_ms) {
   if (!cp.status.ok()) return cp.status;
   if (cp.key_retired_ms == 0) return Status::Ok();
-  const int64_t retired =
-      event_key_retired_ms == 0 ? cp.key_retired_ms : std::min(cp.key_retired_ms, event_key_retired_ms);
+  const int64_t retired = event_key_retired_ms == 0
+                              ? cp.key_retired_ms
+                              : std::min(cp.key_retired_ms, event_key_retired_ms);
   if (cp.witnessed_ms != 0 && cp.witnessed_ms < retired) return Status::Ok();
   return Status::PermissionDenied(
       "node " + author + "'s checkpoint is signed by a key retired at " +
       std::to_string(cp.key_retired_ms) +
-      (cp.witnessed_ms == 0 ? std::string(" and carries no cosignature of the hub")
-                            : " and the hub witnessed it only at " +
-                                  std::to_string(cp.witnessed_ms)) +
+      (cp.witnessed_ms == 0
+           ? std::string(" and carries no cosignature of the hub")
+           : " and the hub witnessed it only at " + std::to_string(cp.witnessed_ms)) +
       ": a retired key's events need a checkpoint witnessed before it retired, or one signed by "
       "a key in force");
 }
@@ -84,7 +86,8 @@ SenderLog ReadSenderLog(const v1::Manifest* manifest, const std::string& sender,
   if (batch.checkpoint().empty()) return log;
   log.present = true;
   log.checkpoint = batch.checkpoint();
-  static_cast<AuthorCheckpoint&>(log) = ReadAuthorCheckpoint(manifest, sender, log.checkpoint, now_ms);
+  static_cast<AuthorCheckpoint&>(log) =
+      ReadAuthorCheckpoint(manifest, sender, log.checkpoint, now_ms);
   if (!log.status.ok()) return log;
   for (const auto& p : batch.proofs()) {
     log.proofs[p.leaf_index()] = {p.hashes().begin(), p.hashes().end()};
@@ -115,8 +118,7 @@ Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1
     return verdict(Verdict::kRejected, sig.message());
   }
   const int64_t key_retired_ms =
-      key->valid_until_ms() != 0 && log.now_ms >= key->valid_until_ms() ? key->valid_until_ms()
-                                                                          : 0;
+      key->valid_until_ms() != 0 && log.now_ms >= key->valid_until_ms() ? key->valid_until_ms() : 0;
   if (!log.required) return verdict(Verdict::kApply);  // fetched by this node itself
   // The event is in its author's log: proven by the batch's checkpoint for the sender's own
   // events, by the item's evidence for any other author's.
@@ -150,10 +152,9 @@ Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1
     proof.assign(evidence->hashes().begin(), evidence->hashes().end());
     keep.set_checkpoint(evidence->checkpoint());
   }
-  Status included = ev.seq() < cp->size
-                        ? crypto::VerifyInclusion(crypto::LeafHash(bytes), ev.seq(), cp->size,
-                                                  proof, cp->root)
-                        : Status::InvalidArgument("seq beyond the checkpoint");
+  Status included = ev.seq() < cp->size ? crypto::VerifyInclusion(crypto::LeafHash(bytes), ev.seq(),
+                                                                  cp->size, proof, cp->root)
+                                        : Status::InvalidArgument("seq beyond the checkpoint");
   if (!included.ok()) {
     return verdict(Verdict::kRejected, "inclusion proof does not verify: " + included.message());
   }
@@ -274,8 +275,7 @@ Decision DecideChecked(Decision checked, const std::string& self, const v1::Mani
 Decision DecideEvent(const std::string& self, const std::string& sender, const SenderLog& log,
                      const v1::Manifest& m, const std::string& bytes, const std::string& hash,
                      ReceiverState* held, const v1::InclusionEvidence* evidence) {
-  return DecideChecked(CheckEnvelope(sender, log, m, bytes, evidence), self, m, bytes, hash,
-                       held);
+  return DecideChecked(CheckEnvelope(sender, log, m, bytes, evidence), self, m, bytes, hash, held);
 }
 
 }  // namespace lapor::federation

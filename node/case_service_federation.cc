@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
-#include <thread>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "base/mutex.h"
 #include "crypto/encoding.h"
@@ -544,7 +544,8 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     // Not this node's to adopt: a party keeps the message as a record of the case.
     Sealed record;
     record.write.kind = storage::Write::Kind::kForeign;
-    record.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs(), d.evidence};
+    record.write.foreign = {hash,      bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs(),
+                            d.evidence};
     record.write.after_seq = next_seq_;
     record.write.case_ref = ref;
     record.state = *latest;
@@ -593,7 +594,8 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     }
     Sealed message;
     message.write.kind = storage::Write::Kind::kForeign;
-    message.write.foreign = {hash, bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs(), d.evidence};
+    message.write.foreign = {hash,      bytes, ev.node_id(), ev.seq(), ref, opt_.clock->NowMs(),
+                             d.evidence};
     message.write.after_seq = next_seq_;
     message.write.case_ref = ref;
     pending_hashes_[hash] = author_seq;

@@ -305,8 +305,7 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.retention_interval_ms < 10 || c.manifest_validity_ms < 1000 || c.dead_letter_after_ms < 0 ||
       !(c.outbox_retention_days >= 0) || c.outbox_retention_days > 36500 ||
       c.relay_backlog_max_bytes < (1 << 20) || !(c.receive_busy_share > 0) ||
-      c.receive_busy_share > 1 || c.receive_batch_max_ms < 100 ||
-      c.receive_batch_max_ms > 60000) {
+      c.receive_busy_share > 1 || c.receive_batch_max_ms < 100 || c.receive_batch_max_ms > 60000) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

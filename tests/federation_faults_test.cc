@@ -1005,10 +1005,10 @@ TEST_F(RefusalsTest, ARelayedEventNeedsItsAuthorsProofAndARetiredKeyCannotVouch)
 
   // 33.01's key retires now: rotated with no overlap.
   auto fresh = crypto::SigningKey::Generate();
-  auto rotate = f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(),
-                              "--jurisdiction", "33.01", "--key",
-                              crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0",
-                              "--confirmed-out-of-band", "test: the hub's operator"});
+  auto rotate =
+      f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(), "--jurisdiction",
+                    "33.01", "--key", crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0",
+                    "--confirmed-out-of-band", "test: the hub's operator"});
   ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
   const uint64_t version = f_.manifest_version() + 1;
   ASSERT_TRUE(Eventually("33's directory uses manifest version " + std::to_string(version), [&] {

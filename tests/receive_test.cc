@@ -422,9 +422,9 @@ TEST_F(ReceiveTest, EveryEventIsProvenInItsAuthorsLogAndARetiredKeyNeedsAWitness
     auto note = crypto::SignedNote::Parse(good.checkpoint());
     auto body = crypto::Checkpoint::ParseBody(note->text);
     v1::InclusionEvidence other = good;
-    other.set_checkpoint(good.checkpoint() + *crypto::CosignatureLine("lapor.test/hub",
-                                                                      keys_.at("33"),
-                                                                      (kNow + 5'000) / 1000, *body));
+    other.set_checkpoint(
+        good.checkpoint() +
+        *crypto::CosignatureLine("lapor.test/hub", keys_.at("33"), (kNow + 5'000) / 1000, *body));
     check("witnessed by a member, not the hub", env, &other, Verdict::kRejected,
           "carries no cosignature of the hub");
   }
