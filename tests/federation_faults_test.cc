@@ -378,6 +378,26 @@ class RefusalsTest : public FaultsTest {
     sub->set_owner_node("33");
     return e;
   }
+  // Rotates `jurisdiction`'s key with no overlap (its old key retires now) to a new key, stored in
+  // `*next` if set, and waits until 33 judges by the new manifest (its directory, not only the
+  // one it stores).
+  void RetireKeyNow(const std::string& jurisdiction, crypto::SigningKey* next = nullptr) {
+    const crypto::SigningKey fresh = crypto::SigningKey::Generate();
+    auto rotate = f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(),
+                                "--jurisdiction", jurisdiction, "--key",
+                                crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0",
+                                "--confirmed-out-of-band", "test: the hub's operator"});
+    ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
+    const uint64_t version = f_.manifest_version() + 1;  // once per test: the first change
+    ASSERT_TRUE(Eventually("33's directory uses manifest version " + std::to_string(version), [&] {
+      auto s = f_.node("33").Get("/federation/v1/status", f_.admin_token("33"));
+      if (s.status != 200) return false;
+      const json status = s.Json();
+      return status["manifest_in_use"].is_object() &&
+             status["manifest_in_use"]["version"] == version;
+    }));
+    if (next != nullptr) *next = fresh;
+  }
   // `batch` serialized, each event another node authored with the proof that it is in that
   // node's log, as every relayed event must come (a log crafted with the author's key, one per
   // event, so that two events with one seq are two views of the author's log).
@@ -562,20 +582,8 @@ TEST_F(RefusalsTest, ForgedMisdirectedReplayedUnknownAndRetiredAreRefused) {
   EXPECT_EQ(EventHashes(f_.node("33"), id, f_.auditor_token("33")), held);
 
   // (h) a retired key: 32's key is rotated with no overlap; its old key signs no more.
-  auto fresh = crypto::SigningKey::Generate();
-  auto rotate =
-      f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(), "--jurisdiction",
-                    "32", "--key", crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0",
-                    "--confirmed-out-of-band", "test: the hub's operator"});
-  ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
+  ASSERT_NO_FATAL_FAILURE(RetireKeyNow("32"));
   const uint64_t version = f_.manifest_version() + 1;
-  // Not only stored and served: the manifest 33 judges requests by (its directory).
-  ASSERT_TRUE(Eventually("33's directory uses manifest version " + std::to_string(version), [&] {
-    auto s = f_.node("33").Get("/federation/v1/status", f_.admin_token("33"));
-    if (s.status != 200) return false;
-    const json status = s.Json();
-    return status["manifest_in_use"].is_object() && status["manifest_in_use"]["version"] == version;
-  }));
   auto retired = Send("33", key32, "32", body);
   EXPECT_EQ(retired.status, 403) << retired.body;
   EXPECT_NE(retired.body.find("retired"), std::string::npos) << retired.body;
@@ -1004,19 +1012,8 @@ TEST_F(RefusalsTest, ARelayedEventNeedsItsAuthorsProofAndARetiredKeyCannotVouch)
   EXPECT_TRUE(EventHashes(f_.node("33"), "3301-UNPROVEN1", f_.auditor_token("33")).empty());
 
   // 33.01's key retires now: rotated with no overlap.
-  auto fresh = crypto::SigningKey::Generate();
-  auto rotate =
-      f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(), "--jurisdiction",
-                    "33.01", "--key", crypto::HexEncode(fresh.public_key()), "--overlap-hours", "0",
-                    "--confirmed-out-of-band", "test: the hub's operator"});
-  ASSERT_EQ(rotate.exit_code, 0) << rotate.output;
-  const uint64_t version = f_.manifest_version() + 1;
-  ASSERT_TRUE(Eventually("33's directory uses manifest version " + std::to_string(version), [&] {
-    auto s = f_.node("33").Get("/federation/v1/status", f_.admin_token("33"));
-    if (s.status != 200) return false;
-    const json status = s.Json();
-    return status["manifest_in_use"].is_object() && status["manifest_in_use"]["version"] == version;
-  }));
+  crypto::SigningKey fresh = crypto::SigningKey::Generate();
+  ASSERT_NO_FATAL_FAILURE(RetireKeyNow("33.01", &fresh));
   // An event the old key signed, dated before it retired.
   const std::string backdated =
       SignEvent(old3301, Submission3301(666001, "3301-BACKDATED2", now + 1));
