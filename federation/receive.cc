@@ -119,15 +119,22 @@ Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1
   }
   const int64_t key_retired_ms =
       key->valid_until_ms() != 0 && log.now_ms >= key->valid_until_ms() ? key->valid_until_ms() : 0;
-  if (!log.required) return verdict(Verdict::kApply);  // fetched by this node itself
-  // The event is in its author's log: proven by the batch's checkpoint for the sender's own
-  // events, by the item's evidence for any other author's.
+  if (!log.required) return verdict(Verdict::kApply);  // the rules' tests only
+  // The event is in its author's log: proven by the item's evidence (the author's checkpoint and
+  // proof, as the sender has them), or for the sender's own events by the batch's checkpoint.
   const bool own = ev.node_id() == sender;
+  const bool carried = evidence != nullptr && !evidence->checkpoint().empty();
   AuthorCheckpoint relayed;
   const AuthorCheckpoint* cp = &log;
   std::vector<std::string> proof;
   v1::InclusionEvidence keep;
-  if (own) {
+  if (carried) {
+    relayed = ReadAuthorCheckpoint(&m, ev.node_id(), evidence->checkpoint(), log.now_ms);
+    if (!relayed.status.ok()) return verdict(Verdict::kRejected, relayed.status.message());
+    cp = &relayed;
+    proof.assign(evidence->hashes().begin(), evidence->hashes().end());
+    keep.set_checkpoint(evidence->checkpoint());
+  } else if (own) {
     if (!log.present) {
       return verdict(Verdict::kRejected,
                      "no checkpoint and inclusion proof for the sender's event");
@@ -140,17 +147,10 @@ Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1
     proof = p->second;
     keep.set_checkpoint(log.checkpoint);
   } else {
-    if (evidence == nullptr || evidence->checkpoint().empty()) {
-      return verdict(Verdict::kDeferred,
-                     "no proof that the event is in node " + ev.node_id() +
-                         "'s log (its checkpoint and inclusion proof): it waits for a delivery "
-                         "that carries one");
-    }
-    relayed = ReadAuthorCheckpoint(&m, ev.node_id(), evidence->checkpoint(), log.now_ms);
-    if (!relayed.status.ok()) return verdict(Verdict::kRejected, relayed.status.message());
-    cp = &relayed;
-    proof.assign(evidence->hashes().begin(), evidence->hashes().end());
-    keep.set_checkpoint(evidence->checkpoint());
+    return verdict(Verdict::kDeferred,
+                   "no proof that the event is in node " + ev.node_id() +
+                       "'s log (its checkpoint and inclusion proof): it waits for a delivery "
+                       "that carries one");
   }
   Status included = ev.seq() < cp->size ? crypto::VerifyInclusion(crypto::LeafHash(bytes), ev.seq(),
                                                                   cp->size, proof, cp->root)

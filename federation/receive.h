@@ -49,7 +49,9 @@ Status CheckpointVouches(const AuthorCheckpoint& cp, const std::string& author,
 // The sender's log as its batch presents it: a checkpoint verified against the sender's keys and
 // the inclusion proofs of the events it authored, by seq.
 struct SenderLog : AuthorCheckpoint {
-  bool required = true;           // false: the node fetched the events itself (catch-up)
+  // false: no proof is asked for. Only the rules' table tests use it, to test the other rules
+  // alone; every delivery, and every chain a node fetches, is proven.
+  bool required = true;
   bool present = false;           // the batch carries a checkpoint
   uint64_t manifest_version = 0;  // the sender's
   int64_t now_ms = 0;             // the receiver's time, for key retirement

@@ -623,7 +623,11 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service, CatchU
           if (chain.ok() && chain_out.ParseFromString(*chain)) {
             v1::EventBatch batch;
             batch.set_sender(peer);
-            for (const auto& e : chain_out.envelopes()) batch.add_items()->set_envelope(e);
+            for (int k = 0; k < chain_out.envelopes_size(); ++k) {
+              auto* item = batch.add_items();
+              item->set_envelope(chain_out.envelopes(k));
+              if (k < chain_out.evidence_size()) *item->mutable_evidence() = chain_out.evidence(k);
+            }
             service->ApplyFetchedChain(peer, batch);
           }
           one = service->RecoverOwnEvents({envelope});

@@ -78,8 +78,9 @@ class OwnLog {
   // Returns how many were appended; PermissionDenied for an envelope that is not this node's,
   // another error if a case's earlier events are missing (see ApplyFetchedChain).
   virtual Result<int> RecoverOwnEvents(const std::vector<std::string>& envelopes) = 0;
-  // Applies a case's chain this node fetched itself from `peer` (signatures are checked; no
-  // inclusion proofs are needed). Returns once the batch has been applied or refused.
+  // Applies a case's chain this node fetched itself from `peer`, checked like any delivery
+  // (signatures, and each event's evidence that it is in its author's log). Returns once the
+  // batch has been applied or refused.
   virtual void ApplyFetchedChain(const std::string& peer, const v1::EventBatch& batch) = 0;
 };
 

@@ -211,10 +211,10 @@ class CaseService : public federation::OwnLog {
   // result per item once everything applied is durable. Signatures are checked before the
   // sequencing lock, and the items are decided kReceiveItemsPerLock at a time, releasing the lock
   // in between, so a large batch does not hold local requests up for its whole length.
-  // Events the sender authored must come with its signed checkpoint and an inclusion proof in it
-  // (`require_proofs`; off only for chains a restoring node fetches itself).
-  void Receive(const std::string& sender, const v1::EventBatch& batch, Done<v1::BatchResult> done,
-               bool require_proofs = true);
+  // Every event must come with the proof that it is in its author's log: the sender's own with
+  // the batch's checkpoint and proofs (or the item's evidence), any other author's with the
+  // item's evidence (federation/receive.h), also in a chain a restoring node fetches itself.
+  void Receive(const std::string& sender, const v1::EventBatch& batch, Done<v1::BatchResult> done);
   // The hub's store-and-forward: keeps what `batch.sender` could not deliver to
   // `batch.relay_to` in its own outbox for that node. Only an item of a case the hub holds, with
   // relay_to a party of it, sent by the event's author or a party (sealed personal data: to the

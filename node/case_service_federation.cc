@@ -255,14 +255,13 @@ CaseService::SenderLog CaseService::CheckSenderLog(const std::string& sender,
 }
 
 void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch,
-                          Done<v1::BatchResult> done, bool require_proofs) {
+                          Done<v1::BatchResult> done) {
   if (batch.items_size() > federation::kMaxBatchItems) {
     return done(Status::InvalidArgument(
         "a batch carries at most " + std::to_string(federation::kMaxBatchItems) + " items",
         "items"));
   }
   SenderLog log = CheckSenderLog(sender, batch);  // signature checks outside the lock
-  log.required = require_proofs;
   // Every envelope's own checks (parsing, its one signature, the sender's inclusion proof) run
   // here, before the sequencing lock: local submissions wait only for what needs the case state.
   // The first chunk is always decided, so a sender always makes progress; past the deadline the
@@ -746,9 +745,8 @@ void CaseService::Relay(const v1::EventBatch& batch, Done<v1::BatchResult> done)
 
 void CaseService::ApplyFetchedChain(const std::string& peer, const v1::EventBatch& batch) {
   std::promise<void> applied;
-  Receive(
-      peer, batch, [&applied](Result<v1::BatchResult>) { applied.set_value(); },
-      /*require_proofs=*/false);  // fetched by this node itself, signatures checked
+  // Proven like any delivery: the peer sends each event's evidence with the chain.
+  Receive(peer, batch, [&applied](Result<v1::BatchResult>) { applied.set_value(); });
   applied.get_future().wait();
 }
 

@@ -19,6 +19,7 @@ namespace lapor::node {
 using nlohmann::json;
 
 FederationRouter::FederationRouter(CaseService* service, storage::Store* store,
+                                   const storage::TreeLog* log,
                                    const protocol::Directory* directory,
                                    federation::Replicator* replicator, int64_t start_ms,
                                    Executor on_pool)
@@ -29,7 +30,7 @@ FederationRouter::FederationRouter(CaseService* service, storage::Store* store,
       verifier_(service->node_id(), start_ms, store),
       on_pool_(std::move(on_pool)),
       stats_(store, service->node_id(), directory),
-      pulls_(service, store) {}
+      pulls_(service, store, log) {}
 
 bool FederationRouter::Handle(const Request& req, const Reply& reply) {
   const std::string& path = req.path;

@@ -30,8 +30,8 @@ class FederationRouter : public Router {
   // `directory` null: not federated (members' requests are refused as Unavailable);
   // `replicator` null: rewinds are acknowledged and ignored. `start_ms`: requests signed before
   // it are refused (federation::RequestVerifier). `on_pool` runs replies that come from commit
-  // callbacks.
-  FederationRouter(CaseService* service, storage::Store* store,
+  // callbacks. `log`: this node's log, for the proofs of its own events in pulls (null: none).
+  FederationRouter(CaseService* service, storage::Store* store, const storage::TreeLog* log,
                    const protocol::Directory* directory, federation::Replicator* replicator,
                    int64_t start_ms, Executor on_pool);
   bool Handle(const Request& req, const Reply& reply) override;

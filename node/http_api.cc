@@ -209,6 +209,7 @@ struct HttpApi::Impl {
   std::unique_ptr<WitnessRouter> witness;
   std::unique_ptr<FederationRouter> federation;
   std::unique_ptr<LogRouter> log;
+  const storage::TreeLog* tree_log = nullptr;  // this node's log (proofs of its events in pulls)
   std::unique_ptr<OperatorRouter> operators;
   std::unique_ptr<CitizenRouter> citizens;
   std::unique_ptr<PageRouter> pages;
@@ -548,6 +549,7 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
                  std::string vkey, federation::Witness* witness, storage::Store* store)
     : impl_(new Impl) {
   impl_->store = store;
+  impl_->tree_log = log;
   impl_->service = service;
   impl_->config = config;
   impl_->limits = config.edge;
@@ -557,7 +559,7 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
   impl_->ops = std::make_unique<OpsRouter>(service, store);
   impl_->witness = std::make_unique<WitnessRouter>(witness, config.max_body_bytes);
   impl_->federation =
-      std::make_unique<FederationRouter>(service, store, nullptr, nullptr, 0, impl_->OnPool());
+      std::make_unique<FederationRouter>(service, store, log, nullptr, nullptr, 0, impl_->OnPool());
   impl_->log =
       std::make_unique<LogRouter>(service, log, std::move(vkey), config.log_requires_auditor);
   impl_->citizens =
@@ -577,8 +579,9 @@ void HttpApi::SetMetrics(NodeMetrics* metrics) {
 
 void HttpApi::SetFederation(const protocol::Directory* directory,
                             federation::Replicator* replicator, int64_t start_ms) {
-  impl_->federation = std::make_unique<FederationRouter>(impl_->service, impl_->store, directory,
-                                                         replicator, start_ms, impl_->OnPool());
+  impl_->federation =
+      std::make_unique<FederationRouter>(impl_->service, impl_->store, impl_->tree_log, directory,
+                                         replicator, start_ms, impl_->OnPool());
   impl_->SetRouters();
 }
 

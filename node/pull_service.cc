@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include "crypto/crypto.h"
+#include "crypto/merkle.h"
 #include "federation/replicator.h"
+#include "protocol/envelope.h"
 
 namespace lapor::node {
 
@@ -12,7 +15,10 @@ Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
   if (!pull.case_id().empty()) {
     auto chain = service_->CaseChain(pull.case_id());
     if (!chain.ok()) return chain.status();
-    for (auto& e : *chain) out.add_envelopes(std::move(e));
+    for (auto& e : *chain) {
+      *out.add_evidence() = Evidence(e);
+      out.add_envelopes(std::move(e));
+    }
     return out;
   }
   const bool own = pull.author() == service_->node_id();
@@ -24,12 +30,33 @@ Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
   // from where this reply ends.
   size_t bytes = 0;
   for (auto& e : *envelopes) {
-    bytes += e.size();
+    v1::InclusionEvidence evidence = Evidence(e);
+    bytes += e.size() + evidence.ByteSizeLong();
     if (out.envelopes_size() > 0 && bytes > federation::kMaxReplyBytes / 2) break;
+    *out.add_evidence() = std::move(evidence);
     out.add_envelopes(std::move(e));
   }
   auto next = own ? Result<uint64_t>(service_->next_seq()) : store_->ForeignNextSeq(pull.author());
   if (next.ok()) out.set_author_next_seq(*next);
+  return out;
+}
+
+v1::InclusionEvidence PullService::Evidence(const std::string& envelope) {
+  v1::InclusionEvidence out;
+  protocol::EventEnvelope p;
+  if (!protocol::ParseEventEnvelope(envelope, &p).ok()) return out;
+  if (p.event.node_id() != service_->node_id()) {
+    auto stored = store_->ForeignEvidence(crypto::Sha256(envelope));
+    if (stored.ok() && *stored) out.ParseFromString(**stored);
+    return out;
+  }
+  if (log_ == nullptr) return out;
+  const storage::CheckpointRow cp = log_->checkpoint();
+  if (p.event.seq() >= cp.size) return out;
+  auto proof = crypto::InclusionProof(log_->Reader(), p.event.seq(), cp.size);
+  if (!proof.ok()) return out;
+  out.set_checkpoint(cp.note);
+  for (auto& h : *proof) out.add_hashes(std::move(h));
   return out;
 }
 

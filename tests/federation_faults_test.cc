@@ -16,6 +16,8 @@
 #include "base/clock.h"
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
+#include "crypto/merkle.h"
+#include "crypto/note.h"
 #include "federation/receive.h"
 #include "federation/request_auth.h"
 #include "harness/crafted_log.h"
@@ -343,12 +345,13 @@ class RefusalsTest : public FaultsTest {
     return SendSigned(to, auth, body);
   }
   HttpResponse SendSigned(const std::string& to, const federation::RequestAuth& auth,
-                          const std::string& body) {
-    std::string raw =
-        "POST /federation/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        "Content-Type: application/x-protobuf\r\nConnection: close\r\n"
-        "Content-Length: " +
-        std::to_string(body.size()) + "\r\n";
+                          const std::string& body,
+                          const std::string& path = "/federation/v1/events") {
+    std::string raw = "POST " + path +
+                      " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Content-Type: application/x-protobuf\r\nConnection: close\r\n"
+                      "Content-Length: " +
+                      std::to_string(body.size()) + "\r\n";
     for (const auto& [k, v] : federation::AuthHeaders(auth)) raw += k + ": " + v + "\r\n";
     raw += "\r\n" + body;
     return SendRaw(f_.port(to), raw);
@@ -1039,6 +1042,50 @@ TEST_F(RefusalsTest, ARelayedEventNeedsItsAuthorsProofAndARetiredKeyCannotVouch)
   result = Result(r);
   EXPECT_EQ(result.items(0).result(), v1::ITEM_APPLIED) << result.items(0).reason();
   EXPECT_EQ(EventHashes(f_.node("33"), "3301-BACKDATED2", f_.auditor_token("33")).size(), 1u);
+}
+
+// A chain a member pulls (as a restoring node does) comes with each event's proof that it is in
+// its author's log: the responder's own events proven by its log, others' as it received them.
+TEST_F(RefusalsTest, APulledChainCarriesEachEventsProof) {
+  const std::string id = File(f_.node("32"), "33");
+  ASSERT_TRUE(WaitHeldAlikeByHub32And33({id}));
+  const crypto::SigningKey key32 = KeyOf("32");
+  v1::PullRequest pull;
+  pull.set_case_id(id);
+  const std::string body = pull.SerializeAsString();
+  for (const auto& pair : {std::pair<std::string, std::string>{"32", "33"}, {"33", "32"}}) {
+    const std::string from = pair.first, asker = pair.second;
+    SCOPED_TRACE("pulled from " + from);
+    federation::RequestAuth auth;
+    HttpResponse r;
+    ASSERT_TRUE(Eventually("a fresh request", [&] {
+      auth = federation::SignRequest(KeyOf(asker), asker, from, "POST", "/federation/v1/pull", body,
+                                     Clock::Real()->NowMs());
+      r = SendSigned(from, auth, body, "/federation/v1/pull");
+      return r.status != 409;
+    }));
+    ASSERT_EQ(r.status, 200) << r.body;
+    v1::PullResponse out;
+    ASSERT_TRUE(out.ParseFromString(r.body));
+    ASSERT_GE(out.envelopes_size(), 1);
+    ASSERT_EQ(out.evidence_size(), out.envelopes_size());
+    // The submission: 32's event, in 32's log under a checkpoint 32's key signed.
+    const std::string& env = out.envelopes(0);
+    const v1::InclusionEvidence& ev = out.evidence(0);
+    auto note = crypto::SignedNote::Parse(ev.checkpoint());
+    ASSERT_TRUE(note.ok()) << note.status().ToString();
+    auto cp = crypto::Checkpoint::ParseBody(note->text);
+    ASSERT_TRUE(cp.ok());
+    auto verifier = crypto::NoteVerifier::FromPublicKey(cp->origin, key32.public_key());
+    ASSERT_TRUE(verifier.ok());
+    EXPECT_TRUE(crypto::VerifyNote(*note, *verifier).ok());
+    protocol::EventEnvelope p;
+    ASSERT_TRUE(protocol::ParseEventEnvelope(env, &p).ok());
+    EXPECT_EQ(p.event.node_id(), "32");
+    EXPECT_TRUE(crypto::VerifyInclusion(crypto::LeafHash(env), p.event.seq(), cp->size,
+                                        {ev.hashes().begin(), ev.hashes().end()}, cp->root_hash)
+                    .ok());
+  }
 }
 
 }  // namespace

@@ -397,6 +397,16 @@ TEST_F(ReceiveTest, EveryEventIsProvenInItsAuthorsLogAndARetiredKeyNeedsAWitness
     EXPECT_EQ(kept.checkpoint(), good.checkpoint());  // kept with the event, to pass on
   }
 
+  {
+    // The sender's own event, proven by the item's evidence instead of the batch's checkpoint (a
+    // chain a restoring node pulls carries no checkpoint of the batch's own).
+    const std::string own = Sign(Submission("33", "33-AAAAAAAAAA", "32"), "33");
+    const v1::InclusionEvidence proven = evidence(own, keys_.at("33"));
+    check("the sender's own event, proven by the item", own, &proven, Verdict::kApply, "");
+    check("the sender's own event, no proof at all", own, nullptr, Verdict::kRejected,
+          "no checkpoint and inclusion proof for the sender's event");
+  }
+
   // 34's key retires at kNow + 10 s (its events dated before then keep their signature) and a new
   // one takes over; the receiver's time is past the retirement.
   const crypto::SigningKey next = crypto::SigningKey::Generate();
