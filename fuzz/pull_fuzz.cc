@@ -68,7 +68,7 @@ struct World {
       if (!res.ok()) __builtin_trap();
       case_id = res->tracking_id;
     }
-    pulls = std::make_unique<node::PullService>(service.get(), store.get());
+    pulls = std::make_unique<node::PullService>(service.get(), store.get(), nullptr);
   }
 };
 
