@@ -3,6 +3,7 @@
 //                      [--manifest FILE --hub-key HEX [--case-events-token TOKEN]]
 //   lapor-audit verify-bundle FILE --vkey KEY [--hub-key HEX] [--json] [--threads N]
 //   lapor-audit prove --url URL --vkey KEY --tracking-id ID [--access-code C | --token T]
+//   lapor-audit verify-receipt FILE --vkey KEY [--witness-vkey KEY ...]
 // Cases whose chain continues in other nodes' logs are counted; with --case-events-token (or a
 // bundle and --hub-key) each such case's whole chain is checked across its authors.
 // Exit 0 only if everything verified; 1 if anything failed (each failure names the node, index,
@@ -14,13 +15,16 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <unordered_map>
 
+#include "audit/receipt.h"
 #include "audit/tile_client.h"
 #include "audit/verifier.h"
 #include "crypto/crypto.h"
@@ -499,6 +503,68 @@ int VerifyBundle(const std::string& path, const std::string& vkey, const std::st
   return report->ok() ? 0 : 1;
 }
 
+// Checks a filing receipt offline (audit/receipt.h) and prints what it proves, as JSON.
+int VerifyReceiptFile(const std::string& path, const std::string& vkey,
+                      const std::vector<std::string>& witness_vkeys) {
+  auto key = crypto::NoteVerifier::Parse(vkey);
+  if (!key.ok()) {
+    std::fprintf(stderr, "lapor-audit: bad verifier key: %s\n", key.status().message().c_str());
+    return 2;
+  }
+  std::vector<crypto::NoteVerifier> witnesses;
+  for (const auto& w : witness_vkeys) {
+    auto wk = crypto::NoteVerifier::Parse(w);
+    if (!wk.ok() || wk->type != crypto::kNoteSigCosignatureV1) {
+      std::fprintf(stderr, "lapor-audit: bad witness key (a type 0x04 cosigner key): %s\n",
+                   w.c_str());
+      return 2;
+    }
+    witnesses.push_back(*wk);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "lapor-audit: cannot read %s\n", path.c_str());
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto check = VerifyReceipt(text.str(), *key, witnesses);
+  if (!check.ok()) {
+    std::fprintf(stderr, "lapor-audit: the receipt does not verify: %s\n",
+                 check.status().ToString().c_str());
+    return 1;
+  }
+  auto iso = [](int64_t ms) {
+    std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  json witnessed = json::array();
+  for (const auto& [name, at] : check->witnessed) {
+    witnessed.push_back({{"witness", name}, {"time", iso(static_cast<int64_t>(at) * 1000)}});
+  }
+  std::cout << json{{"verified", true},
+                    {"tracking_id", check->tracking_id},
+                    {"node_id", check->node_id},
+                    {"filed_at", iso(check->filed_ms)},
+                    {"log_origin", check->log_origin},
+                    {"leaf_index", check->leaf_index},
+                    {"log_size", check->log_size},
+                    {"witnessed", witnessed},
+                    {"statement", "complaint " + check->tracking_id + " is entry " +
+                                      std::to_string(check->leaf_index) + " of the public log " +
+                                      check->log_origin + ", signed by node " + check->node_id +
+                                      " at " + iso(check->filed_ms) +
+                                      ": the node cannot remove it without its log "
+                                      "failing every audit"}}
+                   .dump(2)
+            << "\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace lapor::audit
 
@@ -556,6 +622,16 @@ int main(int argc, char** argv) {
   verify_bundle->add_flag("--json", as_json, "machine-readable output");
   verify_bundle->add_option("--threads", threads, "signature-checking threads (default: all)")
       ->check(CLI::Range(0, 256));
+  std::string receipt;
+  std::vector<std::string> witness_vkeys;
+  auto* verify_receipt =
+      app.add_subcommand("verify-receipt", "verify a complaint's filing receipt offline");
+  verify_receipt->add_option("FILE", receipt, "the receipt (GET /api/v1/complaints/{id}/receipt)")
+      ->required();
+  verify_receipt->add_option("--vkey", vkey, "the node's verifier key, obtained out of band")
+      ->required();
+  verify_receipt->add_option("--witness-vkey", witness_vkeys,
+                             "a witness's cosigner key (repeatable): report its cosignature");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -575,5 +651,6 @@ int main(int argc, char** argv) {
   }
   if (*prove) return lapor::audit::Prove(url, vkey, tracking_id, access_code, token);
   if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, hub_key, as_json, threads);
+  if (*verify_receipt) return lapor::audit::VerifyReceiptFile(receipt, vkey, witness_vkeys);
   return 2;
 }

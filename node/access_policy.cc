@@ -49,6 +49,7 @@ CaseAccess DecideAccess(const v1::CaseState& s, Audience audience) {
       a.content = true;
       a.reporter_identity = true;  // their own
       a.access_record = true;      // who read their data
+      a.receipt = true;            // proof of their own filing
       break;
     case Audience::kAdmin:
       a.content = true;
@@ -56,12 +57,14 @@ CaseAccess DecideAccess(const v1::CaseState& s, Audience audience) {
       a.operator_ids = true;
       a.signed_events = true;
       a.access_record = true;
+      a.receipt = true;
       break;
     case Audience::kCaseLiaison:
       a.content = true;
       a.reporter_identity = !s.anonymous();
       a.operator_ids = true;
       a.signed_events = true;
+      a.receipt = true;
       break;
     case Audience::kAuditor:
       a.content = !confidential;
@@ -70,6 +73,7 @@ CaseAccess DecideAccess(const v1::CaseState& s, Audience audience) {
       // sealed fields and are the same bytes the log serves them.
       a.signed_events = true;
       a.access_record = true;
+      a.receipt = true;
       break;
   }
   return a;

@@ -50,6 +50,10 @@ struct CaseAccess {
   bool signed_events = false;
   // The case's access record (who read its personal data): admins, auditors and the reporter.
   bool access_record = false;
+  // The filing receipt (GET .../receipt): the submission's signed envelope, which names no
+  // operator (a citizen files), with its proof in the node's log: the reporter, and those who
+  // may read the signed events.
+  bool receipt = false;
 };
 
 // Whom `who` is for case `s` at node `self`. `holds_access_code`: the caller presented the

@@ -941,6 +941,30 @@ Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string&
   return History(s);
 }
 
+Result<storage::StoredEvent> CaseService::Submission(const std::string& case_id,
+                                                     const Credentials& who) {
+  auto stored = StoredCase(case_id);
+  if (!stored.ok()) return stored.status();
+  const auto& s = *stored;
+  auto access = Authorize(s, who);
+  if (!access.ok()) return access.status();
+  if (!access->receipt) {
+    return Status::PermissionDenied(
+        "the filing receipt is the reporter's (with the access code), or an admin's, the case's "
+        "liaison's or an auditor's");
+  }
+  if (!s.origin_node().empty() && s.origin_node() != opt_.node_id) {
+    return Status::Conflict("case " + case_id + " was filed at node " + s.origin_node() +
+                            ": its receipt comes from that node's log");
+  }
+  auto events = store_->CaseEvents(CaseRef(s));
+  if (!events.ok()) return events.status();
+  for (auto& e : *events) {
+    if (e.seq == s.first_seq()) return std::move(e);
+  }
+  return Status::NotFound("the submission of case " + case_id + " is not in this node's log");
+}
+
 CaseAccess CaseService::AccessOf(const v1::CaseState& s, const Credentials& who,
                                  bool code_checked) const {
   const bool reporter = code_checked && !who.op && !who.access_code.empty();

@@ -182,6 +182,10 @@ class CaseService : public federation::OwnLog {
   // Unauthenticated. An operator's read of reporter identity or confidential content is added to
   // the access record before the view is returned (and the read fails if it cannot be).
   Result<CaseView> View(const std::string& case_id, const Credentials& who);
+  // The submission of a case filed at this node (its signed envelope and seq in this node's
+  // log), for the filing receipt: PermissionDenied unless `who` may have it (access.receipt);
+  // Conflict for a case filed at another node (whose log holds its submission).
+  Result<storage::StoredEvent> Submission(const std::string& case_id, const Credentials& who);
   // The signed envelopes of a case: PermissionDenied unless `who` may see them
   // (access.signed_events).
   Result<std::vector<storage::StoredEvent>> Events(const std::string& case_id,

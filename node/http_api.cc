@@ -37,6 +37,7 @@
 #include "node/ops_router.h"
 #include "node/page_router.h"
 #include "node/rate_limiter.h"
+#include "node/receipt_router.h"
 #include "node/witness_router.h"
 
 namespace lapor::node {
@@ -209,6 +210,7 @@ struct HttpApi::Impl {
   std::unique_ptr<WitnessRouter> witness;
   std::unique_ptr<FederationRouter> federation;
   std::unique_ptr<LogRouter> log;
+  std::unique_ptr<ReceiptRouter> receipts;
   const storage::TreeLog* tree_log = nullptr;  // this node's log (proofs of its events in pulls)
   std::unique_ptr<OperatorRouter> operators;
   std::unique_ptr<CitizenRouter> citizens;
@@ -265,8 +267,8 @@ struct HttpApi::Impl {
   }
 
   void SetRouters() {
-    routers = {ops.get(),      witness.get(),   federation.get(), log.get(),
-               citizens.get(), operators.get(), pages.get()};
+    routers = {ops.get(),      witness.get(),  federation.get(), log.get(),
+               receipts.get(), citizens.get(), operators.get(),  pages.get()};
   }
 
   // The client the rate limits count: the peer, or for a trusted proxy the last address of its
@@ -560,6 +562,7 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
   impl_->witness = std::make_unique<WitnessRouter>(witness, config.max_body_bytes);
   impl_->federation =
       std::make_unique<FederationRouter>(service, store, log, nullptr, nullptr, 0, impl_->OnPool());
+  impl_->receipts = std::make_unique<ReceiptRouter>(service, log, vkey);
   impl_->log =
       std::make_unique<LogRouter>(service, log, std::move(vkey), config.log_requires_auditor);
   impl_->citizens =

@@ -37,7 +37,7 @@ std::string RouteOf(const std::vector<std::string>& s) {
     if (n == 3 && In(s[2], {"complaints", "access-log"})) return "/api/v1/" + s[2];
     if (s[2] != "complaints") return "other";
     if (n == 4) return "/api/v1/complaints/{id}";
-    if (n == 5 && In(s[4], {"actions", "events", "access-log"})) {
+    if (n == 5 && In(s[4], {"actions", "events", "access-log", "receipt"})) {
       return "/api/v1/complaints/{id}/" + s[4];
     }
     return "other";

@@ -403,6 +403,81 @@ TEST_F(AuditTest, ProvePrintsVerifiedInclusionProofsOfACase) {
             2);
 }
 
+// The filing receipt: the reporter downloads it with the access code, and lapor-audit checks it
+// offline against the node's log key; a changed proof, another key, another case's id or an
+// entry moved fails; nobody without the code (or a token that may have it) gets it.
+TEST_F(AuditTest, AFilingReceiptVerifiesOfflineAndTamperingIsCaught) {
+  const json c = {{"title", "Pungli di loket KTP"},
+                  {"description", "Diminta uang tambahan untuk mempercepat KTP."},
+                  {"category", "pelayanan"},
+                  {"report_type", "pengaduan"},
+                  {"region_code", "32"},
+                  {"confidential", true}};
+  auto filed = node_->Post("/api/v1/complaints", c);
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string id = filed.Json()["tracking_id"];
+  const std::string code = filed.Json()["access_code"];
+  const std::string path = "/api/v1/complaints/" + id + "/receipt";
+  HttpResponse r;
+  ASSERT_TRUE(Eventually("the checkpoint covers the complaint", [&] {
+    r = Http(node_->port(), "GET", path, "", {{"X-Access-Code", code}});
+    return r.status != 503;
+  }));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("lapor-receipt-v1"), std::string::npos);
+  // The public and a wrong code get nothing.
+  EXPECT_EQ(Http(node_->port(), "GET", path, "", {}).status, 403);
+  EXPECT_EQ(Http(node_->port(), "GET", path, "", {{"X-Access-Code", "WRONG-CODE"}}).status, 401);
+  EXPECT_EQ(node_->Get(path, admin_).status, 200);
+
+  const std::string dir = MakeTempDir("lapor-receipt");
+  auto verify = [&](const std::string& text, const std::string& vkey) {
+    const std::string file = dir + "/receipt.json";
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+    return RunCommand({AuditBinary(), "verify-receipt", file, "--vkey", vkey});
+  };
+  auto ok = verify(r.body, vkey_);
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  auto out = json::parse(ok.output.substr(ok.output.find('{')), nullptr, false);
+  ASSERT_TRUE(out.is_object()) << ok.output;
+  EXPECT_EQ(out["verified"], true);
+  EXPECT_EQ(out["tracking_id"], id);
+  EXPECT_EQ(out["node_id"], "32");
+  EXPECT_EQ(out["log_size"].get<uint64_t>() > out["leaf_index"].get<uint64_t>(), true);
+
+  const json receipt = json::parse(r.body);
+  {
+    json bad = receipt;
+    std::string h = *crypto::Base64Decode(bad["inclusion_proof"][0].get<std::string>());
+    h[0] ^= 1;
+    bad["inclusion_proof"][0] = crypto::Base64Encode(h);
+    auto v = verify(bad.dump(), vkey_);
+    EXPECT_EQ(v.exit_code, 1) << v.output;
+    EXPECT_NE(v.output.find("inclusion_proof"), std::string::npos) << v.output;
+  }
+  {
+    json bad = receipt;
+    bad["tracking_id"] = last_id_;
+    auto v = verify(bad.dump(), vkey_);
+    EXPECT_EQ(v.exit_code, 1) << v.output;
+    EXPECT_NE(v.output.find("tracking_id"), std::string::npos) << v.output;
+  }
+  {
+    json bad = receipt;
+    bad["leaf_index"] = receipt["leaf_index"].get<uint64_t>() - 1;
+    EXPECT_EQ(verify(bad.dump(), vkey_).exit_code, 1);
+  }
+  {
+    // Another node's key: the checkpoint is not its.
+    auto other = crypto::NoteVerifier::FromPublicKey("other.example/log",
+                                                     crypto::SigningKey::Generate().public_key());
+    auto v = verify(r.body, other->ToString());
+    EXPECT_EQ(v.exit_code, 1) << v.output;
+    EXPECT_NE(v.output.find("not signed by the node's log key"), std::string::npos) << v.output;
+  }
+  EXPECT_EQ(verify("{\"format\": \"something else\"}", vkey_).exit_code, 1);
+}
+
 // ---- Cross-node cases (federation) ----
 
 constexpr char kEventPayloadType[] = "application/vnd.lapor.event.v1+protobuf";

@@ -1100,6 +1100,22 @@ def citizen_and_operator(c, m, tok):
            note="wrong access code")
     c.call(m, "GET", EV, {"id": "32-AAAAAAAAAA"}, headers=bearer(tok["admin"]), expect=404)
 
+    RC = V + "/receipt"
+    # Filed a while ago: the log's checkpoint (every 250 ms) covers them by now.
+    r = c.call(m, "GET", RC, {"id": ida}, headers=[("X-Access-Code", code_a)], note="reporter")
+    if r and r.status == 200 and r.json()["tracking_id"] != ida:
+        c.fail(f"GET {RC}: the receipt is of another case")
+    c.call(m, "GET", RC, {"id": idc}, headers=bearer(tok["admin"]), note="confidential, admin")
+    c.call(m, "GET", RC, {"id": ida}, headers=bearer(tok["auditor"]), note="auditor")
+    c.call(m, "GET", RC, {"id": ida}, headers=bearer(tok["liaison2"]), expect=403,
+           note="another agency's liaison")
+    c.call(m, "GET", RC, {"id": ida}, expect=403, note="no credential")
+    c.call(m, "GET", RC, {"id": ida}, headers=[("X-Access-Code", "A" * 26)], expect=401,
+           note="wrong access code")
+    c.call(m, "GET", RC, {"id": ida}, query=[("access_code", code_a)], expect=400,
+           invalid=True, note="the code in the URL")
+    c.call(m, "GET", RC, {"id": "32-AAAAAAAAAA"}, headers=bearer(tok["admin"]), expect=404)
+
     # -- access records -----------------------------------------------------------------------
     r = c.call(m, "GET", AL, {"id": ida}, query=[("limit", "1")], headers=bearer(tok["admin"]))
     after = r.json().get("next_after") if r and r.status == 200 else None
