@@ -137,11 +137,13 @@ struct CaseServiceOptions {
   std::function<void()> on_admin_erasure;
   // The hub: the most bytes one member may have waiting in the hub's outbox for relay.
   int64_t relay_backlog_max_bytes = 64LL << 20;
-  // While this node serves local requests (one within the last 250 ms), a federation batch
-  // works at most this share of the time: after each chunk it pauses for its work time times
-  // (1 / share - 1), so a large batch cannot take the CPU and the disk from citizens and
-  // operators. 1 turns pacing off.
+  // While this node serves local requests (one within the last 250 ms), a federation batch larger
+  // than receive_pace_above_bytes works at most this share of the time: after each chunk it
+  // pauses for its work time times (1 / share - 1), so a large batch cannot take the CPU and the
+  // disk from citizens and operators. Smaller batches, the everyday flow of cross-jurisdiction
+  // events, are not paced (each of their chunks is short). 1 turns pacing off.
   double receive_busy_share = 0.1;
+  int64_t receive_pace_above_bytes = 1 << 20;
   // How long one batch may take: past it, the rest of the batch is answered "deferred" and comes
   // again in the sender's next delivery (keep it below the senders' request_timeout_ms).
   int64_t receive_batch_max_ms = 5000;

@@ -266,7 +266,9 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   // here, before the sequencing lock: local submissions wait only for what needs the case state.
   // The first chunk is always decided, so a sender always makes progress; past the deadline the
   // rest of the batch is deferred, checked or not.
-  ReceivePacer pacer(&last_local_ns_, opt_.receive_busy_share, opt_.receive_batch_max_ms);
+  const bool large = static_cast<int64_t>(batch.ByteSizeLong()) > opt_.receive_pace_above_bytes;
+  ReceivePacer pacer(&last_local_ns_, large ? opt_.receive_busy_share : 1.0,
+                     opt_.receive_batch_max_ms);
   std::vector<std::optional<federation::Decision>> checked(batch.items_size());
   int until = batch.items_size();  // items past this one are deferred: the batch ran out of time
   if (auto m = manifest()) {
@@ -342,13 +344,13 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   for (int i = 0; i < batch.items_size(); ++i) {
     if (i > 0 && i % kReceiveItemsPerLock == 0) {
       // Local requests wait for the sequencing lock while a batch is decided, and for the
-      // commits ahead of theirs: between chunks, let them in, and let this chunk's writes
-      // become durable before the next is decided, so at most one chunk of the batch is in the
-      // commit queue at a time. What this chunk applied is queued first, so it commits before
-      // any write that could depend on it.
+      // commits ahead of theirs: between chunks, let them in, and (a large batch) let this
+      // chunk's writes become durable before the next is decided, so at most one chunk of it is
+      // in the commit queue at a time. What this chunk applied is queued first, so it commits
+      // before any write that could depend on it.
       queue(&writes);
       lock.Unlock();
-      {
+      if (large) {
         MutexLock l(join->mu);
         join->durable.Wait(l, [&]() LAPOR_REQUIRES(join->mu) { return join->left <= 1; });
       }

@@ -282,6 +282,7 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.relay_backlog_max_bytes = j.value("relay_backlog_max_bytes", c.relay_backlog_max_bytes);
     c.receive_busy_share = j.value("receive_busy_share", c.receive_busy_share);
     c.receive_batch_max_ms = j.value("receive_batch_max_ms", c.receive_batch_max_ms);
+    c.receive_pace_above_bytes = j.value("receive_pace_above_bytes", c.receive_pace_above_bytes);
     c.request_timeout_ms = j.value("request_timeout_ms", c.request_timeout_ms);
     c.stats_interval_ms = j.value("stats_interval_ms", c.stats_interval_ms);
     c.retention_days = j.value("retention_days", c.retention_days);
@@ -305,7 +306,8 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.retention_interval_ms < 10 || c.manifest_validity_ms < 1000 || c.dead_letter_after_ms < 0 ||
       !(c.outbox_retention_days >= 0) || c.outbox_retention_days > 36500 ||
       c.relay_backlog_max_bytes < (1 << 20) || !(c.receive_busy_share > 0) ||
-      c.receive_busy_share > 1 || c.receive_batch_max_ms < 100 || c.receive_batch_max_ms > 60000) {
+      c.receive_busy_share > 1 || c.receive_batch_max_ms < 100 || c.receive_batch_max_ms > 60000 ||
+      c.receive_pace_above_bytes < 0) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

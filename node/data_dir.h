@@ -81,10 +81,11 @@ struct NodeConfig {
   // a destination restored from a backup younger than this is sent again what followed it.
   double outbox_retention_days = 30;
   int64_t relay_backlog_max_bytes = 64LL << 20;  // the hub: what one member may have waiting
-  double receive_busy_share = 0.1;      // a batch's share of the time while local requests come
-  int64_t receive_batch_max_ms = 5000;  // how long one batch may take before the rest waits
-  int request_timeout_ms = 10000;       // one delivery request to another node
-  int stats_interval_ms = 3600000;      // statistics report to the hub
+  double receive_busy_share = 0.1;  // a large batch's share of the time while local requests come
+  int64_t receive_pace_above_bytes = 1 << 20;  // batches up to this size are not paced
+  int64_t receive_batch_max_ms = 5000;         // how long one batch may take before the rest waits
+  int request_timeout_ms = 10000;              // one delivery request to another node
+  int stats_interval_ms = 3600000;             // statistics report to the hub
   // Retention (CaseService::RunRetention): a closed (selesai) or archived (arsip) case this node
   // owns has its personal data erased everywhere this many days after its last event; 0 keeps it
   // until someone erases it. Operators are warned retention_warn_days before. Fractions allowed.

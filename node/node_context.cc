@@ -97,6 +97,7 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   opts.relay_backlog_max_bytes = c.relay_backlog_max_bytes;
   opts.receive_busy_share = c.receive_busy_share;
   opts.receive_batch_max_ms = c.receive_batch_max_ms;
+  opts.receive_pace_above_bytes = c.receive_pace_above_bytes;
   auto service =
       CaseService::Open(opts, n->store_.get(),
                         std::make_shared<const protocol::WorkingCalendar>(std::move(*calendar)));

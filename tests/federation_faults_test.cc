@@ -929,31 +929,54 @@ TEST_F(RefusalsTest, ABatchArrivingWhileTheNodeIsBusyTakesItsShareAndTheRestWait
   n33.Start();
   const crypto::SigningKey key32 = KeyOf("32");
   const crypto::SigningKey key3301 = KeyOf("33.01");
-  v1::EventBatch batch;
-  batch.set_sender("32");
-  const int64_t t0 = Clock::Real()->NowMs();
-  for (int i = 0; i < 4 * kItemsPerLock; ++i) {
-    char id[32];
-    std::snprintf(id, sizeof(id), "3301-PACED%05d", i);
-    auto* item = batch.add_items();
-    item->set_outbox_id(i + 1);
-    item->set_envelope(SignEvent(key3301, Submission3301(700000 + i, id, t0 + i)));
+  // A batch of 64 new cases of 33.01 (relayed by 32), ids PACED<tag>nnnn.
+  auto make = [&](char tag, uint64_t first_seq) {
+    v1::EventBatch batch;
+    batch.set_sender("32");
+    const int64_t t0 = Clock::Real()->NowMs();
+    for (int i = 0; i < 4 * kItemsPerLock; ++i) {
+      char id[32];
+      std::snprintf(id, sizeof(id), "3301-PACED%c%04d", tag, i);
+      auto* item = batch.add_items();
+      item->set_outbox_id(i + 1);
+      item->set_envelope(SignEvent(key3301, Submission3301(first_seq + i, id, t0 + i)));
+    }
+    return batch;
+  };
+  // Delivers `body` while citizens file at 33 all the while.
+  auto deliver_while_busy = [&](const std::string& body) {
+    std::atomic<bool> stop{false};
+    std::atomic<int> filed{0};
+    std::thread citizens([&] {
+      while (!stop) filed += !File(n33, "33").empty();
+    });
+    HttpResponse r;
+    EXPECT_TRUE(Eventually("citizens are filing at 33", [&] { return filed > 0; }));
+    EXPECT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
+      r = Send("33", key32, "32", body);
+      return r.status != 409;
+    }));
+    stop = true;
+    citizens.join();
+    return r;
+  };
+  // A batch of everyday size (below receive_pace_above_bytes) is not paced: all of it applied.
+  {
+    auto r = deliver_while_busy(Proven(make('A', 710000)));
+    ASSERT_EQ(r.status, 200) << r.body;
+    const v1::BatchResult all = Result(r);
+    EXPECT_EQ(all.items_size(), 4 * kItemsPerLock);
+    for (const auto& item : all.items()) {
+      EXPECT_EQ(item.result(), v1::ITEM_APPLIED) << item.reason();
+    }
   }
+  // Paced from the first byte on: the same size of batch takes its share and the rest waits.
+  ASSERT_EQ(n33.Stop(), 0);
+  n33.SetConfig("receive_pace_above_bytes", 0);
+  n33.Start();
+  const v1::EventBatch batch = make('B', 700000);
   const std::string body = Proven(batch);
-  // Citizens file at 33 all the while.
-  std::atomic<bool> stop{false};
-  std::atomic<int> filed{0};
-  std::thread citizens([&] {
-    while (!stop) filed += !File(n33, "33").empty();
-  });
-  ASSERT_TRUE(Eventually("citizens are filing at 33", [&] { return filed > 0; }));
-  HttpResponse r;
-  ASSERT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
-    r = Send("33", key32, "32", body);
-    return r.status != 409;
-  }));
-  stop = true;
-  citizens.join();
+  HttpResponse r = deliver_while_busy(body);
   ASSERT_EQ(r.status, 200) << r.body;
   auto result = Result(r);
   ASSERT_EQ(result.items_size(), batch.items_size());
@@ -982,7 +1005,7 @@ TEST_F(RefusalsTest, ABatchArrivingWhileTheNodeIsBusyTakesItsShareAndTheRestWait
   }));
   for (int i = 0; i < batch.items_size(); i += kItemsPerLock + 1) {
     char id[32];
-    std::snprintf(id, sizeof(id), "3301-PACED%05d", i);
+    std::snprintf(id, sizeof(id), "3301-PACEDB%04d", i);
     EXPECT_EQ(EventHashes(n33, id, f_.auditor_token("33")).size(), 1u) << id;
   }
 }
