@@ -926,33 +926,37 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
 
 Result<std::vector<storage::StoredEvent>> CaseService::Events(const std::string& case_id,
                                                               const Credentials& who) {
-  auto stored = StoredCase(case_id);
+  auto stored = StoredCaseGranting(
+      case_id, who, &CaseAccess::signed_events,
+      "the signed events name operators: an admin or the case's liaison of the owner node, or "
+      "an auditor, may read them (the case's view shows what the caller may see)");
   if (!stored.ok()) return stored.status();
   const auto& s = *stored;
-  auto access = Authorize(s, who);
-  if (!access.ok()) return access.status();
-  if (!access->signed_events) {
-    return Status::PermissionDenied(
-        "the signed events name operators: an admin or the case's liaison of the owner node, or "
-        "an auditor, may read them (the case's view shows what the caller may see)");
-  }
   // A confidential case's envelopes carry its content sealed (protocol/confidential.h): they are
   // the bytes the public log serves, so reading them reveals nothing to record.
   return History(s);
 }
 
-Result<storage::StoredEvent> CaseService::Submission(const std::string& case_id,
-                                                     const Credentials& who) {
+Result<v1::CaseState> CaseService::StoredCaseGranting(const std::string& case_id,
+                                                      const Credentials& who,
+                                                      bool CaseAccess::*grant,
+                                                      const char* refusal) {
   auto stored = StoredCase(case_id);
   if (!stored.ok()) return stored.status();
-  const auto& s = *stored;
-  auto access = Authorize(s, who);
+  auto access = Authorize(*stored, who);
   if (!access.ok()) return access.status();
-  if (!access->receipt) {
-    return Status::PermissionDenied(
-        "the filing receipt is the reporter's (with the access code), or an admin's, the case's "
-        "liaison's or an auditor's");
-  }
+  if (!((*access).*grant)) return Status::PermissionDenied(refusal);
+  return stored;
+}
+
+Result<storage::StoredEvent> CaseService::Submission(const std::string& case_id,
+                                                     const Credentials& who) {
+  auto stored = StoredCaseGranting(
+      case_id, who, &CaseAccess::receipt,
+      "the filing receipt is the reporter's (with the access code), or an admin's, the case's "
+      "liaison's or an auditor's");
+  if (!stored.ok()) return stored.status();
+  const auto& s = *stored;
   if (!s.origin_node().empty() && s.origin_node() != opt_.node_id) {
     return Status::Conflict("case " + case_id + " was filed at node " + s.origin_node() +
                             ": its receipt comes from that node's log");

@@ -355,6 +355,10 @@ class CaseService : public federation::OwnLog {
   Result<v1::CaseState> LatestState(const std::string& case_id) LAPOR_REQUIRES(seq_mu_);
   // The committed state of a case of this node (NotFound for ids it did not issue).
   Result<v1::CaseState> StoredCase(const std::string& case_id);
+  // StoredCase, if `who` passes Authorize and the access decision grants `grant`; otherwise the
+  // refusal (PermissionDenied with `refusal`).
+  Result<v1::CaseState> StoredCaseGranting(const std::string& case_id, const Credentials& who,
+                                           bool CaseAccess::*grant, const char* refusal);
   std::shared_ptr<const protocol::WorkingCalendar> calendar() const;
   std::string Seal(const google::protobuf::MessageLite& msg) const;
   bool HoldsAccessCode(const v1::CaseState& s, const std::string& code) const;

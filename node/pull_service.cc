@@ -12,11 +12,13 @@ namespace lapor::node {
 Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
   const int limit = static_cast<int>(std::clamp<uint32_t>(pull.limit(), 1, 1000));
   v1::PullResponse out;
+  OwnLog log;
+  if (log_ != nullptr) log = {log_->checkpoint(), log_->Reader()};
   if (!pull.case_id().empty()) {
     auto chain = service_->CaseChain(pull.case_id());
     if (!chain.ok()) return chain.status();
     for (auto& e : *chain) {
-      *out.add_evidence() = Evidence(e);
+      *out.add_evidence() = Evidence(e, log);
       out.add_envelopes(std::move(e));
     }
     return out;
@@ -30,7 +32,7 @@ Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
   // from where this reply ends.
   size_t bytes = 0;
   for (auto& e : *envelopes) {
-    v1::InclusionEvidence evidence = Evidence(e);
+    v1::InclusionEvidence evidence = Evidence(e, log);
     bytes += e.size() + evidence.ByteSizeLong();
     if (out.envelopes_size() > 0 && bytes > federation::kMaxReplyBytes / 2) break;
     *out.add_evidence() = std::move(evidence);
@@ -41,7 +43,7 @@ Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
   return out;
 }
 
-v1::InclusionEvidence PullService::Evidence(const std::string& envelope) {
+v1::InclusionEvidence PullService::Evidence(const std::string& envelope, const OwnLog& own) {
   v1::InclusionEvidence out;
   protocol::EventEnvelope p;
   if (!protocol::ParseEventEnvelope(envelope, &p).ok()) return out;
@@ -50,10 +52,9 @@ v1::InclusionEvidence PullService::Evidence(const std::string& envelope) {
     if (stored.ok() && *stored) out.ParseFromString(**stored);
     return out;
   }
-  if (log_ == nullptr) return out;
-  const storage::CheckpointRow cp = log_->checkpoint();
-  if (p.event.seq() >= cp.size) return out;
-  auto proof = crypto::InclusionProof(log_->Reader(), p.event.seq(), cp.size);
+  const storage::CheckpointRow& cp = own.checkpoint;
+  if (!own.reader || p.event.seq() >= cp.size) return out;
+  auto proof = crypto::InclusionProof(own.reader, p.event.seq(), cp.size);
   if (!proof.ok()) return out;
   out.set_checkpoint(cp.note);
   for (auto& h : *proof) out.add_hashes(std::move(h));

@@ -24,9 +24,14 @@ class PullService {
   Result<v1::PullResponse> Pull(const v1::PullRequest& pull);
 
  private:
-  // The proof that `envelope` is in its author's log: this node's own event from its latest
-  // checkpoint (none yet if the checkpoint does not cover it), another's as this node keeps it.
-  v1::InclusionEvidence Evidence(const std::string& envelope);
+  // This node's log as one pull proves its own events against: read once per pull.
+  struct OwnLog {
+    storage::CheckpointRow checkpoint;
+    crypto::NodeReader reader;
+  };
+  // The proof that `envelope` is in its author's log: this node's own event from `own` (none yet
+  // if the checkpoint does not cover it), another's as this node keeps it.
+  v1::InclusionEvidence Evidence(const std::string& envelope, const OwnLog& own);
 
   CaseService* service_;
   storage::Store* store_;
