@@ -116,6 +116,7 @@ SigningKey SigningKey::Generate() {
   key.public_key_.assign(kPublicKeySize, '\0');
   key.secret_key_.assign(kSecretKeySize, '\0');
   crypto_sign_keypair(U(key.public_key_), U(key.secret_key_));
+  key.DeriveBoxKeys();
   return key;
 }
 
@@ -126,6 +127,7 @@ Result<SigningKey> SigningKey::FromSeed(std::string_view seed) {
   key.public_key_.assign(kPublicKeySize, '\0');
   key.secret_key_.assign(kSecretKeySize, '\0');
   crypto_sign_seed_keypair(U(key.public_key_), U(key.secret_key_), U(seed));
+  key.DeriveBoxKeys();
   return key;
 }
 
@@ -143,13 +145,27 @@ Result<SigningKey> SigningKey::FromSecretKey(std::string_view secret_key) {
 
 std::string SigningKey::KeyId() const { return KeyIdOf(public_key_); }
 
+void SigningKey::DeriveBoxKeys() {
+  box_public_key_.assign(crypto_box_PUBLICKEYBYTES, '\0');
+  box_secret_key_.assign(crypto_box_SECRETKEYBYTES, '\0');
+  // Cannot fail for a key libsodium made: its public half is a valid point of the main subgroup.
+  if (crypto_sign_ed25519_pk_to_curve25519(U(box_public_key_), U(public_key_)) != 0 ||
+      crypto_sign_ed25519_sk_to_curve25519(U(box_secret_key_), U(secret_key_)) != 0) {
+    Wipe(&box_secret_key_);
+    box_public_key_.clear();
+  }
+}
+
 void Wipe(std::string* secret) {
   if (secret->empty()) return;
   sodium_memzero(secret->data(), secret->size());
   secret->clear();
 }
 
-SigningKey::~SigningKey() { Wipe(&secret_key_); }
+SigningKey::~SigningKey() {
+  Wipe(&secret_key_);
+  Wipe(&box_secret_key_);
+}
 
 std::string KeyIdOf(std::string_view public_key) {
   return HexEncode(Sha256(public_key).substr(0, 8));
@@ -224,19 +240,13 @@ Result<std::string> SealToKey(std::string_view ed25519_public_key, std::string_v
 
 Result<std::string> OpenSealed(const SigningKey& key, std::string_view box) {
   if (box.size() < crypto_box_SEALBYTES) return Status::InvalidArgument("sealed box too short");
-  unsigned char pk[crypto_box_PUBLICKEYBYTES];
-  unsigned char sk[crypto_box_SECRETKEYBYTES];
-  if (crypto_sign_ed25519_pk_to_curve25519(
-          pk, reinterpret_cast<const unsigned char*>(key.public_key().data())) != 0 ||
-      crypto_sign_ed25519_sk_to_curve25519(
-          sk, reinterpret_cast<const unsigned char*>(key.secret_key().data())) != 0) {
-    return Status::Internal("the node key has no X25519 form");
-  }
+  if (key.box_public_key().empty()) return Status::Internal("the node key has no X25519 form");
   std::string out(box.size() - crypto_box_SEALBYTES, '\0');
   int rc =
       crypto_box_seal_open(reinterpret_cast<unsigned char*>(out.data()),
-                           reinterpret_cast<const unsigned char*>(box.data()), box.size(), pk, sk);
-  sodium_memzero(sk, sizeof sk);
+                           reinterpret_cast<const unsigned char*>(box.data()), box.size(),
+                           reinterpret_cast<const unsigned char*>(key.box_public_key().data()),
+                           reinterpret_cast<const unsigned char*>(key.box_secret_key().data()));
   if (rc != 0) return Status::PermissionDenied("sealed box does not open with this node's key");
   return out;
 }

@@ -48,14 +48,22 @@ class SigningKey {
 
   const std::string& public_key() const { return public_key_; }
   const std::string& secret_key() const { return secret_key_; }
+  // The key's X25519 form, for sealed boxes (crypto_sign_ed25519_{pk,sk}_to_curve25519),
+  // derived once when the key is made: the public half's conversion costs a scalar
+  // multiplication, which a node opening every sealed record it receives would pay each time.
+  const std::string& box_public_key() const { return box_public_key_; }
+  const std::string& box_secret_key() const { return box_secret_key_; }
   // Short key id: hex of the first 8 bytes of SHA-256(public key).
   std::string KeyId() const;
   std::string Sign(std::string_view message) const;
 
  private:
   SigningKey() = default;
+  void DeriveBoxKeys();
   std::string secret_key_;
   std::string public_key_;
+  std::string box_secret_key_;
+  std::string box_public_key_;
 };
 
 // Overwrites a string's bytes with zeroes (sodium_memzero: not optimized away) and empties it:

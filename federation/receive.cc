@@ -181,11 +181,12 @@ Decision DecideChecked(Decision checked, const std::string& self, const v1::Mani
     if (own && *own == bytes) return verdict(Verdict::kDuplicate);
     return verdict(Verdict::kRejected, "an event of this node's own that it does not hold");
   }
-  auto have = held->Holds(hash);
-  if (!have.ok()) return verdict(Verdict::kDeferred, have.status().message());
-  if (*have) return verdict(Verdict::kDuplicate);
+  // One lookup by (author, seq) answers both "held already" (the same hash there) and "signed
+  // twice" (another one there): the hash covers the author and seq.
   auto other = held->HashAt(ev.node_id(), ev.seq());
-  if (other.ok() && other->has_value() && **other != hash) {
+  if (!other.ok()) return verdict(Verdict::kDeferred, other.status().message());
+  if (other->has_value() && **other == hash) return verdict(Verdict::kDuplicate);
+  if (other->has_value()) {
     d.equivocating_with = **other;
     return verdict(Verdict::kRejected, "node " + ev.node_id() +
                                            " signed two different events with seq " +

@@ -81,9 +81,8 @@ class ReceiverState {
   virtual ~ReceiverState() = default;
   // This node's own event `seq`, if it holds it.
   virtual std::optional<std::string> OwnEnvelope(uint64_t seq) = 0;
-  // Whether another node's event with this hash is held or queued (an error defers the item).
-  virtual Result<bool> Holds(const std::string& hash) = 0;
-  // The hash of the event held or queued for (author, seq), if any.
+  // The hash of the event held or queued for (author, seq), if any (an error defers the item).
+  // An event's hash covers its author and seq, so this also says whether the event is held.
   virtual Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) = 0;
   // The dates of `author`'s events held or queued next to `seq`.
   virtual Result<AuthorTimes> TimesAround(const std::string& author, uint64_t seq) = 0;

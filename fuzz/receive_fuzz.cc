@@ -32,7 +32,6 @@ struct Held : ReceiverState {
   std::string envelope;
   std::string hash;
   std::optional<std::string> OwnEnvelope(uint64_t) override { return std::nullopt; }
-  Result<bool> Holds(const std::string& h) override { return h == hash; }
   Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) override {
     if (author == "33" && seq == 7) return std::optional<std::string>(hash);
     return std::optional<std::string>();

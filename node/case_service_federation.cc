@@ -157,11 +157,6 @@ class CaseService::HeldState : public federation::ReceiverState {
     if (!held.ok() || held->size() != 1) return std::nullopt;
     return std::move((*held)[0]);
   }
-  Result<bool> Holds(const std::string& hash) override {
-    s_->seq_mu_.AssertHeld();
-    if (s_->pending_hashes_.count(hash) != 0) return true;
-    return s_->store_->HasForeignEvent(hash);
-  }
   Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) override {
     s_->seq_mu_.AssertHeld();
     auto queued = s_->pending_by_author_.find({author, seq});

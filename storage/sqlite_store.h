@@ -74,7 +74,6 @@ class SqliteStore : public Store {
       const std::string& case_id) override;
   Result<uint64_t> MaxForeignRef() override;
   Result<std::vector<ForeignEvent>> ForeignCaseEvents(uint64_t case_ref) override;
-  Result<bool> HasForeignEvent(const std::string& hash) override;
   Result<std::optional<std::string>> ForeignEvidence(const std::string& hash) override;
   Result<std::optional<std::string>> ForeignHashAt(const std::string& author,
                                                    uint64_t seq) override;

@@ -392,10 +392,10 @@ class FederationLedger {
   virtual Result<uint64_t> MaxForeignRef() = 0;
   // Events other nodes authored of the case keyed `case_ref` (received order).
   virtual Result<std::vector<ForeignEvent>> ForeignCaseEvents(uint64_t case_ref) = 0;
-  // Whether a foreign event with this hash is held; and the hash held for (author, seq).
-  virtual Result<bool> HasForeignEvent(const std::string& hash) = 0;
   // The inclusion evidence stored with a foreign event (nullopt: no such event, or none stored).
   virtual Result<std::optional<std::string>> ForeignEvidence(const std::string& hash) = 0;
+  // The hash of the foreign event held for (author, seq), if any: whether an event is held (its
+  // hash covers its author and seq), or another was signed with its seq.
   virtual Result<std::optional<std::string>> ForeignHashAt(const std::string& author,
                                                            uint64_t seq) = 0;
   // The signed times of `author`'s foreign events held next to `seq`: the one with the highest

@@ -50,14 +50,6 @@ Result<std::vector<ForeignEvent>> SqliteStore::ForeignCaseEvents(uint64_t case_r
   });
 }
 
-Result<bool> SqliteStore::HasForeignEvent(const std::string& hash) {
-  auto r = readers_.QueryInt(
-      "SELECT 1 FROM foreign_events WHERE hash = ?", [&](Statement& st) { st.BindBlob(1, hash); },
-      0);
-  if (!r.ok()) return r.status();
-  return *r == 1;
-}
-
 Result<std::optional<std::string>> SqliteStore::ForeignEvidence(const std::string& hash) {
   return readers_.QueryRow<std::string>(
       "SELECT evidence FROM foreign_events WHERE hash = ? AND length(evidence) > 0",

@@ -26,7 +26,6 @@ constexpr char kSender[] = "33";
 // What the receiving node holds, as plain tables.
 struct Held : ReceiverState {
   std::map<uint64_t, std::string> own;
-  std::set<std::string> hashes;
   std::map<std::pair<std::string, uint64_t>, std::string> by_author;
   std::map<std::pair<std::string, uint64_t>, int64_t> times;  // (author, seq) -> signed time
   std::map<std::string, v1::CaseState> cases;
@@ -37,11 +36,8 @@ struct Held : ReceiverState {
     auto it = own.find(seq);
     return it == own.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
-  Result<bool> Holds(const std::string& hash) override {
-    if (store_fails) return Status::IOError("disk on fire");
-    return hashes.count(hash) != 0;
-  }
   Result<std::optional<std::string>> HashAt(const std::string& author, uint64_t seq) override {
+    if (store_fails) return Status::IOError("disk on fire");
     auto it = by_author.find({author, seq});
     return it == by_author.end() ? std::optional<std::string>()
                                  : std::optional<std::string>(it->second);
@@ -234,9 +230,8 @@ TEST_F(ReceiveTest, EachOutcomeOfTheRules) {
     held_.store_fails = true;
     check({"store read fails", Verdict::kDeferred, "disk on fire"}, env);
     held_.store_fails = false;
-    held_.hashes.insert(crypto::Sha256(env));
+    held_.by_author[{"33", 7}] = crypto::Sha256(env);
     check({"held already", Verdict::kDuplicate, ""}, env);
-    held_.hashes.clear();
     held_.by_author[{"33", 7}] = std::string(32, 'x');
     Decision d = check({"two events with one seq", Verdict::kRejected,
                         "node 33 signed two different events with seq 7"},
