@@ -141,9 +141,15 @@ Status ParseSubmit(const json& body, SubmitRequest* r) {
 Status ParseAction(const json& body, ActionRequest* r, std::string* access_code) {
   if (!body.is_object()) return Status::InvalidArgument("body must be a JSON object", "body");
   Fields f(body, "");
-  LAPOR_RETURN_IF_ERROR(f.OnlyKnown(
-      {"action", "note", "agency", "reason", "duplicate_of", "access_code", "to", "erase"}));
+  LAPOR_RETURN_IF_ERROR(f.OnlyKnown({"action", "note", "agency", "reason", "duplicate_of",
+                                     "access_code", "to", "erase", "rating"}));
   LAPOR_RETURN_IF_ERROR(f.String("to", &r->to, false));
+  if (auto it = body.find("rating"); it != body.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 1 || it->get<int64_t>() > 5) {
+      return Status::InvalidArgument("must be a whole number from 1 to 5", "rating");
+    }
+    r->rating = static_cast<int>(it->get<int64_t>());
+  }
   if (auto it = body.find("erase"); it != body.end() && !it->is_null()) {
     if (!it->is_array() || it->size() > 2) {
       return Status::InvalidArgument("must be a list of reporter and/or content", "erase");
@@ -254,6 +260,8 @@ json StateJson(const v1::CaseState& s, int64_t now, const CaseAccess& access) {
       {"due_at", TimeOrNull(s.due_ms())},
       {"due_kind", s.due_kind().empty() ? json(nullptr) : json(s.due_kind())},
       {"overdue", s.due_ms() > 0 && s.due_ms() < now},
+      {"rating", content && s.rating() != 0 ? json(s.rating()) : json(nullptr)},
+      {"rated_at", TimeOrNull(s.rated_ms())},
       {"escalated", s.escalated()},
       {"responded", s.responded()},
       {"auto_complete_at", TimeOrNull(s.auto_complete_at_ms())},
@@ -341,6 +349,7 @@ json ViewJson(const CaseView& v, int64_t now) {
       if (!a.to_node().empty()) item["to_node"] = a.to_node();
       if (!a.relayed_from().empty()) item["relayed_from"] = crypto::HexEncode(a.relayed_from());
       if (!a.request().empty()) item["request"] = a.request();
+      if (a.rating() != 0) item["rating"] = a.rating();
     }
     history.push_back(std::move(item));
   }

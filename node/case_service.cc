@@ -655,6 +655,12 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     } else if (!req.to.empty()) {
       return Status::InvalidArgument("only forward names a node", "to");
     }
+    if (*type == v1::EVENT_RATED && (req.rating < 1 || req.rating > 5)) {
+      return Status::InvalidArgument("rate needs a rating: a whole number from 1 to 5", "rating");
+    }
+    if (*type != v1::EVENT_RATED && req.rating != 0) {
+      return Status::InvalidArgument("only rate gives a rating", "rating");
+    }
     if (*type != v1::EVENT_ERASED && !req.erase.empty()) {
       return Status::InvalidArgument("only erase names what to erase", "erase");
     }
@@ -673,6 +679,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     a->set_reason(req.reason);
     a->set_duplicate_of(req.duplicate_of);
     a->set_to_node(req.to);
+    a->set_rating(req.rating);
     switch (*type) {
       case v1::EVENT_ACCEPTED:
         a->set_response_due_ms(cal->DeadlineAfter(now, protocol::kVerifyWorkingDays));
@@ -718,7 +725,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
         return Status::PermissionDenied("the reporter writes through the case's origin node " +
                                         s.origin_node());
       }
-      const bool reply = d->event.type() == v1::EVENT_REPLIED;
+      const v1::EventType asked = d->event.type();
       v1::CaseState probe = s;  // refuse now what the owner would refuse
       v1::Event as_owner = d->event;
       as_owner.set_node_id(s.owner_node());
@@ -729,7 +736,9 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
       if (s.pending_owner().empty())
         LAPOR_RETURN_IF_ERROR(protocol::ApplyEvent(as_owner, {}, &probe));
       d->event.set_type(v1::EVENT_CITIZEN_MESSAGE);
-      d->event.mutable_action()->set_request(reply ? "reply" : "reopen");
+      d->event.mutable_action()->set_request(asked == v1::EVENT_REPLIED ? "reply"
+                                             : asked == v1::EVENT_RATED ? "rate"
+                                                                        : "reopen");
     }
     // A confidential case's note is sealed when the event is signed (Seal).
     if (!req.note.empty()) d->event.mutable_action()->set_note(req.note);

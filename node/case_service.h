@@ -83,6 +83,7 @@ struct ActionRequest {
   std::string to;  // forward: the node (jurisdiction code) asked to take the case
   // erase: "reporter" and/or "content" (a confidential case's); empty = all that is left.
   std::vector<std::string> erase;
+  int rating = 0;  // rate: 1 to 5 (0: none given)
 };
 
 struct HistoryItem {

@@ -567,14 +567,20 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     }
     Draft draft;
     v1::Event& own = draft.event;
-    own.set_type(ev.action().request() == "reopen" ? v1::EVENT_REOPENED : v1::EVENT_REPLIED);
+    const std::string& request = ev.action().request();
+    own.set_type(request == "reopen" ? v1::EVENT_REOPENED
+                 : request == "rate" ? v1::EVENT_RATED
+                                     : v1::EVENT_REPLIED);
     own.mutable_actor()->set_kind(v1::ACTOR_CITIZEN);
     auto* a = own.mutable_action();
     a->set_note(ev.action().note());
     a->set_note_commitment(ev.action().note_commitment());
     a->set_relayed_from(hash);
+    a->set_rating(ev.action().rating());
     const int64_t now = SigningTime();
-    a->set_response_due_ms(calendar()->DeadlineAfter(now, protocol::kResponseWorkingDays));
+    if (own.type() != v1::EVENT_RATED) {
+      a->set_response_due_ms(calendar()->DeadlineAfter(now, protocol::kResponseWorkingDays));
+    }
     own.set_node_id(self);
     own.set_seq(next_seq_);
     own.set_case_id(ev.case_id());

@@ -22,6 +22,7 @@ Result<v1::StatsReport> BuildStats(storage::Store* store, const std::string& nod
     ++counts[{"report_type", c.report_type()}];
     ++counts[{"category", c.category()}];
     ++counts[{"region_code", c.region_code()}];
+    if (c.rating() != 0) ++counts[{"rating", std::to_string(c.rating())}];
     return true;
   });
   if (!s.ok()) return s;

@@ -41,6 +41,11 @@ std::optional<v1::SealedText> TakeContent(v1::Event* e) {
     take(a->mutable_agency(), text.mutable_agency());
     take(a->mutable_reason(), text.mutable_reason());
     take(a->mutable_duplicate_of(), text.mutable_duplicate_of());
+    if (a->rating() != 0) {
+      any = true;
+      text.set_rating(a->rating());
+      a->clear_rating();
+    }
   }
   if (!any) return std::nullopt;
   return text;
@@ -72,6 +77,7 @@ void RestoreContent(const v1::SealedText& text, v1::Event* e) {
     put(text.agency(), a->mutable_agency());
     put(text.reason(), a->mutable_reason());
     put(text.duplicate_of(), a->mutable_duplicate_of());
+    if (text.rating() != 0) a->set_rating(text.rating());
   }
 }
 
@@ -96,6 +102,9 @@ void ApplyContent(const v1::Event& e, v1::CaseState* s) {
     case v1::EVENT_ACCEPTED:
       s->set_agency("");  // the new owner dispositions it to one of its agencies
       break;
+    case v1::EVENT_RATED:
+      if (e.action().rating() != 0) s->set_rating(e.action().rating());
+      break;
     default:
       break;
   }
@@ -108,6 +117,7 @@ void ClearContent(v1::CaseState* s) {
   s->clear_agency();
   s->clear_archive_reason();
   s->clear_duplicate_of();
+  s->clear_rating();
 }
 
 }  // namespace lapor::protocol

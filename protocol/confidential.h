@@ -5,7 +5,7 @@
 // which the access policy calls content, travels sealed in a v1::SealedText that the event commits
 // to: the submission's title, description, category, report type, region, target agency,
 // location, attachments and channel (content_commitment); an action's note and the agency, archive
-// or decline reason and original case it names (note_commitment). Only the nodes that must handle
+// or decline reason, original case and rating it names (note_commitment). Only the nodes that must handle
 // the case (its origin and owner) receive the SealedText, sealed to their keys; an auditor checks
 // the chain without it.
 #pragma once
@@ -25,7 +25,8 @@ std::optional<v1::SealedText> TakeContent(v1::Event* e);
 void RestoreContent(const v1::SealedText& text, v1::Event* e);
 
 // Applies to `s` what only the content of `e` (restored) says: the report type, category, region
-// and agency of a submission, the agency of a verification or disposition, an archive's reason.
+// and agency of a submission, the agency of a verification or disposition, an archive's reason,
+// a rating.
 // With ApplyEvent over sealed events this gives the state a node that may see the content holds.
 void ApplyContent(const v1::Event& e, v1::CaseState* s);
 

@@ -59,6 +59,7 @@ std::optional<v1::EventType> EventTypeForAction(std::string_view a) {
   if (a == "accept") return v1::EVENT_ACCEPTED;
   if (a == "decline") return v1::EVENT_DECLINED;
   if (a == "erase") return v1::EVENT_ERASED;
+  if (a == "rate") return v1::EVENT_RATED;
   return std::nullopt;
 }
 
@@ -98,6 +99,8 @@ std::string_view EventTypeName(v1::EventType t) {
       return "citizen_message";
     case v1::EVENT_ERASED:
       return "erased";
+    case v1::EVENT_RATED:
+      return "rated";
     default:
       return "unknown";
   }
@@ -129,6 +132,7 @@ Status CheckActor(v1::EventType type, const v1::Actor& actor) {
       break;
     case v1::EVENT_REPLIED:
     case v1::EVENT_CITIZEN_MESSAGE:
+    case v1::EVENT_RATED:
       ok = citizen;
       break;
     case v1::EVENT_REOPENED:
@@ -335,6 +339,19 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         s.set_completed_ms(0);
         s.set_reopen_until_ms(0);
         LAPOR_RETURN_IF_ERROR(restart_response_clock());
+        break;
+      case v1::EVENT_RATED:
+        // The reporter rates the handling once the case is done, once per case (a case reopened
+        // and done again keeps its rating). A confidential case's rating travels sealed.
+        if (cur != status::kDone) return NotIn("rate", s);
+        if (s.rated_ms() != 0) {
+          return Status::Conflict("the reporter has already rated this case", "rating");
+        }
+        if (!(sealed && a.rating() == 0) && (a.rating() < 1 || a.rating() > 5)) {
+          return Status::InvalidArgument("rating must be a whole number from 1 to 5", "rating");
+        }
+        s.set_rating(a.rating());
+        s.set_rated_ms(t);
         break;
       case v1::EVENT_ESCALATED:
         if (s.due_ms() <= 0 || s.escalated() || t <= s.due_ms()) {

@@ -9,6 +9,7 @@
 
 #include "harness/node_process.h"
 #include "node/fsck.h"
+#include "node/stats.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
 
@@ -177,6 +178,90 @@ TEST_F(CaseServiceTest, CitizenReplyStopsTheAutoCompleteClock) {
   ActionRequest complete;
   complete.action = "complete";
   EXPECT_EQ(svc_->Act(c.tracking_id, complete, liaison_).status().code(), Status::Code::kConflict);
+  EXPECT_TRUE(RunFsck().ok());
+}
+
+// The reporter rates a done case once; the node's signed statistics report counts the ratings of
+// the cases it owns, a confidential case's too (its owner reads the sealed rating), and the
+// signed event of a confidential case carries the rating sealed, not in plain.
+TEST_F(CaseServiceTest, RatingsAreGivenOnceAndCountedInTheStatisticsReport) {
+  auto rate = [&](const SubmitResult& c, int rating, Status::Code want) {
+    Credentials citizen;
+    citizen.access_code = c.access_code;
+    ActionRequest a;
+    a.action = "rate";
+    a.rating = rating;
+    a.note = "Terima kasih atas penanganannya.";
+    auto r = svc_->Act(c.tracking_id, a, citizen);
+    EXPECT_EQ(r.status().code(), want) << r.status().ToString();
+    return r.ok() ? *r : v1::CaseState();
+  };
+  auto done = [&](bool confidential) {
+    SubmitRequest r;
+    r.title = "Lampu jalan mati";
+    r.description = "Lampu jalan di gang kami mati sebulan.";
+    r.category = "infrastruktur";
+    r.report_type = "pengaduan";
+    r.region_code = "32.04";
+    r.confidential = confidential;
+    auto c = svc_->Submit(r);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    rate(*c, 4, Status::Code::kConflict);  // not done yet
+    Do(c->tracking_id, "verify", admin_, "", "dinas-pu");
+    Do(c->tracking_id, "respond", liaison_, "Sudah diganti.");
+    Do(c->tracking_id, "complete", liaison_);
+    return *c;
+  };
+  auto open = done(false);
+  auto secret = done(true);
+  rate(open, 0, Status::Code::kInvalidArgument);
+  rate(open, 6, Status::Code::kInvalidArgument);
+  Credentials wrong;
+  wrong.access_code = "AAAAAAAAAAAAAAAA";
+  ActionRequest by_admin;
+  by_admin.action = "rate";
+  by_admin.rating = 5;
+  EXPECT_EQ(svc_->Act(open.tracking_id, by_admin, admin_).status().code(),
+            Status::Code::kPermissionDenied);
+  EXPECT_EQ(svc_->Act(open.tracking_id, by_admin, wrong).status().code(),
+            Status::Code::kUnauthenticated);
+  ActionRequest reply_with_rating;
+  reply_with_rating.action = "reopen";
+  reply_with_rating.rating = 3;
+  Credentials reporter;
+  reporter.access_code = open.access_code;
+  EXPECT_EQ(svc_->Act(open.tracking_id, reply_with_rating, reporter).status().code(),
+            Status::Code::kInvalidArgument);
+
+  auto rated = rate(open, 4, Status::Code::kOk);
+  EXPECT_EQ(rated.rating(), 4);
+  EXPECT_EQ(rated.rated_ms(), clock_.NowMs());
+  rate(open, 5, Status::Code::kConflict);  // once
+  rate(secret, 2, Status::Code::kOk);
+
+  auto v = svc_->View(secret.tracking_id, admin_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->state.rating(), 2);
+  EXPECT_EQ(v->history.back().event.type(), v1::EVENT_RATED);
+  EXPECT_EQ(v->history.back().note, "Terima kasih atas penanganannya.");
+  auto events = store_->CaseEvents(v->state.first_seq());
+  ASSERT_TRUE(events.ok());
+  v1::Envelope env;
+  v1::Event signed_event;
+  ASSERT_TRUE(env.ParseFromString(events->back().envelope));
+  ASSERT_TRUE(signed_event.ParseFromString(env.payload()));
+  EXPECT_EQ(signed_event.type(), v1::EVENT_RATED);
+  EXPECT_EQ(signed_event.action().rating(), 0);  // sealed
+  EXPECT_TRUE(signed_event.action().note().empty());
+  EXPECT_FALSE(signed_event.action().note_commitment().empty());
+
+  auto report = BuildStats(store_.get(), "32", clock_.NowMs());
+  ASSERT_TRUE(report.ok());
+  std::map<std::string, uint64_t> ratings;
+  for (const auto& c : report->counts()) {
+    if (c.dimension() == "rating") ratings[c.value()] = c.count();
+  }
+  EXPECT_EQ(ratings, (std::map<std::string, uint64_t>{{"2", 1}, {"4", 1}}));
   EXPECT_TRUE(RunFsck().ok());
 }
 

@@ -39,14 +39,15 @@ const std::vector<std::string> kAllStatuses = {
     std::string(status::kOnHold),     std::string(status::kArchived)};
 
 const std::vector<v1::EventType> kOperatorAndReporterEvents = {
-    v1::EVENT_VERIFIED,  v1::EVENT_HELD,       v1::EVENT_ARCHIVED,
-    v1::EVENT_DISPOSED,  v1::EVENT_PROCESSING, v1::EVENT_RESPONDED,
-    v1::EVENT_COMPLETED, v1::EVENT_REPLIED,    v1::EVENT_REOPENED};
+    v1::EVENT_VERIFIED,   v1::EVENT_HELD,      v1::EVENT_ARCHIVED,  v1::EVENT_DISPOSED,
+    v1::EVENT_PROCESSING, v1::EVENT_RESPONDED, v1::EVENT_COMPLETED, v1::EVENT_REPLIED,
+    v1::EVENT_REOPENED,   v1::EVENT_RATED};
 
 const std::vector<v1::EventType> kAllEvents = {
     v1::EVENT_SUBMITTED, v1::EVENT_VERIFIED,   v1::EVENT_HELD,      v1::EVENT_ARCHIVED,
     v1::EVENT_DISPOSED,  v1::EVENT_PROCESSING, v1::EVENT_RESPONDED, v1::EVENT_COMPLETED,
-    v1::EVENT_REPLIED,   v1::EVENT_REOPENED,   v1::EVENT_ESCALATED, v1::EVENT_AUTO_COMPLETED};
+    v1::EVENT_REPLIED,   v1::EVENT_REOPENED,   v1::EVENT_ESCALATED, v1::EVENT_AUTO_COMPLETED,
+    v1::EVENT_RATED};
 
 // Any distinct 32-byte string per event stands in for the envelope hash.
 std::string HashFor(uint64_t seq) { return std::string(32, static_cast<char>(seq)); }
@@ -93,6 +94,7 @@ bool MayCause(v1::EventType type, std::string_view actor) {
   switch (type) {
     case v1::EVENT_SUBMITTED:
     case v1::EVENT_REPLIED:
+    case v1::EVENT_RATED:
       return actor == "citizen";
     case v1::EVENT_VERIFIED:
     case v1::EVENT_HELD:
@@ -192,6 +194,10 @@ v1::Event NextEvent(const Case& c, v1::EventType type, const v1::Actor& actor) {
     case v1::EVENT_ESCALATED:
       a->set_missed_deadline(c.state.due_kind());
       break;
+    case v1::EVENT_RATED:
+      a->set_rating(4);
+      a->set_note("Cepat ditangani, terima kasih.");
+      break;
     default:
       break;
   }
@@ -288,6 +294,7 @@ const std::vector<Transition>& Spec() {
       {v1::EVENT_COMPLETED, {status::kProcessing}, status::kDone},
       {v1::EVENT_REPLIED, {status::kProcessing}, status::kProcessing},
       {v1::EVENT_REOPENED, {status::kDone}, status::kProcessing},
+      {v1::EVENT_RATED, {status::kDone}, status::kDone},
   };
   return kSpec;
 }
@@ -334,13 +341,13 @@ INSTANTIATE_TEST_SUITE_P(
              std::get<0>(info.param);
     });
 
-// The table has 6 x 9 = 54 cells; make sure the specification allows exactly the 13 it lists.
-TEST(LifecycleSpecTest, TableHasThirteenAllowedCells) {
+// The table has 6 x 10 = 60 cells; make sure the specification allows exactly the 14 it lists.
+TEST(LifecycleSpecTest, TableHasFourteenAllowedCells) {
   int allowed = 0;
   for (const auto& t : Spec()) {
     for (const auto& s : kAllStatuses) allowed += Allowed(t, s) ? 1 : 0;
   }
-  EXPECT_EQ(allowed, 13);
+  EXPECT_EQ(allowed, 14);
   EXPECT_EQ(Spec().size(), kOperatorAndReporterEvents.size());
 }
 
@@ -903,6 +910,59 @@ TEST(LifecycleReopenTest, ReporterAfterTheWindowIsRefusedButAdminMayReopen) {
   by_admin.set_time_ms(late + 100 * kDayMs);
   ExpectApplied(&c, by_admin);
   EXPECT_EQ(c.state.status(), status::kProcessing);
+}
+
+// The reporter rates the handling of a done case once, 1 to 5; a reopened case keeps its rating.
+TEST(LifecycleRateTest, OnceFromOneToFiveAndKeptThroughAReopen) {
+  Case c = BuildCase(status::kDone);
+  for (int bad : {0, 6, -1}) {
+    SCOPED_TRACE(bad);
+    v1::Event e = NextEvent(c, v1::EVENT_RATED, Citizen());
+    e.mutable_action()->set_rating(bad);
+    Status st = ExpectRefused(&c, e, Code::kInvalidArgument);
+    EXPECT_EQ(st.field(), "rating");
+  }
+  v1::Event rated = NextEvent(c, v1::EVENT_RATED, Citizen());
+  ExpectApplied(&c, rated);
+  EXPECT_EQ(c.state.rating(), 4);
+  EXPECT_EQ(c.state.rated_ms(), rated.time_ms());
+  EXPECT_EQ(c.state.status(), status::kDone);
+  Status twice = ExpectRefused(&c, NextEvent(c, v1::EVENT_RATED, Citizen()), Code::kConflict);
+  EXPECT_NE(twice.message().find("already rated"), std::string::npos) << twice.message();
+
+  Step(&c, v1::EVENT_REOPENED);
+  Step(&c, v1::EVENT_RESPONDED);
+  Step(&c, v1::EVENT_COMPLETED);
+  EXPECT_EQ(c.state.rating(), 4);
+  CheckRefused(&c, NextEvent(c, v1::EVENT_RATED, Citizen()), Code::kConflict);
+}
+
+// A confidential case's rating travels sealed: the event carries none in plain and commits to it.
+TEST(LifecycleRateTest, ASealedRatingIsCommittedNotShown) {
+  Case c = BuildCase(status::kDone);
+  c.state.set_confidential(true);
+  v1::Event e = NextEvent(c, v1::EVENT_RATED, Citizen());
+  auto text = TakeContent(&e);
+  ASSERT_TRUE(text.has_value());
+  EXPECT_EQ(text->rating(), 4);
+  EXPECT_EQ(e.action().rating(), 0);
+  EXPECT_TRUE(e.action().note().empty());
+  e.mutable_action()->set_note_commitment(std::string(32, 'c'));
+  ExpectApplied(&c, e);
+  EXPECT_EQ(c.state.rating(), 0);  // sealed from whoever folds it without the content
+  EXPECT_GT(c.state.rated_ms(), 0);
+  RestoreContent(*text, &e);
+  ApplyContent(e, &c.state);
+  EXPECT_EQ(c.state.rating(), 4);
+  ClearContent(&c.state);
+  EXPECT_EQ(c.state.rating(), 0);
+
+  // Without a commitment, a confidential case's rating must still be 1 to 5.
+  Case d = BuildCase(status::kDone);
+  d.state.set_confidential(true);
+  v1::Event plain = NextEvent(d, v1::EVENT_RATED, Citizen());
+  plain.mutable_action()->set_rating(0);
+  CheckRefused(&d, plain, Code::kInvalidArgument);
 }
 
 TEST(LifecycleReopenTest, ReopenNeedsAResponseDeadline) {

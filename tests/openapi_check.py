@@ -1048,6 +1048,12 @@ def citizen_and_operator(c, m, tok):
         note="reply, access code in the body")
     act(ida, {"action": "respond", "note": "Sudah diaspal."}, "liaison")
     act(ida, {"action": "complete"}, "liaison")
+    act(ida, {"action": "rate", "rating": 6, "access_code": code_a}, expect=400, field="rating",
+        invalid=True, note="rating out of range")
+    act(ida, {"action": "rate", "rating": 4, "note": "Cepat", "access_code": code_a},
+        note="rate a done case")
+    act(ida, {"action": "rate", "rating": 5, "access_code": code_a}, expect=409,
+        note="rated once only")
     c.call(m, "POST", ACT, {"id": ida}, query=[("access_code", code_a)],
            body={"action": "reopen", "note": "Berlubang lagi"}, note="reopen, code in the query")
     act(idb, {"action": "archive", "reason": "duplicate", "duplicate_of": ida}, "admin")
