@@ -3,7 +3,7 @@
 // headers and that they work under their Content-Security-Policy (no violation reported);
 // filing with the mouse and with the keyboard alone; the receipt (tracking id, access code, never
 // in a URL); an XSS title and notes shown as text; tracking, the agency's response (an admin and
-// a liaison act through the API), the reporter's reply and reopening; the error summary;
+// a liaison act through the API), the reporter's reply, rating and reopening; the error summary;
 // axe-core finds no serious or critical violation in any state of any page; reflow at 320 CSS
 // px; each page under 150 KB gzip. Screenshots at 360 and 1280 px go to ARTEFACTS.
 //   node citizen.test.js --node PATH/lapor-node --artefacts DIR
@@ -29,6 +29,8 @@ function arg(name) {
   return process.argv[i + 1];
 }
 const NODE_BIN = arg("--node");
+// lapor-audit verifies the receipt the page downloads: beside lapor-node in the build tree.
+const AUDIT_BIN = path.join(path.dirname(NODE_BIN), "..", "audit", "lapor-audit");
 const ARTEFACTS = arg("--artefacts");
 
 let step = "start";
@@ -69,7 +71,8 @@ async function startNode() {
     check(Date.now() < deadline, "lapor-node did not answer /healthz within 60 s");
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { base, admin, liaison, proc, dir };
+  const vkey = execFileSync(NODE_BIN, ["vkey", "--data-dir", data]).toString().trim();
+  return { base, admin, liaison, proc, dir, vkey };
 }
 
 async function act(base, token, id, body) {
@@ -328,6 +331,26 @@ async function main() {
     check(await desk.textContent("#r-isi") === XSS_DESC, "the description is not shown as text");
     check(await desk.$$eval("#laporan img, #laporan script, #laporan b", (e) => e.length) === 0,
           "markup from the complaint became elements");
+
+    step = "the reporter downloads the filing receipt and lapor-audit verifies it offline";
+    await desk.waitForSelector("#unduh-bukti:not([hidden])");
+    const proofText = await desk.textContent("#bukti-teks");
+    check(proofText.includes("tercatat di log publik simpul 32") && proofText.includes("entri nomor"),
+          `the proof in plain words reads "${proofText}"`);
+    const [download] = await Promise.all([desk.waitForEvent("download"), desk.click("#unduh-bukti")]);
+    check(download.suggestedFilename() === `tanda-terima-${filed.id}.json`,
+          `receipt file named "${download.suggestedFilename()}"`);
+    const receiptFile = path.join(ARTEFACTS, download.suggestedFilename());
+    await download.saveAs(receiptFile);
+    check(!fs.readFileSync(receiptFile, "utf8").includes(filed.code), "the receipt holds the access code");
+    let verified = "";
+    try {
+      verified = execFileSync(AUDIT_BIN, ["verify-receipt", receiptFile, "--vkey", node.vkey],
+                              { stdio: "pipe" }).toString();
+    } catch (e) {
+      check(false, `lapor-audit verify-receipt refused the downloaded receipt: ${e.stderr || e.message}`);
+    }
+    check(verified.includes(filed.id), `lapor-audit verify-receipt said: ${verified}`);
     const status = await desk.textContent("#r-status");
     check(status === "Belum terverifikasi (menunggu pemeriksaan admin)", `status "${status}"`);
     check((await desk.textContent("#r-batas")).includes("verifikasi"), "no verification deadline");
@@ -365,6 +388,29 @@ async function main() {
     await desk.waitForFunction(() => document.getElementById("r-status").textContent === "Selesai");
     check(await desk.isHidden("#balas"), "a reply form on a completed case");
     check(await desk.isVisible("#buka-kembali"), "no reopen form on a completed case");
+    check(await desk.textContent("#r-penilaian") === "Belum dinilai", "a fresh case shows a rating");
+
+    step = "the citizen rates the handling";
+    check(await desk.isVisible("#nilai"), "no rating form on a completed case");
+    await desk.click("#form-nilai button[type=submit]");
+    await desk.waitForSelector("#ringkasan-galat:not([hidden])");
+    check((await desk.textContent("#rating-galat")).includes("Pilih nilai"),
+          "no message next to the rating when none is chosen");
+    await desk.check("#rating-4");
+    await desk.fill("#rating_note", "Cepat ditangani. <b>Terima kasih</b>");
+    await desk.click("#form-nilai button[type=submit]");
+    await desk.waitForFunction(() => document.getElementById("aksi-status").textContent.includes("penilaian Anda tercatat"));
+    check((await desk.textContent("#r-penilaian")).startsWith("4 dari 5 (Baik)"),
+          `rating shown as "${await desk.textContent("#r-penilaian")}"`);
+    check(await desk.isHidden("#nilai"), "the rating form is offered a second time");
+    const rated = await desk.textContent("#r-riwayat");
+    check(rated.includes("Pelapor memberi penilaian") && rated.includes("<b>Terima kasih</b>"),
+          "the rating and its comment (as text) are not in the history");
+    await axe(desk, "/lacak after rating");
+    await shot(desk, "lacak-nilai-1280");
+
+    step = "the citizen reopens";
+    check(await desk.isVisible("#buka-kembali"), "no reopen form on a rated completed case");
     await desk.fill("#reopen_note", "Tambalan sudah berlubang lagi.");
     await desk.click("#form-buka button[type=submit]");
     await desk.waitForFunction(() => document.getElementById("aksi-status").textContent.includes("dibuka kembali"));

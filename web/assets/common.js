@@ -35,7 +35,9 @@
     declined: "Ditolak oleh simpul daerah tujuan",
     citizen_message: "Pesan pelapor diteruskan",
     erased: "Data pribadi dihapus",
+    rated: "Pelapor memberi penilaian",
   };
+  const RATING = { 1: "Sangat buruk", 2: "Buruk", 3: "Cukup", 4: "Baik", 5: "Sangat baik" };
   const DUE_KIND = {
     verification: "verifikasi oleh admin (3 hari kerja)",
     response: "tanggapan instansi (5 hari kerja)",
@@ -168,7 +170,7 @@
   }
 
   window.Lapor = {
-    STATUS, REPORT_TYPE, EVENT, DUE_KIND, ARCHIVE_REASON, ROLE,
+    STATUS, REPORT_TYPE, EVENT, DUE_KIND, ARCHIVE_REASON, ROLE, RATING,
     api, errorMessage, formatDate, regions, clearErrors, showErrors, setText,
   };
 })();

@@ -1,7 +1,8 @@
 // The tracking page: reads a case with GET /api/v1/complaints/{id} (the access code in the
 // X-Access-Code header), shows its status, deadlines and history, and offers the reporter's
 // actions the lifecycle allows: reply while the agency works on it (diproses), reopen once it is
-// done (selesai; the node refuses after 10 working days).
+// done (selesai; the node refuses after 10 working days), and rate the handling once it is done
+// (once per case).
 "use strict";
 (function () {
   const L = window.Lapor;
@@ -98,6 +99,9 @@
     if (c.anonymous) prot.push("Anonim");
     if (c.confidential) prot.push("Rahasia");
     L.setText("r-perlindungan", prot.length ? prot.join(", ") : "Tidak ada");
+    const rating = (r) => r + " dari 5 (" + (L.RATING[r] || "") + ")";
+    L.setText("r-penilaian", c.rating ? rating(c.rating) + ", " + L.formatDate(c.rated_at)
+      : c.rated_at ? "Sudah dinilai " + L.formatDate(c.rated_at) : "Belum dinilai");
     L.setText("r-isi", c.description != null ? c.description
       : "Isi laporan hanya dapat dibaca dengan kode akses.");
 
@@ -111,6 +115,7 @@
       if (h.reason) {
         li.appendChild(text("span", "Alasan: " + (L.ARCHIVE_REASON[h.reason] || h.reason), "waktu"));
       }
+      if (h.rating) li.appendChild(text("span", "Nilai: " + rating(h.rating), "waktu"));
       if (h.note) li.appendChild(text("p", h.note, "catatan"));
       list.appendChild(li);
     });
@@ -120,10 +125,56 @@
     }
 
     const reporter = c.access === "reporter";
+    showProof(reporter ? c.tracking_id : null);
     $("balas").hidden = !(reporter && c.status === "diproses");
     $("buka-kembali").hidden = !(reporter && c.status === "selesai");
+    $("nilai").hidden = !(reporter && c.status === "selesai" && !c.rated_at);
     $("laporan").hidden = false;
   }
+
+  // The filing receipt (GET .../receipt, the reporter's code in the header): the signed submission,
+  // the node's log checkpoint that covers it and the inclusion proof, as a file to keep, and the
+  // same in plain words. The log integrates new events within a second: until then, say so.
+  let receipt = null;
+  async function showProof(id) {
+    receipt = null;
+    $("bukti").hidden = !id;
+    $("unduh-bukti").hidden = true;
+    if (!id) return;
+    $("bukti-teks").textContent = "Memeriksa log publik…";
+    let reply = await L.api("GET", "/api/v1/complaints/" + encodeURIComponent(id) + "/receipt",
+      undefined, current.code);
+    for (let tries = 0; reply.status === 503 && tries < 5; ++tries) {
+      await new Promise((r) => setTimeout(r, 500));
+      reply = await L.api("GET", "/api/v1/complaints/" + encodeURIComponent(id) + "/receipt",
+        undefined, current.code);
+    }
+    if (reply.status !== 200 || !reply.body) {
+      $("bukti-teks").textContent = reply.status === 503
+        ? "Laporan sedang dicatat di log publik. Muat ulang halaman ini sebentar lagi."
+        : "Bukti pencatatan tidak dapat dimuat: " + L.errorMessage(reply);
+      return;
+    }
+    receipt = reply.body;
+    // The checkpoint is a signed note: the node's signature line, then one per witness.
+    const sigs = String(receipt.checkpoint || "").split("\n").filter((l) => l.startsWith("\u2014 ")).length;
+    $("bukti-teks").textContent = "Laporan Anda tercatat di log publik simpul " + receipt.node_id +
+      " pada " + L.formatDate(receipt.filed_at) + " sebagai entri nomor " + receipt.leaf_index +
+      (sigs > 1 ? ". Log tersebut ditandatangani simpul dan disaksikan simpul nasional."
+        : ". Log tersebut ditandatangani simpul.");
+    $("unduh-bukti").hidden = false;
+  }
+  $("unduh-bukti").addEventListener("click", () => {
+    if (!receipt) return;
+    const blob = new Blob([JSON.stringify(receipt, null, 2) + "\n"], { type: "application/json" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = "tanda-terima-" + receipt.tracking_id + ".json";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
 
   async function act(formEl, body, doneText) {
     L.clearErrors(formEl);
@@ -132,12 +183,13 @@
       "/actions", body, current.code);
     $("aksi-status").textContent = "";
     if (reply.status !== 200) {
-      const field = body.action === "reply" ? "note" : "reopen_note";
+      const field = { reply: "note", reopen: "reopen_note", rate: "rating_note" }[body.action];
       const e = reply.body && reply.body.error;
       let msg = L.errorMessage(reply);
       if (reply.status === 409) msg = "Laporan tidak dapat diubah pada status ini: " + (e ? e.message : "");
-      else if (e && e.field === "note") msg = "Periksa isian ini: " + e.message;
-      return L.showErrors(formEl, [{ id: e && e.field === "note" ? field : undefined, text: msg }]);
+      else if (e && (e.field === "note" || e.field === "rating")) msg = "Periksa isian ini: " + e.message;
+      const id = e && e.field === "note" ? field : e && e.field === "rating" ? "rating" : undefined;
+      return L.showErrors(formEl, [{ id, text: msg }]);
     }
     formEl.reset();
     await load(current.id, current.code, formEl);
@@ -159,5 +211,17 @@
     const body = { action: "reopen" };
     if (note) body.note = note;
     act($("form-buka"), body, "Laporan dibuka kembali.");
+  });
+  $("form-nilai").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const chosen = $("form-nilai").querySelector('input[name="rating"]:checked');
+    if (!chosen) {
+      L.clearErrors($("form-nilai"));
+      return L.showErrors($("form-nilai"), [{ id: "rating", text: "Pilih nilai 1 sampai 5" }]);
+    }
+    const body = { action: "rate", rating: Number(chosen.value) };
+    const note = $("rating_note").value.trim();
+    if (note) body.note = note;
+    act($("form-nilai"), body, "Terima kasih, penilaian Anda tercatat.");
   });
 })();
