@@ -160,6 +160,37 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
   // the owner holds too. The hub and the origin hold the same.
   ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 6));
   EXPECT_EQ(CitizenView("32", c)["responded"], false);
+
+  // Done, the reporter rates the handling at the origin; the owner adopts the rating, signs it,
+  // and counts it; every party holds it.
+  ASSERT_EQ(
+      Act(f_.node("33"), c.id, {{"action", "respond"}, {"note", "Sudah diperbaiki."}}, liaison)
+          .status,
+      200);
+  ASSERT_EQ(Act(f_.node("33"), c.id, {{"action", "complete"}}, liaison).status, 200);
+  ASSERT_TRUE(Eventually("the origin sees the case done",
+                         [&] { return CitizenView("32", c)["status"] == "selesai"; }));
+  auto early = Act(f_.node("32"), c.id, {{"action", "rate"}, {"access_code", c.access_code}}, "");
+  EXPECT_EQ(early.status, 400) << early.body;  // no rating given
+  auto rated = Act(f_.node("32"), c.id,
+                   {{"action", "rate"},
+                    {"rating", 5},
+                    {"note", "Cepat dan jelas."},
+                    {"access_code", c.access_code}},
+                   "");
+  ASSERT_EQ(rated.status, 200) << rated.body;
+  ASSERT_TRUE(Eventually("33 adopted the rating", [&] { return View("33", c.id)["rating"] == 5; }))
+      << View("33", c.id).dump();
+  // + respond, complete, the rating message and the adopted rating.
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 10));
+  const json owner_view = View("33", c.id);
+  EXPECT_TRUE(owner_view["rated_at"].is_string());
+  EXPECT_EQ(owner_view["history"].back()["type"], "rated");
+  EXPECT_EQ(owner_view["history"].back()["note"], "Cepat dan jelas.");
+  EXPECT_EQ(CitizenView("32", c)["rating"], 5);
+  auto twice = Act(f_.node("32"), c.id,
+                   {{"action", "rate"}, {"rating", 1}, {"access_code", c.access_code}}, "");
+  EXPECT_EQ(twice.status, 409) << twice.body;
   for (const auto& j : {"00", "32", "33"}) {
     auto fsck = f_.node(j).Fsck();
     EXPECT_EQ(fsck.exit_code, 0) << j << ": " << fsck.output;
