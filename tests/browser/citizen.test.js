@@ -5,7 +5,8 @@
 // in a URL); an XSS title and notes shown as text; tracking, the agency's response (an admin and
 // a liaison act through the API), the reporter's reply, rating and reopening; the error summary;
 // axe-core finds no serious or critical violation in any state of any page; reflow at 320 CSS
-// px; each page under 150 KB gzip. Screenshots at 360 and 1280 px go to ARTEFACTS.
+// px and at 200% zoom (640 CSS px at 2 device pixels); each page under 150 KB gzip. Screenshots
+// at 360 and 1280 px (and one at 200% zoom) go to ARTEFACTS.
 //   node citizen.test.js --node PATH/lapor-node --artefacts DIR
 "use strict";
 const { chromium } = require("playwright-core");
@@ -164,8 +165,12 @@ async function noHorizontalScroll(page, label) {
   check(w <= vw, `${label}: content is ${w} px wide at a ${vw} px viewport (no reflow)`);
 }
 
-async function newPage(browser, width, seen, baseURL) {
-  const context = await browser.newContext({ viewport: { width, height: 800 }, locale: "id-ID", baseURL });
+// A page in a fresh context `width` CSS px wide; `scale` 2 is a 1280 x 800 window at 200% zoom
+// when `width` is 640 (the browser halves the CSS viewport and doubles every pixel).
+async function newPage(browser, width, seen, baseURL, scale = 1) {
+  const context = await browser.newContext({
+    viewport: { width, height: scale === 1 ? 800 : 400 }, deviceScaleFactor: scale, locale: "id-ID", baseURL,
+  });
   context.setDefaultTimeout(15000);
   await context.addInitScript(() => {
     window.__csp = [];
@@ -455,8 +460,22 @@ async function main() {
       await noHorizontalScroll(phone, `${p} at 320 px`);
     }
 
+    step = "200% zoom (a 1280 x 800 window at 200%: 640 x 400 CSS px at 2 device pixels each)";
+    const zoomed = await newPage(browser, 640, seen, node.base, 2);
+    for (const p of PAGES) {
+      await zoomed.goto(p);
+      await zoomed.waitForLoadState("networkidle");
+      await noHorizontalScroll(zoomed, `${p} at 200% zoom`);
+    }
+    await track(zoomed, filed.id, filed.code);
+    await noHorizontalScroll(zoomed, "a case with its history at 200% zoom");
+    check(await zoomed.isVisible("#buka-kembali button[type=submit]") ||
+          await zoomed.isVisible("#balas button[type=submit]"),
+          "the reporter's action is not reachable at 200% zoom");
+    await shot(zoomed, "lacak-laporan-200persen");
+
     step = "after";
-    for (const page of [desk, phone]) {
+    for (const page of [desk, phone, zoomed]) {
       const v = await page.evaluate(() => window.__csp);
       check(Array.isArray(v) && v.length === 0, `CSP violations: ${v}`);
       check(await page.evaluate(() => window.__xss) === undefined, "a script from the complaint ran");

@@ -10,9 +10,13 @@
   const form = $("form-lacak");
   let current = null;  // {id, code} of the case shown; the code stays in this page's memory
 
-  if (location.hash.length > 1) {
+  // The receipt links here as /lacak#ID: fill the id in, also when the page is already open.
+  function fromHash() {
+    if (location.hash.length <= 1) return;
     try { $("tracking_id").value = decodeURIComponent(location.hash.slice(1)); } catch (e) { /* as typed */ }
   }
+  fromHash();
+  window.addEventListener("hashchange", fromHash);
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
