@@ -41,10 +41,12 @@ class SigningKey {
 
   // The secret key is wiped (sodium_memzero) when the object is destroyed.
   ~SigningKey();
+  // Copies and moves construct; a key is never assigned over (the secret it replaced would be
+  // freed unwiped).
   SigningKey(const SigningKey&) = default;
-  SigningKey& operator=(const SigningKey&) = default;
+  SigningKey& operator=(const SigningKey&) = delete;
   SigningKey(SigningKey&&) = default;
-  SigningKey& operator=(SigningKey&&) = default;
+  SigningKey& operator=(SigningKey&&) = delete;
 
   const std::string& public_key() const { return public_key_; }
   const std::string& secret_key() const { return secret_key_; }

@@ -625,7 +625,7 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
     if (!type) {
       return Status::InvalidArgument(
           "unknown action (verify, hold, archive, dispose, process, respond, complete, reply, "
-          "reopen, forward, accept, decline, erase)",
+          "reopen, rate, forward, accept, decline, erase)",
           "action");
     }
     v1::Actor actor;
@@ -735,6 +735,20 @@ void CaseService::Act(const std::string& case_id, const ActionRequest& req, cons
       if (!req.note.empty()) as_owner.mutable_action()->set_note(req.note);
       if (s.pending_owner().empty())
         LAPOR_RETURN_IF_ERROR(protocol::ApplyEvent(as_owner, {}, &probe));
+      if (asked == v1::EVENT_RATED) {
+        // The owner's rated event comes back later: until then this node's own message is what
+        // says the reporter has rated (a second one the owner would refuse).
+        auto history = History(s);
+        if (!history.ok()) return history.status();
+        for (const auto& stored : *history) {
+          protocol::EventEnvelope sent;
+          if (!protocol::ParseEventEnvelope(stored.envelope, &sent).ok()) continue;
+          if (sent.event.type() == v1::EVENT_CITIZEN_MESSAGE &&
+              sent.event.node_id() == opt_.node_id && sent.event.action().request() == "rate") {
+            return Status::Conflict("the reporter has already rated this case", "rating");
+          }
+        }
+      }
       d->event.set_type(v1::EVENT_CITIZEN_MESSAGE);
       d->event.mutable_action()->set_request(asked == v1::EVENT_REPLIED ? "reply"
                                              : asked == v1::EVENT_RATED ? "rate"

@@ -576,7 +576,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     a->set_note(ev.action().note());
     a->set_note_commitment(ev.action().note_commitment());
     a->set_relayed_from(hash);
-    a->set_rating(ev.action().rating());
+    if (own.type() == v1::EVENT_RATED) a->set_rating(ev.action().rating());
     const int64_t now = SigningTime();
     if (own.type() != v1::EVENT_RATED) {
       a->set_response_due_ms(calendar()->DeadlineAfter(now, protocol::kResponseWorkingDays));

@@ -22,7 +22,9 @@ Result<v1::StatsReport> BuildStats(storage::Store* store, const std::string& nod
     ++counts[{"report_type", c.report_type()}];
     ++counts[{"category", c.category()}];
     ++counts[{"region_code", c.region_code()}];
-    if (c.rating() != 0) ++counts[{"rating", std::to_string(c.rating())}];
+    // Ratings of public cases only: a confidential case's rating is content, and its rated_at is
+    // public, so two consecutive reports would tell it.
+    if (c.rating() != 0 && !c.confidential()) ++counts[{"rating", std::to_string(c.rating())}];
     return true;
   });
   if (!s.ok()) return s;

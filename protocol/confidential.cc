@@ -103,7 +103,8 @@ void ApplyContent(const v1::Event& e, v1::CaseState* s) {
       s->set_agency("");  // the new owner dispositions it to one of its agencies
       break;
     case v1::EVENT_RATED:
-      if (e.action().rating() != 0) s->set_rating(e.action().rating());
+      // A sealed rating is checked only here, by whoever opens it.
+      if (e.action().rating() >= 1 && e.action().rating() <= 5) s->set_rating(e.action().rating());
       break;
     default:
       break;

@@ -219,6 +219,9 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
       return Status::PermissionDenied("node " + e.node_id() + " does not own the case (node " +
                                       s.owner_node() + " does)");
     }
+    if (a.rating() != 0 && e.type() != v1::EVENT_RATED) {
+      return Status::InvalidArgument("only a rating event carries a rating", "rating");
+    }
     const std::string_view cur = s.status();
     // A confidential case's event may carry its note, agency and reason sealed (committed to by
     // note_commitment, see confidential.h): whoever folds it without them checks the rest.
@@ -341,11 +344,20 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         LAPOR_RETURN_IF_ERROR(restart_response_clock());
         break;
       case v1::EVENT_RATED:
-        // The reporter rates the handling once the case is done, once per case (a case reopened
-        // and done again keeps its rating). A confidential case's rating travels sealed.
+        // The reporter rates the handling once the case is done, within the reopen window and
+        // before any erasure, once per case (a case reopened and done again keeps its rating). A
+        // confidential case's rating travels sealed.
         if (cur != status::kDone) return NotIn("rate", s);
         if (s.rated_ms() != 0) {
           return Status::Conflict("the reporter has already rated this case", "rating");
+        }
+        if (s.reporter_erased() || s.content_erased()) {
+          return Status::Conflict("the case's personal data is erased: it can no longer be rated",
+                                  "action");
+        }
+        if (t > s.reopen_until_ms()) {
+          return Status::Conflict("the reporter may rate only within 10 working days of completion",
+                                  "action");
         }
         if (!(sealed && a.rating() == 0) && (a.rating() < 1 || a.rating() > 5)) {
           return Status::InvalidArgument("rating must be a whole number from 1 to 5", "rating");

@@ -182,8 +182,9 @@ TEST_F(CaseServiceTest, CitizenReplyStopsTheAutoCompleteClock) {
 }
 
 // The reporter rates a done case once; the node's signed statistics report counts the ratings of
-// the cases it owns, a confidential case's too (its owner reads the sealed rating), and the
-// signed event of a confidential case carries the rating sealed, not in plain.
+// the public cases it owns (a confidential case's rating is content: its owner reads it, the
+// published report does not count it), and the signed event of a confidential case carries the
+// rating sealed, not in plain.
 TEST_F(CaseServiceTest, RatingsAreGivenOnceAndCountedInTheStatisticsReport) {
   auto rate = [&](const SubmitResult& c, int rating, Status::Code want) {
     Credentials citizen;
@@ -261,7 +262,7 @@ TEST_F(CaseServiceTest, RatingsAreGivenOnceAndCountedInTheStatisticsReport) {
   for (const auto& c : report->counts()) {
     if (c.dimension() == "rating") ratings[c.value()] = c.count();
   }
-  EXPECT_EQ(ratings, (std::map<std::string, uint64_t>{{"2", 1}, {"4", 1}}));
+  EXPECT_EQ(ratings, (std::map<std::string, uint64_t>{{"4", 1}}));
   EXPECT_TRUE(RunFsck().ok());
 }
 

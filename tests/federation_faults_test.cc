@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -384,7 +385,8 @@ class RefusalsTest : public FaultsTest {
   // Rotates `jurisdiction`'s key with no overlap (its old key retires now) to a new key, stored in
   // `*next` if set, and waits until 33 judges by the new manifest (its directory, not only the
   // one it stores).
-  void RetireKeyNow(const std::string& jurisdiction, crypto::SigningKey* next = nullptr) {
+  void RetireKeyNow(const std::string& jurisdiction,
+                    std::optional<crypto::SigningKey>* next = nullptr) {
     const crypto::SigningKey fresh = crypto::SigningKey::Generate();
     auto rotate = f_.hub().Cli({"federation", "rotate-key", "--data-dir", f_.hub().data_dir(),
                                 "--jurisdiction", jurisdiction, "--key",
@@ -399,7 +401,7 @@ class RefusalsTest : public FaultsTest {
       return status["manifest_in_use"].is_object() &&
              status["manifest_in_use"]["version"] == version;
     }));
-    if (next != nullptr) *next = fresh;
+    if (next != nullptr) next->emplace(fresh);
   }
   // `batch` serialized, each event another node authored with the proof that it is in that
   // node's log, as every relayed event must come (a log crafted with the author's key, one per
@@ -1038,8 +1040,9 @@ TEST_F(RefusalsTest, ARelayedEventNeedsItsAuthorsProofAndARetiredKeyCannotVouch)
   EXPECT_TRUE(EventHashes(f_.node("33"), "3301-UNPROVEN1", f_.auditor_token("33")).empty());
 
   // 33.01's key retires now: rotated with no overlap.
-  crypto::SigningKey fresh = crypto::SigningKey::Generate();
+  std::optional<crypto::SigningKey> fresh;
   ASSERT_NO_FATAL_FAILURE(RetireKeyNow("33.01", &fresh));
+  ASSERT_TRUE(fresh.has_value());
   // An event the old key signed, dated before it retired.
   const std::string backdated =
       SignEvent(old3301, Submission3301(666001, "3301-BACKDATED2", now + 1));
@@ -1059,7 +1062,7 @@ TEST_F(RefusalsTest, ARelayedEventNeedsItsAuthorsProofAndARetiredKeyCannotVouch)
       << result.items(0).reason();
   EXPECT_TRUE(EventHashes(f_.node("33"), "3301-BACKDATED2", f_.auditor_token("33")).empty());
   // The same event in a log whose checkpoint 33.01's key in force signed: 33.01 says it is its.
-  *item->mutable_evidence() = CraftedLog(fresh, "lapor.test/33.01", {backdated})[backdated];
+  *item->mutable_evidence() = CraftedLog(*fresh, "lapor.test/33.01", {backdated})[backdated];
   r = Send("33", key32, "32", late.SerializeAsString());
   ASSERT_EQ(r.status, 200) << r.body;
   result = Result(r);

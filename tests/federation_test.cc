@@ -179,6 +179,10 @@ TEST_F(FederationTest, CrossJurisdictionCaseFlowsToOwnerAndHubAndBackToTheCitize
                     {"access_code", c.access_code}},
                    "");
   ASSERT_EQ(rated.status, 200) << rated.body;
+  // Before the owner's rated event comes back, the origin's own message says it is rated.
+  auto again = Act(f_.node("32"), c.id,
+                   {{"action", "rate"}, {"rating", 2}, {"access_code", c.access_code}}, "");
+  EXPECT_EQ(again.status, 409) << again.body;
   ASSERT_TRUE(Eventually("33 adopted the rating", [&] { return View("33", c.id)["rating"] == 5; }))
       << View("33", c.id).dump();
   // + respond, complete, the rating message and the adopted rating.

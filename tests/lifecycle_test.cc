@@ -937,6 +937,25 @@ TEST(LifecycleRateTest, OnceFromOneToFiveAndKeptThroughAReopen) {
   CheckRefused(&c, NextEvent(c, v1::EVENT_RATED, Citizen()), Code::kConflict);
 }
 
+// A rating comes within the reopen window, before any erasure, and only on a rating event.
+TEST(LifecycleRateTest, WithinTheWindowBeforeErasureAndOnlyOnARatingEvent) {
+  Case late = BuildCase(status::kDone);
+  v1::Event after = NextEvent(late, v1::EVENT_RATED, Citizen());
+  after.set_time_ms(late.state.reopen_until_ms() + 1);
+  Status st = ExpectRefused(&late, after, Code::kConflict);
+  EXPECT_NE(st.message().find("within 10 working days"), std::string::npos) << st.message();
+
+  Case erased = BuildCase(status::kDone);
+  erased.state.set_reporter_erased(true);
+  CheckRefused(&erased, NextEvent(erased, v1::EVENT_RATED, Citizen()), Code::kConflict);
+
+  Case p = BuildCase(status::kProcessing);
+  v1::Event reply = NextEvent(p, v1::EVENT_REPLIED, Citizen());
+  reply.mutable_action()->set_rating(5);
+  Status carried = ExpectRefused(&p, reply, Code::kInvalidArgument);
+  EXPECT_EQ(carried.field(), "rating");
+}
+
 // A confidential case's rating travels sealed: the event carries none in plain and commits to it.
 TEST(LifecycleRateTest, ASealedRatingIsCommittedNotShown) {
   Case c = BuildCase(status::kDone);

@@ -9,6 +9,9 @@
   const $ = (id) => document.getElementById(id);
   const form = $("form-lacak");
   let current = null;  // {id, code} of the case shown; the code stays in this page's memory
+  // Cases rated from this page whose owner node has not recorded the rating yet (a case another
+  // node owns takes a moment): the form is not offered again meanwhile.
+  const ratedHere = new Set();
 
   // The receipt links here as /lacak#ID: fill the id in, also when the page is already open.
   function fromHash() {
@@ -105,7 +108,8 @@
     L.setText("r-perlindungan", prot.length ? prot.join(", ") : "Tidak ada");
     const rating = (r) => r + " dari 5 (" + (L.RATING[r] || "") + ")";
     L.setText("r-penilaian", c.rating ? rating(c.rating) + ", " + L.formatDate(c.rated_at)
-      : c.rated_at ? "Sudah dinilai " + L.formatDate(c.rated_at) : "Belum dinilai");
+      : c.rated_at ? "Sudah dinilai " + L.formatDate(c.rated_at)
+      : ratedHere.has(c.tracking_id) ? "Penilaian terkirim, menunggu dicatat" : "Belum dinilai");
     L.setText("r-isi", c.description != null ? c.description
       : "Isi laporan hanya dapat dibaca dengan kode akses.");
 
@@ -129,30 +133,35 @@
     }
 
     const reporter = c.access === "reporter";
-    showProof(reporter ? c.tracking_id : null);
+    showProof(reporter ? current : null);
     $("balas").hidden = !(reporter && c.status === "diproses");
     $("buka-kembali").hidden = !(reporter && c.status === "selesai");
-    $("nilai").hidden = !(reporter && c.status === "selesai" && !c.rated_at);
+    $("nilai").hidden = !(reporter && c.status === "selesai" && !c.rated_at &&
+      !ratedHere.has(c.tracking_id));
     $("laporan").hidden = false;
   }
 
   // The filing receipt (GET .../receipt, the reporter's code in the header): the signed submission,
   // the node's log checkpoint that covers it and the inclusion proof, as a file to keep, and the
   // same in plain words. The log integrates new events within a second: until then, say so.
+  // `shown` counts the cases shown: a reply for a case no longer shown is dropped.
   let receipt = null;
-  async function showProof(id) {
+  let shown = 0;
+  async function showProof(which) {
+    const mine = ++shown;
     receipt = null;
-    $("bukti").hidden = !id;
+    $("bukti").hidden = !which;
     $("unduh-bukti").hidden = true;
-    if (!id) return;
+    if (!which) return;
+    const { id, code } = which;
     $("bukti-teks").textContent = "Memeriksa log publik…";
-    let reply = await L.api("GET", "/api/v1/complaints/" + encodeURIComponent(id) + "/receipt",
-      undefined, current.code);
-    for (let tries = 0; reply.status === 503 && tries < 5; ++tries) {
+    const path = "/api/v1/complaints/" + encodeURIComponent(id) + "/receipt";
+    let reply = await L.api("GET", path, undefined, code);
+    for (let tries = 0; reply.status === 503 && tries < 5 && mine === shown; ++tries) {
       await new Promise((r) => setTimeout(r, 500));
-      reply = await L.api("GET", "/api/v1/complaints/" + encodeURIComponent(id) + "/receipt",
-        undefined, current.code);
+      reply = await L.api("GET", path, undefined, code);
     }
+    if (mine !== shown) return;
     if (reply.status !== 200 || !reply.body) {
       $("bukti-teks").textContent = reply.status === 503
         ? "Laporan sedang dicatat di log publik. Muat ulang halaman ini sebentar lagi."
@@ -196,6 +205,7 @@
       return L.showErrors(formEl, [{ id, text: msg }]);
     }
     formEl.reset();
+    if (body.action === "rate") ratedHere.add(current.id);
     await load(current.id, current.code, formEl);
     $("aksi-status").textContent = doneText;
   }
