@@ -27,7 +27,7 @@ bool CitizenRouter::Submit(const Request& req, const Reply& reply) {
   if (!q.ok()) return Fail(reply, q.status());
   // An operator filing for a citizen is not held to the per-client filing limit (rate_limiter.h),
   // so a token sent here must be a real one.
-  if (req.Header("Authorization")) {
+  if (ClaimsOperator(req)) {
     Status s = RequireOperator(service_, req);
     if (!s.ok()) return Fail(reply, s);
   }

@@ -180,7 +180,8 @@ nlohmann::json EdgeJson(const EdgeLimits& e) {
           {"max_header_bytes", e.max_header_bytes},
           {"filings_per_minute", e.filings_per_minute},
           {"access_per_minute", e.access_per_minute},
-          {"trusted_proxies", e.trusted_proxies}};
+          {"trusted_proxies", e.trusted_proxies},
+          {"session_hours", e.session_hours}};
 }
 
 Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
@@ -189,7 +190,7 @@ Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
       "max_connections_per_client", "max_connections",   "connection_reserve",
       "header_timeout_ms",          "body_timeout_ms",   "max_header_bytes",
       "filings_per_minute",         "access_per_minute", "trusted_proxies",
-      "reserve_header_timeout_ms"};
+      "reserve_header_timeout_ms",  "session_hours"};
   for (const auto& item : j.items()) {
     const std::string& key = item.key();
     if (std::find_if(std::begin(kKnown), std::end(kKnown),
@@ -221,6 +222,7 @@ Status ReadEdge(const nlohmann::json& j, EdgeLimits* e) {
   e->max_header_bytes = static_cast<size_t>(header_bytes);
   LAPOR_RETURN_IF_ERROR(number("filings_per_minute", 0, 1000000, &e->filings_per_minute));
   LAPOR_RETURN_IF_ERROR(number("access_per_minute", 0, 1000000, &e->access_per_minute));
+  LAPOR_RETURN_IF_ERROR(number("session_hours", 1, 24 * 30, &e->session_hours));
   if (e->connection_reserve >= e->max_connections) {
     return Status::InvalidArgument("edge.connection_reserve must be below edge.max_connections",
                                    "edge.connection_reserve");

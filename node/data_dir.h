@@ -41,6 +41,8 @@ struct EdgeLimits {
   // Peers (IP addresses, e.g. a TLS proxy on loopback) whose X-Forwarded-For names the client
   // that rate limits count; any other peer is the client itself.
   std::vector<std::string> trusted_proxies;
+  // How long an operator's browser session lasts (POST /api/v1/session), whatever it does.
+  int session_hours = 8;
 };
 
 struct NodeConfig {

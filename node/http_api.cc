@@ -38,6 +38,8 @@
 #include "node/page_router.h"
 #include "node/rate_limiter.h"
 #include "node/receipt_router.h"
+#include "node/session_router.h"
+#include "node/sessions.h"
 #include "node/witness_router.h"
 
 namespace lapor::node {
@@ -215,6 +217,8 @@ struct HttpApi::Impl {
   std::unique_ptr<OperatorRouter> operators;
   std::unique_ptr<CitizenRouter> citizens;
   std::unique_ptr<PageRouter> pages;
+  std::unique_ptr<SessionStore> sessions;  // operators' browser sessions (the workbench)
+  std::unique_ptr<SessionRouter> session_router;
   std::vector<Router*> routers;
 
   NodeMetrics* metrics = nullptr;
@@ -227,6 +231,11 @@ struct HttpApi::Impl {
   Mutex peers_mu;
   std::unordered_map<std::string, int> per_peer LAPOR_GUARDED_BY(peers_mu);
 
+  // Whether the client reached a trusted proxy over TLS (its X-Forwarded-Proto).
+  bool ViaTls(const std::string& peer, const Request& r) const {
+    auto proto = r.Header("X-Forwarded-Proto");
+    return Trusted(peer) && proto && *proto == "https";
+  }
   bool Trusted(const std::string& peer) const {
     for (const auto& p : limits.trusted_proxies) {
       if (p == peer) return true;
@@ -267,8 +276,8 @@ struct HttpApi::Impl {
   }
 
   void SetRouters() {
-    routers = {ops.get(),      witness.get(),  federation.get(), log.get(),
-               receipts.get(), citizens.get(), operators.get(),  pages.get()};
+    routers = {ops.get(),      witness.get(),   federation.get(),     log.get(),  receipts.get(),
+               citizens.get(), operators.get(), session_router.get(), pages.get()};
   }
 
   // The client the rate limits count: the peer, or for a trusted proxy the last address of its
@@ -481,6 +490,8 @@ void HttpSession::Dispatch() {
   auto r = ToRequest(std::move(req), "", Clock::Real()->NowMs());
   if (!r.ok()) return Refuse(r.status());
   r->client = api_->ClientOf(peer_, *r);
+  r->tls = api_->ViaTls(peer_, *r);
+  r->sessions = api_->sessions.get();
   r->request_id = request_id_;
   spdlog::debug("{} {}", r->method, r->path);
   api_->Handle(std::move(*r), reply);
@@ -570,6 +581,9 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
   impl_->operators =
       std::make_unique<OperatorRouter>(service, config.max_body_bytes, impl_->OnPool());
   impl_->pages = std::make_unique<PageRouter>();
+  impl_->sessions =
+      std::make_unique<SessionStore>(config.edge.session_hours * 3600 * 1000LL, kMaxSessions);
+  impl_->session_router = std::make_unique<SessionRouter>(service, impl_->sessions.get());
   impl_->SetRouters();
 }
 

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "node/api_codec.h"
 #include "node/case_service.h"
+#include "node/sessions.h"
 
 namespace lapor::node {
 
@@ -140,8 +142,39 @@ Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
     if (!op.ok()) return op.status();
     if (!op->has_value()) return Status::Unauthenticated("unknown operator token");
     who.op = **op;
+    return who;
   }
+  if (req.sessions == nullptr) return who;
+  const auto cookies = req.Header("Cookie");
+  const std::optional<std::string> id =
+      cookies ? CookieValue(*cookies, kSessionCookie) : std::nullopt;
+  if (!id) return who;
+  auto session = req.sessions->Find(*id, req.now_ms);
+  if (!session) return Status::Unauthenticated("the session has ended: sign in again");
+  if (req.method != "GET" && req.method != "HEAD") {
+    // The cookie is SameSite=Strict; the token a page can only read from the sign-in reply
+    // makes sure the change comes from the workbench itself.
+    auto csrf = req.Header(kCsrfHeader);
+    if (!csrf || !crypto::ConstantTimeEquals(*csrf, session->csrf)) {
+      crypto::Wipe(&session->token);
+      return Status::PermissionDenied("a change through a session needs its X-CSRF-Token header");
+    }
+  }
+  auto op = service->Authenticate(session->token);
+  crypto::Wipe(&session->token);
+  if (!op.ok()) return op.status();
+  if (!op->has_value()) {
+    req.sessions->Close(*id);
+    return Status::Unauthenticated("the operator's token was removed or rotated: sign in again");
+  }
+  who.op = **op;
   return who;
+}
+
+bool ClaimsOperator(const Request& req) {
+  if (req.Header("Authorization")) return true;
+  const auto cookies = req.Header("Cookie");
+  return req.sessions != nullptr && cookies && CookieValue(*cookies, kSessionCookie).has_value();
 }
 
 Status RequireOperator(CaseService* service, const Request& req) {

@@ -23,6 +23,7 @@
 namespace lapor::node {
 
 class CaseService;
+class SessionStore;
 
 struct CaseInsensitiveLess {
   bool operator()(const std::string& a, const std::string& b) const;
@@ -51,6 +52,11 @@ struct Request {
   std::string client;
   // For the logs and the X-Request-Id reply header (node/log_context.h RequestIdFor).
   std::string request_id;
+  // The operators' browser sessions (node/sessions.h), which ReadCredentials consults for a
+  // request carrying the session cookie; null where there are none.
+  SessionStore* sessions = nullptr;
+  // The client reached the node over TLS: a trusted proxy says so (X-Forwarded-Proto: https).
+  bool tls = false;
 
   std::optional<std::string> Header(const std::string& name) const;
 };
@@ -112,10 +118,16 @@ Status QueryPage(QueryMap& q, uint64_t* after, uint64_t* limit);
 // The JSON body: 413 above `max_bytes` (chunked bodies declare no length), 400 if it does not
 // parse (including invalid UTF-8, which nlohmann::json rejects).
 Result<nlohmann::json> ParseJson(const Request& req, size_t max_bytes);
-// The operator of "Authorization: Bearer <token>" (401 if present but unknown), plus the access
-// code from the query string or body, or the X-Access-Code header (400 if both, and different).
+// The operator of "Authorization: Bearer <token>" (401 if present but unknown), or else of the
+// session the lapor_session cookie names (401 if it has ended; 403 for a change without the
+// session's X-CSRF-Token), plus the access code from the query string or body, or the
+// X-Access-Code header (400 if both, and different).
 // ReadCredentials for a GET whose only query parameter may be access_code (400 for any other).
 Result<Credentials> CallerOf(CaseService* service, const Request& req);
+// Whether the request claims an operator: an Authorization header or the session cookie.
+// ReadCredentials refuses the claim (401) before it looks at any access code if it is false, so
+// such a request may skip the per-client limits that slow the guessing of access codes.
+bool ClaimsOperator(const Request& req);
 Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
                                     const std::string& access_code);
 // For endpoints any operator (admin, liaison or auditor) may read: 401 without a token.

@@ -74,7 +74,7 @@ std::string ClientKey(const std::string& address) {
 }
 
 RateClass RateClassOf(const Request& req) {
-  if (!IsComplaintsPath(req) || req.Header("Authorization")) return RateClass::kNone;
+  if (!IsComplaintsPath(req) || ClaimsOperator(req)) return RateClass::kNone;
   if (req.segments.size() == 3) return req.method == "POST" ? RateClass::kFiling : RateClass::kNone;
   return RateClass::kAccessCode;
 }

@@ -20,6 +20,7 @@
 #include "node/operator_router.h"
 #include "node/ops_router.h"
 #include "node/page_router.h"
+#include "node/sessions.h"
 #include "node/witness_router.h"
 
 namespace lapor::node {
@@ -396,6 +397,39 @@ TEST(RequestIdTest, KeepsAPlainClientIdAndMakesOneOtherwise) {
     EXPECT_EQ(CurrentRequestId(), "outer");
   }
   EXPECT_EQ(CurrentRequestId(), "");
+}
+
+// Sessions end at their lifetime, the oldest go when the store is full, and the cookie parser
+// finds its cookie among others and nothing that merely starts with its name.
+TEST(SessionStoreTest, SessionsEndAtTheirLifetimeAndTheOldestGoFirst) {
+  SessionStore store(/*lifetime_ms=*/1000, /*max_sessions=*/2);
+  const auto a = store.Open("lpt_A", 0);
+  const auto b = store.Open("lpt_B", 10);
+  EXPECT_EQ(a.id.size(), 64u);
+  EXPECT_NE(a.id, b.id);
+  EXPECT_NE(a.csrf, b.csrf);
+  ASSERT_TRUE(store.Find(a.id, 999).has_value());
+  EXPECT_EQ(store.Find(a.id, 999)->token, "lpt_A");
+  EXPECT_FALSE(store.Find(a.id, 1000).has_value());  // ended
+  EXPECT_EQ(store.size(), 1u);
+  const auto c = store.Open("lpt_C", 20);
+  const auto d = store.Open("lpt_D", 30);  // full: b, the oldest, goes
+  EXPECT_FALSE(store.Find(b.id, 40).has_value());
+  EXPECT_TRUE(store.Find(c.id, 40).has_value());
+  EXPECT_TRUE(store.Find(d.id, 40).has_value());
+  store.Close(c.id);
+  EXPECT_FALSE(store.Find(c.id, 40).has_value());
+  EXPECT_FALSE(store.Find("", 40).has_value());
+}
+
+TEST(SessionStoreTest, CookieValueFindsItsCookieOnly) {
+  EXPECT_EQ(CookieValue("lapor_session=abc", "lapor_session"), "abc");
+  EXPECT_EQ(CookieValue("a=1; lapor_session=abc; b=2", "lapor_session"), "abc");
+  EXPECT_EQ(CookieValue("a=1;lapor_session=abc", "lapor_session"), "abc");
+  EXPECT_EQ(CookieValue("lapor_session_x=abc; a=1", "lapor_session"), std::nullopt);
+  EXPECT_EQ(CookieValue("x_lapor_session=abc", "lapor_session"), std::nullopt);
+  EXPECT_EQ(CookieValue("", "lapor_session"), std::nullopt);
+  EXPECT_EQ(CookieValue("lapor_session=", "lapor_session"), "");
 }
 
 }  // namespace

@@ -553,6 +553,85 @@ TEST_F(NodeHttpTest, OperatorsAreRemovedAndRotatedWithoutARestart) {
   EXPECT_NE(list.output.find("expires in 0 days"), std::string::npos) << list.output;
 }
 
+// The workbench's browser session: signing in with the token gives an HttpOnly, SameSite=Strict
+// cookie and a CSRF token; the cookie stands for the token on every endpoint, a change needs the
+// CSRF token too, a rotated operator's session ends at its next request, and signing out ends it.
+TEST_F(NodeHttpTest, ABrowserSessionActsAsItsOperatorAndAChangeNeedsItsCsrfToken) {
+  const int port = node_->port();
+  const std::map<std::string, std::string> json_type = {{"Content-Type", "application/json"}};
+  auto sign_in = [&](const std::string& token) {
+    return Http(port, "POST", "/api/v1/session", json{{"token", token}}.dump(), json_type);
+  };
+  EXPECT_EQ(sign_in("lpt_NOTATOKEN").status, 401);
+  EXPECT_EQ(Http(port, "POST", "/api/v1/session", R"({"token": 5})", json_type).status, 400);
+  EXPECT_EQ(
+      Http(port, "POST", "/api/v1/session", R"({"token": "x", "role": "admin"})", json_type).status,
+      400);
+
+  auto in = sign_in(admin_);
+  ASSERT_EQ(in.status, 200) << in.body;
+  const std::string set_cookie = in.headers["set-cookie"];
+  for (const char* attribute : {"HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=28800"}) {
+    EXPECT_NE(set_cookie.find(attribute), std::string::npos) << attribute << ": " << set_cookie;
+  }
+  EXPECT_EQ(set_cookie.find("Secure"), std::string::npos) << "plain HTTP: " << set_cookie;
+  ASSERT_EQ(set_cookie.rfind("lapor_session=", 0), 0u) << set_cookie;
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = in.Json()["csrf_token"];
+  EXPECT_EQ(csrf.size(), 64u);
+  EXPECT_EQ(in.Json()["operator"]["role"], "admin");
+  EXPECT_EQ(in.body.find(admin_), std::string::npos);  // the token is not echoed
+
+  // The cookie stands for the token: an admin's list, the session itself.
+  EXPECT_EQ(Http(port, "GET", "/api/v1/complaints", "", {{"Cookie", cookie}}).status, 200);
+  auto current = Http(port, "GET", "/api/v1/session", "", {{"Cookie", "a=b; " + cookie}});
+  ASSERT_EQ(current.status, 200) << current.body;
+  EXPECT_EQ(current.Json()["csrf_token"], csrf);
+
+  // A change needs the CSRF token as well: without it (or with another) 403, and nothing moves.
+  auto created = node_->Post("/api/v1/complaints", Complaint());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.Json()["tracking_id"];
+  const std::string verify = json{{"action", "verify"}, {"agency", "dinas-pu"}}.dump();
+  std::map<std::string, std::string> h = json_type;
+  h["Cookie"] = cookie;
+  EXPECT_EQ(Http(port, "POST", "/api/v1/complaints/" + id + "/actions", verify, h).status, 403);
+  h["X-CSRF-Token"] = std::string(64, '0');
+  EXPECT_EQ(Http(port, "POST", "/api/v1/complaints/" + id + "/actions", verify, h).status, 403);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + id).Json()["status"], "belum_terverifikasi");
+  h["X-CSRF-Token"] = csrf;
+  auto acted = Http(port, "POST", "/api/v1/complaints/" + id + "/actions", verify, h);
+  ASSERT_EQ(acted.status, 200) << acted.body;
+  EXPECT_EQ(acted.Json()["status"], "terdisposisi");
+
+  // An unknown or ended session is 401 (not a public view).
+  EXPECT_EQ(Http(port, "GET", "/api/v1/complaints", "",
+                 {{"Cookie", "lapor_session=" + std::string(64, 'a')}})
+                .status,
+            401);
+
+  // A liaison's session, then its operator rotated: the session ends at its next request.
+  auto liaison_in = sign_in(liaison_);
+  ASSERT_EQ(liaison_in.status, 200);
+  EXPECT_EQ(liaison_in.Json()["operator"]["agency"], "dinas-pu");
+  const std::string liaison_cookie =
+      liaison_in.headers["set-cookie"].substr(0, liaison_in.headers["set-cookie"].find(';'));
+  EXPECT_EQ(Http(port, "GET", "/api/v1/session", "", {{"Cookie", liaison_cookie}}).status, 200);
+  ASSERT_EQ(
+      node_->Cli({"operator", "rotate", "--id", "2", "--data-dir", node_->data_dir()}).exit_code,
+      0);
+  EXPECT_EQ(Http(port, "GET", "/api/v1/session", "", {{"Cookie", liaison_cookie}}).status, 401);
+  EXPECT_EQ(Http(port, "GET", "/api/v1/complaints", "", {{"Cookie", liaison_cookie}}).status, 401);
+
+  // Signing out needs the CSRF token, ends the session and clears the cookie.
+  EXPECT_EQ(Http(port, "DELETE", "/api/v1/session", "", {{"Cookie", cookie}}).status, 403);
+  auto out =
+      Http(port, "DELETE", "/api/v1/session", "", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
+  ASSERT_EQ(out.status, 204) << out.body;
+  EXPECT_NE(out.headers["set-cookie"].find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(Http(port, "GET", "/api/v1/complaints", "", {{"Cookie", cookie}}).status, 401);
+}
+
 // init creates missing parent folders (a fresh clone has no var/), makes the data folder 0700
 // even when it existed, and writes every file readable by the node's user only.
 TEST(NodeInitTest, CreatesParentsAndKeepsEverythingPrivate) {
