@@ -1,0 +1,262 @@
+// The operators' workbench: sign in with the operator token (POST /api/v1/session: the node sets
+// an HttpOnly, SameSite=Strict session cookie and returns a CSRF token, which stays in this page's
+// memory and goes with every change in X-CSRF-Token), then the queue (GET /api/v1/complaints with
+// the list's filters, sorted by deadline, overdue cases marked in words), a case with its history,
+// and the actions the operator's role and the case's status allow. The node decides every
+// request as it does for a bearer token: the page offers, the API authorizes.
+"use strict";
+(function () {
+  const L = window.Lapor;
+  const $ = (id) => document.getElementById(id);
+  let session = null;  // {operator, csrf_token}
+  let cursor = null;   // next page of the queue
+  let shown = null;    // the case shown
+
+  async function call(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && session) headers["X-CSRF-Token"] = session.csrf_token;
+    let res;
+    try {
+      res = await fetch(path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin", cache: "no-store", referrerPolicy: "no-referrer",
+      });
+    } catch (e) {
+      return { status: 0, body: null };
+    }
+    let json = null;
+    try { json = await res.json(); } catch (e) { json = null; }
+    return { status: res.status, body: json };
+  }
+
+  function text(tag, value, cls) {
+    const e = document.createElement(tag);
+    e.textContent = value == null ? "" : String(value);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function signedIn(s) {
+    session = s;
+    const op = s.operator;
+    L.setText("petugas", "Masuk sebagai " + op.name + " — " + (L.ROLE[op.role] || op.role) +
+      (op.agency ? " (" + op.agency + ")" : "") + ". Sesi berakhir " + L.formatDate(s.expires_at) + ".");
+    $("masuk").hidden = true;
+    $("meja").hidden = false;
+    // A liaison's inbox starts with the cases dispositioned to its agency.
+    $("saring-status").value = op.role === "liaison" ? "terdisposisi" : "belum_terverifikasi";
+    loadQueue(true);
+  }
+
+  function signedOut(message) {
+    session = null;
+    shown = null;
+    $("meja").hidden = true;
+    $("kasus").hidden = true;
+    $("masuk").hidden = false;
+    if (message) L.showErrors($("form-masuk"), [{ id: "token", text: message }]);
+  }
+
+  // The page may open with a live session (the cookie): ask the node.
+  call("GET", "/api/v1/session").then((r) => { if (r.status === 200 && r.body) signedIn(r.body); });
+
+  $("form-masuk").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    L.clearErrors($("form-masuk"));
+    const token = $("token").value.trim();
+    if (!token) return L.showErrors($("form-masuk"), [{ id: "token", text: "Tulis token petugas Anda" }]);
+    const r = await call("POST", "/api/v1/session", { token });
+    $("token").value = "";
+    if (r.status !== 200 || !r.body) {
+      return L.showErrors($("form-masuk"), [{ id: "token",
+        text: r.status === 401 ? "Token tidak dikenal, dicabut, atau sudah kedaluwarsa" : L.errorMessage(r) }]);
+    }
+    signedIn(r.body);
+    $("meja-judul").focus();
+  });
+
+  $("form-keluar").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    await call("DELETE", "/api/v1/session");
+    signedOut();
+    $("token").focus();
+  });
+
+  $("form-saring").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    loadQueue(true);
+  });
+  $("berikutnya").addEventListener("click", () => loadQueue(false));
+
+  async function loadQueue(fresh) {
+    if (fresh) cursor = null;
+    const q = new URLSearchParams();
+    const status = $("saring-status").value;
+    if (status) q.set("status", status);
+    if ($("saring-lewat").checked) q.set("overdue", "true");
+    if (session.operator.role === "liaison" && session.operator.agency) q.set("agency", session.operator.agency);
+    q.set("limit", "50");
+    if (cursor) q.set("cursor", cursor);
+    $("antrean-status").textContent = "Memuat…";
+    const r = await call("GET", "/api/v1/complaints?" + q.toString());
+    if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi dengan token Anda.");
+    if (r.status !== 200 || !r.body) {
+      $("antrean-status").textContent = L.errorMessage(r);
+      return;
+    }
+    const items = (r.body.items || []).slice().sort((a, b) => {
+      if (!a.due_at) return b.due_at ? 1 : 0;
+      if (!b.due_at) return -1;
+      return a.due_at < b.due_at ? -1 : a.due_at > b.due_at ? 1 : 0;
+    });
+    const body = $("antrean-isi");
+    if (fresh) body.textContent = "";
+    items.forEach((c) => {
+      const tr = document.createElement("tr");
+      const idCell = document.createElement("td");
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "tautan";
+      open.textContent = c.tracking_id;
+      open.addEventListener("click", () => openCase(c.tracking_id));
+      idCell.appendChild(open);
+      tr.appendChild(idCell);
+      tr.appendChild(text("td", c.title != null ? c.title : (c.confidential ? "(rahasia)" : "")));
+      tr.appendChild(text("td", L.STATUS[c.status] || c.status));
+      const due = document.createElement("td");
+      due.textContent = c.due_at ? L.formatDate(c.due_at) : "—";
+      if (c.overdue) due.appendChild(text("strong", " (lewat batas)", "lewat"));
+      tr.appendChild(due);
+      body.appendChild(tr);
+    });
+    cursor = r.body.next_cursor || null;
+    $("berikutnya").hidden = !cursor;
+    $("antrean-status").textContent = body.children.length
+      ? body.children.length + " laporan ditampilkan." : "Tidak ada laporan dengan saringan ini.";
+  }
+
+  // The actions an operator may offer for a case, by role and status (the node checks again).
+  function actionsFor(role, c) {
+    const a = [];
+    if (role === "admin") {
+      if (c.pending_owner) return [["accept", "Terima laporan yang diteruskan"], ["decline", "Tolak laporan yang diteruskan"]];
+      if (c.status === "belum_terverifikasi" || c.status === "tertunda") a.push(["verify", "Verifikasi dan disposisikan"]);
+      if (c.status === "terdisposisi") a.push(["dispose", "Alihkan ke instansi lain"]);
+      if (c.status === "belum_terverifikasi" || c.status === "terdisposisi") a.push(["hold", "Tunda"]);
+      if (c.status === "belum_terverifikasi" || c.status === "tertunda") a.push(["archive", "Arsipkan"]);
+      if (["belum_terverifikasi", "tertunda", "terdisposisi"].includes(c.status)) a.push(["forward", "Teruskan ke simpul lain (bukan wewenang)"]);
+      if (c.status === "selesai") a.push(["reopen", "Buka kembali"]);
+    } else if (role === "liaison") {
+      if (c.status === "terdisposisi") a.push(["process", "Mulai proses"]);
+      if (c.status === "terdisposisi" || c.status === "diproses") a.push(["respond", "Beri tanggapan"]);
+      if (c.status === "diproses" && c.responded) a.push(["complete", "Nyatakan selesai"]);
+    }
+    return a;
+  }
+  const FIELDS = {
+    verify: ["agency"], dispose: ["agency"], hold: ["note"], archive: ["archive"],
+    forward: ["to", "note"], decline: ["reason"], respond: ["note"], reopen: ["note"],
+  };
+
+  function showFields() {
+    const want = FIELDS[$("aksi").value] || [];
+    $("k-agency").hidden = !want.includes("agency");
+    $("k-reason").hidden = !want.includes("reason");
+    $("k-archive").hidden = !want.includes("archive");
+    $("k-to").hidden = !want.includes("to");
+    $("k-note").hidden = !want.includes("note");
+  }
+  $("aksi").addEventListener("change", showFields);
+
+  async function openCase(id) {
+    const r = await call("GET", "/api/v1/complaints/" + encodeURIComponent(id));
+    if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi dengan token Anda.");
+    if (r.status !== 200 || !r.body) {
+      $("antrean-status").textContent = L.errorMessage(r);
+      return;
+    }
+    shown = r.body;
+    renderCase(shown);
+    $("kasus").hidden = false;
+    $("kasus-judul").focus();
+  }
+
+  function renderCase(c) {
+    L.setText("kasus-judul", (c.title != null ? c.title : "Laporan " + c.tracking_id));
+    const dl = $("kasus-rincian");
+    dl.textContent = "";
+    const row = (k, v) => { dl.appendChild(text("dt", k)); dl.appendChild(text("dd", v == null || v === "" ? "—" : v)); };
+    row("Nomor pelacakan", c.tracking_id);
+    row("Status", L.STATUS[c.status] || c.status);
+    row("Jenis laporan", c.report_type ? (L.REPORT_TYPE[c.report_type] || c.report_type) : null);
+    row("Kategori", c.category);
+    row("Wilayah", c.region_code);
+    row("Instansi", c.agency);
+    row("Batas waktu", c.due_at ? L.formatDate(c.due_at) + (c.overdue ? " (lewat batas)" : "") : null);
+    row("Perlindungan", [c.anonymous ? "Anonim" : "", c.confidential ? "Rahasia" : ""].filter(Boolean).join(", ") || "Tidak ada");
+    if (c.reporter) row("Pelapor", [c.reporter.name, c.reporter.phone, c.reporter.email].filter(Boolean).join(" · "));
+    if (c.pending_owner) row("Diteruskan ke simpul", c.pending_owner);
+    L.setText("kasus-isi", c.description != null ? c.description : "Isi laporan tidak dapat Anda baca.");
+    const list = $("kasus-riwayat");
+    list.textContent = "";
+    (c.history || []).forEach((h) => {
+      const li = document.createElement("li");
+      li.appendChild(text("strong", L.EVENT[h.type] || h.type));
+      const who = h.actor ? (h.actor.kind === "operator" ? (L.ROLE[h.actor.role] || "Petugas") +
+        (h.actor.operator_id != null ? " #" + h.actor.operator_id : "") : h.actor.kind === "reporter" ? "Pelapor" : "Sistem") : "";
+      li.appendChild(text("span", L.formatDate(h.at) + " · " + who, "waktu"));
+      if (h.agency) li.appendChild(text("span", "Instansi: " + h.agency, "waktu"));
+      if (h.reason) li.appendChild(text("span", "Alasan: " + h.reason, "waktu"));
+      if (h.note) li.appendChild(text("p", h.note, "catatan"));
+      list.appendChild(li);
+    });
+    const acts = actionsFor(session.operator.role, c);
+    const select = $("aksi");
+    select.textContent = "";
+    acts.forEach(([value, label]) => {
+      const o = document.createElement("option");
+      o.value = value;
+      o.textContent = label;
+      select.appendChild(o);
+    });
+    $("form-tindakan").hidden = acts.length === 0;
+    $("tanpa-tindakan").hidden = acts.length !== 0;
+    showFields();
+  }
+
+  $("form-tindakan").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const form = $("form-tindakan");
+    L.clearErrors(form);
+    const action = $("aksi").value;
+    const body = { action };
+    const want = FIELDS[action] || [];
+    const field = { agency: "agency", reason: "reason", to: "to", note: "catatan" };
+    for (const k of want) {
+      if (k === "archive") { body.reason = $("archive-reason").value; continue; }
+      const v = $(field[k]).value.trim();
+      if (v) body[k] = v;
+    }
+    const errors = [];
+    if (want.includes("agency") && !body.agency) errors.push({ id: "agency", text: "Tulis kode instansi tujuan" });
+    if (action === "respond" && !body.note) errors.push({ id: "catatan", text: "Tulis tanggapan instansi" });
+    if (action === "forward" && !body.to) errors.push({ id: "to", text: "Tulis kode simpul tujuan" });
+    if (action === "decline" && !body.reason) errors.push({ id: "reason", text: "Tulis alasannya" });
+    if (errors.length) return L.showErrors(form, errors);
+    $("tindakan-status").textContent = "Mengirim…";
+    const r = await call("POST", "/api/v1/complaints/" + encodeURIComponent(shown.tracking_id) + "/actions", body);
+    $("tindakan-status").textContent = "";
+    if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi dengan token Anda.");
+    if (r.status !== 200) {
+      const e = r.body && r.body.error;
+      const id = e && field[e.field] ? field[e.field] : undefined;
+      return L.showErrors(form, [{ id, text: r.status === 409 ? "Tidak dapat dilakukan pada status ini: " + (e ? e.message : "")
+        : L.errorMessage(r) }]);
+    }
+    form.reset();
+    await openCase(shown.tracking_id);
+    $("tindakan-status").textContent = "Tindakan tercatat.";
+    loadQueue(true);
+  });
+})();
