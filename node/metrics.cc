@@ -31,7 +31,7 @@ std::string RouteOf(const std::vector<std::string>& s) {
   const size_t n = s.size();
   if (n == 1 && In(s[0], {"healthz", "metrics"})) return "/" + s[0];
   if (n == 0) return "/";  // the pages (node/page_router.h)
-  if (n == 1 && In(s[0], {"lapor", "lacak"})) return "/" + s[0];
+  if (n == 1 && In(s[0], {"lapor", "lacak", "kerja"})) return "/" + s[0];
   if (n == 2 && s[0] == "assets") return "/assets";
   if (n >= 2 && s[0] == "api" && s[1] == "v1") {
     if (n == 3 && In(s[2], {"complaints", "access-log", "session"})) return "/api/v1/" + s[2];
