@@ -660,6 +660,7 @@ class Checker:
                               (isinstance(json_body, dict) and "access_code" in json_body),
                 "accessCodeQuery": "access_code" in sent_query,
                 "memberSignature": "x-lapor-signature" in sent_headers,
+                "sessionCookie": "lapor_session=" in sent_headers.get("cookie", ""),
             }
             if not any(all(has.get(s, False) for s in req) for req in security):
                 problems.append("no credential of the operation's security schemes "
@@ -1161,11 +1162,27 @@ def log_surface(c, m, e, tok):
     c.call(m, "GET", "/log/checkpoint")
     c.call(m, "GET", "/log/vkey")
     # The pages and their files (node/page_router.h), revalidated by their ETag.
-    for page in ("/", "/lapor", "/lacak"):
+    for page in ("/", "/lapor", "/lacak", "/kerja"):
         r = c.call(m, "GET", page)
         if r is not None:
             c.call(m, "GET", page, headers=[("If-None-Match", r.headers.get("etag", ""))],
                    expect=304)
+    # The workbench's session (node/sessions.h): sign in, read it, sign out with the CSRF token.
+    S = "/api/v1/session"
+    c.call(m, "POST", S, body={"token": "lpt_NOTATOKEN"}, expect=401, note="unknown token")
+    c.call(m, "POST", S, body={"token": 5}, expect=400, field="token", invalid=True,
+           note="token not a string")
+    c.call(m, "GET", S, expect=401, note="no session")
+    r = c.call(m, "POST", S, body={"token": tok["admin"]}, note="sign in")
+    if r is not None and r.status == 200:
+        cookie = r.headers.get("set-cookie", "").split(";")[0]
+        csrf = r.json()["csrf_token"]
+        c.call(m, "GET", S, headers=[("Cookie", cookie)], note="the session")
+        c.call(m, "DELETE", S, headers=[("Cookie", cookie)], expect=403, note="no CSRF token")
+        c.call(m, "DELETE", S, headers=[("Cookie", cookie), ("X-CSRF-Token", csrf)],
+               expect=204, note="sign out")
+        c.call(m, "DELETE", S, headers=[("Cookie", cookie), ("X-CSRF-Token", csrf)],
+               expect=401, note="the session has ended")
     for name in ("app.css", "lapor.js", "regencies.csv", "favicon.svg"):
         r = c.call(m, "GET", "/assets/{name}", params={"name": name})
     if r is not None:

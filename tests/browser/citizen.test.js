@@ -19,7 +19,7 @@ const zlib = require("zlib");
 
 const CHROMIUM = process.env.LAPOR_CHROMIUM || "/usr/bin/chromium";
 const CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
-const PAGES = ["/", "/lapor", "/lacak"];
+const PAGES = ["/", "/lapor", "/lacak", "/kerja"];
 const XSS_TITLE = `Jalan <img src=x onerror="window.__xss=1"> rusak <script>window.__xss=2</script>`;
 const XSS_DESC = `Lubang besar.\n<script>window.__xss=3</script><b onmouseover="window.__xss=4">tebal</b>`;
 const XSS_NOTE = `Sudah diperbaiki <img src=x onerror="window.__xss=5">`;
