@@ -1,8 +1,5 @@
 #include "node/sessions.h"
 
-#include <algorithm>
-#include <vector>
-
 #include "crypto/crypto.h"
 #include "crypto/encoding.h"
 
@@ -11,6 +8,7 @@ namespace lapor::node {
 SessionStore::~SessionStore() {
   MutexLock l(mu_);
   while (!by_id_hash_.empty()) Erase(by_id_hash_.begin());
+  opened_.clear();
 }
 
 void SessionStore::Erase(std::map<std::string, Entry>::iterator it) {
@@ -25,18 +23,16 @@ SessionStore::Opened SessionStore::Open(const std::string& token, int64_t now_ms
   o.expires_ms = now_ms + lifetime_ms_;
   MutexLock l(mu_);
   // Expired sessions go first; if still full, those that end soonest (the oldest).
-  for (auto it = by_id_hash_.begin(); it != by_id_hash_.end();) {
-    auto next = std::next(it);
-    if (it->second.expires_ms <= now_ms) Erase(it);
-    it = next;
+  while (!opened_.empty()) {
+    auto it = by_id_hash_.find(opened_.front());
+    const bool full = by_id_hash_.size() >= max_sessions_;
+    if (it != by_id_hash_.end() && !full && it->second.expires_ms > now_ms) break;
+    if (it != by_id_hash_.end()) Erase(it);
+    opened_.pop_front();
   }
-  while (!by_id_hash_.empty() && by_id_hash_.size() >= max_sessions_) {
-    auto oldest = std::min_element(
-        by_id_hash_.begin(), by_id_hash_.end(),
-        [](const auto& a, const auto& b) { return a.second.expires_ms < b.second.expires_ms; });
-    Erase(oldest);
-  }
-  by_id_hash_[crypto::Sha256(o.id)] = Entry{token, o.csrf, o.expires_ms};
+  std::string key = crypto::Sha256(o.id);
+  by_id_hash_[key] = Entry{token, o.csrf, o.expires_ms};
+  opened_.push_back(std::move(key));
   return o;
 }
 

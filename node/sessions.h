@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ class SessionStore {
   const size_t max_sessions_;
   mutable Mutex mu_;
   std::map<std::string, Entry> by_id_hash_ LAPOR_GUARDED_BY(mu_);
+  // Id hashes in the order they were opened, which is the order they expire (one lifetime for
+  // all): eviction takes from the front. Entries of sessions already closed are skipped there.
+  std::deque<std::string> opened_ LAPOR_GUARDED_BY(mu_);
 };
 
 // The value of cookie `name` in a Cookie header ("a=1; b=2"), if present.

@@ -60,16 +60,20 @@
   }
 
   // The node's REST API. The access code travels only in the X-Access-Code header, never in a
-  // URL (which can reach logs and Referer headers). Resolves to {status, body}.
-  async function api(method, path, body, accessCode) {
+  // URL (which can reach logs and Referer headers). Citizens' pages send no cookie; the
+  // workbench passes `session` ({csrf_token}) to send its session cookie and, on a change, the
+  // session's CSRF token. Resolves to {status, body}.
+  async function api(method, path, body, accessCode, session) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (accessCode) headers["X-Access-Code"] = accessCode;
+    if (session && session.csrf_token && method !== "GET") headers["X-CSRF-Token"] = session.csrf_token;
     let res;
     try {
       res = await fetch(path, {
         method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+        credentials: session ? "same-origin" : "omit", cache: "no-store",
+        referrerPolicy: "no-referrer",
       });
     } catch (e) {
       return { status: 0, body: null };
@@ -77,6 +81,14 @@
     let json = null;
     try { json = await res.json(); } catch (e) { json = null; }
     return { status: res.status, body: json };
+  }
+
+  // An element holding `value` as text (never as markup), with an optional class.
+  function textElement(tag, value, cls) {
+    const e = document.createElement(tag);
+    e.textContent = value == null ? "" : String(value);
+    if (cls) e.className = cls;
+    return e;
   }
 
   // A sentence for an API error the page does not map to a field of its own.
@@ -171,6 +183,6 @@
 
   window.Lapor = {
     STATUS, REPORT_TYPE, EVENT, DUE_KIND, ARCHIVE_REASON, ROLE, RATING,
-    api, errorMessage, formatDate, regions, clearErrors, showErrors, setText,
+    api, errorMessage, formatDate, regions, clearErrors, showErrors, setText, textElement,
   };
 })();

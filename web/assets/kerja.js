@@ -12,30 +12,10 @@
   let cursor = null;   // next page of the queue
   let shown = null;    // the case shown
 
-  async function call(method, path, body) {
-    const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (method !== "GET" && session) headers["X-CSRF-Token"] = session.csrf_token;
-    let res;
-    try {
-      res = await fetch(path, {
-        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "same-origin", cache: "no-store", referrerPolicy: "no-referrer",
-      });
-    } catch (e) {
-      return { status: 0, body: null };
-    }
-    let json = null;
-    try { json = await res.json(); } catch (e) { json = null; }
-    return { status: res.status, body: json };
-  }
-
-  function text(tag, value, cls) {
-    const e = document.createElement(tag);
-    e.textContent = value == null ? "" : String(value);
-    if (cls) e.className = cls;
-    return e;
-  }
+  // Every request goes with the session cookie (and, for a change, the CSRF token once signed in).
+  const call = (method, path, body) =>
+    L.api(method, path, body, undefined, session || { csrf_token: "" });
+  const text = L.textElement;
 
   function signedIn(s) {
     session = s;

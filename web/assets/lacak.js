@@ -58,12 +58,7 @@
     return false;
   }
 
-  function text(tag, value, cls) {
-    const e = document.createElement(tag);
-    e.textContent = value == null ? "" : String(value);
-    if (cls) e.className = cls;
-    return e;
-  }
+  const text = L.textElement;
 
   function actorName(actor) {
     if (!actor) return "";
