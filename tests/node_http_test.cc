@@ -186,6 +186,38 @@ TEST_F(NodeHttpTest, WholeLifecycleWithRolesAndViews) {
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
 }
 
+// A confidential case's rating is content: the reporter, the admin and the case's liaison read
+// it; the public and another agency's liaison see only that it was rated (the access policy's
+// content decision, asked by the case view and the list alike).
+TEST_F(NodeHttpTest, AConfidentialRatingReachesOnlyThoseWhoReadTheContent) {
+  json complaint = Complaint();
+  complaint["confidential"] = true;
+  auto created = node_->Post("/api/v1/complaints", complaint);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.Json()["tracking_id"];
+  const std::string code = created.Json()["access_code"];
+  Act(id, {{"action", "verify"}, {"agency", "dinas-pu"}}, admin_, 200);
+  Act(id, {{"action", "respond"}, {"note", "Sudah ditangani."}}, liaison_, 200);
+  Act(id, {{"action", "complete"}}, liaison_, 200);
+  Act(id, {{"action", "rate"}, {"rating", 2}, {"note", "Lambat."}, {"access_code", code}}, "", 200);
+  auto view = [&](const std::string& token, const std::string& query = "") {
+    return node_->Get("/api/v1/complaints/" + id + query, token).Json();
+  };
+  for (const json& reader : {view(admin_), view(liaison_), view("", "?access_code=" + code)}) {
+    EXPECT_EQ(reader["rating"], 2) << reader.dump();
+    EXPECT_EQ(reader["history"].back()["rating"], 2);
+    EXPECT_EQ(reader["history"].back()["note"], "Lambat.");
+  }
+  for (const json& outsider : {view(""), view(other_liaison_), view(auditor_)}) {
+    EXPECT_TRUE(outsider["rating"].is_null()) << outsider.dump();
+    EXPECT_TRUE(outsider["rated_at"].is_string());
+    EXPECT_FALSE(outsider["history"].back().contains("rating")) << outsider.dump();
+    EXPECT_FALSE(outsider["history"].back().contains("note"));
+  }
+  auto listed = node_->Get("/api/v1/complaints?status=selesai", other_liaison_);
+  EXPECT_EQ(listed.body.find("\"rating\":2"), std::string::npos) << listed.body;
+}
+
 TEST_F(NodeHttpTest, HoldArchiveDisposeAndListFilters) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
