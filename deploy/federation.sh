@@ -266,8 +266,17 @@ stop_nodes() {
     fi
     status=""
     if [ -n "${CHILD[$pid]:-}" ]; then
-      status=0
-      wait "$pid" 2>/dev/null || status=$?
+      # A signal that arrives while this runs in a trap can cut `wait` short with 128+signal
+      # although the node has exited: ask again (bash keeps a reaped child's status), a few times.
+      local tries
+      for ((tries = 0; tries < 5; tries++)); do
+        status=0
+        wait "$pid" 2>/dev/null || status=$?
+        [ "$status" -gt 128 ] || break
+      done
+      # Still 128+signal: the node itself may have died of that signal, or wait was cut short
+      # every time; the node's log tells which (it writes "stopped cleanly" as its last act).
+      [ "$status" -le 128 ] || status=""
     fi
     if [ -z "$status" ]; then
       if tail -n 3 "$dir/node.log" 2>/dev/null | grep -q 'stopped cleanly'; then
