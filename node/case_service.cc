@@ -195,7 +195,12 @@ Status CheckAgencyName(const std::string& agency, const char* field) {
 Result<std::optional<storage::Operator>> CaseService::Authenticate(const std::string& token) {
   // Read on every request (one indexed row): a removed, rotated or expired token is refused from
   // the moment the change commits, without a restart.
-  return store_->FindOperator(HashToken(token), opt_.clock->NowMs());
+  return AuthenticateHash(HashToken(token));
+}
+
+Result<std::optional<storage::Operator>> CaseService::AuthenticateHash(
+    const std::string& token_hash) {
+  return store_->FindOperator(token_hash, opt_.clock->NowMs());
 }
 
 Result<v1::CaseState> CaseService::LatestState(const std::string& case_id) {
@@ -1070,6 +1075,7 @@ Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
     const bool more = static_cast<int>(batch->size()) == filter.limit;
     // Where the next batch starts, taken before the loop moves the states out of this one.
     const uint64_t next_before = batch->empty() ? 0 : CaseRef(batch->back());
+    const int64_t next_due = batch->empty() ? 0 : DeadlineKey(batch->back());
     for (auto& s : *batch) {
       if (static_cast<int>(out.size()) >= filter.limit) break;
       CaseAccess access = AccessOf(s, who, false);
@@ -1083,6 +1089,9 @@ Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
     }
     if (!more || static_cast<int>(out.size()) >= filter.limit) break;
     filter.before_ref = next_before;
+    filter.by_deadline_after = true;
+    filter.after_due = next_due;
+    filter.after_ref = next_before;
   }
   LAPOR_RETURN_IF_ERROR(store_->RecordAccess(reads));
   return out;

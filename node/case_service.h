@@ -275,6 +275,8 @@ class CaseService : public federation::OwnLog {
   void SetCalendar(std::shared_ptr<const protocol::WorkingCalendar> calendar);
   // The active operator holding a bearer token (a removed, rotated or expired one is nullopt).
   Result<std::optional<storage::Operator>> Authenticate(const std::string& token);
+  // The same, for a token known by its HashToken (a browser session keeps only that).
+  Result<std::optional<storage::Operator>> AuthenticateHash(const std::string& token_hash);
 
   const std::string& node_id() const { return opt_.node_id; }
   const crypto::SigningKey& signing_key() const { return *opt_.key; }
@@ -282,6 +284,11 @@ class CaseService : public federation::OwnLog {
   uint64_t next_seq() override;
 
   static std::string HashToken(const std::string& token);
+  // A case's place in the list's deadline order (storage::DueKey of the deadline this node
+  // tracks: its own cases' only; a case another node owns has none here).
+  int64_t DeadlineKey(const v1::CaseState& s) const {
+    return storage::DueKey(s.owner_node() == opt_.node_id ? s.due_ms() : 0);
+  }
 
  private:
   CaseService(CaseServiceOptions opt, storage::Store* store,

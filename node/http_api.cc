@@ -134,7 +134,11 @@ Result<Request> ToRequest(BeastRequest&& req, std::string client, int64_t now) {
   for (const auto& field : req) {
     std::string name(field.name_string());
     auto [it, fresh] = r.headers.emplace(name, std::string(field.value()));
-    if (!fresh) it->second += ", " + std::string(field.value());  // repeated: one list
+    // Repeated: one list (cookies, which HTTP/2 may split over several fields, with "; ").
+    if (!fresh) {
+      it->second +=
+          (field.name() == http::field::cookie ? "; " : ", ") + std::string(field.value());
+    }
   }
   r.body = std::move(req.body());
   r.client = std::move(client);
@@ -181,8 +185,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void DiscardMore();
   void Close();
   // Whether a connection on the reserve may serve this request: /healthz, operators (any request
-  // with an Authorization header) and members (a /federation/v1/ request naming its node); the
-  // routers check the token or the signature as for any other request.
+  // with an Authorization header or a session cookie) and members (a /federation/v1/ request naming
+  // its node); the routers check the token or the signature as for any other request.
   bool MayUseReserve(const BeastRequest& req) const;
 
   HttpApi::Impl* api_;
@@ -392,6 +396,11 @@ HttpSession::~HttpSession() {
 bool HttpSession::MayUseReserve(const BeastRequest& req) const {
   std::string_view target = View(req.target());
   if (target == "/healthz" || req.count(http::field::authorization) > 0) return true;
+  // An operator's browser session (as for a bearer token, the router checks it as always).
+  const auto cookies = req.equal_range(http::field::cookie);
+  for (auto it = cookies.first; it != cookies.second; ++it) {
+    if (View(it->value()).find(kSessionCookie) != std::string_view::npos) return true;
+  }
   // Members' requests (a federation on one host, or behind one NAT, shares an address); the
   // router checks their signature as always.
   const std::string_view node_header = federation::kHeaderNode;
@@ -581,8 +590,8 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
   impl_->operators =
       std::make_unique<OperatorRouter>(service, config.max_body_bytes, impl_->OnPool());
   impl_->pages = std::make_unique<PageRouter>();
-  impl_->sessions =
-      std::make_unique<SessionStore>(config.edge.session_hours * 3600 * 1000LL, kMaxSessions);
+  impl_->sessions = std::make_unique<SessionStore>(config.edge.session_hours * 3600 * 1000LL,
+                                                   kMaxSessions, kMaxSessionsPerOperator);
   impl_->session_router = std::make_unique<SessionRouter>(service, impl_->sessions.get());
   impl_->SetRouters();
 }

@@ -145,9 +145,7 @@ Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
     return who;
   }
   if (req.sessions == nullptr) return who;
-  const auto cookies = req.Header("Cookie");
-  const std::optional<std::string> id =
-      cookies ? CookieValue(*cookies, kSessionCookie) : std::nullopt;
+  const std::optional<std::string> id = SessionId(req);
   if (!id) return who;
   auto session = req.sessions->Find(*id, req.now_ms);
   if (!session) return Status::Unauthenticated("the session has ended: sign in again");
@@ -156,12 +154,10 @@ Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
     // makes sure the change comes from the workbench itself.
     auto csrf = req.Header(kCsrfHeader);
     if (!csrf || !crypto::ConstantTimeEquals(*csrf, session->csrf)) {
-      crypto::Wipe(&session->token);
       return Status::PermissionDenied("a change through a session needs its X-CSRF-Token header");
     }
   }
-  auto op = service->Authenticate(session->token);
-  crypto::Wipe(&session->token);
+  auto op = service->AuthenticateHash(session->token_hash);
   if (!op.ok()) return op.status();
   if (!op->has_value()) {
     req.sessions->Close(*id);
@@ -173,8 +169,13 @@ Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
 
 bool ClaimsOperator(const Request& req) {
   if (req.Header("Authorization")) return true;
+  return req.sessions != nullptr && SessionId(req).has_value();
+}
+
+std::optional<std::string> SessionId(const Request& req) {
   const auto cookies = req.Header("Cookie");
-  return req.sessions != nullptr && cookies && CookieValue(*cookies, kSessionCookie).has_value();
+  if (!cookies) return std::nullopt;
+  return CookieValue(*cookies, SessionCookieName(req.tls));
 }
 
 Status RequireOperator(CaseService* service, const Request& req) {

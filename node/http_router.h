@@ -128,6 +128,8 @@ Result<Credentials> CallerOf(CaseService* service, const Request& req);
 // ReadCredentials refuses the claim (401) before it looks at any access code if it is false, so
 // such a request may skip the per-client limits that slow the guessing of access codes.
 bool ClaimsOperator(const Request& req);
+// The session cookie's value (lapor_session, or __Host-lapor_session behind TLS), if sent.
+std::optional<std::string> SessionId(const Request& req);
 Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
                                     const std::string& access_code);
 // For endpoints any operator (admin, liaison or auditor) may read: 401 without a token.

@@ -41,7 +41,7 @@ bool OperatorRouter::Handle(const Request& req, const Reply& reply) {
 
 bool OperatorRouter::List(const Request& req, const Reply& reply) {
   auto q = Query(req, {"status", "report_type", "category", "region_code", "agency", "overdue",
-                       "limit", "cursor"});
+                       "limit", "cursor", "sort"});
   if (!q.ok()) return Fail(reply, q.status());
   storage::CaseFilter filter;
   auto& qs = *q;
@@ -69,11 +69,29 @@ bool OperatorRouter::List(const Request& req, const Reply& reply) {
     }
     filter.limit = static_cast<int>(limit);
   }
+  if (qs["sort"] == "deadline") {
+    filter.by_deadline = true;
+  } else if (!qs["sort"].empty() && qs["sort"] != "newest") {
+    return Fail(reply, Status::InvalidArgument("must be newest or deadline", "sort"));
+  }
   if (!qs["cursor"].empty()) {
-    if (!ParseDecimal(qs["cursor"], &filter.before_ref) || filter.before_ref == 0 ||
-        filter.before_ref > static_cast<uint64_t>(INT64_MAX)) {
-      return Fail(reply, Status::InvalidArgument("not a cursor from next_cursor", "cursor"));
+    // Newest first: the last case's ref. Deadline order: "<deadline key>.<ref>" of the last case.
+    const std::string& c = qs["cursor"];
+    const size_t dot = c.find('.');
+    uint64_t due = 0, ref = 0;
+    const bool ok = filter.by_deadline
+                        ? dot != std::string::npos && ParseDecimal(c.substr(0, dot), &due) &&
+                              ParseDecimal(c.substr(dot + 1), &ref) &&
+                              due <= static_cast<uint64_t>(INT64_MAX)
+                        : dot == std::string::npos && ParseDecimal(c, &ref) && ref > 0;
+    if (!ok || ref > static_cast<uint64_t>(INT64_MAX)) {
+      return Fail(
+          reply, Status::InvalidArgument("not a cursor from next_cursor (of this sort)", "cursor"));
     }
+    filter.before_ref = ref;
+    filter.by_deadline_after = filter.by_deadline;
+    filter.after_due = static_cast<int64_t>(due);
+    filter.after_ref = ref;
   }
   auto who = ReadCredentials(service_, req, "");
   if (!who.ok()) return Fail(reply, who.status());
@@ -85,7 +103,10 @@ bool OperatorRouter::List(const Request& req, const Reply& reply) {
   // The store pages by its key; nothing comes before key 0.
   if (static_cast<int>(items->size()) == filter.limit && !items->empty() &&
       CaseRef(items->back().state) > 0) {
-    next = std::to_string(CaseRef(items->back().state));
+    const v1::CaseState& last = items->back().state;
+    next = filter.by_deadline
+               ? std::to_string(service_->DeadlineKey(last)) + "." + std::to_string(CaseRef(last))
+               : std::to_string(CaseRef(last));
   }
   return Send(reply, 200, {{"items", arr}, {"next_cursor", next}});
 }

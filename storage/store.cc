@@ -116,14 +116,27 @@ Result<std::vector<v1::CaseState>> SqliteStore::ListCases(const CaseFilter& f) {
     if (f.overdue.has_value()) {
       sql += *f.overdue ? " AND due_ms > 0 AND due_ms < ?" : " AND NOT (due_ms > 0 AND due_ms < ?)";
     }
-    if (f.before_ref > 0) sql += " AND ref < ?";
-    sql += " ORDER BY ref DESC LIMIT ?";
+    // The deadline order's key (storage::DueKey). No index serves it: the rows the filters
+    // select are sorted (a workbench's queue, a page at a time).
+    const std::string due_key = "(CASE WHEN due_ms > 0 THEN due_ms ELSE 9223372036854775807 END)";
+    if (f.by_deadline) {
+      if (f.by_deadline_after) sql += " AND (" + due_key + ", ref) > (?, ?)";
+      sql += " ORDER BY " + due_key + ", ref LIMIT ?";
+    } else {
+      if (f.before_ref > 0) sql += " AND ref < ?";
+      sql += " ORDER BY ref DESC LIMIT ?";
+    }
     auto st = db->Cached(sql);
     if (!st.ok()) return st.status();
     int i = 1;
     for (const auto& v : text) (*st)->Bind(i++, v);
     if (f.overdue.has_value()) (*st)->Bind(i++, f.now_ms);
-    if (f.before_ref > 0) (*st)->Bind(i++, static_cast<int64_t>(f.before_ref));
+    if (f.by_deadline && f.by_deadline_after) {
+      (*st)->Bind(i++, f.after_due);
+      (*st)->Bind(i++, static_cast<int64_t>(f.after_ref));
+    } else if (!f.by_deadline && f.before_ref > 0) {
+      (*st)->Bind(i++, static_cast<int64_t>(f.before_ref));
+    }
     (*st)->Bind(i++, static_cast<int64_t>(f.limit));
     return ReadStates(*st);
   });

@@ -227,7 +227,17 @@ struct CaseFilter {
   int64_t now_ms = 0;
   uint64_t before_ref = 0;  // cursor: only cases with first_seq < before_ref (0 = no cursor)
   int limit = 50;
+  // Newest first (by ref, the default), or the nearest deadline first: by DueKey, then ref, after
+  // the case (after_due, after_ref) when by_deadline_after is set (the cursor of that order).
+  bool by_deadline = false;
+  bool by_deadline_after = false;
+  int64_t after_due = 0;
+  uint64_t after_ref = 0;
 };
+
+// A case's place in deadline order: its deadline, or for a case without one (done, archived)
+// the largest value, so that such cases come last.
+inline int64_t DueKey(int64_t due_ms) { return due_ms > 0 ? due_ms : INT64_MAX; }
 
 // How the store checkpoints its write-ahead log and groups commits (tests use small values).
 struct StoreOptions {

@@ -348,6 +348,11 @@ TEST_F(HttpEdgeTest, TheConnectionCapKeepsAReserveForHealthzAndOperators) {
              {"connection_reserve", 8},
              {"header_timeout_ms", 60000},
              {"reserve_header_timeout_ms", 60000}});
+  // An operator's browser session, opened before the node fills up.
+  auto in = Http(node_->port(), "POST", "/api/v1/session", json{{"token", admin_}}.dump(),
+                 {{"Content-Type", "application/json"}});
+  ASSERT_EQ(in.status, 200) << in.body;
+  const std::string cookie = in.headers["set-cookie"].substr(0, in.headers["set-cookie"].find(';'));
   // 32 connections that hold their place (headers not finished) fill the general share.
   std::vector<std::unique_ptr<Conn>> held;
   for (int i = 0; i < 32; ++i) {
@@ -372,6 +377,15 @@ TEST_F(HttpEdgeTest, TheConnectionCapKeepsAReserveForHealthzAndOperators) {
     c.Send("GET /api/v1/complaints HTTP/1.1\r\nHost: node\r\nAuthorization: Bearer " + admin_ +
            "\r\n\r\n");
     EXPECT_EQ(StatusOf(c.ReadResponse()), 200);
+  }
+  {
+    // So does an operator's session (its cookie among others, in two Cookie fields).
+    Conn c(node_->port());
+    c.Send("GET /api/v1/session HTTP/1.1\r\nHost: node\r\nCookie: a=b\r\nCookie: " + cookie +
+           "; c=d\r\n\r\n");
+    const std::string r = c.ReadResponse();
+    EXPECT_EQ(StatusOf(r), 200) << r;
+    EXPECT_EQ(BodyOf(r)["operator"]["role"], "admin");
   }
   // Beyond the cap itself a connection gets its 503 before it sends anything.
   for (int i = 0; i < 8; ++i) {

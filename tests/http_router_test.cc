@@ -402,24 +402,47 @@ TEST(RequestIdTest, KeepsAPlainClientIdAndMakesOneOtherwise) {
 // Sessions end at their lifetime, the oldest go when the store is full, and the cookie parser
 // finds its cookie among others and nothing that merely starts with its name.
 TEST(SessionStoreTest, SessionsEndAtTheirLifetimeAndTheOldestGoFirst) {
-  SessionStore store(/*lifetime_ms=*/1000, /*max_sessions=*/2);
-  const auto a = store.Open("lpt_A", 0);
-  const auto b = store.Open("lpt_B", 10);
+  SessionStore store(/*lifetime_ms=*/1000, /*max_sessions=*/2, /*max_per_operator=*/2);
+  const auto a = store.Open("hash-A", 1, 0);
+  const auto b = store.Open("hash-B", 2, 10);
   EXPECT_EQ(a.id.size(), 64u);
   EXPECT_NE(a.id, b.id);
   EXPECT_NE(a.csrf, b.csrf);
   ASSERT_TRUE(store.Find(a.id, 999).has_value());
-  EXPECT_EQ(store.Find(a.id, 999)->token, "lpt_A");
+  EXPECT_EQ(store.Find(a.id, 999)->token_hash, "hash-A");
   EXPECT_FALSE(store.Find(a.id, 1000).has_value());  // ended
   EXPECT_EQ(store.size(), 1u);
-  const auto c = store.Open("lpt_C", 20);
-  const auto d = store.Open("lpt_D", 30);  // full: b, the oldest, goes
+  const auto c = store.Open("hash-C", 3, 20);
+  const auto d = store.Open("hash-D", 4, 30);  // full: b, the oldest, goes
   EXPECT_FALSE(store.Find(b.id, 40).has_value());
   EXPECT_TRUE(store.Find(c.id, 40).has_value());
   EXPECT_TRUE(store.Find(d.id, 40).has_value());
   store.Close(c.id);
   EXPECT_FALSE(store.Find(c.id, 40).has_value());
   EXPECT_FALSE(store.Find("", 40).has_value());
+}
+
+// One operator signing in again and again ends its own oldest sessions, not the others'; an
+// expired session goes at the next lookup, whichever session that lookup is for.
+TEST(SessionStoreTest, AnOperatorsOwnOldestSessionsGoWhenItHasTooMany) {
+  SessionStore store(/*lifetime_ms=*/1000, /*max_sessions=*/100, /*max_per_operator=*/3);
+  const auto other = store.Open("hash-other", 9, 0);
+  std::vector<SessionStore::Opened> mine;
+  for (int i = 0; i < 50; ++i) mine.push_back(store.Open("hash-mine", 1, 10 + i));
+  EXPECT_EQ(store.size(), 4u);  // the other operator's one and the last 3 of mine
+  EXPECT_TRUE(store.Find(other.id, 100).has_value());
+  for (int i = 0; i < 47; ++i) EXPECT_FALSE(store.Find(mine[i].id, 100).has_value()) << i;
+  for (int i = 47; i < 50; ++i) EXPECT_TRUE(store.Find(mine[i].id, 100).has_value()) << i;
+  // Signing out early, then the sweep: closed and expired sessions leave nothing behind.
+  store.Close(mine[49].id);
+  EXPECT_EQ(store.size(), 3u);
+  EXPECT_FALSE(store.Find("unknown", 1005).has_value());  // `other` expired at 1000: swept
+  EXPECT_EQ(store.size(), 2u);
+  EXPECT_FALSE(store.Find(mine[48].id, 2000).has_value());
+  EXPECT_EQ(store.size(), 0u);
+  // The operator can sign in again afterwards.
+  const auto again = store.Open("hash-mine", 1, 2000);
+  EXPECT_TRUE(store.Find(again.id, 2001).has_value());
 }
 
 TEST(SessionStoreTest, CookieValueFindsItsCookieOnly) {
@@ -430,6 +453,9 @@ TEST(SessionStoreTest, CookieValueFindsItsCookieOnly) {
   EXPECT_EQ(CookieValue("x_lapor_session=abc", "lapor_session"), std::nullopt);
   EXPECT_EQ(CookieValue("", "lapor_session"), std::nullopt);
   EXPECT_EQ(CookieValue("lapor_session=", "lapor_session"), "");
+  EXPECT_EQ(CookieValue("a=1;\tlapor_session=abc\t; b=2", "lapor_session"), "abc");
+  EXPECT_EQ(CookieValue("a=1; __Host-lapor_session=abc", "__Host-lapor_session"), "abc");
+  EXPECT_EQ(CookieValue("a=1; __Host-lapor_session=abc", "lapor_session"), std::nullopt);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 //   the certificate, delivered once 32's tls_ca_file names it.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <strings.h>
 
 #include <fstream>
 #include <regex>
@@ -33,6 +34,7 @@ struct CurlResponse {
   std::string body;
   std::string http_version;
   std::string location;
+  std::string set_cookie;  // the Set-Cookie header's value, if any
 };
 
 // nginx on two free loopback ports (https and http) in front of the node listening on `upstream`.
@@ -89,9 +91,12 @@ class Nginx {
   CurlResponse Request(const std::string& method, const std::string& path,
                        const std::string& body = "", const std::vector<std::string>& headers = {},
                        bool tls = true) const {
-    std::vector<std::string> argv = {
-        LAPOR_CURL, "-sS", "-X", method, "--cacert",
-        cert_,      "-o",  "-",  "-w",   "\n%{http_code} %{http_version} %{redirect_url}"};
+    std::vector<std::string> argv = {LAPOR_CURL, "-sS",
+                                     "-X",       method,
+                                     "--cacert", cert_,
+                                     "-o",       "-",
+                                     "-w",       "\n%{http_code} %{http_version} %{redirect_url}",
+                                     "-D",       prefix_ + "/response-headers"};
     if (tls) argv.push_back("--http2");
     for (const auto& h : headers) {
       argv.push_back("-H");
@@ -113,6 +118,13 @@ class Nginx {
     out.body = r.output.substr(0, nl);
     std::istringstream tail(r.output.substr(nl + 1));
     tail >> out.status >> out.http_version >> out.location;
+    std::istringstream got(ReadText(prefix_ + "/response-headers"));
+    for (std::string line; std::getline(got, line);) {
+      if (line.size() > 11 && strncasecmp(line.c_str(), "set-cookie:", 11) == 0) {
+        out.set_cookie = line.substr(line.find_first_not_of(' ', 11));
+        while (!out.set_cookie.empty() && out.set_cookie.back() == '\r') out.set_cookie.pop_back();
+      }
+    }
     return out;
   }
 
@@ -179,6 +191,24 @@ TEST(NginxTest, ACaseLivesItsWholeLifeThroughTheFrontDoor) {
   EXPECT_EQ(Parsed(unknown)["error"]["code"], "not_found") << unknown.body;
   auto metrics = nginx.Request("GET", "/metrics");  // from loopback: passed to the node
   EXPECT_EQ(metrics.status, 401) << metrics.body;
+
+  // Behind TLS the workbench's session cookie is Secure and __Host- prefixed, so that no other
+  // host under the same domain can plant one; the plain-HTTP name is not taken there.
+  auto in = nginx.Request("POST", "/api/v1/session", json{{"token", admin}}.dump());
+  ASSERT_EQ(in.status, 200) << in.body;
+  EXPECT_EQ(in.set_cookie.rfind("__Host-lapor_session=", 0), 0u) << in.set_cookie;
+  EXPECT_NE(in.set_cookie.find("; Secure"), std::string::npos) << in.set_cookie;
+  EXPECT_NE(in.set_cookie.find("; Path=/"), std::string::npos) << in.set_cookie;
+  const std::string cookie = in.set_cookie.substr(0, in.set_cookie.find(';'));
+  const std::string session_id = cookie.substr(cookie.find('=') + 1);
+  // Browsers may send cookies over HTTP/2 as several fields; they reach the node as one.
+  auto current = nginx.Request("GET", "/api/v1/session", "", {"Cookie: a=b", "Cookie: " + cookie});
+  EXPECT_EQ(current.status, 200) << current.body;
+  EXPECT_EQ(Parsed(current)["operator"]["role"], "admin");
+  EXPECT_EQ(
+      nginx.Request("GET", "/api/v1/session", "", {"Cookie: lapor_session=" + session_id}).status,
+      401);
+
   auto plain = nginx.Request("GET", "/healthz", "", {}, /*tls=*/false);
   EXPECT_EQ(plain.status, 308);
   EXPECT_EQ(plain.location.rfind("https://", 0), 0u) << plain.location;

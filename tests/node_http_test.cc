@@ -259,6 +259,29 @@ TEST_F(NodeHttpTest, HoldArchiveDisposeAndListFilters) {
   ASSERT_EQ(page3["items"].size(), 1u);
   EXPECT_TRUE(page3["next_cursor"].is_null());
 
+  // The workbench's queue: nearest deadline first over every page (2 and 4 are due 3 working
+  // days after filing, 0 five after its verification), cases without a deadline last.
+  std::vector<std::string> by_deadline;
+  std::string cursor;
+  for (int page = 0; page < 5; ++page) {
+    auto r = node_->Get(
+        "/api/v1/complaints?sort=deadline&limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
+        auditor_);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json body = r.Json();
+    for (const auto& item : body["items"]) by_deadline.push_back(item["tracking_id"]);
+    if (body["next_cursor"].is_null()) break;
+    cursor = body["next_cursor"];
+  }
+  EXPECT_EQ(by_deadline, (std::vector<std::string>{ids[2], ids[4], ids[0], ids[1], ids[3]}));
+  EXPECT_EQ(node_->Get("/api/v1/complaints?sort=due", auditor_).status, 400);
+  // A cursor of one order is refused by the other, with the field named.
+  auto mixed = node_->Get(
+      "/api/v1/complaints?sort=deadline&cursor=" + all["next_cursor"].get<std::string>(), auditor_);
+  EXPECT_EQ(mixed.status, 400);
+  EXPECT_EQ(mixed.Json()["error"]["field"], "cursor");
+  EXPECT_EQ(node_->Get("/api/v1/complaints?cursor=" + cursor, auditor_).status, 400);
+
   auto archived = node_->Get("/api/v1/complaints?status=arsip", admin_).Json();
   EXPECT_EQ(archived["items"].size(), 2u);
   auto pu =
@@ -652,7 +675,12 @@ TEST_F(NodeHttpTest, ABrowserSessionActsAsItsOperatorAndAChangeNeedsItsCsrfToken
   ASSERT_EQ(
       node_->Cli({"operator", "rotate", "--id", "2", "--data-dir", node_->data_dir()}).exit_code,
       0);
-  EXPECT_EQ(Http(port, "GET", "/api/v1/session", "", {{"Cookie", liaison_cookie}}).status, 401);
+  auto ended = Http(port, "GET", "/api/v1/session", "", {{"Cookie", liaison_cookie}});
+  EXPECT_EQ(ended.status, 401);
+  // The page learns its session is over, and the browser drops the cookie.
+  EXPECT_EQ(ended.headers["set-cookie"].rfind("lapor_session=;", 0), 0u)
+      << ended.headers["set-cookie"];
+  EXPECT_NE(ended.headers["set-cookie"].find("Max-Age=0"), std::string::npos);
   EXPECT_EQ(Http(port, "GET", "/api/v1/complaints", "", {{"Cookie", liaison_cookie}}).status, 401);
 
   // Signing out needs the CSRF token, ends the session and clears the cookie.

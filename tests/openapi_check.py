@@ -1077,6 +1077,16 @@ def citizen_and_operator(c, m, tok):
     else:
         c.call(m, "GET", L, query=[("limit", "1"), ("cursor", cursor)],
                headers=bearer(tok["admin"]), note="next page")
+    r = c.call(m, "GET", L, query=[("sort", "deadline"), ("limit", "1")],
+               headers=bearer(tok["admin"]), note="deadline order")
+    cursor = r.json().get("next_cursor") if r and r.status == 200 else None
+    if not cursor:
+        c.fail(f"GET {L}?sort=deadline: a page of 1 of several cases has no next_cursor")
+    else:
+        c.call(m, "GET", L, query=[("sort", "deadline"), ("limit", "1"), ("cursor", cursor)],
+               headers=bearer(tok["admin"]), note="deadline order, next page")
+    c.call(m, "GET", L, query=[("sort", "oldest")], headers=bearer(tok["admin"]), expect=400,
+           field="sort", invalid=True, note="bad sort")
     c.call(m, "GET", L, query=[("status", "diproses"), ("report_type", "pengaduan"),
                                ("category", "jalan"), ("region_code", "32.04"),
                                ("agency", "dinas-pu"), ("overdue", "false"), ("limit", "50")],

@@ -1,7 +1,7 @@
 // The operators' workbench: sign in with the operator token (POST /api/v1/session: the node sets
 // an HttpOnly, SameSite=Strict session cookie and returns a CSRF token, which stays in this page's
 // memory and goes with every change in X-CSRF-Token), then the queue (GET /api/v1/complaints with
-// the list's filters, sorted by deadline, overdue cases marked in words), a case with its history,
+// the list's filters, in the node's deadline order, overdue cases marked in words), a case with its history,
 // and the actions the operator's role and the case's status allow. The node decides every
 // request as it does for a bearer token: the page offers, the API authorizes.
 "use strict";
@@ -29,9 +29,16 @@
     loadQueue(true);
   }
 
+  // Signed out (or the session ended): nothing of the queue or the case (which may show the
+  // reporter's details) stays in the page.
   function signedOut(message) {
     session = null;
     shown = null;
+    cursor = null;
+    ["antrean-isi", "kasus-rincian", "kasus-isi", "kasus-riwayat", "kasus-judul", "petugas",
+      "antrean-status", "tindakan-status", "keluar-status"].forEach((id) => { $(id).textContent = ""; });
+    $("form-tindakan").reset();
+    $("keluar-status").hidden = true;
     $("meja").hidden = true;
     $("kasus").hidden = true;
     $("masuk").hidden = false;
@@ -56,11 +63,27 @@
     $("meja-judul").focus();
   });
 
+  // Signing out ends the session at the node first: the page forgets it only once the node has
+  // (204), or says it had already ended (401). Otherwise the session would live on behind a page
+  // that looks signed out, and come back at the next reload.
   $("form-keluar").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    await call("DELETE", "/api/v1/session");
-    signedOut();
-    $("token").focus();
+    let r = await call("DELETE", "/api/v1/session");
+    if (r.status === 403) {
+      // The CSRF token the page holds is not the session's: ask the node for it, then try again.
+      const current = await call("GET", "/api/v1/session");
+      if (current.status === 200 && current.body) {
+        session = current.body;
+        r = await call("DELETE", "/api/v1/session");
+      }
+    }
+    if (r.status === 204 || r.status === 401) {
+      signedOut();
+      $("token").focus();
+      return;
+    }
+    L.setText("keluar-status", "Belum keluar: " + L.errorMessage(r) + " Coba lagi.");
+    $("keluar-status").hidden = false;
   });
 
   $("form-saring").addEventListener("submit", (ev) => {
@@ -76,6 +99,7 @@
     if (status) q.set("status", status);
     if ($("saring-lewat").checked) q.set("overdue", "true");
     if (session.operator.role === "liaison" && session.operator.agency) q.set("agency", session.operator.agency);
+    q.set("sort", "deadline");
     q.set("limit", "50");
     if (cursor) q.set("cursor", cursor);
     $("antrean-status").textContent = "Memuat…";
@@ -85,13 +109,10 @@
       $("antrean-status").textContent = L.errorMessage(r);
       return;
     }
-    const items = (r.body.items || []).slice().sort((a, b) => {
-      if (!a.due_at) return b.due_at ? 1 : 0;
-      if (!b.due_at) return -1;
-      return a.due_at < b.due_at ? -1 : a.due_at > b.due_at ? 1 : 0;
-    });
+    const items = r.body.items || [];
     const body = $("antrean-isi");
     if (fresh) body.textContent = "";
+    const firstNew = body.children.length;
     items.forEach((c) => {
       const tr = document.createElement("tr");
       const idCell = document.createElement("td");
@@ -111,16 +132,26 @@
       body.appendChild(tr);
     });
     cursor = r.body.next_cursor || null;
+    const hadFocus = document.activeElement === $("berikutnya");
     $("berikutnya").hidden = !cursor;
     $("antrean-status").textContent = body.children.length
       ? body.children.length + " laporan ditampilkan." : "Tidak ada laporan dengan saringan ini.";
+    // "Halaman berikutnya" had the focus and the page's rows came in (the button may now be
+    // gone): continue from the first new row.
+    if (!fresh && hadFocus && body.children[firstNew]) body.children[firstNew].querySelector("button").focus();
   }
 
   // The actions an operator may offer for a case, by role and status (the node checks again).
   function actionsFor(role, c) {
     const a = [];
+    // A forwarded case is accepted or declined by an admin of the node it was forwarded to; the
+    // node that forwarded it waits. Another node's case is only a copy here.
+    if (c.pending_owner) {
+      return role === "admin" && c.pending_owner === session.node_id
+        ? [["accept", "Terima laporan yang diteruskan"], ["decline", "Tolak laporan yang diteruskan"]] : [];
+    }
+    if (c.owner_node && c.owner_node !== session.node_id) return [];
     if (role === "admin") {
-      if (c.pending_owner) return [["accept", "Terima laporan yang diteruskan"], ["decline", "Tolak laporan yang diteruskan"]];
       if (c.status === "belum_terverifikasi" || c.status === "tertunda") a.push(["verify", "Verifikasi dan disposisikan"]);
       if (c.status === "terdisposisi") a.push(["dispose", "Alihkan ke instansi lain"]);
       if (c.status === "belum_terverifikasi" || c.status === "terdisposisi") a.push(["hold", "Tunda"]);
@@ -202,6 +233,13 @@
     });
     $("form-tindakan").hidden = acts.length === 0;
     $("tanpa-tindakan").hidden = acts.length !== 0;
+    $("tanpa-tindakan").textContent = session.operator.role === "auditor"
+      ? "Auditor membaca laporan dan riwayatnya; tindakan dilakukan oleh admin dan penghubung instansi."
+      : c.pending_owner && c.pending_owner !== session.node_id
+        ? "Laporan ini menunggu diterima oleh simpul " + c.pending_owner + "."
+        : c.owner_node && c.owner_node !== session.node_id
+          ? "Laporan ini ditangani simpul " + c.owner_node + "; di sini hanya salinannya."
+          : "Tidak ada tindakan yang dapat Anda lakukan pada laporan dengan status ini.";
     showFields();
   }
 
