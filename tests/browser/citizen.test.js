@@ -2,8 +2,10 @@
 // (playwright-core) against a real lapor-node this script starts. Checks: the pages' security
 // headers and that they work under their Content-Security-Policy (no violation reported);
 // filing with the mouse and with the keyboard alone; the receipt (tracking id, access code, never
-// in a URL); an XSS title and notes shown as text; tracking, the agency's response (an admin and
-// a liaison act through the API), the reporter's reply, rating and reopening; the error summary;
+// in a URL); an XSS title and notes shown as text; tracking; the operators' workbench (an admin
+// verifies and dispositions, then signs out; a liaison, keyboard only, responds, then answers the
+// reporter's reply and completes: HttpOnly session cookie, no token kept or in a URL, the page
+// cleared on sign-out, reflow at 320 px); the reporter's reply, rating and reopening; the error summary;
 // axe-core finds no serious or critical violation in any state of any page; reflow at 320 CSS
 // px and at 200% zoom (640 CSS px at 2 device pixels); each page under 150 KB gzip. Screenshots
 // at 360 and 1280 px (and one at 200% zoom) go to ARTEFACTS.
@@ -74,14 +76,6 @@ async function startNode() {
   }
   const vkey = execFileSync(NODE_BIN, ["vkey", "--data-dir", data]).toString().trim();
   return { base, admin, liaison, proc, dir, vkey };
-}
-
-async function act(base, token, id, body) {
-  const r = await fetch(`${base}/api/v1/complaints/${id}/actions`, {
-    method: "POST", body: JSON.stringify(body),
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
-  });
-  check(r.status === 200, `${body.action}: ${r.status} ${await r.text()}`);
 }
 
 // The headers every page and asset must carry, each asset's type, and each page's weight: the
@@ -162,7 +156,16 @@ async function shot(page, name) {
 async function noHorizontalScroll(page, label) {
   const w = await page.evaluate(() => document.documentElement.scrollWidth);
   const vw = page.viewportSize().width;
-  check(w <= vw, `${label}: content is ${w} px wide at a ${vw} px viewport (no reflow)`);
+  if (w > vw) {
+    // Name the innermost elements that stick out, to say what to fix.
+    const wide = await page.evaluate((limit) => [...document.querySelectorAll("body *")]
+      .filter((e) => (e.getBoundingClientRect().right > limit + 1 &&
+                      ![...e.children].some((c) => c.getBoundingClientRect().right > limit + 1)) ||
+                     (getComputedStyle(e).overflowX === "visible" && e.scrollWidth > e.clientWidth + 1 &&
+                      e.clientWidth > 0 && ![...e.children].some((c) => c.scrollWidth > c.clientWidth + 1)))
+      .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${e.className}`), vw);
+    check(false, `${label}: content is ${w} px wide at a ${vw} px viewport (no reflow): ${wide.join(", ")}`);
+  }
 }
 
 // A page in a fresh context `width` CSS px wide; `scale` 2 is a 1280 x 800 window at 200% zoom
@@ -232,50 +235,58 @@ async function errorSummary(page) {
   check(await page.evaluate(() => document.activeElement.id) === "title", "summary link does not focus its field");
 }
 
+// Presses Tab until the element `id` has the focus (with `id` null: the first element whose text
+// is `text`); each element Tab stops on must show its focus: an outline of at least 2 px.
+async function tabTo(page, id, text) {
+  for (let i = 0; i < 80; i++) {
+    const here = await page.evaluate(([want, t]) => {
+      const a = document.activeElement;
+      return !!a && (want ? a.id === want : a.textContent === t);
+    }, [id, text || null]);
+    if (here) return;
+    await page.keyboard.press("Tab");
+    const visible = await page.evaluate(() => {
+      const st = getComputedStyle(document.activeElement);
+      return st.outlineStyle !== "none" && parseFloat(st.outlineWidth) >= 2;
+    });
+    check(visible, "no visible focus on " +
+          await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
+  }
+  check(false, `Tab never reached ${id ? "#" + id : '"' + text + '"'}`);
+}
+
+// Chooses `value` in the <select> `id` with the arrow keys (it has the focus).
+async function arrowTo(page, id, value) {
+  for (let i = 0; i < 60; i++) {
+    if (await page.inputValue(`#${id}`) === value) return;
+    await page.keyboard.press("ArrowDown");
+  }
+  check(false, `arrow keys never chose ${value} in #${id}`);
+}
+
 // Filing with Tab, Space, Enter, arrow keys and typing only.
 async function fileWithKeyboard(page) {
   step = "file (keyboard only)";
   await page.goto("/lapor");
   await page.waitForSelector("#province option[value='32']", { state: "attached" });
-  const focused = () => page.evaluate(() => document.activeElement && document.activeElement.id);
-  // Each element Tab stops on shows its focus: an outline of at least 2 px.
-  const focusVisible = () => page.evaluate(() => {
-    const st = getComputedStyle(document.activeElement);
-    return st.outlineStyle !== "none" && parseFloat(st.outlineWidth) >= 2;
-  });
-  const tabTo = async (id) => {
-    for (let i = 0; i < 60; i++) {
-      if (await focused() === id) return;
-      await page.keyboard.press("Tab");
-      check(await focusVisible(), "no visible focus on " +
-            await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
-    }
-    check(false, `Tab never reached #${id}`);
-  };
-  const arrowTo = async (id, value) => {
-    for (let i = 0; i < 60; i++) {
-      if (await page.inputValue(`#${id}`) === value) return;
-      await page.keyboard.press("ArrowDown");
-    }
-    check(false, `arrow keys never chose ${value} in #${id}`);
-  };
+  const tabToId = (id) => tabTo(page, id);
   await page.keyboard.press("Tab");
   check(await page.evaluate(() => document.activeElement.className) === "lewati", "the first Tab is not the skip link");
-  await tabTo("jenis-pengaduan");
+  await tabToId("jenis-pengaduan");
   await page.keyboard.press("ArrowDown");  // radio group: to "aspirasi"
   check(await page.isChecked("#jenis-aspirasi"), "arrow key did not choose aspirasi");
-  await tabTo("category");
-  await arrowTo("category", "kesehatan");
-  await tabTo("province");
-  await arrowTo("province", "32");
-  await tabTo("title");
+  await tabToId("category");
+  await arrowTo(page, "category", "kesehatan");
+  await tabToId("province");
+  await arrowTo(page, "province", "32");
+  await tabToId("title");
   await page.keyboard.type("Antrean puskesmas terlalu panjang");
-  await tabTo("description");
+  await tabToId("description");
   await page.keyboard.type("Setiap pagi antrean lebih dari tiga jam.");
-  await tabTo("confidential");
+  await tabToId("confidential");
   await page.keyboard.press("Space");
   check(await page.isChecked("#confidential"), "Space did not tick Rahasia");
-  await tabTo("kirim");
+  await tabToId("kirim");
   await page.keyboard.press("Enter");
   await page.waitForSelector("#tanda-terima:not([hidden])");
   const id = (await page.textContent("#nomor-pelacakan")).trim();
@@ -289,6 +300,66 @@ async function track(page, id, code) {
   await page.fill("#access_code", code);
   await page.click("#form-lacak button[type=submit]");
   await page.waitForSelector("#laporan:not([hidden])");
+}
+
+// The operators' workbench (/kerja): sign in with the token, with the mouse or the keyboard alone.
+// The session cookie is HttpOnly (no script of the page reads it) and the token is kept nowhere.
+async function signIn(page, token, keyboard) {
+  await page.goto("/kerja");
+  await page.waitForLoadState("networkidle");
+  if (keyboard) {
+    await tabTo(page, "token");
+    await page.keyboard.type(token);
+    await page.keyboard.press("Enter");
+  } else {
+    await page.fill("#token", token);
+    await page.click("#form-masuk button[type=submit]");
+  }
+  await page.waitForSelector("#meja:not([hidden])");
+  check(await page.evaluate(() => document.activeElement.id) === "meja-judul", "focus did not move to the queue");
+  check(await page.inputValue("#token") === "", "the token stays in the sign-in field");
+  const cookie = (await page.context().cookies()).find((c) => c.name === "lapor_session");
+  check(cookie && cookie.httpOnly && cookie.sameSite === "Strict", `session cookie ${JSON.stringify(cookie)}`);
+  check(!(await page.evaluate(() => document.cookie)).includes("lapor_session"), "the page's script reads the session cookie");
+  const stored = await page.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage));
+  check(!stored.includes(token), "the token is kept in web storage");
+}
+
+// Opens case `id` from the queue, after choosing the status filter `status` (if given).
+async function openFromQueue(page, id, status, keyboard) {
+  if (status) {
+    await page.selectOption("#saring-status", status);
+    await page.click("#form-saring button[type=submit]");
+  }
+  await page.waitForSelector(`#antrean-isi button:text-is("${id}")`);
+  if (keyboard) {
+    await tabTo(page, null, id);
+    await page.keyboard.press("Enter");
+  } else {
+    await page.click(`#antrean-isi button:text-is("${id}")`);
+  }
+  await page.waitForSelector("#kasus:not([hidden])");
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === "kasus-judul");
+}
+
+// Carries out `action` on the case shown, with `fields` (element id -> text).
+async function actInWorkbench(page, action, fields, keyboard) {
+  await page.waitForSelector(`#aksi option[value='${action}']`, { state: "attached" });
+  if (keyboard) {
+    await tabTo(page, "aksi");
+    await arrowTo(page, "aksi", action);
+    for (const [field, value] of Object.entries(fields)) {
+      await tabTo(page, field);
+      await page.keyboard.type(value);
+    }
+    await tabTo(page, null, "Kirim tindakan");
+    await page.keyboard.press("Enter");
+  } else {
+    await page.selectOption("#aksi", action);
+    for (const [field, value] of Object.entries(fields)) await page.fill(`#${field}`, value);
+    await page.click("#form-tindakan button[type=submit]");
+  }
+  await page.waitForFunction(() => document.getElementById("tindakan-status").textContent === "Tindakan tercatat.");
 }
 
 async function main() {
@@ -364,9 +435,40 @@ async function main() {
     await axe(desk, "/lacak with a case");
     await shot(desk, "lacak-laporan-1280");
 
-    step = "agency acts (API)";
-    await act(node.base, node.admin, filed.id, { action: "verify", agency: "dinas-pu" });
-    await act(node.base, node.liaison, filed.id, { action: "respond", note: XSS_NOTE });
+    step = "the admin verifies and dispositions in the workbench";
+    const work = await newPage(browser, 1280, seen, node.base);
+    await signIn(work, node.admin, false);
+    check((await work.textContent("#petugas")).includes("Admin pengelola"), "the role is not shown");
+    await openFromQueue(work, filed.id, "belum_terverifikasi", false);
+    check(await work.textContent("#kasus-judul") === XSS_TITLE, "the workbench does not show the title as text");
+    check(await work.textContent("#kasus-isi") === XSS_DESC, "the workbench does not show the description as text");
+    check(await work.$$eval("#kasus img, #kasus script, #kasus b", (e) => e.length) === 0,
+          "markup from the complaint became elements in the workbench");
+    await actInWorkbench(work, "verify", { agency: "dinas-pu" }, false);
+    check((await work.textContent("#kasus-rincian")).includes("Terdisposisi"), "the case is not dispositioned");
+    check((await work.textContent("#kasus-riwayat")).includes("Diverifikasi"), "the verification is not in the history");
+    await axe(work, "/kerja with a case (admin)");
+    await shot(work, "kerja-admin-1280");
+
+    step = "the admin signs out: the node ends the session and the page forgets the case";
+    await work.click("#form-keluar button[type=submit]");
+    await work.waitForSelector("#masuk:not([hidden])");
+    check(await work.isHidden("#meja") && await work.isHidden("#kasus"), "the desk is still shown");
+    check(await work.textContent("#antrean-isi") === "" && await work.textContent("#kasus-rincian") === "" &&
+          await work.textContent("#kasus-isi") === "", "the queue or the case stays in the page");
+    check(!(await work.context().cookies()).some((c) => c.name === "lapor_session"), "the cookie stays");
+    check(await work.evaluate(() => fetch("/api/v1/session").then((r) => r.status)) === 401,
+          "the session still answers after signing out");
+
+    step = "the liaison responds in the workbench with the keyboard alone";
+    await signIn(work, node.liaison, true);
+    check(await work.inputValue("#saring-status") === "terdisposisi", "a liaison's queue does not start at its dispositioned cases");
+    await openFromQueue(work, filed.id, null, true);
+    await actInWorkbench(work, "respond", { catatan: XSS_NOTE }, true);
+    check((await work.textContent("#kasus-riwayat")).includes(XSS_NOTE), "the response is not in the history as text");
+    check(await work.$$eval("#kasus img", (e) => e.length) === 0, "markup from the response became an element");
+    await axe(work, "/kerja with a case (liaison)");
+    await shot(work, "kerja-penghubung-1280");
 
     step = "citizen sees the response and replies";
     await desk.click("#form-lacak button[type=submit]");
@@ -386,9 +488,19 @@ async function main() {
     await axe(desk, "/lacak after a reply");
     await shot(desk, "lacak-balasan-1280");
 
-    step = "the agency completes, the citizen reopens";
-    await act(node.base, node.liaison, filed.id, { action: "respond", note: "Sisi utara sudah ditambal." });
-    await act(node.base, node.liaison, filed.id, { action: "complete" });
+    step = "the liaison answers the reply and completes the case in the workbench";
+    await openFromQueue(work, filed.id, "diproses", false);
+    check((await work.textContent("#kasus-riwayat")).includes("Lubang di sisi utara belum ditambal."),
+          "the reporter's reply is not in the workbench's history");
+    check(!(await work.$$eval("#aksi option", (o) => o.map((x) => x.value))).includes("complete"),
+          "complete is offered before the reply is answered");
+    await actInWorkbench(work, "respond", { catatan: "Sisi utara sudah ditambal." }, false);
+    await actInWorkbench(work, "complete", {}, false);
+    check((await work.textContent("#kasus-rincian")).includes("Selesai"), "the case is not done");
+    check(await work.isVisible("#tanpa-tindakan"), "actions are offered to a liaison on a completed case");
+    await work.setViewportSize({ width: 320, height: 800 });
+    await noHorizontalScroll(work, "the workbench with a case at 320 px");
+    await shot(work, "kerja-selesai-320");
     await desk.click("#form-lacak button[type=submit]");
     await desk.waitForFunction(() => document.getElementById("r-status").textContent === "Selesai");
     check(await desk.isHidden("#balas"), "a reply form on a completed case");
@@ -475,7 +587,7 @@ async function main() {
     await shot(zoomed, "lacak-laporan-200persen");
 
     step = "after";
-    for (const page of [desk, phone, zoomed]) {
+    for (const page of [desk, phone, zoomed, work]) {
       const v = await page.evaluate(() => window.__csp);
       check(Array.isArray(v) && v.length === 0, `CSP violations: ${v}`);
       check(await page.evaluate(() => window.__xss) === undefined, "a script from the complaint ran");
@@ -483,8 +595,8 @@ async function main() {
     check(seen.dialogs.length === 0, `dialogs opened: ${seen.dialogs}`);
     check(seen.errors.length === 0, `page errors or CSP violations: ${seen.errors.join(" | ")}`);
     check(seen.urls.length > 10, "requests were not recorded");
-    const leak = seen.urls.filter((u) => u.includes(filed.code));
-    check(leak.length === 0, `a URL held the access code: ${leak}`);
+    const leak = seen.urls.filter((u) => u.includes(filed.code) || u.includes(node.admin) || u.includes(node.liaison));
+    check(leak.length === 0, `a URL held an access code or an operator token: ${leak}`);
   } finally {
     if (browser) await browser.close();
     node.proc.kill("SIGTERM");

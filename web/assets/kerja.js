@@ -11,6 +11,7 @@
   let session = null;  // {operator, csrf_token}
   let cursor = null;   // next page of the queue
   let shown = null;    // the case shown
+  let queueRequest = 0;  // the latest queue request: an older one's answer is dropped
 
   // Every request goes with the session cookie (and, for a change, the CSRF token once signed in).
   const call = (method, path, body) =>
@@ -103,7 +104,9 @@
     q.set("limit", "50");
     if (cursor) q.set("cursor", cursor);
     $("antrean-status").textContent = "Memuat…";
+    const mine = ++queueRequest;
     const r = await call("GET", "/api/v1/complaints?" + q.toString());
+    if (mine !== queueRequest || !session) return;  // a newer filter, or signed out meanwhile
     if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi dengan token Anda.");
     if (r.status !== 200 || !r.body) {
       $("antrean-status").textContent = L.errorMessage(r);
