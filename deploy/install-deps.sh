@@ -19,6 +19,7 @@ PKGS=(
   nginx openssl                                                # the TLS front door and its test (deploy/nginx/)
   clang                                                        # sanitizer builds (deploy/sanitize.sh)
   chromium                                                     # the pages' browser test (tests/browser/)
+  libimage-exiftool-perl                                       # exiftool: the browser test checks a downloaded photo lost its GPS tag
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -295,7 +295,9 @@ json ViewJson(const CaseView& v, int64_t now) {
     for (const auto& a : sub.attachments()) {
       atts.push_back({{"sha256", crypto::HexEncode(a.sha256())},
                       {"media_type", a.media_type()},
-                      {"size", a.size()}});
+                      {"size", a.size()},
+                      // Whether this node holds the file (GET .../attachments/{sha256}).
+                      {"held", v.held_attachments.count(a.sha256()) > 0}});
     }
     j["attachments"] = atts;
     if (!v.state.archive_reason().empty()) j["archive_reason"] = v.state.archive_reason();

@@ -539,6 +539,13 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
       if (a.size == 0 || a.size > (1ULL << 32)) {
         return Status::InvalidArgument("must be between 1 byte and 4 GiB", "attachments.size");
       }
+      // A file uploaded here must be the one named, as it was cleaned and hashed.
+      if (auto f = r.files.find(a.sha256); f != r.files.end()) {
+        if (crypto::Sha256(f->second) != a.sha256 || f->second.size() != a.size) {
+          return Status::InvalidArgument("does not match the uploaded file's size",
+                                         "attachments.size");
+        }
+      }
     }
 
     return Status::Ok();
@@ -565,17 +572,29 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
   sub->set_channel(r.channel);
   sub->set_anonymous(r.anonymous);
   sub->set_confidential(r.confidential);
+  const std::string owner_node =
+      protocol::OwnerForRegion(manifest().get(), r.region_code, opt_.node_id);
   for (const auto& a : r.attachments) {
     auto* att = sub->add_attachments();
     att->set_sha256(a.sha256);
     att->set_media_type(a.media_type);
     att->set_size(a.size);
+    auto file = r.files.find(a.sha256);
+    if (file == r.files.end()) continue;
+    // The file is the reporter's personal data: sealed at rest with the node's key, erased with
+    // the reporter's record, served only to who may read the content.
+    const std::string kind = storage::kAttachmentKindPrefix + crypto::HexEncode(a.sha256);
+    if (std::any_of(draft.sealed.begin(), draft.sealed.end(),
+                    [&](const storage::SealedBlob& b) { return b.kind == kind; })) {
+      continue;  // the same file named twice
+    }
+    draft.sealed.push_back({kind, crypto::SecretboxSeal(opt_.sealing_key, file->second)});
   }
   sub->set_access_code_hash(crypto::Sha256(result.access_code));
   sub->set_verify_due_ms(calendar()->DeadlineAfter(now, protocol::kVerifyWorkingDays));
   // A case about another jurisdiction's region is owned by that jurisdiction's node from the
   // start; it gets the reporter's data sealed to its key.
-  const std::string owner = protocol::OwnerForRegion(manifest().get(), r.region_code, opt_.node_id);
+  const std::string& owner = owner_node;
   if (owner != opt_.node_id) sub->set_owner_node(owner);
 
   const auto& rep = r.reporter;
@@ -834,6 +853,42 @@ Result<CaseService::RetentionReport> CaseService::RunRetention(int64_t retain_ms
   return report;
 }
 
+Result<AttachmentFile> CaseService::Attachment(const std::string& case_id,
+                                               const std::string& sha256, const Credentials& who) {
+  auto stored = StoredCase(case_id);
+  if (!stored.ok()) return stored.status();
+  auto access = Authorize(*stored, who);
+  if (!access.ok()) return access.status();
+  if (!access->content) {
+    return who.op || !who.access_code.empty()
+               ? Status::PermissionDenied("only who may read the case's content gets its files")
+               : Status::Unauthenticated(
+                     "the case's access code, or an operator token, is "
+                     "required for its files");
+  }
+  const std::string kind = storage::kAttachmentKindPrefix + crypto::HexEncode(sha256);
+  auto sealed = store_->GetSealed(CaseRef(*stored), kind);
+  if (!sealed.ok()) return sealed.status();
+  if (!sealed->has_value()) {
+    return Status::NotFound(
+        "this node holds no such file of the case (never uploaded here, or "
+        "erased)",
+        "sha256");
+  }
+  auto plain = crypto::SecretboxOpen(opt_.sealing_key, **sealed);
+  if (!plain.ok()) return plain.status();
+  // The media type the submission gave it (a confidential case's, from its sealed content).
+  auto view = View(case_id, who);  // also records an operator's read of confidential content
+  if (!view.ok()) return view.status();
+  AttachmentFile file;
+  for (const auto& a : view->submission.attachments()) {
+    if (a.sha256() == sha256) file.media_type = a.media_type();
+  }
+  if (file.media_type.empty()) return Status::NotFound("the case has no such attachment", "sha256");
+  file.bytes = std::move(*plain);
+  return file;
+}
+
 Result<CaseView> CaseService::View(const std::string& case_id, const Credentials& who) {
   auto stored = StoredCase(case_id);
   if (!stored.ok()) return stored.status();
@@ -923,6 +978,12 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     view.submission = submission;
     view.title = submission.title();
     view.description = submission.description();
+    for (const auto& a : submission.attachments()) {
+      auto held =
+          store_->GetSealed(ref, storage::kAttachmentKindPrefix + crypto::HexEncode(a.sha256()));
+      if (!held.ok()) return held.status();
+      if (held->has_value()) view.held_attachments.insert(a.sha256());
+    }
     if (view.state.confidential()) revealed.push_back("confidential_content");
   }
   if (access.reporter_identity && !submission.reporter_commitment().empty()) {

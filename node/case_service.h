@@ -70,6 +70,10 @@ struct SubmitRequest {
   bool anonymous = false;
   bool confidential = false;
   std::vector<AttachmentInput> attachments;
+  // The files this node received for the attachments (POST /api/v1/attachments, cleaned by
+  // node/media.h), by raw SHA-256: each is sealed into the store with the submission. An
+  // attachment without a file here is recorded by its hash, media type and size only.
+  std::map<std::string, std::string> files;
 };
 
 struct SubmitResult {
@@ -109,6 +113,13 @@ struct CaseView {
   CaseAccess access;                           // what the caller may see (DecideAccess)
   std::vector<HistoryItem> history;            // every event; notes only with access.content
   std::vector<Erasure> erasures;               // access.reporter_identity only
+  std::set<std::string> held_attachments;      // raw SHA-256s of the files held (access.content)
+};
+
+// One attachment's file, for who may read the case's content.
+struct AttachmentFile {
+  std::string media_type;
+  std::string bytes;
 };
 
 struct ListedCase {
@@ -189,6 +200,12 @@ class CaseService : public federation::OwnLog {
   // log), for the filing receipt: PermissionDenied unless `who` may have it (access.receipt);
   // Conflict for a case filed at another node (whose log holds its submission).
   Result<storage::StoredEvent> Submission(const std::string& case_id, const Credentials& who);
+  // The file of attachment `sha256` (raw) of a case: PermissionDenied (Unauthenticated without
+  // credentials) unless `who` may read the case's content; NotFound if the case has no such
+  // attachment or this node holds no file for it (never uploaded here, or erased). An operator's
+  // read of a confidential case's file is added to the access record first.
+  Result<AttachmentFile> Attachment(const std::string& case_id, const std::string& sha256,
+                                    const Credentials& who);
   // The signed envelopes of a case: PermissionDenied unless `who` may see them
   // (access.signed_events).
   Result<std::vector<storage::StoredEvent>> Events(const std::string& case_id,

@@ -1,8 +1,11 @@
 #include "node/citizen_router.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "crypto/encoding.h"
 #include "node/api_codec.h"
+#include "node/media.h"
 
 namespace lapor::node {
 
@@ -13,13 +16,72 @@ bool IsComplaintsPath(const Request& req) {
   return s.size() >= 3 && s[0] == "api" && s[1] == "v1" && s[2] == "complaints";
 }
 
+bool IsUploadPath(const Request& req) {
+  const auto& s = req.segments;
+  return s.size() == 3 && s[0] == "api" && s[1] == "v1" && s[2] == "attachments";
+}
+
 bool CitizenRouter::Handle(const Request& req, const Reply& reply) {
+  if (IsUploadPath(req)) {
+    if (req.method != "POST") return Fail(reply, Status::MethodNotAllowed("use POST"));
+    return Upload(req, reply);
+  }
   if (!IsComplaintsPath(req)) return false;
   const auto& segments = req.segments;
   if (segments.size() == 3) return req.method == "POST" && Submit(req, reply);
   const std::string& case_id = req.decoded_segments[3];
   if (segments.size() == 4 && req.method == "GET") return View(req, case_id, reply);
+  if (segments.size() == 6 && segments[4] == "attachments") {
+    if (req.method != "GET") return Fail(reply, Status::MethodNotAllowed("use GET"));
+    return File(req, case_id, req.decoded_segments[5], reply);
+  }
   return false;
+}
+
+bool CitizenRouter::Upload(const Request& req, const Reply& reply) {
+  auto q = Query(req, {});
+  if (!q.ok()) return Fail(reply, q.status());
+  if (ClaimsOperator(req)) {
+    Status s = RequireOperator(service_, req);
+    if (!s.ok()) return Fail(reply, s);
+  }
+  std::string media = req.Header("Content-Type").value_or("");
+  media = media.substr(0, media.find(';'));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  for (auto& ch : media) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto clean = CleanAttachment(media, req.body);
+  if (!clean.ok()) return Fail(reply, clean.status());
+  const std::string sha = crypto::Sha256(*clean);
+  const size_t size = clean->size();
+  uploads_->Put(sha, UploadStore::File{media, std::move(*clean)}, req.now_ms);
+  return Send(reply, 201,
+              {{"sha256", crypto::HexEncode(sha)},
+               {"media_type", media},
+               {"size", size},
+               {"metadata_removed", media != "application/pdf"}});
+}
+
+bool CitizenRouter::File(const Request& req, const std::string& case_id, const std::string& hex,
+                         const Reply& reply) {
+  auto sha = crypto::HexDecode(hex);
+  if (!sha || sha->size() != crypto::kSha256Size) {
+    return Fail(reply, Status::InvalidArgument("must be 64 hex characters", "sha256"));
+  }
+  auto who = CallerOf(service_, req);
+  if (!who.ok()) return Fail(reply, who.status());
+  auto file = service_->Attachment(case_id, *sha, *who);
+  if (!file.ok()) return Fail(reply, file.status());
+  const std::string ext = file->media_type == "image/jpeg"        ? ".jpg"
+                          : file->media_type == "image/png"       ? ".png"
+                          : file->media_type == "application/pdf" ? ".pdf"
+                                                                  : "";
+  // Downloaded, never shown inside the node's origin: a file is the reporter's, not the node's.
+  Response r = RawResponse(200, std::move(file->bytes), file->media_type, "private, no-store");
+  r.headers.emplace_back("Content-Disposition",
+                         "attachment; filename=\"lampiran-" + hex.substr(0, 12) + ext + "\"");
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
+  reply(std::move(r));
+  return true;
 }
 
 bool CitizenRouter::Submit(const Request& req, const Reply& reply) {
@@ -36,7 +98,25 @@ bool CitizenRouter::Submit(const Request& req, const Reply& reply) {
   SubmitRequest sr;
   Status s = ParseSubmit(*body, &sr);
   if (!s.ok()) return Fail(reply, s);
-  service_->Submit(sr, [on_pool = on_pool_, reply](Result<SubmitResult> r) {
+  // The files uploaded here for its attachments go with it (the case service checks them).
+  std::vector<std::string> uploaded;
+  for (const auto& a : sr.attachments) {
+    auto f = uploads_->Get(a.sha256, req.now_ms);
+    if (!f) continue;
+    if (f->media_type != a.media_type) {
+      return Fail(reply, Status::InvalidArgument(
+                             "is not the uploaded file's media type (" + f->media_type + ")",
+                             "attachments.media_type"));
+    }
+    uploaded.push_back(a.sha256);
+    sr.files[a.sha256] = std::move(f->bytes);
+  }
+  service_->Submit(sr, [on_pool = on_pool_, reply, uploads = uploads_,
+                        uploaded = std::move(uploaded)](Result<SubmitResult> r) {
+    // Filed: the files are in the store now.
+    if (r.ok()) {
+      for (const auto& sha : uploaded) uploads->Remove(sha);
+    }
     on_pool([reply, r = std::move(r)] {
       if (!r.ok()) return reply(ErrorResponse(r.status()));
       reply(RawResponse(201, SubmittedJson(*r), "application/json", "no-store"));

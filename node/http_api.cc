@@ -33,6 +33,7 @@
 #include "node/http_router.h"
 #include "node/log_context.h"
 #include "node/log_router.h"
+#include "node/media.h"
 #include "node/operator_router.h"
 #include "node/ops_router.h"
 #include "node/page_router.h"
@@ -40,6 +41,7 @@
 #include "node/receipt_router.h"
 #include "node/session_router.h"
 #include "node/sessions.h"
+#include "node/uploads.h"
 #include "node/witness_router.h"
 
 namespace lapor::node {
@@ -78,7 +80,12 @@ constexpr int kWriteTimeoutMs = 60000;
 // The body limit of a request, by its path: federation batches are larger than citizens' JSON.
 std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
 
+bool IsUploadTarget(std::string_view target) {
+  return target.substr(0, target.find('?')) == "/api/v1/attachments";
+}
+
 size_t BodyLimit(std::string_view target, size_t max_body_bytes) {
+  if (IsUploadTarget(target)) return kMaxAttachmentBytes;
   return target.rfind("/federation/v1/", 0) == 0 ? kMaxFederationBody : max_body_bytes;
 }
 
@@ -91,6 +98,13 @@ Status CheckContentType(const BeastRequest& req) {
   media = media.substr(0, media.find(';'));
   while (!media.empty() && media.back() == ' ') media.pop_back();
   for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (IsUploadTarget(path)) {
+    if (!IsAcceptedMediaType(media)) {
+      return Status::UnsupportedMedia(
+          "Content-Type must be image/jpeg, image/png or application/pdf (the file's type)");
+    }
+    return Status::Ok();
+  }
   if (path.rfind("/federation/v1/", 0) == 0) {
     if (media != "application/x-protobuf") {
       return Status::UnsupportedMedia("Content-Type must be application/x-protobuf");
@@ -222,6 +236,7 @@ struct HttpApi::Impl {
   std::unique_ptr<CitizenRouter> citizens;
   std::unique_ptr<PageRouter> pages;
   std::unique_ptr<SessionStore> sessions;  // operators' browser sessions (the workbench)
+  std::unique_ptr<UploadStore> uploads;    // files uploaded for complaints not filed yet
   std::unique_ptr<SessionRouter> session_router;
   std::vector<Router*> routers;
 
@@ -585,8 +600,10 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
   impl_->receipts = std::make_unique<ReceiptRouter>(service, log, vkey);
   impl_->log =
       std::make_unique<LogRouter>(service, log, std::move(vkey), config.log_requires_auditor);
-  impl_->citizens =
-      std::make_unique<CitizenRouter>(service, config.max_body_bytes, impl_->OnPool());
+  // An upload waits up to an hour for its complaint; all of them hold at most 64 MiB.
+  impl_->uploads = std::make_unique<UploadStore>(3600 * 1000LL, 64u << 20);
+  impl_->citizens = std::make_unique<CitizenRouter>(service, config.max_body_bytes,
+                                                    impl_->uploads.get(), impl_->OnPool());
   impl_->operators =
       std::make_unique<OperatorRouter>(service, config.max_body_bytes, impl_->OnPool());
   impl_->pages = std::make_unique<PageRouter>();

@@ -34,12 +34,15 @@ std::string RouteOf(const std::vector<std::string>& s) {
   if (n == 1 && In(s[0], {"lapor", "lacak", "kerja"})) return "/" + s[0];
   if (n == 2 && s[0] == "assets") return "/assets";
   if (n >= 2 && s[0] == "api" && s[1] == "v1") {
-    if (n == 3 && In(s[2], {"complaints", "access-log", "session"})) return "/api/v1/" + s[2];
+    if (n == 3 && In(s[2], {"complaints", "access-log", "session", "attachments"})) {
+      return "/api/v1/" + s[2];
+    }
     if (s[2] != "complaints") return "other";
     if (n == 4) return "/api/v1/complaints/{id}";
     if (n == 5 && In(s[4], {"actions", "events", "access-log", "receipt"})) {
       return "/api/v1/complaints/{id}/" + s[4];
     }
+    if (n == 6 && s[4] == "attachments") return "/api/v1/complaints/{id}/attachments/{sha256}";
     return "other";
   }
   if (n == 3 && s[0] == "federation" && s[1] == "v1" &&

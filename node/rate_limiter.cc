@@ -74,6 +74,10 @@ std::string ClientKey(const std::string& address) {
 }
 
 RateClass RateClassOf(const Request& req) {
+  // An upload counts as a filing: a complaint with two photos takes three.
+  if (IsUploadPath(req) && !ClaimsOperator(req)) {
+    return req.method == "POST" ? RateClass::kFiling : RateClass::kNone;
+  }
   if (!IsComplaintsPath(req) || ClaimsOperator(req)) return RateClass::kNone;
   if (req.segments.size() == 3) return req.method == "POST" ? RateClass::kFiling : RateClass::kNone;
   return RateClass::kAccessCode;

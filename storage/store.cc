@@ -175,9 +175,11 @@ Result<std::optional<std::string>> SqliteStore::GetSealed(uint64_t case_ref,
 
 Status SqliteStore::EraseSealed(uint64_t case_ref, const std::string& kind) {
   auto r = readers_.WithReader<bool>([&](Connection* db) -> Result<bool> {
-    LAPOR_RETURN_IF_ERROR(
-        db->Run("DELETE FROM sealed WHERE case_ref = ? AND kind = ?",
-                [&](Statement& st) { st.Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind); }));
+    LAPOR_RETURN_IF_ERROR(db->Run(
+        kind == "reporter" ? "DELETE FROM sealed WHERE case_ref = ? AND (kind = ? OR kind LIKE "
+                             "'attachment:%')"
+                           : "DELETE FROM sealed WHERE case_ref = ? AND kind = ?",
+        [&](Statement& st) { st.Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind); }));
     return sqlite3_changes(db->raw()) > 0;
   });
   if (!r.ok()) return r.status();
@@ -213,8 +215,9 @@ Result<int> SqliteStore::EraseOutboxSealed(const std::string& case_id, const std
   return readers_.WithReader<int>([&](Connection* db) -> Result<int> {
     int erased = 0;
     LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
-      auto deleted =
-          DeleteSealedOutboxRows(db, case_id, [&](const std::string& k) { return k == kind; });
+      auto deleted = DeleteSealedOutboxRows(db, case_id, [&](const std::string& k) {
+        return k == kind || (kind == "reporter" && IsReporterData(k));
+      });
       if (!deleted.ok()) return deleted.status();
       erased = *deleted;
       return Status::Ok();

@@ -46,8 +46,15 @@ struct StoredEvent {
   std::string leaf_hash;  // RFC 6962 leaf hash of envelope, if the writer computed it
 };
 
+// Sealed records of the reporter's own: the reporter record ("reporter") and every file the
+// reporter attached ("attachment:<sha256 hex>"). Erasing "reporter" erases them all.
+inline constexpr char kAttachmentKindPrefix[] = "attachment:";
+inline bool IsReporterData(const std::string& kind) {
+  return kind == "reporter" || kind.rfind(kAttachmentKindPrefix, 0) == 0;
+}
+
 struct SealedBlob {
-  std::string kind;        // "reporter", "content" or "note:<seq>"
+  std::string kind;        // "reporter", "content", "note:<seq>" or "attachment:<sha256 hex>"
   std::string ciphertext;  // secretbox(nonce || ciphertext)
 };
 
@@ -342,7 +349,8 @@ class CaseIndex {
 
   virtual Result<std::optional<std::string>> GetSealed(uint64_t case_ref,
                                                        const std::string& kind) = 0;
-  // Deletes the sealed reporter record of a case (secure_delete zeroes it). NotFound if none.
+  // Deletes a case's sealed `kind` record (secure_delete zeroes it); "reporter" also deletes the
+  // reporter's attachments (IsReporterData). NotFound if there was none.
   virtual Status EraseSealed(uint64_t case_ref, const std::string& kind) = 0;
   // Copies every committed page into the database file and empties the write-ahead log
   // (SQLite's TRUNCATE checkpoint), so bytes an erasure deleted (secure_delete zeroes them in the
@@ -350,7 +358,8 @@ class CaseIndex {
   // completing.
   virtual Status TruncateWal() = 0;
   // Deletes the outbox's sealed copies of a case's `kind` record (for other nodes, queued or kept
-  // after delivery for a resend), so erased data is never sent again. Returns how many.
+  // after delivery for a resend; "reporter": with the attachments), so erased data is never sent
+  // again. Returns how many.
   virtual Result<int> EraseOutboxSealed(const std::string& case_id, const std::string& kind) = 0;
 };
 

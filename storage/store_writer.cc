@@ -180,10 +180,11 @@ Status StoreWriter::Erase(uint64_t ref, const std::string& case_id, const std::s
   const bool content = kind == "content";
   LAPOR_RETURN_IF_ERROR(db_->Run(
       content ? "DELETE FROM sealed WHERE case_ref = ? AND (kind = 'content' OR kind LIKE 'note:%')"
-              : "DELETE FROM sealed WHERE case_ref = ? AND kind = 'reporter'",
+              : "DELETE FROM sealed WHERE case_ref = ? AND (kind = 'reporter' OR kind LIKE "
+                "'attachment:%')",
       [&](Statement& st) { st.Bind(1, static_cast<int64_t>(ref)); }));
   auto deleted = DeleteSealedOutboxRows(db_.get(), case_id, [content](const std::string& k) {
-    return content ? k == "content" || k.rfind("note:", 0) == 0 : k == "reporter";
+    return content ? k == "content" || k.rfind("note:", 0) == 0 : IsReporterData(k);
   });
   if (!deleted.ok()) return deleted.status();
   return Status::Ok();

@@ -131,6 +131,7 @@ class HttpRouterTest : public ::testing::Test {
   FakeClock clock_{kNow};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<CaseService> service_;
+  UploadStore uploads_{3600 * 1000LL, 1 << 20};
 };
 
 TEST(DispatchTest, ARequestNoRouterServesIs404) {
@@ -209,7 +210,7 @@ TEST_F(HttpRouterTest, HealthzServesTheNodeIdAndNextSeq) {
 }
 
 TEST_F(HttpRouterTest, AComplaintGoesInAndComesBackOut) {
-  CitizenRouter citizens(service_.get(), 64 * 1024, kInline);
+  CitizenRouter citizens(service_.get(), 64 * 1024, &uploads_, kInline);
   OperatorRouter operators(service_.get(), 64 * 1024, kInline);
 
   Response created = Serve(citizens, Make("POST", "/api/v1/complaints", {}, Complaint()));
@@ -258,7 +259,7 @@ TEST_F(HttpRouterTest, AComplaintGoesInAndComesBackOut) {
 }
 
 TEST_F(HttpRouterTest, TheCitizenAndOperatorRoutersSplitApiV1) {
-  CitizenRouter citizens(service_.get(), 64 * 1024, kInline);
+  CitizenRouter citizens(service_.get(), 64 * 1024, &uploads_, kInline);
   OperatorRouter operators(service_.get(), 64 * 1024, kInline);
   // The citizen's: submit, read.
   EXPECT_TRUE(Passes(operators, Make("POST", "/api/v1/complaints")));

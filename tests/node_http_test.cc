@@ -16,6 +16,7 @@
 #include "crypto/encoding.h"
 #include "harness/eventually.h"
 #include "harness/node_process.h"
+#include "harness/sample_files.h"
 #include "lapor/v1/event.pb.h"
 
 namespace lapor::testing {
@@ -216,6 +217,104 @@ TEST_F(NodeHttpTest, AConfidentialRatingReachesOnlyThoseWhoReadTheContent) {
   }
   auto listed = node_->Get("/api/v1/complaints?status=selesai", other_liaison_);
   EXPECT_EQ(listed.body.find("\"rating\":2"), std::string::npos) << listed.body;
+}
+
+// A photo goes up before its complaint: the node strips its metadata (GPS, camera, a comment),
+// keeps it sealed at rest with the complaint, serves it only to who may read the case's content
+// (recording an operator's read of a confidential case's file), and erases it with the
+// reporter's data. Wrong types, sizes and names get a clear error.
+TEST_F(NodeHttpTest, APhotoLosesItsMetadataIsSealedAtRestServedToContentReadersAndErased) {
+  const int port = node_->port();
+  auto upload = [&](const std::string& type, const std::string& bytes) {
+    return Http(port, "POST", "/api/v1/attachments", bytes, {{"Content-Type", type}});
+  };
+  const std::string photo = testing::SampleJpegWithMetadata();
+  auto up = upload("image/jpeg", photo);
+  ASSERT_EQ(up.status, 201) << up.body;
+  const std::string clean = testing::SampleJpeg();  // the image, minus what the camera added
+  const std::string sha = crypto::HexEncode(crypto::Sha256(clean));
+  EXPECT_EQ(up.Json()["sha256"], sha);
+  EXPECT_EQ(up.Json()["size"], clean.size());
+  EXPECT_EQ(up.Json()["metadata_removed"], true);
+
+  // Refused with the reason: another type (415), a file that is not what it says, too large.
+  EXPECT_EQ(upload("image/gif", "GIF89a").status, 415);
+  auto lie = upload("image/png", photo);
+  EXPECT_EQ(lie.status, 400);
+  EXPECT_EQ(lie.Json()["error"]["field"], "file");
+  EXPECT_EQ(upload("application/pdf", "%PDF-" + std::string(6 << 20, ' ')).status, 413);
+  EXPECT_EQ(Http(port, "GET", "/api/v1/attachments").status, 405);
+
+  json complaint = Complaint();
+  complaint["confidential"] = true;
+  complaint["attachments"] = {{{"sha256", sha}, {"media_type", "image/jpeg"}, {"size", 1}}};
+  auto wrong = node_->Post("/api/v1/complaints", complaint);
+  EXPECT_EQ(wrong.status, 400);  // not the uploaded file's size
+  EXPECT_EQ(wrong.Json()["error"]["field"], "attachments.size");
+  complaint["attachments"][0]["size"] = clean.size();
+  complaint["attachments"][0]["media_type"] = "image/png";
+  EXPECT_EQ(node_->Post("/api/v1/complaints", complaint).status, 400);
+  complaint["attachments"][0]["media_type"] = "image/jpeg";
+  auto created = node_->Post("/api/v1/complaints", complaint);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id = created.Json()["tracking_id"];
+  const std::string code = created.Json()["access_code"];
+  Act(id, {{"action", "verify"}, {"agency", "dinas-pu"}}, admin_, 200);
+
+  const std::string path = "/api/v1/complaints/" + id + "/attachments/" + sha;
+  auto as_reporter = Http(port, "GET", path, "", {{"X-Access-Code", code}});
+  ASSERT_EQ(as_reporter.status, 200) << as_reporter.body;
+  EXPECT_EQ(as_reporter.body, clean);
+  EXPECT_EQ(as_reporter.headers["content-type"], "image/jpeg");
+  EXPECT_EQ(as_reporter.headers["content-disposition"].rfind("attachment;", 0), 0u);
+  EXPECT_NE(as_reporter.headers["content-security-policy"].find("sandbox"), std::string::npos);
+  EXPECT_EQ(node_->Get(path, liaison_).status, 200);
+  auto view = node_->Get("/api/v1/complaints/" + id, admin_).Json();
+  EXPECT_EQ(view["attachments"][0]["held"], true) << view.dump();
+  // Who may not read the content gets no file.
+  EXPECT_EQ(Http(port, "GET", path).status, 401);
+  EXPECT_EQ(node_->Get(path, other_liaison_).status, 403);
+  EXPECT_EQ(node_->Get(path, auditor_).status, 403);
+  EXPECT_EQ(Http(port, "GET", path, "", {{"X-Access-Code", "WRONGWRONGWRONGWRONGWRONG2"}}).status,
+            401);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + id + "/attachments/" + std::string(64, 'a'), admin_)
+                .status,
+            404);
+  EXPECT_EQ(node_->Get("/api/v1/complaints/" + id + "/attachments/xyz", admin_).status, 400);
+  // The liaison's read of the confidential case's file is on the case's access record.
+  auto record = node_->Get("/api/v1/complaints/" + id + "/access-log", admin_).Json();
+  bool liaison_read = false;
+  for (const auto& r : record["items"]) liaison_read = liaison_read || r["role"] == "liaison";
+  EXPECT_TRUE(liaison_read) << record.dump();
+
+  // At rest the file is sealed: its bytes are nowhere in the database.
+  {
+    std::ifstream db(node_->data_dir() + "/lapor.db", std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(clean.substr(clean.size() / 2, 48)), std::string::npos);
+  }
+  // Erasing the reporter's data erases the files the reporter sent.
+  Act(id, {{"action", "erase"}}, admin_, 200);
+  EXPECT_EQ(node_->Get(path, admin_).status, 404);
+  // (The confidential case's content went with it: the list of attachments too.)
+  const json erased = node_->Get("/api/v1/complaints/" + id, admin_).Json();
+  EXPECT_TRUE(erased["attachments"].empty()) << erased.dump();
+  // A public case keeps its content when the reporter's data is erased, but not the photo.
+  ASSERT_EQ(upload("image/jpeg", photo).status, 201);
+  complaint["confidential"] = false;
+  auto open_case = node_->Post("/api/v1/complaints", complaint);
+  ASSERT_EQ(open_case.status, 201) << open_case.body;
+  const std::string oid = open_case.Json()["tracking_id"];
+  const std::string opath = "/api/v1/complaints/" + oid + "/attachments/" + sha;
+  EXPECT_EQ(Http(port, "GET", opath).status, 200);  // public content: anyone
+  Act(oid, {{"action", "erase"}}, admin_, 200);
+  EXPECT_EQ(Http(port, "GET", opath).status, 404);
+  const json open_erased = node_->Get("/api/v1/complaints/" + oid).Json();
+  EXPECT_EQ(open_erased["attachments"][0]["sha256"], sha) << open_erased.dump();
+  EXPECT_EQ(open_erased["attachments"][0]["held"], false);
+  auto rows = RunCommand({"/usr/bin/sqlite3", node_->data_dir() + "/lapor.db",
+                          "SELECT count(*) FROM sealed WHERE kind LIKE 'attachment:%'"});
+  EXPECT_EQ(rows.output, "0\n") << rows.output;
 }
 
 TEST_F(NodeHttpTest, HoldArchiveDisposeAndListFilters) {

@@ -806,7 +806,7 @@ class Checker:
                 continue
             node = node_for_path(path)
             target = path.replace("{id}", "32-AAAAAAAAAA").replace("{level}", "0") \
-                .replace("{index}", "000").replace("{name}", "app.css")
+                .replace("{index}", "000").replace("{name}", "app.css").replace("{sha256}", "ab" * 32)
             for method in ("PUT", "DELETE"):
                 if method.lower() in item:
                     continue
@@ -1132,6 +1132,46 @@ def citizen_and_operator(c, m, tok):
     c.call(m, "GET", RC, {"id": ida}, query=[("access_code", code_a)], expect=400,
            invalid=True, note="the code in the URL")
     c.call(m, "GET", RC, {"id": "32-AAAAAAAAAA"}, headers=bearer(tok["admin"]), expect=404)
+
+    # -- attachments: a photo uploaded, filed with a complaint, served to who reads the content --
+    UP = "/api/v1/attachments"
+    FILE = V + "/attachments/{sha256}"
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus",
+                           "media", "tiny.jpg"), "rb") as f:
+        jpeg = f.read()
+    r = c.call(m, "POST", UP, body=jpeg, content_type="image/jpeg", expect=201, note="a photo")
+    up = r.json() if r and r.status == 201 else None
+    c.call(m, "POST", UP, body=b"GIF89a", content_type="image/gif", expect=415, invalid=True,
+           note="another type")
+    c.call(m, "POST", UP, body=b"not a jpeg", content_type="image/jpeg", expect=400,
+           field="file", note="not what its type says")
+    c.call(m, "POST", UP, body=b"%PDF-" + b" " * (5 << 20), content_type="application/pdf",
+           expect=413, invalid=False, note="over 5 MB")
+    if up is None:
+        c.fail(f"POST {UP}: no upload to file a complaint with")
+    else:
+        att = {k: up[k] for k in ("sha256", "media_type", "size")}
+        r = c.call(m, "POST", A, body=dict(minimal, title="Foto jalan", attachments=[att]),
+                   expect=201, note="with an uploaded photo")
+        idp, code_p = r.json()["tracking_id"], r.json()["access_code"]
+        r = c.call(m, "GET", V, {"id": idp}, headers=[("X-Access-Code", code_p)],
+                   note="a case with a held file")
+        if r and r.status == 200 and r.json()["attachments"][0].get("held") is not True:
+            c.fail(f"GET {V}: the uploaded file is not held")
+        r = c.call(m, "GET", FILE, {"id": idp, "sha256": up["sha256"]},
+                   headers=[("X-Access-Code", code_p)], note="the reporter")
+        if r and r.status == 200 and hashlib.sha256(r.body).hexdigest() != up["sha256"]:
+            c.fail(f"GET {FILE}: the file served is not the one uploaded")
+        c.call(m, "GET", FILE, {"id": idp, "sha256": up["sha256"]},
+               headers=bearer(tok["admin"]), note="admin")
+        c.call(m, "GET", FILE, {"id": idc, "sha256": up["sha256"]},
+               headers=bearer(tok["liaison2"]), expect=403, note="confidential, another agency")
+        c.call(m, "GET", FILE, {"id": idc, "sha256": up["sha256"]}, expect=401,
+               note="confidential, no credential")
+        c.call(m, "GET", FILE, {"id": idp, "sha256": "ab" * 32}, headers=bearer(tok["admin"]),
+               expect=404, note="no such file")
+        c.call(m, "GET", FILE, {"id": idp, "sha256": "xyz"}, headers=bearer(tok["admin"]),
+               expect=400, field="sha256", note="not a hash")
 
     # -- access records -----------------------------------------------------------------------
     r = c.call(m, "GET", AL, {"id": ida}, query=[("limit", "1")], headers=bearer(tok["admin"]))

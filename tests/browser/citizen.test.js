@@ -20,6 +20,11 @@ const path = require("path");
 const zlib = require("zlib");
 
 const CHROMIUM = process.env.LAPOR_CHROMIUM || "/usr/bin/chromium";
+const EXIFTOOL = process.env.LAPOR_EXIFTOOL || "/usr/bin/exiftool";
+// A photo of the problem, as a phone would send it: an 8x8 JPEG to which the test adds a GPS
+// position, a camera and an owner with Debian's exiftool.
+const PHOTO_SOURCE = path.join(__dirname, "foto-jalan.jpg");
+const PRIVATE_TAGS = ["GPSLatitude", "GPSLongitude", "GPSPosition", "Make", "Model", "Artist"];
 const CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 const PAGES = ["/", "/lapor", "/lacak", "/kerja"];
 const XSS_TITLE = `Jalan <img src=x onerror="window.__xss=1"> rusak <script>window.__xss=2</script>`;
@@ -202,6 +207,7 @@ async function fileWithMouse(page) {
   await page.fill("#name", "Siti Aminah");
   await page.fill("#nik", "3201010101010001");
   await page.fill("#email", "siti@contoh.id");
+  await page.setInputFiles("#lampiran", PHOTO);
   await page.click("#kirim");
   await page.waitForSelector("#tanda-terima:not([hidden])");
   const id = (await page.textContent("#nomor-pelacakan")).trim();
@@ -362,8 +368,29 @@ async function actInWorkbench(page, action, fields, keyboard) {
   await page.waitForFunction(() => document.getElementById("tindakan-status").textContent === "Tindakan tercatat.");
 }
 
+// exiftool's tags of `file` (JSON), as a record.
+function exifTags(file) {
+  return JSON.parse(execFileSync(EXIFTOOL, ["-j", "-n", file]).toString())[0];
+}
+
+let PHOTO = "";
+// The photo with the metadata a phone adds; checks that exiftool sees it there.
+function preparePhoto() {
+  PHOTO = path.join(ARTEFACTS, "foto-dengan-gps.jpg");
+  fs.copyFileSync(PHOTO_SOURCE, PHOTO);
+  execFileSync(EXIFTOOL, ["-q", "-overwrite_original", "-GPSLatitude=6.5971", "-GPSLatitudeRef=S",
+                          "-GPSLongitude=106.806", "-GPSLongitudeRef=E", "-Make=Canon",
+                          "-Model=EOS 80D", "-Artist=Siti Aminah", PHOTO]);
+  const tags = exifTags(PHOTO);
+  for (const t of PRIVATE_TAGS.filter((x) => x !== "GPSPosition")) {
+    check(tags[t] !== undefined, `exiftool did not write ${t} into the test photo`);
+  }
+}
+
 async function main() {
   fs.mkdirSync(ARTEFACTS, { recursive: true });
+  check(fs.existsSync(EXIFTOOL), `no exiftool at ${EXIFTOOL}: install Debian's libimage-exiftool-perl (deploy/install-deps.sh)`);
+  preparePhoto();
   check(fs.existsSync(CHROMIUM), `no chromium at ${CHROMIUM}: install Debian's chromium (deploy/install-deps.sh)`);
   const started = Date.now();
   const node = await startNode();
@@ -444,6 +471,19 @@ async function main() {
     check(await work.textContent("#kasus-isi") === XSS_DESC, "the workbench does not show the description as text");
     check(await work.$$eval("#kasus img, #kasus script, #kasus b", (e) => e.length) === 0,
           "markup from the complaint became elements in the workbench");
+
+    step = "the admin downloads the citizen's photo: its GPS position, camera and owner are gone";
+    const [photoDownload] = await Promise.all([
+      work.waitForEvent("download"), work.click("#kasus-lampiran button"),
+    ]);
+    const photoFile = path.join(ARTEFACTS, "foto-diunduh-petugas.jpg");
+    await photoDownload.saveAs(photoFile);
+    const kept = exifTags(photoFile);
+    check(kept.FileType === "JPEG" && kept.ImageWidth === 8 && kept.ImageHeight === 8,
+          `the downloaded photo is not the 8x8 JPEG sent: ${JSON.stringify(kept)}`);
+    for (const t of PRIVATE_TAGS) {
+      check(kept[t] === undefined, `the downloaded photo still has ${t}: ${JSON.stringify(kept)}`);
+    }
     await actInWorkbench(work, "verify", { agency: "dinas-pu" }, false);
     check((await work.textContent("#kasus-rincian")).includes("Terdisposisi"), "the case is not dispositioned");
     check((await work.textContent("#kasus-riwayat")).includes("Diverifikasi"), "the verification is not in the history");

@@ -12,6 +12,7 @@ CHROMIUM=${LAPOR_CHROMIUM:-/usr/bin/chromium}
 
 fail() { echo "Browser.CitizenFilesAndTracks: $*" >&2; exit 1; }
 [ -x "$CHROMIUM" ] || fail "no chromium at $CHROMIUM: run deploy/install-deps.sh (Debian's chromium)"
+command -v exiftool >/dev/null || fail "no exiftool: run deploy/install-deps.sh (Debian's libimage-exiftool-perl)"
 command -v node >/dev/null || fail "no node: install Node.js 20 or later (deploy/install-deps.sh says how)"
 command -v npm >/dev/null || fail "no npm: install Node.js 20 or later with npm"
 major=$(node -p 'process.versions.node.split(".")[0]')

@@ -83,6 +83,67 @@
     return { status: res.status, body: json };
   }
 
+  const FILE_KIND = { "image/jpeg": "Foto JPEG", "image/png": "Foto PNG", "application/pdf": "Dokumen PDF" };
+  const FILE_EXT = { "image/jpeg": ".jpg", "image/png": ".png", "application/pdf": ".pdf" };
+
+  // The attachments of case `c` into the list `list`: each file the node holds gets a button that
+  // fetches it with the caller's credentials (the access code in a header, or the session's
+  // cookie; never in the URL) and saves it; a file the node does not hold is named as such.
+  function renderAttachments(list, c, accessCode, session) {
+    list.textContent = "";
+    const atts = c.attachments || [];
+    if (!atts.length) {
+      list.appendChild(textElement("li", c.description == null ? "Lampiran hanya dapat dilihat dengan hak baca isi laporan." : "Tidak ada lampiran."));
+      return;
+    }
+    atts.forEach((a, i) => {
+      const li = document.createElement("li");
+      const label = (FILE_KIND[a.media_type] || a.media_type) + ", " + Math.max(1, Math.round(a.size / 1024)) + " KB";
+      if (!a.held) {
+        li.textContent = "Lampiran " + (i + 1) + " (" + label + "): berkasnya tidak tersimpan di simpul ini atau sudah dihapus.";
+        list.appendChild(li);
+        return;
+      }
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "tombol sekunder";
+      b.textContent = "Unduh lampiran " + (i + 1) + " (" + label + ")";
+      const status = textElement("span", "", "petunjuk");
+      status.setAttribute("role", "status");
+      b.addEventListener("click", async () => {
+        const headers = {};
+        if (accessCode) headers["X-Access-Code"] = accessCode;
+        let res;
+        try {
+          res = await fetch("/api/v1/complaints/" + encodeURIComponent(c.tracking_id) + "/attachments/" + a.sha256, {
+            headers, credentials: session ? "same-origin" : "omit", cache: "no-store", referrerPolicy: "no-referrer",
+          });
+        } catch (e) {
+          status.textContent = " Gagal mengunduh; periksa sambungan.";
+          return;
+        }
+        if (res.status !== 200) {
+          let body = null;
+          try { body = await res.json(); } catch (e) { body = null; }
+          status.textContent = " " + errorMessage({ status: res.status, body });
+          return;
+        }
+        const blob = await res.blob();
+        const link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = "lampiran-" + c.tracking_id + "-" + (i + 1) + (FILE_EXT[a.media_type] || "");
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+        status.textContent = " Terunduh.";
+      });
+      li.appendChild(b);
+      li.appendChild(status);
+      list.appendChild(li);
+    });
+  }
+
   // An element holding `value` as text (never as markup), with an optional class.
   function textElement(tag, value, cls) {
     const e = document.createElement(tag);
@@ -184,5 +245,6 @@
   window.Lapor = {
     STATUS, REPORT_TYPE, EVENT, DUE_KIND, ARCHIVE_REASON, ROLE, RATING,
     api, errorMessage, formatDate, regions, clearErrors, showErrors, setText, textElement,
+    renderAttachments,
   };
 })();

@@ -36,7 +36,7 @@
     session = null;
     shown = null;
     cursor = null;
-    ["antrean-isi", "kasus-rincian", "kasus-isi", "kasus-riwayat", "kasus-judul", "petugas",
+    ["antrean-isi", "kasus-rincian", "kasus-isi", "kasus-lampiran", "kasus-riwayat", "kasus-judul", "petugas",
       "antrean-status", "tindakan-status", "keluar-status"].forEach((id) => { $(id).textContent = ""; });
     $("form-tindakan").reset();
     $("keluar-status").hidden = true;
@@ -212,6 +212,7 @@
     if (c.reporter) row("Pelapor", [c.reporter.name, c.reporter.phone, c.reporter.email].filter(Boolean).join(" · "));
     if (c.pending_owner) row("Diteruskan ke simpul", c.pending_owner);
     L.setText("kasus-isi", c.description != null ? c.description : "Isi laporan tidak dapat Anda baca.");
+    L.renderAttachments($("kasus-lampiran"), c, null, session);
     const list = $("kasus-riwayat");
     list.textContent = "";
     (c.history || []).forEach((h) => {

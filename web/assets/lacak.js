@@ -107,6 +107,7 @@
       : ratedHere.has(c.tracking_id) ? "Penilaian terkirim, menunggu dicatat" : "Belum dinilai");
     L.setText("r-isi", c.description != null ? c.description
       : "Isi laporan hanya dapat dibaca dengan kode akses.");
+    L.renderAttachments($("r-lampiran"), c, current && current.code, null);
 
     const list = $("r-riwayat");
     list.textContent = "";

@@ -1,5 +1,7 @@
-// The filing page: checks the form, posts the complaint to POST /api/v1/complaints and shows the
-// receipt (tracking id and access code). The code is shown once and never put in a URL.
+// The filing page: checks the form, uploads each attachment to POST /api/v1/attachments (the node
+// strips a photo's metadata and answers with the file's hash), posts the complaint naming them to
+// POST /api/v1/complaints and shows the receipt (tracking id and access code). The code is shown
+// once and never put in a URL.
 "use strict";
 (function () {
   const L = window.Lapor;
@@ -22,7 +24,34 @@
     "reporter.nik": ["nik", "NIK terdiri dari 16 angka"],
     "reporter.phone": ["phone", "Nomor telepon 6 sampai 20 karakter: angka, +, spasi, atau -"],
     "reporter.email": ["email", "Tulis alamat surel seperti nama@contoh.id"],
+    attachments: ["lampiran", "Paling banyak 5 lampiran"],
+    "attachments.sha256": ["lampiran", "Lampiran tidak terunggah utuh; pilih berkasnya lagi"],
+    "attachments.size": ["lampiran", "Lampiran tidak terunggah utuh; pilih berkasnya lagi"],
+    "attachments.media_type": ["lampiran", "Lampiran tidak terunggah utuh; pilih berkasnya lagi"],
   };
+  const MAX_FILES = 5;
+  const MAX_FILE_BYTES = 5 * 1024 * 1024;
+  const FILE_TYPES = ["image/jpeg", "image/png", "application/pdf"];
+
+  // One file to the node: its metadata-free copy's {sha256, media_type, size}, or an error text.
+  async function upload(file) {
+    let res;
+    try {
+      res = await fetch("/api/v1/attachments", {
+        method: "POST", body: file, credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer",
+        headers: { "Content-Type": file.type, Accept: "application/json" },
+      });
+    } catch (e) {
+      return { error: "Lampiran " + file.name + " gagal terkirim; periksa sambungan lalu coba lagi" };
+    }
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    if (res.status === 201 && body) return { file: { sha256: body.sha256, media_type: body.media_type, size: body.size } };
+    if (res.status === 413) return { error: "Lampiran " + file.name + " lebih besar dari 5 MB" };
+    if (res.status === 415) return { error: "Lampiran " + file.name + " bukan foto JPEG/PNG atau PDF" };
+    if (res.status === 400) return { error: "Lampiran " + file.name + " bukan foto JPEG/PNG atau PDF yang utuh" };
+    return { error: L.errorMessage({ status: res.status, body }) };
+  }
 
   let regionData = null;
   L.regions().then((data) => {
@@ -107,16 +136,34 @@
       errors.push({ id: "email", text: "Tulis alamat surel seperti nama@contoh.id" });
     }
     if (Object.keys(reporter).length) body.reporter = reporter;
-    return { body, errors };
+    const files = Array.from($("lampiran").files || []);
+    if (files.length > MAX_FILES) errors.push({ id: "lampiran", text: "Paling banyak 5 lampiran" });
+    files.forEach((f) => {
+      if (!FILE_TYPES.includes(f.type)) errors.push({ id: "lampiran", text: f.name + ": hanya foto JPEG/PNG atau dokumen PDF" });
+      else if (f.size > MAX_FILE_BYTES) errors.push({ id: "lampiran", text: f.name + ": lebih besar dari 5 MB" });
+    });
+    return { body, errors, files };
   }
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     L.clearErrors(form);
-    const { body, errors } = read();
+    const { body, errors, files } = read();
     if (errors.length) return L.showErrors(form, errors);
     const button = $("kirim");
     button.disabled = true;
+    const attachments = [];
+    for (let i = 0; i < files.length; i++) {
+      $("kirim-status").textContent = "Mengunggah lampiran " + (i + 1) + " dari " + files.length + "…";
+      const up = await upload(files[i]);
+      if (up.error) {
+        button.disabled = false;
+        $("kirim-status").textContent = "";
+        return L.showErrors(form, [{ id: "lampiran", text: up.error }]);
+      }
+      attachments.push(up.file);
+    }
+    if (attachments.length) body.attachments = attachments;
     $("kirim-status").textContent = "Mengirim laporan…";
     const reply = await L.api("POST", "/api/v1/complaints", body);
     button.disabled = false;

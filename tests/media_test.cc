@@ -1,0 +1,98 @@
+// node/media.h: what CleanAttachment keeps of a photo (the image, byte for byte) and what it
+// removes (EXIF with GPS, XMP, IPTC, ICC, comments, thumbnails, data after the image's end), and
+// that bad files get a clear error whatever their bytes.
+#include "node/media.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "harness/sample_files.h"
+
+namespace lapor::node {
+namespace {
+
+using namespace std::string_literals;
+const std::string& kJpeg = testing::SampleJpeg();
+const std::string& kPng = testing::SamplePng();
+using testing::JpegSegment;
+
+std::string Chunk(const std::string& type, const std::string& data) {
+  const uint32_t n = static_cast<uint32_t>(data.size());
+  return std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                     static_cast<char>(n >> 8), static_cast<char>(n)} +
+         type + data + std::string(4, 'C');  // the CRC is carried, not checked
+}
+
+TEST(MediaTest, AJpegLosesEveryMetadataSegmentAndKeepsItsImageByteForByte) {
+  const std::string jfif = JpegSegment(0xE0, std::string("JFIF\0\1\1\0\0\1\0\1\0\0", 14));
+  const std::string exif =
+      JpegSegment(0xE1, std::string("Exif\0\0", 6) + "GPSLatitude -6.59 Canon EOS");
+  const std::string xmp =
+      JpegSegment(0xE1, "http://ns.adobe.com/xap/1.0/\0<dc:creator>Siti</dc:creator>"s);
+  const std::string icc = JpegSegment(0xE2, std::string("ICC_PROFILE\0", 12) + "Apple iPhone");
+  const std::string iptc = JpegSegment(0xED, "Photoshop 3.0\0By-line Siti Aminah"s);
+  const std::string jfxx = JpegSegment(0xE0, std::string("JFXX\0\x10", 6) + "thumbnail-bytes");
+  const std::string comment = JpegSegment(0xFE, "taken at Jl. Pajajaran 12");
+  const std::string dirty = kJpeg.substr(0, 2) + jfif + exif + xmp + icc + iptc + jfxx + comment +
+                            kJpeg.substr(2) + "MotionPhoto-video-after-the-end";
+  auto clean = CleanAttachment("image/jpeg", dirty);
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  EXPECT_EQ(*clean, kJpeg.substr(0, 2) + jfif + kJpeg.substr(2));
+  for (const char* gone : {"GPS", "Canon", "Siti", "iPhone", "thumbnail", "Pajajaran", "Motion"}) {
+    EXPECT_EQ(clean->find(gone), std::string::npos) << gone;
+  }
+  // Clean stays clean; the original (no metadata) passes unchanged.
+  EXPECT_EQ(*CleanAttachment("image/jpeg", *clean), *clean);
+  EXPECT_EQ(*CleanAttachment("image/jpeg", kJpeg), kJpeg);
+}
+
+TEST(MediaTest, APngKeepsOnlyTheChunksThatDrawIt) {
+  const std::string ihdr_end = kPng.substr(8, 25);  // IHDR: 4 + 4 + 13 + 4
+  const std::string rest = kPng.substr(33);
+  const std::string dirty = kPng.substr(0, 8) + ihdr_end + Chunk("tEXt", "Author\0Siti Aminah"s) +
+                            Chunk("eXIf", "GPS -6.59") + Chunk("iTXt", "XML:com.adobe.xmp") +
+                            Chunk("tIME", "1234567") + Chunk("gAMA", "0000") + rest +
+                            "trailing-bytes";
+  auto clean = CleanAttachment("image/png", dirty);
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  EXPECT_EQ(*clean, kPng.substr(0, 8) + ihdr_end + Chunk("gAMA", "0000") + rest);
+  EXPECT_EQ(*CleanAttachment("image/png", kPng), kPng);
+  // An unknown critical chunk may be needed to draw the image: refused, not dropped.
+  auto critical = CleanAttachment("image/png", kPng.substr(0, 33) + Chunk("ABCD", "x") + rest);
+  EXPECT_FALSE(critical.ok());
+  EXPECT_NE(critical.status().message().find("ABCD"), std::string::npos);
+  EXPECT_FALSE(CleanAttachment("image/png", kPng.substr(0, 8) + rest).ok());  // no IHDR first
+}
+
+TEST(MediaTest, APdfIsCheckedAndKeptAsSent) {
+  const std::string pdf = "%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+  EXPECT_EQ(*CleanAttachment("application/pdf", pdf), pdf);
+  EXPECT_FALSE(CleanAttachment("application/pdf", pdf.substr(0, 30)).ok());  // no %%EOF
+  EXPECT_FALSE(CleanAttachment("application/pdf", "GIF89a%%EOF").ok());
+}
+
+// Every prefix of a file, and the file under another type: an error naming the field, never a
+// crash or a read outside the bytes (the sanitizer pass runs this too).
+TEST(MediaTest, BadFilesGetAClearErrorWhateverTheirBytes) {
+  for (const auto& [type, file] :
+       {std::pair<std::string, std::string>{"image/jpeg", kJpeg}, {"image/png", kPng}}) {
+    for (size_t n = 0; n < file.size(); ++n) {
+      auto r = CleanAttachment(type, file.substr(0, n));
+      ASSERT_FALSE(r.ok()) << type << " cut at " << n;
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+      EXPECT_EQ(r.status().field(), "file");
+    }
+  }
+  EXPECT_FALSE(CleanAttachment("image/jpeg", kPng).ok());
+  EXPECT_FALSE(CleanAttachment("image/png", kJpeg).ok());
+  auto gif = CleanAttachment("image/gif", "GIF89a");
+  ASSERT_FALSE(gif.ok());
+  EXPECT_EQ(gif.status().field(), "Content-Type");
+  auto big = CleanAttachment("application/pdf", "%PDF-" + std::string(kMaxAttachmentBytes, ' '));
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("5 MB"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lapor::node
