@@ -274,20 +274,30 @@ struct Replicator::Impl {
   }
 
   // The next rows for `s`: after its cursor, in order, skipping rows already settled (acked in
-  // the store, or just now); at most batch_items. `scanned` gets every row read from the cursor
-  // on, in order, with whether it is settled.
+  // the store, or just now); at most batch_items, and batch_bytes of payload (at least one row).
+  // `scanned` gets every row read from the cursor on, in order, with whether it is settled.
   Result<std::vector<storage::OutboxRow>> NextRows(Sender* s,
                                                    std::vector<std::pair<int64_t, bool>>* scanned) {
     std::vector<storage::OutboxRow> out;
     int64_t after = s->cursor;
-    for (int page = 0; page < 8 && out.size() < static_cast<size_t>(opt.batch_items); ++page) {
+    size_t bytes = 0;
+    bool full = false;
+    for (int page = 0; page < 8 && !full && out.size() < static_cast<size_t>(opt.batch_items);
+         ++page) {
       auto rows = opt.store->OutboxAfter(s->destination, after, opt.batch_items);
       if (!rows.ok()) return rows.status();
       for (auto& r : *rows) {
         const bool settled = r.acked || s->settled_ahead.count(r.id) != 0;
+        if (!settled && !out.empty() && bytes + r.payload.size() > opt.batch_bytes) {
+          full = true;
+          break;
+        }
         scanned->emplace_back(r.id, settled);
         after = r.id;
-        if (!settled) out.push_back(std::move(r));
+        if (!settled) {
+          bytes += r.payload.size();
+          out.push_back(std::move(r));
+        }
         if (out.size() >= static_cast<size_t>(opt.batch_items)) break;
       }
       if (rows->size() < static_cast<size_t>(opt.batch_items)) break;
@@ -422,6 +432,12 @@ struct Replicator::Impl {
         opt.store->OutboxAfter(s->destination, std::max(s->cursor, s->relayed), opt.batch_items);
     if (!rows.ok() || rows->empty()) return;
     rows->resize(Deliverable(*rows));
+    size_t fit = 0, bytes = 0;
+    for (; fit < rows->size(); ++fit) {
+      bytes += (*rows)[fit].payload.size();
+      if (fit > 0 && bytes > opt.batch_bytes) break;
+    }
+    rows->resize(fit);
     if (rows->empty()) return;
     auto sent = Send(hub, *rows, s->destination);
     const size_t settled = sent.ok() ? sent->Leading() : 0;

@@ -37,6 +37,10 @@ struct ReplicatorOptions {
   const storage::TreeLog* log = nullptr;
   std::map<std::string, std::string> peer_urls;  // overrides of manifest URLs, by node id
   int batch_items = 256;
+  // A batch stops before the row that would take it over this many payload bytes (it always
+  // carries at least one row): a few sealed files (5 MB each at most) fill one, far below the
+  // receiver's 16 MiB body limit.
+  size_t batch_bytes = 8u << 20;
   int64_t retry_initial_ms = 200;
   int64_t retry_max_ms = 30000;
   int64_t relay_after_ms = 60000;                         // 0: never relay through the hub

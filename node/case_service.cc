@@ -589,6 +589,8 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
       continue;  // the same file named twice
     }
     draft.sealed.push_back({kind, crypto::SecretboxSeal(opt_.sealing_key, file->second)});
+    // The case's owner answers it: it gets the file too, sealed to its key.
+    if (owner_node != opt_.node_id) draft.for_owner.emplace_back(kind, file->second);
   }
   sub->set_access_code_hash(crypto::Sha256(result.access_code));
   sub->set_verify_due_ms(calendar()->DeadlineAfter(now, protocol::kVerifyWorkingDays));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <map>
 #include <set>
@@ -466,6 +467,41 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
         return finish(v1::ITEM_DEFERRED, "the case's submission is not held yet");
       }
       const auto& sub = first.event.submission();
+      if (sealed.kind().rfind(storage::kAttachmentKindPrefix, 0) == 0) {
+        // A file the reporter attached: one the submission names (a confidential case names it
+        // in its sealed content), with the bytes that hash to that name.
+        auto want =
+            crypto::HexDecode(sealed.kind().substr(std::strlen(storage::kAttachmentKindPrefix)));
+        if (!want || want->size() != crypto::kSha256Size) {
+          return finish(v1::ITEM_REJECTED, "malformed attachment name");
+        }
+        const google::protobuf::RepeatedPtrField<v1::Attachment>* named = &sub.attachments();
+        v1::SealedText content;
+        if (!sub.content_commitment().empty()) {
+          auto blob = store_->GetSealed(CaseRef(*latest), "content");
+          if (!blob.ok() || !blob->has_value()) {
+            return finish(v1::ITEM_DEFERRED, "the case's sealed content has not arrived yet");
+          }
+          auto text = crypto::SecretboxOpen(opt_.sealing_key, **blob);
+          if (!text.ok() || !content.ParseFromString(*text)) {
+            return finish(v1::ITEM_DEFERRED, "the case's sealed content cannot be read here");
+          }
+          named = &content.attachments();
+        }
+        bool listed = false;
+        for (const auto& a : *named) listed = listed || a.sha256() == *want;
+        if (!listed) return finish(v1::ITEM_REJECTED, "the case names no such attachment");
+        if (crypto::Sha256(*plain) != *want) {
+          return finish(v1::ITEM_REJECTED, "the sealed attachment does not match its hash");
+        }
+        Sealed w;
+        w.write.kind = storage::Write::Kind::kBookkeeping;
+        w.write.after_seq = next_seq_;
+        w.write.case_ref = CaseRef(*latest);
+        w.write.sealed.push_back({sealed.kind(), crypto::SecretboxSeal(opt_.sealing_key, *plain)});
+        writes->push_back(std::move(w));
+        return finish(v1::ITEM_APPLIED);
+      }
       if (sealed.kind() == "reporter") {
         tag = kReporterCommitmentTag;
         commitment = sub.reporter_commitment();

@@ -8,9 +8,11 @@
 #include <fstream>
 #include <set>
 
+#include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "harness/eventually.h"
 #include "harness/federation_harness.h"
+#include "harness/sample_files.h"
 
 namespace lapor::testing {
 namespace {
@@ -367,6 +369,66 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
   }));
   EXPECT_EQ(note_at(View("00", c.id), "replied"), "");
   ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 5));
+  for (const auto& j : {"00", "32", "33"}) {
+    auto fsck = f_.node(j).Fsck();
+    EXPECT_EQ(fsck.exit_code, 0) << j << ": " << fsck.output;
+  }
+}
+
+// The files of a cross-jurisdiction case reach its owner sealed to the owner's key (a confidential
+// case's after its sealed content), in a batch of their own size; the hub relays cases but never
+// holds a file.
+TEST_F(FederationTest, AttachedFilesReachTheOwnerSealedAndNeverTheHub) {
+  NodeProcess& origin = f_.node("32");
+  auto upload = [&](const std::string& type, const std::string& bytes) {
+    auto r = Http(origin.port(), "POST", "/api/v1/attachments", bytes, {{"Content-Type", type}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json{{"sha256", r.Json()["sha256"]}, {"media_type", type}, {"size", r.Json()["size"]}};
+  };
+  json open_case = Complaint("33", "Jalan berlubang");
+  open_case["attachments"] = {upload("image/jpeg", testing::SampleJpegWithMetadata())};
+  json secret = Complaint("33", "Pungutan liar");
+  secret["confidential"] = true;
+  secret["attachments"] = {upload("image/png", testing::SamplePng())};
+  std::vector<std::pair<std::string, std::string>> filed;  // id, the file's bytes
+  for (const auto& [body, bytes] : {std::pair<json, std::string>{open_case, testing::SampleJpeg()},
+                                    {secret, testing::SamplePng()}}) {
+    auto r = origin.Post("/api/v1/complaints", body);
+    ASSERT_EQ(r.status, 201) << r.body;
+    filed.emplace_back(r.Json()["tracking_id"], bytes);
+  }
+  for (const auto& [id, bytes] : filed) {
+    const std::string sha = crypto::HexEncode(crypto::Sha256(bytes));
+    const std::string path = "/api/v1/complaints/" + id + "/attachments/" + sha;
+    ASSERT_TRUE(Eventually("the owner 33 holds the file of " + id, [&] {
+      return f_.node("33").Get(path, f_.admin_token("33")).status == 200;
+    }));
+    EXPECT_EQ(f_.node("33").Get(path, f_.admin_token("33")).body, bytes);
+    EXPECT_EQ(View("33", id)["attachments"][0]["held"], true);
+    EXPECT_EQ(f_.hub().Get(path, f_.admin_token("00")).status, id == filed[0].first ? 404 : 403);
+  }
+  // Four documents of nearly 5 MB: more than one batch may carry (the receiver takes 16 MiB at
+  // most), so they travel in batches cut by size, and all arrive.
+  json documents = Complaint("33", "Dokumen pengadaan");
+  documents["attachments"] = json::array();
+  for (char c : {'a', 'b', 'c', 'd'}) {
+    documents["attachments"].push_back(
+        upload("application/pdf", "%PDF-1.7\n" + std::string(4900 * 1024, c) + "\n%%EOF\n"));
+  }
+  auto docs = origin.Post("/api/v1/complaints", documents);
+  ASSERT_EQ(docs.status, 201) << docs.body;
+  const std::string docs_id = docs.Json()["tracking_id"];
+  ASSERT_TRUE(Eventually("the owner 33 holds all four documents", [&] {
+    const json view = View("33", docs_id);
+    if (!view.contains("attachments") || view["attachments"].size() != 4) return false;
+    for (const auto& a : view["attachments"]) {
+      if (a["held"] != true) return false;
+    }
+    return true;
+  })) << View("33", docs_id).dump();
+  auto at_hub = RunCommand({"/usr/bin/sqlite3", f_.hub().data_dir() + "/lapor.db",
+                            "SELECT count(*) FROM sealed WHERE kind LIKE 'attachment:%'"});
+  EXPECT_EQ(at_hub.output, "0\n") << at_hub.output;
   for (const auto& j : {"00", "32", "33"}) {
     auto fsck = f_.node(j).Fsck();
     EXPECT_EQ(fsck.exit_code, 0) << j << ": " << fsck.output;
