@@ -68,11 +68,14 @@ curl -fsS -X POST "http://127.0.0.1:$PORT/api/v1/complaints" -H 'Content-Type: a
   -d '{"title":"Lampu jalan padam","description":"Lampu jalan di depan pasar padam sejak seminggu.","category":"infrastruktur","report_type":"pengaduan","region_code":"32.04","reporter":{"name":"Uji Paket"}}' \
   | grep -q '"tracking_id":"32-' || fail "filing a complaint"
 # The pages come with the binary: nothing else is installed for them.
-curl -fsS -D "$DATA.headers" "http://127.0.0.1:$PORT/lapor" | grep -q '<h1>Buat laporan</h1>' ||
-  fail "the filing page"
+# Each reply is read whole into a file before grep looks at it: `curl | grep -q` fails under
+# pipefail when grep exits at its match while curl still writes (curl: (23) Failed writing body).
+curl -fsS -D "$DATA.headers" -o "$DATA.page" "http://127.0.0.1:$PORT/lapor" || fail "the filing page"
+grep -q '<h1>Buat laporan</h1>' "$DATA.page" || fail "the filing page"
 grep -qi "^content-security-policy: default-src 'self'" "$DATA.headers" || fail "the page's CSP"
-curl -fsS "http://127.0.0.1:$PORT/assets/regencies.csv" | grep -q '^32.04,32,' || fail "the region list"
-rm -f "$DATA.headers"
+curl -fsS -o "$DATA.page" "http://127.0.0.1:$PORT/assets/regencies.csv" || fail "the region list"
+grep -q '^32.04,32,' "$DATA.page" || fail "the region list"
+rm -f "$DATA.headers" "$DATA.page"
 kill -TERM "$PID"
 wait "$PID" || fail "the node did not stop cleanly"
 head -1 "$DATA.log" | grep -q '^{' || fail "the log is not JSON lines"
