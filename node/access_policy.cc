@@ -76,6 +76,9 @@ CaseAccess DecideAccess(const v1::CaseState& s, Audience audience) {
       a.receipt = true;
       break;
   }
+  const bool trusted = audience == Audience::kReporter || audience == Audience::kAdmin ||
+                       audience == Audience::kCaseLiaison;
+  a.files = a.content && (trusted || !s.anonymous());
   return a;
 }
 

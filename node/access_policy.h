@@ -54,6 +54,10 @@ struct CaseAccess {
   // operator (a citizen files), with its proof in the node's log: the reporter, and those who
   // may read the signed events.
   bool receipt = false;
+  // The files the reporter attached (GET .../attachments/{sha256}): who reads the content, but
+  // for an anonymous case only the reporter, the admins and the case's liaison (who needs them to
+  // act): a photo or a document can identify who took or wrote it.
+  bool files = false;
 };
 
 // Whom `who` is for case `s` at node `self`. `holds_access_code`: the caller presented the

@@ -121,7 +121,7 @@ Status ParseSubmit(const json& body, SubmitRequest* r) {
     for (const auto& a : *atts) {
       if (!a.is_object()) return Status::InvalidArgument("must be an object", "attachments[]");
       Fields af(a, "attachments");
-      LAPOR_RETURN_IF_ERROR(af.OnlyKnown({"sha256", "media_type", "size"}));
+      LAPOR_RETURN_IF_ERROR(af.OnlyKnown({"sha256", "media_type", "size", "upload"}));
       AttachmentInput in;
       std::string hex;
       LAPOR_RETURN_IF_ERROR(af.String("sha256", &hex, true));
@@ -132,6 +132,12 @@ Status ParseSubmit(const json& body, SubmitRequest* r) {
       in.sha256 = *raw;
       LAPOR_RETURN_IF_ERROR(af.String("media_type", &in.media_type, true));
       LAPOR_RETURN_IF_ERROR(af.Unsigned("size", &in.size));
+      LAPOR_RETURN_IF_ERROR(af.String("upload", &in.upload, false));
+      if (!in.upload.empty() &&
+          (in.upload.size() != 32 || !crypto::HexDecode(in.upload).has_value())) {
+        return Status::InvalidArgument("must be the upload id POST /api/v1/attachments gave",
+                                       "attachments.upload");
+      }
       r->attachments.push_back(std::move(in));
     }
   }
@@ -296,7 +302,8 @@ json ViewJson(const CaseView& v, int64_t now) {
       atts.push_back({{"sha256", crypto::HexEncode(a.sha256())},
                       {"media_type", a.media_type()},
                       {"size", a.size()},
-                      // Whether this node holds the file (GET .../attachments/{sha256}).
+                      // Whether the caller can download the file here (GET
+                      // .../attachments/{sha256}): this node holds it and access.files.
                       {"held", v.held_attachments.count(a.sha256()) > 0}});
     }
     j["attachments"] = atts;

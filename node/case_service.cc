@@ -861,9 +861,11 @@ Result<AttachmentFile> CaseService::Attachment(const std::string& case_id,
   if (!stored.ok()) return stored.status();
   auto access = Authorize(*stored, who);
   if (!access.ok()) return access.status();
-  if (!access->content) {
+  if (!access->files) {
     return who.op || !who.access_code.empty()
-               ? Status::PermissionDenied("only who may read the case's content gets its files")
+               ? Status::PermissionDenied(
+                     "only who may read the case's content gets its files (of an anonymous "
+                     "case: the reporter, the admins and the case's liaison)")
                : Status::Unauthenticated(
                      "the case's access code, or an operator token, is "
                      "required for its files");
@@ -981,10 +983,11 @@ Result<CaseView> CaseService::View(const std::string& case_id, const Credentials
     view.title = submission.title();
     view.description = submission.description();
     for (const auto& a : submission.attachments()) {
+      if (!access.files) break;  // `held` says what the caller can download
       auto held =
-          store_->GetSealed(ref, storage::kAttachmentKindPrefix + crypto::HexEncode(a.sha256()));
+          store_->HasSealed(ref, storage::kAttachmentKindPrefix + crypto::HexEncode(a.sha256()));
       if (!held.ok()) return held.status();
-      if (held->has_value()) view.held_attachments.insert(a.sha256());
+      if (*held) view.held_attachments.insert(a.sha256());
     }
     if (view.state.confidential()) revealed.push_back("confidential_content");
   }

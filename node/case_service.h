@@ -59,6 +59,7 @@ struct AttachmentInput {
   std::string sha256;  // 32 raw bytes
   std::string media_type;
   uint64_t size = 0;
+  std::string upload;  // the upload id POST /api/v1/attachments gave the file (empty: none)
 };
 
 struct SubmitRequest {
@@ -113,7 +114,7 @@ struct CaseView {
   CaseAccess access;                           // what the caller may see (DecideAccess)
   std::vector<HistoryItem> history;            // every event; notes only with access.content
   std::vector<Erasure> erasures;               // access.reporter_identity only
-  std::set<std::string> held_attachments;      // raw SHA-256s of the files held (access.content)
+  std::set<std::string> held_attachments;      // raw SHA-256s of the files held (access.files)
 };
 
 // One attachment's file, for who may read the case's content.
@@ -351,6 +352,9 @@ class CaseService : public federation::OwnLog {
   Result<std::vector<storage::StoredEvent>> History(const v1::CaseState& s);
   // The envelopes of the case's chain in order (stored and in flight). Requires seq_mu_.
   Result<std::vector<std::string>> ChainEnvelopes(const v1::CaseState& s) LAPOR_REQUIRES(seq_mu_);
+  // The raw SHA-256s of the files a case's submission names (a confidential case's from its
+  // sealed content, if this node holds it; none if it does not).
+  std::vector<std::string> AttachmentsOf(const v1::CaseState& s) LAPOR_REQUIRES(seq_mu_);
   // `kind` of personal data (plaintext) sealed to `node`'s current key for delivery.
   std::optional<storage::OutboxItem> SealForNode(const std::string& node,
                                                  const std::string& case_id,

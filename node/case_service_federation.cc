@@ -16,6 +16,7 @@
 #include "crypto/note.h"
 #include "federation/receive.h"
 #include "node/case_service.h"
+#include "node/media.h"
 #include "protocol/directory.h"
 #include "protocol/lifecycle.h"
 
@@ -403,6 +404,27 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   settle(Status::Ok());  // this function's share: `done` runs now if every write is durable
 }
 
+std::vector<std::string> CaseService::AttachmentsOf(const v1::CaseState& s) {
+  std::vector<std::string> out;
+  auto chain = ChainEnvelopes(s);
+  protocol::EventEnvelope first;
+  if (!chain.ok() || chain->empty() || !protocol::ParseEventEnvelope((*chain)[0], &first).ok()) {
+    return out;
+  }
+  const v1::Submission& sub = first.event.submission();
+  v1::SealedText content;
+  const auto* named = &sub.attachments();
+  if (!sub.content_commitment().empty()) {
+    auto blob = store_->GetSealed(CaseRef(s), "content");
+    if (!blob.ok() || !blob->has_value()) return out;
+    auto text = crypto::SecretboxOpen(opt_.sealing_key, **blob);
+    if (!text.ok() || !content.ParseFromString(*text)) return out;
+    named = &content.attachments();
+  }
+  for (const auto& a : *named) out.push_back(a.sha256());
+  return out;
+}
+
 v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const SenderLog& log,
                                                const v1::DeliveryItem& item,
                                                std::optional<federation::Decision> checked,
@@ -429,6 +451,13 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
              : latest->owner_node() != self) {
       return finish(v1::ITEM_REJECTED, "personal data goes to the case's owner only (node " +
                                            latest->owner_node() + ")");
+    }
+    // What the owner erased never comes back (a late retry, a relayed copy).
+    if (storage::IsReporterData(sealed.kind()) && latest->reporter_erased()) {
+      return finish(v1::ITEM_REJECTED, "the reporter's data of this case was erased");
+    }
+    if ((note || sealed.kind() == "content") && latest->content_erased()) {
+      return finish(v1::ITEM_REJECTED, "the content of this case was erased");
     }
     auto plain = crypto::OpenSealed(*opt_.key, sealed.box());
     if (!plain.ok()) return finish(v1::ITEM_REJECTED, plain.status().message());
@@ -484,21 +513,31 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
           }
           auto text = crypto::SecretboxOpen(opt_.sealing_key, **blob);
           if (!text.ok() || !content.ParseFromString(*text)) {
-            return finish(v1::ITEM_DEFERRED, "the case's sealed content cannot be read here");
+            return finish(v1::ITEM_REJECTED, "the case's sealed content cannot be read here");
           }
           named = &content.attachments();
         }
-        bool listed = false;
-        for (const auto& a : *named) listed = listed || a.sha256() == *want;
-        if (!listed) return finish(v1::ITEM_REJECTED, "the case names no such attachment");
+        const v1::Attachment* listed = nullptr;
+        for (const auto& a : *named) {
+          if (a.sha256() == *want) listed = &a;
+        }
+        if (listed == nullptr)
+          return finish(v1::ITEM_REJECTED, "the case names no such attachment");
         if (crypto::Sha256(*plain) != *want) {
           return finish(v1::ITEM_REJECTED, "the sealed attachment does not match its hash");
+        }
+        // Only a file this node would have taken itself: an accepted type, already clean.
+        auto clean = CleanAttachment(listed->media_type(), *plain);
+        if (!clean.ok() || *clean != *plain) {
+          return finish(v1::ITEM_REJECTED,
+                        "the sealed attachment is not a clean " + listed->media_type() + " file");
         }
         Sealed w;
         w.write.kind = storage::Write::Kind::kBookkeeping;
         w.write.after_seq = next_seq_;
         w.write.case_ref = CaseRef(*latest);
-        w.write.sealed.push_back({sealed.kind(), crypto::SecretboxSeal(opt_.sealing_key, *plain)});
+        w.write.sealed.push_back({storage::kAttachmentKindPrefix + crypto::HexEncode(*want),
+                                  crypto::SecretboxSeal(opt_.sealing_key, *plain)});
         writes->push_back(std::move(w));
         return finish(v1::ITEM_APPLIED);
       }
@@ -665,8 +704,12 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
   }
   if (ev.type() == v1::EVENT_ACCEPTED && state.origin_node() == self &&
       state.owner_node() != self) {
-    // The origin holds the reporter's data: the new owner gets it, sealed to its key.
-    for (const char* kind : {"reporter", "content"}) {
+    // The origin holds the reporter's data and files: the new owner gets them, sealed to its key.
+    std::vector<std::string> kinds = {"reporter", "content"};
+    for (const auto& sha : AttachmentsOf(state)) {
+      kinds.push_back(storage::kAttachmentKindPrefix + crypto::HexEncode(sha));
+    }
+    for (const auto& kind : kinds) {
       auto blob = store_->GetSealed(ref, kind);
       if (!blob.ok() || !blob->has_value()) continue;
       auto plain = crypto::SecretboxOpen(opt_.sealing_key, **blob);

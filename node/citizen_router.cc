@@ -1,8 +1,10 @@
 #include "node/citizen_router.h"
 
 #include <cctype>
+#include <memory>
 #include <nlohmann/json.hpp>
 
+#include "crypto/crypto.h"
 #include "crypto/encoding.h"
 #include "node/api_codec.h"
 #include "node/media.h"
@@ -53,9 +55,11 @@ bool CitizenRouter::Upload(const Request& req, const Reply& reply) {
   if (!clean.ok()) return Fail(reply, clean.status());
   const std::string sha = crypto::Sha256(*clean);
   const size_t size = clean->size();
-  uploads_->Put(sha, UploadStore::File{media, std::move(*clean)}, req.now_ms);
+  const std::string id =
+      uploads_->Put(UploadStore::File{media, sha, std::move(*clean)}, req.now_ms);
   return Send(reply, 201,
-              {{"sha256", crypto::HexEncode(sha)},
+              {{"upload", id},
+               {"sha256", crypto::HexEncode(sha)},
                {"media_type", media},
                {"size", size},
                {"metadata_removed", media != "application/pdf"}});
@@ -71,6 +75,11 @@ bool CitizenRouter::File(const Request& req, const std::string& case_id, const s
   if (!who.ok()) return Fail(reply, who.status());
   auto file = service_->Attachment(case_id, *sha, *who);
   if (!file.ok()) return Fail(reply, file.status());
+  // Only a type this node serves (a member's file of another type was never kept; belt and
+  // braces): the browser must not render anything else from the node's origin.
+  if (!IsAcceptedMediaType(file->media_type)) {
+    return Fail(reply, Status::NotFound("this node serves no such file", "sha256"));
+  }
   const std::string ext = file->media_type == "image/jpeg"        ? ".jpg"
                           : file->media_type == "image/png"       ? ".png"
                           : file->media_type == "application/pdf" ? ".pdf"
@@ -80,6 +89,7 @@ bool CitizenRouter::File(const Request& req, const std::string& case_id, const s
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"lampiran-" + hex.substr(0, 12) + ext + "\"");
   r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   reply(std::move(r));
   return true;
 }
@@ -98,24 +108,44 @@ bool CitizenRouter::Submit(const Request& req, const Reply& reply) {
   SubmitRequest sr;
   Status s = ParseSubmit(*body, &sr);
   if (!s.ok()) return Fail(reply, s);
-  // The files uploaded here for its attachments go with it (the case service checks them).
-  std::vector<std::string> uploaded;
+  // The files uploaded here for its attachments go with it: taken out of the upload store (one
+  // filing gets each), put back if the filing fails.
+  auto taken = std::make_shared<std::vector<std::pair<std::string, UploadStore::File>>>();
+  auto put_back = [uploads = uploads_, taken, now = req.now_ms] {
+    for (auto& [id, file] : *taken) uploads->PutBack(id, std::move(file), now);
+    taken->clear();
+  };
   for (const auto& a : sr.attachments) {
-    auto f = uploads_->Get(a.sha256, req.now_ms);
-    if (!f) continue;
-    if (f->media_type != a.media_type) {
-      return Fail(reply, Status::InvalidArgument(
-                             "is not the uploaded file's media type (" + f->media_type + ")",
-                             "attachments.media_type"));
+    if (a.upload.empty()) continue;
+    auto f = uploads_->Take(a.upload, req.now_ms);
+    Status bad;
+    if (!f) {
+      bad = Status::InvalidArgument(
+          "no such upload here: it was filed already, or is older than an hour; upload the file "
+          "again",
+          "attachments.upload");
+    } else if (f->sha256 != a.sha256 || f->media_type != a.media_type ||
+               f->bytes.size() != a.size) {
+      bad = Status::InvalidArgument("is not the upload's sha256, media_type and size",
+                                    "attachments.upload");
+    } else if (taken->size() >= kMaxFilesPerComplaint) {
+      bad = Status::InvalidArgument(
+          "at most " + std::to_string(kMaxFilesPerComplaint) + " uploaded files per complaint",
+          "attachments");
     }
-    uploaded.push_back(a.sha256);
-    sr.files[a.sha256] = std::move(f->bytes);
+    if (f) taken->emplace_back(a.upload, std::move(*f));
+    if (!bad.ok()) {
+      put_back();
+      return Fail(reply, bad);
+    }
+    sr.files[a.sha256] = taken->back().second.bytes;
   }
-  service_->Submit(sr, [on_pool = on_pool_, reply, uploads = uploads_,
-                        uploaded = std::move(uploaded)](Result<SubmitResult> r) {
-    // Filed: the files are in the store now.
+  service_->Submit(sr, [on_pool = on_pool_, reply, taken, put_back](Result<SubmitResult> r) {
+    // Filed: the files are in the store now. Refused: the uploads wait for another try.
     if (r.ok()) {
-      for (const auto& sha : uploaded) uploads->Remove(sha);
+      for (auto& [id, file] : *taken) crypto::Wipe(&file.bytes);
+    } else {
+      put_back();
     }
     on_pool([reply, r = std::move(r)] {
       if (!r.ok()) return reply(ErrorResponse(r.status()));

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 namespace lapor::node {
 namespace {
@@ -10,13 +12,28 @@ Status Bad(const std::string& what) { return Status::InvalidArgument(what, "file
 
 uint8_t At(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
 
-// Whether JPEG segment `marker` (with `body`, its bytes after the length) is kept.
-bool KeepJpegSegment(uint8_t marker, std::string_view body) {
-  if (marker == 0xE0) return body.substr(0, 5) == std::string_view("JFIF\0", 5);  // not JFXX
-  if (marker == 0xEE) return body.substr(0, 5) == "Adobe";
-  if (marker >= 0xE1 && marker <= 0xEF) return false;  // EXIF, XMP, ICC, IPTC, vendors'
-  if (marker == 0xFE) return false;                    // comment
-  return true;                                         // tables, frame, scan, restart interval...
+// What of JPEG segment `marker` (with `body`, its bytes after the length) is kept: nothing
+// (nullopt), or the body to write. Only the segments that draw the image are kept: frame headers
+// (SOF0-3, 5-7, 9-11, 13-15), Huffman and quantization tables, arithmetic conditioning (DAC),
+// restart interval (DRI), line count (DNL), scans; and of the metadata only what decoding needs,
+// rebuilt: JFIF's density without its thumbnail, Adobe's colour transform without anything after
+// it. Every other segment (EXIF, XMP, ICC, IPTC, comments, JFXX and MPF thumbnails, JPGn and
+// reserved markers) is dropped.
+std::optional<std::string> KeptJpegSegment(uint8_t marker, std::string_view body) {
+  const bool frame =
+      marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+  if (frame || marker == 0xC4 || marker == 0xCC || marker == 0xDB || marker == 0xDD ||
+      marker == 0xDC || marker == 0xDA) {
+    return std::string(body);
+  }
+  if (marker == 0xE0 && body.size() >= 12 && body.substr(0, 5) == std::string_view("JFIF\0", 5)) {
+    // Version, units and densities (7 bytes), then a 0x0 thumbnail.
+    return std::string(body.substr(0, 12)) + std::string(2, '\0');
+  }
+  if (marker == 0xEE && body.size() >= 12 && body.substr(0, 5) == "Adobe") {
+    return std::string(body.substr(0, 12));  // version, flags, transform
+  }
+  return std::nullopt;
 }
 
 Result<std::string> CleanJpeg(std::string_view b) {
@@ -49,10 +66,13 @@ Result<std::string> CleanJpeg(std::string_view b) {
     if ((marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)) {
       frame = true;
     }
-    if (KeepJpegSegment(marker, body)) {
+    if (auto kept = KeptJpegSegment(marker, body)) {
+      const size_t kept_len = kept->size() + 2;  // <= len
       out.push_back(static_cast<char>(0xFF));
       out.push_back(static_cast<char>(marker));
-      out.append(b.substr(pos, len));
+      out.push_back(static_cast<char>(kept_len >> 8));
+      out.push_back(static_cast<char>(kept_len & 0xFF));
+      out.append(*kept);
     }
     pos += len;
     if (marker == 0xDA) {
@@ -87,8 +107,11 @@ uint32_t Be32(std::string_view b, size_t i) {
 Result<std::string> CleanPng(std::string_view b) {
   static constexpr std::string_view kSignature("\x89PNG\r\n\x1a\n", 8);
   if (b.substr(0, 8) != kSignature) return Bad("not a PNG image");
-  static constexpr const char* kKept[] = {"IHDR", "PLTE", "IDAT", "IEND", "tRNS", "gAMA",
-                                          "cHRM", "sRGB", "sBIT", "bKGD", "pHYs"};
+  // The chunks kept, each with the most bytes it may hold (its specification's size): a longer
+  // ancillary chunk is dropped, a longer critical one refused.
+  static constexpr std::pair<const char*, uint32_t> kKept[] = {
+      {"IHDR", 13}, {"PLTE", 768}, {"IDAT", UINT32_MAX}, {"IEND", 0}, {"tRNS", 256}, {"gAMA", 4},
+      {"cHRM", 32}, {"sRGB", 1},   {"sBIT", 4},          {"bKGD", 6}, {"pHYs", 9}};
   std::string out(kSignature);
   out.reserve(b.size());
   size_t pos = 8;
@@ -104,8 +127,8 @@ Result<std::string> CleanPng(std::string_view b) {
     if (first != (type == "IHDR")) return Bad("a PNG image must start with exactly one IHDR");
     first = false;
     bool keep = false;
-    for (const char* k : kKept) keep = keep || type == k;
-    // An unknown critical chunk (upper-case first letter) may be needed to draw the image.
+    for (const auto& [k, max] : kKept) keep = keep || (type == k && len <= max);
+    // A critical chunk (upper-case first letter) unknown or too long: the image may need it.
     if (!keep && type[0] >= 'A' && type[0] <= 'Z') {
       return Bad("an unsupported PNG chunk " + std::string(type));
     }

@@ -1,6 +1,8 @@
 // Files uploaded for a complaint not filed yet (POST /api/v1/attachments). The file is cleaned
-// (node/media.h) before it is kept here; the complaint then names it by its SHA-256, and the
-// filing seals it into the store in the same commit as the submission event.
+// (node/media.h) before it is kept here under a random upload id, which only its uploader learns;
+// the complaint names it by that id (and its SHA-256), and the filing takes it out of here and
+// seals it into the store in the same commit as the submission event. Knowing a file's hash
+// tells nothing about, and gives nothing of, another citizen's upload.
 //
 // Guarantees:
 // - In this process's memory only: a file is durable once the complaint that names it is
@@ -32,14 +34,15 @@ class UploadStore {
 
   struct File {
     std::string media_type;
+    std::string sha256;  // raw
     std::string bytes;
   };
-  // Keeps `file` under its SHA-256 `sha256` (raw bytes) until now_ms + lifetime.
-  void Put(const std::string& sha256, File file, int64_t now_ms);
-  // A copy of the upload `sha256`, if it is still kept.
-  std::optional<File> Get(const std::string& sha256, int64_t now_ms);
-  // Drops the upload (its complaint was filed).
-  void Remove(const std::string& sha256);
+  // Keeps `file` until now_ms + lifetime; returns its upload id (32 hex digits, random).
+  std::string Put(File file, int64_t now_ms);
+  // Takes the upload `id` out (one filing gets it), if it is still kept.
+  std::optional<File> Take(const std::string& id, int64_t now_ms);
+  // Puts back an upload taken for a filing that failed (for a fresh lifetime).
+  void PutBack(const std::string& id, File file, int64_t now_ms);
 
   size_t bytes() const;
 
@@ -54,8 +57,11 @@ class UploadStore {
   const int64_t lifetime_ms_;
   const size_t max_bytes_;
   mutable Mutex mu_;
-  std::map<std::string, Entry> by_hash_ LAPOR_GUARDED_BY(mu_);
-  std::deque<std::pair<std::string, int64_t>> order_ LAPOR_GUARDED_BY(mu_);  // hash, expiry
+  void Keep(const std::string& id, File file, int64_t expires_ms, int64_t now_ms)
+      LAPOR_REQUIRES(mu_);
+
+  std::map<std::string, Entry> by_id_ LAPOR_GUARDED_BY(mu_);
+  std::deque<std::pair<std::string, int64_t>> order_ LAPOR_GUARDED_BY(mu_);  // id, expiry
   size_t bytes_ LAPOR_GUARDED_BY(mu_) = 0;
 };
 

@@ -51,6 +51,7 @@ class SqliteStore : public Store {
   Result<std::vector<v1::CaseState>> DueCases(int64_t now_ms, int limit) override;
   Status ScanCases(const std::function<bool(const v1::CaseState&)>& fn) override;
   Result<std::optional<std::string>> GetSealed(uint64_t case_ref, const std::string& kind) override;
+  Result<bool> HasSealed(uint64_t case_ref, const std::string& kind) override;
   Status EraseSealed(uint64_t case_ref, const std::string& kind) override;
   Status TruncateWal() override;
   Result<int> EraseOutboxSealed(const std::string& case_id, const std::string& kind) override;

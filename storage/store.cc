@@ -173,6 +173,15 @@ Result<std::optional<std::string>> SqliteStore::GetSealed(uint64_t case_ref,
       [](Statement& st) { return st.Blob(0); });
 }
 
+Result<bool> SqliteStore::HasSealed(uint64_t case_ref, const std::string& kind) {
+  auto row = readers_.QueryRow<int64_t>(
+      "SELECT 1 FROM sealed WHERE case_ref = ? AND kind = ?",
+      [&](Statement& st) { st.Bind(1, static_cast<int64_t>(case_ref)).Bind(2, kind); },
+      [](Statement& st) { return st.Int(0); });
+  if (!row.ok()) return row.status();
+  return row->has_value();
+}
+
 Status SqliteStore::EraseSealed(uint64_t case_ref, const std::string& kind) {
   auto r = readers_.WithReader<bool>([&](Connection* db) -> Result<bool> {
     LAPOR_RETURN_IF_ERROR(db->Run(

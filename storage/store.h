@@ -349,6 +349,8 @@ class CaseIndex {
 
   virtual Result<std::optional<std::string>> GetSealed(uint64_t case_ref,
                                                        const std::string& kind) = 0;
+  // Whether a case has a sealed `kind` record (without reading it: a file may be 5 MB).
+  virtual Result<bool> HasSealed(uint64_t case_ref, const std::string& kind) = 0;
   // Deletes a case's sealed `kind` record (secure_delete zeroes it); "reporter" also deletes the
   // reporter's attachments (IsReporterData). NotFound if there was none.
   virtual Status EraseSealed(uint64_t case_ref, const std::string& kind) = 0;

@@ -19,24 +19,29 @@ StoreWriter::StoreWriter(std::unique_ptr<Connection> db) : db_(std::move(db)) {
 
 Result<int> DeleteSealedOutboxRows(Connection* db, const std::string& case_id,
                                    const std::function<bool(const std::string&)>& match) {
-  // Sealed rows carry no case column: an erasure is rare, so it reads them all.
-  auto st = db->Cached("SELECT id, payload FROM outbox WHERE kind = ?");
-  if (!st.ok()) return st.status();
-  (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kSealed));
-  std::vector<int64_t> ids;
-  LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
-    v1::SealedForNode sealed;
-    if (sealed.ParseFromString(row.Blob(1)) && sealed.case_id() == case_id &&
-        match(sealed.kind())) {
-      ids.push_back(row.Int(0));
+  // Sealed rows carry no case column: an erasure is rare, so it reads them all, in the outbox
+  // and among the rows given up on (the dead-letter list keeps a row's payload too).
+  int deleted = 0;
+  for (const char* table : {"outbox", "dead_letter"}) {
+    auto st = db->Cached(std::string("SELECT id, payload FROM ") + table + " WHERE kind = ?");
+    if (!st.ok()) return st.status();
+    (*st)->Bind(1, static_cast<int64_t>(OutboxKind::kSealed));
+    std::vector<int64_t> ids;
+    LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+      v1::SealedForNode sealed;
+      if (sealed.ParseFromString(row.Blob(1)) && sealed.case_id() == case_id &&
+          match(sealed.kind())) {
+        ids.push_back(row.Int(0));
+      }
+      return true;
+    }));
+    for (int64_t id : ids) {
+      LAPOR_RETURN_IF_ERROR(db->Run(std::string("DELETE FROM ") + table + " WHERE id = ?",
+                                    [&](Statement& del) { del.Bind(1, id); }));
     }
-    return true;
-  }));
-  for (int64_t id : ids) {
-    LAPOR_RETURN_IF_ERROR(
-        db->Run("DELETE FROM outbox WHERE id = ?", [&](Statement& del) { del.Bind(1, id); }));
+    deleted += static_cast<int>(ids.size());
   }
-  return static_cast<int>(ids.size());
+  return deleted;
 }
 
 Status StoreWriter::CommitBatch(const std::vector<Write>& batch) {

@@ -24,6 +24,7 @@
 #include "harness/crafted_log.h"
 #include "harness/eventually.h"
 #include "harness/federation_harness.h"
+#include "harness/sample_files.h"
 #include "lapor/v1/event.pb.h"
 #include "protocol/envelope.h"
 #include "protocol/manifest.h"
@@ -756,6 +757,73 @@ TEST_F(RefusalsTest, WhatAMemberHasWaitingAtTheHubForRelayIsCapped) {
   EXPECT_GT(deferred, 0u);
   EXPECT_LE(relayed * submission.size(), size_t{1} << 20);
   EXPECT_GE(relayed, needed - 2);
+}
+
+// The owner keeps a file only if the case names it and it is a clean file of its type (what this
+// node would have kept itself), and never again once the reporter's data is erased: a late or
+// replayed copy is refused.
+TEST_F(RefusalsTest, AFileComesOnlyCleanAndNeverAfterItsErasure) {
+  const std::string dirty = SampleJpegWithMetadata();
+  const std::string clean = SampleJpeg();
+  json body = {{"title", "Jalan rusak"},
+               {"description", "Jalan provinsi berlubang."},
+               {"category", "infrastruktur"},
+               {"report_type", "pengaduan"},
+               {"region_code", "33"}};
+  body["attachments"] = json::array();
+  for (const std::string* f : {&dirty, &clean}) {
+    body["attachments"].push_back({{"sha256", crypto::HexEncode(crypto::Sha256(*f))},
+                                   {"media_type", "image/jpeg"},
+                                   {"size", f->size()}});
+  }
+  auto filed = f_.node("32").Post("/api/v1/complaints", body);  // named, never uploaded
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string id = filed.Json()["tracking_id"];
+  ASSERT_TRUE(Eventually("33 holds " + id, [&] {
+    return !EventHashes(f_.node("33"), id, f_.auditor_token("33")).empty();
+  }));
+  const crypto::SigningKey key32 = KeyOf("32");
+  const std::string key33 = KeyOf("33").public_key();
+  uint64_t outbox_id = 0;
+  auto deliver = [&](const std::vector<const std::string*>& files) {
+    v1::EventBatch batch;
+    batch.set_sender("32");
+    for (const std::string* f : files) {
+      auto* item = batch.add_items();
+      item->set_outbox_id(++outbox_id);
+      item->mutable_sealed()->set_case_id(id);
+      item->mutable_sealed()->set_kind("attachment:" + crypto::HexEncode(crypto::Sha256(*f)));
+      item->mutable_sealed()->set_box(*crypto::SealToKey(key33, *f));
+    }
+    HttpResponse r;
+    EXPECT_TRUE(Eventually("33 takes a fresh request from 32", [&] {
+      r = Send("33", key32, "32", batch.SerializeAsString());
+      return r.status != 409;
+    }));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Result(r);
+  };
+  const auto first = deliver({&dirty, &clean});
+  ASSERT_EQ(first.items_size(), 2);
+  EXPECT_EQ(first.items(0).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(first.items(0).reason().find("not a clean image/jpeg file"), std::string::npos)
+      << first.items(0).reason();
+  EXPECT_EQ(first.items(1).result(), v1::ITEM_APPLIED) << first.items(1).reason();
+  const std::string path =
+      "/api/v1/complaints/" + id + "/attachments/" + crypto::HexEncode(crypto::Sha256(clean));
+  EXPECT_EQ(f_.node("33").Get(path, f_.admin_token("33")).body, clean);
+
+  ASSERT_EQ(f_.node("33")
+                .Post("/api/v1/complaints/" + id + "/actions", json{{"action", "erase"}},
+                      f_.admin_token("33"))
+                .status,
+            200);
+  EXPECT_EQ(f_.node("33").Get(path, f_.admin_token("33")).status, 404);
+  const auto late = deliver({&clean});
+  ASSERT_EQ(late.items_size(), 1);
+  EXPECT_EQ(late.items(0).result(), v1::ITEM_REJECTED);
+  EXPECT_NE(late.items(0).reason().find("erased"), std::string::npos) << late.items(0).reason();
+  EXPECT_EQ(f_.node("33").Get(path, f_.admin_token("33")).status, 404);
 }
 
 // A receiver defers an item only with the later items of the same case: the rest of the batch

@@ -376,14 +376,17 @@ TEST_F(FederationTest, ConfidentialCaseTextTravelsSealedToOriginAndOwnerOnly) {
 }
 
 // The files of a cross-jurisdiction case reach its owner sealed to the owner's key (a confidential
-// case's after its sealed content), in a batch of their own size; the hub relays cases but never
-// holds a file.
+// case's after its sealed content), in a batch of their own size; the hub, which does not own
+// them, keeps none.
 TEST_F(FederationTest, AttachedFilesReachTheOwnerSealedAndNeverTheHub) {
   NodeProcess& origin = f_.node("32");
   auto upload = [&](const std::string& type, const std::string& bytes) {
     auto r = Http(origin.port(), "POST", "/api/v1/attachments", bytes, {{"Content-Type", type}});
     EXPECT_EQ(r.status, 201) << r.body;
-    return json{{"sha256", r.Json()["sha256"]}, {"media_type", type}, {"size", r.Json()["size"]}};
+    return json{{"upload", r.Json()["upload"]},
+                {"sha256", r.Json()["sha256"]},
+                {"media_type", type},
+                {"size", r.Json()["size"]}};
   };
   json open_case = Complaint("33", "Jalan berlubang");
   open_case["attachments"] = {upload("image/jpeg", testing::SampleJpegWithMetadata())};

@@ -47,13 +47,31 @@ TEST(MediaTest, AJpegLosesEveryMetadataSegmentAndKeepsItsImageByteForByte) {
   EXPECT_EQ(*CleanAttachment("image/jpeg", kJpeg), kJpeg);
 }
 
+// JFIF may carry an uncompressed thumbnail (of the uncropped original), and Adobe's segment bytes
+// after its colour transform; other markers with a length (JPGn, reserved) carry anything: all
+// of that goes, and what decoding needs is rebuilt.
+TEST(MediaTest, AJpegKeepsNoThumbnailAndNoUnknownSegment) {
+  const std::string density = std::string("JFIF\0\1\2\1\0\x48\0\x48", 12);
+  const std::string with_thumb = JpegSegment(0xE0, density + "\1\1" + "RGB");  // 1x1 thumbnail
+  const std::string adobe = JpegSegment(0xEE, "Adobe\0\x64\0\0\0\0\1"s + "Siti Aminah");
+  const std::string jpg5 = JpegSegment(0xF5, "Siti Aminah");
+  const std::string reserved = JpegSegment(0x42, "Siti Aminah");
+  auto clean = CleanAttachment(
+      "image/jpeg", kJpeg.substr(0, 2) + with_thumb + adobe + jpg5 + reserved + kJpeg.substr(2));
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  EXPECT_EQ(*clean, kJpeg.substr(0, 2) + JpegSegment(0xE0, density + std::string(2, '\0')) +
+                        JpegSegment(0xEE, "Adobe\0\x64\0\0\0\0\1"s) + kJpeg.substr(2));
+  EXPECT_EQ(clean->find("Siti"), std::string::npos);
+  EXPECT_EQ(clean->find("RGB"), std::string::npos);
+}
+
 TEST(MediaTest, APngKeepsOnlyTheChunksThatDrawIt) {
   const std::string ihdr_end = kPng.substr(8, 25);  // IHDR: 4 + 4 + 13 + 4
   const std::string rest = kPng.substr(33);
   const std::string dirty = kPng.substr(0, 8) + ihdr_end + Chunk("tEXt", "Author\0Siti Aminah"s) +
                             Chunk("eXIf", "GPS -6.59") + Chunk("iTXt", "XML:com.adobe.xmp") +
-                            Chunk("tIME", "1234567") + Chunk("gAMA", "0000") + rest +
-                            "trailing-bytes";
+                            Chunk("tIME", "1234567") + Chunk("gAMA", "0000") +
+                            Chunk("pHYs", "longer than nine bytes: Siti") + rest + "trailing-bytes";
   auto clean = CleanAttachment("image/png", dirty);
   ASSERT_TRUE(clean.ok()) << clean.status().ToString();
   EXPECT_EQ(*clean, kPng.substr(0, 8) + ihdr_end + Chunk("gAMA", "0000") + rest);

@@ -245,18 +245,41 @@ TEST_F(NodeHttpTest, APhotoLosesItsMetadataIsSealedAtRestServedToContentReadersA
   EXPECT_EQ(upload("application/pdf", "%PDF-" + std::string(6 << 20, ' ')).status, 413);
   EXPECT_EQ(Http(port, "GET", "/api/v1/attachments").status, 405);
 
+  // The complaint names the file by its upload id, which only the uploader learned.
+  const std::string upload_id = up.Json()["upload"];
+  EXPECT_EQ(upload_id.size(), 32u);
   json complaint = Complaint();
   complaint["confidential"] = true;
-  complaint["attachments"] = {{{"sha256", sha}, {"media_type", "image/jpeg"}, {"size", 1}}};
+  complaint["attachments"] = {
+      {{"upload", upload_id}, {"sha256", sha}, {"media_type", "image/jpeg"}, {"size", 1}}};
   auto wrong = node_->Post("/api/v1/complaints", complaint);
-  EXPECT_EQ(wrong.status, 400);  // not the uploaded file's size
-  EXPECT_EQ(wrong.Json()["error"]["field"], "attachments.size");
+  EXPECT_EQ(wrong.status, 400);  // not the upload's size (and the upload waits for a retry)
+  EXPECT_EQ(wrong.Json()["error"]["field"], "attachments.upload");
   complaint["attachments"][0]["size"] = clean.size();
   complaint["attachments"][0]["media_type"] = "image/png";
   EXPECT_EQ(node_->Post("/api/v1/complaints", complaint).status, 400);
   complaint["attachments"][0]["media_type"] = "image/jpeg";
+  complaint["attachments"][0]["upload"] = std::string(32, '0');
+  EXPECT_EQ(node_->Post("/api/v1/complaints", complaint).Json()["error"]["field"],
+            "attachments.upload");
+  complaint["attachments"][0]["upload"] = upload_id;
   auto created = node_->Post("/api/v1/complaints", complaint);
   ASSERT_EQ(created.status, 201) << created.body;
+  // One filing takes an upload: naming it again is refused.
+  EXPECT_EQ(node_->Post("/api/v1/complaints", complaint).status, 400);
+  {
+    // Knowing a file's hash gives nothing: a complaint naming it without the upload id is
+    // recorded with the hash only, and says nothing of anyone's upload.
+    json guess = Complaint();
+    guess["attachments"] = {
+        {{"sha256", sha}, {"media_type", "image/jpeg"}, {"size", clean.size()}}};
+    auto g = node_->Post("/api/v1/complaints", guess);
+    ASSERT_EQ(g.status, 201) << g.body;
+    const std::string gid = g.Json()["tracking_id"];
+    EXPECT_EQ(node_->Get("/api/v1/complaints/" + gid, admin_).Json()["attachments"][0]["held"],
+              false);
+    EXPECT_EQ(node_->Get("/api/v1/complaints/" + gid + "/attachments/" + sha, admin_).status, 404);
+  }
   const std::string id = created.Json()["tracking_id"];
   const std::string code = created.Json()["access_code"];
   Act(id, {{"action", "verify"}, {"agency", "dinas-pu"}}, admin_, 200);
@@ -299,8 +322,33 @@ TEST_F(NodeHttpTest, APhotoLosesItsMetadataIsSealedAtRestServedToContentReadersA
   // (The confidential case's content went with it: the list of attachments too.)
   const json erased = node_->Get("/api/v1/complaints/" + id, admin_).Json();
   EXPECT_TRUE(erased["attachments"].empty()) << erased.dump();
+  // An anonymous public case: anyone reads its content, but its files only the reporter, the
+  // admins and the case's liaison (a photo can tell who took it).
+  {
+    auto again = upload("image/jpeg", photo);
+    ASSERT_EQ(again.status, 201);
+    json anon = complaint;
+    anon["confidential"] = false;
+    anon["anonymous"] = true;
+    anon["attachments"][0]["upload"] = again.Json()["upload"];
+    auto a = node_->Post("/api/v1/complaints", anon);
+    ASSERT_EQ(a.status, 201) << a.body;
+    const std::string aid = a.Json()["tracking_id"];
+    Act(aid, {{"action", "verify"}, {"agency", "dinas-pu"}}, admin_, 200);
+    const std::string apath = "/api/v1/complaints/" + aid + "/attachments/" + sha;
+    EXPECT_EQ(Http(port, "GET", apath).status, 401);
+    EXPECT_EQ(node_->Get(apath, other_liaison_).status, 403);
+    EXPECT_EQ(node_->Get(apath, auditor_).status, 403);
+    EXPECT_EQ(node_->Get(apath, liaison_).status, 200);
+    EXPECT_EQ(Http(port, "GET", apath, "", {{"X-Access-Code", a.Json()["access_code"]}}).status,
+              200);
+    EXPECT_EQ(node_->Get("/api/v1/complaints/" + aid).Json()["attachments"][0]["held"], false);
+    Act(aid, {{"action", "erase"}}, admin_, 200);
+  }
   // A public case keeps its content when the reporter's data is erased, but not the photo.
-  ASSERT_EQ(upload("image/jpeg", photo).status, 201);
+  auto third = upload("image/jpeg", photo);
+  ASSERT_EQ(third.status, 201);
+  complaint["attachments"][0]["upload"] = third.Json()["upload"];
   complaint["confidential"] = false;
   auto open_case = node_->Post("/api/v1/complaints", complaint);
   ASSERT_EQ(open_case.status, 201) << open_case.body;

@@ -1150,7 +1150,7 @@ def citizen_and_operator(c, m, tok):
     if up is None:
         c.fail(f"POST {UP}: no upload to file a complaint with")
     else:
-        att = {k: up[k] for k in ("sha256", "media_type", "size")}
+        att = {k: up[k] for k in ("upload", "sha256", "media_type", "size")}
         r = c.call(m, "POST", A, body=dict(minimal, title="Foto jalan", attachments=[att]),
                    expect=201, note="with an uploaded photo")
         idp, code_p = r.json()["tracking_id"], r.json()["access_code"]

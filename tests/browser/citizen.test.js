@@ -218,6 +218,7 @@ async function fileWithMouse(page) {
         "focus did not move to the receipt");
   check(await page.isHidden("#form-lapor"), "the form is still shown after filing");
   check((await page.textContent("#tanda-terima")).includes("simpan kode akses"), "no advice to keep the code");
+  await page.waitForFunction(() => document.getElementById("terima-lampiran").textContent === "1 berkas tersimpan");
   return { id, code };
 }
 
@@ -484,9 +485,13 @@ async function main() {
     for (const t of PRIVATE_TAGS) {
       check(kept[t] === undefined, `the downloaded photo still has ${t}: ${JSON.stringify(kept)}`);
     }
-    await actInWorkbench(work, "verify", { agency: "dinas-pu" }, false);
+    await actInWorkbench(work, "verify", { agency: "dinas-kesehatan" }, false);
     check((await work.textContent("#kasus-rincian")).includes("Terdisposisi"), "the case is not dispositioned");
     check((await work.textContent("#kasus-riwayat")).includes("Diverifikasi"), "the verification is not in the history");
+    // The wrong agency: the admin dispositions it again, to the one responsible.
+    check(await work.inputValue("#agency") === "", "the form keeps the last action's agency");
+    await actInWorkbench(work, "dispose", { agency: "dinas-pu" }, false);
+    check((await work.textContent("#kasus-rincian")).includes("dinas-pu"), "the case is not with dinas-pu");
     await axe(work, "/kerja with a case (admin)");
     await shot(work, "kerja-admin-1280");
 

@@ -100,7 +100,7 @@
       const li = document.createElement("li");
       const label = (FILE_KIND[a.media_type] || a.media_type) + ", " + Math.max(1, Math.round(a.size / 1024)) + " KB";
       if (!a.held) {
-        li.textContent = "Lampiran " + (i + 1) + " (" + label + "): berkasnya tidak tersimpan di simpul ini atau sudah dihapus.";
+        li.textContent = "Lampiran " + (i + 1) + " (" + label + "): berkasnya tidak tersedia di sini (tidak tersimpan di simpul ini, sudah dihapus, atau pada laporan anonim hanya untuk pelapor dan petugas).";
         list.appendChild(li);
         return;
       }
@@ -128,7 +128,13 @@
           status.textContent = " " + errorMessage({ status: res.status, body });
           return;
         }
-        const blob = await res.blob();
+        let blob;
+        try {
+          blob = await res.blob();
+        } catch (e) {
+          status.textContent = " Gagal mengunduh; periksa sambungan.";
+          return;
+        }
         const link = document.createElement("a");
         link.href = URL.createObjectURL(blob);
         link.download = "lampiran-" + c.tracking_id + "-" + (i + 1) + (FILE_EXT[a.media_type] || "");

@@ -12,6 +12,7 @@
   let cursor = null;   // next page of the queue
   let shown = null;    // the case shown
   let queueRequest = 0;  // the latest queue request: an older one's answer is dropped
+  let caseRequest = 0;   // the same for the case shown
 
   // Every request goes with the session cookie (and, for a change, the CSRF token once signed in).
   const call = (method, path, body) =>
@@ -36,6 +37,8 @@
     session = null;
     shown = null;
     cursor = null;
+    caseRequest++;
+    queueRequest++;
     ["antrean-isi", "kasus-rincian", "kasus-isi", "kasus-lampiran", "kasus-riwayat", "kasus-judul", "petugas",
       "antrean-status", "tindakan-status", "keluar-status"].forEach((id) => { $(id).textContent = ""; });
     $("form-tindakan").reset();
@@ -76,6 +79,8 @@
       if (current.status === 200 && current.body) {
         session = current.body;
         r = await call("DELETE", "/api/v1/session");
+      } else if (current.status === 401) {
+        r = current;  // the session had ended already
       }
     }
     if (r.status === 204 || r.status === 401) {
@@ -184,7 +189,10 @@
   $("aksi").addEventListener("change", showFields);
 
   async function openCase(id) {
+    const mine = ++caseRequest;
     const r = await call("GET", "/api/v1/complaints/" + encodeURIComponent(id));
+    // Signed out meanwhile (nothing of a case may come back), or another case asked for since.
+    if (!session || mine !== caseRequest) return;
     if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi dengan token Anda.");
     if (r.status !== 200 || !r.body) {
       $("antrean-status").textContent = L.errorMessage(r);
@@ -267,8 +275,10 @@
     if (action === "decline" && !body.reason) errors.push({ id: "reason", text: "Tulis alasannya" });
     if (errors.length) return L.showErrors(form, errors);
     $("tindakan-status").textContent = "Mengirim…";
-    const r = await call("POST", "/api/v1/complaints/" + encodeURIComponent(shown.tracking_id) + "/actions", body);
+    const acted = shown.tracking_id;
+    const r = await call("POST", "/api/v1/complaints/" + encodeURIComponent(acted) + "/actions", body);
     $("tindakan-status").textContent = "";
+    if (!session) return;  // signed out meanwhile
     if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi dengan token Anda.");
     if (r.status !== 200) {
       const e = r.body && r.body.error;
@@ -277,7 +287,8 @@
         : L.errorMessage(r) }]);
     }
     form.reset();
-    await openCase(shown.tracking_id);
+    await openCase(acted);
+    if (!session) return;  // the session ended meanwhile
     $("tindakan-status").textContent = "Tindakan tercatat.";
     loadQueue(true);
   });

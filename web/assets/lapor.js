@@ -28,6 +28,7 @@
     "attachments.sha256": ["lampiran", "Lampiran tidak terunggah utuh; pilih berkasnya lagi"],
     "attachments.size": ["lampiran", "Lampiran tidak terunggah utuh; pilih berkasnya lagi"],
     "attachments.media_type": ["lampiran", "Lampiran tidak terunggah utuh; pilih berkasnya lagi"],
+    "attachments.upload": ["lampiran", "Lampiran sudah kedaluwarsa di server; kirim laporan sekali lagi"],
   };
   const MAX_FILES = 5;
   const MAX_FILE_BYTES = 5 * 1024 * 1024;
@@ -46,7 +47,9 @@
     }
     let body = null;
     try { body = await res.json(); } catch (e) { body = null; }
-    if (res.status === 201 && body) return { file: { sha256: body.sha256, media_type: body.media_type, size: body.size } };
+    if (res.status === 201 && body) {
+      return { file: { upload: body.upload, sha256: body.sha256, media_type: body.media_type, size: body.size } };
+    }
     if (res.status === 413) return { error: "Lampiran " + file.name + " lebih besar dari 5 MB" };
     if (res.status === 415) return { error: "Lampiran " + file.name + " bukan foto JPEG/PNG atau PDF" };
     if (res.status === 400) return { error: "Lampiran " + file.name + " bukan foto JPEG/PNG atau PDF yang utuh" };
@@ -174,16 +177,29 @@
       if (known) return L.showErrors(form, [{ id: known[0], text: known[1] }]);
       return L.showErrors(form, [{ text: L.errorMessage(reply) }]);
     }
-    showReceipt(reply.body);
+    showReceipt(reply.body, attachments.length);
+    if (attachments.length) checkKept(reply.body, attachments.length);
   });
 
-  function showReceipt(r) {
+  // The node keeps an upload for a while before its complaint is filed: say whether every file
+  // made it (it reads the case with the access code, in a header).
+  async function checkKept(r, sent) {
+    L.setText("terima-lampiran", sent + " berkas, memeriksa…");
+    const c = await L.api("GET", "/api/v1/complaints/" + encodeURIComponent(r.tracking_id), undefined, r.access_code);
+    const held = c.status === 200 && c.body ? (c.body.attachments || []).filter((a) => a.held).length : -1;
+    L.setText("terima-lampiran", held === sent ? sent + " berkas tersimpan"
+      : held < 0 ? sent + " berkas dikirim (periksa di halaman lacak)"
+        : held + " dari " + sent + " berkas tersimpan; yang lain tidak sampai. Laporan tetap tercatat.");
+  }
+
+  function showReceipt(r, files) {
     form.reset();
     form.hidden = true;
     L.setText("nomor-pelacakan", r.tracking_id);
     L.setText("kode-akses", r.access_code);
     L.setText("terima-status", L.STATUS[r.status] || r.status);
     L.setText("terima-batas", r.due_at ? L.formatDate(r.due_at) : "—");
+    L.setText("terima-lampiran", files ? files + " berkas" : "Tidak ada");
     $("ke-lacak").href = "/lacak#" + encodeURIComponent(r.tracking_id);
     $("tanda-terima").hidden = false;
     $("tanda-terima-judul").focus();
