@@ -2,20 +2,21 @@
 // (the case view and list, its signed events, the access record, search and pages to come) asks
 // DecideAccess and shows no more than it allows. README.md has the same table for people.
 //
-// | data                                   | public | reporter | admin | case liaison | other
-// liaison | auditor |
-// |----------------------------------------|--------|----------|-------|--------------|---------------|---------|
-// | reporter identity                      | never  | own      | yes   | not anonymous| never |
-// never   | | content of a public case               | yes    | yes      | yes   | yes          |
-// yes (public)  | yes     | | content of a confidential case         | never  | yes      | yes   |
-// yes          | never         | never   | | operator ids in events                 | no     | no
-// | yes   | yes          | no            | yes     |
+// clang-format off
+// | data                                  | public | reporter | admin | case liaison  | other liaison | auditor |
+// |---------------------------------------|--------|----------|-------|---------------|---------------|---------|
+// | reporter identity                     | never  | own      | yes   | not anonymous | never         | never   |
+// | content of a public case              | yes    | yes      | yes   | yes           | yes           | yes     |
+// | files of a public case (`files`)      | not anonymous | yes | yes | yes          | not anonymous | not anonymous |
+// | content of a confidential case, files | never  | yes      | yes   | yes           | never         | never   |
+// | operator ids in events                | no     | no       | yes   | yes           | no            | yes     |
+// clang-format on
 //
 // "Admin" is an admin of the node that owns the case; an admin of any other node holding it (the
 // origin, the hub, an escalation party) sees it as an auditor does. The "case liaison" is a
 // liaison of the agency the case is dispositioned to, at the owner node. Content is everything
 // but the case's existence, status, dates and the types of its events: title, description,
-// // report type, category, region, location, agencies, attachments, the nodes it involves (their
+// report type, category, region, location, agencies, attachments, the nodes it involves (their
 // ids are region codes) and the notes of its events. Nobody outside the reporter and the owner's
 // admin and case liaison learns anything of a confidential case but that it exists, its status
 // and its dates.

@@ -539,6 +539,14 @@ void CaseService::Submit(const SubmitRequest& r, Done<SubmitResult> done) {
       if (a.size == 0 || a.size > (1ULL << 32)) {
         return Status::InvalidArgument("must be between 1 byte and 4 GiB", "attachments.size");
       }
+      // One file, one description: the same hash named again must say the same.
+      for (const auto& b : r.attachments) {
+        if (&b != &a && b.sha256 == a.sha256 &&
+            (b.media_type != a.media_type || b.size != a.size)) {
+          return Status::InvalidArgument("names one file twice with different types or sizes",
+                                         "attachments");
+        }
+      }
       // A file uploaded here must be the one named, as it was cleaned and hashed.
       if (auto f = r.files.find(a.sha256); f != r.files.end()) {
         if (crypto::Sha256(f->second) != a.sha256 || f->second.size() != a.size) {

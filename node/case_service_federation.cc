@@ -507,6 +507,9 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
         const google::protobuf::RepeatedPtrField<v1::Attachment>* named = &sub.attachments();
         v1::SealedText content;
         if (!sub.content_commitment().empty()) {
+          if (latest->content_erased()) {
+            return finish(v1::ITEM_REJECTED, "the content of this case was erased");
+          }
           auto blob = store_->GetSealed(CaseRef(*latest), "content");
           if (!blob.ok() || !blob->has_value()) {
             return finish(v1::ITEM_DEFERRED, "the case's sealed content has not arrived yet");
@@ -706,7 +709,9 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
       state.owner_node() != self) {
     // The origin holds the reporter's data and files: the new owner gets them, sealed to its key.
     std::vector<std::string> kinds = {"reporter", "content"};
-    for (const auto& sha : AttachmentsOf(state)) {
+    std::set<std::string> files;  // a file named twice goes once
+    for (const auto& sha : AttachmentsOf(state)) files.insert(sha);
+    for (const auto& sha : files) {
       kinds.push_back(storage::kAttachmentKindPrefix + crypto::HexEncode(sha));
     }
     for (const auto& kind : kinds) {

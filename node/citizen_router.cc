@@ -141,13 +141,14 @@ bool CitizenRouter::Submit(const Request& req, const Reply& reply) {
     sr.files[a.sha256] = taken->back().second.bytes;
   }
   service_->Submit(sr, [on_pool = on_pool_, reply, taken, put_back](Result<SubmitResult> r) {
-    // Filed: the files are in the store now. Refused: the uploads wait for another try.
-    if (r.ok()) {
-      for (auto& [id, file] : *taken) crypto::Wipe(&file.bytes);
-    } else {
-      put_back();
-    }
-    on_pool([reply, r = std::move(r)] {
+    // On an HTTP thread, not the committer's (which may run this callback): filed, the files are
+    // in the store now; refused, the uploads wait for another try.
+    on_pool([reply, taken, put_back, r = std::move(r)] {
+      if (r.ok()) {
+        for (auto& [id, file] : *taken) crypto::Wipe(&file.bytes);
+      } else {
+        put_back();
+      }
       if (!r.ok()) return reply(ErrorResponse(r.status()));
       reply(RawResponse(201, SubmittedJson(*r), "application/json", "no-store"));
     });

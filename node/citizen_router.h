@@ -1,11 +1,11 @@
 // The citizen API (/api/v1/complaints): a citizen submits a complaint (POST, answered with its
 // tracking id and the one-time access code) and reads it back by tracking id with the access code
 // (GET /api/v1/complaints/{id}). Files go first to POST /api/v1/attachments (the raw file, its
-// media type as Content-Type; cleaned by node/media.h, answered with its hash), which the
-// complaint then names; GET /api/v1/complaints/{id}/attachments/{sha256} serves one back to who
-// may read the case's content. Operators read a case through the same GET with their token;
-// what each caller sees is the case service's decision (node/access_policy.h). The operator's
-// routes are in operator_router.h.
+// media type as Content-Type; cleaned by node/media.h, answered with a random upload id and its
+// hash), which the complaint then names by that id; GET /api/v1/complaints/{id}/attachments/
+// {sha256} serves one back to who may have the case's files (CaseAccess.files). Operators read a
+// case through the same GET with their token; what each caller sees is the case service's decision
+// (node/access_policy.h). The operator's routes are in operator_router.h.
 #pragma once
 
 #include <cstddef>

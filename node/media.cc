@@ -15,7 +15,8 @@ uint8_t At(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
 // What of JPEG segment `marker` (with `body`, its bytes after the length) is kept: nothing
 // (nullopt), or the body to write. Only the segments that draw the image are kept: frame headers
 // (SOF0-3, 5-7, 9-11, 13-15), Huffman and quantization tables, arithmetic conditioning (DAC),
-// restart interval (DRI), line count (DNL), scans; and of the metadata only what decoding needs,
+// restart interval (DRI), line count (DNL), hierarchical progression (DHP, EXP), scans; and of
+// the metadata only what decoding needs,
 // rebuilt: JFIF's density without its thumbnail, Adobe's colour transform without anything after
 // it. Every other segment (EXIF, XMP, ICC, IPTC, comments, JFXX and MPF thumbnails, JPGn and
 // reserved markers) is dropped.
@@ -23,10 +24,12 @@ std::optional<std::string> KeptJpegSegment(uint8_t marker, std::string_view body
   const bool frame =
       marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
   if (frame || marker == 0xC4 || marker == 0xCC || marker == 0xDB || marker == 0xDD ||
-      marker == 0xDC || marker == 0xDA) {
+      marker == 0xDC || marker == 0xDA || marker == 0xDE || marker == 0xDF) {
     return std::string(body);
   }
-  if (marker == 0xE0 && body.size() >= 12 && body.substr(0, 5) == std::string_view("JFIF\0", 5)) {
+  // Never longer than what was sent (so a clean file stays within the size limit and cleaning
+  // it again changes nothing): a JFIF segment shorter than its 14 bytes is dropped.
+  if (marker == 0xE0 && body.size() >= 14 && body.substr(0, 5) == std::string_view("JFIF\0", 5)) {
     // Version, units and densities (7 bytes), then a 0x0 thumbnail.
     return std::string(body.substr(0, 12)) + std::string(2, '\0');
   }

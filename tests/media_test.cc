@@ -63,6 +63,11 @@ TEST(MediaTest, AJpegKeepsNoThumbnailAndNoUnknownSegment) {
                         JpegSegment(0xEE, "Adobe\0\x64\0\0\0\0\1"s) + kJpeg.substr(2));
   EXPECT_EQ(clean->find("Siti"), std::string::npos);
   EXPECT_EQ(clean->find("RGB"), std::string::npos);
+  // A JFIF segment too short to be one is dropped, not padded: cleaning never grows a file.
+  auto short_jfif = CleanAttachment(
+      "image/jpeg", kJpeg.substr(0, 2) + JpegSegment(0xE0, density) + kJpeg.substr(2));
+  ASSERT_TRUE(short_jfif.ok());
+  EXPECT_EQ(*short_jfif, kJpeg);
 }
 
 TEST(MediaTest, APngKeepsOnlyTheChunksThatDrawIt) {

@@ -263,6 +263,13 @@ TEST_F(NodeHttpTest, APhotoLosesItsMetadataIsSealedAtRestServedToContentReadersA
   EXPECT_EQ(node_->Post("/api/v1/complaints", complaint).Json()["error"]["field"],
             "attachments.upload");
   complaint["attachments"][0]["upload"] = upload_id;
+  // A filing the case service refuses puts its uploads back: the corrected one takes them.
+  const json region = complaint["region_code"];
+  complaint["region_code"] = "99.99";
+  auto refused = node_->Post("/api/v1/complaints", complaint);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(refused.Json()["error"]["field"], "region_code");
+  complaint["region_code"] = region;
   auto created = node_->Post("/api/v1/complaints", complaint);
   ASSERT_EQ(created.status, 201) << created.body;
   // One filing takes an upload: naming it again is refused.

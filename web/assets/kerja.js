@@ -13,6 +13,7 @@
   let shown = null;    // the case shown
   let queueRequest = 0;  // the latest queue request: an older one's answer is dropped
   let caseRequest = 0;   // the same for the case shown
+  let sessionEpoch = 0;  // +1 at every sign-in and sign-out: an answer from before is dropped
 
   // Every request goes with the session cookie (and, for a change, the CSRF token once signed in).
   const call = (method, path, body) =>
@@ -21,6 +22,7 @@
 
   function signedIn(s) {
     session = s;
+    sessionEpoch++;
     const op = s.operator;
     L.setText("petugas", "Masuk sebagai " + op.name + " — " + (L.ROLE[op.role] || op.role) +
       (op.agency ? " (" + op.agency + ")" : "") + ". Sesi berakhir " + L.formatDate(s.expires_at) + ".");
@@ -35,6 +37,7 @@
   // reporter's details) stays in the page.
   function signedOut(message) {
     session = null;
+    sessionEpoch++;
     shown = null;
     cursor = null;
     caseRequest++;
@@ -276,9 +279,10 @@
     if (errors.length) return L.showErrors(form, errors);
     $("tindakan-status").textContent = "Mengirim…";
     const acted = shown.tracking_id;
+    const epoch = sessionEpoch;
     const r = await call("POST", "/api/v1/complaints/" + encodeURIComponent(acted) + "/actions", body);
     $("tindakan-status").textContent = "";
-    if (!session) return;  // signed out meanwhile
+    if (!session || epoch !== sessionEpoch) return;  // signed out (or in again) meanwhile
     if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi dengan token Anda.");
     if (r.status !== 200) {
       const e = r.body && r.body.error;
@@ -287,8 +291,9 @@
         : L.errorMessage(r) }]);
     }
     form.reset();
-    await openCase(acted);
-    if (!session) return;  // the session ended meanwhile
+    // The case acted on is shown again with its new state, unless another was opened meanwhile.
+    if (shown && shown.tracking_id === acted) await openCase(acted);
+    if (!session || epoch !== sessionEpoch) return;
     $("tindakan-status").textContent = "Tindakan tercatat.";
     loadQueue(true);
   });

@@ -1,5 +1,6 @@
 // The filing page: checks the form, uploads each attachment to POST /api/v1/attachments (the node
-// strips a photo's metadata and answers with the file's hash), posts the complaint naming them to
+// strips a photo's metadata and answers with an upload id and the file's hash), posts the
+// complaint naming them by upload id to
 // POST /api/v1/complaints and shows the receipt (tracking id and access code). The code is shown
 // once and never put in a URL.
 "use strict";
