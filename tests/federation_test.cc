@@ -389,10 +389,11 @@ TEST_F(FederationTest, AttachedFilesReachTheOwnerSealedAndNeverTheHub) {
                 {"size", r.Json()["size"]}};
   };
   json open_case = Complaint("33", "Jalan berlubang");
-  open_case["attachments"] = {upload("image/jpeg", testing::SampleJpegWithMetadata())};
+  // json::array: a braced list of one object is that object, not an array, for some compilers.
+  open_case["attachments"] = json::array({upload("image/jpeg", testing::SampleJpegWithMetadata())});
   json secret = Complaint("33", "Pungutan liar");
   secret["confidential"] = true;
-  secret["attachments"] = {upload("image/png", testing::SamplePng())};
+  secret["attachments"] = json::array({upload("image/png", testing::SamplePng())});
   std::vector<std::pair<std::string, std::string>> filed;  // id, the file's bytes
   for (const auto& [body, bytes] : {std::pair<json, std::string>{open_case, testing::SampleJpeg()},
                                     {secret, testing::SamplePng()}}) {

@@ -250,8 +250,8 @@ TEST_F(NodeHttpTest, APhotoLosesItsMetadataIsSealedAtRestServedToContentReadersA
   EXPECT_EQ(upload_id.size(), 32u);
   json complaint = Complaint();
   complaint["confidential"] = true;
-  complaint["attachments"] = {
-      {{"upload", upload_id}, {"sha256", sha}, {"media_type", "image/jpeg"}, {"size", 1}}};
+  complaint["attachments"] = json::array(
+      {{{"upload", upload_id}, {"sha256", sha}, {"media_type", "image/jpeg"}, {"size", 1}}});
   auto wrong = node_->Post("/api/v1/complaints", complaint);
   EXPECT_EQ(wrong.status, 400);  // not the upload's size (and the upload waits for a retry)
   EXPECT_EQ(wrong.Json()["error"]["field"], "attachments.upload");
@@ -278,8 +278,8 @@ TEST_F(NodeHttpTest, APhotoLosesItsMetadataIsSealedAtRestServedToContentReadersA
     // Knowing a file's hash gives nothing: a complaint naming it without the upload id is
     // recorded with the hash only, and says nothing of anyone's upload.
     json guess = Complaint();
-    guess["attachments"] = {
-        {{"sha256", sha}, {"media_type", "image/jpeg"}, {"size", clean.size()}}};
+    guess["attachments"] =
+        json::array({{{"sha256", sha}, {"media_type", "image/jpeg"}, {"size", clean.size()}}});
     auto g = node_->Post("/api/v1/complaints", guess);
     ASSERT_EQ(g.status, 201) << g.body;
     const std::string gid = g.Json()["tracking_id"];
