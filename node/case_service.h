@@ -352,8 +352,12 @@ class CaseService : public federation::OwnLog {
   Result<std::vector<storage::StoredEvent>> History(const v1::CaseState& s);
   // The envelopes of the case's chain in order (stored and in flight). Requires seq_mu_.
   Result<std::vector<std::string>> ChainEnvelopes(const v1::CaseState& s) LAPOR_REQUIRES(seq_mu_);
-  // The raw SHA-256s of the files a case's submission names (a confidential case's from its
-  // sealed content, if this node holds it; none if it does not).
+  // The attachments submission `sub` of case `s` names: its own, or a confidential case's from
+  // its sealed content (Unavailable while this node does not hold it, Corruption if it does not
+  // open).
+  Result<std::vector<v1::Attachment>> NamedAttachments(const v1::CaseState& s,
+                                                       const v1::Submission& sub);
+  // The raw SHA-256s of the files a case's submission names (none if they cannot be known here).
   std::vector<std::string> AttachmentsOf(const v1::CaseState& s) LAPOR_REQUIRES(seq_mu_);
   // `kind` of personal data (plaintext) sealed to `node`'s current key for delivery.
   std::optional<storage::OutboxItem> SealForNode(const std::string& node,

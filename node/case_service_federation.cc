@@ -404,6 +404,23 @@ void CaseService::Receive(const std::string& sender, const v1::EventBatch& batch
   settle(Status::Ok());  // this function's share: `done` runs now if every write is durable
 }
 
+Result<std::vector<v1::Attachment>> CaseService::NamedAttachments(const v1::CaseState& s,
+                                                                  const v1::Submission& sub) {
+  if (sub.content_commitment().empty())
+    return std::vector<v1::Attachment>(sub.attachments().begin(), sub.attachments().end());
+  auto blob = store_->GetSealed(CaseRef(s), "content");
+  if (!blob.ok()) return blob.status();
+  if (!blob->has_value()) {
+    return Status::Unavailable("the case's sealed content has not arrived yet");
+  }
+  auto text = crypto::SecretboxOpen(opt_.sealing_key, **blob);
+  v1::SealedText content;
+  if (!text.ok() || !content.ParseFromString(*text)) {
+    return Status::Corruption("the case's sealed content cannot be read here");
+  }
+  return std::vector<v1::Attachment>(content.attachments().begin(), content.attachments().end());
+}
+
 std::vector<std::string> CaseService::AttachmentsOf(const v1::CaseState& s) {
   std::vector<std::string> out;
   auto chain = ChainEnvelopes(s);
@@ -411,17 +428,10 @@ std::vector<std::string> CaseService::AttachmentsOf(const v1::CaseState& s) {
   if (!chain.ok() || chain->empty() || !protocol::ParseEventEnvelope((*chain)[0], &first).ok()) {
     return out;
   }
-  const v1::Submission& sub = first.event.submission();
-  v1::SealedText content;
-  const auto* named = &sub.attachments();
-  if (!sub.content_commitment().empty()) {
-    auto blob = store_->GetSealed(CaseRef(s), "content");
-    if (!blob.ok() || !blob->has_value()) return out;
-    auto text = crypto::SecretboxOpen(opt_.sealing_key, **blob);
-    if (!text.ok() || !content.ParseFromString(*text)) return out;
-    named = &content.attachments();
+  auto named = NamedAttachments(s, first.event.submission());
+  if (named.ok()) {
+    for (const auto& a : *named) out.push_back(a.sha256());
   }
-  for (const auto& a : *named) out.push_back(a.sha256());
   return out;
 }
 
@@ -504,21 +514,14 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
         if (!want || want->size() != crypto::kSha256Size) {
           return finish(v1::ITEM_REJECTED, "malformed attachment name");
         }
-        const google::protobuf::RepeatedPtrField<v1::Attachment>* named = &sub.attachments();
-        v1::SealedText content;
-        if (!sub.content_commitment().empty()) {
-          if (latest->content_erased()) {
-            return finish(v1::ITEM_REJECTED, "the content of this case was erased");
-          }
-          auto blob = store_->GetSealed(CaseRef(*latest), "content");
-          if (!blob.ok() || !blob->has_value()) {
-            return finish(v1::ITEM_DEFERRED, "the case's sealed content has not arrived yet");
-          }
-          auto text = crypto::SecretboxOpen(opt_.sealing_key, **blob);
-          if (!text.ok() || !content.ParseFromString(*text)) {
-            return finish(v1::ITEM_REJECTED, "the case's sealed content cannot be read here");
-          }
-          named = &content.attachments();
+        if (!sub.content_commitment().empty() && latest->content_erased()) {
+          return finish(v1::ITEM_REJECTED, "the content of this case was erased");
+        }
+        auto named = NamedAttachments(*latest, sub);
+        if (!named.ok()) {
+          // Content not held yet (or not read now): it comes; held but unreadable: it never will.
+          const bool later = named.status().code() != Status::Code::kCorruption;
+          return finish(later ? v1::ITEM_DEFERRED : v1::ITEM_REJECTED, named.status().message());
         }
         const v1::Attachment* listed = nullptr;
         for (const auto& a : *named) {

@@ -1,6 +1,5 @@
 #include "node/citizen_router.h"
 
-#include <cctype>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -40,17 +39,17 @@ bool CitizenRouter::Handle(const Request& req, const Reply& reply) {
   return false;
 }
 
-bool CitizenRouter::Upload(const Request& req, const Reply& reply) {
+// A citizen's write (a filing, an upload): no query parameters, and a token sent along must be a
+// real one, since an operator is not held to the per-client filing limit (rate_limiter.h).
+static Status CheckCitizenWrite(CaseService* service, const Request& req) {
   auto q = Query(req, {});
-  if (!q.ok()) return Fail(reply, q.status());
-  if (ClaimsOperator(req)) {
-    Status s = RequireOperator(service_, req);
-    if (!s.ok()) return Fail(reply, s);
-  }
-  std::string media = req.Header("Content-Type").value_or("");
-  media = media.substr(0, media.find(';'));
-  while (!media.empty() && media.back() == ' ') media.pop_back();
-  for (auto& ch : media) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (!q.ok()) return q.status();
+  return ClaimsOperator(req) ? RequireOperator(service, req) : Status::Ok();
+}
+
+bool CitizenRouter::Upload(const Request& req, const Reply& reply) {
+  if (Status s = CheckCitizenWrite(service_, req); !s.ok()) return Fail(reply, s);
+  const std::string media = HeaderMediaType(req.Header("Content-Type").value_or(""));
   auto clean = CleanAttachment(media, req.body);
   if (!clean.ok()) return Fail(reply, clean.status());
   const std::string sha = crypto::Sha256(*clean);
@@ -95,14 +94,7 @@ bool CitizenRouter::File(const Request& req, const std::string& case_id, const s
 }
 
 bool CitizenRouter::Submit(const Request& req, const Reply& reply) {
-  auto q = Query(req, {});
-  if (!q.ok()) return Fail(reply, q.status());
-  // An operator filing for a citizen is not held to the per-client filing limit (rate_limiter.h),
-  // so a token sent here must be a real one.
-  if (ClaimsOperator(req)) {
-    Status s = RequireOperator(service_, req);
-    if (!s.ok()) return Fail(reply, s);
-  }
+  if (Status s = CheckCitizenWrite(service_, req); !s.ok()) return Fail(reply, s);
   auto body = ParseJson(req, max_body_bytes_);
   if (!body.ok()) return Fail(reply, body.status());
   SubmitRequest sr;

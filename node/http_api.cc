@@ -94,10 +94,7 @@ Status CheckContentType(const BeastRequest& req) {
   const std::string_view target = View(req.target());
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/witness/add-checkpoint") return Status::Ok();  // text
-  std::string media(req[http::field::content_type]);
-  media = media.substr(0, media.find(';'));
-  while (!media.empty() && media.back() == ' ') media.pop_back();
-  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string media = HeaderMediaType(View(req[http::field::content_type]));
   if (IsUploadTarget(path)) {
     if (!IsAcceptedMediaType(media)) {
       return Status::UnsupportedMedia(

@@ -172,6 +172,13 @@ bool ClaimsOperator(const Request& req) {
   return req.sessions != nullptr && SessionId(req).has_value();
 }
 
+std::string HeaderMediaType(std::string_view content_type) {
+  std::string media(content_type.substr(0, content_type.find(';')));
+  while (!media.empty() && media.back() == ' ') media.pop_back();
+  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return media;
+}
+
 std::optional<std::string> SessionId(const Request& req) {
   const auto cookies = req.Header("Cookie");
   if (!cookies) return std::nullopt;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -128,6 +129,9 @@ Result<Credentials> CallerOf(CaseService* service, const Request& req);
 // ReadCredentials refuses the claim (401) before it looks at any access code if it is false, so
 // such a request may skip the per-client limits that slow the guessing of access codes.
 bool ClaimsOperator(const Request& req);
+// A Content-Type header's media type: parameters dropped, lower case ("Image/JPEG; q=1" ->
+// "image/jpeg").
+std::string HeaderMediaType(std::string_view content_type);
 // The session cookie's value (lapor_session, or __Host-lapor_session behind TLS), if sent.
 std::optional<std::string> SessionId(const Request& req);
 Result<Credentials> ReadCredentials(CaseService* service, const Request& req,
