@@ -88,7 +88,7 @@ bool MayReadWholeAccessRecord(const Credentials& who) {
 
 bool FilterTouchesContent(const storage::CaseFilter& filter) {
   return !filter.agency.empty() || !filter.category.empty() || !filter.region_code.empty() ||
-         !filter.report_type.empty();
+         !filter.report_type.empty() || !filter.words.empty();
 }
 
 }  // namespace lapor::node

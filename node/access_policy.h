@@ -74,7 +74,8 @@ CaseAccess DecideAccess(const v1::CaseState& s, Audience audience);
 bool MayReadWholeAccessRecord(const Credentials& who);
 
 // Whether a list filter on these fields could reveal a confidential case's content to someone
-// who may not see it (a filter on agency or category is itself a question about content).
+// who may not see it (a filter on agency or category, or a search for words, is itself a question
+// about content).
 bool FilterTouchesContent(const storage::CaseFilter& filter);
 
 }  // namespace lapor::node

@@ -1125,20 +1125,23 @@ Result<AccessLogPage> CaseService::AccessLog(const std::string& case_id, const C
   return page;
 }
 
-Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
-                                                  const Credentials& who) {
+Status CaseService::ScopeToCaller(storage::CaseFilter* filter, const Credentials& who) const {
   if (!who.op) return Status::Unauthenticated("an operator token is required");
   if (who.op->role == "liaison") {
     // A liaison sees the cases of its own agency only.
-    if (!filter.agency.empty() && filter.agency != who.op->agency) {
+    if (!filter->agency.empty() && filter->agency != who.op->agency) {
       return Status::PermissionDenied("liaisons may list only their own agency's cases");
     }
-    filter.agency = who.op->agency;
+    filter->agency = who.op->agency;
   }
-  filter.now_ms = opt_.clock->NowMs();
+  filter->now_ms = opt_.clock->NowMs();
+  return Status::Ok();
+}
+
+Result<std::vector<ListedCase>> CaseService::CollectListed(storage::CaseFilter filter,
+                                                           const Credentials& who) {
   const bool content_filter = FilterTouchesContent(filter);
   std::vector<ListedCase> out;
-  std::vector<storage::AccessRecord> reads;
   // A content filter that matched a confidential case would tell a caller who may not read its
   // content what it holds, so such cases are left out for them. The page is then filled from
   // further rows: a short page (and so the cursor the caller continues from) must not depend on
@@ -1146,28 +1149,171 @@ Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
   for (;;) {
     auto batch = store_->ListCases(filter);
     if (!batch.ok()) return batch.status();
-    const bool more = static_cast<int>(batch->size()) == filter.limit;
+    const bool full = !batch->empty() && static_cast<int>(batch->size()) == filter.limit;
     // Where the next batch starts, taken before the loop moves the states out of this one.
-    const uint64_t next_before = batch->empty() ? 0 : CaseRef(batch->back());
-    const int64_t next_due = batch->empty() ? 0 : DeadlineKey(batch->back());
+    storage::CaseFilter next = filter;
+    const bool more = full && ContinueAfter(batch->back(), &next);
     for (auto& s : *batch) {
       if (static_cast<int>(out.size()) >= filter.limit) break;
       CaseAccess access = AccessOf(s, who, false);
       if (content_filter && !access.content) continue;
-      // Listing a confidential case shows its content (category, region, agency) to who may
-      // read it: recorded like a read of its view.
-      if (s.confidential() && access.content) {
-        reads.push_back(ReadBy(who, s.case_id(), "confidential_content"));
-      }
       out.push_back({std::move(s), access});
     }
     if (!more || static_cast<int>(out.size()) >= filter.limit) break;
-    filter.before_ref = next_before;
-    filter.by_deadline_after = true;
-    filter.after_due = next_due;
-    filter.after_ref = next_before;
+    filter = std::move(next);
   }
-  LAPOR_RETURN_IF_ERROR(store_->RecordAccess(reads));
+  return out;
+}
+
+bool CaseService::ContinueAfter(const v1::CaseState& last, storage::CaseFilter* filter) const {
+  filter->before_ref = CaseRef(last);
+  filter->by_deadline_after = true;
+  filter->after_due = DeadlineKey(last);
+  filter->after_ref = CaseRef(last);
+  // Newest first, nothing comes after key 0 (and before_ref 0 would mean no cursor).
+  return filter->by_deadline || CaseRef(last) > 0;
+}
+
+Status CaseService::RecordListed(const std::vector<ListedCase>& rows, const Credentials& who) {
+  // Listing a confidential case shows its content (category, region, agency; for a search, that
+  // its text holds the words) to who may read it: recorded like a read of its view.
+  std::vector<storage::AccessRecord> reads;
+  for (const auto& row : rows) {
+    if (row.state.confidential() && row.access.content) {
+      reads.push_back(ReadBy(who, row.state.case_id(), "confidential_content"));
+    }
+  }
+  return store_->RecordAccess(reads);
+}
+
+Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
+                                                  const Credentials& who) {
+  LAPOR_RETURN_IF_ERROR(ScopeToCaller(&filter, who));
+  auto out = CollectListed(std::move(filter), who);
+  if (!out.ok()) return out.status();
+  LAPOR_RETURN_IF_ERROR(RecordListed(*out, who));
+  return out;
+}
+
+Result<std::vector<std::string>> SearchWords(const std::string& query) {
+  if (!crypto::IsValidUtf8(query)) return Status::InvalidArgument("must be valid UTF-8", "q");
+  if (crypto::Utf8Length(query) > kMaxSearchChars) {
+    return Status::InvalidArgument("at most " + std::to_string(kMaxSearchChars) + " characters",
+                                   "q");
+  }
+  // White space, and '+': an HTML form's GET sends a space as '+' (so '+' cannot be searched).
+  static constexpr char kSeparators[] = " +\t\r\n\f\v";
+  std::vector<std::string> words;
+  size_t at = 0;
+  while (at < query.size()) {
+    const size_t begin = query.find_first_not_of(kSeparators, at);
+    if (begin == std::string::npos) break;
+    size_t end = query.find_first_of(kSeparators, begin);
+    if (end == std::string::npos) end = query.size();
+    words.push_back(query.substr(begin, end - begin));
+    at = end;
+  }
+  if (words.empty()) return Status::InvalidArgument("a word to search for is required", "q");
+  if (words.size() > kMaxSearchWords) {
+    return Status::InvalidArgument("at most " + std::to_string(kMaxSearchWords) + " words", "q");
+  }
+  for (const auto& w : words) {
+    if (crypto::Utf8Length(w) < storage::kMinSearchWordChars) {
+      return Status::InvalidArgument("each word needs at least " +
+                                         std::to_string(storage::kMinSearchWordChars) +
+                                         " characters (\"" + w + "\" is shorter)",
+                                     "q");
+    }
+  }
+  return words;
+}
+
+namespace {
+
+// ASCII letters folded to lower case (the search index folds case too).
+std::string FoldCase(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+// Whether every word occurs in the title or the description, as the index would match it.
+bool TextHoldsWords(const v1::SealedText& text, const std::vector<std::string>& words) {
+  const std::string title = FoldCase(text.title()), description = FoldCase(text.description());
+  for (const auto& w : words) {
+    const std::string folded = FoldCase(w);
+    if (title.find(folded) == std::string::npos && description.find(folded) == std::string::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<ListedCase>> CaseService::CollectSealedMatches(storage::CaseFilter filter,
+                                                                  const Credentials& who) {
+  const std::vector<std::string> words = std::move(filter.words);
+  filter.words.clear();
+  std::vector<ListedCase> out;
+  for (;;) {
+    auto batch = store_->ListSealedContent(filter);
+    if (!batch.ok()) return batch.status();
+    const bool full = !batch->empty() && static_cast<int>(batch->size()) == filter.limit;
+    storage::CaseFilter next = filter;
+    const bool more = full && ContinueAfter(batch->back().first, &next);
+    for (auto& row : *batch) {
+      if (static_cast<int>(out.size()) >= filter.limit) break;
+      CaseAccess access = AccessOf(row.first, who, false);
+      if (!access.content) continue;  // opened only for who may read it
+      auto plain = crypto::SecretboxOpen(opt_.sealing_key, row.second);
+      if (!plain.ok()) return plain.status();
+      v1::SealedText text;
+      if (!text.ParseFromString(*plain)) {
+        return Status::Corruption("the sealed content of " + row.first.case_id() +
+                                  " does not parse");
+      }
+      if (TextHoldsWords(text, words)) out.push_back({std::move(row.first), access});
+    }
+    if (!more || static_cast<int>(out.size()) >= filter.limit) break;
+    filter = std::move(next);
+  }
+  return out;
+}
+
+Result<std::vector<ListedCase>> CaseService::Search(const std::string& query,
+                                                    storage::CaseFilter filter,
+                                                    const Credentials& who) {
+  LAPOR_RETURN_IF_ERROR(ScopeToCaller(&filter, who));
+  auto words = SearchWords(query);
+  if (!words.ok()) return words.status();
+  filter.words = std::move(*words);
+  // Public cases from the index; confidential ones from their sealed content, only for a role
+  // that may read some (the case's admin and liaison at its owner: DecideAccess decides each).
+  auto found = CollectListed(filter, who);
+  if (!found.ok()) return found.status();
+  std::vector<ListedCase> sealed;
+  if (who.op->role == "admin" || who.op->role == "liaison") {
+    auto matched = CollectSealedMatches(filter, who);
+    if (!matched.ok()) return matched.status();
+    sealed = std::move(*matched);
+  }
+  // Both are in the filter's order after the cursor (newest first, or by deadline key then ref)
+  // and disjoint (the index holds no confidential case): the page is the first `limit` of their
+  // merge, so its last key is a cursor that skips and repeats nothing.
+  auto before = [&](const v1::CaseState& a, const v1::CaseState& b) {
+    if (!filter.by_deadline) return CaseRef(a) > CaseRef(b);
+    return std::make_pair(DeadlineKey(a), CaseRef(a)) < std::make_pair(DeadlineKey(b), CaseRef(b));
+  };
+  std::vector<ListedCase> out;
+  size_t i = 0, j = 0;
+  while (static_cast<int>(out.size()) < filter.limit && (i < found->size() || j < sealed.size())) {
+    const bool take_found =
+        j == sealed.size() || (i < found->size() && before((*found)[i].state, sealed[j].state));
+    out.push_back(std::move(take_found ? (*found)[i++] : sealed[j++]));
+  }
+  LAPOR_RETURN_IF_ERROR(RecordListed(out, who));
   return out;
 }
 

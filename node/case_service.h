@@ -162,6 +162,13 @@ struct CaseServiceOptions {
   int64_t receive_batch_max_ms = 5000;
 };
 
+// A search query's words (separated by white space or '+'): InvalidArgument naming `q` if it is not
+// UTF-8, longer than kMaxSearchChars, has more than kMaxSearchWords words, none, or a word
+// shorter than storage::kMinSearchWordChars characters (the index cannot match it).
+inline constexpr size_t kMaxSearchChars = 200;
+inline constexpr size_t kMaxSearchWords = 10;
+Result<std::vector<std::string>> SearchWords(const std::string& query);
+
 // An agency name as the API accepts it (a-z, 0-9, '.', '_', '-', at most 64); empty is allowed.
 Status CheckAgencyName(const std::string& agency, const char* field);
 
@@ -216,6 +223,15 @@ class CaseService : public federation::OwnLog {
   // content; a page is filled from further rows instead. Each case comes with what the caller
   // may see of it; listing a confidential case with its content is recorded as a read.
   Result<std::vector<ListedCase>> List(storage::CaseFilter filter, const Credentials& who);
+  // The list's cases (same filters, caller rules, order and cursor) whose title and description
+  // hold every word of `query` (SearchWords), each case-insensitively and anywhere, even inside a
+  // longer word. Public cases are found through the search index (storage/case_text.h); a
+  // confidential case's content is never indexed (it stays sealed): for a caller who may read a
+  // confidential case's content (DecideAccess), this node opens the sealed content it holds and
+  // matches it here. Every row passes DecideAccess; finding a confidential case is recorded as a
+  // read of its content.
+  Result<std::vector<ListedCase>> Search(const std::string& query, storage::CaseFilter filter,
+                                         const Credentials& who);
   // What the caller of a successful Act may see of the state it returns: a confidential case's
   // content is left out for operators (they read it through View, where the read is recorded).
   CaseAccess ActionReplyAccess(const v1::CaseState& s, const Credentials& who) const;
@@ -307,6 +323,9 @@ class CaseService : public federation::OwnLog {
   int64_t DeadlineKey(const v1::CaseState& s) const {
     return storage::DueKey(s.owner_node() == opt_.node_id ? s.due_ms() : 0);
   }
+  // Moves `filter`'s cursor past `last`, in either order (a next batch, or the next page):
+  // false if nothing can come after it.
+  bool ContinueAfter(const v1::CaseState& last, storage::CaseFilter* filter) const;
 
  private:
   CaseService(CaseServiceOptions opt, storage::Store* store,
@@ -383,6 +402,17 @@ class CaseService : public federation::OwnLog {
                                     const v1::DeliveryItem& item,
                                     std::optional<federation::Decision> checked,
                                     std::vector<Sealed>* writes) LAPOR_REQUIRES(seq_mu_);
+  // The list's rules for `who` on `filter`: operators only; a liaison's cases are its agency's.
+  Status ScopeToCaller(storage::CaseFilter* filter, const Credentials& who) const;
+  // Up to filter->limit cases of store_->ListCases(filter) that `who` may be shown, newest first
+  // (a page filled from further rows, see List).
+  Result<std::vector<ListedCase>> CollectListed(storage::CaseFilter filter, const Credentials& who);
+  // Up to filter.limit confidential cases whose sealed content `who` may read and that holds
+  // every word of filter.words, newest first.
+  Result<std::vector<ListedCase>> CollectSealedMatches(storage::CaseFilter filter,
+                                                       const Credentials& who);
+  // Records the rows that showed a confidential case's content as reads.
+  Status RecordListed(const std::vector<ListedCase>& rows, const Credentials& who);
   // Queues for group commit; `done` runs once durable. Never calls `done` inline.
   void Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done);
   Result<v1::CaseState> LatestState(const std::string& case_id) LAPOR_REQUIRES(seq_mu_);

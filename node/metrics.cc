@@ -34,7 +34,7 @@ std::string RouteOf(const std::vector<std::string>& s) {
   if (n == 1 && In(s[0], {"lapor", "lacak", "kerja"})) return "/" + s[0];
   if (n == 2 && s[0] == "assets") return "/assets";
   if (n >= 2 && s[0] == "api" && s[1] == "v1") {
-    if (n == 3 && In(s[2], {"complaints", "access-log", "session", "attachments"})) {
+    if (n == 3 && In(s[2], {"complaints", "access-log", "session", "attachments", "search"})) {
       return "/api/v1/" + s[2];
     }
     if (s[2] != "complaints") return "other";

@@ -10,8 +10,11 @@
 namespace lapor::storage {
 
 GroupCommitter::GroupCommitter(std::string path, const StoreOptions& options, uint64_t next_seq,
-                               CommitBatchFn commit_batch)
-    : path_(std::move(path)), options_(options), commit_batch_(std::move(commit_batch)) {
+                               CommitBatchFn commit_batch, BackgroundFn background)
+    : path_(std::move(path)),
+      options_(options),
+      commit_batch_(std::move(commit_batch)),
+      background_(std::move(background)) {
   next_commit_seq_ = next_seq;
   committer_ = std::thread([this] { CommitLoop(); });
   SetThreadName(committer_, "lapor-commit");
@@ -61,6 +64,47 @@ Status GroupCommitter::ResumeWrites(uint64_t next_seq) {
   no_space_why_.clear();
   next_commit_seq_ = next_seq;
   return Status::Ok();
+}
+
+Status GroupCommitter::WaitForBackground(std::chrono::steady_clock::time_point deadline) {
+  MutexLock lock(mu_);
+  if (!background_) return Status::Ok();
+  const auto target = static_cast<int64_t>(commits_);
+  ++background_waiters_;
+  cv_.NotifyOne();  // an idle committer runs the work now
+  background_cv_.WaitUntil(lock, deadline, [&]() LAPOR_REQUIRES(mu_) {
+    return background_through_ >= target || failed_ || no_space_ || committer_exited_;
+  });
+  --background_waiters_;
+  if (background_through_ >= target) return Status::Ok();
+  if (failed_) return Status::IOError("the store failed: " + failure_);
+  if (no_space_) return Status::NoSpace(no_space_why_);
+  if (committer_exited_) return Status::Unavailable("store is closed");
+  return Status::Unavailable("the background work is still catching up");
+}
+
+void GroupCommitter::RunBackground(uint64_t commits, bool urgent) {
+  Result<bool> more = false;
+  {
+    MutexLock gate(wal_gate_mu_);
+    more = background_(urgent);
+  }
+  MutexLock lock(mu_);
+  if (!more.ok()) {
+    // A transaction on the writer connection failed: as a batch's failure (see above).
+    if (more.status().code() == Status::Code::kNoSpace) {
+      no_space_ = true;
+      no_space_why_ = "the disk is full: this node takes no changes until space is freed";
+    } else {
+      failed_ = true;
+      if (failure_.empty()) failure_ = more.status().message();
+    }
+  } else if (!*more) {
+    // Batches commit on this thread only: none has since `commits` was read.
+    background_more_ = false;
+    background_through_ = std::max(background_through_, static_cast<int64_t>(commits));
+  }
+  background_cv_.NotifyAll();
 }
 
 void GroupCommitter::Close() {
@@ -119,23 +163,49 @@ bool GroupCommitter::TakeBatch(Batch* batch) {
 }
 
 void GroupCommitter::CommitLoop() {
+  bool just_committed = true;  // background work waits for a lull after writes
   for (;;) {
     Batch batch;
     Status failed_earlier;  // read under mu_ with the batch
+    uint64_t commits = 0;
+    bool background = false, urgent = false;
     {
       MutexLock lock(mu_);
-      cv_.Wait(lock, [&]() LAPOR_REQUIRES(mu_) { return TakeBatch(&batch) || stopping_; });
-      if (batch.empty()) {  // stopping: nothing left that can commit (Close fails the rest)
-        committer_exited_ = true;
-        return;
+      cv_.Wait(lock, [&]() LAPOR_REQUIRES(mu_) {
+        return TakeBatch(&batch) || stopping_ || BackgroundDue();
+      });
+      if (batch.empty() && !stopping_ && just_committed && background_waiters_ == 0 &&
+          options_.background_idle_ms > 0) {
+        // Idle: background work waits a moment for writes to stop coming (nobody waits for it).
+        cv_.WaitFor(lock, std::chrono::milliseconds(options_.background_idle_ms),
+                    [&]() LAPOR_REQUIRES(mu_) {
+                      return TakeBatch(&batch) || stopping_ || background_waiters_ > 0;
+                    });
       }
-      Gather(lock, &batch);
-      last_batch_size_ = batch.size();
-      if (failed_)
-        failed_earlier = Status::IOError("store failed earlier: " + failure_);
-      else if (no_space_)
-        failed_earlier = Status::NoSpace(no_space_why_);
+      if (batch.empty()) {
+        if (stopping_) {  // nothing left that can commit (Close fails the rest)
+          committer_exited_ = true;
+          background_cv_.NotifyAll();
+          return;
+        }
+        background = BackgroundDue();
+        urgent = background_waiters_ > 0;
+        commits = commits_;
+      } else {
+        Gather(lock, &batch);
+        last_batch_size_ = batch.size();
+        if (failed_)
+          failed_earlier = Status::IOError("store failed earlier: " + failure_);
+        else if (no_space_)
+          failed_earlier = Status::NoSpace(no_space_why_);
+      }
     }
+    if (batch.empty()) {
+      if (background) RunBackground(commits, urgent);
+      just_committed = false;
+      continue;
+    }
+    just_committed = true;
     Status s;
     if (!failed_earlier.ok()) {
       s = failed_earlier;
@@ -168,31 +238,46 @@ void GroupCommitter::CommitLoop() {
         if (failure_.empty()) failure_ = s.message();
       }
     }
+    bool background_now = false;
     if (s.ok()) {
       RememberLeaves(batch);
       bool erased = false;
       for (const auto& w : batch.writes) erased = erased || !w.erase.empty();
+      MutexLock lock(mu_);
+      ++commits_;
+      background_more_ = true;
       if (erased) {
-        MutexLock lock(mu_);
         truncate_wanted_ = true;
         checkpoint_cv_.NotifyOne();
       }
+      // Someone waits for the background work: a step between batches even under load.
+      background_now = background_waiters_ > 0 && BackgroundDue();
+      commits = commits_;
     }
     for (auto& done : batch.callbacks) done(s);
+    if (background_now) RunBackground(commits, true);
   }
 }
 
 // Copies committed WAL frames into the database (see StoreOptions for when and why it holds the
-// committer off for a last pass). Errors are not fatal: the next pass tries again, and the WAL
-// only grows meanwhile.
+// committer off for a last pass). A busy database or a full disk is not fatal: the next pass
+// tries again, and the WAL only grows meanwhile. An I/O error is: after a failed write or fsync
+// nobody knows what reached the disk, so the committer fails as for a failed commit and the node
+// restarts from what is durable.
 void GroupCommitter::CheckpointLoop() {
   auto conn = Connection::Open(path_, false);
   if (!conn.ok()) return;
   int wal_frames = 0;
+  std::string io_error;  // the first I/O error of this round's passes
+  auto check = [&](int rc) {
+    if ((rc & 0xff) == SQLITE_IOERR && io_error.empty()) {
+      io_error = std::string("a WAL checkpoint failed: ") + sqlite3_errstr(rc);
+    }
+  };
   auto pass = [&] {
     int backfilled = 0;
-    sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                              &backfilled);
+    check(sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                    &backfilled));
   };
   MutexLock lock(mu_);
   while (!stopping_) {
@@ -208,8 +293,10 @@ void GroupCommitter::CheckpointLoop() {
       MutexLock gate(wal_gate_mu_);
       sqlite3_busy_timeout((*conn)->raw(), 200);
       int backfilled = 0;
-      truncated = sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
-                                            &wal_frames, &backfilled) == SQLITE_OK;
+      const int rc = sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                               &wal_frames, &backfilled);
+      check(rc);
+      truncated = rc == SQLITE_OK;
       sqlite3_busy_timeout((*conn)->raw(), 10000);
     } else if (wal_frames >= options_.wal_restart_frames) {
       pass();  // the frames committed during the first pass: a shorter tail for the gated one
@@ -218,6 +305,11 @@ void GroupCommitter::CheckpointLoop() {
     }
     lock.Lock();
     if (truncated) truncate_wanted_ = false;
+    if (!io_error.empty()) {
+      failed_ = true;
+      if (failure_.empty()) failure_ = io_error;
+      io_error.clear();
+    }
   }
 }
 

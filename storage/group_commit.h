@@ -10,17 +10,26 @@
 //   there after restart, and any other write is entirely there or entirely absent.
 // - Own writes commit in seq order, never with a gap; a foreign or bookkeeping write commits after
 //   every own seq below its after_seq and before own seq after_seq.
-// - Once a batch fails (or a seq is queued twice) the committer is failed: that batch and every
-//   later write fail, Health() says why, and nothing more is written; the process must restart
-//   and recover from disk.
+// - Once a batch fails (or a seq is queued twice, or a checkpoint meets an I/O error: after a
+//   failed write or fsync nobody knows what reached the disk) the committer is failed: that batch
+//   and every later write fail, Health() says why, and nothing more is written; the process must
+//   restart and recover from disk.
 // - Except when the disk is full (a batch fails with NoSpace: a write got ENOSPC before anything
 //   was synced, so nothing of it is on disk and what was committed before is intact): the
 //   committer is then read-only. That batch and every write queued until ResumeWrites fail with
 //   NoSpace; reads are unaffected. ResumeWrites, once the caller has settled every seq it took,
 //   starts again from the first seq not stored.
+//
+// Background work (the search indexer, storage/case_text.h) runs on the committer thread too, in
+// transactions of its own between batches: when no write has been queued for
+// StoreOptions::background_idle_ms after a commit, or at once (one step between batches) while
+// someone waits for it (WaitForBackground). A write queued meanwhile waits for one step at most.
+// A failed step fails the committer as a failed batch does (or makes it read-only for a full
+// disk, after which the work resumes with the writes).
 // Internal to storage/ (SqliteStore composes it); callers use the Store interfaces.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -45,11 +54,16 @@ class GroupCommitter {
   // Writes `batch` in order in one transaction: Ok once it has committed (durable), else an error
   // and none of it is stored. Runs on the committer thread only, one batch at a time.
   using CommitBatchFn = std::function<Status(const std::vector<Write>& batch)>;
+  // One bounded step of background work in a transaction of its own on the writer connection
+  // (`urgent`: someone waits for it, a larger step): true if more remains. Runs on the committer
+  // thread only; empty for none.
+  using BackgroundFn = std::function<Result<bool>(bool urgent)>;
 
   // Starts both threads. `next_seq`: the first own seq to commit (one past the highest stored);
-  // `path`: the database, which the checkpointer opens a connection of its own to.
+  // `path`: the database, which the checkpointer opens a connection of its own to. The
+  // background work is assumed pending at start (what an earlier run left).
   GroupCommitter(std::string path, const StoreOptions& options, uint64_t next_seq,
-                 CommitBatchFn commit_batch);
+                 CommitBatchFn commit_batch, BackgroundFn background = nullptr);
   // Close().
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
@@ -67,6 +81,10 @@ class GroupCommitter {
   // queued before is still waiting (the caller must first settle every seq it took); the failure
   // if the committer has failed; Ok (and nothing changes) if it was not read-only.
   Status ResumeWrites(uint64_t next_seq);
+  // Waits until the background work has caught up with every batch committed before the call
+  // (Ok), until `deadline` (Unavailable, saying so), or until the committer has failed, is
+  // read-only or has stopped (Health's error, or Unavailable). Ok at once without background work.
+  Status WaitForBackground(std::chrono::steady_clock::time_point deadline);
   // When it returns both threads have stopped: everything that could commit (the unbroken run of
   // queued seqs) has, and writes still queued behind a gap were called back with Unavailable.
   // Later writes are refused. A second call returns at once.
@@ -94,6 +112,12 @@ class GroupCommitter {
   using QueueKey = std::tuple<uint64_t, int, uint64_t>;
 
   void CommitLoop();
+  // Runs one background step; `commits`: batches committed before it (mu_ not held).
+  void RunBackground(uint64_t commits, bool urgent);
+  // Background work is pending and may run now.
+  bool BackgroundDue() LAPOR_REQUIRES(mu_) {
+    return background_ && background_more_ && !failed_ && !no_space_;
+  }
   void CheckpointLoop();
   // Waits up to commit_gather_us for the batch to reach commit_gather_writes if the previous
   // batch held more than one write (StoreOptions). `lock` holds mu_.
@@ -110,6 +134,7 @@ class GroupCommitter {
   const std::string path_;
   const StoreOptions options_;
   const CommitBatchFn commit_batch_;
+  const BackgroundFn background_;
   // Held by the committer around each transaction, and by the checkpointer for its catch-up pass.
   Mutex wal_gate_mu_;
 
@@ -132,6 +157,13 @@ class GroupCommitter {
   // Read-only after a full disk (see above); why, while it lasts.
   bool no_space_ LAPOR_GUARDED_BY(mu_) = false;
   std::string no_space_why_ LAPOR_GUARDED_BY(mu_);
+  // Batches committed; the background work has caught up with the first background_through_.
+  uint64_t commits_ LAPOR_GUARDED_BY(mu_) = 0;
+  // -1: not even with what an earlier run left.
+  int64_t background_through_ LAPOR_GUARDED_BY(mu_) = -1;
+  bool background_more_ LAPOR_GUARDED_BY(mu_) = true;
+  int background_waiters_ LAPOR_GUARDED_BY(mu_) = 0;
+  CondVar background_cv_;  // wakes WaitForBackground
   std::thread committer_;
   std::thread checkpointer_;
 

@@ -191,6 +191,17 @@ CREATE INDEX dead_letter_by_destination ON dead_letter(destination);
     R"sql(
 ALTER TABLE foreign_events ADD COLUMN evidence BLOB;
 )sql",
+    // 9 -> 10: search (storage/case_text.h). The title and description of every public case, in
+    // an FTS5 table with the trigram tokenizer (it matches any run of 3 characters or more, so
+    // "lubang" finds "berlubang"); the cases still to index (search_pending: the indexer fills
+    // case_text from it off the commit path, so every stored case starts there); and an index of
+    // the sealed content rows (confidential cases), which search opens instead.
+    R"sql(
+CREATE VIRTUAL TABLE case_text USING fts5(title, description, tokenize = 'trigram');
+CREATE TABLE search_pending(ref INTEGER PRIMARY KEY);
+INSERT INTO search_pending(ref) SELECT ref FROM cases;
+CREATE INDEX sealed_content ON sealed(kind, case_ref) WHERE kind = 'content';
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 

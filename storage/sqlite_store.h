@@ -48,6 +48,8 @@ class SqliteStore : public Store {
   Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) override;
   Result<std::vector<StoredEvent>> CaseEvents(uint64_t case_ref) override;
   Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& f) override;
+  Result<std::vector<std::pair<v1::CaseState, std::string>>> ListSealedContent(
+      const CaseFilter& f) override;
   Result<std::vector<v1::CaseState>> DueCases(int64_t now_ms, int limit) override;
   Status ScanCases(const std::function<bool(const v1::CaseState&)>& fn) override;
   Result<std::optional<std::string>> GetSealed(uint64_t case_ref, const std::string& kind) override;

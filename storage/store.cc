@@ -3,12 +3,14 @@
 // store_federation.cc and store_log.cc.
 #include "storage/store.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "crypto/merkle.h"
+#include "storage/case_text.h"
 #include "storage/schema.h"
 #include "storage/sqlite.h"
 #include "storage/sqlite_store.h"
@@ -16,13 +18,23 @@
 
 namespace lapor::storage {
 
+// Cases the search indexer reads per step (one transaction; ~100 us each): a write arriving
+// meanwhile waits for one step at most. Larger while a search waits, to catch up with writes
+// arriving in batches meanwhile.
+constexpr int kSearchIndexStep = 32;
+constexpr int kUrgentSearchIndexStep = 256;
+
 SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer, uint64_t next_seq,
                          const StoreOptions& options)
     : path_(std::move(path)),
       writer_(std::move(writer)),
       readers_(path_),
-      committer_(path_, options, next_seq,
-                 [this](const std::vector<Write>& batch) { return writer_.CommitBatch(batch); }) {}
+      committer_(
+          path_, options, next_seq,
+          [this](const std::vector<Write>& batch) { return writer_.CommitBatch(batch); },
+          [this](bool urgent) {
+            return writer_.IndexStep(urgent ? kUrgentSearchIndexStep : kSearchIndexStep);
+          }) {}
 
 SqliteStore::~SqliteStore() { Close(); }
 
@@ -98,47 +110,116 @@ Result<std::vector<StoredEvent>> SqliteStore::CaseEvents(uint64_t case_ref) {
   });
 }
 
+namespace {
+
+// The WHERE conditions of a CaseFilter's fields on `cases` (alias c), its cursor and order on
+// `key` (the case's ref as the query's driving table holds it: newest first, or by the deadline
+// key storage::DueKey then `key`) and its limit, bound in the order they were added.
+class FilterSql {
+ public:
+  FilterSql(const CaseFilter& f, const std::string& key) : f_(f) {
+    add("c.status", f.status);
+    add("c.report_type", f.report_type);
+    add("c.category", f.category);
+    add("c.region_code", f.region_code);
+    add("c.agency", f.agency);
+    if (f.overdue.has_value()) {
+      where_ += *f.overdue ? " AND c.due_ms > 0 AND c.due_ms < ?"
+                           : " AND NOT (c.due_ms > 0 AND c.due_ms < ?)";
+    }
+    // No index serves the deadline order: the rows the filters select are sorted (a
+    // workbench's queue, a page at a time).
+    const std::string due_key =
+        "(CASE WHEN c.due_ms > 0 THEN c.due_ms ELSE 9223372036854775807 END)";
+    if (f.by_deadline) {
+      if (f.by_deadline_after) where_ += " AND (" + due_key + ", " + key + ") > (?, ?)";
+      order_ = " ORDER BY " + due_key + ", " + key + " LIMIT ?";
+    } else {
+      if (f.before_ref > 0) where_ += " AND " + key + " < ?";
+      order_ = " ORDER BY " + key + " DESC LIMIT ?";
+    }
+  }
+  const std::string& where() const { return where_; }
+  // ORDER BY and LIMIT.
+  const std::string& order() const { return order_; }
+  // Binds the filter's values from parameter `first` on, then the limit.
+  void Bind(Statement* st, int first) const {
+    int i = first;
+    for (const auto& v : text_) st->Bind(i++, v);
+    if (f_.overdue.has_value()) st->Bind(i++, f_.now_ms);
+    if (f_.by_deadline && f_.by_deadline_after) {
+      st->Bind(i++, f_.after_due);
+      st->Bind(i++, static_cast<int64_t>(f_.after_ref));
+    } else if (!f_.by_deadline && f_.before_ref > 0) {
+      st->Bind(i++, static_cast<int64_t>(f_.before_ref));
+    }
+    st->Bind(i++, static_cast<int64_t>(f_.limit));
+  }
+
+ private:
+  void add(const std::string& col, const std::string& v) {
+    if (v.empty()) return;
+    where_ += " AND " + col + " = ?";
+    text_.push_back(v);
+  }
+  const CaseFilter& f_;
+  std::string where_, order_;
+  std::vector<std::string> text_;
+};
+
+}  // namespace
+
 Result<std::vector<v1::CaseState>> SqliteStore::ListCases(const CaseFilter& f) {
   using R = std::vector<v1::CaseState>;
+  if (!f.words.empty()) {
+    Status indexed =
+        committer_.WaitForBackground(std::chrono::steady_clock::now() + std::chrono::seconds(3));
+    // Catching up still, or the store failed or is read-only (a full disk: new cases cannot be
+    // indexed, so a search would miss them): the caller is told which.
+    if (indexed.code() == Status::Code::kUnavailable) {
+      return Status::Unavailable("the search index is still catching up; try again shortly");
+    }
+    if (!indexed.ok()) return indexed;
+  }
   return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
-    std::string sql = "SELECT state FROM cases WHERE 1";
-    std::vector<std::string> text;
-    auto add = [&](const std::string& col, const std::string& v) {
-      if (v.empty()) return;
-      sql += " AND " + col + " = ?";
-      text.push_back(v);
-    };
-    add("status", f.status);
-    add("report_type", f.report_type);
-    add("category", f.category);
-    add("region_code", f.region_code);
-    add("agency", f.agency);
-    if (f.overdue.has_value()) {
-      sql += *f.overdue ? " AND due_ms > 0 AND due_ms < ?" : " AND NOT (due_ms > 0 AND due_ms < ?)";
+    if (f.words.empty()) {
+      FilterSql sql(f, "c.ref");
+      auto st = db->Cached("SELECT c.state FROM cases c WHERE 1" + sql.where() + sql.order());
+      if (!st.ok()) return st.status();
+      sql.Bind(*st, 1);
+      return ReadStates(*st);
     }
-    // The deadline order's key (storage::DueKey). No index serves it: the rows the filters
-    // select are sorted (a workbench's queue, a page at a time).
-    const std::string due_key = "(CASE WHEN due_ms > 0 THEN due_ms ELSE 9223372036854775807 END)";
-    if (f.by_deadline) {
-      if (f.by_deadline_after) sql += " AND (" + due_key + ", ref) > (?, ?)";
-      sql += " ORDER BY " + due_key + ", ref LIMIT ?";
-    } else {
-      if (f.before_ref > 0) sql += " AND ref < ?";
-      sql += " ORDER BY ref DESC LIMIT ?";
-    }
-    auto st = db->Cached(sql);
+    // The index drives (CROSS JOIN keeps it outside): FTS5 yields its matches by rowid, newest
+    // first, from the cursor on, and each is looked up in `cases` for the other conditions.
+    FilterSql sql(f, "case_text.rowid");
+    auto st = db->Cached(
+        "SELECT c.state FROM case_text CROSS JOIN cases c ON c.ref = case_text.rowid "
+        "WHERE case_text MATCH ?" +
+        sql.where() + sql.order());
     if (!st.ok()) return st.status();
-    int i = 1;
-    for (const auto& v : text) (*st)->Bind(i++, v);
-    if (f.overdue.has_value()) (*st)->Bind(i++, f.now_ms);
-    if (f.by_deadline && f.by_deadline_after) {
-      (*st)->Bind(i++, f.after_due);
-      (*st)->Bind(i++, static_cast<int64_t>(f.after_ref));
-    } else if (!f.by_deadline && f.before_ref > 0) {
-      (*st)->Bind(i++, static_cast<int64_t>(f.before_ref));
-    }
-    (*st)->Bind(i++, static_cast<int64_t>(f.limit));
+    (*st)->Bind(1, MatchExpression(f.words));
+    sql.Bind(*st, 2);
     return ReadStates(*st);
+  });
+}
+
+Result<std::vector<std::pair<v1::CaseState, std::string>>> SqliteStore::ListSealedContent(
+    const CaseFilter& f) {
+  using R = std::vector<std::pair<v1::CaseState, std::string>>;
+  return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
+    FilterSql sql(f, "s.case_ref");
+    auto st = db->Cached(
+        "SELECT c.state, s.ciphertext FROM sealed s INDEXED BY sealed_content "
+        "CROSS JOIN cases c ON c.ref = s.case_ref WHERE s.kind = 'content'" +
+        sql.where() + sql.order());
+    if (!st.ok()) return st.status();
+    sql.Bind(*st, 1);
+    R out;
+    LAPOR_RETURN_IF_ERROR(ForEachRow(**st, [&](Statement& row) {
+      out.emplace_back(ParseState(row.Blob(0)), row.Blob(1));
+      return true;
+    }));
+    return out;
   });
 }
 

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -32,7 +33,7 @@ inline constexpr char kStatsMetaPrefix[] = "stats:";
 inline constexpr char kRestoredMetaKey[] = "restored_from_backup";
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 // Storage keys of cases that another node opened start here (a node's own cases are keyed by the
 // seq of their first event, which is far below).
@@ -228,9 +229,16 @@ struct OperatorChange {
   std::string change, detail;
 };
 
+// The search index (SQLite FTS5, trigram tokenizer) matches runs of 3 characters or more.
+inline constexpr size_t kMinSearchWordChars = 3;
+
 struct CaseFilter {
   std::string status, report_type, category, region_code, agency;
   std::optional<bool> overdue;  // relative to now_ms
+  // Full text: every word occurs (case-insensitively, anywhere, even inside a longer word) in the
+  // case's title or description, as the search index holds them (public cases only: see
+  // ListCases). Each word has at least kMinSearchWordChars characters.
+  std::vector<std::string> words;
   int64_t now_ms = 0;
   uint64_t before_ref = 0;  // cursor: only cases with first_seq < before_ref (0 = no cursor)
   int limit = 50;
@@ -267,6 +275,10 @@ struct StoreOptions {
   // (the store cannot tell that no more are coming). 0 for either: commit at once.
   int commit_gather_writes = 0;
   int commit_gather_us = 0;
+  // Background work on the committer thread (the search indexer, storage/case_text.h) starts
+  // once no write has been queued for this long after a commit (0: at once), so that a burst of
+  // writes is not slowed by it; a search that waits for it runs it at once.
+  int background_idle_ms = 50;
   // Called on the committer thread after each group commit (for metrics); must be quick.
   struct CommitReport {
     size_t writes = 0, own_events = 0, foreign_events = 0;
@@ -342,7 +354,20 @@ class CaseIndex {
   virtual Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) = 0;
   // This node's own events of a case, in seq order.
   virtual Result<std::vector<StoredEvent>> CaseEvents(uint64_t case_ref) = 0;
+  // In the filter's order (newest first by key, or by deadline), at most filter.limit. With
+  // filter.words, only cases whose title and description the search index holds: the
+  // submissions of public cases, this node's and those it received (never a confidential case's
+  // content, which is kept sealed; see ListSealedContent). The index is written off the commit
+  // path; a call with words first waits (up to 3 s) until it holds every case committed before
+  // the call, and is Unavailable if it does not by then (a large backlog: after an upgrade, or a
+  // burst of writes).
   virtual Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& filter) = 0;
+  // The cases whose sealed content (kind "content": a confidential case's submission) this node
+  // holds, with that ciphertext, in the filter's order, under the filter's fields other than
+  // `words`
+  // (the caller opens and matches them). An erasure of the content removes a case from it.
+  virtual Result<std::vector<std::pair<v1::CaseState, std::string>>> ListSealedContent(
+      const CaseFilter& filter) = 0;
   // Cases whose deadline (due_ms or auto_complete_at_ms) is at or before `now_ms`.
   virtual Result<std::vector<v1::CaseState>> DueCases(int64_t now_ms, int limit) = 0;
   virtual Status ScanCases(const std::function<bool(const v1::CaseState&)>& fn) = 0;

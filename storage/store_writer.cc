@@ -3,6 +3,8 @@
 #include <chrono>
 #include <utility>
 
+#include "storage/case_text.h"
+
 namespace lapor::storage {
 
 StoreWriter::StoreWriter(std::unique_ptr<Connection> db) : db_(std::move(db)) {
@@ -43,6 +45,8 @@ Result<int> DeleteSealedOutboxRows(Connection* db, const std::string& case_id,
   }
   return deleted;
 }
+
+Result<bool> StoreWriter::IndexStep(int max_cases) { return IndexPending(db_.get(), max_cases); }
 
 Status StoreWriter::CommitBatch(const std::vector<Write>& batch) {
   return InTransaction(db_.get(), [&]() -> Status {
@@ -102,6 +106,11 @@ Status StoreWriter::Apply(const Write& w) {
         .Bind(10, w.track_deadlines ? s.auto_complete_at_ms() : 0)
         .BindBlob(11, blob);
     LAPOR_RETURN_IF_ERROR((*up)->Run());
+    // The case's first event (its submission) is noted for the search indexer, which reads it
+    // back off the commit path (storage/case_text.h).
+    if (s.event_count() == 1 && !s.confidential() && w.kind != Write::Kind::kBookkeeping) {
+      LAPOR_RETURN_IF_ERROR(QueueForIndex(db_.get(), ref));
+    }
   }
 
   for (const auto& kind : w.erase) LAPOR_RETURN_IF_ERROR(Erase(ref, w.state.case_id(), kind));
@@ -183,6 +192,8 @@ Status StoreWriter::Apply(const Write& w) {
 
 Status StoreWriter::Erase(uint64_t ref, const std::string& case_id, const std::string& kind) {
   const bool content = kind == "content";
+  // The search index holds no sealed content; whatever it holds of an erased case's content goes.
+  if (content) LAPOR_RETURN_IF_ERROR(UnindexCase(db_.get(), ref));
   LAPOR_RETURN_IF_ERROR(db_->Run(
       content ? "DELETE FROM sealed WHERE case_ref = ? AND (kind = 'content' OR kind LIKE 'note:%')"
               : "DELETE FROM sealed WHERE case_ref = ? AND (kind = 'reporter' OR kind LIKE "

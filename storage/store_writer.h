@@ -31,6 +31,10 @@ class StoreWriter {
   // restart. Not thread-safe: the committer thread only.
   Status CommitBatch(const std::vector<Write>& batch);
 
+  // Indexes up to `max_cases` of the cases noted for search in a transaction of its own
+  // (storage/case_text.h IndexPending): true if more are noted. The committer thread only.
+  Result<bool> IndexStep(int max_cases);
+
  private:
   // One write: its event (own or foreign), the case's state, sealed rows, outbox rows with their
   // destinations' delivery rows, delivery progress and received marks.

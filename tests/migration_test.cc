@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "harness/node_process.h"
@@ -93,7 +94,7 @@ TEST(MigrationTest, Schema5FolderOpensKeepsEverythingAndContinues) {
   EXPECT_NE(fsck.output.find("8 events, 4 cases"), std::string::npos) << fsck.output;
 }
 
-// The folders written by the releases of schemas 1 to 4 and 6 were all made by
+// The folders written by the releases of schemas 1 to 4 and 6 to 8 were all made by
 // tests/fixtures/make_fixture.sh: the same operators, four complaints and six actions.
 struct OldFolder {
   std::string name;
@@ -182,6 +183,23 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
   ASSERT_EQ(ops.exit_code, 0) << ops.output;
   EXPECT_NE(ops.output.find("dinas-pu"), std::string::npos) << ops.output;
   EXPECT_EQ(Sql(dir, "SELECT count(*) FROM operator_changes WHERE change = 'added'"), "3\n");
+  // Search (schema 9) finds the migrated cases: a word inside a word through the index the
+  // migration built, the confidential case by its sealed content for its admin only.
+  auto search = [&](const std::string& q, const std::string& token) {
+    auto r = node.Get("/api/v1/search?q=" + q, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json page = r.Json();
+    std::set<std::string> ids;
+    for (const auto& item : page["items"]) ids.insert(item["tracking_id"].get<std::string>());
+    return ids;
+  };
+  EXPECT_EQ(search("lubang", f.admin), std::set<std::string>{f.named});
+  EXPECT_EQ(search("jembatan", f.auditor), std::set<std::string>{f.elsewhere});
+  EXPECT_EQ(search("lampu", f.liaison), std::set<std::string>{});  // not dinas-pu's case
+  EXPECT_EQ(search("lampu", f.auditor), std::set<std::string>{f.aspirasi});
+  EXPECT_EQ(search("loket", f.admin), std::set<std::string>{f.secret});
+  EXPECT_TRUE(search("loket", f.auditor).empty());
+  EXPECT_TRUE(search("pungutan", f.auditor).empty());
   // What the release queued for other nodes is still queued, as the envelopes of those events.
   const json deliveries = node.Get("/federation/v1/status", f.admin).Json()["destinations"];
   if (f.v1_outbox) {
@@ -213,6 +231,7 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
                                                     {"region_code", "32"}});
   ASSERT_EQ(filed.status, 201) << filed.body;
   const std::string new_id = filed.Json()["tracking_id"];
+  EXPECT_EQ(search("sampah", f.admin), std::set<std::string>{new_id});
   const json mine = node.Get("/api/v1/complaints/" + new_id, f.admin).Json();
   EXPECT_EQ(mine["history"][0]["seq"], 10) << mine.dump();
   auto verified = node.Post("/api/v1/complaints/" + f.aspirasi + "/actions",
@@ -271,6 +290,24 @@ TEST(MigrationTest, Schema6FolderOpensKeepsEverythingAndContinues) {
        "lpt_DXTSVLWNOY2OUXBZABF2UI5AW5FGQ3LV", "lpt_L4IHVHF7U4ZHTXNX6WYZAU4JYNB53XEW",
        "32-PKFC3PEOG6", "RZ2M7XI3CZWXD25TY2INC5Z7CI", "32-EGHMYCAIMS", "ANI2BBOFMKT46U7IKAOZEDUERI",
        "32-PCQJ7OYXJQ", "2FBIQYUNYEOQTHHGCJDJUNGURY", "32-M6IEARNJON",
+       /*v1_outbox=*/false, /*sealed=*/5});
+}
+
+TEST(MigrationTest, Schema7FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-7-node-32", "lpt_57BPE33ZYUTA2L7CPWSGC76A4YKI7ZTC",
+       "lpt_JAK6HDLE4UXAZIGBNMPM4M663YMZQGG5", "lpt_QTGPKWEJM4SZAFPR5MQ2OMHERH5LTU53",
+       "32-3YX7NNOYPE", "7LKCFWYGBTGPBCNWSRJWSMHTH4", "32-7ZZWJ3H6Y2", "3YJJ3SVOESAINFEZLIISTKJ4NI",
+       "32-LBRDDPM7MM", "RAO5FZPOQD4NH2BANERO6A47C4", "32-3NMVUM5J3H",
+       /*v1_outbox=*/false, /*sealed=*/5});
+}
+
+TEST(MigrationTest, Schema8FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-8-node-32", "lpt_SVDSJZF62MBHJI264JUWKMYWA4GTOFHF",
+       "lpt_IB53YG3TQOSALCJQTTVB5VG4SPSLC4O2", "lpt_XDJ4S6PZACUU3W5AMYHXESFWFTFEWVDA",
+       "32-VPWWWF66W4", "2WF5HUA5HR54U3VAAFG6AZ2B4Y", "32-F5YO75HWU4", "IR2YQ7KFQR47N3QMLHHOFFCHT4",
+       "32-JJK67NOTEC", "HJSOGH2ORYT4L42RN6Y535EOZY", "32-MHV66W5TMF",
        /*v1_outbox=*/false, /*sealed=*/5});
 }
 

@@ -1103,6 +1103,41 @@ def citizen_and_operator(c, m, tok):
     c.call(m, "GET", L, query=[("cursor", "x")], headers=bearer(tok["admin"]), expect=400,
            field="cursor", invalid=True, note="bad cursor")
 
+    # -- search -------------------------------------------------------------------------------
+    S = "/api/v1/search"
+    r = c.call(m, "GET", S, query=[("q", "gela"), ("limit", "1")],
+               headers=bearer(tok["admin"]), note="a word inside words, first page")
+    cursor = r.json().get("next_cursor") if r and r.status == 200 else None
+    if not cursor:
+        c.fail(f"GET {S}: a page of 1 of several matches has no next_cursor")
+    else:
+        c.call(m, "GET", S, query=[("q", "gela"), ("limit", "1"), ("cursor", cursor)],
+               headers=bearer(tok["admin"]), note="next page")
+    c.call(m, "GET", S, query=[("q", "rahasia")], headers=bearer(tok["admin"]),
+           note="a confidential case, for its admin")
+    c.call(m, "GET", S, query=[("q", "jalan rusak"), ("status", "selesai"),
+                               ("report_type", "pengaduan"), ("category", "jalan"),
+                               ("region_code", "32.04"), ("agency", "dinas-pu"),
+                               ("overdue", "false"), ("limit", "50")],
+           headers=bearer(tok["admin"]), note="every filter")
+    c.call(m, "GET", S, query=[("q", "gelap"), ("format", "csv"), ("limit", "1")],
+           headers=bearer(tok["auditor"]), note="csv, a page with a next one")
+    c.call(m, "GET", S, query=[("q", "lubang"), ("format", "json")],
+           headers=bearer(tok["liaison"]), note="liaison")
+    c.call(m, "GET", S, query=[("q", "lubang"), ("agency", "dinas-kesehatan")],
+           headers=bearer(tok["liaison"]), expect=403, note="liaison, another agency")
+    c.call(m, "GET", S, query=[("q", "lubang")], expect=401, note="no token")
+    c.call(m, "GET", S, query=[("q", "ab")], headers=bearer(tok["admin"]), expect=400,
+           field="q", invalid=True, note="a word under 3 characters")
+    c.call(m, "GET", S, headers=bearer(tok["admin"]), expect=400, field="q", invalid=True,
+           note="no q")
+    c.call(m, "GET", S, query=[("q", "lubang"), ("format", "xml")],
+           headers=bearer(tok["admin"]), expect=400, field="format", invalid=True,
+           note="bad format")
+    c.call(m, "GET", S, query=[("q", "lubang"), ("cursor", "x")],
+           headers=bearer(tok["admin"]), expect=400, field="cursor", invalid=True,
+           note="bad cursor")
+
     # -- signed events ------------------------------------------------------------------------
     c.call(m, "GET", EV, {"id": ida}, headers=bearer(tok["admin"]))
     c.call(m, "GET", EV, {"id": idc}, headers=bearer(tok["auditor"]), note="confidential")

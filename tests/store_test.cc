@@ -95,9 +95,10 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
     auto store = std::move(*Store::Open(path_));
     ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
   }
-  // Make it a version-1 database: without the tables of migrations 2 to 8, and with the v1 outbox
+  // Make it a version-1 database: without the tables of migrations 2 to 9, and with the v1 outbox
   // (destination, seq) holding one row.
   ExecRaw(path_,
+          "DROP TABLE case_text; DROP TABLE search_pending; DROP INDEX sealed_content; "
           "DROP TABLE tree_nodes; DROP TABLE checkpoints; DROP TABLE witnessed; DROP TABLE alerts; "
           "DROP TABLE foreign_events; DROP TABLE delivery; DROP TABLE received; "
           "DROP TABLE leaf_tiles; DROP TABLE access_log; DROP TABLE operator_changes; "
@@ -326,6 +327,155 @@ TEST_F(StoreTest, CommitsEventStateSealedAndOutboxTogether) {
   EXPECT_TRUE(store->EraseSealed(0, "reporter").ok());
   EXPECT_FALSE(store->GetSealed(0, "reporter")->has_value());
   EXPECT_EQ(store->EraseSealed(0, "reporter").code(), Status::Code::kNotFound);
+}
+
+// A case's submission (an envelope the writer parses), as its first write.
+Write Submission(uint64_t seq, const std::string& case_id, const std::string& title,
+                 const std::string& description, bool confidential) {
+  v1::Event ev;
+  ev.set_type(v1::EVENT_SUBMITTED);
+  ev.set_seq(seq);
+  ev.set_case_id(case_id);
+  auto* sub = ev.mutable_submission();
+  sub->set_confidential(confidential);
+  if (confidential) {
+    sub->set_content_commitment("commitment");  // the content travels sealed
+  } else {
+    sub->set_title(title);
+    sub->set_description(description);
+  }
+  v1::Envelope env;
+  env.set_payload(ev.SerializeAsString());
+  Write w = MakeWrite(seq, case_id, seq);
+  w.event.envelope = env.SerializeAsString();
+  w.event.hash = crypto::Sha256(w.event.envelope);
+  w.state.set_event_count(1);
+  w.state.set_confidential(confidential);
+  if (confidential) w.sealed.push_back({"content", "sealed-" + title});
+  return w;
+}
+
+std::vector<std::string> Found(Store* store, std::vector<std::string> words) {
+  CaseFilter f;
+  f.words = std::move(words);
+  std::vector<std::string> ids;
+  auto listed = store->ListCases(f);
+  EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+  if (!listed.ok()) return ids;
+  for (const auto& s : *listed) ids.push_back(s.case_id());
+  return ids;
+}
+
+// The search index (schema 10): the title and description of public submissions, own and
+// received; words found inside words and in any case; never a confidential case's content, whose
+// sealed row ListSealedContent gives until an erasure deletes it; and the migration to schema 10
+// notes the cases stored before, which the indexer then reads.
+TEST_F(StoreTest, SearchIndexHoldsPublicSubmissionsOnlyAndFollowsErasure) {
+  {
+    auto store = std::move(*Store::Open(path_));
+    ASSERT_TRUE(
+        store->Enqueue(Submission(0, "32-AAAAAAAAAA", "Jalan berlubang", "Sudah lama.", false))
+            .get()
+            .ok());
+    ASSERT_TRUE(store
+                    ->Enqueue(Submission(1, "32-BBBBBBBBBB", "Pungutan liar",
+                                         "Rahasia di loket berlubang.", true))
+                    .get()
+                    .ok());
+    // A case another node opened, received: indexed under this node's key for it.
+    Write foreign = Submission(0, "33-CCCCCCCCCC", "Jembatan putus", "Tiang BERLUBANG.", false);
+    foreign.kind = Write::Kind::kForeign;
+    foreign.case_ref = kForeignRefBase;
+    foreign.state.set_local_ref(kForeignRefBase);
+    foreign.foreign = {foreign.event.hash, foreign.event.envelope, "33", 0, kForeignRefBase, 1, ""};
+    foreign.after_seq = 2;
+    ASSERT_TRUE(store->Enqueue(std::move(foreign)).get().ok());
+    // Later events of a case add nothing to the index.
+    Write later = MakeWrite(2, "32-AAAAAAAAAA", 0, "terdisposisi");
+    later.state.set_event_count(2);
+    ASSERT_TRUE(store->Enqueue(std::move(later)).get().ok());
+
+    EXPECT_EQ(Found(store.get(), {"lubang"}),
+              (std::vector<std::string>{"33-CCCCCCCCCC", "32-AAAAAAAAAA"}));
+    EXPECT_EQ(Found(store.get(), {"LUBANG", "jalan"}), (std::vector<std::string>{"32-AAAAAAAAAA"}));
+    EXPECT_TRUE(Found(store.get(), {"pungutan"}).empty());
+    EXPECT_TRUE(Found(store.get(), {"loket"}).empty());
+    EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM case_text"), "2");
+    auto sealed = store->ListSealedContent(CaseFilter{});
+    ASSERT_TRUE(sealed.ok());
+    ASSERT_EQ(sealed->size(), 1u);
+    EXPECT_EQ((*sealed)[0].first.case_id(), "32-BBBBBBBBBB");
+    EXPECT_EQ((*sealed)[0].second, "sealed-Pungutan liar");
+    CaseFilter other_status;
+    other_status.status = "terdisposisi";
+    EXPECT_TRUE(store->ListSealedContent(other_status)->empty());
+
+    // An erasure of the content: the sealed row goes, so search opens nothing of it.
+    Write erase = MakeWrite(3, "32-BBBBBBBBBB", 1);
+    erase.state.set_event_count(2);
+    erase.state.set_confidential(true);
+    erase.erase = {"content"};
+    ASSERT_TRUE(store->Enqueue(std::move(erase)).get().ok());
+    EXPECT_TRUE(store->ListSealedContent(CaseFilter{})->empty());
+  }
+  // Back to schema 9 without the index, then opened again: the migration notes every case.
+  ExecRaw(path_,
+          "DROP TABLE case_text; DROP TABLE search_pending; DROP INDEX sealed_content; "
+          "PRAGMA user_version=9");
+  auto store = std::move(*Store::Open(path_));
+  EXPECT_EQ(UserVersion(path_), kSchemaVersion);
+  EXPECT_EQ(Found(store.get(), {"lubang"}),
+            (std::vector<std::string>{"33-CCCCCCCCCC", "32-AAAAAAAAAA"}));
+  EXPECT_TRUE(Found(store.get(), {"pungutan"}).empty());
+}
+
+// The index is written off the commit path: a commit only notes the case (search_pending), the
+// committer indexes noted cases once writes pause or at once when a search waits, and what a
+// stopped node had not indexed yet is indexed after it opens again without any search.
+TEST_F(StoreTest, TheSearchIndexIsWrittenAfterTheCommitAndCatchesUpForASearch) {
+  StoreOptions never_idle;
+  never_idle.background_idle_ms = 600000;  // no lull is long enough: only a search runs it
+  {
+    auto store = std::move(*Store::Open(path_, never_idle));
+    for (uint64_t i = 0; i < 40; ++i) {
+      const std::string id = "32-AAAAAAAA" + std::string(1, static_cast<char>('A' + i / 26)) +
+                             std::string(1, static_cast<char>('A' + i % 26));
+      ASSERT_TRUE(store
+                      ->Enqueue(Submission(i, id, "Lampu mati " + std::to_string(i),
+                                           "Gelap di gang.", false))
+                      .get()
+                      .ok());
+    }
+    // Acknowledged, but not in the index yet: the commits noted them only.
+    EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM case_text"), "0");
+    EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM search_pending"), "40");
+    // A search waits for the indexer, which runs at once (two steps here) and finds all 40.
+    CaseFilter all;
+    all.words = {"gelap"};
+    all.limit = 100;
+    auto found = store->ListCases(all);
+    ASSERT_TRUE(found.ok()) << found.status().ToString();
+    EXPECT_EQ(found->size(), 40u);
+    EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM search_pending"), "0");
+    // More cases, left noted when the store closes.
+    for (uint64_t i = 40; i < 45; ++i) {
+      ASSERT_TRUE(store
+                      ->Enqueue(Submission(i, "32-AAAAAAAAZ" + std::string(1, 'A' + (i - 40)),
+                                           "Sampah", "Di pasar.", false))
+                      .get()
+                      .ok());
+    }
+  }
+  EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM search_pending"), "5");
+  // Opened again with the default lull: the indexer reads them without any search asking.
+  auto store = std::move(*Store::Open(path_));
+  std::string pending;
+  for (int i = 0; i < 200 && pending != "0"; ++i) {
+    pending = QueryText(path_, "SELECT count(*) FROM search_pending");
+    if (pending != "0") std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(pending, "0");
+  EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM case_text WHERE case_text MATCH 'pasar'"), "5");
 }
 
 TEST_F(StoreTest, ConcurrentWritersShareGroupCommitsInQueueOrder) {
