@@ -183,8 +183,9 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
   ASSERT_EQ(ops.exit_code, 0) << ops.output;
   EXPECT_NE(ops.output.find("dinas-pu"), std::string::npos) << ops.output;
   EXPECT_EQ(Sql(dir, "SELECT count(*) FROM operator_changes WHERE change = 'added'"), "3\n");
-  // Search (schema 9) finds the migrated cases: a word inside a word through the index the
-  // migration built, the confidential case by its sealed content for its admin only.
+  // Search (schema 10) finds the migrated cases: a word inside a word through the index
+  // the indexer filled after the migration, the confidential case by its sealed content for its
+  // admin only.
   auto search = [&](const std::string& q, const std::string& token) {
     auto r = node.Get("/api/v1/search?q=" + q, token);
     EXPECT_EQ(r.status, 200) << r.body;

@@ -533,7 +533,44 @@ async function main() {
     await axe(desk, "/lacak after a reply");
     await shot(desk, "lacak-balasan-1280");
 
+    step = "the liaison finds the case by words inside its description, with the keyboard alone";
+    await work.bringToFront();
+    await work.focus("#meja-judul");
+    await tabTo(work, "saring-kata");
+    await work.keyboard.type("ab");
+    await work.keyboard.press("Enter");
+    await work.waitForSelector("#saring-kata-galat:not([hidden])");
+    check(await work.getAttribute("#saring-kata", "aria-invalid") === "true", "a too-short word is not marked on its field");
+    check((await work.textContent("#saring-kata-galat")).includes("3 huruf"), "the error does not say what a word needs");
+    await tabTo(work, "saring-kata");
+    await work.keyboard.press("Control+A");
+    await work.keyboard.type("UBANG bes");  // inside "Lubang besar.", in another case
+    await tabTo(work, "saring-status");
+    await arrowTo(work, "saring-status", "diproses");
+    await tabTo(work, null, "Tampilkan");
+    await work.keyboard.press("Enter");
+    await work.waitForSelector(`#antrean-isi button:text-is("${filed.id}")`);
+    check(await work.isHidden("#saring-kata-galat"), "the word's error stays after a good search");
+    check(await work.isHidden("#berikutnya"), "\"Halaman berikutnya\" shows under a one-row result");
+    check((await work.textContent("#antrean-status")).includes("UBANG bes"), "the status does not say what was searched");
+    const csvHref = await work.getAttribute("#unduh-csv", "href");
+    check(await work.isVisible("#unduh-csv") && csvHref.includes("format=csv"), `no CSV link: ${csvHref}`);
+    const csv = await work.evaluate((href) => fetch(href).then(async (r) => [r.status, r.headers.get("content-type"), await r.text()]), csvHref);
+    check(csv[0] === 200 && csv[1].startsWith("text/csv") && csv[2].startsWith("tracking_id,") && csv[2].includes(filed.id),
+          `the CSV export: ${JSON.stringify(csv).slice(0, 300)}`);
+    await axe(work, "/kerja search results");
+    await shot(work, "kerja-cari-1280");
+    for (let i = 0; i < 5 && await work.evaluate(() => document.activeElement.id) !== "saring-kata"; i++) {
+      await work.keyboard.press("Shift+Tab");  // back from "Tampilkan" to the words
+    }
+    await work.keyboard.press("Control+A");
+    await work.keyboard.type("zzzqqq");
+    await work.keyboard.press("Enter");
+    await work.waitForFunction(() => document.getElementById("antrean-status").textContent.includes("Tidak ada laporan yang memuat"));
+    check(await work.textContent("#antrean-isi") === "", "rows stay after a search that finds nothing");
+
     step = "the liaison answers the reply and completes the case in the workbench";
+    await work.fill("#saring-kata", "");
     await openFromQueue(work, filed.id, "diproses", false);
     check((await work.textContent("#kasus-riwayat")).includes("Lubang di sisi utara belum ditambal."),
           "the reporter's reply is not in the workbench's history");

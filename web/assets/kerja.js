@@ -1,7 +1,8 @@
 // The operators' workbench: sign in with the operator token (POST /api/v1/session: the node sets
 // an HttpOnly, SameSite=Strict session cookie and returns a CSRF token, which stays in this page's
 // memory and goes with every change in X-CSRF-Token), then the queue (GET /api/v1/complaints with
-// the list's filters, in the node's deadline order, overdue cases marked in words), a case with its history,
+// the list's filters, or GET /api/v1/search when words are given, in the node's deadline order,
+// overdue cases marked in words), a case with its history,
 // and the actions the operator's role and the case's status allow. The node decides every
 // request as it does for a bearer token: the page offers, the API authorizes.
 "use strict";
@@ -45,6 +46,8 @@
     ["antrean-isi", "kasus-rincian", "kasus-isi", "kasus-lampiran", "kasus-riwayat", "kasus-judul", "petugas",
       "antrean-status", "tindakan-status", "keluar-status"].forEach((id) => { $(id).textContent = ""; });
     $("form-tindakan").reset();
+    $("saring-kata").value = "";
+    $("unduh").hidden = true;
     $("keluar-status").hidden = true;
     $("meja").hidden = true;
     $("kasus").hidden = true;
@@ -97,6 +100,7 @@
 
   $("form-saring").addEventListener("submit", (ev) => {
     ev.preventDefault();
+    L.clearErrors($("form-saring"));
     loadQueue(true);
   });
   $("berikutnya").addEventListener("click", () => loadQueue(false));
@@ -108,17 +112,39 @@
     if (status) q.set("status", status);
     if ($("saring-lewat").checked) q.set("overdue", "true");
     if (session.operator.role === "liaison" && session.operator.agency) q.set("agency", session.operator.agency);
+    // Words: the same filters and order through the search (the node decides what each operator
+    // may find); spaces between words, as typed.
+    const words = $("saring-kata").value.trim().replace(/\s+/g, " ");
+    if (words) q.set("q", words);
     q.set("sort", "deadline");
     q.set("limit", "50");
     if (cursor) q.set("cursor", cursor);
     $("antrean-status").textContent = "Memuat…";
     const mine = ++queueRequest;
-    const r = await call("GET", "/api/v1/complaints?" + q.toString());
+    const path = (words ? "/api/v1/search?" : "/api/v1/complaints?") + q.toString();
+    const r = await call("GET", path);
     if (mine !== queueRequest || !session) return;  // a newer filter, or signed out meanwhile
     if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi dengan token Anda.");
     if (r.status !== 200 || !r.body) {
-      $("antrean-status").textContent = L.errorMessage(r);
+      if (fresh) { $("antrean-isi").textContent = ""; $("berikutnya").hidden = true; $("unduh").hidden = true; }
+      const field = r.body && r.body.error && r.body.error.field;
+      if (r.status === 400 && field === "q") {
+        $("antrean-status").textContent = "Periksa kata kunci.";
+        return L.showErrors($("form-saring"), [{ id: "saring-kata",
+          text: "Kata kunci: 1 sampai 10 kata, setiap kata paling sedikit 3 huruf, paling banyak 200 karakter" }]);
+      }
+      $("antrean-status").textContent = r.status === 503 && words
+        ? "Indeks pencarian sedang diperbarui. Coba lagi sebentar lagi." : L.errorMessage(r);
       return;
+    }
+    // The first 500 results as CSV, with the same session (the link is a GET).
+    $("unduh").hidden = !words;
+    if (words && fresh) {
+      const csv = new URLSearchParams(q);
+      csv.delete("cursor");
+      csv.set("limit", "500");
+      csv.set("format", "csv");
+      $("unduh-csv").href = "/api/v1/search?" + csv.toString();
     }
     const items = r.body.items || [];
     const body = $("antrean-isi");
@@ -146,7 +172,8 @@
     const hadFocus = document.activeElement === $("berikutnya");
     $("berikutnya").hidden = !cursor;
     $("antrean-status").textContent = body.children.length
-      ? body.children.length + " laporan ditampilkan." : "Tidak ada laporan dengan saringan ini.";
+      ? body.children.length + " laporan ditampilkan." + (words ? " Hasil pencarian \u201c" + words + "\u201d." : "")
+      : (words ? "Tidak ada laporan yang memuat \u201c" + words + "\u201d dengan saringan ini." : "Tidak ada laporan dengan saringan ini.");
     // "Halaman berikutnya" had the focus and the page's rows came in (the button may now be
     // gone): continue from the first new row.
     if (!fresh && hadFocus && body.children[firstNew]) body.children[firstNew].querySelector("button").focus();
