@@ -303,6 +303,15 @@ TEST(MigrationTest, Schema7FolderOpensKeepsEverythingAndContinues) {
        /*v1_outbox=*/false, /*sealed=*/5});
 }
 
+TEST(MigrationTest, Schema9FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-9-node-32", "lpt_Q2GOS6WS4TZHRYBMXGA5RZ377GV4XPXA",
+       "lpt_ZJSBQ34PKPMB5ADZHBQPR4LGN7SMY7A6", "lpt_3GVJDJ4UDJN4BQQ2NVT5CSFTTFKGHRT5",
+       "32-ZCWR2IZNRG", "HU7INOFU3UBUVBG6MKKJ43YS6Y", "32-BJOTUQY4WH", "G2O77IOIOQOQDETHBQZFVA2C2I",
+       "32-T5D4VSHL5V", "LR566JDEKLFROPU2VPRX3VTN7Y", "32-4SQHRR3PXY",
+       /*v1_outbox=*/false, /*sealed=*/5});
+}
+
 TEST(MigrationTest, Schema8FolderOpensKeepsEverythingAndContinues) {
   OpensKeepsEverythingAndContinues(
       {"schema-8-node-32", "lpt_SVDSJZF62MBHJI264JUWKMYWA4GTOFHF",
