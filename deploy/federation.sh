@@ -21,8 +21,9 @@
 #         Creation (each step is skipped when already done, so an interrupted `up` resumes):
 #           `lapor-node init` of the hub (00, port BASE_PORT) and of each member (BASE_PORT+1, +2,
 #           ...; --hub-key/--hub-url pinned to the hub), `federation add-member` of each member on
-#           the hub, one admin per node (`operator add --role admin`) whose token goes to
-#           tokens.txt (mode 0600, lines "<code> admin <token>"), and in node.json: members'
+#           the hub, one admin per node (`operator add --role admin`) and one liaison of
+#           dinas-pu per member, whose tokens go to tokens.txt (mode 0600, lines
+#           "<code> <role> <token>"), and in node.json: members'
 #           manifest_interval_ms (MANIFEST_INTERVAL_MS, 1000) and, unless WITNESS=0, the hub as a
 #           witness of every member's log (hub: "witness_of": [members' log vkeys]; members:
 #           "witnesses": [{"url": hub, "vkey": hub's cosigner vkey}]). federation.sh writes these
@@ -63,6 +64,7 @@ MANIFEST_INTERVAL_MS=${MANIFEST_INTERVAL_MS:-1000}
 WITNESS=${WITNESS:-1}
 DEFAULT_MEMBERS=3
 MEMBER_LIST=(32 33 32.04 31 35 36 34 51 32.73 33.74 35.78 31.71 51.71)
+LIAISON_AGENCY=dinas-pu  # each member's sample liaison (tokens.txt)
 SAMPLE_ORIGIN=32
 SAMPLE_OWNER=33
 SAMPLE_JSON='{"title":"Jalan provinsi rusak di perbatasan","description":"Jalan Cirebon-Brebes berlubang di sisi Jawa Tengah, dilaporkan dari Jawa Barat.","category":"infrastruktur","report_type":"pengaduan","region_code":"33"}'
@@ -132,9 +134,10 @@ cfg_set() {
 log_vkey_of() { "$BIN" vkey --data-dir "$(node_dir "$1")"; }
 witness_vkey_of() { "$BIN" vkey --witness --data-dir "$(node_dir "$1")"; }
 
+# token_of CODE [ROLE]: the token of node CODE's admin (or of its ROLE operator) in tokens.txt.
 token_of() {
   [ -r "$FED/tokens.txt" ] || return 0
-  awk -v c="$1" '$1 == c && $2 == "admin" { t = $3 } END { if (t != "") print t }' "$FED/tokens.txt"
+  awk -v c="$1" -v r="${2:-admin}" '$1 == c && $2 == r { t = $3 } END { if (t != "") print t }' "$FED/tokens.txt"
 }
 
 # The version of the signed manifest (an Envelope whose payload, field 2, is a Manifest whose
@@ -386,18 +389,21 @@ add_member() {
   fi
 }
 
-add_admin() {
-  local code=$1 token
-  [ -n "$(token_of "$code")" ] && return 0
-  cli operator add --data-dir "$(node_dir "$code")" --name "admin-$code" --role admin
+# add_operator CODE ROLE [operator add options...]: once per node and role; the token goes to
+# tokens.txt.
+add_operator() {
+  local code=$1 role=$2 token
+  shift 2
+  [ -n "$(token_of "$code" "$role")" ] && return 0
+  cli operator add --data-dir "$(node_dir "$code")" --name "$role-$code" --role "$role" "$@"
   token=$(printf '%s\n' "$OUT" | sed '/^[[:space:]]*$/d' | tail -n1)
   case $token in '' | *[[:space:]]*) die "could not read the token from 'lapor-node operator add' output: $OUT" ;; esac
   if [ ! -f "$FED/tokens.txt" ]; then
     (umask 077 && printf '# operator tokens of the local federation: <code> <role> <token> (keep private)\n' >"$FED/tokens.txt")
   fi
   chmod 600 "$FED/tokens.txt"
-  printf '%s admin %s\n' "$code" "$token" >>"$FED/tokens.txt"
-  say "node $code: admin operator added (token in $FED/tokens.txt)"
+  printf '%s %s %s\n' "$code" "$role" "$token" >>"$FED/tokens.txt"
+  say "node $code: $role operator added${*:+ ($*)} (token in $FED/tokens.txt)"
 }
 
 configure_nodes() {
@@ -425,7 +431,9 @@ create_or_reuse() {
   local code
   for code in "${CODES[@]}"; do init_node "$code"; done
   for code in "${CODES[@]:1}"; do add_member "$code"; done
-  for code in "${CODES[@]}"; do add_admin "$code"; done
+  for code in "${CODES[@]}"; do add_operator "$code" admin; done
+  # Each member: a liaison of one agency, to try the workbench (/kerja) with.
+  for code in "${CODES[@]:1}"; do add_operator "$code" liaison --agency "$LIAISON_AGENCY"; done
   configure_nodes
 }
 
@@ -601,6 +609,11 @@ print_summary() {
     echo "  curl -s -X POST $(url_of "${CODES[1]}")/api/v1/complaints -H 'Content-Type: application/json' -d '{\"title\":\"Jalan berlubang\",\"description\":\"Jalan di depan SDN 1 berlubang sejak sebulan\",\"category\":\"infrastruktur\",\"report_type\":\"pengaduan\",\"region_code\":\"${CODES[1]}\"}'"
     echo
   fi
+  echo "In a browser, every member serves the citizen's pages and the operators' workbench:"
+  echo "  $(url_of "${CODES[1]}")/lapor   file a complaint     $(url_of "${CODES[1]}")/lacak   track it"
+  echo "  $(url_of "${CODES[1]}")/kerja   the workbench: sign in with the admin token above, or the"
+  echo "  $LIAISON_AGENCY liaison's: $(token_of "${CODES[1]}" liaison)"
+  echo
   echo "Where to look next:"
   echo "  curl -s -H 'Authorization: Bearer <admin token>' <URL>/federation/v1/status   deliveries to each peer: cursor, backlog, errors, lag"
   echo "  curl -s <URL>/log/checkpoint   the node's signed log checkpoint (with the hub's cosignature)"

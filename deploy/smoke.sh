@@ -7,6 +7,8 @@
 #      tracking id; runs the "look at the sample case at its owner" curl and checks it returns the
 #      sample case owned by 33; fetches the sample case at the hub with the hub's printed admin
 #      token; waits until the new complaint is at the owner and the hub too;
+#   2b. runs the suite's browser walk-through (tests/browser/) on member 32.04 with the admin
+#      and liaison tokens from tokens.txt (SMOKE_BROWSER=0: not);
 #   3. sends SIGINT to quickstart's process group (like Ctrl-C) and checks that quickstart exits 0
 #      within 60 s, that every node process (pid files) has exited and that each node's log ends
 #      with "stopped cleanly".
@@ -14,7 +16,8 @@
 # temporary folder is then kept for post-mortems); exits non-zero on failure.
 #   bash deploy/smoke.sh
 #   LAPOR_NODE_BIN=/path/to/lapor-node SKIP_BUILD=1 bash deploy/smoke.sh   # a prebuilt binary
-# Needs bash, coreutils, grep, sed and curl (deploy/install-deps.sh installs curl).
+# Needs bash, coreutils, grep, sed and curl, and for 2b chromium, exiftool and Node.js with npm
+# (deploy/install-deps.sh installs them).
 set -euo pipefail
 case ${LAPOR_NODE_BIN:-/} in /*) ;; *) export LAPOR_NODE_BIN=$PWD/$LAPOR_NODE_BIN ;; esac
 cd "$(dirname "$0")/.."
@@ -144,6 +147,25 @@ log "sample case $SAMPLE_ID is at the hub"
 case_at "$OWNER_URL" "$NEW_ID" "$OWNER_TOKEN" || fail "new case $NEW_ID did not reach its owner 33 within 30s"
 case_at "$HUB_URL" "$NEW_ID" "$HUB_TOKEN" || fail "new case $NEW_ID did not reach the hub within 30s"
 log "new case $NEW_ID reached its owner 33 and the hub"
+
+# ---- 2b. the pages, in a browser --------------------------------------------------------------------
+# The browser walk-through of the suite (tests/browser/citizen.test.js: file with a photo, the
+# receipt verified offline, track, the workbench's verify, dispose, respond and search, reply,
+# rate, reopen) on the member 32.04 of this federation, with its admin and its dinas-pu liaison
+# from tokens.txt. SMOKE_BROWSER=0 leaves it out (e.g. on a machine without chromium).
+if [ "${SMOKE_BROWSER:-1}" = 1 ]; then
+  PAGES_URL=$(row '32\.04' 1)
+  tok() { awk -v r="$1" '$1 == "32.04" && $2 == r { t = $3 } END { print t }' "$LAPOR_FED_DIR/tokens.txt"; }
+  PAGES_ADMIN=$(tok admin) PAGES_LIAISON=$(tok liaison)
+  [ -n "$PAGES_URL" ] && [ -n "$PAGES_ADMIN" ] && [ -n "$PAGES_LIAISON" ] ||
+    fail "member 32.04, its admin or its liaison is missing from quickstart's output and tokens.txt"
+  BIN=${LAPOR_NODE_BIN:-$PWD/build/node/lapor-node}
+  log "the browser walk-through on 32.04 ($PAGES_URL): file, track, workbench, reply, rate"
+  bash tests/browser/run.sh "$BIN" "${SMOKE_BROWSER_DIR:-$PWD/build/browser-smoke}" \
+    --base "$PAGES_URL" --admin "$PAGES_ADMIN" --liaison "$PAGES_LIAISON" >"$WORK/browser.log" 2>&1 ||
+    { tail -n 20 "$WORK/browser.log"; fail "the browser walk-through failed on 32.04 (log: $WORK/browser.log)"; }
+  log "$(tail -n 1 "$WORK/browser.log")"
+fi
 
 # ---- 3. Ctrl-C ------------------------------------------------------------------------------------
 log "SIGINT to quickstart (pid $QS, its process group)"

@@ -10,6 +10,11 @@
 // px and at 200% zoom (640 CSS px at 2 device pixels); each page under 150 KB gzip. Screenshots
 // at 360 and 1280 px (and one at 200% zoom) go to ARTEFACTS.
 //   node citizen.test.js --node PATH/lapor-node --artefacts DIR
+//   node citizen.test.js --node PATH/lapor-node --artefacts DIR --base URL --admin TOKEN --liaison TOKEN
+// The second form runs the same walk-through against a node that is already running (deploy/
+// smoke.sh: a member of the README's first command's federation whose jurisdiction holds
+// regency 32.04), with its admin's token and the token of a liaison of dinas-pu; it leaves that
+// node running.
 "use strict";
 const { chromium } = require("playwright-core");
 const { execFileSync, spawn } = require("child_process");
@@ -31,9 +36,12 @@ const XSS_TITLE = `Jalan <img src=x onerror="window.__xss=1"> rusak <script>wind
 const XSS_DESC = `Lubang besar.\n<script>window.__xss=3</script><b onmouseover="window.__xss=4">tebal</b>`;
 const XSS_NOTE = `Sudah diperbaiki <img src=x onerror="window.__xss=5">`;
 
-function arg(name) {
+function arg(name, optional) {
   const i = process.argv.indexOf(name);
-  if (i < 0 || i + 1 >= process.argv.length) throw new Error(`usage: missing ${name}`);
+  if (i < 0 || i + 1 >= process.argv.length) {
+    if (optional) return null;
+    throw new Error(`usage: missing ${name}`);
+  }
   return process.argv[i + 1];
 }
 const NODE_BIN = arg("--node");
@@ -80,8 +88,20 @@ async function startNode() {
     await new Promise((r) => setTimeout(r, 100));
   }
   const vkey = execFileSync(NODE_BIN, ["vkey", "--data-dir", data]).toString().trim();
-  return { base, admin, liaison, proc, dir, vkey };
+  return { base, admin, liaison, proc, dir, vkey, id: "32" };
 }
+
+// A node someone else runs (--base): its id and log key from its own public endpoints.
+async function externalNode(base) {
+  const health = await (await fetch(base + "/healthz")).json();
+  check(health.status === "ok", `${base}/healthz: ${JSON.stringify(health)}`);
+  const vkey = (await (await fetch(base + "/log/vkey")).text()).trim();
+  return { base, admin: arg("--admin"), liaison: arg("--liaison"), proc: null, dir: null, vkey, id: health.node_id };
+}
+
+// The tracking id a node hands out: its jurisdiction's digits, "-", 10 base32 characters.
+const trackingId = (nodeId) => new RegExp(`^${nodeId.replace(".", "")}-[A-Z2-7]{10}$`);
+let NODE_ID = "32";
 
 // The headers every page and asset must carry, each asset's type, and each page's weight: the
 // gzip size of the page and everything it loads.
@@ -212,7 +232,7 @@ async function fileWithMouse(page) {
   await page.waitForSelector("#tanda-terima:not([hidden])");
   const id = (await page.textContent("#nomor-pelacakan")).trim();
   const code = (await page.textContent("#kode-akses")).trim();
-  check(/^32-[A-Z2-7]{10}$/.test(id), `tracking id "${id}"`);
+  check(trackingId(NODE_ID).test(id), `tracking id "${id}"`);
   check(code.length >= 16, `access code "${code}"`);
   check(await page.evaluate(() => document.activeElement.id) === "tanda-terima-judul",
         "focus did not move to the receipt");
@@ -297,7 +317,7 @@ async function fileWithKeyboard(page) {
   await page.keyboard.press("Enter");
   await page.waitForSelector("#tanda-terima:not([hidden])");
   const id = (await page.textContent("#nomor-pelacakan")).trim();
-  check(/^32-[A-Z2-7]{10}$/.test(id), `keyboard filing: tracking id "${id}"`);
+  check(trackingId(NODE_ID).test(id), `keyboard filing: tracking id "${id}"`);
   return { id, code: (await page.textContent("#kode-akses")).trim() };
 }
 
@@ -394,7 +414,9 @@ async function main() {
   preparePhoto();
   check(fs.existsSync(CHROMIUM), `no chromium at ${CHROMIUM}: install Debian's chromium (deploy/install-deps.sh)`);
   const started = Date.now();
-  const node = await startNode();
+  const external = arg("--base", true);
+  const node = external ? await externalNode(external) : await startNode();
+  NODE_ID = node.id;
   // Chromium reports a CSP violation as a console error too, so `errors` catches those of pages
   // navigated away from before the end's check of window.__csp.
   const seen = { dialogs: [], errors: [], urls: [] };
@@ -439,7 +461,7 @@ async function main() {
     step = "the reporter downloads the filing receipt and lapor-audit verifies it offline";
     await desk.waitForSelector("#unduh-bukti:not([hidden])");
     const proofText = await desk.textContent("#bukti-teks");
-    check(proofText.includes("tercatat di log publik simpul 32") && proofText.includes("entri nomor"),
+    check(proofText.includes(`tercatat di log publik simpul ${node.id}`) && proofText.includes("entri nomor"),
           `the proof in plain words reads "${proofText}"`);
     const [download] = await Promise.all([desk.waitForEvent("download"), desk.click("#unduh-bukti")]);
     check(download.suggestedFilename() === `tanda-terima-${filed.id}.json`,
@@ -681,11 +703,13 @@ async function main() {
     check(leak.length === 0, `a URL held an access code or an operator token: ${leak}`);
   } finally {
     if (browser) await browser.close();
-    node.proc.kill("SIGTERM");
-    await new Promise((r) => (node.proc.exitCode !== null ? r() : node.proc.on("exit", r)));
-    fs.rmSync(node.dir, { recursive: true, force: true });
+    if (node.proc) {
+      node.proc.kill("SIGTERM");
+      await new Promise((r) => (node.proc.exitCode !== null ? r() : node.proc.on("exit", r)));
+      fs.rmSync(node.dir, { recursive: true, force: true });
+    }
   }
-  console.log(`Browser.CitizenFilesAndTracks: passed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+  console.log(`Browser.CitizenFilesAndTracks${external ? " (against " + external + ", node " + node.id + ")" : ""}: passed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
               `screenshots in ${ARTEFACTS}`);
 }
 

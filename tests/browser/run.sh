@@ -3,10 +3,12 @@
 # (playwright-core, axe-core; package-lock.json) into the build folder with `npm ci`, then runs
 # citizen.test.js against a lapor-node it starts, with Debian's chromium. Fails, never skips,
 # when chromium, Node.js >= 20 or the packages are missing.
-#   bash tests/browser/run.sh BUILD/node/lapor-node OUT_DIR
+#   bash tests/browser/run.sh BUILD/node/lapor-node OUT_DIR [--base URL --admin TOKEN --liaison TOKEN]
+# (the options: against a node already running; deploy/smoke.sh uses them)
 set -euo pipefail
 NODE_BIN=$1
 OUT=$2
+shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 CHROMIUM=${LAPOR_CHROMIUM:-/usr/bin/chromium}
 
@@ -27,4 +29,4 @@ if ! cmp -s "$HERE/package-lock.json" "$OUT/package-lock.json" || [ ! -d "$OUT/n
 fi
 rm -rf "$OUT/screenshots"
 NODE_PATH="$OUT/node_modules" LAPOR_CHROMIUM="$CHROMIUM" \
-  node "$HERE/citizen.test.js" --node "$NODE_BIN" --artefacts "$OUT/screenshots"
+  node "$HERE/citizen.test.js" --node "$NODE_BIN" --artefacts "$OUT/screenshots" "$@"
