@@ -18,8 +18,45 @@ uint8_t At(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
 // restart interval (DRI), line count (DNL), hierarchical progression (DHP, EXP), scans; and of
 // the metadata only what decoding needs,
 // rebuilt: JFIF's density without its thumbnail, Adobe's colour transform without anything after
-// it. Every other segment (EXIF, XMP, ICC, IPTC, comments, JFXX and MPF thumbnails, JPGn and
-// reserved markers) is dropped.
+// it, EXIF's orientation without anything else. Every other segment (the rest of EXIF, XMP, ICC,
+// IPTC, comments, JFXX and MPF thumbnails, JPGn and reserved markers) is dropped.
+// The EXIF orientation (2-8: how a viewer turns the stored pixels upright) that an APP1 EXIF
+// `body` states in its first IFD, or 0 if it states none (or 1, upright already) or is malformed.
+// Reads nothing outside `body`.
+int ExifOrientation(std::string_view body) {
+  if (body.size() < 14 || body.substr(0, 6) != std::string_view("Exif\0\0", 6)) return 0;
+  const std::string_view tiff = body.substr(6);
+  const bool big = tiff.substr(0, 2) == "MM";
+  if (!big && tiff.substr(0, 2) != "II") return 0;
+  auto u16 = [&](size_t at) -> uint32_t {
+    return big ? (At(tiff, at) << 8) | At(tiff, at + 1) : (At(tiff, at + 1) << 8) | At(tiff, at);
+  };
+  auto u32 = [&](size_t at) -> uint32_t {
+    return big ? (u16(at) << 16) | u16(at + 2) : (u16(at + 2) << 16) | u16(at);
+  };
+  if (u16(2) != 42) return 0;
+  const uint32_t ifd = u32(4);
+  if (ifd < 8 || ifd > tiff.size() - 2) return 0;
+  const uint32_t entries = u16(ifd);
+  for (uint32_t i = 0; i < entries; ++i) {
+    const size_t at = ifd + 2 + size_t{i} * 12;
+    if (at + 12 > tiff.size()) return 0;
+    // Tag 0x0112 (Orientation), type SHORT, one value, held in the entry itself.
+    if (u16(at) != 0x0112) continue;
+    if (u16(at + 2) != 3 || u32(at + 4) != 1) return 0;
+    const uint32_t v = u16(at + 8);
+    return v >= 2 && v <= 8 ? static_cast<int>(v) : 0;
+  }
+  return 0;
+}
+
+// An EXIF body stating orientation `o` and nothing else: 32 bytes (big-endian TIFF, one IFD
+// entry, no next IFD). ExifOrientation reads `o` back, so cleaning it again keeps it as it is.
+std::string OrientationOnlyExif(int o) {
+  return std::string("Exif\0\0MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0", 25) +
+         static_cast<char>(o) + std::string(6, '\0');
+}
+
 std::optional<std::string> KeptJpegSegment(uint8_t marker, std::string_view body) {
   const bool frame =
       marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
@@ -35,6 +72,11 @@ std::optional<std::string> KeptJpegSegment(uint8_t marker, std::string_view body
   }
   if (marker == 0xEE && body.size() >= 12 && body.substr(0, 5) == "Adobe") {
     return std::string(body.substr(0, 12));  // version, flags, transform
+  }
+  // Of EXIF only the orientation, so that a photo taken with the phone turned shows upright. Any
+  // EXIF segment that states one is at least as long as the 32 bytes written.
+  if (marker == 0xE1) {
+    if (const int o = ExifOrientation(body); o != 0) return OrientationOnlyExif(o);
   }
   return std::nullopt;
 }

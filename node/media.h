@@ -5,12 +5,13 @@
 // phones append a video or their own metadata there). What is kept is a whitelist:
 //   JPEG: the frame, table, restart and scan segments and the entropy-coded data, byte for byte;
 //         of JFIF (APP0) its version and density with no thumbnail, of Adobe's segment (APP14)
-//         its 12 bytes up to the colour transform, both rebuilt; every other segment goes;
+//         its 12 bytes up to the colour transform, of EXIF (APP1) the orientation alone (so a
+//         photo taken with the phone turned still shows upright), all rebuilt; every other
+//         segment goes;
 //   PNG:  IHDR, PLTE, IDAT, IEND and the chunks that change how pixels look (tRNS, gAMA, cHRM,
 //         sRGB, sBIT, bKGD, pHYs) no longer than their specification allows, each with its CRC;
 //         an unknown or oversized critical chunk is refused.
 // The pixels are never decoded or re-encoded: the image is exactly the one sent, minus metadata.
-// EXIF's orientation goes with the rest, so a photo a phone took upright may show rotated.
 // A PDF is checked to be one (%PDF- header, %%EOF trailer) and kept as sent: its document
 // properties are not removed (the filing page says so).
 #pragma once

@@ -47,6 +47,62 @@ TEST(MediaTest, AJpegLosesEveryMetadataSegmentAndKeepsItsImageByteForByte) {
   EXPECT_EQ(*CleanAttachment("image/jpeg", kJpeg), kJpeg);
 }
 
+// A TIFF IFD0 entry, in the byte order `big` chooses: tag, type, count, then the 4-byte value.
+std::string IfdEntry(bool big, uint16_t tag, uint16_t type, uint32_t count, uint32_t value) {
+  auto u16 = [&](uint32_t v) {
+    return big ? std::string{static_cast<char>(v >> 8), static_cast<char>(v)}
+               : std::string{static_cast<char>(v), static_cast<char>(v >> 8)};
+  };
+  auto u32 = [&](uint32_t v) { return big ? u16(v >> 16) + u16(v) : u16(v) + u16(v >> 16); };
+  // A SHORT value sits in the first two of the four bytes.
+  return u16(tag) + u16(type) + u32(count) + (type == 3 ? u16(value) + u16(0) : u32(value));
+}
+
+// EXIF as a phone writes it: camera, GPS pointer and orientation in IFD0, in either byte order,
+// with text after the IFD.
+std::string PhoneExif(bool big, uint32_t orientation) {
+  auto u16 = [&](uint32_t v) {
+    return big ? std::string{static_cast<char>(v >> 8), static_cast<char>(v)}
+               : std::string{static_cast<char>(v), static_cast<char>(v >> 8)};
+  };
+  std::string tiff = big ? "MM"s + u16(42) + "\0\0\0\x08"s : "II"s + u16(42) + "\x08\0\0\0"s;
+  tiff += u16(3);
+  tiff += IfdEntry(big, 0x010F, 2, 6, 50);           // Make -> "Canon" at offset 50
+  tiff += IfdEntry(big, 0x0112, 3, 1, orientation);  // Orientation
+  tiff += IfdEntry(big, 0x8825, 4, 1, 56);           // GPS IFD pointer
+  tiff += std::string(4, '\0');                      // no next IFD
+  tiff.resize(50, '\0');
+  tiff += "Canon\0GPSLatitude -6.59 Siti Aminah"s;
+  return JpegSegment(0xE1, "Exif\0\0"s + tiff);
+}
+
+// Of EXIF only the orientation stays (rebuilt as 32 bytes that say nothing else), so a photo
+// taken with the phone turned still shows upright; EXIF without one, or upright, or malformed,
+// goes entirely.
+TEST(MediaTest, AJpegKeepsItsExifOrientationAndNothingElseOfExif) {
+  const std::string six = JpegSegment(
+      0xE1, "Exif\0\0MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0"s);
+  for (bool big : {false, true}) {
+    auto clean =
+        CleanAttachment("image/jpeg", kJpeg.substr(0, 2) + PhoneExif(big, 6) + kJpeg.substr(2));
+    ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+    EXPECT_EQ(*clean, kJpeg.substr(0, 2) + six + kJpeg.substr(2)) << (big ? "MM" : "II");
+    EXPECT_EQ(clean->find("Canon"), std::string::npos);
+    EXPECT_EQ(clean->find("GPS"), std::string::npos);
+    EXPECT_EQ(*CleanAttachment("image/jpeg", *clean), *clean);  // idempotent
+  }
+  // Upright (1), out of range (9), the wrong type, a truncated IFD: no EXIF at all.
+  for (const std::string& exif :
+       {PhoneExif(true, 1), PhoneExif(false, 9),
+        JpegSegment(0xE1, "Exif\0\0MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x04\0\0\0\x01\0\0\0\x06"s),
+        JpegSegment(0xE1, "Exif\0\0MM\0\x2A\0\0\0\x08\0\x05\x01\x12\0\x03"s),
+        JpegSegment(0xE1, "Exif\0\0MM\0\x2A\xFF\xFF\xFF\xF0\0\0"s)}) {
+    auto clean = CleanAttachment("image/jpeg", kJpeg.substr(0, 2) + exif + kJpeg.substr(2));
+    ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+    EXPECT_EQ(*clean, kJpeg) << exif.size();
+  }
+}
+
 // JFIF may carry an uncompressed thumbnail (of the uncropped original), and Adobe's segment bytes
 // after its colour transform; other markers with a length (JPGn, reserved) carry anything: all
 // of that goes, and what decoding needs is rebuilt.

@@ -395,17 +395,19 @@ function exifTags(file) {
 }
 
 let PHOTO = "";
-// The photo with the metadata a phone adds; checks that exiftool sees it there.
+// The photo with the metadata a phone adds (and the orientation of a phone held sideways);
+// checks that exiftool sees it there.
 function preparePhoto() {
   PHOTO = path.join(ARTEFACTS, "foto-dengan-gps.jpg");
   fs.copyFileSync(PHOTO_SOURCE, PHOTO);
   execFileSync(EXIFTOOL, ["-q", "-overwrite_original", "-GPSLatitude=6.5971", "-GPSLatitudeRef=S",
                           "-GPSLongitude=106.806", "-GPSLongitudeRef=E", "-Make=Canon",
-                          "-Model=EOS 80D", "-Artist=Siti Aminah", PHOTO]);
+                          "-Model=EOS 80D", "-Artist=Siti Aminah", "-Orientation#=6", PHOTO]);
   const tags = exifTags(PHOTO);
   for (const t of PRIVATE_TAGS.filter((x) => x !== "GPSPosition")) {
     check(tags[t] !== undefined, `exiftool did not write ${t} into the test photo`);
   }
+  check(tags.Orientation === 6, `exiftool did not write the orientation: ${tags.Orientation}`);
 }
 
 async function main() {
@@ -507,6 +509,8 @@ async function main() {
     for (const t of PRIVATE_TAGS) {
       check(kept[t] === undefined, `the downloaded photo still has ${t}: ${JSON.stringify(kept)}`);
     }
+    // Taken with the phone turned: the orientation stays, so viewers show it upright.
+    check(kept.Orientation === 6, `the downloaded photo lost its orientation: ${JSON.stringify(kept)}`);
     await actInWorkbench(work, "verify", { agency: "dinas-kesehatan" }, false);
     check((await work.textContent("#kasus-rincian")).includes("Terdisposisi"), "the case is not dispositioned");
     check((await work.textContent("#kasus-riwayat")).includes("Diverifikasi"), "the verification is not in the history");
