@@ -668,18 +668,20 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service, CatchU
   return recovered;
 }
 
-void AskPeersToResend(const ReplicatorOptions& opt) {
+int AskPeersToResend(const ReplicatorOptions& opt, bool restored) {
   auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
-  if (!m) return;
+  if (!m) return 0;
   std::vector<std::string> peers;
   for (const auto& member : m->members()) {
     if (member.node_id() != opt.node_id) peers.push_back(member.node_id());
   }
+  int asked = 0;
   for (const auto& peer : peers) {
     const std::string url = PeerUrl(opt, peer);
     if (url.empty()) continue;
     auto last = opt.store->ReceivedFrom(peer);
-    if (!last.ok()) continue;
+    if (!last.ok() || (*last == 0 && !restored)) continue;
+    ++asked;
     v1::RewindRequest rewind;
     rewind.set_from_outbox_id(static_cast<uint64_t>(*last) + 1);
     auto resp = PostSigned(opt, peer, "/federation/v1/rewind", rewind.SerializeAsString(), 3000);
@@ -687,6 +689,7 @@ void AskPeersToResend(const ReplicatorOptions& opt) {
       spdlog::info("catch-up: could not ask node {} to resend: {}", peer, resp.status().message());
     }
   }
+  return asked;
 }
 
 }  // namespace lapor::federation

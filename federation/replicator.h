@@ -105,11 +105,16 @@ struct CatchUpReport {
 Result<int> CatchUpAtStart(const ReplicatorOptions& options, OwnLog* own_log,
                            CatchUpReport* report = nullptr);
 
-// Once the node serves: asks every peer to deliver again everything after what this node last
-// received from it (POST /federation/v1/rewind), so events that arrived after a backup come
-// again, and senders backing off from this node's downtime resume at once. Peers that do not
-// answer are skipped (they deliver anyway once their backoff ends).
-void AskPeersToResend(const ReplicatorOptions& options);
+// Once the node serves: asks peers to deliver again everything after what this node last
+// received from each (POST /federation/v1/rewind), so events that arrived after a backup come
+// again, and senders backing off from this node's downtime resume at once. `restored` (the data
+// folder came from a backup): every peer, since any may have delivered what the backup lacks.
+// Otherwise only the peers this node has received something from: what it acknowledged is
+// durable, so a peer it never heard from has nothing to send again, and the requests grow with a
+// node's partners, not with the federation (552 members starting together would otherwise send
+// ~300,000). Peers that do not answer are skipped (they deliver anyway once their backoff ends).
+// Returns how many peers were asked.
+int AskPeersToResend(const ReplicatorOptions& options, bool restored);
 
 // The base URL of member `node`: the options' override, else the manifest's; empty if unknown.
 std::string PeerUrl(const ReplicatorOptions& options, const std::string& node);

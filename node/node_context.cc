@@ -195,6 +195,9 @@ Status NodeContext::Start() {
   // restore from backup), and sign nothing while others have seen more of it than it holds, so
   // no seq is ever signed twice.
   const int64_t start_ms = Clock::Real()->NowMs();
+  // Read before CheckLogWhole, which clears the mark once the log is known whole.
+  auto restore_mark = store_->GetMeta(storage::kRestoredMetaKey);
+  const bool restored = restore_mark.ok() && restore_mark->has_value() && !(*restore_mark)->empty();
   HttpApi::InitThreadPool(c.http_threads);  // before any cpprestsdk client runs
   if (!c.witnesses.empty()) {
     std::vector<federation::WitnessEndpoint> endpoints;
@@ -285,9 +288,11 @@ Status NodeContext::Start() {
   retention_->Start();
   replicator_->Start();
   // In the background: a peer that is down must not hold up the start.
-  resend_ = std::thread([this] {
+  resend_ = std::thread([this, restored] {
     SetThreadName("lapor-resend");
-    federation::AskPeersToResend(replicator_options_);
+    const int asked =
+        federation::AskPeersToResend(replicator_options_, restored || log_was_behind_);
+    if (asked > 0) spdlog::info("catch-up: asked {} peer(s) to resend", asked);
   });
   // Statistics for the national aggregate: counts only, signed, to the hub.
   stats_ = std::make_unique<Periodic>("lapor-stats", std::chrono::milliseconds(c.stats_interval_ms),
@@ -416,6 +421,9 @@ void NodeContext::CheckLogWhole() {
         "restored from a backup, and neither the hub nor a witness has answered yet: "
         "nothing tells how far the log went";
   }
+  // Own events recovered from others, or a log behind what others saw: this folder is older
+  // than the node's history (a restore, with or without `lapor-node restore`).
+  if (peers.recovered > 0 || !reason.empty()) log_was_behind_ = true;
   service_->SetLogBehind(reason);
   if (reason.empty() && was_restored) {
     (void)store_->SetMeta(storage::kRestoredMetaKey, "");

@@ -101,6 +101,9 @@ class NodeContext {
   std::unique_ptr<federation::ManifestClient> manifest_client_;
   std::unique_ptr<federation::WitnessClient> witness_client_;
   std::thread resend_;
+  // Set by CheckLogWhole when this folder held less of the node's log than others had seen (it
+  // came from a backup): every peer is then asked to resend.
+  std::atomic<bool> log_was_behind_{false};
   std::atomic<bool> store_failed_{false};
   bool disk_full_logged_ = false;  // health loop only
   bool started_ = false;
