@@ -54,6 +54,8 @@ Result<Opened> OpenNode(const std::string& dir) {
   storage::StoreOptions store_options;
   store_options.commit_gather_writes = o.config.commit_gather_writes;
   store_options.commit_gather_us = o.config.commit_gather_us;
+  // A command opens the store briefly, perhaps beside the running node: the node indexes.
+  store_options.background_work = false;
   auto store = storage::Store::Open(data.DatabasePath(), store_options);
   if (!store.ok()) return store.status();
   o.store = std::move(*store);
@@ -70,7 +72,9 @@ int64_t ExpiryFromDays(int days) {
 Result<std::unique_ptr<storage::Store>> OpenStoreOnly(const std::string& dir) {
   DataDir data(dir);
   if (auto c = data.LoadConfig(); !c.ok()) return c.status();
-  return storage::Store::Open(data.DatabasePath());
+  storage::StoreOptions store_options;
+  store_options.background_work = false;  // as OpenNode
+  return storage::Store::Open(data.DatabasePath(), store_options);
 }
 
 // Empties the write-ahead log, retrying for about 5 s while a running node keeps it busy.

@@ -1197,6 +1197,12 @@ Result<std::vector<ListedCase>> CaseService::List(storage::CaseFilter filter,
 
 Result<std::vector<std::string>> SearchWords(const std::string& query) {
   if (!crypto::IsValidUtf8(query)) return Status::InvalidArgument("must be valid UTF-8", "q");
+  // Control characters (NUL would end the index's query string early) are not text to find.
+  for (unsigned char c : query) {
+    if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != '\v') || c == 0x7F) {
+      return Status::InvalidArgument("control characters cannot be searched for", "q");
+    }
+  }
   if (crypto::Utf8Length(query) > kMaxSearchChars) {
     return Status::InvalidArgument("at most " + std::to_string(kMaxSearchChars) + " characters",
                                    "q");

@@ -24,7 +24,9 @@ uint8_t At(std::string_view b, size_t i) { return static_cast<uint8_t>(b[i]); }
 // `body` states in its first IFD, or 0 if it states none (or 1, upright already) or is malformed.
 // Reads nothing outside `body`.
 int ExifOrientation(std::string_view body) {
-  if (body.size() < 14 || body.substr(0, 6) != std::string_view("Exif\0\0", 6)) return 0;
+  // At least the 32 bytes OrientationOnlyExif writes (header, TIFF header, one entry, next IFD),
+  // so that keeping the orientation never makes a segment, or the file, longer.
+  if (body.size() < 32 || body.substr(0, 6) != std::string_view("Exif\0\0", 6)) return 0;
   const std::string_view tiff = body.substr(6);
   const bool big = tiff.substr(0, 2) == "MM";
   if (!big && tiff.substr(0, 2) != "II") return 0;
@@ -73,8 +75,8 @@ std::optional<std::string> KeptJpegSegment(uint8_t marker, std::string_view body
   if (marker == 0xEE && body.size() >= 12 && body.substr(0, 5) == "Adobe") {
     return std::string(body.substr(0, 12));  // version, flags, transform
   }
-  // Of EXIF only the orientation, so that a photo taken with the phone turned shows upright. Any
-  // EXIF segment that states one is at least as long as the 32 bytes written.
+  // Of EXIF only the orientation, so that a photo taken with the phone turned shows upright
+  // (ExifOrientation reads it only from a body of 32 bytes or more: never longer than sent).
   if (marker == 0xE1) {
     if (const int o = ExifOrientation(body); o != 0) return OrientationOnlyExif(o);
   }

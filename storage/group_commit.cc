@@ -16,6 +16,7 @@ GroupCommitter::GroupCommitter(std::string path, const StoreOptions& options, ui
       commit_batch_(std::move(commit_batch)),
       background_(std::move(background)) {
   next_commit_seq_ = next_seq;
+  last_background_ = std::chrono::steady_clock::now();
   committer_ = std::thread([this] { CommitLoop(); });
   SetThreadName(committer_, "lapor-commit");
   checkpointer_ = std::thread([this] { CheckpointLoop(); });
@@ -54,6 +55,14 @@ Status GroupCommitter::Health() {
   return Status::Ok();
 }
 
+void GroupCommitter::Fail(const std::string& why) {
+  MutexLock lock(mu_);
+  failed_ = true;
+  if (failure_.empty()) failure_ = why;
+  cv_.NotifyOne();
+  background_cv_.NotifyAll();
+}
+
 Status GroupCommitter::ResumeWrites(uint64_t next_seq) {
   MutexLock lock(mu_);
   if (failed_) return Status::IOError("the store failed: " + failure_);
@@ -63,6 +72,7 @@ Status GroupCommitter::ResumeWrites(uint64_t next_seq) {
   no_space_ = false;
   no_space_why_.clear();
   next_commit_seq_ = next_seq;
+  cv_.NotifyOne();  // background work held off while read-only may run again
   return Status::Ok();
 }
 
@@ -80,10 +90,11 @@ Status GroupCommitter::WaitForBackground(std::chrono::steady_clock::time_point d
   if (failed_) return Status::IOError("the store failed: " + failure_);
   if (no_space_) return Status::NoSpace(no_space_why_);
   if (committer_exited_) return Status::Unavailable("store is closed");
-  return Status::Unavailable("the background work is still catching up");
+  return Status::Unavailable("the search index is still catching up; try again shortly");
 }
 
 void GroupCommitter::RunBackground(uint64_t commits, bool urgent) {
+  last_background_ = std::chrono::steady_clock::now();
   Result<bool> more = false;
   {
     MutexLock gate(wal_gate_mu_);
@@ -237,8 +248,9 @@ void GroupCommitter::CommitLoop() {
         failed_ = true;
         if (failure_.empty()) failure_ = s.message();
       }
+      background_cv_.NotifyAll();  // a waiting search learns why at once
     }
-    bool background_now = false;
+    bool background_now = false, background_urgent = false;
     if (s.ok()) {
       RememberLeaves(batch);
       bool erased = false;
@@ -250,12 +262,19 @@ void GroupCommitter::CommitLoop() {
         truncate_wanted_ = true;
         checkpoint_cv_.NotifyOne();
       }
-      // Someone waits for the background work: a step between batches even under load.
-      background_now = background_waiters_ > 0 && BackgroundDue();
+      // Someone waits for the background work: a step between batches even under load; and
+      // under writes that never pause, a small one every background_every_ms.
+      const auto now = std::chrono::steady_clock::now();
+      background_urgent = background_waiters_ > 0;
+      background_now =
+          BackgroundDue() &&
+          (background_urgent ||
+           (options_.background_every_ms > 0 &&
+            now - last_background_ >= std::chrono::milliseconds(options_.background_every_ms)));
       commits = commits_;
     }
     for (auto& done : batch.callbacks) done(s);
-    if (background_now) RunBackground(commits, true);
+    if (background_now) RunBackground(commits, background_urgent);
   }
 }
 
@@ -309,6 +328,7 @@ void GroupCommitter::CheckpointLoop() {
       failed_ = true;
       if (failure_.empty()) failure_ = io_error;
       io_error.clear();
+      background_cv_.NotifyAll();
     }
   }
 }

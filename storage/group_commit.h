@@ -10,8 +10,9 @@
 //   there after restart, and any other write is entirely there or entirely absent.
 // - Own writes commit in seq order, never with a gap; a foreign or bookkeeping write commits after
 //   every own seq below its after_seq and before own seq after_seq.
-// - Once a batch fails (or a seq is queued twice, or a checkpoint meets an I/O error: after a
-//   failed write or fsync nobody knows what reached the disk) the committer is failed: that batch
+// - Once a batch fails (or a seq is queued twice, or a checkpoint or another connection of the
+//   store meets an I/O error: after a failed write or fsync nobody knows what reached the disk)
+//   the committer is failed: that batch
 //   and every later write fail, Health() says why, and nothing more is written; the process must
 //   restart and recover from disk.
 // - Except when the disk is full (a batch fails with NoSpace: a write got ENOSPC before anything
@@ -22,8 +23,9 @@
 //
 // Background work (the search indexer, storage/case_text.h) runs on the committer thread too, in
 // transactions of its own between batches: when no write has been queued for
-// StoreOptions::background_idle_ms after a commit, or at once (one step between batches) while
-// someone waits for it (WaitForBackground). A write queued meanwhile waits for one step at most.
+// StoreOptions::background_idle_ms after a commit, at once (one step between batches) while
+// someone waits for it (WaitForBackground), and one step every background_every_ms under writes
+// that never pause. A write queued meanwhile waits for one step at most.
 // A failed step fails the committer as a failed batch does (or makes it read-only for a full
 // disk, after which the work resumes with the writes).
 // Internal to storage/ (SqliteStore composes it); callers use the Store interfaces.
@@ -76,6 +78,9 @@ class GroupCommitter {
   // Ok while writes can commit; the first cause once the committer has failed (IOError,
   // Internal); NoSpace while it is read-only because the disk was full.
   Status Health();
+  // Fails the committer for a disk error met outside it (the store's other connections): as a
+  // failed batch, every later write fails and Health says `why`.
+  void Fail(const std::string& why);
   // Leaves the read-only state: own writes start again at `next_seq` (one past the highest stored
   // seq; the seqs taken while the disk was full were never stored). Unavailable while a write
   // queued before is still waiting (the caller must first settle every seq it took); the failure
@@ -149,6 +154,8 @@ class GroupCommitter {
   // Enqueue wakes the committer at this many queued writes.
   size_t wake_at_ LAPOR_GUARDED_BY(mu_) = 1;
   size_t last_batch_size_ = 0;  // used only by the committer thread
+  // When the last background step started (the committer thread only).
+  std::chrono::steady_clock::time_point last_background_{};
   uint64_t next_commit_seq_ LAPOR_GUARDED_BY(mu_);
   bool stopping_ LAPOR_GUARDED_BY(mu_) = false;
   bool committer_exited_ LAPOR_GUARDED_BY(mu_) = false;

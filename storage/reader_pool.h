@@ -6,6 +6,7 @@
 // Also the row readers the store's queries share. Internal to storage/.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,12 +28,22 @@ class ReaderPool {
   ReaderPool(const ReaderPool&) = delete;
   ReaderPool& operator=(const ReaderPool&) = delete;
 
+  // Called with SQLite's message when a use of a pooled connection fails with an I/O error
+  // (SQLITE_IOERR: a failed read, write or fsync): the store then fails as for a failed commit,
+  // since after a failed write or fsync nobody knows what reached the disk. Set before any use.
+  void SetOnDiskError(std::function<void(const std::string&)> fn) {
+    on_disk_error_ = std::move(fn);
+  }
+
   // Runs `fn(Connection*)` (returning Result<T>) with a pooled connection.
   template <typename T, typename Fn>
   Result<T> WithReader(Fn fn) {
     auto conn = Acquire();
     if (!conn.ok()) return conn.status();
     Result<T> r = fn(conn->get());
+    if (!r.ok() && on_disk_error_ && (sqlite3_errcode((*conn)->raw()) & 0xff) == SQLITE_IOERR) {
+      on_disk_error_(r.status().message());
+    }
     Release(std::move(*conn));
     return r;
   }
@@ -84,6 +95,7 @@ class ReaderPool {
   void Release(std::unique_ptr<Connection> conn);
 
   const std::string path_;
+  std::function<void(const std::string&)> on_disk_error_;
   Mutex mu_;
   std::vector<std::unique_ptr<Connection>> pool_ LAPOR_GUARDED_BY(mu_);
 };

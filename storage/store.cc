@@ -32,9 +32,14 @@ SqliteStore::SqliteStore(std::string path, std::unique_ptr<Connection> writer, u
       committer_(
           path_, options, next_seq,
           [this](const std::vector<Write>& batch) { return writer_.CommitBatch(batch); },
-          [this](bool urgent) {
+          options.background_work ? GroupCommitter::BackgroundFn([this](bool urgent) {
             return writer_.IndexStep(urgent ? kUrgentSearchIndexStep : kSearchIndexStep);
-          }) {}
+          })
+                                  : nullptr) {
+  readers_.SetOnDiskError([this](const std::string& why) {
+    committer_.Fail("a disk error outside the commit queue: " + why);
+  });
+}
 
 SqliteStore::~SqliteStore() { Close(); }
 
@@ -172,14 +177,10 @@ class FilterSql {
 Result<std::vector<v1::CaseState>> SqliteStore::ListCases(const CaseFilter& f) {
   using R = std::vector<v1::CaseState>;
   if (!f.words.empty()) {
-    Status indexed =
-        committer_.WaitForBackground(std::chrono::steady_clock::now() + std::chrono::seconds(3));
-    // Catching up still, or the store failed or is read-only (a full disk: new cases cannot be
-    // indexed, so a search would miss them): the caller is told which.
-    if (indexed.code() == Status::Code::kUnavailable) {
-      return Status::Unavailable("the search index is still catching up; try again shortly");
-    }
-    if (!indexed.ok()) return indexed;
+    // Catching up still, or the store failed, closed or is read-only (a full disk: new cases
+    // cannot be indexed, so a search would miss them): the caller is told which.
+    LAPOR_RETURN_IF_ERROR(committer_.WaitForBackground(std::chrono::steady_clock::now() +
+                                                       std::chrono::milliseconds(500)));
   }
   return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
     if (f.words.empty()) {

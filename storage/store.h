@@ -277,8 +277,13 @@ struct StoreOptions {
   int commit_gather_us = 0;
   // Background work on the committer thread (the search indexer, storage/case_text.h) starts
   // once no write has been queued for this long after a commit (0: at once), so that a burst of
-  // writes is not slowed by it; a search that waits for it runs it at once.
+  // writes is not slowed by it; a search that waits for it runs it at once; and under writes that
+  // never pause, one step still runs after a commit at least every background_every_ms, so the
+  // index's lag stays bounded. background_work false: none (tools that open the store briefly;
+  // a search then sees only what is indexed already).
   int background_idle_ms = 50;
+  int background_every_ms = 1000;
+  bool background_work = true;
   // Called on the committer thread after each group commit (for metrics); must be quick.
   struct CommitReport {
     size_t writes = 0, own_events = 0, foreign_events = 0;
@@ -358,9 +363,10 @@ class CaseIndex {
   // filter.words, only cases whose title and description the search index holds: the
   // submissions of public cases, this node's and those it received (never a confidential case's
   // content, which is kept sealed; see ListSealedContent). The index is written off the commit
-  // path; a call with words first waits (up to 3 s) until it holds every case committed before
-  // the call, and is Unavailable if it does not by then (a large backlog: after an upgrade, or a
-  // burst of writes).
+  // path; a call with words first waits (up to 500 ms, on the caller's thread) until it holds
+  // every case committed before the call, and is Unavailable if it does not by then (a large
+  // backlog: after an upgrade, or a burst of writes), NoSpace while the disk is full (new cases
+  // cannot be indexed), or the store's failure.
   virtual Result<std::vector<v1::CaseState>> ListCases(const CaseFilter& filter) = 0;
   // The cases whose sealed content (kind "content": a confidential case's submission) this node
   // holds, with that ciphertext, in the filter's order, under the filter's fields other than

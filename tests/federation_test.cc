@@ -445,6 +445,11 @@ TEST_F(FederationTest, AttachedFilesReachTheOwnerSealedAndNeverTheHub) {
     }));
     EXPECT_EQ(f_.node("33").Get(path, f_.admin_token("33")).body, bytes);
     EXPECT_EQ(View("33", id)["attachments"][0]["held"], true);
+    // The hub holds the case (its delivery may come after the owner's) but not the file: 404 for
+    // the public case's, 403 for the confidential one's (its admin may not read it anyway).
+    ASSERT_TRUE(Eventually("the hub holds " + id, [&] {
+      return f_.hub().Get("/api/v1/complaints/" + id, f_.admin_token("00")).status == 200;
+    }));
     EXPECT_EQ(f_.hub().Get(path, f_.admin_token("00")).status, id == filed[0].first ? 404 : 403);
   }
   // Four documents of nearly 5 MB: more than one batch may carry (the receiver takes 16 MiB at

@@ -94,9 +94,15 @@ TEST(MediaTest, AJpegKeepsItsExifOrientationAndNothingElseOfExif) {
   // Upright (1), out of range (9), the wrong type, a truncated IFD: no EXIF at all.
   for (const std::string& exif :
        {PhoneExif(true, 1), PhoneExif(false, 9),
-        JpegSegment(0xE1, "Exif\0\0MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x04\0\0\0\x01\0\0\0\x06"s),
-        JpegSegment(0xE1, "Exif\0\0MM\0\x2A\0\0\0\x08\0\x05\x01\x12\0\x03"s),
-        JpegSegment(0xE1, "Exif\0\0MM\0\x2A\xFF\xFF\xFF\xF0\0\0"s)}) {
+        JpegSegment(0xE1,
+                    "Exif\0\0MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x04\0\0\0\x01\0\0\0\x06\0\0\0\0"s),
+        // Five entries said, room for one: the orientation would be the second.
+        JpegSegment(
+            0xE1,
+            "Exif\0\0MM\0\x2A\0\0\0\x08\0\x05\x01\x0F\0\x02\0\0\0\x01\0\0\0\0\x01\x12\0\x03"s),
+        JpegSegment(0xE1, "Exif\0\0MM\0\x2A\xFF\xFF\xFF\xF0\0\0"s),
+        // 28 bytes (no next-IFD offset): kept, it would grow to 32.
+        JpegSegment(0xE1, "Exif\0\0MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0"s)}) {
     auto clean = CleanAttachment("image/jpeg", kJpeg.substr(0, 2) + exif + kJpeg.substr(2));
     ASSERT_TRUE(clean.ok()) << clean.status().ToString();
     EXPECT_EQ(*clean, kJpeg) << exif.size();

@@ -15,6 +15,9 @@
   let queueRequest = 0;  // the latest queue request: an older one's answer is dropped
   let caseRequest = 0;   // the same for the case shown
   let sessionEpoch = 0;  // +1 at every sign-in and sign-out: an answer from before is dropped
+  // The query of the queue shown, {params, words}: "Halaman berikutnya" continues it, whatever
+  // the filter form holds now.
+  let shownQuery = null;
 
   // Every request goes with the session cookie (and, for a change, the CSRF token once signed in).
   const call = (method, path, body) =>
@@ -48,6 +51,9 @@
     $("form-tindakan").reset();
     $("saring-kata").value = "";
     $("unduh").hidden = true;
+    $("unduh-csv").href = "#";
+    shownQuery = null;
+    L.clearErrors($("form-saring"));
     $("keluar-status").hidden = true;
     $("meja").hidden = true;
     $("kasus").hidden = true;
@@ -106,18 +112,24 @@
   $("berikutnya").addEventListener("click", () => loadQueue(false));
 
   async function loadQueue(fresh) {
-    if (fresh) cursor = null;
-    const q = new URLSearchParams();
-    const status = $("saring-status").value;
-    if (status) q.set("status", status);
-    if ($("saring-lewat").checked) q.set("overdue", "true");
-    if (session.operator.role === "liaison" && session.operator.agency) q.set("agency", session.operator.agency);
-    // Words: the same filters and order through the search (the node decides what each operator
-    // may find); spaces between words, as typed.
-    const words = $("saring-kata").value.trim().replace(/\s+/g, " ");
-    if (words) q.set("q", words);
-    q.set("sort", "deadline");
-    q.set("limit", "50");
+    if (fresh || !shownQuery) {
+      cursor = null;
+      const params = new URLSearchParams();
+      const status = $("saring-status").value;
+      if (status) params.set("status", status);
+      if ($("saring-lewat").checked) params.set("overdue", "true");
+      if (session.operator.role === "liaison" && session.operator.agency) params.set("agency", session.operator.agency);
+      // Words: the same filters and order through the search (the node decides what each
+      // operator may find); spaces between words, as typed.
+      const typed = $("saring-kata").value.trim().replace(/\s+/g, " ");
+      if (typed) params.set("q", typed);
+      params.set("sort", "deadline");
+      params.set("limit", "50");
+      shownQuery = { params, words: typed };
+      fresh = true;
+    }
+    const words = shownQuery.words;
+    const q = new URLSearchParams(shownQuery.params);
     if (cursor) q.set("cursor", cursor);
     $("antrean-status").textContent = "Memuat…";
     const mine = ++queueRequest;
@@ -133,7 +145,8 @@
         return L.showErrors($("form-saring"), [{ id: "saring-kata",
           text: "Kata kunci: 1 sampai 10 kata, setiap kata paling sedikit 3 huruf, paling banyak 200 karakter" }]);
       }
-      $("antrean-status").textContent = r.status === 503 && words
+      const catchingUp = r.status === 503 && words && r.body && r.body.error && r.body.error.code === "unavailable";
+      $("antrean-status").textContent = catchingUp
         ? "Indeks pencarian sedang diperbarui. Coba lagi sebentar lagi." : L.errorMessage(r);
       return;
     }
