@@ -447,8 +447,9 @@ TEST_F(FederationTest, AttachedFilesReachTheOwnerSealedAndNeverTheHub) {
     EXPECT_EQ(View("33", id)["attachments"][0]["held"], true);
     // The hub holds the case (its delivery may come after the owner's) but not the file: 404 for
     // the public case's, 403 for the confidential one's (its admin may not read it anyway).
+    const std::string case_path = "/api/v1/complaints/" + id;  // (a lambda cannot capture `id`)
     ASSERT_TRUE(Eventually("the hub holds " + id, [&] {
-      return f_.hub().Get("/api/v1/complaints/" + id, f_.admin_token("00")).status == 200;
+      return f_.hub().Get(case_path, f_.admin_token("00")).status == 200;
     }));
     EXPECT_EQ(f_.hub().Get(path, f_.admin_token("00")).status, id == filed[0].first ? 404 : 403);
   }
