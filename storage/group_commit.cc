@@ -57,10 +57,23 @@ Status GroupCommitter::Health() {
 
 void GroupCommitter::Fail(const std::string& why) {
   MutexLock lock(mu_);
-  failed_ = true;
-  if (failure_.empty()) failure_ = why;
+  (void)NoteWriteFailure(Status::IOError(why));
   cv_.NotifyOne();
-  background_cv_.NotifyAll();
+}
+
+Status GroupCommitter::NoteWriteFailure(const Status& s) {
+  Status out = s;
+  if (s.code() == Status::Code::kNoSpace) {
+    // Nothing of it reached the disk: refuse writes until space returns.
+    no_space_ = true;
+    no_space_why_ = "the disk is full: this node takes no changes until space is freed";
+    out = Status::NoSpace(no_space_why_);
+  } else {
+    failed_ = true;
+    if (failure_.empty()) failure_ = s.message();  // Health reports the first cause
+  }
+  background_cv_.NotifyAll();  // a waiting search learns why at once
+  return out;
 }
 
 Status GroupCommitter::ResumeWrites(uint64_t next_seq) {
@@ -102,14 +115,8 @@ void GroupCommitter::RunBackground(uint64_t commits, bool urgent) {
   }
   MutexLock lock(mu_);
   if (!more.ok()) {
-    // A transaction on the writer connection failed: as a batch's failure (see above).
-    if (more.status().code() == Status::Code::kNoSpace) {
-      no_space_ = true;
-      no_space_why_ = "the disk is full: this node takes no changes until space is freed";
-    } else {
-      failed_ = true;
-      if (failure_.empty()) failure_ = more.status().message();
-    }
+    // A transaction on the writer connection failed: as a batch's failure.
+    (void)NoteWriteFailure(more.status());
   } else if (!*more) {
     // Batches commit on this thread only: none has since `commits` was read.
     background_more_ = false;
@@ -239,16 +246,7 @@ void GroupCommitter::CommitLoop() {
     }
     if (!s.ok() && failed_earlier.ok()) {
       MutexLock lock(mu_);
-      if (s.code() == Status::Code::kNoSpace) {
-        // Nothing of the batch reached the disk: refuse writes until space returns.
-        no_space_ = true;
-        no_space_why_ = "the disk is full: this node takes no changes until space is freed";
-        s = Status::NoSpace(no_space_why_);
-      } else {
-        failed_ = true;
-        if (failure_.empty()) failure_ = s.message();
-      }
-      background_cv_.NotifyAll();  // a waiting search learns why at once
+      s = NoteWriteFailure(s);
     }
     bool background_now = false, background_urgent = false;
     if (s.ok()) {
@@ -325,10 +323,8 @@ void GroupCommitter::CheckpointLoop() {
     lock.Lock();
     if (truncated) truncate_wanted_ = false;
     if (!io_error.empty()) {
-      failed_ = true;
-      if (failure_.empty()) failure_ = io_error;
+      (void)NoteWriteFailure(Status::IOError(io_error));
       io_error.clear();
-      background_cv_.NotifyAll();
     }
   }
 }

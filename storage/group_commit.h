@@ -117,6 +117,9 @@ class GroupCommitter {
   using QueueKey = std::tuple<uint64_t, int, uint64_t>;
 
   void CommitLoop();
+  // A write on the writer connection (or another) failed with `s`: read-only for NoSpace, else
+  // failed (the first cause kept); wakes waiting searches. Returns the status writes then get.
+  Status NoteWriteFailure(const Status& s) LAPOR_REQUIRES(mu_);
   // Runs one background step; `commits`: batches committed before it (mu_ not held).
   void RunBackground(uint64_t commits, bool urgent);
   // Background work is pending and may run now.
