@@ -4,6 +4,7 @@
 //   lapor-audit verify-bundle FILE --vkey KEY [--hub-key HEX] [--json] [--threads N]
 //   lapor-audit prove --url URL --vkey KEY --tracking-id ID [--access-code C | --token T]
 //   lapor-audit verify-receipt FILE --vkey KEY [--witness-vkey KEY ...]
+//   lapor-audit check-national FILE --hub-key HEX
 // Cases whose chain continues in other nodes' logs are counted; with --case-events-token (or a
 // bundle and --hub-key) each such case's whole chain is checked across its authors.
 // Exit 0 only if everything verified; 1 if anything failed (each failure names the node, index,
@@ -24,6 +25,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "audit/national.h"
 #include "audit/receipt.h"
 #include "audit/tile_client.h"
 #include "audit/verifier.h"
@@ -504,6 +506,30 @@ int VerifyBundle(const std::string& path, const std::string& vkey, const std::st
 }
 
 // Checks a filing receipt offline (audit/receipt.h) and prints what it proves, as JSON.
+// check-national: the hub's national figures against the signed reports they were summed from.
+int CheckNationalFile(const std::string& path, const std::string& hub_key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "lapor-audit: cannot read %s\n", path.c_str());
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto check = CheckNationalEvidence(text.str(), hub_key);
+  if (!check.ok()) {
+    std::fprintf(stderr, "lapor-audit: %s\n", check.status().ToString().c_str());
+    return 2;
+  }
+  for (const auto& n : check->notes) std::printf("note: %s\n", n.c_str());
+  for (const auto& p : check->problems) std::printf("FAIL: %s\n", p.c_str());
+  if (!check->ok()) return 1;
+  std::printf(
+      "national figures: %zu signed reports in %zu snapshots verified; every figure "
+      "matches them\n",
+      check->reports, check->snapshots);
+  return 0;
+}
+
 int VerifyReceiptFile(const std::string& path, const std::string& vkey,
                       const std::vector<std::string>& witness_vkeys) {
   auto key = crypto::NoteVerifier::Parse(vkey);
@@ -632,6 +658,14 @@ int main(int argc, char** argv) {
       ->required();
   verify_receipt->add_option("--witness-vkey", witness_vkeys,
                              "a witness's cosigner key (repeatable): report its cosignature");
+  std::string national;
+  auto* check_national = app.add_subcommand(
+      "check-national", "check the hub's national figures against the members' signed reports");
+  check_national
+      ->add_option("FILE", national, "the evidence (GET /national/v1/evidence on the hub)")
+      ->required();
+  check_national->add_option("--hub-key", hub_key, "the hub's Ed25519 key (hex), out of band")
+      ->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -652,5 +686,6 @@ int main(int argc, char** argv) {
   if (*prove) return lapor::audit::Prove(url, vkey, tracking_id, access_code, token);
   if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, hub_key, as_json, threads);
   if (*verify_receipt) return lapor::audit::VerifyReceiptFile(receipt, vkey, witness_vkeys);
+  if (*check_national) return lapor::audit::CheckNationalFile(national, hub_key);
   return 2;
 }

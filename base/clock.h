@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace lapor {
 
@@ -27,5 +30,11 @@ class FakeClock : public Clock {
  private:
   std::atomic<int64_t> now_ms_;
 };
+
+// RFC 3339 in UTC with milliseconds ("2026-12-05T06:40:00.000Z"); "" for ms <= 0.
+std::string FormatUtc(int64_t ms);
+// Parses "YYYY-MM-DD" (midnight UTC) or "YYYY-MM-DDThh:mm:ss[.sss]Z" into ms since the epoch;
+// nullopt for anything else (another zone, a date that does not exist, before 1970).
+std::optional<int64_t> ParseUtc(std::string_view text);
 
 }  // namespace lapor

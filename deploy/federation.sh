@@ -24,7 +24,8 @@
 #           the hub, one admin per node (`operator add --role admin`) and one liaison of
 #           dinas-pu per member, whose tokens go to tokens.txt (mode 0600, lines
 #           "<code> <role> <token>"), and in node.json: members'
-#           manifest_interval_ms (MANIFEST_INTERVAL_MS, 1000) and, unless WITNESS=0, the hub as a
+#           manifest_interval_ms (MANIFEST_INTERVAL_MS, 1000), stats_interval_ms
+#           (STATS_INTERVAL_MS, 60000) and, unless WITNESS=0, the hub as a
 #           witness of every member's log (hub: "witness_of": [members' log vkeys]; members:
 #           "witnesses": [{"url": hub, "vkey": hub's cosigner vkey}]). federation.sh writes these
 #           keys on one line each; don't reformat them as multi-line arrays.
@@ -45,6 +46,8 @@
 #   DETACH=1        same as --detach
 #   MANIFEST_INTERVAL_MS  members' manifest_interval_ms (default 1000: manifest changes made with
 #                   `lapor-node federation ...` on the hub reach the members within a second)
+#   STATS_INTERVAL_MS  members' stats_interval_ms (default 60000: the hub's dashboard shows a
+#                   complaint within a minute; a node's own default is an hour)
 #   WITNESS=0       no witnessing (clears witness_of/witnesses in the node.json files)
 # $PWD above is the repository root: the script changes to it first (relative paths given in the
 # environment are resolved against the folder it was started from).
@@ -61,6 +64,7 @@ HOST=127.0.0.1
 READY_TIMEOUT=${READY_TIMEOUT:-60}
 STOP_TIMEOUT=${STOP_TIMEOUT:-60}
 MANIFEST_INTERVAL_MS=${MANIFEST_INTERVAL_MS:-1000}
+STATS_INTERVAL_MS=${STATS_INTERVAL_MS:-60000}
 WITNESS=${WITNESS:-1}
 DEFAULT_MEMBERS=3
 MEMBER_LIST=(32 33 32.04 31 35 36 34 51 32.73 33.74 35.78 31.71 51.71)
@@ -410,6 +414,7 @@ configure_nodes() {
   local code f list="" hub_vkey
   for code in "${CODES[@]:1}"; do
     cfg_set "$(node_dir "$code")/node.json" manifest_interval_ms "$MANIFEST_INTERVAL_MS"
+    cfg_set "$(node_dir "$code")/node.json" stats_interval_ms "$STATS_INTERVAL_MS"
   done
   if [ "$WITNESS" = 0 ]; then
     cfg_set "$(node_dir 00)/node.json" witness_of '[]'
@@ -613,11 +618,13 @@ print_summary() {
   echo "  $(url_of "${CODES[1]}")/lapor   file a complaint     $(url_of "${CODES[1]}")/lacak   track it"
   echo "  $(url_of "${CODES[1]}")/kerja   the workbench: sign in with the admin token above, or the"
   echo "  $LIAISON_AGENCY liaison's: $(token_of "${CODES[1]}" liaison)"
+  echo "  $(url_of 00)/dashboard/   the national dashboard: sign in with the hub's admin token"
+  echo "  (each member's /dashboard/ shows its own cases, with its admin token)"
   echo
   echo "Where to look next:"
   echo "  curl -s -H 'Authorization: Bearer <admin token>' <URL>/federation/v1/status   deliveries to each peer: cursor, backlog, errors, lag"
   echo "  curl -s <URL>/log/checkpoint   the node's signed log checkpoint (with the hub's cosignature)"
-  echo "  curl -s -H 'Authorization: Bearer <hub admin token>' $(url_of 00)/federation/v1/stats   the members' signed counts"
+  echo "  curl -s -H 'Authorization: Bearer <hub admin token>' $(url_of 00)/national/v1/stats   the national figures (JSON)"
   echo "  bash deploy/federation.sh status   every node at a glance (from another terminal)"
   echo "  README.md: \"Federation\", \"REST API\" (actions: verify, forward, respond...), \"Transparency log and audit\""
   echo

@@ -110,8 +110,8 @@ WitnessReply Witness::AddCheckpoint(std::string_view request) {
   }
 
   // 4. Advance (compare-and-swap on the size) and cosign.
-  Status advanced =
-      store_->AdvanceWitnessed({cp->origin, cp->size, cp->root_hash, note_text}, old_size);
+  Status advanced = store_->AdvanceWitnessed(
+      {cp->origin, cp->size, cp->root_hash, note_text, clock_->NowMs()}, old_size);
   if (advanced.code() == Status::Code::kConflict) {
     WitnessReply r = Reply(409, advanced.message());
     r.content_type = "text/x.tlog.size";

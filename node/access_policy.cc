@@ -86,6 +86,10 @@ bool MayReadWholeAccessRecord(const Credentials& who) {
   return who.op && (who.op->role == "admin" || who.op->role == "auditor");
 }
 
+bool MayReadNationalFigures(const Credentials& who) {
+  return who.op && (who.op->role == "admin" || who.op->role == "auditor");
+}
+
 bool FilterTouchesContent(const storage::CaseFilter& filter) {
   return !filter.agency.empty() || !filter.category.empty() || !filter.region_code.empty() ||
          !filter.report_type.empty() || !filter.words.empty();

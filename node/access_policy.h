@@ -73,6 +73,10 @@ CaseAccess DecideAccess(const v1::CaseState& s, Audience audience);
 // operator made each read there.
 bool MayReadWholeAccessRecord(const Credentials& who);
 
+// Whether `who` may read the national figures and alerts at the hub (/national/v1/...): its
+// admins and auditors (counts, tracking ids, statuses and dates; nothing personal).
+bool MayReadNationalFigures(const Credentials& who);
+
 // Whether a list filter on these fields could reveal a confidential case's content to someone
 // who may not see it (a filter on agency or category, or a search for words, is itself a question
 // about content).

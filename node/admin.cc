@@ -18,6 +18,7 @@
 #include "crypto/encoding.h"
 #include "crypto/note.h"
 #include "lapor/v1/event.pb.h"
+#include "node/case_figures.h"
 #include "node/case_service.h"
 #include "node/data_dir.h"
 #include "node/fsck.h"
@@ -59,6 +60,7 @@ Result<Opened> OpenNode(const std::string& dir) {
   auto store = storage::Store::Open(data.DatabasePath(), store_options);
   if (!store.ok()) return store.status();
   o.store = std::move(*store);
+  if (auto b = BackfillCaseFigures(o.store.get(), o.config.node_id); !b.ok()) return b.status();
   return o;
 }
 

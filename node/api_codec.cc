@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "base/clock.h"
 #include "crypto/encoding.h"
 #include "protocol/lifecycle.h"
 
@@ -215,17 +216,7 @@ int HttpStatusFor(const Status& s) {
   }
 }
 
-std::string FormatTime(int64_t ms) {
-  if (ms <= 0) return "";
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string FormatTime(int64_t ms) { return FormatUtc(ms); }
 
 json ErrorJson(const Status& s) {
   json err = {{"code", s.CodeName()}, {"message", s.message()}};

@@ -34,6 +34,7 @@
 #include "node/log_context.h"
 #include "node/log_router.h"
 #include "node/media.h"
+#include "node/national_router.h"
 #include "node/operator_router.h"
 #include "node/ops_router.h"
 #include "node/page_router.h"
@@ -226,6 +227,7 @@ struct HttpApi::Impl {
   std::unique_ptr<OpsRouter> ops;
   std::unique_ptr<WitnessRouter> witness;
   std::unique_ptr<FederationRouter> federation;
+  std::unique_ptr<NationalRouter> national;  // the hub's national view (once federated)
   std::unique_ptr<LogRouter> log;
   std::unique_ptr<ReceiptRouter> receipts;
   const storage::TreeLog* tree_log = nullptr;  // this node's log (proofs of its events in pulls)
@@ -294,6 +296,7 @@ struct HttpApi::Impl {
   void SetRouters() {
     routers = {ops.get(),      witness.get(),   federation.get(),     log.get(),  receipts.get(),
                citizens.get(), operators.get(), session_router.get(), pages.get()};
+    if (national) routers.insert(routers.begin() + 3, national.get());
   }
 
   // The client the rate limits count: the peer, or for a trusted proxy the last address of its
@@ -604,6 +607,8 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
   impl_->operators =
       std::make_unique<OperatorRouter>(service, config.max_body_bytes, impl_->OnPool());
   impl_->pages = std::make_unique<PageRouter>();
+  // The node's own figures (/api/v1/stats); the national view once federated (SetFederation).
+  impl_->national = std::make_unique<NationalRouter>(service, store, nullptr);
   impl_->sessions = std::make_unique<SessionStore>(config.edge.session_hours * 3600 * 1000LL,
                                                    kMaxSessions, kMaxSessionsPerOperator);
   impl_->session_router = std::make_unique<SessionRouter>(service, impl_->sessions.get());
@@ -622,6 +627,7 @@ void HttpApi::SetFederation(const protocol::Directory* directory,
   impl_->federation =
       std::make_unique<FederationRouter>(impl_->service, impl_->store, impl_->tree_log, directory,
                                          replicator, start_ms, impl_->OnPool());
+  impl_->national = std::make_unique<NationalRouter>(impl_->service, impl_->store, directory);
   impl_->SetRouters();
 }
 

@@ -31,10 +31,11 @@ std::string RouteOf(const std::vector<std::string>& s) {
   const size_t n = s.size();
   if (n == 1 && In(s[0], {"healthz", "metrics"})) return "/" + s[0];
   if (n == 0) return "/";  // the pages (node/page_router.h)
-  if (n == 1 && In(s[0], {"lapor", "lacak", "kerja"})) return "/" + s[0];
+  if (n == 1 && In(s[0], {"lapor", "lacak", "kerja", "dashboard"})) return "/" + s[0];
   if (n == 2 && s[0] == "assets") return "/assets";
   if (n >= 2 && s[0] == "api" && s[1] == "v1") {
-    if (n == 3 && In(s[2], {"complaints", "access-log", "session", "attachments", "search"})) {
+    if (n == 3 &&
+        In(s[2], {"complaints", "access-log", "session", "attachments", "search", "stats"})) {
       return "/api/v1/" + s[2];
     }
     if (s[2] != "complaints") return "other";
@@ -48,6 +49,9 @@ std::string RouteOf(const std::vector<std::string>& s) {
   if (n == 3 && s[0] == "federation" && s[1] == "v1" &&
       In(s[2], {"events", "pull", "rewind", "manifest", "stats", "status", "alerts"})) {
     return "/federation/v1/" + s[2];
+  }
+  if (n == 3 && s[0] == "national" && s[1] == "v1" && In(s[2], {"stats", "evidence", "alerts"})) {
+    return "/national/v1/" + s[2];
   }
   if (n >= 2 && s[0] == "log") {
     if (n == 2 && In(s[1], {"checkpoint", "vkey"})) return "/log/" + s[1];

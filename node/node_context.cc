@@ -14,6 +14,7 @@
 #include "crypto/encoding.h"
 #include "crypto/note.h"
 #include "federation/peer_client.h"
+#include "node/case_figures.h"
 #include "node/stats.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
@@ -61,6 +62,11 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   auto store = storage::Store::Open(n->data_.DatabasePath(), store_options);
   if (!store.ok()) return store.status();
   n->store_ = std::move(*store);
+  auto backfilled = BackfillCaseFigures(n->store_.get(), c.node_id);
+  if (!backfilled.ok()) return backfilled.status();
+  if (*backfilled > 0) {
+    spdlog::info("filled in the statistics figures of {} stored cases", *backfilled);
+  }
 
   // The federation manifest this node works with: the last good one stored (the manifest client
   // or the hub's own federation commands store it), reloaded when it changes.
@@ -294,9 +300,11 @@ Status NodeContext::Start() {
         federation::AskPeersToResend(replicator_options_, restored || log_was_behind_);
     if (asked > 0) spdlog::info("catch-up: asked {} peer(s) to resend", asked);
   });
-  // Statistics for the national aggregate: counts only, signed, to the hub.
-  stats_ = std::make_unique<Periodic>("lapor-stats", std::chrono::milliseconds(c.stats_interval_ms),
-                                      [this] { SendStats(); });
+  // Statistics for the national aggregate: counts only, signed, to the hub; the first at start,
+  // so that a node restarted more often than the interval still reports.
+  stats_ = std::make_unique<Periodic>(
+      "lapor-stats", std::chrono::milliseconds(c.stats_interval_ms), [this] { SendStats(); },
+      /*run_first=*/true);
   stats_->Start();
   manifest_reload_ = std::make_unique<Periodic>(
       "lapor-dirreload", std::chrono::milliseconds(std::min(c.manifest_interval_ms, 200)), [this] {

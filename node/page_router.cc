@@ -66,6 +66,11 @@ const PageRouter::Served* PageRouter::Find(const Request& req) const {
   // The path as sent, without its query (the pages read nothing from the URL): page and asset
   // names need no percent-encoding.
   auto it = by_path_.find(req.path.empty() ? std::string("/") : req.path);
+  // A page's name with a slash after it ("/dashboard/") is the page.
+  if (it == by_path_.end() && req.path.size() > 1 && req.path.back() == '/') {
+    it = by_path_.find(req.path.substr(0, req.path.size() - 1));
+    if (it != by_path_.end() && it->second.content_type.rfind("text/html", 0) != 0) return nullptr;
+  }
   return it == by_path_.end() ? nullptr : &it->second;
 }
 

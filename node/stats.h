@@ -1,6 +1,10 @@
-// Hourly statistics: each node sends the hub a signed count of the cases it owns (by status,
-// report type, category and region, plus SLA breaches), so the hub can aggregate nationally
-// without personal data and without holding local cases.
+// Hourly statistics: each node sends the hub a signed count of the cases it owns, so the hub can
+// aggregate nationally without personal data and without holding local cases. Since format 2 the
+// cases are cross-tabulated in cells (region, report type, category, agency, status) with their
+// SLA figures: verified and responded (on time or not), overdue, escalated, reopened,
+// auto-completed, and histograms of the time to verification and to response
+// (protocol/national.h sums them). A confidential case's cell says "rahasia" for its region,
+// report type, category and agency.
 #pragma once
 
 #include <string>
@@ -8,11 +12,12 @@
 #include "base/status.h"
 #include "crypto/crypto.h"
 #include "lapor/v1/event.pb.h"
+#include "protocol/national.h"
 #include "storage/store.h"
 
 namespace lapor::node {
 
-inline constexpr std::string_view kStatsPayloadType = "application/vnd.lapor.stats.v1+protobuf";
+using protocol::kStatsPayloadType;
 
 // Counts the cases `node_id` owns. Only counts: no case ids, titles or reporters.
 Result<v1::StatsReport> BuildStats(storage::Store* store, const std::string& node_id,

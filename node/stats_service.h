@@ -1,17 +1,23 @@
-// The hub's side of the hourly statistics (node/stats.h): it accepts each member's signed report
-// (verified against the member's keys in the manifest, then kept under
-// storage::kStatsMetaPrefix + node id, the latest replacing the one before) and sums the latest
-// reports of the manifest's members into the national aggregate. Only counts, never cases.
+// The hub's side of the statistics reports (node/stats.h): it accepts each member's signed report
+// (verified against the member's keys in the manifest) and keeps it in the store's StatsHistory,
+// every report of the last `keep_hourly_days` and one a day before that. From them it serves the
+// federation's figures at any time (Snapshot: each manifest member's latest report at or before
+// it), which protocol/national.h turns into the national figures, and the old sum of the latest
+// reports (National, for GET /federation/v1/stats). Only counts, never cases.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "lapor/v1/event.pb.h"
 #include "protocol/directory.h"
+#include "protocol/national.h"
 #include "storage/store.h"
 
 namespace lapor::node {
@@ -33,17 +39,35 @@ struct NationalStats {
   std::map<std::string, std::map<std::string, uint64_t>> counts;  // dimension -> value -> count
 };
 
+struct StatsServiceOptions {
+  // Reports received within this many days are all kept; older ones one a day.
+  double keep_hourly_days = 14;
+  // A report dated further than this ahead of the hub's clock is refused.
+  int64_t max_ahead_ms = 5 * 60 * 1000;
+  // Parsed reports kept in memory (each is read again for every figure over its time).
+  size_t cache_reports = 4096;
+};
+
 class StatsService {
  public:
   // `node_id` is this node (only the hub, protocol::kHubNode, collects); `directory` may be null
   // (not federated: no members, an empty aggregate).
-  StatsService(storage::Store* store, std::string node_id, const protocol::Directory* directory);
+  StatsService(storage::Store* store, std::string node_id, const protocol::Directory* directory,
+               StatsServiceOptions options = {});
 
-  // Stores `envelope`, a stats report from `sender` (a member whose request signature was
-  // verified), once it verifies under one of the sender's keys valid at `now_ms` and names the
-  // sender. NotFound unless this node is the hub; PermissionDenied for a signature by none of the
-  // sender's valid keys or a report naming another node; InvalidArgument for a malformed one.
+  // Keeps `envelope`, a stats report from `sender` (a member whose request signature was
+  // verified), once it verifies under one of the sender's keys valid at `now_ms`, names the
+  // sender, is dated no later than now_ms + max_ahead_ms and after the sender's last kept report.
+  // NotFound unless this node is the hub; PermissionDenied for a signature by none of the
+  // sender's valid keys or a report naming another node; InvalidArgument for a malformed one or
+  // one dated ahead; Conflict for one not newer than the last.
   Status Accept(const v1::Member& sender, const std::string& envelope, int64_t now_ms);
+
+  // Each current manifest member's latest kept report dated at or before `at_ms`.
+  Result<protocol::Snapshot> SnapshotAt(int64_t at_ms);
+  // The signed envelopes of a snapshot's reports, in its order (for the evidence an auditor
+  // checks).
+  Result<std::vector<std::string>> Envelopes(const protocol::Snapshot& snapshot);
 
   // The sum of the members' latest stored reports.
   NationalStats National();
@@ -52,6 +76,9 @@ class StatsService {
   storage::Store* store_;
   std::string node_id_;
   const protocol::Directory* directory_;
+  StatsServiceOptions options_;
+  Mutex mu_;
+  std::map<std::pair<std::string, int64_t>, protocol::SourceReport> cache_ LAPOR_GUARDED_BY(mu_);
 };
 
 }  // namespace lapor::node

@@ -246,6 +246,11 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         if (a.agency().empty() && !sealed) {
           return Status::InvalidArgument("verify needs an agency", "agency");
         }
+        if (s.verified_ms() == 0) {
+          s.set_verified_ms(t);
+          // A case held for more information has its clock stopped: verifying it is on time.
+          s.set_verified_on_time(s.due_ms() <= 0 || t <= s.due_ms());
+        }
         s.set_agency(a.agency());
         s.set_status(std::string(status::kDispositioned));
         LAPOR_RETURN_IF_ERROR(restart_response_clock());
@@ -295,6 +300,10 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         if (a.auto_complete_at_ms() <= 0) {
           return Status::InvalidArgument("auto-complete time missing", "auto_complete_at_ms");
         }
+        if (s.responded_ms() == 0) {
+          s.set_responded_ms(t);
+          s.set_responded_on_time(s.due_ms() <= 0 || t <= s.due_ms());
+        }
         s.set_status(std::string(status::kProcessing));
         s.set_responded(true);
         stop_clock();
@@ -315,6 +324,7 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
           return Status::InvalidArgument("reopen window missing", "reopen_until_ms");
         }
         s.set_status(std::string(status::kDone));
+        s.set_auto_completed(automatic);
         s.set_completed_ms(t);
         s.set_auto_complete_at_ms(0);
         s.set_reopen_until_ms(a.reopen_until_ms());
@@ -341,6 +351,8 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         s.set_responded(false);
         s.set_completed_ms(0);
         s.set_reopen_until_ms(0);
+        s.set_auto_completed(false);
+        s.set_reopen_count(s.reopen_count() + 1);
         LAPOR_RETURN_IF_ERROR(restart_response_clock());
         break;
       case v1::EVENT_RATED:

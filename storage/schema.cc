@@ -202,6 +202,19 @@ CREATE TABLE search_pending(ref INTEGER PRIMARY KEY);
 INSERT INTO search_pending(ref) SELECT ref FROM cases;
 CREATE INDEX sealed_content ON sealed(kind, case_ref) WHERE kind = 'content';
 )sql",
+    // 10 -> 11: the hub keeps every member's statistics report (thinned to one a day when old),
+    // not only the latest (MoveStatsReports moves those over); and when it cosigned each
+    // member's checkpoint last.
+    R"sql(
+CREATE TABLE stats_reports(
+  id INTEGER PRIMARY KEY,
+  node_id TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  envelope BLOB NOT NULL);
+CREATE UNIQUE INDEX stats_reports_by_node ON stats_reports(node_id, time_ms);
+ALTER TABLE witnessed ADD COLUMN witnessed_ms INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -269,6 +282,34 @@ Status DateMovedOutboxRows(Connection* db) {
   return Status::Ok();
 }
 
+// Part of migration 10 -> 11: each member's latest statistics report, kept in meta until then,
+// moves to stats_reports, dated with its own signed time (the signature was checked when it came).
+Status MoveStatsReports(Connection* db) {
+  auto read = db->Cached("SELECT key, value FROM meta WHERE key >= 'stats:' AND key < 'stats;'");
+  if (!read.ok()) return read.status();
+  std::vector<std::pair<int64_t, std::string>> moved;  // (time_ms, envelope)
+  std::vector<std::string> nodes;
+  LAPOR_RETURN_IF_ERROR(ForEachRow(**read, [&](Statement& row) {
+    v1::Envelope env;
+    v1::StatsReport report;
+    const std::string blob = row.Blob(1);
+    if (env.ParseFromString(blob) && report.ParseFromString(env.payload())) {
+      nodes.push_back(row.Text(0).substr(std::string_view(kStatsMetaPrefix).size()));
+      moved.emplace_back(report.time_ms(), blob);
+    }
+    return true;
+  }));
+  for (size_t i = 0; i < moved.size(); ++i) {
+    LAPOR_RETURN_IF_ERROR(db->Run(
+        "INSERT INTO stats_reports(node_id, time_ms, received_ms, envelope) VALUES(?,?,?,?)",
+        [&](Statement& st) {
+          st.Bind(1, nodes[i]).Bind(2, moved[i].first).Bind(3, moved[i].first);
+          st.BindBlob(4, moved[i].second);
+        }));
+  }
+  return db->Exec("DELETE FROM meta WHERE key >= 'stats:' AND key < 'stats;'");
+}
+
 }  // namespace
 
 Status Migrate(Connection* db) {
@@ -288,6 +329,7 @@ Status Migrate(Connection* db) {
       LAPOR_RETURN_IF_ERROR(db->Exec(kMigrations[v]));
       if (v == 3) LAPOR_RETURN_IF_ERROR(AddOwnersToStates(db));
       if (v == 6) LAPOR_RETURN_IF_ERROR(DateMovedOutboxRows(db));
+      if (v == 10) LAPOR_RETURN_IF_ERROR(MoveStatsReports(db));
     }
     return db->Exec("PRAGMA user_version=" + std::to_string(kSchemaVersion));
   });

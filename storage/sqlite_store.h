@@ -114,6 +114,13 @@ class SqliteStore : public Store {
   Status AdvanceWitnessed(const WitnessedRow& row, uint64_t expected_size) override;
   Status AddAlert(const AlertRow& a) override;
   Result<std::vector<AlertRow>> Alerts(int64_t after_id, int limit) override;
+  Result<std::vector<WitnessedRow>> ListWitnessed() override;
+
+  // StatsHistory (store_log.cc)
+  Status AddStatsReport(const StatsReportRow& row, int64_t thin_before_ms) override;
+  Result<std::optional<StatsReportRow>> StatsReportAt(const std::string& node_id,
+                                                      int64_t at_ms) override;
+  Result<std::vector<int64_t>> StatsReportTimes(const std::string& node_id) override;
 
  private:
   const std::string path_;  // full scans open a connection of their own

@@ -24,8 +24,9 @@
 
 namespace lapor::storage {
 
-// Meta keys (Store::GetMeta/SetMeta): the hub-signed manifest envelope this node holds, and the
-// statistics report envelope of each member (prefix + node id, held by the hub).
+// Meta keys (Store::GetMeta/SetMeta): the hub-signed manifest envelope this node holds. (Before
+// schema 11 the hub kept each member's latest statistics report under kStatsMetaPrefix + node id;
+// the migration moved them into StatsHistory.)
 inline constexpr char kManifestMetaKey[] = "manifest";
 inline constexpr char kStatsMetaPrefix[] = "stats:";
 // Set by `lapor-node restore` (what the backup held, as JSON); cleared ("") by the node once the
@@ -33,7 +34,7 @@ inline constexpr char kStatsMetaPrefix[] = "stats:";
 inline constexpr char kRestoredMetaKey[] = "restored_from_backup";
 
 // Current schema version; Open() migrates older databases forward in one transaction.
-inline constexpr int kSchemaVersion = 10;
+inline constexpr int kSchemaVersion = 11;
 
 // Storage keys of cases that another node opened start here (a node's own cases are keyed by the
 // seq of their first event, which is far below).
@@ -189,7 +190,20 @@ struct WitnessedRow {
   uint64_t size = 0;
   std::string root;
   std::string note;
+  int64_t time_ms = 0;  // when the witness cosigned it (0: before schema 11)
 };
+
+// A member's signed statistics report as the hub keeps it (node/stats.h).
+struct StatsReportRow {
+  std::string node_id;
+  int64_t time_ms = 0;  // the report's own signed time
+  int64_t received_ms = 0;
+  std::string envelope;  // the DSSE envelope, exactly as the member signed it
+};
+
+// Reports received less than this long ago are all kept; older ones are thinned to the last of
+// each day (Western Indonesian Time, UTC+7), which holds every figure the day ended with.
+inline constexpr int64_t kStatsDayOffsetMs = 7 * 3600000;
 
 inline constexpr int kMaxAlertsPerOrigin = 100;
 
@@ -539,6 +553,25 @@ class WitnessState {
   virtual Status AddAlert(const AlertRow& alert) = 0;
   // Alerts with id > after_id, oldest first, at most `limit`.
   virtual Result<std::vector<AlertRow>> Alerts(int64_t after_id, int limit) = 0;
+  // Every origin's witnessed state.
+  virtual Result<std::vector<WitnessedRow>> ListWitnessed() = 0;
+};
+
+// The statistics reports the hub keeps over time (node/stats_service.h). Each write is durable
+// when it returns (its own transaction); reads see committed reports. Thread-safe.
+class StatsHistory {
+ public:
+  virtual ~StatsHistory() = default;
+  // Keeps `row` (a report whose signature the caller checked). Conflict unless it is newer than
+  // every report kept from its node, or the very report kept last (then Ok: it was sent again).
+  // Then that node's reports dated before `thin_before_ms` are thinned to the last one of each day
+  // (kStatsDayOffsetMs), in the same transaction.
+  virtual Status AddStatsReport(const StatsReportRow& row, int64_t thin_before_ms) = 0;
+  // The node's latest report dated at or before `at_ms`, if any.
+  virtual Result<std::optional<StatsReportRow>> StatsReportAt(const std::string& node_id,
+                                                              int64_t at_ms) = 0;
+  // The dates of the node's reports kept, oldest first.
+  virtual Result<std::vector<int64_t>> StatsReportTimes(const std::string& node_id) = 0;
 };
 
 // The node's store: every role above over one SQLite database (WAL, synchronous=FULL). Callers
@@ -550,7 +583,8 @@ class Store : public CommitQueue,
               public FederationLedger,
               public TreeStore,
               public MetaStore,
-              public WitnessState {
+              public WitnessState,
+              public StatsHistory {
  public:
   // Opens or creates the database at `path` and runs pending migrations.
   static Result<std::unique_ptr<Store>> Open(const std::string& path,

@@ -101,7 +101,7 @@ Status SqliteStore::UpdateCheckpointNote(uint64_t size, const std::string& note)
 Result<std::optional<WitnessedRow>> SqliteStore::GetWitnessed(const std::string& origin) {
   using R = std::optional<WitnessedRow>;
   return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
-    auto st = db->Cached("SELECT size, root, note FROM witnessed WHERE origin = ?");
+    auto st = db->Cached("SELECT size, root, note, witnessed_ms FROM witnessed WHERE origin = ?");
     if (!st.ok()) return st.status();
     (*st)->Bind(1, origin);
     auto row = (*st)->Step();
@@ -109,7 +109,7 @@ Result<std::optional<WitnessedRow>> SqliteStore::GetWitnessed(const std::string&
     R out;
     if (*row) {
       out = WitnessedRow{origin, static_cast<uint64_t>((*st)->Int(0)), (*st)->Blob(1),
-                         (*st)->Blob(2)};
+                         (*st)->Blob(2), (*st)->Int(3)};
     }
     return out;
   });
@@ -126,13 +126,16 @@ Status SqliteStore::AdvanceWitnessed(const WitnessedRow& row, uint64_t expected_
       const uint64_t size = *found ? static_cast<uint64_t>((*cur)->Int(0)) : 0;
       (*cur)->Reset();
       if (size != expected_size) return Status::Conflict(std::to_string(size));
-      return db->Run("INSERT OR REPLACE INTO witnessed(origin, size, root, note) VALUES(?,?,?,?)",
-                     [&](Statement& st) {
-                       st.Bind(1, row.origin)
-                           .Bind(2, static_cast<int64_t>(row.size))
-                           .BindBlob(3, row.root)
-                           .BindBlob(4, row.note);
-                     });
+      return db->Run(
+          "INSERT OR REPLACE INTO witnessed(origin, size, root, note, witnessed_ms) "
+          "VALUES(?,?,?,?,?)",
+          [&](Statement& st) {
+            st.Bind(1, row.origin)
+                .Bind(2, static_cast<int64_t>(row.size))
+                .BindBlob(3, row.root)
+                .BindBlob(4, row.note)
+                .Bind(5, row.time_ms);
+          });
     }));
     return true;
   });
@@ -172,6 +175,77 @@ Result<std::vector<AlertRow>> SqliteStore::Alerts(int64_t after_id, int limit) {
         return AlertRow{st.Int(0),  st.Text(1), st.Text(2), st.Text(3),
                         st.Blob(4), st.Blob(5), st.Int(6)};
       });
+}
+
+Result<std::vector<WitnessedRow>> SqliteStore::ListWitnessed() {
+  return readers_.QueryRows<WitnessedRow>(
+      "SELECT origin, size, root, note, witnessed_ms FROM witnessed ORDER BY origin",
+      [](Statement&) {},
+      [](Statement& st) {
+        return WitnessedRow{st.Text(0), static_cast<uint64_t>(st.Int(1)), st.Blob(2), st.Blob(3),
+                            st.Int(4)};
+      });
+}
+
+Status SqliteStore::AddStatsReport(const StatsReportRow& row, int64_t thin_before_ms) {
+  return readers_
+      .WithReader<bool>([&](Connection* db) -> Result<bool> {
+        LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+          auto latest = db->Cached(
+              "SELECT time_ms, envelope FROM stats_reports WHERE node_id = ? "
+              "ORDER BY time_ms DESC LIMIT 1");
+          if (!latest.ok()) return latest.status();
+          (*latest)->Bind(1, row.node_id);
+          auto found = (*latest)->Step();
+          if (!found.ok()) return found.status();
+          const bool any = *found;
+          const int64_t newest = any ? (*latest)->Int(0) : 0;
+          const bool same = any && newest == row.time_ms && (*latest)->Blob(1) == row.envelope;
+          (*latest)->Reset();
+          if (same) return Status::Ok();  // sent again (its reply was lost): kept already
+          if (any && row.time_ms <= newest) {
+            return Status::Conflict("a report dated at or after this one is kept already",
+                                    "time_ms");
+          }
+          LAPOR_RETURN_IF_ERROR(db->Run(
+              "INSERT INTO stats_reports(node_id, time_ms, received_ms, envelope) VALUES(?,?,?,?)",
+              [&](Statement& st) {
+                st.Bind(1, row.node_id).Bind(2, row.time_ms).Bind(3, row.received_ms);
+                st.BindBlob(4, row.envelope);
+              }));
+          // Thinning: an older report goes when a later one of the same day is kept.
+          return db->Run(
+              "DELETE FROM stats_reports AS a WHERE node_id = ?1 AND time_ms < ?2 AND EXISTS ("
+              "SELECT 1 FROM stats_reports AS b WHERE b.node_id = ?1 AND b.time_ms > a.time_ms "
+              "AND (b.time_ms + ?3) / 86400000 = (a.time_ms + ?3) / 86400000)",
+              [&](Statement& st) {
+                st.Bind(1, row.node_id).Bind(2, thin_before_ms).Bind(3, kStatsDayOffsetMs);
+              });
+        }));
+        return true;
+      })
+      .status();
+}
+
+Result<std::optional<StatsReportRow>> SqliteStore::StatsReportAt(const std::string& node_id,
+                                                                 int64_t at_ms) {
+  auto rows = readers_.QueryRows<StatsReportRow>(
+      "SELECT node_id, time_ms, received_ms, envelope FROM stats_reports "
+      "WHERE node_id = ? AND time_ms <= ? ORDER BY time_ms DESC LIMIT 1",
+      [&](Statement& st) { st.Bind(1, node_id).Bind(2, at_ms); },
+      [](Statement& st) {
+        return StatsReportRow{st.Text(0), st.Int(1), st.Int(2), st.Blob(3)};
+      });
+  if (!rows.ok()) return rows.status();
+  std::optional<StatsReportRow> out;
+  if (!rows->empty()) out = std::move(rows->front());
+  return out;
+}
+
+Result<std::vector<int64_t>> SqliteStore::StatsReportTimes(const std::string& node_id) {
+  return readers_.QueryRows<int64_t>(
+      "SELECT time_ms FROM stats_reports WHERE node_id = ? ORDER BY time_ms",
+      [&](Statement& st) { st.Bind(1, node_id); }, [](Statement& st) { return st.Int(0); });
 }
 
 }  // namespace lapor::storage

@@ -2,16 +2,19 @@
 // concurrent sequencing without gaps, and fsck over what the service wrote (clean, then tampered).
 #include "node/case_service.h"
 
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <thread>
 
 #include "harness/node_process.h"
+#include "node/case_figures.h"
 #include "node/fsck.h"
 #include "node/stats.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
+#include "protocol/national.h"
 
 namespace lapor::node {
 namespace {
@@ -264,6 +267,104 @@ TEST_F(CaseServiceTest, RatingsAreGivenOnceAndCountedInTheStatisticsReport) {
   }
   EXPECT_EQ(ratings, (std::map<std::string, uint64_t>{{"4", 1}}));
   EXPECT_TRUE(RunFsck().ok());
+}
+
+// The statistics report cross-tabulates the node's own cases: one cell per region, report type,
+// category, agency and status, with the SLA figures; a confidential case's content is "rahasia"
+// in it, and nothing in it names a case or a reporter.
+TEST_F(CaseServiceTest, TheStatsReportCrossTabulatesCasesWithTheirSlaFigures) {
+  auto late = File();
+  auto quick = File();
+  auto idle = File();  // never verified
+  SubmitRequest conf;
+  conf.title = "Pungutan liar di kantor desa";
+  conf.description = "Kepala desa meminta uang untuk surat keterangan.";
+  conf.category = "pungli";
+  conf.report_type = "pengaduan";
+  conf.region_code = "32.04";
+  conf.confidential = true;
+  conf.reporter.name = "Budi";
+  auto secret = svc_->Submit(conf);
+  ASSERT_TRUE(secret.ok());
+  Do(quick.tracking_id, "verify", admin_, "", "dinas-pu");  // within the hour
+  Do(secret->tracking_id, "verify", admin_, "", "dinas-pu");
+  clock_.Advance(6 * 24 * 3600 * 1000LL);  // Sunday: past the 3 working days
+  Do(late.tracking_id, "verify", admin_, "", "dinas-pu");
+  Do(late.tracking_id, "respond", liaison_, "Sudah diangkut.");  // on time
+  clock_.Advance(3 * 24 * 3600 * 1000LL);  // Wednesday: past quick's 5 working days
+  Do(quick.tracking_id, "respond", liaison_, "Sudah diangkut.");
+
+  auto report = BuildStats(store_.get(), "32", clock_.NowMs());
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->format(), protocol::kStatsFormatCells);
+  EXPECT_EQ(report->total_cases(), 4u);
+  std::map<std::string, v1::StatsReport::Cell> by;
+  for (const auto& c : report->cells()) {
+    by[c.region_code() + "|" + c.category() + "|" + c.agency() + "|" + c.status()] = c;
+  }
+  ASSERT_EQ(by.size(), 3u) << report->ShortDebugString();
+  const auto& processing = by.at("32.04|kebersihan|dinas-pu|diproses");
+  EXPECT_EQ(processing.cases(), 2u);
+  EXPECT_EQ(processing.verified(), 2u);
+  EXPECT_EQ(processing.verified_on_time(), 1u);
+  EXPECT_EQ(processing.responded(), 2u);
+  EXPECT_EQ(processing.responded_on_time(), 1u);
+  ASSERT_EQ(processing.to_verification_size(), static_cast<int>(protocol::kDurationBuckets));
+  EXPECT_EQ(processing.to_verification(0), 1u);  // within an hour
+  EXPECT_EQ(processing.to_verification(protocol::DurationBucket(6 * 24 * 3600 * 1000LL)), 1u);
+  const auto& waiting = by.at("32.04|kebersihan||belum_terverifikasi");
+  EXPECT_EQ(waiting.cases(), 1u);
+  EXPECT_EQ(waiting.overdue(), 1u);
+  EXPECT_TRUE(waiting.to_verification().empty());
+  const auto& hidden = by.at("rahasia|rahasia|rahasia|terdisposisi");
+  EXPECT_EQ(hidden.report_type(), "rahasia");
+  EXPECT_EQ(hidden.cases(), 1u);
+  EXPECT_EQ(hidden.verified_on_time(), 1u);
+  EXPECT_EQ(hidden.overdue(), 1u);  // its response deadline passed
+  // Nothing of the confidential case's content, nor any tracking id or reporter.
+  const std::string bytes = report->SerializeAsString();
+  for (const std::string& secret_text :
+       {std::string("pungli"), std::string("Budi"), std::string("Pungutan"), late.tracking_id,
+        secret->tracking_id}) {
+    EXPECT_EQ(bytes.find(secret_text), std::string::npos) << secret_text;
+  }
+  for (const auto& c : report->counts()) {
+    EXPECT_NE(c.value(), "pungli");
+  }
+  EXPECT_TRUE(RunFsck().ok());
+}
+
+// Cases folded before the figures existed get them once, from a replay of their chains.
+TEST_F(CaseServiceTest, StoredCasesWithoutFiguresAreFilledInOnce) {
+  auto c = File();
+  Do(c.tracking_id, "verify", admin_, "", "dinas-pu");
+  Do(c.tracking_id, "respond", liaison_, "Sudah diangkut.");
+  const uint64_t ref = CaseRef(svc_->View(c.tracking_id, admin_)->state);
+  // As an older release stored it: no figures.
+  v1::CaseState old = **store_->GetCase(ref);
+  const v1::CaseState folded = old;
+  old.clear_verified_ms();
+  old.clear_verified_on_time();
+  old.clear_responded_ms();
+  old.clear_responded_on_time();
+  storage::Write w;
+  w.kind = storage::Write::Kind::kBookkeeping;
+  w.after_seq = *store_->NextSeq();
+  w.case_ref = ref;
+  w.state = old;
+  ASSERT_TRUE(store_->Enqueue(std::move(w)).get().ok());
+  EXPECT_FALSE(RunFsck().ok());  // the replay has figures the stored state lacks
+
+  auto filled = BackfillCaseFigures(store_.get(), "32");
+  ASSERT_TRUE(filled.ok()) << filled.status().ToString();
+  EXPECT_EQ(*filled, 1u);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(**store_->GetCase(ref), folded))
+      << (*store_->GetCase(ref))->ShortDebugString();
+  EXPECT_TRUE(RunFsck().ok());
+  // Once only; and a second pass would find nothing to change.
+  EXPECT_EQ(*BackfillCaseFigures(store_.get(), "32"), 0u);
+  ASSERT_TRUE(store_->SetMeta(kCaseFiguresMetaKey, "").ok());
+  EXPECT_EQ(*BackfillCaseFigures(store_.get(), "32"), 0u);
 }
 
 TEST_F(CaseServiceTest, ConcurrentSubmissionsAndActionsGetGaplessSequence) {

@@ -555,6 +555,149 @@ TEST(StatsTest, MembersReportCountsToTheHub) {
   EXPECT_EQ(f.hub().Get("/federation/v1/stats").status, 401);
 }
 
+// The national view: the hub keeps the members' reports over time and serves the national
+// figures from them (filters, the table by province and regency, CSV), only to its admins and
+// auditors; an auditor checks every figure against the signed reports with lapor-audit; a
+// tampered figure is caught. The alerts name a member that went silent.
+class NationalViewTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    offset_file_ = MakeTempDir("lapor-clock") + "/offset";
+    std::ofstream(offset_file_) << 0;
+    setenv("LAPOR_CLOCK_OFFSET_FILE", offset_file_.c_str(), 1);
+  }
+  static void TearDownTestSuite() { unsetenv("LAPOR_CLOCK_OFFSET_FILE"); }
+  static void Advance(int64_t ms) { std::ofstream(offset_file_) << ms; }
+  static std::string offset_file_;
+};
+std::string NationalViewTest::offset_file_;
+
+TEST_F(NationalViewTest, TheHubServesNationalFiguresThatAnAuditorChecks) {
+  FederationOptions opts;
+  opts.jurisdictions = {"32", "33", "32.04"};
+  Federation f(opts);
+  for (const auto& j : {"32", "33", "32.04"}) {
+    f.node(j).SetConfig("stats_interval_ms", 200);
+    f.node(j).Stop();
+    f.node(j).Start();
+  }
+  Filed a = File(f.node("32.04"), "32.04");
+  File(f.node("32.04"), "32.04");
+  File(f.node("33"), "33");
+  json conf = Complaint("33", "Pungutan liar");
+  conf["category"] = "pungli";
+  conf["confidential"] = true;
+  ASSERT_EQ(f.node("33").Post("/api/v1/complaints", conf).status, 201);
+  ASSERT_EQ(Act(f.node("32.04"), a.id, {{"action", "verify"}, {"agency", "dinas-pu"}},
+                f.admin_token("32.04"))
+                .status,
+            200);
+  const std::string admin = f.admin_token("00");
+  json stats;
+  ASSERT_TRUE(Eventually("the hub's national figures count 4 cases, 1 verified", [&] {
+    stats = f.hub().Get("/national/v1/stats", admin).Json();
+    return stats.contains("totals") && stats["totals"]["cases"] == 4 &&
+           stats["totals"]["verified"] == 1;
+  })) << stats.dump();
+  const json& t = stats["totals"];
+  EXPECT_EQ(t["verified_on_time"], 1);
+  EXPECT_EQ(t["backlog"], 4);
+  EXPECT_EQ(stats["members_reporting"], 3);
+  EXPECT_EQ(stats["by_category"]["rahasia"], 1);
+  EXPECT_EQ(stats["by_category"]["infrastruktur"], 3);
+  EXPECT_EQ(stats["weekly"].size(), 12u);
+  ASSERT_EQ(stats["provinces"].size(), 2u);
+  EXPECT_EQ(stats["provinces"][0]["code"], "32");
+  EXPECT_EQ(stats["provinces"][0]["cases"], 2);
+  EXPECT_EQ(stats["provinces"][1]["cases"], 2);
+  // Nothing of the reporters, nor of the confidential case's content.
+  for (const char* secret : {"Siti", "pungli", "Pungutan", "+6281234567"}) {
+    EXPECT_EQ(stats.dump().find(secret), std::string::npos) << secret;
+  }
+  // Drill-down and filters.
+  json jabar = f.hub().Get("/national/v1/stats?province=32&weeks=0", admin).Json();
+  EXPECT_EQ(jabar["totals"]["cases"], 2);
+  ASSERT_EQ(jabar["regencies"].size(), 1u);
+  EXPECT_EQ(jabar["regencies"][0]["code"], "32.04");
+  EXPECT_EQ(jabar["regencies"][0]["name"], "KABUPATEN BANDUNG");
+  EXPECT_EQ(f.hub().Get("/national/v1/stats?category=rahasia", admin).Json()["totals"]["cases"], 1);
+  auto csv = f.hub().Get("/national/v1/stats?format=csv", admin);
+  EXPECT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.body.rfind("code,name,cases,", 0), 0u) << csv.body;
+  EXPECT_NE(csv.body.find("\r\n32,JAWA BARAT,2,"), std::string::npos) << csv.body;
+  // Bad input names its field; only the hub's admins and auditors may read.
+  for (const auto& [query, field] :
+       std::vector<std::pair<std::string, std::string>>{{"province=99", "province"},
+                                                        {"regency=32", "regency"},
+                                                        {"province=33&regency=32.04", "regency"},
+                                                        {"to=2026-13-01", "to"},
+                                                        {"to=2999-01-01", "to"},
+                                                        {"from=2999-01-01", "from"},
+                                                        {"weeks=105", "weeks"},
+                                                        {"format=xml", "format"},
+                                                        {"report_type=keluhan", "report_type"},
+                                                        {"colour=red", "colour"}}) {
+    auto r = f.hub().Get("/national/v1/stats?" + query, admin);
+    EXPECT_EQ(r.status, 400) << query;
+    EXPECT_EQ(r.Json()["error"]["field"], field) << query << " " << r.body;
+  }
+  EXPECT_EQ(f.hub().Get("/national/v1/stats").status, 401);
+  EXPECT_EQ(f.hub().Get("/national/v1/stats", f.liaison_token("00", "dinas-pu")).status, 403);
+  EXPECT_EQ(f.hub().Get("/national/v1/stats", f.auditor_token("00")).status, 200);
+  EXPECT_EQ(f.node("32").Get("/national/v1/stats", f.admin_token("32")).status, 404);
+
+  // The auditor's check: the evidence verifies, and a figure changed in it does not.
+  auto evidence = f.hub().Get("/national/v1/evidence?weeks=2", f.auditor_token("00"));
+  ASSERT_EQ(evidence.status, 200) << evidence.body;
+  const std::string dir = MakeTempDir("lapor-national");
+  std::ofstream(dir + "/evidence.json") << evidence.body;
+  auto ok = RunCommand({LAPOR_AUDIT_BIN_DEFAULT, "check-national", dir + "/evidence.json",
+                        "--hub-key", f.hub_key_hex()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("every figure matches"), std::string::npos) << ok.output;
+  json tampered = evidence.Json();
+  tampered["figures"]["totals"]["cases"] = 5;
+  std::ofstream(dir + "/tampered.json") << tampered.dump();
+  auto caught = RunCommand({LAPOR_AUDIT_BIN_DEFAULT, "check-national", dir + "/tampered.json",
+                            "--hub-key", f.hub_key_hex()});
+  EXPECT_EQ(caught.exit_code, 1) << caught.output;
+  EXPECT_NE(caught.output.find("figure /totals/cases"), std::string::npos) << caught.output;
+  json forged = evidence.Json();
+  forged["snapshots"][0]["reports"][0] = crypto::Base64Encode("not a report");
+  std::ofstream(dir + "/forged.json") << forged.dump();
+  EXPECT_EQ(RunCommand({LAPOR_AUDIT_BIN_DEFAULT, "check-national", dir + "/forged.json",
+                        "--hub-key", f.hub_key_hex()})
+                .exit_code,
+            1);
+
+  // A member that stops reporting shows in the alerts: three hours later (on every node's
+  // clock) 33 has not reported since, the others have.
+  f.node("33").Stop();
+  Advance(3 * 3600 * 1000LL);
+  json alerts;
+  auto reasons_of = [&](const std::string& node) {
+    for (const auto& m : alerts["silent_members"]) {
+      if (m["node_id"] == node) return m["reasons"].dump();
+    }
+    return std::string("[]");
+  };
+  ASSERT_TRUE(Eventually("33 alone is silent", [&] {
+    alerts = f.hub().Get("/national/v1/alerts", admin).Json();
+    return reasons_of("33").find("no_report") != std::string::npos &&
+           reasons_of("32").find("no_report") == std::string::npos &&
+           reasons_of("32.04").find("no_report") == std::string::npos;
+  })) << alerts.dump();
+  EXPECT_EQ(alerts["members"].size(), 3u);
+  EXPECT_EQ(alerts["silent_hours"], 2);
+  for (const auto& m : alerts["members"]) {
+    if (m["node_id"] == "33") {
+      EXPECT_GE(m["last_report_age_hours"].get<double>(), 2.9);
+    }
+  }
+  EXPECT_EQ(f.hub().Get("/national/v1/alerts?silent_hours=0", admin).status, 400);
+  EXPECT_EQ(f.hub().Get("/national/v1/alerts", f.liaison_token("00", "dinas-pu")).status, 403);
+}
+
 // 2c. Missed deadlines escalate a regency's case to its province, then to the hub.
 class EscalationTest : public ::testing::Test {
  protected:

@@ -342,6 +342,53 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 // The table has 6 x 10 = 60 cells; make sure the specification allows exactly the 14 it lists.
+
+// The figures the statistics report counts: the first verification and response with whether
+// each met its deadline, reopenings, and whether the last completion was automatic.
+TEST(LifecycleFiguresTest, FirstVerificationAndResponseAreKeptWithTheirDeadlines) {
+  Case c;
+  Step(&c, v1::EVENT_SUBMITTED);
+  EXPECT_EQ(c.state.verified_ms(), 0);
+  // Verified 4 days after filing: past the 3-day verification deadline.
+  c.now_ms += 4 * kDayMs;
+  Step(&c, v1::EVENT_VERIFIED);
+  const int64_t verified = c.state.verified_ms();
+  EXPECT_EQ(verified, c.now_ms);
+  EXPECT_FALSE(c.state.verified_on_time());
+  Step(&c, v1::EVENT_PROCESSING);
+  Step(&c, v1::EVENT_RESPONDED);  // an hour later: on time
+  const int64_t responded = c.state.responded_ms();
+  EXPECT_EQ(responded, c.now_ms);
+  EXPECT_TRUE(c.state.responded_on_time());
+  // The reporter replies; the second response, late, changes neither first figure.
+  Step(&c, v1::EVENT_REPLIED);
+  c.now_ms += 9 * kDayMs;
+  Step(&c, v1::EVENT_RESPONDED);
+  EXPECT_EQ(c.state.responded_ms(), responded);
+  EXPECT_TRUE(c.state.responded_on_time());
+  c.now_ms += 11 * kDayMs;
+  ExpectApplied(&c, NextEvent(c, v1::EVENT_AUTO_COMPLETED, System()));
+  EXPECT_TRUE(c.state.auto_completed());
+  EXPECT_EQ(c.state.reopen_count(), 0);
+  ExpectApplied(&c, NextEvent(c, v1::EVENT_REOPENED, Admin()));
+  EXPECT_EQ(c.state.reopen_count(), 1);
+  EXPECT_FALSE(c.state.auto_completed());
+  Step(&c, v1::EVENT_RESPONDED);
+  Step(&c, v1::EVENT_COMPLETED);
+  EXPECT_FALSE(c.state.auto_completed());  // completed by the liaison this time
+  EXPECT_EQ(c.state.verified_ms(), verified);
+  EXPECT_EQ(c.state.reopen_count(), 1);
+}
+
+TEST(LifecycleFiguresTest, AVerificationAfterAHoldIsOnTime) {
+  Case c;
+  Step(&c, v1::EVENT_SUBMITTED);
+  Step(&c, v1::EVENT_HELD);  // the clock stops while the reporter is asked for more
+  c.now_ms += 10 * kDayMs;
+  Step(&c, v1::EVENT_VERIFIED);
+  EXPECT_TRUE(c.state.verified_on_time());
+}
+
 TEST(LifecycleSpecTest, TableHasFourteenAllowedCells) {
   int allowed = 0;
   for (const auto& t : Spec()) {

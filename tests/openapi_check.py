@@ -894,6 +894,8 @@ def run_scenario(c, binary, root, rng):
 
         tok = {
             "hub": hub.operator("admin"),
+            "hub_auditor": hub.operator("auditor"),
+            "hub_liaison": hub.operator("liaison", "dinas-pu"),
             "admin": m.operator("admin"),
             "auditor": m.operator("auditor"),
             "liaison": m.operator("liaison", "dinas-pu"),
@@ -912,13 +914,14 @@ def run_scenario(c, binary, root, rng):
         citizen_and_operator(c, m, tok)
         log_surface(c, m, e, tok)
         federation_surface(c, hub, m, i33, e, tok)
+        national_surface(c, hub, m, tok)
         witness_surface(c, hub, m, i33, m_vkey, tok)
         ops_surface(c, m, hub, tok)
         edge_bounds(c, m, e, tok)
 
         c.probe_unknown_query()
         c.probe_query_values()
-        witness_paths = ("/witness/", "/federation/v1/alerts")
+        witness_paths = ("/witness/", "/federation/v1/alerts", "/national/")
         c.probe_methods(lambda p: hub if p.startswith(witness_paths) else m)
 
         routes = set()
@@ -1247,7 +1250,7 @@ def log_surface(c, m, e, tok):
     c.call(m, "GET", "/log/checkpoint")
     c.call(m, "GET", "/log/vkey")
     # The pages and their files (node/page_router.h), revalidated by their ETag.
-    for page in ("/", "/lapor", "/lacak", "/kerja"):
+    for page in ("/", "/lapor", "/lacak", "/kerja", "/dashboard"):
         r = c.call(m, "GET", page)
         if r is not None:
             c.call(m, "GET", page, headers=[("If-None-Match", r.headers.get("etag", ""))],
@@ -1448,6 +1451,69 @@ def witness_surface(c, hub, m, i33, m_vkey, tok):
     c.call(hub, "GET", A, query=[("limit", "0")], headers=bearer(tok["hub"]), expect=400,
            field="limit", invalid=True)
     c.call(hub, "GET", A, expect=401, note="no token")
+
+
+def national_surface(c, hub, m, tok):
+    """The hub's national view: figures (JSON and CSV, every filter), their evidence and the
+    federation's alerts; for the hub's admins and auditors only, 404 elsewhere. The figures count
+    the report 33 sent in federation_surface."""
+    N, E, A = "/national/v1/stats", "/national/v1/evidence", "/national/v1/alerts"
+    admin, auditor = bearer(tok["hub"]), bearer(tok["hub_auditor"])
+    r = c.call(hub, "GET", N, headers=admin)
+    if r and r.status == 200 and r.json()["members_reporting"] < 1:
+        c.fail(f"GET {N}: the report 33 sent is not summed")
+    to = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
+    every = [("from", "2026-01-01"), ("to", to), ("province", "32"), ("regency", "32.04"),
+             ("report_type", "pengaduan"), ("category", "infrastruktur"), ("agency", "dinas-pu"),
+             ("weeks", "2"), ("format", "json")]
+    c.call(hub, "GET", N, query=every, headers=auditor, note="every filter")
+    c.call(hub, "GET", N, query=[("format", "csv"), ("province", "33")], headers=admin,
+           note="the table by regency as CSV")
+    for name, value in (("province", "99"), ("regency", "33.99"), ("to", "2999-01-01"),
+                        ("from", "yesterday"), ("category", "a b")):
+        c.call(hub, "GET", N, query=[(name, value)], headers=admin, expect=400, field=name,
+               note=f"{name}={value}")
+    c.call(hub, "GET", N, query=[("province", "32"), ("regency", "33.01")], headers=admin,
+           expect=400, field="regency", note="a regency outside the province")
+    c.call(hub, "GET", N, expect=401, note="no token")
+    c.call(hub, "GET", N, headers=bearer(tok["hub_liaison"]), expect=403, note="a liaison")
+    c.call(m, "GET", N, headers=bearer(tok["admin"]), expect=404, note="not the hub")
+
+    r = c.call(hub, "GET", E, headers=auditor)
+    if r and r.status == 200 and not r.json()["snapshots"][0]["reports"]:
+        c.fail(f"GET {E}: the evidence holds no signed report")
+    c.call(hub, "GET", E, query=[(k, v) for k, v in every if k != "format"] +
+           [("format", "json")], headers=admin, note="every filter")
+    c.call(hub, "GET", E, query=[("format", "csv")], headers=admin, expect=400, field="format",
+           invalid=True)
+    c.call(hub, "GET", E, expect=401, note="no token")
+    c.call(hub, "GET", E, headers=bearer(tok["hub_liaison"]), expect=403, note="a liaison")
+    c.call(m, "GET", E, headers=bearer(tok["admin"]), expect=404, note="not the hub")
+
+    r = c.call(hub, "GET", A, headers=admin)
+    if r and r.status == 200 and not r.json()["members"]:
+        c.fail(f"GET {A}: no member listed")
+    c.call(hub, "GET", A, query=[("silent_hours", "24")], headers=auditor)
+    c.call(hub, "GET", A, query=[("silent_hours", "0")], headers=admin, expect=400,
+           field="silent_hours", invalid=True)
+    c.call(hub, "GET", A, headers=bearer(tok["hub_liaison"]), expect=403, note="a liaison")
+    c.call(hub, "GET", A, expect=401, note="no token")
+    c.call(m, "GET", A, headers=bearer(tok["admin"]), expect=404, note="not the hub")
+
+    O = "/api/v1/stats"  # every node: the figures of its own cases
+    r = c.call(m, "GET", O, headers=bearer(tok["admin"]))
+    if r and r.status == 200 and (r.json()["node_id"] != "32" or r.json()["totals"]["cases"] < 1):
+        c.fail(f"GET {O}: node 32's own cases are not counted: {r.body[:300]!r}")
+    c.call(m, "GET", O, query=[(k, v) for k, v in every
+                                if k in ("province", "regency", "report_type", "category",
+                                         "agency")],
+           headers=bearer(tok["auditor"]), note="every filter")
+    c.call(m, "GET", O, query=[("province", "3")], headers=bearer(tok["admin"]), expect=400,
+           field="province", invalid=True)
+    c.call(m, "GET", O, query=[("weeks", "2")], headers=bearer(tok["admin"]), expect=400,
+           field="weeks", invalid=True, note="no trend on a node")
+    c.call(m, "GET", O, headers=bearer(tok["liaison"]), expect=403, note="a liaison")
+    c.call(m, "GET", O, expect=401, note="no token")
 
 
 def ops_surface(c, m, hub, tok):

@@ -1,10 +1,12 @@
 // StatsService in-process: the hub keeps a member's signed statistics report only when it is
-// signed by one of that member's valid keys and names that member, and the national aggregate
-// sums the members' latest reports.
+// signed by one of that member's valid keys, names that member and is newer than its last one; it
+// keeps them over time (one a day once old), and the national aggregate sums the members' latest
+// reports.
 #include "node/stats_service.h"
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -61,10 +63,17 @@ class StatsServiceTest : public ::testing::Test {
     return r;
   }
 
+  // The node's latest kept report.
   std::optional<std::string> Stored(const std::string& node_id) {
-    auto blob = store_->GetMeta(storage::kStatsMetaPrefix + node_id);
-    EXPECT_TRUE(blob.ok());
-    return blob.ok() ? *blob : std::nullopt;
+    auto row = store_->StatsReportAt(node_id, INT64_MAX);
+    EXPECT_TRUE(row.ok());
+    if (!row.ok() || !row->has_value()) return std::nullopt;
+    return (*row)->envelope;
+  }
+  std::vector<int64_t> Times(const std::string& node_id) {
+    auto times = store_->StatsReportTimes(node_id);
+    EXPECT_TRUE(times.ok());
+    return times.ok() ? *times : std::vector<int64_t>{};
   }
 
   std::string dir_;
@@ -177,6 +186,69 @@ TEST_F(StatsServiceTest, AMemberRemovedFromTheManifestIsNoLongerCounted) {
   ASSERT_EQ(n.nodes.size(), 1u);
   EXPECT_EQ(n.nodes[0].node_id, "32");
   EXPECT_EQ(n.total_cases, 3u);
+}
+
+TEST_F(StatsServiceTest, ReportsAreKeptOverTimeAndThinnedToOneADayOnceOld) {
+  StatsServiceOptions opts;
+  opts.keep_hourly_days = 2;
+  StatsService stats(store_.get(), "00", &directory_, opts);
+  constexpr int64_t kHour = 3600 * 1000;
+  // Hourly reports over 5 days, each accepted when made: at the end, those of the last 2 days are
+  // all kept, and of each older day (WIB, UTC+7) only its last one.
+  const int64_t start = kNow - 5 * kDay;
+  for (int64_t t = start; t <= kNow; t += kHour) {
+    ASSERT_TRUE(
+        stats
+            .Accept(member("32"),
+                    SignStats(Report("32", t, static_cast<uint64_t>((t - start) / kHour), 0, "32"),
+                              k32_),
+                    t)
+            .ok());
+  }
+  const std::vector<int64_t> times = Times("32");
+  const int64_t cutoff = kNow - 2 * kDay;
+  std::map<int64_t, int> per_old_day;
+  size_t recent = 0;
+  for (int64_t t : times) {
+    if (t < cutoff) {
+      ++per_old_day[(t + storage::kStatsDayOffsetMs) / kDay];
+    } else {
+      ++recent;
+    }
+  }
+  EXPECT_EQ(recent, static_cast<size_t>(2 * 24 + 1));
+  for (const auto& [day, n] : per_old_day) EXPECT_EQ(n, 1) << "day " << day;
+  EXPECT_GE(per_old_day.size(), 3u);
+  // Each old report kept is the last of its day: the next hour is another day.
+  for (int64_t t : times) {
+    if (t >= cutoff) continue;
+    EXPECT_NE((t + kHour + storage::kStatsDayOffsetMs) / kDay,
+              (t + storage::kStatsDayOffsetMs) / kDay)
+        << "a report kept although a later one that day was too";
+  }
+  // A snapshot takes each member's latest report at or before its time.
+  auto at = stats.SnapshotAt(kNow - kHour / 2);
+  ASSERT_TRUE(at.ok());
+  ASSERT_EQ(at->reports.size(), 1u);
+  EXPECT_EQ(at->reports[0].time_ms, kNow - kHour);
+  EXPECT_EQ(at->reports[0].report->total_cases(), static_cast<uint64_t>(5 * 24 - 1));
+  EXPECT_TRUE(stats.SnapshotAt(start - 1)->reports.empty());
+}
+
+TEST_F(StatsServiceTest, AReportNotNewerThanTheLastOrDatedAheadIsRefused) {
+  StatsService stats(store_.get(), "00", &directory_);
+  ASSERT_TRUE(
+      stats.Accept(member("32"), SignStats(Report("32", kNow, 3, 0, "32"), k32_), kNow).ok());
+  for (int64_t t : {kNow, kNow - 1}) {
+    Status s = stats.Accept(member("32"), SignStats(Report("32", t, 4, 0, "32"), k32_), kNow);
+    EXPECT_EQ(s.code(), Status::Code::kConflict) << t;
+    EXPECT_EQ(s.field(), "time_ms");
+  }
+  Status ahead = stats.Accept(
+      member("32"), SignStats(Report("32", kNow + 10 * 60 * 1000, 4, 0, "32"), k32_), kNow);
+  EXPECT_EQ(ahead.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(ahead.field(), "time_ms");
+  EXPECT_EQ(Times("32"), std::vector<int64_t>{kNow});
 }
 
 TEST_F(StatsServiceTest, WithoutAManifestTheAggregateIsEmpty) {

@@ -98,6 +98,7 @@ TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
   // Make it a version-1 database: without the tables of migrations 2 to 9, and with the v1 outbox
   // (destination, seq) holding one row.
   ExecRaw(path_,
+          "DROP TABLE stats_reports; "
           "DROP TABLE case_text; DROP TABLE search_pending; DROP INDEX sealed_content; "
           "DROP TABLE tree_nodes; DROP TABLE checkpoints; DROP TABLE witnessed; DROP TABLE alerts; "
           "DROP TABLE foreign_events; DROP TABLE delivery; DROP TABLE received; "
@@ -421,12 +422,49 @@ TEST_F(StoreTest, SearchIndexHoldsPublicSubmissionsOnlyAndFollowsErasure) {
   // Back to schema 9 without the index, then opened again: the migration notes every case.
   ExecRaw(path_,
           "DROP TABLE case_text; DROP TABLE search_pending; DROP INDEX sealed_content; "
+          "DROP TABLE stats_reports; ALTER TABLE witnessed DROP COLUMN witnessed_ms; "
           "PRAGMA user_version=9");
   auto store = std::move(*Store::Open(path_));
   EXPECT_EQ(UserVersion(path_), kSchemaVersion);
   EXPECT_EQ(Found(store.get(), {"lubang"}),
             (std::vector<std::string>{"33-CCCCCCCCCC", "32-AAAAAAAAAA"}));
   EXPECT_TRUE(Found(store.get(), {"pungutan"}).empty());
+}
+
+// Migration 10 -> 11: the member reports the hub kept in meta (the latest of each) move into the
+// history, dated with their own time; the meta rows go.
+TEST_F(StoreTest, MigrationMovesTheHubsStatsReportsIntoTheHistory) {
+  v1::StatsReport report;
+  report.set_node_id("32");
+  report.set_time_ms(1796004000000);
+  report.set_total_cases(7);
+  v1::Envelope env;
+  env.set_payload_type("application/vnd.lapor.stats.v1+protobuf");
+  env.set_payload(report.SerializeAsString());
+  const std::string blob = env.SerializeAsString();
+  {
+    auto store = std::move(*Store::Open(path_));
+    ASSERT_TRUE(store->SetMeta(std::string(kStatsMetaPrefix) + "32", blob).ok());
+    ASSERT_TRUE(store->SetMeta(std::string(kStatsMetaPrefix) + "33", "not an envelope").ok());
+    store->Close();
+  }
+  ExecRaw(path_,
+          "DROP TABLE stats_reports; ALTER TABLE witnessed DROP COLUMN witnessed_ms; "
+          "PRAGMA user_version=10");
+  auto store = std::move(*Store::Open(path_));
+  EXPECT_EQ(UserVersion(path_), kSchemaVersion);
+  auto row = store->StatsReportAt("32", INT64_MAX);
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->time_ms, 1796004000000);
+  EXPECT_EQ((*row)->envelope, blob);
+  EXPECT_FALSE(store->GetMeta(std::string(kStatsMetaPrefix) + "32")->has_value());
+  // One that did not parse is not kept (it could not have been a verified report).
+  EXPECT_FALSE(store->StatsReportAt("33", INT64_MAX)->has_value());
+  EXPECT_FALSE(store->GetMeta(std::string(kStatsMetaPrefix) + "33")->has_value());
+  // The history goes on from it: an older report is refused, the same one again is fine.
+  EXPECT_EQ(store->AddStatsReport({"32", 1796004000000 - 1, 0, blob}, 0).code(),
+            Status::Code::kConflict);
+  EXPECT_TRUE(store->AddStatsReport({"32", 1796004000000, 0, blob}, 0).ok());
 }
 
 // The index is written off the commit path: a commit only notes the case (search_pending), the

@@ -19,7 +19,6 @@
 const { chromium } = require("playwright-core");
 const { execFileSync, spawn } = require("child_process");
 const fs = require("fs");
-const net = require("net");
 const os = require("os");
 const path = require("path");
 const zlib = require("zlib");
@@ -48,19 +47,8 @@ const NODE_BIN = arg("--node");
 // lapor-audit verifies the receipt the page downloads: beside lapor-node in the build tree.
 const AUDIT_BIN = path.join(path.dirname(NODE_BIN), "..", "audit", "lapor-audit");
 const ARTEFACTS = arg("--artefacts");
-
-let step = "start";
-function check(cond, msg) {
-  if (!cond) throw new Error(`[${step}] ${msg}`);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on("error", reject);
-  });
-}
+const { state, check, freePort, axe, shot, noHorizontalScroll, newPage, tabTo, arrowTo } = require("./pages");
+state.artefacts = ARTEFACTS;
 
 async function startNode() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lapor-browser-"));
@@ -106,7 +94,7 @@ let NODE_ID = "32";
 // The headers every page and asset must carry, each asset's type, and each page's weight: the
 // gzip size of the page and everything it loads.
 async function checkHeaders(base) {
-  step = "headers";
+  state.step = "headers";
   const types = { ".css": "text/css", ".js": "text/javascript", ".csv": "text/csv", ".svg": "image/svg+xml" };
   for (const p of PAGES) {
     const r = await fetch(base + p);
@@ -147,71 +135,8 @@ async function checkHeaders(base) {
   check(post.status === 405, `POST /lapor: ${post.status}, not 405`);
 }
 
-// Every browser page of the test: CSP violations, dialogs, page errors and every request URL
-// are recorded so the end can check none happened and no URL held the access code.
-function watch(page, seen) {
-  page.on("dialog", (d) => { seen.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
-  page.on("pageerror", (e) => seen.errors.push(String(e)));
-  // A refused fetch (401, 404) is logged as a console error too: those are expected here.
-  page.on("console", (m) => {
-    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) seen.errors.push(m.text());
-  });
-  page.on("request", (r) => seen.urls.push(r.url()));
-  page.on("framenavigated", (f) => seen.urls.push(f.url()));
-}
-
-const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-// axe-core through the DevTools protocol (page.evaluate), which the page's CSP does not govern.
-async function axe(page, label) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ["violations"] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")) }));
-  });
-  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
-  check(bad.length === 0, `axe on ${label}: ${JSON.stringify(bad)}`);
-  const minor = result.filter((v) => !bad.includes(v));
-  if (minor.length) console.log(`  axe on ${label}, minor: ${minor.map((v) => v.id).join(", ")}`);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(ARTEFACTS, `${name}.png`), fullPage: true });
-}
-
-async function noHorizontalScroll(page, label) {
-  const w = await page.evaluate(() => document.documentElement.scrollWidth);
-  const vw = page.viewportSize().width;
-  if (w > vw) {
-    // Name the innermost elements that stick out, to say what to fix.
-    const wide = await page.evaluate((limit) => [...document.querySelectorAll("body *")]
-      .filter((e) => (e.getBoundingClientRect().right > limit + 1 &&
-                      ![...e.children].some((c) => c.getBoundingClientRect().right > limit + 1)) ||
-                     (getComputedStyle(e).overflowX === "visible" && e.scrollWidth > e.clientWidth + 1 &&
-                      e.clientWidth > 0 && ![...e.children].some((c) => c.scrollWidth > c.clientWidth + 1)))
-      .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}${e.id ? "#" + e.id : ""}.${e.className}`), vw);
-    check(false, `${label}: content is ${w} px wide at a ${vw} px viewport (no reflow): ${wide.join(", ")}`);
-  }
-}
-
-// A page in a fresh context `width` CSS px wide; `scale` 2 is a 1280 x 800 window at 200% zoom
-// when `width` is 640 (the browser halves the CSS viewport and doubles every pixel).
-async function newPage(browser, width, seen, baseURL, scale = 1) {
-  const context = await browser.newContext({
-    viewport: { width, height: scale === 1 ? 800 : 400 }, deviceScaleFactor: scale, locale: "id-ID", baseURL,
-  });
-  context.setDefaultTimeout(15000);
-  await context.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener("securitypolicyviolation",
-      (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  const page = await context.newPage();
-  watch(page, seen);
-  return page;
-}
-
 async function fileWithMouse(page) {
-  step = "file (mouse)";
+  state.step = "file (mouse)";
   await page.goto("/lapor");
   await page.waitForSelector("#province option[value='32']", { state: "attached" });
   await page.check("#jenis-pengaduan");
@@ -243,7 +168,7 @@ async function fileWithMouse(page) {
 }
 
 async function errorSummary(page) {
-  step = "error summary";
+  state.step = "error summary";
   await page.goto("/lapor");
   await page.click("#kirim");
   await page.waitForSelector("#ringkasan-galat:not([hidden])");
@@ -262,38 +187,9 @@ async function errorSummary(page) {
   check(await page.evaluate(() => document.activeElement.id) === "title", "summary link does not focus its field");
 }
 
-// Presses Tab until the element `id` has the focus (with `id` null: the first element whose text
-// is `text`); each element Tab stops on must show its focus: an outline of at least 2 px.
-async function tabTo(page, id, text) {
-  for (let i = 0; i < 80; i++) {
-    const here = await page.evaluate(([want, t]) => {
-      const a = document.activeElement;
-      return !!a && (want ? a.id === want : a.textContent === t);
-    }, [id, text || null]);
-    if (here) return;
-    await page.keyboard.press("Tab");
-    const visible = await page.evaluate(() => {
-      const st = getComputedStyle(document.activeElement);
-      return st.outlineStyle !== "none" && parseFloat(st.outlineWidth) >= 2;
-    });
-    check(visible, "no visible focus on " +
-          await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
-  }
-  check(false, `Tab never reached ${id ? "#" + id : '"' + text + '"'}`);
-}
-
-// Chooses `value` in the <select> `id` with the arrow keys (it has the focus).
-async function arrowTo(page, id, value) {
-  for (let i = 0; i < 60; i++) {
-    if (await page.inputValue(`#${id}`) === value) return;
-    await page.keyboard.press("ArrowDown");
-  }
-  check(false, `arrow keys never chose ${value} in #${id}`);
-}
-
 // Filing with Tab, Space, Enter, arrow keys and typing only.
 async function fileWithKeyboard(page) {
-  step = "file (keyboard only)";
+  state.step = "file (keyboard only)";
   await page.goto("/lapor");
   await page.waitForSelector("#province option[value='32']", { state: "attached" });
   const tabToId = (id) => tabTo(page, id);
@@ -429,7 +325,7 @@ async function main() {
     const desk = await newPage(browser, 1280, seen, node.base);
     const phone = await newPage(browser, 360, seen, node.base);
 
-    step = "pages";
+    state.step = "pages";
     for (const [page, w] of [[desk, 1280], [phone, 360]]) {
       for (const p of PAGES) {
         await page.goto(p);
@@ -452,7 +348,7 @@ async function main() {
     await shot(phone, "lapor-tanda-terima-360");
     await noHorizontalScroll(phone, "receipt at 360 px");
 
-    step = "track";
+    state.step = "track";
     await track(desk, filed.id, filed.code);
     const heading = await desk.textContent("#laporan-judul");
     check(heading === XSS_TITLE, `the title is not shown as text: "${heading}"`);
@@ -460,7 +356,7 @@ async function main() {
     check(await desk.$$eval("#laporan img, #laporan script, #laporan b", (e) => e.length) === 0,
           "markup from the complaint became elements");
 
-    step = "the reporter downloads the filing receipt and lapor-audit verifies it offline";
+    state.step = "the reporter downloads the filing receipt and lapor-audit verifies it offline";
     await desk.waitForSelector("#unduh-bukti:not([hidden])");
     const proofText = await desk.textContent("#bukti-teks");
     check(proofText.includes(`tercatat di log publik simpul ${node.id}`) && proofText.includes("entri nomor"),
@@ -487,7 +383,7 @@ async function main() {
     await axe(desk, "/lacak with a case");
     await shot(desk, "lacak-laporan-1280");
 
-    step = "the admin verifies and dispositions in the workbench";
+    state.step = "the admin verifies and dispositions in the workbench";
     const work = await newPage(browser, 1280, seen, node.base);
     await signIn(work, node.admin, false);
     check((await work.textContent("#petugas")).includes("Admin pengelola"), "the role is not shown");
@@ -497,7 +393,7 @@ async function main() {
     check(await work.$$eval("#kasus img, #kasus script, #kasus b", (e) => e.length) === 0,
           "markup from the complaint became elements in the workbench");
 
-    step = "the admin downloads the citizen's photo: its GPS position, camera and owner are gone";
+    state.step = "the admin downloads the citizen's photo: its GPS position, camera and owner are gone";
     const [photoDownload] = await Promise.all([
       work.waitForEvent("download"), work.click("#kasus-lampiran button"),
     ]);
@@ -521,7 +417,7 @@ async function main() {
     await axe(work, "/kerja with a case (admin)");
     await shot(work, "kerja-admin-1280");
 
-    step = "the admin signs out: the node ends the session and the page forgets the case";
+    state.step = "the admin signs out: the node ends the session and the page forgets the case";
     await work.click("#form-keluar button[type=submit]");
     await work.waitForSelector("#masuk:not([hidden])");
     check(await work.isHidden("#meja") && await work.isHidden("#kasus"), "the desk is still shown");
@@ -531,7 +427,7 @@ async function main() {
     check(await work.evaluate(() => fetch("/api/v1/session").then((r) => r.status)) === 401,
           "the session still answers after signing out");
 
-    step = "the liaison responds in the workbench with the keyboard alone";
+    state.step = "the liaison responds in the workbench with the keyboard alone";
     await signIn(work, node.liaison, true);
     check(await work.inputValue("#saring-status") === "terdisposisi", "a liaison's queue does not start at its dispositioned cases");
     await openFromQueue(work, filed.id, null, true);
@@ -541,7 +437,7 @@ async function main() {
     await axe(work, "/kerja with a case (liaison)");
     await shot(work, "kerja-penghubung-1280");
 
-    step = "citizen sees the response and replies";
+    state.step = "citizen sees the response and replies";
     await desk.click("#form-lacak button[type=submit]");
     await desk.waitForFunction(() => document.getElementById("r-status").textContent.startsWith("Diproses"));
     const history = await desk.textContent("#r-riwayat");
@@ -559,7 +455,7 @@ async function main() {
     await axe(desk, "/lacak after a reply");
     await shot(desk, "lacak-balasan-1280");
 
-    step = "the liaison finds the case by words inside its description, with the keyboard alone";
+    state.step = "the liaison finds the case by words inside its description, with the keyboard alone";
     await work.bringToFront();
     await work.focus("#meja-judul");
     await tabTo(work, "saring-kata");
@@ -595,7 +491,7 @@ async function main() {
     await work.waitForFunction(() => document.getElementById("antrean-status").textContent.includes("Tidak ada laporan yang memuat"));
     check(await work.textContent("#antrean-isi") === "", "rows stay after a search that finds nothing");
 
-    step = "the liaison answers the reply and completes the case in the workbench";
+    state.step = "the liaison answers the reply and completes the case in the workbench";
     await work.fill("#saring-kata", "");
     await openFromQueue(work, filed.id, "diproses", false);
     check((await work.textContent("#kasus-riwayat")).includes("Lubang di sisi utara belum ditambal."),
@@ -615,7 +511,7 @@ async function main() {
     check(await desk.isVisible("#buka-kembali"), "no reopen form on a completed case");
     check(await desk.textContent("#r-penilaian") === "Belum dinilai", "a fresh case shows a rating");
 
-    step = "the citizen rates the handling";
+    state.step = "the citizen rates the handling";
     check(await desk.isVisible("#nilai"), "no rating form on a completed case");
     await desk.click("#form-nilai button[type=submit]");
     await desk.waitForSelector("#ringkasan-galat:not([hidden])");
@@ -634,7 +530,7 @@ async function main() {
     await axe(desk, "/lacak after rating");
     await shot(desk, "lacak-nilai-1280");
 
-    step = "the citizen reopens";
+    state.step = "the citizen reopens";
     check(await desk.isVisible("#buka-kembali"), "no reopen form on a rated completed case");
     await desk.fill("#reopen_note", "Tambalan sudah berlubang lagi.");
     await desk.click("#form-buka button[type=submit]");
@@ -643,7 +539,7 @@ async function main() {
     check((await desk.textContent("#r-status")).startsWith("Diproses"), "a reopened case is not back with the agency");
     await axe(desk, "/lacak after reopening");
 
-    step = "wrong access code";
+    state.step = "wrong access code";
     await phone.goto("/lacak#" + kb.id);
     await phone.fill("#access_code", "salahkode1234567890");
     await phone.click("#form-lacak button[type=submit]");
@@ -654,7 +550,7 @@ async function main() {
     await axe(phone, "/lacak with a wrong code");
     await shot(phone, "lacak-galat-360");
 
-    step = "the reporter reads a confidential case, code typed in lower case";
+    state.step = "the reporter reads a confidential case, code typed in lower case";
     await phone.fill("#access_code", kb.code.toLowerCase());
     await phone.click("#form-lacak button[type=submit]");
     await phone.waitForSelector("#laporan:not([hidden])");
@@ -665,14 +561,14 @@ async function main() {
     await shot(phone, "lacak-laporan-360");
     await noHorizontalScroll(phone, "a case at 360 px");
 
-    step = "the public sees a confidential case's status only";
+    state.step = "the public sees a confidential case's status only";
     await phone.fill("#access_code", "");
     await phone.click("#form-lacak button[type=submit]");
     await phone.waitForFunction(() => document.getElementById("laporan-judul").textContent === "Laporan rahasia");
     check(await phone.textContent("#r-isi") === "Isi laporan hanya dapat dibaca dengan kode akses.",
           "the public sees a confidential description");
 
-    step = "reflow at 320 px";
+    state.step = "reflow at 320 px";
     await phone.setViewportSize({ width: 320, height: 800 });
     for (const p of PAGES) {
       await phone.goto(p);
@@ -680,7 +576,7 @@ async function main() {
       await noHorizontalScroll(phone, `${p} at 320 px`);
     }
 
-    step = "200% zoom (a 1280 x 800 window at 200%: 640 x 400 CSS px at 2 device pixels each)";
+    state.step = "200% zoom (a 1280 x 800 window at 200%: 640 x 400 CSS px at 2 device pixels each)";
     const zoomed = await newPage(browser, 640, seen, node.base, 2);
     for (const p of PAGES) {
       await zoomed.goto(p);
@@ -694,7 +590,7 @@ async function main() {
           "the reporter's action is not reachable at 200% zoom");
     await shot(zoomed, "lacak-laporan-200persen");
 
-    step = "after";
+    state.step = "after";
     for (const page of [desk, phone, zoomed, work]) {
       const v = await page.evaluate(() => window.__csp);
       check(Array.isArray(v) && v.length === 0, `CSP violations: ${v}`);
