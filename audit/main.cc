@@ -505,17 +505,23 @@ int VerifyBundle(const std::string& path, const std::string& vkey, const std::st
   return report->ok() ? 0 : 1;
 }
 
-// Checks a filing receipt offline (audit/receipt.h) and prints what it proves, as JSON.
-// check-national: the hub's national figures against the signed reports they were summed from.
-int CheckNationalFile(const std::string& path, const std::string& hub_key) {
+// A whole file, or nullopt (said on stderr).
+std::optional<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::fprintf(stderr, "lapor-audit: cannot read %s\n", path.c_str());
-    return 2;
+    return std::nullopt;
   }
   std::stringstream text;
   text << in.rdbuf();
-  auto check = CheckNationalEvidence(text.str(), hub_key);
+  return text.str();
+}
+
+// check-national: the hub's national figures against the signed reports they were summed from.
+int CheckNationalFile(const std::string& path, const std::string& hub_key) {
+  auto text = ReadWholeFile(path);
+  if (!text) return 2;
+  auto check = CheckNationalEvidence(*text, hub_key);
   if (!check.ok()) {
     std::fprintf(stderr, "lapor-audit: %s\n", check.status().ToString().c_str());
     return 2;
@@ -530,6 +536,7 @@ int CheckNationalFile(const std::string& path, const std::string& hub_key) {
   return 0;
 }
 
+// Checks a filing receipt offline (audit/receipt.h) and prints what it proves, as JSON.
 int VerifyReceiptFile(const std::string& path, const std::string& vkey,
                       const std::vector<std::string>& witness_vkeys) {
   auto key = crypto::NoteVerifier::Parse(vkey);
@@ -547,14 +554,9 @@ int VerifyReceiptFile(const std::string& path, const std::string& vkey,
     }
     witnesses.push_back(*wk);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "lapor-audit: cannot read %s\n", path.c_str());
-    return 2;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto check = VerifyReceipt(text.str(), *key, witnesses);
+  auto text = ReadWholeFile(path);
+  if (!text) return 2;
+  auto check = VerifyReceipt(*text, *key, witnesses);
   if (!check.ok()) {
     std::fprintf(stderr, "lapor-audit: the receipt does not verify: %s\n",
                  check.status().ToString().c_str());

@@ -1,5 +1,6 @@
 #include "audit/national.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -22,10 +23,26 @@ std::string Str(const json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
 }
 
+Result<NationalCheck> Check(const std::string& evidence_json, const std::string& hub_key_hex);
+
 }  // namespace
 
 Result<NationalCheck> CheckNationalEvidence(const std::string& evidence_json,
                                             const std::string& hub_key_hex) {
+  try {
+    return Check(evidence_json, hub_key_hex);
+  } catch (const nlohmann::json::exception& e) {
+    // A value of the wrong type somewhere: not evidence the hub serves.
+    return Status::InvalidArgument(std::string("malformed evidence: ") + e.what(), "format");
+  }
+}
+
+}  // namespace lapor::audit
+
+namespace lapor::audit {
+namespace {
+
+Result<NationalCheck> Check(const std::string& evidence_json, const std::string& hub_key_hex) {
   auto hub_key = crypto::HexDecode(hub_key_hex);
   if (!hub_key || hub_key->size() != crypto::kPublicKeySize) {
     return Status::InvalidArgument("the hub key must be 64 hex characters", "--hub-key");
@@ -58,7 +75,11 @@ Result<NationalCheck> CheckNationalEvidence(const std::string& evidence_json,
     from_ms = ParseUtc(Str(q, "from"));
     if (!from_ms) return Status::InvalidArgument("the query's from is not a time", "query.from");
   }
-  const int weeks = q.value("weeks", 0);
+  if (!q.contains("weeks") || !q["weeks"].is_number_integer() || q["weeks"].get<int64_t>() < 0 ||
+      q["weeks"].get<int64_t>() > 104) {
+    return Status::InvalidArgument("the query's weeks is not 0-104", "query.weeks");
+  }
+  const int weeks = q["weeks"].get<int>();
   const std::vector<int64_t> week_bounds = protocol::WeekBoundaries(*to_ms, weeks);
 
   std::optional<protocol::Snapshot> at, since;
@@ -86,6 +107,11 @@ Result<NationalCheck> CheckNationalEvidence(const std::string& evidence_json,
       const std::string at_report =
           where + ": report of " + report->node_id() + " dated " + FormatUtc(report->time_ms());
       const v1::Member* member = protocol::FindMember(*manifest, report->node_id());
+      if (report->node_id() == "00") {
+        // The hub sends no report: one under its id is the hub's own making.
+        out.problems.push_back(at_report + ": the hub reports no figures of its own");
+        continue;
+      }
       if (member == nullptr) {
         out.problems.push_back(at_report + ": not a member of the manifest");
         continue;
@@ -144,6 +170,38 @@ Result<NationalCheck> CheckNationalEvidence(const std::string& evidence_json,
     out.problems.push_back("the weekly snapshots are not the query's " + std::to_string(weeks) +
                            " weeks");
   }
+  // Snapshots of one member must move forward with their time, and two at the same time (the
+  // query's end and the last week's) must be the same reports: a hub that picks different
+  // reports for different figures is caught.
+  auto times_of = [](const protocol::Snapshot& s) {
+    std::map<std::string, int64_t> t;
+    for (const auto& r : s.reports) t[r.node_id] = r.time_ms;
+    return t;
+  };
+  std::vector<const protocol::Snapshot*> ordered;
+  for (const auto& w : weekly) ordered.push_back(&w);
+  if (since) ordered.push_back(&*since);
+  if (at) ordered.push_back(&*at);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto* a, const auto* b) { return a->at_ms < b->at_ms; });
+  for (size_t i = 1; i < ordered.size(); ++i) {
+    const auto before = times_of(*ordered[i - 1]), after = times_of(*ordered[i]);
+    const bool same_time = ordered[i - 1]->at_ms == ordered[i]->at_ms;
+    for (const auto& [node, t] : before) {
+      auto it = after.find(node);
+      if (it == after.end() || it->second < t || (same_time && it->second != t)) {
+        out.problems.push_back(
+            "member " + node + ": the snapshot at " + FormatUtc(ordered[i]->at_ms) + " holds " +
+            (it == after.end() ? std::string("no report")
+                               : "a report of " + FormatUtc(it->second)) +
+            ", the one at " + FormatUtc(ordered[i - 1]->at_ms) + " one of " + FormatUtc(t));
+      }
+    }
+    if (same_time && after.size() != before.size()) {
+      out.problems.push_back("two snapshots at " + FormatUtc(ordered[i]->at_ms) +
+                             " hold different members' reports");
+    }
+  }
   if (!out.problems.empty()) return out;
 
   // Every figure, recomputed from the verified reports.
@@ -165,4 +223,5 @@ Result<NationalCheck> CheckNationalEvidence(const std::string& evidence_json,
   return out;
 }
 
+}  // namespace
 }  // namespace lapor::audit

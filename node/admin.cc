@@ -1,6 +1,9 @@
 #include "node/admin.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -60,7 +63,21 @@ Result<Opened> OpenNode(const std::string& dir) {
   auto store = storage::Store::Open(data.DatabasePath(), store_options);
   if (!store.ok()) return store.status();
   o.store = std::move(*store);
-  if (auto b = BackfillCaseFigures(o.store.get(), o.config.node_id); !b.ok()) return b.status();
+  // The cases' statistics figures, if this release has not filled them in yet: only while no
+  // node runs on the folder (a running node of this release did it at its start; one of an older
+  // release must not have its states written over), holding the folder's lock meanwhile.
+  if (auto done = o.store->GetMeta(kCaseFiguresMetaKey);
+      done.ok() && !(done->has_value() && **done == "1")) {
+    const std::string lock_path = dir + "/lock";
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      auto b = BackfillCaseFigures(o.store.get(), o.config.node_id);
+      ::close(fd);
+      if (!b.ok()) return b.status();
+    } else if (fd >= 0) {
+      ::close(fd);
+    }
+  }
   return o;
 }
 

@@ -62,16 +62,21 @@ Result<uint64_t> BackfillCaseFigures(storage::Store* store, const std::string& n
   auto next_seq = store->NextSeq();
   if (!next_seq.ok()) return next_seq.status();
   uint64_t updated = 0;
-  std::future<Status> last;
+  std::vector<std::future<Status>> written;
   for (auto& [ref, state] : todo) {
     auto replay = Replay(store, ref);
-    if (!replay) continue;
+    // Only a whole chain: one this node holds in part would give the figures of a part.
+    if (!replay || replay->last_hash() != state.last_hash() ||
+        replay->event_count() != state.event_count()) {
+      continue;
+    }
     if (replay->verified_ms() == state.verified_ms() &&
         replay->responded_ms() == state.responded_ms() &&
         replay->verified_on_time() == state.verified_on_time() &&
         replay->responded_on_time() == state.responded_on_time() &&
         replay->reopen_count() == state.reopen_count() &&
-        replay->auto_completed() == state.auto_completed()) {
+        replay->auto_completed() == state.auto_completed() &&
+        replay->missed_before_hold() == state.missed_before_hold()) {
       continue;
     }
     state.set_verified_ms(replay->verified_ms());
@@ -80,16 +85,17 @@ Result<uint64_t> BackfillCaseFigures(storage::Store* store, const std::string& n
     state.set_responded_on_time(replay->responded_on_time());
     state.set_reopen_count(replay->reopen_count());
     state.set_auto_completed(replay->auto_completed());
+    state.set_missed_before_hold(replay->missed_before_hold());
     storage::Write w;
     w.kind = storage::Write::Kind::kBookkeeping;
     w.after_seq = *next_seq;
     w.case_ref = ref;
     w.track_deadlines = state.owner_node() == node_id;
     w.state = state;
-    last = store->Enqueue(std::move(w));
+    written.push_back(store->Enqueue(std::move(w)));
     ++updated;
   }
-  if (last.valid()) LAPOR_RETURN_IF_ERROR(last.get());
+  for (auto& f : written) LAPOR_RETURN_IF_ERROR(f.get());
   LAPOR_RETURN_IF_ERROR(store->SetMeta(kCaseFiguresMetaKey, "1"));
   return updated;
 }

@@ -1,5 +1,6 @@
 // The figures a case's state keeps for the statistics report (verified_ms, responded_ms and
-// whether each came on time, reopen_count, auto_completed: protocol/lifecycle.h folds them) were
+// whether each came on time, reopen_count, auto_completed, missed_before_hold: protocol/lifecycle.h
+// folds them) were
 // added after cases existed. A store whose cases were folded without them has them filled in once,
 // by replaying each case's chain, before the node serves or a command reads it.
 #pragma once

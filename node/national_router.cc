@@ -19,6 +19,8 @@ namespace {
 using nlohmann::json;
 
 constexpr int64_t kHourMs = 3600000;
+constexpr int64_t kWibOffsetMs = 7 * kHourMs;
+constexpr int64_t kEarliestMs = 946684800000;  // 2000-01-01T00:00:00Z
 constexpr int kDefaultWeeks = 12;
 constexpr int kMaxWeeks = 104;
 constexpr size_t kMaxOverdueListed = 500;
@@ -35,13 +37,15 @@ Status RequireNationalReader(CaseService* service, const Request& req) {
   return Status::Ok();
 }
 
+// A date is its 00:00 in Western Indonesian Time (UTC+7), as the weeks and the days of the
+// history are; a time is UTC. Not before 2000.
 Result<int64_t> TimeParam(const std::string& value, const char* field) {
   auto t = ParseUtc(value);
-  if (!t) {
+  if (!t || *t < kEarliestMs) {
     return Status::InvalidArgument(
-        "must be a date (YYYY-MM-DD) or a UTC time (YYYY-MM-DDThh:mm:ssZ)", field);
+        "must be a date (YYYY-MM-DD, from 2000) or a UTC time (YYYY-MM-DDThh:mm:ssZ)", field);
   }
-  return *t;
+  return value.size() == 10 ? *t - kWibOffsetMs : *t;
 }
 
 struct StatsQuery {
@@ -365,28 +369,38 @@ bool NationalRouter::Alerts(const Request& req, const Reply& reply) {
                      {"owner_node", o.confidential ? json(nullptr) : json(o.owner_node)}});
   }
 
-  auto alerts = store_->Alerts(0, 1000);
-  if (!alerts.ok()) return Fail(reply, alerts.status());
+  // Every alert counted (at most kMaxAlertsPerOrigin of a kind per member), the 20 newest shown.
   std::map<std::string, int64_t> by_kind;
-  json latest = json::array();
-  for (auto it = alerts->rbegin(); it != alerts->rend(); ++it) {
-    ++by_kind[it->kind];
-    if (latest.size() < 20) {
-      latest.push_back({{"id", it->id},
-                        {"origin", it->origin},
-                        {"kind", it->kind},
-                        {"detail", it->detail},
-                        {"time", FormatUtc(it->time_ms)}});
+  std::vector<storage::AlertRow> newest;
+  int64_t alert_count = 0;
+  for (int64_t after = 0;;) {
+    auto page = store_->Alerts(after, 1000);
+    if (!page.ok()) return Fail(reply, page.status());
+    for (auto& a : *page) {
+      ++by_kind[a.kind];
+      ++alert_count;
+      after = a.id;
+      newest.push_back(std::move(a));
+      if (newest.size() > 20) newest.erase(newest.begin());
     }
+    if (page->size() < 1000) break;
   }
-  return Send(reply, 200,
-              {{"as_of", FormatUtc(now)},
-               {"silent_hours", silent_hours},
-               {"silent_members", silent},
-               {"members", members},
-               {"overdue_cases", {{"count", overdue->size()}, {"items", cases}}},
-               {"federation_alerts",
-                {{"count", alerts->size()}, {"by_kind", by_kind}, {"latest", latest}}}});
+  json latest = json::array();
+  for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
+    latest.push_back({{"id", it->id},
+                      {"origin", it->origin},
+                      {"kind", it->kind},
+                      {"detail", it->detail},
+                      {"time", FormatUtc(it->time_ms)}});
+  }
+  return Send(
+      reply, 200,
+      {{"as_of", FormatUtc(now)},
+       {"silent_hours", silent_hours},
+       {"silent_members", silent},
+       {"members", members},
+       {"overdue_cases", {{"count", overdue->size()}, {"items", cases}}},
+       {"federation_alerts", {{"count", alert_count}, {"by_kind", by_kind}, {"latest", latest}}}});
 }
 
 }  // namespace lapor::node

@@ -13,8 +13,8 @@ Result<v1::StatsReport> BuildStats(storage::Store* store, const std::string& nod
                                    int64_t now_ms) {
   using Cell = v1::StatsReport::Cell;
   std::map<std::pair<std::string, std::string>, uint64_t> counts;
-  // (region, report type, category, agency, status) -> the cell's figures
-  std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, Cell> cells;
+  // (region, report type, category, agency) -> the cell's figures
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, Cell> cells;
   v1::StatsReport report;
   report.set_node_id(node_id);
   report.set_time_ms(now_ms);
@@ -40,17 +40,21 @@ Result<v1::StatsReport> BuildStats(storage::Store* store, const std::string& nod
     // public, so two consecutive reports would tell it.
     if (c.rating() != 0 && !conf) ++counts[{"rating", std::to_string(c.rating())}];
 
-    Cell& cell = cells[{region, type, category, agency, c.status()}];
+    Cell& cell = cells[{region, type, category, agency}];
     if (cell.cases() == 0) {
       cell.set_region_code(region);
       cell.set_report_type(type);
       cell.set_category(category);
       cell.set_agency(agency);
-      cell.set_status(c.status());
+      cell.mutable_statuses()->Resize(protocol::kReportStatuses.size(), 0);
       cell.mutable_to_verification()->Resize(protocol::kDurationBuckets, 0);
       cell.mutable_to_response()->Resize(protocol::kDurationBuckets, 0);
     }
     cell.set_cases(cell.cases() + 1);
+    const size_t status = protocol::ReportStatusIndex(c.status());
+    if (status < protocol::kReportStatuses.size()) {
+      cell.set_statuses(static_cast<int>(status), cell.statuses(static_cast<int>(status)) + 1);
+    }
     if (c.due_ms() > 0 && c.due_ms() < now_ms) cell.set_overdue(cell.overdue() + 1);
     if (c.escalated()) cell.set_escalated(cell.escalated() + 1);
     if (c.verified_ms() > 0) {

@@ -48,6 +48,10 @@ struct StatsServiceOptions {
   size_t cache_reports = 4096;
 };
 
+// Whether a report's cells are consistent (statuses and durations add up, nothing counts more
+// than its cases, sizes bounded): InvalidArgument naming "cells" otherwise.
+Status CheckCells(const v1::StatsReport& report);
+
 class StatsService {
  public:
   // `node_id` is this node (only the hub, protocol::kHubNode, collects); `directory` may be null
@@ -63,8 +67,9 @@ class StatsService {
   // one dated ahead; Conflict for one not newer than the last.
   Status Accept(const v1::Member& sender, const std::string& envelope, int64_t now_ms);
 
-  // Each current manifest member's latest kept report dated at or before `at_ms`.
-  Result<protocol::Snapshot> SnapshotAt(int64_t at_ms);
+  // Each current manifest member's latest kept report dated at or before `at_ms` (the hub's id
+  // excepted); with `cells_only`, only reports with cells (format 2), the others left out.
+  Result<protocol::Snapshot> SnapshotAt(int64_t at_ms, bool cells_only = true);
   // The signed envelopes of a snapshot's reports, in its order (for the evidence an auditor
   // checks).
   Result<std::vector<std::string>> Envelopes(const protocol::Snapshot& snapshot);

@@ -248,8 +248,9 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         }
         if (s.verified_ms() == 0) {
           s.set_verified_ms(t);
-          // A case held for more information has its clock stopped: verifying it is on time.
-          s.set_verified_on_time(s.due_ms() <= 0 || t <= s.due_ms());
+          // A case held for more information has its clock stopped: verifying it is on time,
+          // unless its deadline had passed before the hold.
+          s.set_verified_on_time(!s.missed_before_hold() && (s.due_ms() <= 0 || t <= s.due_ms()));
         }
         s.set_agency(a.agency());
         s.set_status(std::string(status::kDispositioned));
@@ -257,6 +258,7 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         break;
       case v1::EVENT_HELD:
         if (!OneOf(cur, {status::kSubmitted, status::kDispositioned})) return NotIn("hold", s);
+        if (s.due_ms() > 0 && t > s.due_ms()) s.set_missed_before_hold(true);
         s.set_status(std::string(status::kOnHold));
         stop_clock();
         break;
@@ -302,7 +304,7 @@ Status ApplyEvent(const v1::Event& e, const std::string& hash, v1::CaseState* st
         }
         if (s.responded_ms() == 0) {
           s.set_responded_ms(t);
-          s.set_responded_on_time(s.due_ms() <= 0 || t <= s.due_ms());
+          s.set_responded_on_time(!s.missed_before_hold() && (s.due_ms() <= 0 || t <= s.due_ms()));
         }
         s.set_status(std::string(status::kProcessing));
         s.set_responded(true);

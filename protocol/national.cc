@@ -19,8 +19,6 @@ constexpr int64_t kHourMs = 3600000;
 constexpr int64_t kWeekMs = 7 * 24 * kHourMs;
 constexpr int64_t kWibOffsetMs = 7 * kHourMs;
 
-bool IsClosed(const std::string& status) { return status == "selesai" || status == "arsip"; }
-
 // Figures that add up over cells (and subtract between snapshots).
 struct Figures {
   int64_t cases = 0, backlog = 0, overdue = 0, escalated = 0, verified = 0, verified_on_time = 0,
@@ -30,7 +28,13 @@ struct Figures {
   void Add(const Cell& c) {
     const auto n = static_cast<int64_t>(c.cases());
     cases += n;
-    if (!IsClosed(c.status())) backlog += n;
+    backlog += n;
+    for (int i = 0; i < c.statuses_size() && i < static_cast<int>(kReportStatuses.size()); ++i) {
+      // Done and archived cases are not waiting for anyone.
+      if (kReportStatuses[i] == "selesai" || kReportStatuses[i] == "arsip") {
+        backlog -= static_cast<int64_t>(c.statuses(i));
+      }
+    }
     overdue += static_cast<int64_t>(c.overdue());
     escalated += static_cast<int64_t>(c.escalated());
     verified += static_cast<int64_t>(c.verified());
@@ -133,7 +137,11 @@ Summed Sum(const NationalFilter& f, const Snapshot& s, bool detail) {
       out.total.Add(c);
       if (!detail) continue;
       const auto n = static_cast<int64_t>(c.cases());
-      out.by["status"][c.status()] += n;
+      for (int i = 0; i < c.statuses_size() && i < static_cast<int>(kReportStatuses.size()); ++i) {
+        if (c.statuses(i) > 0) {
+          out.by["status"][std::string(kReportStatuses[i])] += static_cast<int64_t>(c.statuses(i));
+        }
+      }
       out.by["report_type"][c.report_type()] += n;
       out.by["category"][c.category()] += n;
       out.by["agency"][c.agency()] += n;
@@ -154,6 +162,13 @@ json Sources(const Snapshot& s) {
 }
 
 }  // namespace
+
+size_t ReportStatusIndex(std::string_view status) {
+  for (size_t i = 0; i < kReportStatuses.size(); ++i) {
+    if (kReportStatuses[i] == status) return i;
+  }
+  return kReportStatuses.size();
+}
 
 size_t DurationBucket(int64_t ms) {
   for (size_t i = 0; i < kDurationBoundsHours.size(); ++i) {

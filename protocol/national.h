@@ -34,6 +34,12 @@ inline constexpr std::string_view kStatsPayloadType = "application/vnd.lapor.sta
 
 // What a report says in place of a confidential case's region, report type, category and agency.
 inline constexpr std::string_view kConfidentialValue = "rahasia";
+// The order of StatsReport.Cell.statuses.
+inline constexpr std::array<std::string_view, 6> kReportStatuses = {
+    "belum_terverifikasi", "terdisposisi", "diproses", "selesai", "tertunda", "arsip"};
+// The index of a status in kReportStatuses (kReportStatuses.size() if it is none of them).
+size_t ReportStatusIndex(std::string_view status);
+
 // The report format with cells (StatsReport.format).
 inline constexpr uint32_t kStatsFormatCells = 2;
 

@@ -121,6 +121,8 @@ class SqliteStore : public Store {
   Result<std::optional<StatsReportRow>> StatsReportAt(const std::string& node_id,
                                                       int64_t at_ms) override;
   Result<std::vector<int64_t>> StatsReportTimes(const std::string& node_id) override;
+  Result<std::vector<std::pair<std::string, int64_t>>> StatsReportTimesAt(
+      const std::vector<std::string>& node_ids, int64_t at_ms) override;
 
  private:
   const std::string path_;  // full scans open a connection of their own

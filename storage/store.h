@@ -572,6 +572,10 @@ class StatsHistory {
                                                               int64_t at_ms) = 0;
   // The dates of the node's reports kept, oldest first.
   virtual Result<std::vector<int64_t>> StatsReportTimes(const std::string& node_id) = 0;
+  // For each of these nodes that has one, the date of its latest report at or before `at_ms`, in
+  // the order given (one read; the envelopes are not read).
+  virtual Result<std::vector<std::pair<std::string, int64_t>>> StatsReportTimesAt(
+      const std::vector<std::string>& node_ids, int64_t at_ms) = 0;
 };
 
 // The node's store: every role above over one SQLite database (WAL, synchronous=FULL). Callers

@@ -217,7 +217,7 @@ Status SqliteStore::AddStatsReport(const StatsReportRow& row, int64_t thin_befor
           return db->Run(
               "DELETE FROM stats_reports AS a WHERE node_id = ?1 AND time_ms < ?2 AND EXISTS ("
               "SELECT 1 FROM stats_reports AS b WHERE b.node_id = ?1 AND b.time_ms > a.time_ms "
-              "AND (b.time_ms + ?3) / 86400000 = (a.time_ms + ?3) / 86400000)",
+              "AND b.time_ms < ((a.time_ms + ?3) / 86400000 + 1) * 86400000 - ?3)",
               [&](Statement& st) {
                 st.Bind(1, row.node_id).Bind(2, thin_before_ms).Bind(3, kStatsDayOffsetMs);
               });
@@ -240,6 +240,25 @@ Result<std::optional<StatsReportRow>> SqliteStore::StatsReportAt(const std::stri
   std::optional<StatsReportRow> out;
   if (!rows->empty()) out = std::move(rows->front());
   return out;
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> SqliteStore::StatsReportTimesAt(
+    const std::vector<std::string>& node_ids, int64_t at_ms) {
+  using R = std::vector<std::pair<std::string, int64_t>>;
+  return readers_.WithReader<R>([&](Connection* db) -> Result<R> {
+    auto st =
+        db->Cached("SELECT MAX(time_ms) FROM stats_reports WHERE node_id = ? AND time_ms <= ?");
+    if (!st.ok()) return st.status();
+    R out;
+    for (const auto& node : node_ids) {
+      (*st)->Bind(1, node).Bind(2, at_ms);
+      auto row = (*st)->Step();
+      if (!row.ok()) return row.status();
+      if (*row && !(*st)->IsNull(0)) out.emplace_back(node, (*st)->Int(0));
+      (*st)->Reset();
+    }
+    return out;
+  });
 }
 
 Result<std::vector<int64_t>> SqliteStore::StatsReportTimes(const std::string& node_id) {

@@ -555,11 +555,8 @@ TEST(StatsTest, MembersReportCountsToTheHub) {
   EXPECT_EQ(f.hub().Get("/federation/v1/stats").status, 401);
 }
 
-// The national view: the hub keeps the members' reports over time and serves the national
-// figures from them (filters, the table by province and regency, CSV), only to its admins and
-// auditors; an auditor checks every figure against the signed reports with lapor-audit; a
-// tampered figure is caught. The alerts name a member that went silent.
-class NationalViewTest : public ::testing::Test {
+// Tests that move every node's clock (the nodes read LAPOR_CLOCK_OFFSET_FILE, base/clock.cc).
+class ClockOffsetTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     offset_file_ = MakeTempDir("lapor-clock") + "/offset";
@@ -570,8 +567,14 @@ class NationalViewTest : public ::testing::Test {
   static void Advance(int64_t ms) { std::ofstream(offset_file_) << ms; }
   static std::string offset_file_;
 };
-std::string NationalViewTest::offset_file_;
+std::string ClockOffsetTest::offset_file_;
+class EscalationTest : public ClockOffsetTest {};
+class NationalViewTest : public ClockOffsetTest {};
 
+// The national view: the hub keeps the members' reports over time and serves the national
+// figures from them (filters, the table by province and regency, CSV), only to its admins and
+// auditors; an auditor checks every figure against the signed reports with lapor-audit; a
+// tampered figure is caught. The alerts name a member that went silent.
 TEST_F(NationalViewTest, TheHubServesNationalFiguresThatAnAuditorChecks) {
   FederationOptions opts;
   opts.jurisdictions = {"32", "33", "32.04"};
@@ -699,18 +702,6 @@ TEST_F(NationalViewTest, TheHubServesNationalFiguresThatAnAuditorChecks) {
 }
 
 // 2c. Missed deadlines escalate a regency's case to its province, then to the hub.
-class EscalationTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    offset_file_ = MakeTempDir("lapor-clock") + "/offset";
-    std::ofstream(offset_file_) << 0;
-    setenv("LAPOR_CLOCK_OFFSET_FILE", offset_file_.c_str(), 1);
-  }
-  static void TearDownTestSuite() { unsetenv("LAPOR_CLOCK_OFFSET_FILE"); }
-  static void Advance(int64_t ms) { std::ofstream(offset_file_) << ms; }
-  static std::string offset_file_;
-};
-std::string EscalationTest::offset_file_;
 
 TEST_F(EscalationTest, RegencyToProvinceToHub) {
   Federation f;

@@ -380,13 +380,22 @@ TEST(LifecycleFiguresTest, FirstVerificationAndResponseAreKeptWithTheirDeadlines
   EXPECT_EQ(c.state.reopen_count(), 1);
 }
 
-TEST(LifecycleFiguresTest, AVerificationAfterAHoldIsOnTime) {
+TEST(LifecycleFiguresTest, AVerificationAfterAHoldIsOnTimeUnlessTheDeadlineHadPassed) {
   Case c;
   Step(&c, v1::EVENT_SUBMITTED);
   Step(&c, v1::EVENT_HELD);  // the clock stops while the reporter is asked for more
   c.now_ms += 10 * kDayMs;
   Step(&c, v1::EVENT_VERIFIED);
   EXPECT_TRUE(c.state.verified_on_time());
+
+  // Held only after its deadline had passed: the hold does not make it on time.
+  Case late;
+  Step(&late, v1::EVENT_SUBMITTED);
+  late.now_ms += 4 * kDayMs;
+  Step(&late, v1::EVENT_HELD);
+  EXPECT_TRUE(late.state.missed_before_hold());
+  Step(&late, v1::EVENT_VERIFIED);
+  EXPECT_FALSE(late.state.verified_on_time());
 }
 
 TEST(LifecycleSpecTest, TableHasFourteenAllowedCells) {

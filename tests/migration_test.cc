@@ -72,6 +72,11 @@ TEST(MigrationTest, Schema5FolderOpensKeepsEverythingAndContinues) {
   // Every operator's token still works, and each one's addition is in the operators' record.
   EXPECT_EQ(node.Get("/api/v1/complaints", liaison).status, 200);
   EXPECT_EQ(node.Get("/api/v1/complaints", auditor).status, 200);
+  // The statistics figures of the migrated cases, filled in from their events at the first open
+  // (schema 11): the case verified and responded.
+  const json figures = node.Get("/api/v1/stats", admin).Json();
+  EXPECT_EQ(figures["totals"]["cases"], 3) << figures.dump();
+  EXPECT_GE(figures["totals"]["responded"], 1) << figures.dump();
   auto ops = node.Cli({"operator", "list", "--data-dir", dir});
   ASSERT_EQ(ops.exit_code, 0) << ops.output;
   EXPECT_NE(ops.output.find("dinas-pu"), std::string::npos) << ops.output;
@@ -179,6 +184,13 @@ void OpensKeepsEverythingAndContinues(const OldFolder& f) {
   EXPECT_EQ(node.Get("/api/v1/complaints", f.liaison).status, 200);
   const json listed = node.Get("/api/v1/complaints", f.auditor).Json();
   EXPECT_EQ(listed["items"].size(), 4u) << listed.dump();
+  // The statistics figures of the migrated cases, filled in from their events at the first open
+  // (schema 11): cases 1, 2 and 4 verified, 1 and 2 responded, 2 confidential.
+  const json figures = node.Get("/api/v1/stats", f.admin).Json();
+  EXPECT_EQ(figures["totals"]["cases"], 4) << figures.dump();
+  EXPECT_EQ(figures["totals"]["verified"], 3) << figures.dump();
+  EXPECT_EQ(figures["totals"]["responded"], 2) << figures.dump();
+  EXPECT_EQ(figures["by_category"]["rahasia"], 1) << figures.dump();
   auto ops = node.Cli({"operator", "list", "--data-dir", dir});
   ASSERT_EQ(ops.exit_code, 0) << ops.output;
   EXPECT_NE(ops.output.find("dinas-pu"), std::string::npos) << ops.output;
@@ -309,6 +321,15 @@ TEST(MigrationTest, Schema9FolderOpensKeepsEverythingAndContinues) {
        "lpt_ZJSBQ34PKPMB5ADZHBQPR4LGN7SMY7A6", "lpt_3GVJDJ4UDJN4BQQ2NVT5CSFTTFKGHRT5",
        "32-ZCWR2IZNRG", "HU7INOFU3UBUVBG6MKKJ43YS6Y", "32-BJOTUQY4WH", "G2O77IOIOQOQDETHBQZFVA2C2I",
        "32-T5D4VSHL5V", "LR566JDEKLFROPU2VPRX3VTN7Y", "32-4SQHRR3PXY",
+       /*v1_outbox=*/false, /*sealed=*/5});
+}
+
+TEST(MigrationTest, Schema10FolderOpensKeepsEverythingAndContinues) {
+  OpensKeepsEverythingAndContinues(
+      {"schema-10-node-32", "lpt_TYCB7R6LZ6ITHCD4TDGYMVQQQWTQ7PYC",
+       "lpt_GH3IV5NH5KUU3PRZ7TN2XU4DI6SDAM3I", "lpt_4E3NXIJWL6UDUZG7XBRDO7SDF7TFDUOU",
+       "32-W2LULF6VKV", "JTNTMUFE2XHZ6LP7NWHLIK5Q5Q", "32-P2OAXOYOCE", "ZDP5AEIE2KXL3F7HFNPMOUZNFQ",
+       "32-C6F474L3N5", "QLN2V6K7YKXK4DB2DFIJKUJHEU", "32-AW6LNPI4X4",
        /*v1_outbox=*/false, /*sealed=*/5});
 }
 

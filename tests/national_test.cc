@@ -29,7 +29,8 @@ Cell MakeCell(const std::string& region, const std::string& type, const std::str
   c.set_report_type(type);
   c.set_category(category);
   c.set_agency(agency);
-  c.set_status(status);
+  c.mutable_statuses()->Resize(kReportStatuses.size(), 0);
+  c.set_statuses(static_cast<int>(ReportStatusIndex(status)), cases);
   c.set_cases(cases);
   return c;
 }

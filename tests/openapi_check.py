@@ -1350,9 +1350,13 @@ def federation_surface(c, hub, m, i33, e, tok):
     signed_ok(F + "/pull", pull, "events of 32")
     signed_ok(F + "/rewind", pb_varint(1, 1))
     signed_ok(F + "/events", pb_bytes(1, "33"), "an empty batch")
+    # Format 2 (cells): four road cases of region 33, done, one of them escalated on the way.
+    cell = (pb_bytes(1, "33") + pb_bytes(2, "pengaduan") + pb_bytes(3, "infrastruktur") +
+            pb_bytes(4, "dinas-pu") + pb_varint(6, 4) +
+            pb_bytes(17, b"".join(varint(n) for n in (0, 0, 0, 4, 0, 0))))
     report = (pb_bytes(1, "33") + pb_varint(2, int(time.time() * 1000)) +
               pb_bytes(3, pb_bytes(1, "status") + pb_bytes(2, "selesai") + pb_varint(3, 4)) +
-              pb_varint(4, 4) + pb_varint(5, 1))
+              pb_varint(4, 4) + pb_varint(5, 1) + pb_bytes(6, cell) + pb_varint(7, 2))
     stats_type = "application/vnd.lapor.stats.v1+protobuf"
     envelope = (pb_bytes(1, stats_type) + pb_bytes(2, report) +
                 pb_bytes(3, pb_bytes(1, i33.key.keyid()) +

@@ -14,6 +14,7 @@
 #include "node/stats.h"
 #include "protocol/directory.h"
 #include "protocol/manifest.h"
+#include "protocol/national.h"
 
 namespace lapor::node {
 namespace {
@@ -50,6 +51,7 @@ class StatsServiceTest : public ::testing::Test {
     v1::StatsReport r;
     r.set_node_id(node_id);
     r.set_time_ms(time_ms);
+    r.set_format(protocol::kStatsFormatCells);
     r.set_total_cases(total);
     r.set_sla_breaches(breaches);
     auto* c = r.add_counts();
@@ -249,6 +251,52 @@ TEST_F(StatsServiceTest, AReportNotNewerThanTheLastOrDatedAheadIsRefused) {
   EXPECT_EQ(ahead.code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(ahead.field(), "time_ms");
   EXPECT_EQ(Times("32"), std::vector<int64_t>{kNow});
+}
+
+TEST_F(StatsServiceTest, InconsistentCellsAreRefusedAndOldReportsAddNothing) {
+  StatsService stats(store_.get(), "00", &directory_);
+  auto with_cell = [&](int64_t t, auto edit) {
+    v1::StatsReport r = Report("32", t, 2, 0, "32");
+    auto* c = r.add_cells();
+    c->set_region_code("32");
+    c->set_cases(2);
+    c->add_statuses(2);
+    c->set_verified(1);
+    c->set_verified_on_time(1);
+    c->add_to_verification(1);
+    edit(c);
+    return SignStats(r, k32_);
+  };
+  ASSERT_TRUE(stats.Accept(member("32"), with_cell(kNow - 10, [](auto*) {}), kNow).ok());
+  const std::vector<std::pair<const char*, void (*)(v1::StatsReport::Cell*)>> bad = {
+      {"statuses short", [](v1::StatsReport::Cell* c) { c->set_statuses(0, 1); }},
+      {"more on time than verified", [](v1::StatsReport::Cell* c) { c->set_verified_on_time(2); }},
+      {"overdue beyond cases", [](v1::StatsReport::Cell* c) { c->set_overdue(3); }},
+      {"durations off", [](v1::StatsReport::Cell* c) { c->set_to_verification(0, 5); }},
+      {"huge",
+       [](v1::StatsReport::Cell* c) {
+         c->set_cases(UINT64_MAX);
+         c->set_statuses(0, UINT64_MAX);
+       }},
+      {"long key", [](v1::StatsReport::Cell* c) { c->set_category(std::string(101, 'x')); }},
+  };
+  for (const auto& [what, edit] : bad) {
+    Status s = stats.Accept(member("32"), with_cell(kNow, edit), kNow);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << what;
+    EXPECT_EQ(s.field(), "cells") << what;
+  }
+  EXPECT_EQ(Times("32"), std::vector<int64_t>{kNow - 10});
+  // A report of an older release (no cells) is kept and summed by /federation/v1/stats, but is no
+  // part of a snapshot of the national figures.
+  v1::StatsReport old = Report("33", kNow, 4, 0, "33");
+  old.clear_format();
+  ASSERT_TRUE(stats.Accept(member("33"), SignStats(old, k33_), kNow).ok());
+  auto snap = stats.SnapshotAt(kNow);
+  ASSERT_TRUE(snap.ok());
+  ASSERT_EQ(snap->reports.size(), 1u);
+  EXPECT_EQ(snap->reports[0].node_id, "32");
+  EXPECT_EQ(stats.National().total_cases, 6u);
+  EXPECT_EQ(stats.SnapshotAt(kNow)->reports.size(), 1u);  // from the cache, the same
 }
 
 TEST_F(StatsServiceTest, WithoutAManifestTheAggregateIsEmpty) {

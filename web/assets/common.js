@@ -244,6 +244,26 @@
     summary.focus();
   }
 
+  // The operator pages' sign-in form (#form-masuk, #token): POST /api/v1/session with the token
+  // (never kept: the field is emptied), then `onSession(reply)`; refusals on the field.
+  function bindSignIn(call, onSession) {
+    const form = document.getElementById("form-masuk");
+    const field = document.getElementById("token");
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      const token = field.value.trim();
+      if (!token) return showErrors(form, [{ id: "token", text: "Tulis token petugas Anda" }]);
+      const r = await call("POST", "/api/v1/session", { token });
+      field.value = "";
+      if (r.status !== 200 || !r.body) {
+        return showErrors(form, [{ id: "token",
+          text: r.status === 401 ? "Token tidak dikenal, dicabut, atau sudah kedaluwarsa" : errorMessage(r) }]);
+      }
+      await onSession(r.body);
+    });
+  }
+
   function setText(id, text) {
     document.getElementById(id).textContent = text == null ? "" : String(text);
   }
@@ -251,6 +271,6 @@
   window.Lapor = {
     STATUS, REPORT_TYPE, EVENT, DUE_KIND, ARCHIVE_REASON, ROLE, RATING,
     api, errorMessage, formatDate, regions, clearErrors, showErrors, setText, textElement,
-    renderAttachments,
+    renderAttachments, bindSignIn,
   };
 })();

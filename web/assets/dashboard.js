@@ -33,7 +33,9 @@
     return e;
   }
 
-  // The filters as query parameters; a date "until" includes its whole day.
+  // The filters as query parameters. Dates are days in Western Indonesian Time (the node reads
+  // YYYY-MM-DD as 00:00 WIB): "until" includes its whole day, so it asks for the next day's start
+  // (or nothing, meaning now, while that is still ahead).
   function query() {
     const q = new URLSearchParams();
     const from = $("dari").value, to = $("sampai").value;
@@ -42,7 +44,7 @@
       if (to) {
         const next = new Date(to + "T00:00:00Z");
         next.setUTCDate(next.getUTCDate() + 1);
-        if (next.getTime() < Date.now()) q.set("to", next.toISOString().slice(0, 10));
+        if (next.getTime() - 7 * 3600 * 1000 < Date.now()) q.set("to", next.toISOString().slice(0, 10));
       }
     }
     [["provinsi", "province"], ["jenis", "report_type"], ["kategori", "category"],
@@ -319,18 +321,8 @@
 
   call("GET", "/api/v1/session").then((r) => { if (r.status === 200 && r.body) signedIn(r.body); });
 
-  $("form-masuk").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    L.clearErrors($("form-masuk"));
-    const token = $("token").value.trim();
-    if (!token) return L.showErrors($("form-masuk"), [{ id: "token", text: "Tulis token petugas Anda" }]);
-    const r = await call("POST", "/api/v1/session", { token });
-    $("token").value = "";
-    if (r.status !== 200 || !r.body) {
-      return L.showErrors($("form-masuk"), [{ id: "token",
-        text: r.status === 401 ? "Token tidak dikenal, dicabut, atau sudah kedaluwarsa" : L.errorMessage(r) }]);
-    }
-    await signedIn(r.body);
+  L.bindSignIn(call, async (s) => {
+    await signedIn(s);
     if (session) $("dasbor-judul").focus();
   });
   $("form-keluar").addEventListener("submit", async (ev) => {

@@ -64,18 +64,8 @@
   // The page may open with a live session (the cookie): ask the node.
   call("GET", "/api/v1/session").then((r) => { if (r.status === 200 && r.body) signedIn(r.body); });
 
-  $("form-masuk").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    L.clearErrors($("form-masuk"));
-    const token = $("token").value.trim();
-    if (!token) return L.showErrors($("form-masuk"), [{ id: "token", text: "Tulis token petugas Anda" }]);
-    const r = await call("POST", "/api/v1/session", { token });
-    $("token").value = "";
-    if (r.status !== 200 || !r.body) {
-      return L.showErrors($("form-masuk"), [{ id: "token",
-        text: r.status === 401 ? "Token tidak dikenal, dicabut, atau sudah kedaluwarsa" : L.errorMessage(r) }]);
-    }
-    signedIn(r.body);
+  L.bindSignIn(call, (s) => {
+    signedIn(s);
     $("meja-judul").focus();
   });
 
