@@ -204,7 +204,10 @@ async function main() {
     await tabTo(page, "kembali");
     await page.keyboard.press("Enter");
     await page.waitForFunction(() => document.getElementById("wilayah-judul").textContent === "Per provinsi");
-    check(await page.evaluate(() => document.activeElement.id) === "wilayah-judul", "focus did not return to the table");
+    await loaded(page);
+    // The focus goes back to the table's heading once the page has loaded the figures again.
+    await page.waitForFunction(() => document.activeElement.id === "wilayah-judul", null, { timeout: 5000 })
+      .catch(() => check(false, "focus did not return to the table"));
 
     state.step = "a category filter, keyboard only";
     await tabTo(page, "kategori", null, true);  // the form is above the table
