@@ -32,7 +32,7 @@ Status RequireNationalReader(CaseService* service, const Request& req) {
   if (!who.ok()) return who.status();
   if (!who->op) return Status::Unauthenticated("an operator token is required");
   if (!MayReadNationalFigures(*who)) {
-    return Status::PermissionDenied("the national figures are for the hub's admins and auditors");
+    return Status::PermissionDenied("the figures are for this node's admins and auditors");
   }
   return Status::Ok();
 }

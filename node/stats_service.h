@@ -40,7 +40,8 @@ struct NationalStats {
 };
 
 struct StatsServiceOptions {
-  // Reports received within this many days are all kept; older ones one a day.
+  // When the hub keeps a member's report, that member's reports dated more than this many days
+  // before the hub's clock are thinned to the last of each day.
   double keep_hourly_days = 14;
   // A report dated further than this ahead of the hub's clock is refused.
   int64_t max_ahead_ms = 5 * 60 * 1000;

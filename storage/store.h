@@ -201,8 +201,9 @@ struct StatsReportRow {
   std::string envelope;  // the DSSE envelope, exactly as the member signed it
 };
 
-// Reports received less than this long ago are all kept; older ones are thinned to the last of
-// each day (Western Indonesian Time, UTC+7), which holds every figure the day ended with.
+// Reports dated within the last days the caller keeps whole are all kept; older ones are thinned
+// to the last of each day (Western Indonesian Time, UTC+7), which holds every figure the day
+// ended with. A member's reports are thinned when its next report is kept.
 inline constexpr int64_t kStatsDayOffsetMs = 7 * 3600000;
 
 inline constexpr int kMaxAlertsPerOrigin = 100;

@@ -25,7 +25,7 @@
   }
   function hours(v) { return v === null || v === undefined ? "belum ada" : number.format(v) + " jam"; }
   function regionName(code, fallback) {
-    return names.get(code) || fallback || (code === "rahasia" ? "Rahasia (tanpa wilayah)" : code);
+    return names.get(code) || fallback || code;
   }
   function cell(tag, text, attrs) {
     const e = L.textElement(tag, text);
@@ -56,6 +56,13 @@
   }
 
   const FIELD = { from: "dari", to: "sampai", province: "provinsi", category: "kategori", agency: "instansi" };
+  const FIELD_MESSAGE = {
+    from: "Tanggal awal harus sebelum tanggal akhir, dan tidak sebelum tahun 2000",
+    to: "Tanggal akhir tidak boleh sesudah hari ini, dan tidak sebelum tahun 2000",
+    province: "Pilih provinsi dari daftar",
+    category: "Tulis kode kategori: huruf kecil, angka dan tanda hubung, misalnya infrastruktur",
+    agency: "Tulis kode instansi: huruf kecil, angka dan tanda hubung, misalnya dinas-pu",
+  };
 
   function renderTotals(t, since) {
     const dl = $("ringkasan");
@@ -103,7 +110,7 @@
         // which Tab reaches "Kembali" first.
         b.addEventListener("click", () => {
           $("provinsi").value = r.code;
-          load().then(() => $("wilayah-judul").focus());
+          load().then((ok) => { if (ok) $("wilayah-judul").focus(); });
         });
         th.appendChild(b);
       } else {
@@ -128,9 +135,17 @@
     $("unduh-csv").parentElement.hidden = mode !== "nasional";
   }
 
+  // A table with nothing to list says so.
+  function emptyRow(body, columns, text) {
+    const tr = document.createElement("tr");
+    tr.appendChild(cell("td", text, { colspan: String(columns) }));
+    body.appendChild(tr);
+  }
+
   function renderLeague(league) {
     const body = $("liga-isi");
     body.textContent = "";
+    if (!league.length) emptyRow(body, 4, "Belum ada provinsi dengan angka.");
     league.forEach((r) => {
       const tr = document.createElement("tr");
       tr.setAttribute("data-kode", r.code);
@@ -173,7 +188,8 @@
         const day = document.createElementNS(ns, "text");
         [["x", left + i * band + band / 2], ["y", height - 10], ["text-anchor", "middle"],
           ["font-size", "10"], ["fill", "#505a5f"]].forEach(([k, v]) => day.setAttribute(k, v));
-        day.textContent = w.week_start.slice(5, 10);
+        day.textContent = new Date(w.week_start).toLocaleDateString("id-ID",
+          { day: "numeric", month: "short", timeZone: "Asia/Jakarta" });
         g.appendChild(day);
       }
     });
@@ -205,12 +221,19 @@
     });
     if (a.federation_alerts.count > 0) {
       list.appendChild(L.textElement("li", fmt(a.federation_alerts.count) +
-        " peringatan federasi (misalnya dua checkpoint bertanda tangan yang bertentangan): lihat /federation/v1/alerts."));
+        " peringatan federasi (misalnya dua checkpoint log bertanda tangan yang bertentangan) untuk diperiksa pengelola simpul nasional."));
     }
     list.appendChild(L.textElement("li", fmt(a.overdue_cases.count) +
       " laporan lintas wilayah melewati batas waktu."));
     const body = $("lewat-isi");
     body.textContent = "";
+    if (!a.overdue_cases.items.length) emptyRow(body, 5, "Tidak ada laporan lintas wilayah yang melewati batas waktu.");
+    if (a.overdue_cases.count > 50) {
+      L.setText("lewat-caption", "Laporan lintas wilayah yang melewati batas waktu (50 terlama dari " +
+        fmt(a.overdue_cases.count) + ")");
+    } else {
+      L.setText("lewat-caption", "Laporan lintas wilayah yang melewati batas waktu");
+    }
     a.overdue_cases.items.slice(0, 50).forEach((c) => {
       const tr = document.createElement("tr");
       const th = L.textElement("th", c.tracking_id);
@@ -219,11 +242,12 @@
       tr.appendChild(L.textElement("td", L.STATUS[c.status] || c.status));
       tr.appendChild(L.textElement("td", L.formatDate(c.due_at)));
       tr.appendChild(L.textElement("td", number.format(c.overdue_hours) + " jam"));
-      tr.appendChild(L.textElement("td", c.owner_node ? regionName(c.owner_node) : "rahasia"));
+      tr.appendChild(L.textElement("td", c.owner_node ? regionName(c.owner_node) : "Rahasia"));
       body.appendChild(tr);
     });
     const health = $("kesehatan-isi");
     health.textContent = "";
+    if (!a.members.length) emptyRow(health, 4, "Belum ada simpul anggota.");
     a.members.forEach((m) => {
       const tr = document.createElement("tr");
       tr.setAttribute("data-kode", m.node_id);
@@ -245,13 +269,19 @@
     const q = query();
     const path = mode === "nasional" ? "/national/v1/stats?" : "/api/v1/stats?";
     const r = await call("GET", path + q.toString());
-    if (mine !== request) return;
-    if (r.status === 401) return signedOut("Sesi berakhir. Masuk lagi.");
+    if (mine !== request) return false;
+    if (r.status === 401) {
+      signedOut("Sesi berakhir. Masuk lagi.");
+      return false;
+    }
     if (r.status !== 200 || !r.body) {
-      L.setText("status-muat", "");
+      // No figure of an earlier choice stays beside a form that says another.
+      clearFigures();
+      L.setText("status-muat", "Angka belum diperbarui.");
       const e = r.body && r.body.error;
       const id = e && FIELD[e.field];
-      return L.showErrors($("form-saring"), [{ id, text: id ? e.message : L.errorMessage(r) }]);
+      L.showErrors($("form-saring"), [{ id, text: id ? FIELD_MESSAGE[e.field] : L.errorMessage(r) }]);
+      return false;
     }
     const data = r.body;
     renderTotals(data.totals, data.since);
@@ -260,18 +290,36 @@
     if (mode === "nasional") {
       renderTrend(data.weekly);
       const a = await call("GET", "/national/v1/alerts");
-      if (mine !== request) return;
-      if (a.status === 200 && a.body) renderAlerts(a.body);
+      if (mine !== request) return false;
+      if (a.status === 200 && a.body) {
+        renderAlerts(a.body);
+      } else {
+        ["peringatan-isi", "lewat-isi", "kesehatan-isi"].forEach((id) => { $(id).textContent = ""; });
+        $("peringatan-isi").appendChild(L.textElement("li", "Peringatan tidak dapat dimuat: " + L.errorMessage(a)));
+      }
     }
     L.setText("status-muat", "Angka per " + L.formatDate(data.as_of) + ", dari " + fmt(data.members_reporting) +
       (mode === "nasional" ? " simpul yang melapor." : " simpul (simpul ini)."));
+    return true;
+  }
+
+  function clearFigures() {
+    ["ringkasan", "wilayah-isi", "liga-isi", "tren-isi", "peringatan-isi", "lewat-isi",
+      "kesehatan-isi"].forEach((id) => { $(id).textContent = ""; });
+    Array.from($("grafik-tren").querySelectorAll("g, line")).forEach((n) => n.remove());
+    $("unduh-csv").href = "#";
   }
 
   async function signedIn(s) {
     session = s;
     const probe = await call("GET", "/national/v1/stats?weeks=0");
     if (probe.status === 403 || (probe.status === 404 && !(await ownAllowed()))) {
+      await call("DELETE", "/api/v1/session");
       return signedOut("Dasbor hanya untuk admin dan auditor simpul ini.");
+    }
+    if (probe.status !== 200 && probe.status !== 404) {
+      await call("DELETE", "/api/v1/session");
+      return signedOut(L.errorMessage(probe));
     }
     mode = probe.status === 200 ? "nasional" : "simpul";
     const op = s.operator;
@@ -298,9 +346,10 @@
     session = null;
     mode = null;
     request++;
-    ["ringkasan", "wilayah-isi", "liga-isi", "tren-isi", "peringatan-isi", "lewat-isi",
-      "kesehatan-isi", "cakupan", "status-muat"].forEach((id) => { $(id).textContent = ""; });
-    $("unduh-csv").href = "#";
+    clearFigures();
+    ["cakupan", "status-muat"].forEach((id) => { $(id).textContent = ""; });
+    L.clearErrors($("form-saring"));
+    L.clearErrors($("form-masuk"));
     $("form-saring").reset();
     $("dasbor").hidden = true;
     $("masuk").hidden = false;
@@ -334,6 +383,6 @@
   $("form-saring").addEventListener("submit", (ev) => { ev.preventDefault(); load(); });
   $("kembali").addEventListener("click", () => {
     $("provinsi").value = "";
-    load().then(() => $("wilayah-judul").focus());
+    load().then((ok) => { if (ok) $("wilayah-judul").focus(); });
   });
 })();
