@@ -224,14 +224,22 @@ json NationalFigures(const NationalFilter& filter, const Snapshot& at, const Sna
     return FiguresJson(table_now.at(code), b);
   };
 
-  json provinces = json::array();
+  // A table's rows: each region's figures with its code and name.
+  auto rows_of = [&](const std::map<std::string, Figures>& table_now,
+                     const std::map<std::string, Figures>* table_before) {
+    json rows = json::array();
+    for (const auto& entry : table_now) {
+      json row = figures_of(table_now, table_before, entry.first);
+      row["code"] = entry.first;
+      row["name"] = province_name(entry.first);
+      rows.push_back(row);
+    }
+    return rows;
+  };
+  const json provinces = rows_of(now.provinces, before ? &before->provinces : nullptr);
   json league = json::array();
-  for (const auto& [code, f] : now.provinces) {
-    json row = figures_of(now.provinces, before ? &before->provinces : nullptr, code);
-    row["code"] = code;
-    row["name"] = province_name(code);
-    provinces.push_back(row);
-    league.push_back({{"code", code},
+  for (const auto& row : provinces) {
+    league.push_back({{"code", row["code"]},
                       {"name", row["name"]},
                       {"verified", row["verified"]},
                       {"verified_on_time_share", row["verified_on_time_share"]},
@@ -272,14 +280,7 @@ json NationalFigures(const NationalFilter& filter, const Snapshot& at, const Sna
   }
   out["filter"] = filter_json;
   if (!filter.province.empty() || !filter.regency.empty()) {
-    json regencies = json::array();
-    for (const auto& [code, f] : now.regencies) {
-      json row = figures_of(now.regencies, before ? &before->regencies : nullptr, code);
-      row["code"] = code;
-      row["name"] = province_name(code);
-      regencies.push_back(row);
-    }
-    out["regencies"] = regencies;
+    out["regencies"] = rows_of(now.regencies, before ? &before->regencies : nullptr);
   }
   json weeks = json::array();
   for (size_t i = 1; i < weekly.size(); ++i) {

@@ -103,6 +103,17 @@ async function expectTotals(page, totals, label) {
         `${label}: verified on time shows "${share}"`);
 }
 
+// A page of `base`'s dashboard signed in with `token` (mouse), once its figures are shown.
+async function signedInPage(browser, width, seen, base, token) {
+  const page = await newPage(browser, width, seen, base);
+  await page.goto("/dashboard/");
+  await page.fill("#token", token);
+  await page.click("#form-masuk button[type=submit]");
+  await page.waitForSelector("#dasbor:not([hidden])");
+  await loaded(page);
+  return page;
+}
+
 // Waits until the page has finished a load (its status line says "Angka per ...").
 async function loaded(page) {
   await page.waitForFunction(() => document.getElementById("status-muat").textContent.startsWith("Angka per"));
@@ -219,23 +230,12 @@ async function main() {
     expectRows(await tableRows(page), health.provinces, "provinces, kesehatan");
 
     state.step = "a phone";
-    const phone = await newPage(browser, 360, seen, hub);
-    await phone.goto("/dashboard");
-    await phone.waitForSelector("#form-masuk");
-    await phone.fill("#token", tokens["00 admin"]);
-    await phone.click("#form-masuk button[type=submit]");
-    await phone.waitForSelector("#dasbor:not([hidden])");
-    await loaded(phone);
+    const phone = await signedInPage(browser, 360, seen, hub, hubAdmin);
     await noHorizontalScroll(phone, "/dashboard at 360 px");
     await shot(phone, "dasbor-nasional-360");
 
     state.step = "member 32's own view";
-    const own = await newPage(browser, 1280, seen, ports["32"]);
-    await own.goto("/dashboard/");
-    await own.fill("#token", tokens["32 admin"]);
-    await own.click("#form-masuk button[type=submit]");
-    await own.waitForSelector("#dasbor:not([hidden])");
-    await loaded(own);
+    const own = await signedInPage(browser, 1280, seen, ports["32"], tokens["32 admin"]);
     check((await own.textContent("#cakupan")).startsWith("Simpul daerah"), "32 is not shown its own view");
     check(await own.isHidden("#bagian-tren") && await own.isHidden("#bagian-peringatan"), "a member shows trends or alerts");
     const mine = (await api(ports["32"], "/api/v1/stats", tokens["32 admin"])).json;
