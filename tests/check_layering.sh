@@ -19,7 +19,7 @@ declare -A ALLOWED=(
   [audit]="base crypto protocol audit lapor"
   [harness]="base crypto protocol storage federation harness lapor"
   [bench]="base crypto protocol storage federation node harness lapor"
-  [fuzz]="base crypto protocol storage federation node lapor"
+  [fuzz]="base crypto protocol storage federation node audit lapor"
   [tests]="base crypto protocol storage federation node audit harness tests lapor"
 )
 # The libraries each folder builds (CMake targets), to check links along the same arrows.
