@@ -283,21 +283,20 @@ bool NationalRouter::OwnStats(const Request& req, const Reply& reply) {
   return Send(reply, 200, figures);
 }
 
-Result<std::vector<NationalRouter::Overdue>> NationalRouter::OverdueCases(int64_t now_ms) {
+Result<std::vector<v1::CaseState>> NationalRouter::OverdueCases(int64_t now_ms) {
   {
     MutexLock lock(mu_);
     if (overdue_at_ms_ >= 0 && now_ms - overdue_at_ms_ < kOverdueReuseMs) return overdue_;
   }
-  std::vector<Overdue> found;
+  std::vector<v1::CaseState> found;
   LAPOR_RETURN_IF_ERROR(store_->ScanCases([&](const v1::CaseState& s) {
     if (s.due_ms() > 0 && s.due_ms() < now_ms) {
-      found.push_back({s.case_id(), s.status(), s.due_kind(), s.owner_node(), s.due_ms(),
-                       s.escalated(), s.confidential()});
+      found.push_back(s);
     }
     return true;
   }));
   std::sort(found.begin(), found.end(),
-            [](const Overdue& a, const Overdue& b) { return a.due_ms < b.due_ms; });
+            [](const v1::CaseState& a, const v1::CaseState& b) { return a.due_ms() < b.due_ms(); });
   MutexLock lock(mu_);
   overdue_ = found;
   overdue_at_ms_ = now_ms;
@@ -357,16 +356,21 @@ bool NationalRouter::Alerts(const Request& req, const Reply& reply) {
   auto overdue = OverdueCases(now);
   if (!overdue.ok()) return Fail(reply, overdue.status());
   json cases = json::array();
-  for (const auto& o : *overdue) {
+  auto who = ReadCredentials(service_, req, "");
+  if (!who.ok()) return Fail(reply, who.status());
+  for (const auto& s : *overdue) {
     if (cases.size() >= kMaxOverdueListed) break;
-    // A confidential case's owner is content: only its existence, status and dates.
-    cases.push_back({{"tracking_id", o.case_id},
-                     {"status", o.status},
-                     {"due_kind", o.due_kind},
-                     {"due_at", FormatUtc(o.due_ms)},
-                     {"overdue_hours", AgeHours(now, o.due_ms)},
-                     {"escalated", o.escalated},
-                     {"owner_node", o.confidential ? json(nullptr) : json(o.owner_node)}});
+    // Its owner is a node id, content for a confidential case: as the case view shows it to
+    // this caller (the one who-sees-what decision); its existence, status and dates are public.
+    const CaseAccess access =
+        DecideAccess(s, AudienceFor(s, *who, /*holds_access_code=*/false, service_->node_id()));
+    cases.push_back({{"tracking_id", s.case_id()},
+                     {"status", s.status()},
+                     {"due_kind", s.due_kind()},
+                     {"due_at", FormatUtc(s.due_ms())},
+                     {"overdue_hours", AgeHours(now, s.due_ms())},
+                     {"escalated", s.escalated()},
+                     {"owner_node", access.content ? json(s.owner_node()) : json(nullptr)}});
   }
 
   // Every alert counted (at most kMaxAlertsPerOrigin of a kind per member), the 20 newest shown.

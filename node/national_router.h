@@ -37,12 +37,7 @@ class NationalRouter : public Router {
   bool Alerts(const Request& req, const Reply& reply);
   // The cross-jurisdiction cases past their deadline (a scan of every held case, reused for a
   // minute).
-  struct Overdue {
-    std::string case_id, status, due_kind, owner_node;
-    int64_t due_ms = 0;
-    bool escalated = false, confidential = false;
-  };
-  Result<std::vector<Overdue>> OverdueCases(int64_t now_ms);
+  Result<std::vector<v1::CaseState>> OverdueCases(int64_t now_ms);
 
   CaseService* service_;
   storage::Store* store_;
@@ -52,7 +47,7 @@ class NationalRouter : public Router {
   int64_t overdue_at_ms_ LAPOR_GUARDED_BY(mu_) = -1;
   int64_t own_at_ms_ LAPOR_GUARDED_BY(mu_) = -1;
   std::shared_ptr<const v1::StatsReport> own_ LAPOR_GUARDED_BY(mu_);
-  std::vector<Overdue> overdue_ LAPOR_GUARDED_BY(mu_);
+  std::vector<v1::CaseState> overdue_ LAPOR_GUARDED_BY(mu_);
 };
 
 }  // namespace lapor::node

@@ -673,10 +673,21 @@ TEST_F(NationalViewTest, TheHubServesNationalFiguresThatAnAuditorChecks) {
                 .exit_code,
             1);
 
-  // A member that stops reporting shows in the alerts: three hours later (on every node's
+  // A member that stops reporting shows in the alerts: six days later (on every node's
   // clock) 33 has not reported since, the others have.
+  // Two cross-jurisdiction cases the hub holds, about 33's region, one of them confidential.
+  Filed cross = File(f.node("32"), "33", "Jembatan putus");
+  json secret = Complaint("33", "Pungutan di jembatan");
+  secret["confidential"] = true;
+  auto filed_secret = f.node("32").Post("/api/v1/complaints", secret);
+  ASSERT_EQ(filed_secret.status, 201) << filed_secret.body;
+  const std::string secret_id = filed_secret.Json()["tracking_id"];
+  ASSERT_TRUE(Eventually("the hub holds both", [&] {
+    return f.hub().Get("/api/v1/complaints/" + cross.id, admin).status == 200 &&
+           f.hub().Get("/api/v1/complaints/" + secret_id, admin).status == 200;
+  }));
   f.node("33").Stop();
-  Advance(3 * 3600 * 1000LL);
+  Advance(6 * kDay);  // past their 3 working days of verification
   json alerts;
   auto reasons_of = [&](const std::string& node) {
     for (const auto& m : alerts["silent_members"]) {
@@ -692,6 +703,15 @@ TEST_F(NationalViewTest, TheHubServesNationalFiguresThatAnAuditorChecks) {
   })) << alerts.dump();
   EXPECT_EQ(alerts["members"].size(), 3u);
   EXPECT_EQ(alerts["silent_hours"], 2);
+  // Both are past their deadline; the confidential one's owner is content, hidden from the hub's
+  // admin as in its case view.
+  std::map<std::string, json> overdue;
+  for (const auto& c : alerts["overdue_cases"]["items"]) overdue[c["tracking_id"]] = c;
+  ASSERT_TRUE(overdue.count(cross.id) && overdue.count(secret_id)) << alerts.dump();
+  EXPECT_EQ(overdue[cross.id]["owner_node"], "33");
+  EXPECT_EQ(overdue[cross.id]["due_kind"], "verification");
+  EXPECT_TRUE(overdue[secret_id]["owner_node"].is_null()) << overdue[secret_id].dump();
+  EXPECT_EQ(alerts.dump().find("Pungutan"), std::string::npos);
   for (const auto& m : alerts["members"]) {
     if (m["node_id"] == "33") {
       EXPECT_GE(m["last_report_age_hours"].get<double>(), 2.9);
