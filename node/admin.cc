@@ -1,7 +1,5 @@
 #include "node/admin.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,14 +66,10 @@ Result<Opened> OpenNode(const std::string& dir) {
   // release must not have its states written over), holding the folder's lock meanwhile.
   if (auto done = o.store->GetMeta(kCaseFiguresMetaKey);
       done.ok() && !(done->has_value() && **done == "1")) {
-    const std::string lock_path = dir + "/lock";
-    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    if (auto lock = LockDataDir(dir); lock.ok()) {
       auto b = BackfillCaseFigures(o.store.get(), o.config.node_id);
-      ::close(fd);
+      ::close(*lock);
       if (!b.ok()) return b.status();
-    } else if (fd >= 0) {
-      ::close(fd);
     }
   }
   return o;

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -335,6 +337,26 @@ Result<crypto::SigningKey> DataDir::NextSigningKey(bool* made) const {
 
 Result<std::string> DataDir::LoadSealingKey() const {
   return ReadHexKey(SealingKeyPath(), crypto::kSecretboxKeySize);
+}
+
+Result<int> LockDataDir(const std::string& dir) {
+  const std::string path = dir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {0};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    ::close(fd);
+    return Status::Conflict("another lapor-node (pid " + (holder.empty() ? "?" : holder) +
+                            ") is running on " + dir + "; stop it first");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    spdlog::warn("cannot write the pid to {}", path);
+  }
+  return fd;
 }
 
 }  // namespace lapor::node

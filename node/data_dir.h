@@ -135,4 +135,10 @@ Status ParseListen(const std::string& listen, std::string* host, int* port, cons
 // itself to `mode`, also when it already existed. Fails if `path` exists and is not a folder.
 Status MakeDirs(const std::string& path, mode_t mode);
 
+// One process per data folder: an exclusive lock on DIR/lock, taken without waiting, which the
+// file descriptor returned holds until it is closed or the process exits (the kernel drops it
+// when the process dies, kill -9 included). The file holds the holder's pid; Conflict naming it
+// if another process holds the lock.
+Result<int> LockDataDir(const std::string& dir);
+
 }  // namespace lapor::node

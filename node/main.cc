@@ -1,9 +1,7 @@
 // lapor-node: the command line of a LAPOR! node: its arguments, the dispatch to a subcommand, and
 // `run` (serve until SIGINT/SIGTERM). The other subcommands are in node/admin.cc.
-#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,33 +30,11 @@ sigset_t StopSignals() {
   return set;
 }
 
-// One process per data folder: an exclusive lock on DIR/lock held for the life of the process
-// (the kernel drops it when the process dies, kill -9 included). The file holds the pid.
-Status LockDataDir(const std::string& dir) {
-  const std::string path = dir + "/lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    char pid[32] = {0};
-    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
-    std::string holder = n > 0 ? std::string(pid, static_cast<size_t>(n)) : "";
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
-    ::close(fd);
-    return Status::Conflict("another lapor-node (pid " + (holder.empty() ? "?" : holder) +
-                            ") is running on " + dir + "; stop it first");
-  }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    spdlog::warn("cannot write the pid to {}", path);
-  }
-  return Status::Ok();  // fd stays open (and locked) until the process exits
-}
-
 int Run(const std::string& dir, const std::string& listen_override) {
   // Block the stop signals before any thread starts, so only sigwait below receives them.
   sigset_t stop = StopSignals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  if (Status locked = LockDataDir(dir); !locked.ok()) return Fail(locked);
+  if (auto locked = LockDataDir(dir); !locked.ok()) return Fail(locked.status());
   // A test seam (tests/disk_fault_test.cc): fail one disk operation of the store on purpose.
   if (const char* spec = std::getenv("LAPOR_TEST_DISK_FAULT"); spec != nullptr && *spec != 0) {
     auto fault = lapor::storage::ParseDiskFault(spec);
@@ -279,9 +255,9 @@ int main(int argc, char** argv) {
   if (*fsck) return RunFsck(dir);
   if (*erase) {
     // Signing an erasure takes the node's next seq: only with no node running on the folder.
-    if (lapor::Status locked = LockDataDir(dir); !locked.ok()) {
+    if (auto locked = LockDataDir(dir); !locked.ok()) {
       return Fail(lapor::Status::Conflict(
-          locked.message() +
+          locked.status().message() +
           " (a running node erases through its API: POST "
           "/api/v1/complaints/ID/actions {\"action\": \"erase\"}, admin token)"));
     }
