@@ -47,6 +47,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/http_client.h"
 #include "harness/eventually.h"
 #include "harness/federation_harness.h"
 #include "lapor/v1/event.pb.h"
@@ -98,96 +99,8 @@ std::string ComplaintBody(const std::string& region, long i) {
   return head + desc + tail;
 }
 
-// A blocking HTTP/1.1 client on one keep-alive connection (the harness's Http() closes every
-// connection, which would leave tens of thousands of sockets in TIME_WAIT).
-class KeepAlive {
- public:
-  explicit KeepAlive(int port) : port_(port) {}
-  ~KeepAlive() { Close(); }
-  KeepAlive(const KeepAlive&) = delete;
-  KeepAlive& operator=(const KeepAlive&) = delete;
-
-  // Returns the status (0 if the connection failed or the reply was unreadable).
-  int Post(const std::string& path, const std::string& body, std::string* reply) {
-    if (fd_ < 0 && !Connect()) return 0;
-    std::string req = "POST " + path +
-                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                      "Content-Length: " +
-                      std::to_string(body.size()) + "\r\n\r\n" + body;
-    for (size_t off = 0; off < req.size();) {
-      ssize_t n = ::send(fd_, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return Fail();
-      off += static_cast<size_t>(n);
-    }
-    size_t header_end;
-    while ((header_end = in_.find("\r\n\r\n")) == std::string::npos) {
-      if (!Read()) return Fail();
-    }
-    std::string head = in_.substr(0, header_end);
-    for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (head.size() < 12 || head.find("transfer-encoding: chunked") != std::string::npos) {
-      return Fail();
-    }
-    const int status = std::atoi(head.substr(9, 3).c_str());
-    size_t length = 0;
-    if (auto cl = head.find("content-length:"); cl != std::string::npos) {
-      length = std::stoul(head.substr(cl + 15));
-    }
-    while (in_.size() < header_end + 4 + length) {
-      if (!Read()) return Fail();
-    }
-    if (reply != nullptr) *reply = in_.substr(header_end + 4, length);
-    in_.erase(0, header_end + 4 + length);
-    if (head.find("connection: close") != std::string::npos) Close();
-    return status;
-  }
-
- private:
-  bool Connect() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port_));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    timeval tv{30, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      Close();
-      return false;
-    }
-    return true;
-  }
-  bool Read() {
-    char buf[8192];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) return false;
-    in_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-  int Fail() {
-    Close();
-    return 0;
-  }
-  void Close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    in_.clear();
-  }
-  int port_;
-  int fd_ = -1;
-  std::string in_;
-};
-
-// Nearest-rank percentile of sorted values.
-template <typename T>
-T Pct(const std::vector<T>& sorted, double p) {
-  if (sorted.empty()) return T{};
-  size_t k = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return sorted[std::min(sorted.size() - 1, k == 0 ? 0 : k - 1)];
-}
+using lapor::bench::KeepAlive;
+using lapor::bench::Pct;
 
 struct LoadResult {
   long ok = 0, failed = 0;

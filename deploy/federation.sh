@@ -16,6 +16,8 @@
 #         and its log, stops the nodes started so far and exits 1 (130 on Ctrl-C while starting).
 #         N = number of members (default 3), taken in this order from:
 #           32 33 32.04 31 35 36 34 51 32.73 33.74 35.78 31.71 51.71
+#         and then every other province and regency/city of data/regions, in the files' order
+#         (N = 552: the whole nation; bench/national.sh runs it).
 #         --detach: leave the nodes running in the background and exit once ready (`down` stops
 #         them). --sample: file a new sample complaint even when one was filed before.
 #         Creation (each step is skipped when already done, so an interrupted `up` resumes):
@@ -68,6 +70,16 @@ STATS_INTERVAL_MS=${STATS_INTERVAL_MS:-60000}
 WITNESS=${WITNESS:-1}
 DEFAULT_MEMBERS=3
 MEMBER_LIST=(32 33 32.04 31 35 36 34 51 32.73 33.74 35.78 31.71 51.71)
+# ... followed by every other code of the official region list (38 provinces, 514 regencies).
+extend_member_list() {
+  local code listed=" ${MEMBER_LIST[*]} "
+  while IFS=, read -r code _; do
+    case $code in code | '') continue ;; esac
+    [[ $listed == *" $code "* ]] && continue
+    MEMBER_LIST+=("$code")
+    listed+="$code "
+  done < <(cat "$REGIONS_DIR/provinces.csv" "$REGIONS_DIR/regencies.csv")
+}
 LIAISON_AGENCY=dinas-pu  # each member's sample liaison (tokens.txt)
 SAMPLE_ORIGIN=32
 SAMPLE_OWNER=33
@@ -675,8 +687,9 @@ cmd_up() {
       *) n=$arg ;;
     esac
   done
+  extend_member_list
   if [ -n "$n" ] && { [ "$n" -lt 1 ] || [ "$n" -gt ${#MEMBER_LIST[@]} ]; }; then
-    die "up: N must be 1-${#MEMBER_LIST[@]} (members from: ${MEMBER_LIST[*]})"
+    die "up: N must be 1-${#MEMBER_LIST[@]} (members from: ${MEMBER_LIST[*]:0:13} and the rest of data/regions)"
   fi
   [ -x "$BIN" ] || die "no lapor-node binary at $BIN: build it first with 'bash deploy/build.sh' (or set LAPOR_NODE_BIN)"
   command -v curl >/dev/null || die "curl is missing: run 'bash deploy/install-deps.sh'"

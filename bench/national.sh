@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The national simulation: the hub and every province and regency/city (552 members) as real
+# lapor-node processes on this machine, through a simulated year of complaints in accelerated
+# time (bench/national.cc says what the year holds, what is checked and what is measured).
+#
+#   bash bench/national.sh [BUILD_DIR]      (default: build)
+#
+# BUILD_DIR must hold lapor-node, lapor-audit and lapor-bench-national (deploy/build.sh builds
+# them). Steps: deploy/federation.sh creates the federation (up MEMBERS --detach, then down);
+# every node.json gets the simulation's settings (below); the federation starts again with every
+# node's clock reading one offset file (LAPOR_CLOCK_OFFSET_FILE), which the driver moves slot by
+# slot through the year; after the checks it is stopped (exit 0 of every node required) and
+# fsck runs on the hub and two members.
+#
+# Settings the accelerated clock needs (a real second is simulated hours): members report their
+# statistics every STATS_INTERVAL_MS of real time; deadlines and auto-completions are looked at
+# every 250 ms (sla_interval_ms); a delivery waiting for a case's earlier event is not moved to
+# the dead letters after a simulated day (dead_letter_after_ms: 400 days); the retention rule is
+# off (retention_days 0: no erasures within the year); the hub's manifest is valid 400 days; no
+# per-client limits on filings and access codes (edge: one client files for the whole nation).
+#
+# Environment (all optional):
+#   MEMBERS [552]             members (deploy/federation.sh up N: 552 = every code of data/regions)
+#   COMPLAINTS [1500000]      complaints over the year
+#   DAYS [365]                days simulated
+#   CROSS_SHARE [0.30]        share of complaints about another member's region
+#   WORKERS [48]              the driver's concurrent connections
+#   CEILING [20000]           complaints of the one-node filing ceiling (at member 31)
+#   STATS_INTERVAL_MS [5000]  members' statistics report interval (real time)
+#   API_ROUNDS [20]           rounds of the national API query mix
+#   AUDIT_SAMPLE [5]          nodes lapor-audit verifies
+#   SEED [1]                  the draws' seed
+#   BASE_PORT [9100]          the hub's port; members take the next MEMBERS ports
+#   WORK [/var/tmp/lapor-national]  the federation's folder (deleted first; KEEP=1 keeps it after)
+# Exits non-zero if a check fails. Slow figures are reported, not errors.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$(cd "${1:-$ROOT/build}" && pwd)"
+NODE="$BUILD/node/lapor-node"
+AUDIT="$BUILD/audit/lapor-audit"
+DRIVER="$BUILD/bench/lapor-bench-national"
+for bin in "$NODE" "$AUDIT" "$DRIVER"; do
+  if [[ ! -x "$bin" ]]; then
+    echo "national.sh: $bin is missing: build lapor-node, lapor-audit and lapor-bench-national" >&2
+    exit 2
+  fi
+done
+
+MEMBERS=${MEMBERS:-552}
+WORK=${WORK:-/var/tmp/lapor-national}
+FED="$WORK/federation"
+OFFSET="$WORK/clock-offset"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+
+export LAPOR_FED_DIR="$FED" LAPOR_NODE_BIN="$NODE" BASE_PORT="${BASE_PORT:-9100}"
+export READY_TIMEOUT=${READY_TIMEOUT:-900} STOP_TIMEOUT=${STOP_TIMEOUT:-300}
+export MANIFEST_INTERVAL_MS=${MANIFEST_INTERVAL_MS:-5000}
+export STATS_INTERVAL_MS=${STATS_INTERVAL_MS:-5000}
+
+stop_federation() { bash "$ROOT/deploy/federation.sh" down >>"$WORK/down.log" 2>&1 || true; }
+trap stop_federation EXIT
+
+echo "national.sh: creating a federation of the hub and $MEMBERS members in $FED ..."
+t0=$(date +%s)
+bash "$ROOT/deploy/federation.sh" up "$MEMBERS" --detach >"$WORK/create.log" 2>&1 ||
+  { tail -n 30 "$WORK/create.log" >&2; exit 1; }
+bash "$ROOT/deploy/federation.sh" down >>"$WORK/create.log" 2>&1
+t1=$(date +%s)
+
+# node.json: top-level "key": value lines, as deploy/federation.sh writes them.
+cfg_set() {
+  local f=$1 k=$2 v=$3
+  if grep -q "^ *\"$k\":" "$f"; then
+    sed -i -e "s|^\\( *\\)\"$k\": [^,]*,\$|\\1\"$k\": $v,|;t" -e "s|^\\( *\\)\"$k\": .*\$|\\1\"$k\": $v|" "$f"
+  else
+    sed -i "1a\\  \"$k\": $v," "$f"
+  fi
+}
+while read -r code _; do
+  case $code in '#'* | '') continue ;; esac
+  f="$FED/$code/node.json"
+  sed -i -e 's/"filings_per_minute": *[0-9]*/"filings_per_minute": 0/' \
+    -e 's/"access_per_minute": *[0-9]*/"access_per_minute": 0/' "$f"
+  cfg_set "$f" sla_interval_ms 250
+  cfg_set "$f" dead_letter_after_ms 34560000000
+  cfg_set "$f" retention_days 0
+  [ "$code" = 00 ] && cfg_set "$f" manifest_validity_ms 34560000000
+done <"$FED/nodes.txt"
+
+echo 0 >"$OFFSET"
+export LAPOR_CLOCK_OFFSET_FILE="$OFFSET"
+t2=$(date +%s)
+bash "$ROOT/deploy/federation.sh" up --detach >"$WORK/up.log" 2>&1 ||
+  { tail -n 30 "$WORK/up.log" >&2; exit 1; }
+t3=$(date +%s)
+echo "national.sh: created in $((t1 - t0)) s; all $((MEMBERS + 1)) nodes serving the latest manifest $((t3 - t2)) s after start"
+
+rc=0
+"$DRIVER" --fed-dir "$FED" --offset-file "$OFFSET" --node-bin "$NODE" --audit-bin "$AUDIT" \
+  --population "$ROOT/bench/population.csv" --holidays "$ROOT/data/holidays" \
+  --complaints "${COMPLAINTS:-1500000}" --days "${DAYS:-365}" --cross-share "${CROSS_SHARE:-0.30}" \
+  --workers "${WORKERS:-48}" --ceiling "${CEILING:-20000}" --api-rounds "${API_ROUNDS:-20}" \
+  --audit-sample "${AUDIT_SAMPLE:-5}" --seed "${SEED:-1}" || rc=$?
+
+t4=$(date +%s)
+if ! bash "$ROOT/deploy/federation.sh" down >"$WORK/down.log" 2>&1; then
+  echo "national.sh: FAILED: a node did not stop cleanly (see $WORK/down.log)" >&2
+  rc=1
+fi
+t5=$(date +%s)
+trap - EXIT
+for code in 00 32 33; do
+  [ -d "$FED/$code" ] || continue
+  if out=$("$NODE" fsck --data-dir "$FED/$code" 2>&1); then
+    echo "national.sh: fsck $code: clean"
+  else
+    echo "national.sh: FAILED: fsck $code: $out" >&2
+    rc=1
+  fi
+done
+echo "national.sh: stopped every node in $((t5 - t4)) s; whole run $((t5 - t0)) s"
+[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
+exit "$rc"
