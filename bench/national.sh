@@ -17,7 +17,8 @@
 # every 250 ms (sla_interval_ms); a delivery waiting for a case's earlier event is not moved to
 # the dead letters after a simulated day (dead_letter_after_ms: 400 days); the retention rule is
 # off (retention_days 0: no erasures within the year); the hub's manifest is valid 400 days; no
-# per-client limits on filings and access codes (edge: one client files for the whole nation).
+# per-client limits on filings and access codes (edge: one client files for the whole nation);
+# the hub takes 8000 connections, from one address too (every member connects from 127.0.0.1).
 #
 # Environment (all optional):
 #   MEMBERS [552]             members (deploy/federation.sh up N: 552 = every code of data/regions)
@@ -64,6 +65,12 @@ trap stop_federation EXIT
 
 echo "national.sh: creating a federation of the hub and $MEMBERS members in $FED ..."
 t0=$(date +%s)
+# The hub first, as deploy/federation.sh would make it, to raise its connection limits before it
+# ever starts: every member connects from 127.0.0.1 here, and holds a few connections to the hub.
+mkdir -p "$FED" && chmod 700 "$FED"
+"$NODE" init --data-dir "$FED/00" --jurisdiction 00 --listen "127.0.0.1:$BASE_PORT" >"$WORK/init-hub.log"
+sed -i -e 's/"max_connections": *[0-9]*/"max_connections": 8000/' \
+  -e 's/"max_connections_per_client": *[0-9]*/"max_connections_per_client": 8000/' "$FED/00/node.json"
 bash "$ROOT/deploy/federation.sh" up "$MEMBERS" --detach >"$WORK/create.log" 2>&1 ||
   { tail -n 30 "$WORK/create.log" >&2; exit 1; }
 bash "$ROOT/deploy/federation.sh" down >>"$WORK/create.log" 2>&1

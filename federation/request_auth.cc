@@ -139,15 +139,22 @@ RequestVerifier::RequestVerifier(std::string self, int64_t start_ms, storage::Me
     : self_(std::move(self)), start_ms_(start_ms), high_water_(high_water), floor_ms_(start_ms) {}
 
 int64_t RequestVerifier::RestartFloorLocked(const std::string& sender) {
-  auto it = restart_floor_.find(sender);
-  if (it != restart_floor_.end()) return it->second;
-  int64_t mark = 0;
-  if (high_water_ != nullptr) {
-    auto stored = high_water_->GetMeta(std::string(kRequestHighWaterMetaPrefix) + sender);
-    if (stored.ok() && stored->has_value()) mark = ParseDecimal(**stored).value_or(0);
+  auto stored_mark = [&](const std::string& key) -> int64_t {
+    if (high_water_ == nullptr) return 0;
+    auto stored = high_water_->GetMeta(key);
+    return stored.ok() && stored->has_value() ? ParseDecimal(**stored).value_or(0) : 0;
+  };
+  if (!restart_floor_all_) {
+    restart_floor_all_ = stored_mark(std::string(kRequestHighWaterAllKey));
+    recorded_all_ = *restart_floor_all_;
   }
-  recorded_[sender] = mark;
-  return restart_floor_[sender] = mark;
+  auto it = restart_floor_.find(sender);
+  if (it == restart_floor_.end()) {
+    const int64_t mark = stored_mark(std::string(kRequestHighWaterMetaPrefix) + sender);
+    recorded_[sender] = mark;
+    it = restart_floor_.emplace(sender, mark).first;
+  }
+  return std::max(it->second, *restart_floor_all_);
 }
 
 void RequestVerifier::PruneLocked(int64_t now_ms) {
@@ -237,16 +244,21 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
   if (seen_.count(entry) > 0) {
     return Status::Conflict("replayed request: nonce already seen", std::string(kHeaderNonce));
   }
-  if (high_water_ != nullptr && auth.time_ms > recorded_[auth.node_id]) {
-    // Recorded before the request is accepted, so that no restart forgets it. One small durable
-    // write per sender every kHighWaterStepMs.
-    const int64_t mark = auth.time_ms + kHighWaterStepMs;
-    Status saved = high_water_->SetMeta(std::string(kRequestHighWaterMetaPrefix) + auth.node_id,
-                                        std::to_string(mark));
+  if (high_water_ != nullptr && auth.time_ms > recorded_all_ &&
+      auth.time_ms > recorded_[auth.node_id]) {
+    // Recorded before the request is accepted, so that no restart forgets it: a request stamped
+    // within a step of this node's clock under the mark for every sender (one small durable
+    // write per kHighWaterStepMs), one stamped further ahead under its sender's own.
+    const bool for_all = auth.time_ms <= now_ms + kHighWaterStepMs;
+    const int64_t mark = for_all ? now_ms + 2 * kHighWaterStepMs : auth.time_ms + kHighWaterStepMs;
+    Status saved =
+        high_water_->SetMeta(for_all ? std::string(kRequestHighWaterAllKey)
+                                     : std::string(kRequestHighWaterMetaPrefix) + auth.node_id,
+                             std::to_string(mark));
     if (!saved.ok()) {
       return Status::Unavailable("cannot record the request's time: " + saved.message());
     }
-    recorded_[auth.node_id] = mark;
+    (for_all ? recorded_all_ : recorded_[auth.node_id]) = mark;
   }
   seen_.insert(entry);
   by_time_.emplace(auth.time_ms, std::move(entry));

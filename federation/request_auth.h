@@ -62,8 +62,12 @@ inline constexpr size_t kNonceBytes = 16;  // 32 hex characters
 inline constexpr std::string_view kRequestSigningPrefix = "lapor-request-v2\n";
 inline constexpr std::string_view kResponseSigningPrefix = "lapor-response-v1\n";
 
-// MetaStore keys (prefix + sender node id): the time up to which the sender's requests may have
-// been accepted, recorded before accepting a later one, in steps of kHighWaterStepMs.
+// MetaStore keys: the time up to which requests may have been accepted, recorded before accepting
+// a later one. kRequestHighWaterAllKey covers every sender's requests stamped up to the
+// receiver's clock plus a step (one durable write per kHighWaterStepMs, however many members
+// send); a request stamped further ahead records a mark of its sender's own (prefix + sender
+// node id), at its time plus a step.
+inline constexpr std::string_view kRequestHighWaterAllKey = "request_high_water";
 inline constexpr std::string_view kRequestHighWaterMetaPrefix = "request_high_water:";
 inline constexpr int64_t kHighWaterStepMs = 1000;
 
@@ -116,11 +120,14 @@ Result<RequestAuth> ParseRequestAuth(
 // it while its timestamp is still within the window. The verifier therefore refuses every request
 // signed before `start_ms` (pass the process start time): a sender whose request straddles the
 // restart gets 401 and signs again with a fresh timestamp. A request stamped ahead of the clock
-// could still pass again after a quick restart: with `high_water`, the verifier records durably,
-// per sender, a time up to which it may have accepted requests (before accepting any later one,
-// in steps of kHighWaterStepMs), and after a restart refuses that sender's requests stamped at or
-// before it. For the same reason a request older than any nonce the verifier has already
-// forgotten is refused, even if the caller's clock went backwards.
+// could still pass again after a quick restart: with `high_water`, the verifier records durably a
+// time up to which it may have accepted requests (before accepting any later one): for every
+// sender at once its own clock plus two steps of kHighWaterStepMs, renewed at most once a step,
+// and for a request stamped beyond that, its sender's mark at the request's time plus a step.
+// After a restart it refuses a sender's requests stamped at or before the higher of the two.
+// A hub of hundreds of members thus writes about once a second, not once per member. For the same
+// reason a request older than any nonce the verifier has already forgotten is refused, even if the
+// caller's clock went backwards.
 //
 // Thread-safe: Verify may run concurrently on any number of threads.
 class RequestVerifier {
@@ -142,8 +149,9 @@ class RequestVerifier {
   //   4. the sender's nonce has not been accepted within the window, nor (with high_water) was
   //      the request stamped at or before the sender's high-water mark from before the restart:
   //      else Conflict "replayed request: ...";
-  //   5. with high_water, a request beyond the recorded mark first records a new one: Unavailable
-  //      if that write fails.
+  //   5. with high_water, a request beyond the recorded marks first records a new one (for every
+  //      sender if it is stamped within a step of now_ms, else for its sender): Unavailable if
+  //      that write fails.
   // Only a request that passes every check records its nonce. Returns a copy of the member.
   Result<v1::Member> Verify(const v1::Manifest& manifest, const RequestAuth& auth,
                             std::string_view method, std::string_view path, std::string_view body,
@@ -169,6 +177,10 @@ class RequestVerifier {
   // stamped up to it may be accepted without writing).
   std::map<std::string, int64_t> restart_floor_ LAPOR_GUARDED_BY(mu_);
   std::map<std::string, int64_t> recorded_ LAPOR_GUARDED_BY(mu_);
+  // The mark for every sender: from before this process started (loaded with the first request),
+  // and the one recorded now.
+  std::optional<int64_t> restart_floor_all_ LAPOR_GUARDED_BY(mu_);
+  int64_t recorded_all_ LAPOR_GUARDED_BY(mu_) = 0;
   // Requests signed before floor_ms_ are refused: nonces older than it are not remembered
   // (start_ms_, raised as pruning forgets nonces).
   int64_t floor_ms_ LAPOR_GUARDED_BY(mu_);

@@ -11,6 +11,7 @@
 
 #include "crypto/encoding.h"
 #include "protocol/manifest.h"
+#include "storage/store.h"
 
 namespace lapor::federation {
 namespace {
@@ -227,6 +228,88 @@ TEST_F(RequestAuthTest, NoncesArePrunedAfterTheWindow) {
   auto refused = verifier_.Verify(manifest_, Sign(kNow), kMethod, kPath, kBody, kNow + kHour);
   EXPECT_EQ(refused.status().code(), Status::Code::kUnauthenticated);
   EXPECT_EQ(verifier_.nonces_held(), 0u);
+}
+
+// A MetaStore in memory that counts the writes (the verifier's durable high-water marks).
+class CountingMeta : public storage::MetaStore {
+ public:
+  Result<std::optional<std::string>> GetMeta(const std::string& key) override {
+    auto it = values.find(key);
+    return it == values.end() ? std::optional<std::string>() : std::optional(it->second);
+  }
+  Status SetMeta(const std::string& key, const std::string& value) override {
+    ++writes;
+    values[key] = value;
+    return Status::Ok();
+  }
+  Status ReplaceMeta(const std::string& key, const std::string&,
+                     const std::string& value) override {
+    return SetMeta(key, value);
+  }
+  std::map<std::string, std::string> values;
+  int writes = 0;
+};
+
+// A hub hears from hundreds of members every second: requests stamped at its clock cost one
+// durable write per step for all of them, not one per member; after a quick restart, none of
+// the requests accepted before (their nonces forgotten) passes again, whether stamped at the
+// clock or ahead of it, and fresh ones do.
+TEST(RequestHighWaterTest, OneWritePerStepCoversEveryMemberAndARestartRefusesReplays) {
+  const std::vector<std::string> provinces = {
+      "11", "12", "13", "14", "15", "16", "17", "18", "19", "21", "31", "32", "33",
+      "34", "35", "36", "51", "52", "53", "61", "62", "63", "64", "65", "71", "72",
+      "73", "74", "75", "76", "81", "82", "91", "92", "93", "94", "95", "96"};
+  v1::Manifest manifest;
+  std::vector<crypto::SigningKey> keys;
+  for (const auto& code : provinces) {
+    keys.push_back(crypto::SigningKey::Generate());
+    ASSERT_TRUE(protocol::AddMember(&manifest, code, "https://m.example", keys.back().public_key(),
+                                    kNow - 2 * kHour)
+                    .ok());
+  }
+  auto sign = [&](int i, int64_t t) {
+    return SignRequest(keys[i], provinces[i], kSelf, kMethod, kPath, kBody, t);
+  };
+  CountingMeta meta;
+  RequestVerifier before(std::string(kSelf), kNow - kHour, &meta);
+  std::vector<RequestAuth> accepted;
+  for (int i = 0; i < static_cast<int>(provinces.size()); ++i) {
+    for (int64_t t : {kNow - 10000, kNow, kNow + 400}) {
+      accepted.push_back(sign(i, t));
+      ASSERT_TRUE(before.Verify(manifest, accepted.back(), kMethod, kPath, kBody, kNow).ok());
+    }
+  }
+  EXPECT_EQ(meta.writes, 1);
+  // Half a step later: still under the same mark.
+  ASSERT_TRUE(before.Verify(manifest, sign(5, kNow + 500), kMethod, kPath, kBody, kNow + 500).ok());
+  EXPECT_EQ(meta.writes, 1);
+  // Stamped two minutes ahead: a mark of its sender's own.
+  const RequestAuth ahead = sign(7, kNow + 2 * kMinute);
+  ASSERT_TRUE(before.Verify(manifest, ahead, kMethod, kPath, kBody, kNow).ok());
+  EXPECT_EQ(meta.writes, 2);
+  accepted.push_back(ahead);
+
+  // The process restarts at once (its clock even half a second behind where it was).
+  RequestVerifier after(std::string(kSelf), kNow - 500, &meta);
+  for (const auto& auth : accepted) {
+    if (auth.time_ms < kNow - 500) continue;  // refused as before the start anyway
+    auto r = after.Verify(manifest, auth, kMethod, kPath, kBody, kNow);
+    EXPECT_EQ(r.status().code(), Status::Code::kConflict) << auth.node_id << " " << auth.time_ms;
+  }
+  // Without the marks the same replay would pass.
+  RequestVerifier forgetful(std::string(kSelf), kNow - 500);
+  EXPECT_TRUE(forgetful.Verify(manifest, accepted[1], kMethod, kPath, kBody, kNow).ok());
+  // Fresh requests after the marks pass.
+  EXPECT_TRUE(
+      after.Verify(manifest, sign(3, kNow + 2001), kMethod, kPath, kBody, kNow + 2001).ok());
+  EXPECT_EQ(after.Verify(manifest, sign(7, kNow + 2001), kMethod, kPath, kBody, kNow + 2001)
+                .status()
+                .code(),
+            Status::Code::kConflict);  // 7's own mark is two minutes ahead
+  EXPECT_TRUE(after
+                  .Verify(manifest, sign(7, kNow + 2 * kMinute + 1001), kMethod, kPath, kBody,
+                          kNow + 2 * kMinute)
+                  .ok());
 }
 
 TEST(RequestAuthHeadersTest, RoundTrip) {
