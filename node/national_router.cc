@@ -206,13 +206,24 @@ bool NationalRouter::Stats(const Request& req, const Reply& reply, bool evidence
     if (!s.ok()) return Fail(reply, s.status());
     since = std::move(*s);
   }
+  // The weekly trend: the evidence holds every boundary's reports; the figures need only each
+  // boundary's totals, which the hub keeps once a boundary is settled.
   std::vector<protocol::Snapshot> weekly;
+  std::vector<std::pair<int64_t, protocol::Figures>> weekly_totals;
   for (int64_t t : protocol::WeekBoundaries(sq.to_ms, sq.weeks)) {
-    auto s = stats_.SnapshotAt(t);
-    if (!s.ok()) return Fail(reply, s.status());
-    weekly.push_back(std::move(*s));
+    if (evidence) {
+      auto s = stats_.SnapshotAt(t);
+      if (!s.ok()) return Fail(reply, s.status());
+      weekly_totals.emplace_back(t, protocol::SumTotals(sq.filter, *s));
+      weekly.push_back(std::move(*s));
+    } else {
+      auto totals = stats_.TotalsAt(t, sq.filter, req.now_ms);
+      if (!totals.ok()) return Fail(reply, totals.status());
+      weekly_totals.emplace_back(t, *totals);
+    }
   }
-  json figures = protocol::NationalFigures(sq.filter, *at, since ? &*since : nullptr, weekly);
+  json figures =
+      protocol::NationalFiguresWithTotals(sq.filter, *at, since ? &*since : nullptr, weekly_totals);
   if (!evidence) {
     if (sq.format == "csv") {
       const bool by_regency = !sq.filter.province.empty() || !sq.filter.regency.empty();

@@ -41,8 +41,44 @@ Status StatsService::Accept(const v1::Member& sender, const std::string& envelop
   }
   LAPOR_RETURN_IF_ERROR(CheckCells(*report));
   const auto keep_all_ms = static_cast<int64_t>(options_.keep_hourly_days * 86400000.0);
-  return store_->AddStatsReport({sender.node_id(), report->time_ms(), now_ms, envelope},
-                                now_ms - keep_all_ms);
+  Status added = store_->AddStatsReport({sender.node_id(), report->time_ms(), now_ms, envelope},
+                                        now_ms - keep_all_ms);
+  if (added.ok() && report->time_ms() <= now_ms - kLateMs) {
+    MutexLock lock(mu_);
+    ++generation_;
+    totals_.clear();
+  }
+  return added;
+}
+
+Result<protocol::Figures> StatsService::TotalsAt(int64_t at_ms,
+                                                 const protocol::NationalFilter& filter,
+                                                 int64_t now_ms) {
+  constexpr int64_t kDayMs = 86400000, kWibMs = 7 * 3600000;
+  const bool settled = at_ms <= now_ms - kSettledMs && (at_ms + kWibMs) % kDayMs == 0;
+  std::string key;
+  uint64_t generation = 0;
+  if (settled) {
+    key = std::to_string(at_ms);
+    for (const std::string* f : {&filter.province, &filter.regency, &filter.report_type,
+                                 &filter.category, &filter.agency}) {
+      key += '\x1f' + *f;
+    }
+    MutexLock lock(mu_);
+    if (auto it = totals_.find(key); it != totals_.end()) return it->second;
+    generation = generation_;
+  }
+  auto snapshot = SnapshotAt(at_ms);
+  if (!snapshot.ok()) return snapshot.status();
+  protocol::Figures totals = protocol::SumTotals(filter, *snapshot);
+  if (settled) {
+    MutexLock lock(mu_);
+    if (generation == generation_) {
+      if (totals_.size() >= options_.cache_totals) totals_.clear();
+      totals_.emplace(key, totals);
+    }
+  }
+  return totals;
 }
 
 Status CheckCells(const v1::StatsReport& r) {

@@ -47,6 +47,8 @@ struct StatsServiceOptions {
   int64_t max_ahead_ms = 5 * 60 * 1000;
   // Parsed reports kept in memory (each is read again for every figure over its time).
   size_t cache_reports = 4096;
+  // Totals of settled boundaries kept in memory (StatsService::TotalsAt; each a few hundred bytes).
+  size_t cache_totals = 16384;
 };
 
 // Whether a report's cells are consistent (statuses and durations add up, nothing counts more
@@ -71,6 +73,16 @@ class StatsService {
   // Each current manifest member's latest kept report dated at or before `at_ms` (the hub's id
   // excepted); with `cells_only`, only reports with cells (format 2), the others left out.
   Result<protocol::Snapshot> SnapshotAt(int64_t at_ms, bool cells_only = true);
+  // SumTotals of SnapshotAt(at_ms) over the cells matching `filter`. Kept in memory for a settled
+  // boundary (a midnight in WIB at least kSettledMs before now_ms, such as the Mondays of a
+  // weekly trend): every member's report dated at or before it has arrived by then, and the
+  // daily thinning keeps each day's last report. A report dated more than kLateMs before the
+  // hub's clock when it arrives clears what was kept.
+  Result<protocol::Figures> TotalsAt(int64_t at_ms, const protocol::NationalFilter& filter,
+                                     int64_t now_ms);
+  static constexpr int64_t kSettledMs = 3600000;
+  static constexpr int64_t kLateMs = 50 * 60000;
+
   // The signed envelopes of a snapshot's reports, in its order (for the evidence an auditor
   // checks).
   Result<std::vector<std::string>> Envelopes(const protocol::Snapshot& snapshot);
@@ -85,6 +97,10 @@ class StatsService {
   StatsServiceOptions options_;
   Mutex mu_;
   std::map<std::pair<std::string, int64_t>, protocol::SourceReport> cache_ LAPOR_GUARDED_BY(mu_);
+  // TotalsAt's settled boundaries, by time and filter; generation_ counts the clearings, so that
+  // totals summed before a late report arrived are not kept after it.
+  std::map<std::string, protocol::Figures> totals_ LAPOR_GUARDED_BY(mu_);
+  uint64_t generation_ LAPOR_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace lapor::node

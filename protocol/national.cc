@@ -19,39 +19,6 @@ constexpr int64_t kHourMs = 3600000;
 constexpr int64_t kWeekMs = 7 * 24 * kHourMs;
 constexpr int64_t kWibOffsetMs = 7 * kHourMs;
 
-// Figures that add up over cells (and subtract between snapshots).
-struct Figures {
-  int64_t cases = 0, backlog = 0, overdue = 0, escalated = 0, verified = 0, verified_on_time = 0,
-          responded = 0, responded_on_time = 0, reopened = 0, auto_completed = 0;
-  Histogram to_verification{}, to_response{};
-
-  void Add(const Cell& c) {
-    const auto n = static_cast<int64_t>(c.cases());
-    cases += n;
-    backlog += n;
-    for (int i = 0; i < c.statuses_size() && i < static_cast<int>(kReportStatuses.size()); ++i) {
-      // Done and archived cases are not waiting for anyone.
-      if (kReportStatuses[i] == "selesai" || kReportStatuses[i] == "arsip") {
-        backlog -= static_cast<int64_t>(c.statuses(i));
-      }
-    }
-    overdue += static_cast<int64_t>(c.overdue());
-    escalated += static_cast<int64_t>(c.escalated());
-    verified += static_cast<int64_t>(c.verified());
-    verified_on_time += static_cast<int64_t>(c.verified_on_time());
-    responded += static_cast<int64_t>(c.responded());
-    responded_on_time += static_cast<int64_t>(c.responded_on_time());
-    reopened += static_cast<int64_t>(c.reopened());
-    auto_completed += static_cast<int64_t>(c.auto_completed());
-    for (int i = 0; i < c.to_verification_size() && i < int{kDurationBuckets}; ++i) {
-      to_verification[i] += static_cast<int64_t>(c.to_verification(i));
-    }
-    for (int i = 0; i < c.to_response_size() && i < int{kDurationBuckets}; ++i) {
-      to_response[i] += static_cast<int64_t>(c.to_response(i));
-    }
-  }
-};
-
 // The median of a histogram in hours, by linear interpolation inside its bucket (the open last
 // bucket answers its lower bound); null when it counts nothing.
 json MedianHours(const Histogram& h) {
@@ -163,6 +130,36 @@ json Sources(const Snapshot& s) {
 
 }  // namespace
 
+void Figures::Add(const Cell& c) {
+  const auto n = static_cast<int64_t>(c.cases());
+  cases += n;
+  backlog += n;
+  for (int i = 0; i < c.statuses_size() && i < static_cast<int>(kReportStatuses.size()); ++i) {
+    // Done and archived cases are not waiting for anyone.
+    if (kReportStatuses[i] == "selesai" || kReportStatuses[i] == "arsip") {
+      backlog -= static_cast<int64_t>(c.statuses(i));
+    }
+  }
+  overdue += static_cast<int64_t>(c.overdue());
+  escalated += static_cast<int64_t>(c.escalated());
+  verified += static_cast<int64_t>(c.verified());
+  verified_on_time += static_cast<int64_t>(c.verified_on_time());
+  responded += static_cast<int64_t>(c.responded());
+  responded_on_time += static_cast<int64_t>(c.responded_on_time());
+  reopened += static_cast<int64_t>(c.reopened());
+  auto_completed += static_cast<int64_t>(c.auto_completed());
+  for (int i = 0; i < c.to_verification_size() && i < int{kDurationBuckets}; ++i) {
+    to_verification[i] += static_cast<int64_t>(c.to_verification(i));
+  }
+  for (int i = 0; i < c.to_response_size() && i < int{kDurationBuckets}; ++i) {
+    to_response[i] += static_cast<int64_t>(c.to_response(i));
+  }
+}
+
+Figures SumTotals(const NationalFilter& filter, const Snapshot& snapshot) {
+  return Sum(filter, snapshot, false).total;
+}
+
 size_t ReportStatusIndex(std::string_view status) {
   for (size_t i = 0; i < kReportStatuses.size(); ++i) {
     if (kReportStatuses[i] == status) return i;
@@ -205,6 +202,14 @@ std::vector<int64_t> WeekBoundaries(int64_t to_ms, int weeks) {
 
 json NationalFigures(const NationalFilter& filter, const Snapshot& at, const Snapshot* since,
                      const std::vector<Snapshot>& weekly) {
+  std::vector<std::pair<int64_t, Figures>> totals;
+  for (const auto& w : weekly) totals.emplace_back(w.at_ms, SumTotals(filter, w));
+  return NationalFiguresWithTotals(filter, at, since, totals);
+}
+
+json NationalFiguresWithTotals(const NationalFilter& filter, const Snapshot& at,
+                               const Snapshot* since,
+                               const std::vector<std::pair<int64_t, Figures>>& weekly) {
   auto province_name = [](const std::string& code) -> json {
     const Region* r = FindRegion(code);
     return r != nullptr ? json(r->name) : json(nullptr);
@@ -284,11 +289,9 @@ json NationalFigures(const NationalFilter& filter, const Snapshot& at, const Sna
   }
   json weeks = json::array();
   for (size_t i = 1; i < weekly.size(); ++i) {
-    const Figures a = Sum(filter, weekly[i - 1], false).total;
-    const Figures b = Sum(filter, weekly[i], false).total;
-    json w = FiguresJson(b, &a);
-    w["week_start"] = FormatUtc(weekly[i - 1].at_ms);
-    w["week_end"] = FormatUtc(weekly[i].at_ms);
+    json w = FiguresJson(weekly[i].second, &weekly[i - 1].second);
+    w["week_start"] = FormatUtc(weekly[i - 1].first);
+    w["week_end"] = FormatUtc(weekly[i].first);
     weeks.push_back(w);
   }
   out["weekly"] = weeks;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lapor/v1/event.pb.h"
@@ -62,6 +63,14 @@ struct SourceReport {
   std::shared_ptr<const v1::StatsReport> report;
 };
 
+// Figures that add up over cells (and subtract between snapshots): what a snapshot sums to.
+struct Figures {
+  int64_t cases = 0, backlog = 0, overdue = 0, escalated = 0, verified = 0, verified_on_time = 0,
+          responded = 0, responded_on_time = 0, reopened = 0, auto_completed = 0;
+  std::array<int64_t, kDurationBuckets> to_verification{}, to_response{};
+  void Add(const v1::StatsReport::Cell& c);
+};
+
 // Every member's latest report dated at or before at_ms (members that had not reported yet are
 // absent).
 struct Snapshot {
@@ -82,5 +91,13 @@ std::vector<int64_t> WeekBoundaries(int64_t to_ms, int weeks);
 // official region list (protocol/regions.h).
 nlohmann::json NationalFigures(const NationalFilter& filter, const Snapshot& at,
                                const Snapshot* since, const std::vector<Snapshot>& weekly);
+// The same, with the weekly trend from the totals of each boundary (time, SumTotals of the
+// snapshot there), which the hub keeps summed: the figures are the same.
+nlohmann::json NationalFiguresWithTotals(const NationalFilter& filter, const Snapshot& at,
+                                         const Snapshot* since,
+                                         const std::vector<std::pair<int64_t, Figures>>& weekly);
+
+// The totals of the cells of `snapshot` that match `filter`.
+Figures SumTotals(const NationalFilter& filter, const Snapshot& snapshot);
 
 }  // namespace lapor::protocol

@@ -299,6 +299,51 @@ TEST_F(StatsServiceTest, InconsistentCellsAreRefusedAndOldReportsAddNothing) {
   EXPECT_EQ(stats.SnapshotAt(kNow)->reports.size(), 1u);  // from the cache, the same
 }
 
+// The weekly trend's boundaries are summed once they are settled (a WIB midnight an hour past)
+// and kept; a report dated before a boundary that arrives late clears what was kept, so the
+// totals are always those of the snapshot.
+TEST_F(StatsServiceTest, SettledBoundariesAreSummedOnceAndALateReportRedoesThem) {
+  StatsService stats(store_.get(), "00", &directory_);
+  auto report = [&](const std::string& node, int64_t t, uint32_t cases) {
+    v1::StatsReport r = Report(node, t, cases, 0, node);
+    auto* c = r.add_cells();
+    c->set_region_code(node);
+    c->set_cases(cases);
+    c->add_statuses(cases);
+    return r;
+  };
+  // Monday 2026-11-30 00:00 WIB, and the hub's clock two days later.
+  const int64_t monday = 1795971600000;
+  const int64_t now = monday + 2 * kDay;
+  ASSERT_TRUE(
+      stats.Accept(member("32"), SignStats(report("32", monday - 3600000, 5), k32_), now).ok());
+  auto first = stats.TotalsAt(monday, {}, now);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->cases, 5);
+  // A report stored without the service (as if by another route) is not seen: the boundary's
+  // totals were kept.
+  ASSERT_TRUE(
+      store_
+          ->AddStatsReport(
+              {"33", monday - 7200000, now, SignStats(report("33", monday - 7200000, 4), k33_)}, 0)
+          .ok());
+  EXPECT_EQ(stats.TotalsAt(monday, {}, now)->cases, 5);
+  // An unsettled time (not a midnight, or within the hour) is summed afresh.
+  EXPECT_EQ(stats.TotalsAt(monday + 1, {}, now)->cases, 9);
+  EXPECT_EQ(stats.TotalsAt(now - kDay, {}, now - kDay + 1000)->cases, 9);
+  // 32's next report, dated before the boundary but arriving two days later: the kept totals go.
+  ASSERT_TRUE(
+      stats.Accept(member("32"), SignStats(report("32", monday - 60000, 6), k32_), now).ok());
+  EXPECT_EQ(stats.TotalsAt(monday, {}, now)->cases, 10);
+  // Filters are kept apart.
+  protocol::NationalFilter only33;
+  only33.regency = "33";
+  EXPECT_EQ(stats.TotalsAt(monday, only33, now)->cases, 4);
+  EXPECT_EQ(stats.TotalsAt(monday, {}, now)->cases, 10);
+  // The same as summing the snapshot.
+  EXPECT_EQ(protocol::SumTotals({}, *stats.SnapshotAt(monday)).cases, 10);
+}
+
 TEST_F(StatsServiceTest, WithoutAManifestTheAggregateIsEmpty) {
   protocol::Directory empty;
   StatsService stats(store_.get(), "00", &empty);
