@@ -255,6 +255,7 @@ class Sim {
   // counters
   std::array<std::atomic<long>, kKinds> ok_{}, retried_{}, abandoned_{}, failed_{};
   std::string first_failure_;
+  bool first_failure_409_ = false;
   long left_open_ = 0;
   double ceiling_rate_ = 0, year_s_ = 0, slot_wait_s_ = 0;
   int64_t events_ = 0;
@@ -596,8 +597,9 @@ void Sim::RunSlot(int slot, std::vector<Task>& tasks) {
             c.retries = 0;
             ++ok_[task.kind];
             Next(&scheduled, task.case_idx, task.kind, slot);
-          } else if ((status == 0 || status == 404 || status == 409 || status == 503) &&
-                     task.kind != kFile && c.retries < kMaxRetries) {
+          } else if (((status == 0 || status == 404 || status == 409 || status == 503) &&
+                      task.kind != kFile && c.retries < kMaxRetries) ||
+                     (status == 503 && task.kind == kFile && c.retries < kMaxRetries)) {
             // Not ready yet (the case is on its way to the owner, the owner's answer on its way
             // to the reporter's member, the auto-completion not done): the next slot.
             ++c.retries;
@@ -607,7 +609,8 @@ void Sim::RunSlot(int slot, std::vector<Task>& tasks) {
             ++(status == 0 || status == 404 || status == 409 || status == 503 ? abandoned_
                                                                               : failed_)[task.kind];
             std::lock_guard<std::mutex> lock(mu_);
-            if (first_failure_.empty() || status != 409) {
+            if (first_failure_.empty() || (status != 409 && first_failure_409_)) {
+              first_failure_409_ = status == 409;
               first_failure_ = std::string(kKindNames[task.kind]) + " " + c.id + " at " +
                                nodes_[node].code + ": HTTP " + std::to_string(status) + " " +
                                reply.substr(0, 300);
@@ -689,12 +692,13 @@ int Sim::Run() {
   buckets_.assign(static_cast<size_t>(o_.days) * kSlotsPerDay, {});
   cases_.reserve(static_cast<size_t>(std::max(0L, o_.ceiling) + o_.complaints));
   SetClock(start_ms_ - kDayMs + 9 * kHourMs);  // the ceiling, on the Sunday before
-  const std::vector<int64_t> sizes_before = [&] {
+  auto log_sizes = [&] {
     std::vector<int64_t> v;
     for (size_t i = 0; i < nodes_.size(); ++i) v.push_back(LogSize(static_cast<int>(i)));
     return v;
-  }();
+  };
   Ceiling();
+  const std::vector<int64_t> sizes_before = log_sizes();
   for (long i = 0; i < o_.complaints; ++i) {
     const uint32_t idx = static_cast<uint32_t>(cases_.size());
     Case c;
@@ -773,15 +777,15 @@ int Sim::Run() {
     }
   }
   year_s_ = SteadyS() - t0;
+  const std::vector<int64_t> sizes_after = log_sizes();
   const double hub_cores = static_cast<double>(hub_ticks() - hub_ticks0) /
                            static_cast<double>(sysconf(_SC_CLK_TCK)) / year_s_;
   // The year's last slot is done; what the nodes still sign by themselves (escalations,
   // auto-completions at the end of the day) counts once they have settled.
-  const bool settled = Settle();
   for (size_t i = 0; i < nodes_.size(); ++i) {
-    const int64_t after = LogSize(static_cast<int>(i));
-    if (after >= 0 && sizes_before[i] >= 0) events_ += after - sizes_before[i];
+    if (sizes_after[i] >= 0 && sizes_before[i] >= 0) events_ += sizes_after[i] - sizes_before[i];
   }
+  const bool settled = Settle();
 
   long actions = 0, retried = 0, abandoned = 0, failed = 0;
   for (int k = 0; k < kKinds; ++k) {
@@ -827,6 +831,12 @@ int Sim::Run() {
   snprintf(line, sizeof line, "%.2f", hub_cores);
   figures_["hub_cores"] = line;
   if (failed > 0) ok_all_ = false;
+  // An action given up after kMaxRetries slots is one the federation never became ready for (a
+  // case that never reached its owner, an answer that never reached the reporter's member).
+  if (abandoned > std::max<long>(10, actions / 1000)) {
+    report_.push_back("actions: FAILED: " + std::to_string(abandoned) + " given up");
+    ok_all_ = false;
+  }
 
   bool checks = settled;
   if (settled) {
@@ -851,8 +861,12 @@ int Sim::Run() {
 bool Sim::Settle() {
   const double t0 = SteadyS();
   const double deadline = t0 + o_.settle_timeout_s;
+  // Until nothing is left to deliver and no node signed anything since the last look (the nodes'
+  // own escalations and auto-completions due by now included).
   long backlog = 0;
-  for (;;) {
+  for (std::vector<int64_t> last;;) {
+    std::vector<int64_t> sizes;
+    for (size_t i = 0; i < nodes_.size(); ++i) sizes.push_back(LogSize(static_cast<int>(i)));
     backlog = 0;
     int down = 0;
     for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -865,7 +879,8 @@ bool Sim::Settle() {
       for (const auto& d : j.value("destinations", json::array()))
         backlog += d.value("backlog", 0L);
     }
-    if (backlog == 0 && down == 0) break;
+    if (backlog == 0 && down == 0 && sizes == last) break;
+    last = std::move(sizes);
     if (SteadyS() > deadline) {
       report_.push_back("settle: FAILED: " + std::to_string(backlog) + " items still to deliver, " +
                         std::to_string(down) + " nodes not answering, after " +
@@ -956,10 +971,18 @@ bool Sim::CompareTotals() {
     for (const auto& [k, v] : sum) {
       if (!national.count(k) && v != 0) diff += " " + k + ": only at the members;";
     }
+    // An independent count: every complaint the driver saw acknowledged (and federation.sh's
+    // sample), nothing else, nothing lost.
+    const int64_t filed = ok_[kFile].load() + (fs::exists(o_.fed_dir + "/sample.txt") ? 1 : 0);
+    if (national["totals.cases"] != filed) {
+      diff += " cases: hub " + std::to_string(national["totals.cases"]) + ", acknowledged " +
+              std::to_string(filed) + ";";
+    }
     if (members_ok && diff.empty() && !national.empty()) {
       report_.push_back("totals: the hub's national totals equal the sum of the " +
                         std::to_string(nodes_.size() - 1) + " members' own (" +
-                        std::to_string(national.size()) + " figures; cases " +
+                        std::to_string(national.size()) +
+                        " figures; cases, as many as complaints acknowledged: " +
                         std::to_string(national["totals.cases"]) + ", selesai " +
                         std::to_string(national["by_status.selesai"]) + ", escalated " +
                         std::to_string(national["totals.escalated"]) + ", overdue " +

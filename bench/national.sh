@@ -17,8 +17,9 @@
 # every 250 ms (sla_interval_ms); a delivery waiting for a case's earlier event is not moved to
 # the dead letters after a simulated day (dead_letter_after_ms: 400 days); the retention rule is
 # off (retention_days 0: no erasures within the year); the hub's manifest is valid 400 days; no
-# per-client limits on filings and access codes (edge: one client files for the whole nation);
-# the hub takes 8000 connections, from one address too (every member connects from 127.0.0.1).
+# per-client limits on filings and access codes, and a member takes all its connections from one
+# address (edge: the driver and every peer connect from 127.0.0.1); the hub takes 8000
+# connections, from one address too.
 #
 # Environment (all optional):
 #   MEMBERS [552]             members (deploy/federation.sh up N: 552 = every code of data/regions)
@@ -90,6 +91,7 @@ while read -r code _; do
   f="$FED/$code/node.json"
   sed -i -e 's/"filings_per_minute": *[0-9]*/"filings_per_minute": 0/' \
     -e 's/"access_per_minute": *[0-9]*/"access_per_minute": 0/' "$f"
+  [ "$code" = 00 ] || sed -i 's/"max_connections_per_client": *[0-9]*/"max_connections_per_client": 1000/' "$f"
   cfg_set "$f" sla_interval_ms 250
   cfg_set "$f" dead_letter_after_ms 34560000000
   cfg_set "$f" retention_days 0

@@ -138,21 +138,33 @@ Result<RequestAuth> ParseRequestAuth(
 RequestVerifier::RequestVerifier(std::string self, int64_t start_ms, storage::MetaStore* high_water)
     : self_(std::move(self)), start_ms_(start_ms), high_water_(high_water), floor_ms_(start_ms) {}
 
-int64_t RequestVerifier::RestartFloorLocked(const std::string& sender) {
-  auto stored_mark = [&](const std::string& key) -> int64_t {
-    if (high_water_ == nullptr) return 0;
+Result<int64_t> RequestVerifier::RestartFloorLocked(const std::string& sender) {
+  // A mark that cannot be read refuses the request (and is read again for the next one): taken
+  // as none, it would let requests accepted before the restart pass again.
+  auto stored_mark = [&](const std::string& key) -> Result<int64_t> {
+    if (high_water_ == nullptr) return int64_t{0};
     auto stored = high_water_->GetMeta(key);
-    return stored.ok() && stored->has_value() ? ParseDecimal(**stored).value_or(0) : 0;
+    if (!stored.ok()) {
+      return Status::Unavailable("cannot read the request high-water mark: " +
+                                 stored.status().message());
+    }
+    if (!stored->has_value()) return int64_t{0};
+    auto mark = ParseDecimal(**stored);
+    if (!mark) return Status::Unavailable("the request high-water mark " + key + " is unreadable");
+    return *mark;
   };
   if (!restart_floor_all_) {
-    restart_floor_all_ = stored_mark(std::string(kRequestHighWaterAllKey));
-    recorded_all_ = *restart_floor_all_;
+    auto all = stored_mark(std::string(kRequestHighWaterAllKey));
+    if (!all.ok()) return all.status();
+    restart_floor_all_ = *all;
+    recorded_all_ = *all;
   }
   auto it = restart_floor_.find(sender);
   if (it == restart_floor_.end()) {
-    const int64_t mark = stored_mark(std::string(kRequestHighWaterMetaPrefix) + sender);
-    recorded_[sender] = mark;
-    it = restart_floor_.emplace(sender, mark).first;
+    auto mark = stored_mark(std::string(kRequestHighWaterMetaPrefix) + sender);
+    if (!mark.ok()) return mark.status();
+    recorded_[sender] = *mark;
+    it = restart_floor_.emplace(sender, *mark).first;
   }
   return std::max(it->second, *restart_floor_all_);
 }
@@ -234,7 +246,9 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
   // Another thread may have pruned past this request while the signature was checked.
   PruneLocked(now_ms);
   LAPOR_RETURN_IF_ERROR(CheckTimeLocked(auth.time_ms, now_ms));
-  if (const int64_t floor = RestartFloorLocked(auth.node_id); auth.time_ms <= floor) {
+  auto restart_floor = RestartFloorLocked(auth.node_id);
+  if (!restart_floor.ok()) return restart_floor.status();
+  if (const int64_t floor = *restart_floor; auth.time_ms <= floor) {
     return Status::Conflict("replayed request: stamped " + at + ", not after " +
                                 std::to_string(floor) + ", up to which requests from " +
                                 auth.node_id + " were accepted before this node restarted",
@@ -247,10 +261,11 @@ Result<v1::Member> RequestVerifier::Verify(const v1::Manifest& manifest, const R
   if (high_water_ != nullptr && auth.time_ms > recorded_all_ &&
       auth.time_ms > recorded_[auth.node_id]) {
     // Recorded before the request is accepted, so that no restart forgets it: a request stamped
-    // within a step of this node's clock under the mark for every sender (one small durable
-    // write per kHighWaterStepMs), one stamped further ahead under its sender's own.
-    const bool for_all = auth.time_ms <= now_ms + kHighWaterStepMs;
-    const int64_t mark = for_all ? now_ms + 2 * kHighWaterStepMs : auth.time_ms + kHighWaterStepMs;
+    // up to kHighWaterSharedAheadMs ahead of this node's clock under the mark for every sender
+    // (one small durable write per step or two, however many members send), one stamped further
+    // ahead under its sender's own.
+    const bool for_all = auth.time_ms <= now_ms + kHighWaterSharedAheadMs;
+    const int64_t mark = auth.time_ms + (for_all ? 2 : 1) * kHighWaterStepMs;
     Status saved =
         high_water_->SetMeta(for_all ? std::string(kRequestHighWaterAllKey)
                                      : std::string(kRequestHighWaterMetaPrefix) + auth.node_id,

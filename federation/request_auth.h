@@ -63,13 +63,16 @@ inline constexpr std::string_view kRequestSigningPrefix = "lapor-request-v2\n";
 inline constexpr std::string_view kResponseSigningPrefix = "lapor-response-v1\n";
 
 // MetaStore keys: the time up to which requests may have been accepted, recorded before accepting
-// a later one. kRequestHighWaterAllKey covers every sender's requests stamped up to the
-// receiver's clock plus a step (one durable write per kHighWaterStepMs, however many members
-// send); a request stamped further ahead records a mark of its sender's own (prefix + sender
-// node id), at its time plus a step.
+// a later one. kRequestHighWaterAllKey covers every sender's requests stamped up to
+// kHighWaterSharedAheadMs ahead of the receiver's clock (the mark is the newest such request's
+// time plus two steps: one durable write per step or two, however many members send); a request
+// stamped further ahead records a mark of its sender's own (prefix + sender node id), at its time
+// plus a step. After a restart, requests are refused up to the higher of the two for at most
+// kHighWaterSharedAheadMs + 2 steps past the old clock.
 inline constexpr std::string_view kRequestHighWaterAllKey = "request_high_water";
 inline constexpr std::string_view kRequestHighWaterMetaPrefix = "request_high_water:";
 inline constexpr int64_t kHighWaterStepMs = 1000;
+inline constexpr int64_t kHighWaterSharedAheadMs = 10000;
 
 // The authentication a request carries (the parsed headers).
 struct RequestAuth {
@@ -122,8 +125,9 @@ Result<RequestAuth> ParseRequestAuth(
 // restart gets 401 and signs again with a fresh timestamp. A request stamped ahead of the clock
 // could still pass again after a quick restart: with `high_water`, the verifier records durably a
 // time up to which it may have accepted requests (before accepting any later one): for every
-// sender at once its own clock plus two steps of kHighWaterStepMs, renewed at most once a step,
-// and for a request stamped beyond that, its sender's mark at the request's time plus a step.
+// sender at once (requests stamped up to kHighWaterSharedAheadMs ahead of its clock) the newest
+// such request's time plus two steps of kHighWaterStepMs, and for a request stamped further
+// ahead, its sender's mark at the request's time plus a step.
 // After a restart it refuses a sender's requests stamped at or before the higher of the two.
 // A hub of hundreds of members thus writes about once a second, not once per member. For the same
 // reason a request older than any nonce the verifier has already forgotten is refused, even if the
@@ -166,8 +170,9 @@ class RequestVerifier {
   // Unauthenticated unless time_ms is within the window and not before floor_ms_. Requires mu_.
   Status CheckTimeLocked(int64_t time_ms, int64_t now_ms) const LAPOR_REQUIRES(mu_);
 
-  // The sender's high-water mark from before this process started (loaded on first sight).
-  int64_t RestartFloorLocked(const std::string& sender) LAPOR_REQUIRES(mu_);
+  // The sender's high-water mark from before this process started, the higher of its own and the
+  // one for every sender (loaded on first sight): Unavailable if a stored mark cannot be read.
+  Result<int64_t> RestartFloorLocked(const std::string& sender) LAPOR_REQUIRES(mu_);
 
   const std::string self_;
   const int64_t start_ms_;

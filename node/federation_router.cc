@@ -22,14 +22,14 @@ FederationRouter::FederationRouter(CaseService* service, storage::Store* store,
                                    const storage::TreeLog* log,
                                    const protocol::Directory* directory,
                                    federation::Replicator* replicator, int64_t start_ms,
-                                   Executor on_pool)
+                                   Executor on_pool, StatsService* stats)
     : service_(service),
       store_(store),
       directory_(directory),
       replicator_(replicator),
       verifier_(service->node_id(), start_ms, store),
       on_pool_(std::move(on_pool)),
-      stats_(store, service->node_id(), directory),
+      stats_(stats),
       pulls_(service, store, log) {}
 
 bool FederationRouter::Handle(const Request& req, const Reply& reply) {
@@ -106,7 +106,7 @@ bool FederationRouter::FromMember(const Request& req, const Reply& reply) {
     return reply_proto(*out);
   }
   if (path == "/federation/v1/stats") {
-    if (Status s = stats_.Accept(*member, body, req.now_ms); !s.ok()) return refuse(s, sender);
+    if (Status s = stats_->Accept(*member, body, req.now_ms); !s.ok()) return refuse(s, sender);
     return reply_proto(v1::RewindRequest());
   }
   if (path == "/federation/v1/rewind") {
@@ -167,7 +167,7 @@ bool FederationRouter::FromMember(const Request& req, const Reply& reply) {
 // The national aggregate of the members' latest signed reports (hub).
 bool FederationRouter::National(const Request& req, const Reply& reply) {
   if (Status s = RequireOperator(service_, req); !s.ok()) return Fail(reply, s);
-  NationalStats stats = stats_.National();
+  NationalStats stats = stats_->National();
   json nodes = json::array();
   for (const auto& n : stats.nodes) {
     nodes.push_back({{"node_id", n.node_id},

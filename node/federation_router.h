@@ -31,9 +31,10 @@ class FederationRouter : public Router {
   // `replicator` null: rewinds are acknowledged and ignored. `start_ms`: requests signed before
   // it are refused (federation::RequestVerifier). `on_pool` runs replies that come from commit
   // callbacks. `log`: this node's log, for the proofs of its own events in pulls (null: none).
+  // `stats`: the hub's statistics reports, shared with the NationalRouter (outlives the router).
   FederationRouter(CaseService* service, storage::Store* store, const storage::TreeLog* log,
                    const protocol::Directory* directory, federation::Replicator* replicator,
-                   int64_t start_ms, Executor on_pool);
+                   int64_t start_ms, Executor on_pool, StatsService* stats);
   bool Handle(const Request& req, const Reply& reply) override;
 
  private:
@@ -49,7 +50,7 @@ class FederationRouter : public Router {
   federation::Replicator* replicator_;
   federation::RequestVerifier verifier_;
   Executor on_pool_;
-  StatsService stats_;
+  StatsService* stats_;
   PullService pulls_;
 };
 

@@ -166,11 +166,8 @@ json AgeHours(int64_t now_ms, int64_t at_ms) {
 }  // namespace
 
 NationalRouter::NationalRouter(CaseService* service, storage::Store* store,
-                               const protocol::Directory* directory)
-    : service_(service),
-      store_(store),
-      directory_(directory),
-      stats_(store, service->node_id(), directory) {}
+                               const protocol::Directory* directory, StatsService* stats)
+    : service_(service), store_(store), directory_(directory), stats_(stats) {}
 
 bool NationalRouter::Handle(const Request& req, const Reply& reply) {
   const std::string& path = req.path;
@@ -198,11 +195,11 @@ bool NationalRouter::Stats(const Request& req, const Reply& reply, bool evidence
   auto parsed = ParseStatsQuery(*q, req.now_ms, evidence);
   if (!parsed.ok()) return Fail(reply, parsed.status());
   const StatsQuery& sq = *parsed;
-  auto at = stats_.SnapshotAt(sq.to_ms);
+  auto at = stats_->SnapshotAt(sq.to_ms);
   if (!at.ok()) return Fail(reply, at.status());
   std::optional<protocol::Snapshot> since;
   if (sq.from_ms > 0) {
-    auto s = stats_.SnapshotAt(sq.from_ms);
+    auto s = stats_->SnapshotAt(sq.from_ms);
     if (!s.ok()) return Fail(reply, s.status());
     since = std::move(*s);
   }
@@ -212,12 +209,14 @@ bool NationalRouter::Stats(const Request& req, const Reply& reply, bool evidence
   std::vector<std::pair<int64_t, protocol::Figures>> weekly_totals;
   for (int64_t t : protocol::WeekBoundaries(sq.to_ms, sq.weeks)) {
     if (evidence) {
-      auto s = stats_.SnapshotAt(t);
+      auto s = stats_->SnapshotAt(t);
       if (!s.ok()) return Fail(reply, s.status());
       weekly_totals.emplace_back(t, protocol::SumTotals(sq.filter, *s));
       weekly.push_back(std::move(*s));
+    } else if (t == sq.to_ms) {
+      weekly_totals.emplace_back(t, protocol::SumTotals(sq.filter, *at));  // the same snapshot
     } else {
-      auto totals = stats_.TotalsAt(t, sq.filter, req.now_ms);
+      auto totals = stats_->TotalsAt(t, sq.filter, req.now_ms);
       if (!totals.ok()) return Fail(reply, totals.status());
       weekly_totals.emplace_back(t, *totals);
     }
@@ -237,7 +236,7 @@ bool NationalRouter::Stats(const Request& req, const Reply& reply, bool evidence
   // summed from, with the manifest that names the members' keys.
   json snapshots = json::array();
   auto add = [&](const char* role, const protocol::Snapshot& s) -> Status {
-    auto envelopes = stats_.Envelopes(s);
+    auto envelopes = stats_->Envelopes(s);
     if (!envelopes.ok()) return envelopes.status();
     json list = json::array();
     for (const auto& e : *envelopes) list.push_back(crypto::Base64Encode(e));

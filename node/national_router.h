@@ -28,7 +28,10 @@ namespace lapor::node {
 
 class NationalRouter : public Router {
  public:
-  NationalRouter(CaseService* service, storage::Store* store, const protocol::Directory* directory);
+  // `stats`: the hub's statistics reports, shared with the FederationRouter that accepts them
+  // (outlives the router).
+  NationalRouter(CaseService* service, storage::Store* store, const protocol::Directory* directory,
+                 StatsService* stats);
   bool Handle(const Request& req, const Reply& reply) override;
 
  private:
@@ -42,7 +45,7 @@ class NationalRouter : public Router {
   CaseService* service_;
   storage::Store* store_;
   const protocol::Directory* directory_;
-  StatsService stats_;
+  StatsService* stats_;
   Mutex mu_;
   int64_t overdue_at_ms_ LAPOR_GUARDED_BY(mu_) = -1;
   int64_t own_at_ms_ LAPOR_GUARDED_BY(mu_) = -1;

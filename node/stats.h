@@ -1,8 +1,8 @@
 // Hourly statistics: each node sends the hub a signed count of the cases it owns, so the hub can
 // aggregate nationally without personal data and without holding local cases. Since format 2 the
 // cases are cross-tabulated in cells (region, report type, category, agency; cases by status in
-// each) with their SLA figures: verified and responded (on time or not), overdue, escalated, reopened,
-// auto-completed, and histograms of the time to verification and to response
+// each) with their SLA figures: verified and responded (on time or not), overdue, escalated,
+// reopened, auto-completed, and histograms of the time to verification and to response
 // (protocol/national.h sums them). A confidential case's cell says "rahasia" for its region,
 // report type, category and agency.
 #pragma once

@@ -43,10 +43,14 @@ Status StatsService::Accept(const v1::Member& sender, const std::string& envelop
   const auto keep_all_ms = static_cast<int64_t>(options_.keep_hourly_days * 86400000.0);
   Status added = store_->AddStatsReport({sender.node_id(), report->time_ms(), now_ms, envelope},
                                         now_ms - keep_all_ms);
-  if (added.ok() && report->time_ms() <= now_ms - kLateMs) {
+  if (added.ok()) {
+    // A report dated at or before a boundary whose totals are kept (or being summed) changes
+    // them: they go, and a sum in progress is not kept.
     MutexLock lock(mu_);
-    ++generation_;
-    totals_.clear();
+    if (report->time_ms() <= newest_boundary_) {
+      ++generation_;
+      totals_.clear();
+    }
   }
   return added;
 }
@@ -59,7 +63,9 @@ Result<protocol::Figures> StatsService::TotalsAt(int64_t at_ms,
   std::string key;
   uint64_t generation = 0;
   if (settled) {
-    key = std::to_string(at_ms);
+    // The snapshot counts the members of the manifest in use: another version, other totals.
+    auto manifest = directory_ != nullptr ? directory_->Get() : nullptr;
+    key = std::to_string(manifest ? manifest->version() : 0) + '\x1f' + std::to_string(at_ms);
     for (const std::string* f : {&filter.province, &filter.regency, &filter.report_type,
                                  &filter.category, &filter.agency}) {
       key += '\x1f' + *f;
@@ -67,6 +73,7 @@ Result<protocol::Figures> StatsService::TotalsAt(int64_t at_ms,
     MutexLock lock(mu_);
     if (auto it = totals_.find(key); it != totals_.end()) return it->second;
     generation = generation_;
+    newest_boundary_ = std::max(newest_boundary_, at_ms);
   }
   auto snapshot = SnapshotAt(at_ms);
   if (!snapshot.ok()) return snapshot.status();

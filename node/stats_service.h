@@ -75,13 +75,13 @@ class StatsService {
   Result<protocol::Snapshot> SnapshotAt(int64_t at_ms, bool cells_only = true);
   // SumTotals of SnapshotAt(at_ms) over the cells matching `filter`. Kept in memory for a settled
   // boundary (a midnight in WIB at least kSettledMs before now_ms, such as the Mondays of a
-  // weekly trend): every member's report dated at or before it has arrived by then, and the
-  // daily thinning keeps each day's last report. A report dated more than kLateMs before the
-  // hub's clock when it arrives clears what was kept.
+  // weekly trend), per manifest version (the snapshot counts the members of the manifest in
+  // use): each member's latest report at or before it is kept for good (the daily thinning keeps
+  // the last report up to each midnight), and a report dated at or before a boundary summed
+  // here that arrives later (Accept) clears what was kept.
   Result<protocol::Figures> TotalsAt(int64_t at_ms, const protocol::NationalFilter& filter,
                                      int64_t now_ms);
   static constexpr int64_t kSettledMs = 3600000;
-  static constexpr int64_t kLateMs = 50 * 60000;
 
   // The signed envelopes of a snapshot's reports, in its order (for the evidence an auditor
   // checks).
@@ -97,10 +97,11 @@ class StatsService {
   StatsServiceOptions options_;
   Mutex mu_;
   std::map<std::pair<std::string, int64_t>, protocol::SourceReport> cache_ LAPOR_GUARDED_BY(mu_);
-  // TotalsAt's settled boundaries, by time and filter; generation_ counts the clearings, so that
-  // totals summed before a late report arrived are not kept after it.
+  // TotalsAt's settled boundaries, by manifest version, time and filter; generation_ counts the
+  // clearings, so that totals summed before a late report arrived are not kept after it.
   std::map<std::string, protocol::Figures> totals_ LAPOR_GUARDED_BY(mu_);
   uint64_t generation_ LAPOR_GUARDED_BY(mu_) = 0;
+  int64_t newest_boundary_ LAPOR_GUARDED_BY(mu_) = 0;  // the newest TotalsAt has summed
 };
 
 }  // namespace lapor::node

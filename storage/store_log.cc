@@ -213,11 +213,13 @@ Status SqliteStore::AddStatsReport(const StatsReportRow& row, int64_t thin_befor
                 st.Bind(1, row.node_id).Bind(2, row.time_ms).Bind(3, row.received_ms);
                 st.BindBlob(4, row.envelope);
               }));
-          // Thinning: an older report goes when a later one of the same day is kept.
+          // Thinning: an older report goes when a later one of the same day is kept. A day ends
+          // at its midnight inclusive (a report dated exactly at midnight is the day's last), so
+          // that the report a snapshot at any midnight picks is never thinned.
           return db->Run(
               "DELETE FROM stats_reports AS a WHERE node_id = ?1 AND time_ms < ?2 AND EXISTS ("
               "SELECT 1 FROM stats_reports AS b WHERE b.node_id = ?1 AND b.time_ms > a.time_ms "
-              "AND b.time_ms < ((a.time_ms + ?3) / 86400000 + 1) * 86400000 - ?3)",
+              "AND b.time_ms <= ((a.time_ms - 1 + ?3) / 86400000 + 1) * 86400000 - ?3)",
               [&](Statement& st) {
                 st.Bind(1, row.node_id).Bind(2, thin_before_ms).Bind(3, kStatsDayOffsetMs);
               });

@@ -18,7 +18,7 @@ declare -A ALLOWED=(
   [node]="base crypto protocol storage federation node lapor"
   [audit]="base crypto protocol audit lapor"
   [harness]="base crypto protocol storage federation harness lapor"
-  [bench]="base crypto protocol storage federation node harness lapor"
+  [bench]="base crypto protocol storage federation node harness bench lapor"
   [fuzz]="base crypto protocol storage federation node audit lapor"
   [tests]="base crypto protocol storage federation node audit harness tests lapor"
 )

@@ -285,7 +285,9 @@ TEST_F(HttpRouterTest, TheCitizenAndOperatorRoutersSplitApiV1) {
 }
 
 TEST_F(HttpRouterTest, FederationWithoutAManifest) {
-  FederationRouter federation(service_.get(), store_.get(), nullptr, nullptr, nullptr, 0, kInline);
+  StatsService reports(store_.get(), service_->node_id(), nullptr);
+  FederationRouter federation(service_.get(), store_.get(), nullptr, nullptr, nullptr, 0, kInline,
+                              &reports);
   Response r = Serve(federation, Make("POST", "/federation/v1/events"));
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(Error(r)["message"], "this node has no federation manifest");

@@ -234,6 +234,7 @@ TEST_F(RequestAuthTest, NoncesArePrunedAfterTheWindow) {
 class CountingMeta : public storage::MetaStore {
  public:
   Result<std::optional<std::string>> GetMeta(const std::string& key) override {
+    if (fail_reads) return Status::IOError("disk gone");
     auto it = values.find(key);
     return it == values.end() ? std::optional<std::string>() : std::optional(it->second);
   }
@@ -248,6 +249,7 @@ class CountingMeta : public storage::MetaStore {
   }
   std::map<std::string, std::string> values;
   int writes = 0;
+  bool fail_reads = false;
 };
 
 // A hub hears from hundreds of members every second: requests stamped at its clock cost one
@@ -273,6 +275,9 @@ TEST(RequestHighWaterTest, OneWritePerStepCoversEveryMemberAndARestartRefusesRep
   CountingMeta meta;
   RequestVerifier before(std::string(kSelf), kNow - kHour, &meta);
   std::vector<RequestAuth> accepted;
+  // The first request, 0.4 s ahead of this node's clock, records the mark for everyone.
+  accepted.push_back(sign(0, kNow + 400));
+  ASSERT_TRUE(before.Verify(manifest, accepted.back(), kMethod, kPath, kBody, kNow).ok());
   for (int i = 0; i < static_cast<int>(provinces.size()); ++i) {
     for (int64_t t : {kNow - 10000, kNow, kNow + 400}) {
       accepted.push_back(sign(i, t));
@@ -298,11 +303,11 @@ TEST(RequestHighWaterTest, OneWritePerStepCoversEveryMemberAndARestartRefusesRep
   }
   // Without the marks the same replay would pass.
   RequestVerifier forgetful(std::string(kSelf), kNow - 500);
-  EXPECT_TRUE(forgetful.Verify(manifest, accepted[1], kMethod, kPath, kBody, kNow).ok());
+  EXPECT_TRUE(forgetful.Verify(manifest, accepted[2], kMethod, kPath, kBody, kNow).ok());
   // Fresh requests after the marks pass.
   EXPECT_TRUE(
-      after.Verify(manifest, sign(3, kNow + 2001), kMethod, kPath, kBody, kNow + 2001).ok());
-  EXPECT_EQ(after.Verify(manifest, sign(7, kNow + 2001), kMethod, kPath, kBody, kNow + 2001)
+      after.Verify(manifest, sign(3, kNow + 2401), kMethod, kPath, kBody, kNow + 2401).ok());
+  EXPECT_EQ(after.Verify(manifest, sign(7, kNow + 2401), kMethod, kPath, kBody, kNow + 2401)
                 .status()
                 .code(),
             Status::Code::kConflict);  // 7's own mark is two minutes ahead
@@ -310,6 +315,15 @@ TEST(RequestHighWaterTest, OneWritePerStepCoversEveryMemberAndARestartRefusesRep
                   .Verify(manifest, sign(7, kNow + 2 * kMinute + 1001), kMethod, kPath, kBody,
                           kNow + 2 * kMinute)
                   .ok());
+
+  // A mark that cannot be read refuses the request rather than taking it as none.
+  meta.fail_reads = true;
+  RequestVerifier unreadable(std::string(kSelf), kNow - 500, &meta);
+  auto r = unreadable.Verify(manifest, accepted[2], kMethod, kPath, kBody, kNow);
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable) << r.status().ToString();
+  meta.fail_reads = false;
+  EXPECT_EQ(unreadable.Verify(manifest, accepted[2], kMethod, kPath, kBody, kNow).status().code(),
+            Status::Code::kConflict);
 }
 
 TEST(RequestAuthHeadersTest, RoundTrip) {

@@ -209,11 +209,13 @@ TEST_F(StatsServiceTest, ReportsAreKeptOverTimeAndThinnedToOneADayOnceOld) {
   }
   const std::vector<int64_t> times = Times("32");
   const int64_t cutoff = kNow - 2 * kDay;
+  // A WIB day ends at its midnight inclusive: a report dated exactly at midnight is its last.
+  auto day_of = [](int64_t t) { return (t - 1 + storage::kStatsDayOffsetMs) / kDay; };
   std::map<int64_t, int> per_old_day;
   size_t recent = 0;
   for (int64_t t : times) {
     if (t < cutoff) {
-      ++per_old_day[(t + storage::kStatsDayOffsetMs) / kDay];
+      ++per_old_day[day_of(t)];
     } else {
       ++recent;
     }
@@ -221,12 +223,14 @@ TEST_F(StatsServiceTest, ReportsAreKeptOverTimeAndThinnedToOneADayOnceOld) {
   EXPECT_EQ(recent, static_cast<size_t>(2 * 24 + 1));
   for (const auto& [day, n] : per_old_day) EXPECT_EQ(n, 1) << "day " << day;
   EXPECT_GE(per_old_day.size(), 3u);
-  // Each old report kept is the last of its day: the next hour is another day.
+  // Each old report kept is the last of its day: the next hour is another day. Here reports fall
+  // on the hour, so the one kept is the one at midnight, which a snapshot at that midnight takes.
   for (int64_t t : times) {
     if (t >= cutoff) continue;
-    EXPECT_NE((t + kHour + storage::kStatsDayOffsetMs) / kDay,
-              (t + storage::kStatsDayOffsetMs) / kDay)
+    EXPECT_NE(day_of(t + kHour), day_of(t))
         << "a report kept although a later one that day was too";
+    EXPECT_EQ((t + storage::kStatsDayOffsetMs) % kDay, 0) << t;
+    EXPECT_EQ(stats.SnapshotAt(t)->reports.at(0).time_ms, t);
   }
   // A snapshot takes each member's latest report at or before its time.
   auto at = stats.SnapshotAt(kNow - kHour / 2);
@@ -342,6 +346,11 @@ TEST_F(StatsServiceTest, SettledBoundariesAreSummedOnceAndALateReportRedoesThem)
   EXPECT_EQ(stats.TotalsAt(monday, {}, now)->cases, 10);
   // The same as summing the snapshot.
   EXPECT_EQ(protocol::SumTotals({}, *stats.SnapshotAt(monday)).cases, 10);
+  // Another manifest version (33 removed): the snapshot counts its members only, and so do the
+  // totals.
+  ASSERT_TRUE(protocol::RemoveMember(&manifest_, "33", now).ok());
+  directory_.Set(std::make_shared<const v1::Manifest>(manifest_));
+  EXPECT_EQ(stats.TotalsAt(monday, {}, now)->cases, 6);
 }
 
 TEST_F(StatsServiceTest, WithoutAManifestTheAggregateIsEmpty) {
