@@ -227,9 +227,9 @@ struct HttpApi::Impl {
   std::unique_ptr<OpsRouter> ops;
   std::unique_ptr<WitnessRouter> witness;
   // The hub's statistics reports: accepted through `federation`, served through `national` (one
-  // service, so that the totals it keeps are cleared by the reports it accepts). Replaced ones
-  // are kept: a request may still be in a router they served.
-  std::vector<std::unique_ptr<StatsService>> stats;
+  // service, so that the totals it keeps are cleared by the reports it accepts). Replaced with
+  // both routers by SetFederation, before Start.
+  std::unique_ptr<StatsService> stats;
   std::unique_ptr<FederationRouter> federation;
   std::unique_ptr<NationalRouter> national;  // the hub's national view (once federated)
   std::unique_ptr<LogRouter> log;
@@ -599,9 +599,9 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
   impl_->access = std::make_unique<RateLimiter>(config.edge.access_per_minute);
   impl_->ops = std::make_unique<OpsRouter>(service, store);
   impl_->witness = std::make_unique<WitnessRouter>(witness, config.max_body_bytes);
-  impl_->stats.push_back(std::make_unique<StatsService>(store, service->node_id(), nullptr));
-  impl_->federation = std::make_unique<FederationRouter>(
-      service, store, log, nullptr, nullptr, 0, impl_->OnPool(), impl_->stats.back().get());
+  impl_->stats = std::make_unique<StatsService>(store, service->node_id(), nullptr);
+  impl_->federation = std::make_unique<FederationRouter>(service, store, log, nullptr, nullptr, 0,
+                                                         impl_->OnPool(), impl_->stats.get());
   impl_->receipts = std::make_unique<ReceiptRouter>(service, log, vkey);
   impl_->log =
       std::make_unique<LogRouter>(service, log, std::move(vkey), config.log_requires_auditor);
@@ -613,8 +613,7 @@ HttpApi::HttpApi(CaseService* service, const NodeConfig& config, const storage::
       std::make_unique<OperatorRouter>(service, config.max_body_bytes, impl_->OnPool());
   impl_->pages = std::make_unique<PageRouter>();
   // The node's own figures (/api/v1/stats); the national view once federated (SetFederation).
-  impl_->national =
-      std::make_unique<NationalRouter>(service, store, nullptr, impl_->stats.back().get());
+  impl_->national = std::make_unique<NationalRouter>(service, store, nullptr, impl_->stats.get());
   impl_->sessions = std::make_unique<SessionStore>(config.edge.session_hours * 3600 * 1000LL,
                                                    kMaxSessions, kMaxSessionsPerOperator);
   impl_->session_router = std::make_unique<SessionRouter>(service, impl_->sessions.get());
@@ -630,14 +629,13 @@ void HttpApi::SetMetrics(NodeMetrics* metrics) {
 
 void HttpApi::SetFederation(const protocol::Directory* directory,
                             federation::Replicator* replicator, int64_t start_ms) {
-  impl_->stats.push_back(
-      std::make_unique<StatsService>(impl_->store, impl_->service->node_id(), directory));
-  StatsService* stats = impl_->stats.back().get();
+  auto stats = std::make_unique<StatsService>(impl_->store, impl_->service->node_id(), directory);
   impl_->federation =
       std::make_unique<FederationRouter>(impl_->service, impl_->store, impl_->tree_log, directory,
-                                         replicator, start_ms, impl_->OnPool(), stats);
+                                         replicator, start_ms, impl_->OnPool(), stats.get());
   impl_->national =
-      std::make_unique<NationalRouter>(impl_->service, impl_->store, directory, stats);
+      std::make_unique<NationalRouter>(impl_->service, impl_->store, directory, stats.get());
+  impl_->stats = std::move(stats);  // after the routers that used the old one are gone
   impl_->SetRouters();
 }
 

@@ -43,9 +43,10 @@ Status StatsService::Accept(const v1::Member& sender, const std::string& envelop
   const auto keep_all_ms = static_cast<int64_t>(options_.keep_hourly_days * 86400000.0);
   Status added = store_->AddStatsReport({sender.node_id(), report->time_ms(), now_ms, envelope},
                                         now_ms - keep_all_ms);
-  if (added.ok()) {
+  {
     // A report dated at or before a boundary whose totals are kept (or being summed) changes
-    // them: they go, and a sum in progress is not kept.
+    // them: they go, and a sum in progress is not kept (also after a failed write, which may have
+    // reached the disk).
     MutexLock lock(mu_);
     if (report->time_ms() <= newest_boundary_) {
       ++generation_;

@@ -288,10 +288,18 @@ TEST(RequestHighWaterTest, OneWritePerStepCoversEveryMemberAndARestartRefusesRep
   // Half a step later: still under the same mark.
   ASSERT_TRUE(before.Verify(manifest, sign(5, kNow + 500), kMethod, kPath, kBody, kNow + 500).ok());
   EXPECT_EQ(meta.writes, 1);
+  // Stamped 5 s ahead (a sender whose clock runs ahead, within kHighWaterSharedAheadMs): the mark
+  // for everyone moves past it, one write for all of them, no mark of their own.
+  for (int i = 10; i < 14; ++i) {
+    accepted.push_back(sign(i, kNow + 5000));
+    ASSERT_TRUE(before.Verify(manifest, accepted.back(), kMethod, kPath, kBody, kNow).ok());
+  }
+  EXPECT_EQ(meta.writes, 2);
+  EXPECT_EQ(meta.values.count(std::string(kRequestHighWaterMetaPrefix) + provinces[10]), 0u);
   // Stamped two minutes ahead: a mark of its sender's own.
   const RequestAuth ahead = sign(7, kNow + 2 * kMinute);
   ASSERT_TRUE(before.Verify(manifest, ahead, kMethod, kPath, kBody, kNow).ok());
-  EXPECT_EQ(meta.writes, 2);
+  EXPECT_EQ(meta.writes, 3);
   accepted.push_back(ahead);
 
   // The process restarts at once (its clock even half a second behind where it was).
@@ -306,8 +314,8 @@ TEST(RequestHighWaterTest, OneWritePerStepCoversEveryMemberAndARestartRefusesRep
   EXPECT_TRUE(forgetful.Verify(manifest, accepted[2], kMethod, kPath, kBody, kNow).ok());
   // Fresh requests after the marks pass.
   EXPECT_TRUE(
-      after.Verify(manifest, sign(3, kNow + 2401), kMethod, kPath, kBody, kNow + 2401).ok());
-  EXPECT_EQ(after.Verify(manifest, sign(7, kNow + 2401), kMethod, kPath, kBody, kNow + 2401)
+      after.Verify(manifest, sign(3, kNow + 7001), kMethod, kPath, kBody, kNow + 7001).ok());
+  EXPECT_EQ(after.Verify(manifest, sign(7, kNow + 7001), kMethod, kPath, kBody, kNow + 7001)
                 .status()
                 .code(),
             Status::Code::kConflict);  // 7's own mark is two minutes ahead

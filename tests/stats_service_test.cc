@@ -230,7 +230,11 @@ TEST_F(StatsServiceTest, ReportsAreKeptOverTimeAndThinnedToOneADayOnceOld) {
     EXPECT_NE(day_of(t + kHour), day_of(t))
         << "a report kept although a later one that day was too";
     EXPECT_EQ((t + storage::kStatsDayOffsetMs) % kDay, 0) << t;
-    EXPECT_EQ(stats.SnapshotAt(t)->reports.at(0).time_ms, t);
+  }
+  // A snapshot at every old WIB midnight picks the report dated then, as before the thinning.
+  for (int64_t m = start - (start + storage::kStatsDayOffsetMs) % kDay + kDay; m < cutoff;
+       m += kDay) {
+    EXPECT_EQ(stats.SnapshotAt(m)->reports.at(0).time_ms, m);
   }
   // A snapshot takes each member's latest report at or before its time.
   auto at = stats.SnapshotAt(kNow - kHour / 2);
@@ -346,6 +350,16 @@ TEST_F(StatsServiceTest, SettledBoundariesAreSummedOnceAndALateReportRedoesThem)
   EXPECT_EQ(stats.TotalsAt(monday, {}, now)->cases, 10);
   // The same as summing the snapshot.
   EXPECT_EQ(protocol::SumTotals({}, *stats.SnapshotAt(monday)).cases, 10);
+  // A report dated after every boundary summed, even one that arrives two days late, changes
+  // none of them: what was kept stays (33's report stored behind the service's back shows it).
+  ASSERT_TRUE(
+      store_
+          ->AddStatsReport(
+              {"33", monday - 1000, now, SignStats(report("33", monday - 1000, 7), k33_)}, 0)
+          .ok());
+  ASSERT_TRUE(
+      stats.Accept(member("32"), SignStats(report("32", monday + 3600000, 5), k32_), now).ok());
+  EXPECT_EQ(stats.TotalsAt(monday, {}, now)->cases, 10);
   // Another manifest version (33 removed): the snapshot counts its members only, and so do the
   // totals.
   ASSERT_TRUE(protocol::RemoveMember(&manifest_, "33", now).ok());
