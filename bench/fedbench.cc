@@ -69,14 +69,8 @@ using nlohmann::json;
 const std::vector<std::string> kMembers = {"31", "32", "33", "34"};
 constexpr char kRestarted[] = "34";
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-double SteadyS() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using lapor::bench::SteadyS;
+using lapor::bench::WallMs;
 
 // A 600-byte complaint, like bench/post_complaint.lua's, about `region`.
 std::string ComplaintBody(const std::string& region, long i) {
@@ -234,20 +228,7 @@ struct CpuSnap {
   long long busy = 0, total = 0, nodes = 0, self = 0;
   std::map<std::string, long long> by_node;  // jurisdiction -> ticks
 };
-long long ProcTicks(const std::string& stat_path) {
-  FILE* fp = std::fopen(stat_path.c_str(), "r");
-  if (fp == nullptr) return 0;
-  char buf[1024];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, fp);
-  std::fclose(fp);
-  buf[n] = 0;
-  const char* p = std::strrchr(buf, ')');
-  if (p == nullptr) return 0;
-  long long utime = 0, stime = 0;
-  // after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-  std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime, &stime);
-  return utime + stime;
-}
+using lapor::bench::ProcTicks;
 CpuSnap TakeCpu(const std::string& root) {
   CpuSnap s;
   if (FILE* fp = std::fopen("/proc/stat", "r")) {

@@ -1,6 +1,7 @@
-// The benchmarks' HTTP client: blocking HTTP/1.1 on one keep-alive connection to a loopback port
-// (the harness's Http() closes every connection, which would leave tens of thousands of sockets
-// in TIME_WAIT), and the nearest-rank percentile the reports use.
+// What the benchmark drivers share: an HTTP client (blocking HTTP/1.1 on one keep-alive connection
+// to a loopback port; the harness's Http() closes every connection, which would leave tens of
+// thousands of sockets in TIME_WAIT), the nearest-rank percentile the reports use, the clocks,
+// and a process's CPU time from /proc.
 #pragma once
 
 #include <arpa/inet.h>
@@ -11,8 +12,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -117,6 +121,32 @@ T Pct(const std::vector<T>& sorted, double p) {
   if (sorted.empty()) return T{};
   size_t k = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
   return sorted[std::min(sorted.size() - 1, k == 0 ? 0 : k - 1)];
+}
+
+// Wall-clock milliseconds since the epoch, and steady seconds (for durations).
+inline int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+inline double SteadyS() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// User + system CPU ticks of a process, from its /proc/<pid>/stat (0 if unreadable).
+inline long long ProcTicks(const std::string& stat_path) {
+  FILE* fp = std::fopen(stat_path.c_str(), "r");
+  if (fp == nullptr) return 0;
+  char buf[1024];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, fp);
+  std::fclose(fp);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return 0;
+  long long utime = 0, stime = 0;
+  // after ") ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime, &stime);
+  return utime + stime;
 }
 
 }  // namespace lapor::bench

@@ -71,6 +71,9 @@ namespace {
 
 using lapor::bench::KeepAlive;
 using lapor::bench::Pct;
+using lapor::bench::ProcTicks;
+using lapor::bench::SteadyS;
+using lapor::bench::WallMs;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -79,15 +82,6 @@ constexpr int64_t kDayMs = 24 * kHourMs;
 constexpr int kSlotsPerDay = 4;
 constexpr std::array<int, kSlotsPerDay> kSlotHourWib = {8, 11, 14, 17};
 constexpr int kMaxRetries = 24;  // slots (six days) before an action is given up
-
-int64_t SystemMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-double SteadyS() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // splitmix64: the draws of a case depend only on the seed, the case and the step.
 uint64_t Mix(uint64_t x) {
@@ -217,7 +211,7 @@ class Sim {
     return start_ms_ + (slot / kSlotsPerDay) * kDayMs + kSlotHourWib[slot % kSlotsPerDay] * kHourMs;
   }
   void SetClock(int64_t sim_ms);
-  int64_t SimNow() const { return SystemMs() + offset_; }
+  int64_t SimNow() const { return WallMs() + offset_; }
 
   // ---- the year
   double Draw(Case& c, uint32_t idx) { return Unit(o_.seed, idx, c.step++); }
@@ -377,7 +371,7 @@ void Sim::LoadHolidays() {
 }
 
 void Sim::SetClock(int64_t sim_ms) {
-  offset_ = sim_ms - SystemMs();
+  offset_ = sim_ms - WallMs();
   const std::string tmp = o_.offset_file + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
@@ -675,7 +669,7 @@ int Sim::Run() {
   AddLiaisons();
 
   // The year starts at the Monday 00:00 WIB after tomorrow (1970-01-05 was a Monday).
-  const int64_t now = SystemMs() + kDayMs;
+  const int64_t now = WallMs() + kDayMs;
   const int64_t monday0 = 4 * kDayMs - 7 * kHourMs;  // 1970-01-05 00:00 WIB in UTC ms
   start_ms_ = monday0 + ((now - monday0) / (7 * kDayMs) + 1) * 7 * kDayMs;
   std::printf("simulated year from %s (WIB midnight), %d days, %ld complaints\n",
@@ -738,16 +732,7 @@ int Sim::Run() {
   }
 
   // The year.
-  auto hub_ticks = [&] {
-    std::ifstream in("/proc/" + std::to_string(nodes_[0].pid) + "/stat");
-    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto p = s.rfind(')');
-    if (p == std::string::npos) return 0LL;
-    long long utime = 0, stime = 0;
-    std::sscanf(s.c_str() + p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime,
-                &stime);
-    return utime + stime;
-  };
+  auto hub_ticks = [&] { return ProcTicks("/proc/" + std::to_string(nodes_[0].pid) + "/stat"); };
   const long long hub_ticks0 = hub_ticks();
   const double t0 = SteadyS();
   const int last_slot = o_.days * kSlotsPerDay;
