@@ -31,6 +31,9 @@ struct ManifestClient::Impl {
 
   int interval_ms = 60000;
   int64_t last_fetch_ms = 0;  // of the last fetch that reached the hub (loop thread only)
+  // The version stored (loop thread only; 0: not known yet). Only this client stores a member's
+  // manifest, so it stays true between fetches.
+  uint64_t held_version = 0;
 
   // Runs every second: fetches when interval_ms has passed since the hub last answered, and
   // every second while the hub has not answered yet (a node started before its hub).
@@ -45,8 +48,14 @@ struct ManifestClient::Impl {
     std::string envelope;
     try {
       web::http::client::http_client client(hub_url, PeerClientConfig(std::chrono::seconds(5)));
-      auto resp = client.request(web::http::methods::GET, "/federation/v1/manifest").get();
+      web::http::http_request get(web::http::methods::GET);
+      get.set_request_uri("/federation/v1/manifest");
+      // Unchanged (304): nothing to read, check or store.
+      if (held_version > 0)
+        get.headers().add("If-None-Match", protocol::ManifestETag(held_version));
+      auto resp = client.request(get).get();
       auto bytes = resp.extract_vector().get();
+      if (resp.status_code() == 304 && held_version > 0) return true;
       if (resp.status_code() != 200) {
         spdlog::warn("manifest fetch: HTTP {}", resp.status_code());
         return false;
@@ -82,6 +91,7 @@ struct ManifestClient::Impl {
         accepted = s;
       }
     }
+    held_version = held;
     if (!accepted.ok()) {
       spdlog::error("manifest refused: {}; keeping version {}", accepted.status().ToString(), held);
       SetRefused(accepted.status().message());
@@ -101,6 +111,7 @@ struct ManifestClient::Impl {
       spdlog::error("storing the manifest: {}", s.ToString());
       return false;
     }
+    held_version = accepted->version();
     spdlog::info("federation manifest version {} accepted ({} members)", accepted->version(),
                  accepted->members_size());
     if (on_accept) on_accept();

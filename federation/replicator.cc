@@ -28,6 +28,9 @@ namespace lapor::federation {
 
 namespace {
 
+// How long discovery sleeps when nothing wakes it (new outbox rows do).
+constexpr int64_t kDiscoverIdleMs = 2000;
+
 // Reads at most `cap` bytes of `resp`'s body: Unavailable if there is more.
 Result<std::string> ReadCapped(web::http::http_response& resp, size_t cap) {
   const auto declared = resp.headers().content_length();
@@ -488,7 +491,8 @@ struct Replicator::Impl {
         pruned_at = now;
         Prune(now - opt.outbox_retention_ms);
       }
-    } while (Sleep(500, &seen));
+      // New outbox rows wake it at once (Wake); the interval is a safety net.
+    } while (Sleep(kDiscoverIdleMs, &seen));
   }
 
   // Deletes acknowledged outbox rows created before `before_ms`, a bounded number per commit so

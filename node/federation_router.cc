@@ -37,10 +37,25 @@ bool FederationRouter::Handle(const Request& req, const Reply& reply) {
   const std::string& m = req.method;
   if (path == "/federation/v1/manifest") {
     if (m != "GET") return Fail(reply, Status::MethodNotAllowed("use GET"));
+    // Members ask every manifest_interval_ms: one that holds the version this node works with
+    // gets 304 without the manifest being read. (The stored one can be a reload newer: the
+    // member gets it on its next turn.)
+    const auto in_use = directory_ != nullptr ? directory_->Get() : nullptr;
+    if (auto held = req.headers.find("If-None-Match");
+        in_use && held != req.headers.end() &&
+        held->second == protocol::ManifestETag(in_use->version())) {
+      Response r = RawResponse(304, "", "application/x-protobuf", "no-store");
+      r.headers.emplace_back("ETag", held->second);
+      reply(std::move(r));
+      return true;
+    }
     auto manifest = store_->GetMeta(storage::kManifestMetaKey);
     if (!manifest.ok()) return Fail(reply, manifest.status());
     if (!manifest->has_value()) return Fail(reply, Status::NotFound("no federation manifest yet"));
-    reply(RawResponse(200, **manifest, "application/x-protobuf", "no-store"));
+    auto stored = protocol::ParseStoredManifest(**manifest);
+    Response r = RawResponse(200, std::move(**manifest), "application/x-protobuf", "no-store");
+    if (stored) r.headers.emplace_back("ETag", protocol::ManifestETag(stored->version()));
+    reply(std::move(r));
     return true;
   }
   if (path == "/federation/v1/events" || path == "/federation/v1/pull" ||

@@ -56,8 +56,21 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   store_options.commit_gather_writes = c.commit_gather_writes;
   store_options.commit_gather_us = c.commit_gather_us;
   NodeMetrics* metrics = n->metrics_.get();
-  store_options.on_commit = [metrics](const storage::StoreOptions::CommitReport& r) {
+  NodeContext* self = n.get();
+  n->integrator_ = std::make_unique<Periodic>(
+      "lapor-integrate", std::chrono::milliseconds(kIntegrateIdleMs),
+      [self] {
+        auto size = self->log_->Integrate();
+        // A full disk is said once by the health loop; integration catches up once it resumes.
+        if (!size.ok() && size.status().code() != Status::Code::kNoSpace) {
+          spdlog::error("log integration failed: {}", size.status().ToString());
+        }
+      },
+      /*run_first=*/false, std::chrono::milliseconds(kIntegrateSpacingMs));
+  Periodic* integrator = n->integrator_.get();
+  store_options.on_commit = [metrics, integrator](const storage::StoreOptions::CommitReport& r) {
     metrics->ObserveCommit(r.writes, r.own_events, r.foreign_events, r.seconds, r.ok);
+    if (r.ok && r.own_events > 0) integrator->Wake();
   };
   auto store = storage::Store::Open(n->data_.DatabasePath(), store_options);
   if (!store.ok()) return store.status();
@@ -183,6 +196,13 @@ void NodeContext::LoadManifest() {
   directory_.Set(std::make_shared<const v1::Manifest>(std::move(*m)));
 }
 
+void NodeContext::ReloadManifestIfChanged() {
+  auto version = store_->DataVersion();
+  if (version.ok() && *version == manifest_data_version_) return;
+  if (version.ok()) manifest_data_version_ = *version;
+  LoadManifest();
+}
+
 void NodeContext::SendStats() {
   auto m = directory_.Get();
   if (!m || config_.node_id == protocol::kHubNode) return;
@@ -306,9 +326,15 @@ Status NodeContext::Start() {
       "lapor-stats", std::chrono::milliseconds(c.stats_interval_ms), [this] { SendStats(); },
       /*run_first=*/true);
   stats_->Start();
-  manifest_reload_ = std::make_unique<Periodic>(
-      "lapor-dirreload", std::chrono::milliseconds(std::min(c.manifest_interval_ms, 200)), [this] {
-        LoadManifest();
+  // Another process stores a manifest only on the hub (its `federation` commands): the hub looks
+  // every 200 ms. A member's manifest client loads what it stores at once, so a member looks
+  // only as a safety net (and for the manifest's expiry).
+  const int reload_ms = c.jurisdiction == protocol::kNationalHub
+                            ? std::min(c.manifest_interval_ms, 200)
+                            : std::min(c.manifest_interval_ms, kMemberReloadMs);
+  manifest_reload_ =
+      std::make_unique<Periodic>("lapor-dirreload", std::chrono::milliseconds(reload_ms), [this] {
+        ReloadManifestIfChanged();
         SayIfManifestExpired();
       });
   manifest_reload_->Start();
@@ -334,21 +360,14 @@ Status NodeContext::Start() {
       });
   whole_->Start();
 
-  // Log loop: a new checkpoint within a second of new events becoming durable.
-  integrator_ =
-      std::make_unique<Periodic>("lapor-integrate", std::chrono::milliseconds(250), [this] {
-        auto size = log_->Integrate();
-        // A full disk is said once by the health loop; integration catches up once it resumes.
-        if (!size.ok() && size.status().code() != Status::Code::kNoSpace) {
-          spdlog::error("log integration failed: {}", size.status().ToString());
-        }
-      });
+  // Log loop: a new checkpoint within 250 ms of new events becoming durable (woken by the
+  // store's commits; see Open).
   integrator_->Start();
 
   // A failed store refuses every write from then on: stop, so the supervisor restarts the node
   // from what is durable (recovery is the normal start path). A full disk is not a failure: the
   // store refuses writes and serves reads, and writes resume here once the data folder has room.
-  health_ = std::make_unique<Periodic>("lapor-health", std::chrono::milliseconds(500), [this] {
+  health_ = std::make_unique<Periodic>("lapor-health", std::chrono::milliseconds(1000), [this] {
     Status h = store_->Health();
     // systemd's watchdog (WatchdogSec): pinged while the node is alive and not failed.
     if (h.ok() || h.code() == Status::Code::kNoSpace) sd_notify(0, "WATCHDOG=1");

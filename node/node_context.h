@@ -50,6 +50,8 @@ class NodeContext {
   explicit NodeContext(std::string dir) : data_(std::move(dir)) {}
   // Reloads the stored manifest into directory_ if it changed.
   void LoadManifest() LAPOR_EXCLUDES(manifest_mu_);
+  // The reload loop's turn: LoadManifest when the stored manifest may have changed.
+  void ReloadManifestIfChanged();
   // The hub: re-signs its manifest, version + 1, once less than a third of its validity is left
   // (protocol::DueForReissue), so members never hold a stale one while they reach the hub.
   void ReissueManifest();
@@ -74,11 +76,19 @@ class NodeContext {
   // Room the data folder must have before writes resume after a full disk: enough that the next
   // commits and the WAL checkpoint do not fill it again at once.
   static constexpr uint64_t kResumeFreeBytes = 32ull << 20;
+  // The log loop's longest sleep, and its shortest gap between two checkpoints under load.
+  static constexpr int kIntegrateIdleMs = 5000;
+  static constexpr int kIntegrateSpacingMs = 250;
+  // A member's reload loop's interval (see Start).
+  static constexpr int kMemberReloadMs = 5000;
 
   DataDir data_;
   NodeConfig config_;
   // First in, last out: the store's commit hook and the HTTP edge report to it.
   std::unique_ptr<NodeMetrics> metrics_ = std::make_unique<NodeMetrics>();
+  // The log loop: a new checkpoint soon after the store commits events of this node's log (the
+  // commit hook wakes it, so it outlives the store), and every few seconds regardless.
+  std::unique_ptr<Periodic> integrator_;
   std::string host_;
   int port_ = 0;
   std::shared_ptr<const crypto::SigningKey> key_;
@@ -86,14 +96,15 @@ class NodeContext {
   protocol::Directory directory_;
   Mutex manifest_mu_;
   std::string loaded_manifest_ LAPOR_GUARDED_BY(manifest_mu_);
+  // The reload loop only: the store's data version it last looked at.
+  uint64_t manifest_data_version_ = 0;
   federation::ReplicatorOptions replicator_options_;
   std::unique_ptr<federation::Replicator> replicator_;
   std::unique_ptr<CaseService> service_;
   std::unique_ptr<storage::TreeLog> log_;
   std::unique_ptr<federation::Witness> witness_;
   std::unique_ptr<HttpApi> api_;
-  std::unique_ptr<Periodic> sla_, stats_, manifest_reload_, integrator_, health_, whole_,
-      retention_, reissue_;
+  std::unique_ptr<Periodic> sla_, stats_, manifest_reload_, health_, whole_, retention_, reissue_;
   bool manifest_expired_said_ = false;  // SayIfManifestExpired only (the reload loop)
   // The largest size of this node's log a witness said it holds (WitnessClient's on_ahead).
   std::atomic<uint64_t> witness_ahead_{0};

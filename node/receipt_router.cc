@@ -27,7 +27,7 @@ bool ReceiptRouter::Handle(const Request& req, const Reply& reply) {
   if (log_ == nullptr) return Fail(reply, Status::Unavailable("this node keeps no log"));
   const storage::CheckpointRow cp = log_->checkpoint();
   if (submission->seq >= cp.size) {
-    // The log integrates new events every 250 ms.
+    // The log integrates new events within 250 ms of their commit.
     return Fail(reply, Status::Unavailable("the complaint is not in the log's checkpoint yet: "
                                            "ask again in a moment"));
   }

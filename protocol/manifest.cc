@@ -294,4 +294,6 @@ std::optional<v1::Manifest> ParseStoredManifest(std::string_view envelope) {
   return m;
 }
 
+std::string ManifestETag(uint64_t version) { return "\"v" + std::to_string(version) + "\""; }
+
 }  // namespace lapor::protocol

@@ -96,4 +96,8 @@ const v1::MemberKey* CurrentKey(const v1::Member& member, int64_t time_ms);
 // signature), without checking it again; nullopt if it does not parse.
 std::optional<v1::Manifest> ParseStoredManifest(std::string_view envelope);
 
+// The HTTP entity tag of a manifest version at GET /federation/v1/manifest: a member sends the
+// one it holds as If-None-Match and gets 304 (no body) while the node works with that version.
+std::string ManifestETag(uint64_t version);
+
 }  // namespace lapor::protocol

@@ -256,10 +256,8 @@ void GroupCommitter::CommitLoop() {
       MutexLock lock(mu_);
       ++commits_;
       background_more_ = true;
-      if (erased) {
-        truncate_wanted_ = true;
-        checkpoint_cv_.NotifyOne();
-      }
+      if (erased) truncate_wanted_ = true;
+      if (erased || checkpointer_idle_) checkpoint_cv_.NotifyOne();
       // Someone waits for the background work: a step between batches even under load; and
       // under writes that never pause, a small one every background_every_ms.
       const auto now = std::chrono::steady_clock::now();
@@ -291,16 +289,30 @@ void GroupCommitter::CheckpointLoop() {
       io_error = std::string("a WAL checkpoint failed: ") + sqlite3_errstr(rc);
     }
   };
+  int backfilled = 0;
   auto pass = [&] {
-    int backfilled = 0;
     check(sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
                                     &backfilled));
   };
+  // Idle (nothing committed since the last pass, which copied every frame), it sleeps until the
+  // committer's next commit wakes it. Other connections' writes (meta values, another process)
+  // are copied within kIdlePasses intervals.
+  constexpr int kIdlePasses = 25;
+  const auto interval = std::chrono::milliseconds(options_.wal_checkpoint_interval_ms);
+  uint64_t passed_at = ~uint64_t{0};
   MutexLock lock(mu_);
   while (!stopping_) {
-    checkpoint_cv_.WaitFor(lock, std::chrono::milliseconds(options_.wal_checkpoint_interval_ms));
+    checkpoint_cv_.WaitFor(lock, interval);
+    if (!truncate_wanted_ && commits_ == passed_at && backfilled == wal_frames) {
+      checkpointer_idle_ = true;
+      checkpoint_cv_.WaitFor(lock, interval * (kIdlePasses - 1), [&]() LAPOR_REQUIRES(mu_) {
+        return stopping_ || truncate_wanted_ || commits_ != passed_at;
+      });
+      checkpointer_idle_ = false;
+    }
     if (stopping_) break;
     const bool truncate = truncate_wanted_;
+    passed_at = commits_;
     lock.Unlock();
     pass();
     bool truncated = false;
@@ -309,7 +321,6 @@ void GroupCommitter::CheckpointLoop() {
       // wait, and the next pass tries again.
       MutexLock gate(wal_gate_mu_);
       sqlite3_busy_timeout((*conn)->raw(), 200);
-      int backfilled = 0;
       const int rc = sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
                                                &wal_frames, &backfilled);
       check(rc);

@@ -152,6 +152,8 @@ class GroupCommitter {
   // An erasure committed: the checkpointer copies the WAL into the database and empties it
   // (TRUNCATE), so no older frame keeps the erased data; it stays set until that succeeds.
   bool truncate_wanted_ LAPOR_GUARDED_BY(mu_) = false;
+  // The checkpointer sleeps until the next commit (it found nothing to copy).
+  bool checkpointer_idle_ LAPOR_GUARDED_BY(mu_) = false;
   std::map<QueueKey, Pending> queue_ LAPOR_GUARDED_BY(mu_);
   uint64_t other_count_ LAPOR_GUARDED_BY(mu_) = 0;
   // Enqueue wakes the committer at this many queued writes.

@@ -103,6 +103,8 @@ class SqliteStore : public Store {
                         const std::vector<LeafTileRow>& leaf_tiles) override;
   Status UpdateCheckpointNote(uint64_t size, const std::string& note) override;
 
+  Result<uint64_t> DataVersion() override;
+
   // MetaStore
   Result<std::optional<std::string>> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
@@ -130,6 +132,9 @@ class SqliteStore : public Store {
   // and the writer's connection closes last.
   StoreWriter writer_;  // used only by the committer thread
   ReaderPool readers_;
+  // DataVersion's own connection: it never writes, so its data_version moves with every commit.
+  Mutex version_mu_;
+  std::unique_ptr<Connection> version_conn_ LAPOR_GUARDED_BY(version_mu_);
   GroupCommitter committer_;
 };
 

@@ -317,6 +317,22 @@ Result<int> SqliteStore::EraseOutboxSealed(const std::string& case_id, const std
   });
 }
 
+Result<uint64_t> SqliteStore::DataVersion() {
+  MutexLock lock(version_mu_);
+  if (version_conn_ == nullptr) {
+    auto conn = Connection::Open(path_, false);
+    if (!conn.ok()) return conn.status();
+    version_conn_ = std::move(*conn);
+  }
+  auto st = version_conn_->Cached("PRAGMA data_version");
+  if (!st.ok()) return st.status();
+  auto row = (*st)->Step();
+  const uint64_t version = row.ok() && *row ? static_cast<uint64_t>((*st)->Int(0)) : 0;
+  (*st)->Reset();
+  if (!row.ok()) return row.status();
+  return version;
+}
+
 Result<std::optional<std::string>> SqliteStore::GetMeta(const std::string& key) {
   return readers_.QueryRow<std::string>(
       "SELECT value FROM meta WHERE key = ?", [&](Statement& st) { st.Bind(1, key); },

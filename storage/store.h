@@ -595,6 +595,12 @@ class Store : public CommitQueue,
   static Result<std::unique_ptr<Store>> Open(const std::string& path,
                                              const StoreOptions& options = {});
   ~Store() override = default;
+
+  // A number that changes whenever anything was committed to the database since the previous
+  // call, by this process or by another one on the same folder (a `lapor-node federation`
+  // command): equal values from two calls mean nothing was committed in between. For loops that
+  // would otherwise re-read what cannot have changed. Cheap: no disk read.
+  virtual Result<uint64_t> DataVersion() = 0;
 };
 
 }  // namespace lapor::storage

@@ -81,6 +81,24 @@ TEST(ManifestSyncTest, PublishedFetchedVerifiedAndNeverRolledBack) {
   ASSERT_NE(protocol::FindMember(*m2, "32"), nullptr);
   EXPECT_TRUE(protocol::KeyValidAt(*protocol::FindMember(*m2, "32"),
                                    *crypto::HexDecode(province.PublicKeyHex()), 4102444800000LL));
+  // A member asks with the version it holds: 304 without a body while the hub works with that
+  // version; the manifest, tagged with its version, when the member holds another.
+  auto ask = [&](uint64_t held) {
+    return Http(hub.port(), "GET", "/federation/v1/manifest", "",
+                {{"If-None-Match", protocol::ManifestETag(held)}});
+  };
+  ASSERT_TRUE(Eventually("the hub answers 304 to a member holding version 2",
+                         [&] { return ask(2).status == 304; }));
+  auto same = ask(2);
+  EXPECT_EQ(same.body, "");
+  EXPECT_EQ(same.headers["etag"], "\"v2\"");
+  auto older = ask(1);
+  EXPECT_EQ(older.status, 200);
+  EXPECT_EQ(older.body, v2);
+  EXPECT_EQ(older.headers["etag"], "\"v2\"");
+  auto plain = hub.Get("/federation/v1/manifest");
+  EXPECT_EQ(plain.status, 200);
+  EXPECT_EQ(plain.body, v2);
 
   auto other = crypto::SigningKey::Generate();
   ASSERT_EQ(hub.Cli({"federation", "rotate-key", "--data-dir", hub.data_dir(), "--jurisdiction",

@@ -90,6 +90,29 @@ TEST_F(StoreTest, MigratesFreshDatabaseAndReopens) {
   EXPECT_EQ(UserVersion(path_), kSchemaVersion);
 }
 
+TEST_F(StoreTest, DataVersionMovesWithEveryCommitFromAnyConnectionOnly) {
+  auto store = std::move(*Store::Open(path_));
+  auto version = [&] {
+    auto v = store->DataVersion();
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? *v : 0;
+  };
+  uint64_t v = version();
+  EXPECT_EQ(version(), v);  // nothing committed
+  ASSERT_TRUE(store->GetMeta("manifest").ok());
+  EXPECT_EQ(version(), v);  // a read is no commit
+  ASSERT_TRUE(store->Enqueue(MakeWrite(0, "32-AAAAAAAAAA", 0)).get().ok());
+  EXPECT_NE(version(), v);  // the committer's
+  v = version();
+  ASSERT_TRUE(store->SetMeta("manifest", "one").ok());
+  EXPECT_NE(version(), v);  // a pooled connection's
+  v = version();
+  ExecRaw(path_, "INSERT OR REPLACE INTO meta(key, value) VALUES('manifest', 'two')");
+  EXPECT_NE(version(), v);  // another process's (a `lapor-node federation` command)
+  v = version();
+  EXPECT_EQ(version(), v);
+}
+
 TEST_F(StoreTest, MigratesVersion1ForwardKeepingData) {
   {
     auto store = std::move(*Store::Open(path_));
