@@ -40,7 +40,9 @@
 #
 # Environment:
 #   LAPOR_FED_DIR   the federation folder (default $PWD/var/federation): nodes.txt, tokens.txt,
-#                   sample.txt and one data folder per node, <code>/ with node.log and pid
+#                   sample.txt, members.txt (members added to the hub), vkeys.txt (the nodes'
+#                   log vkeys and the hub's witness vkey) and one data folder per node, <code>/
+#                   with node.log and pid
 #   LAPOR_NODE_BIN  the lapor-node binary (default $PWD/build/node/lapor-node, from deploy/build.sh)
 #   BASE_PORT       the hub's port on 127.0.0.1 when the federation is created (default 8100)
 #   READY_TIMEOUT   seconds to wait for the nodes, the manifest and the sample case (default 60)
@@ -147,8 +149,34 @@ cfg_set() {
 }
 # c2sp.org/signed-note verifier keys, from the data folder: the log's (GET /log/vkey) and the
 # witness cosigner's (GET /witness/vkey).
-log_vkey_of() { "$BIN" vkey --data-dir "$(node_dir "$1")"; }
-witness_vkey_of() { "$BIN" vkey --witness --data-dir "$(node_dir "$1")"; }
+# The nodes' log vkeys and the hub's witness vkey (`lapor-node vkey`), computed once per node
+# into $FED/vkeys.txt ("<code> <log vkey>", "00-witness <vkey>"): a node's key does not change
+# within a federation folder, and 552 `vkey` processes at every `up` take minutes.
+declare -A VKEY=()
+cache_vkeys() {
+  local code c k
+  if [ -r "$FED/vkeys.txt" ]; then
+    while read -r c k; do [ -n "$k" ] && VKEY[$c]=$k; done <"$FED/vkeys.txt"
+  fi
+  for code in "${CODES[@]}" 00-witness; do
+    [ -z "${VKEY[$code]:-}" ] || continue
+    if [ "$code" = 00-witness ]; then
+      k=$("$BIN" vkey --witness --data-dir "$(node_dir 00)") || die "lapor-node vkey --witness of the hub failed"
+    else
+      k=$("$BIN" vkey --data-dir "$(node_dir "$code")") || die "lapor-node vkey of node $code failed"
+    fi
+    VKEY[$code]=$k
+    printf '%s %s\n' "$code" "$k" >>"$FED/vkeys.txt"
+  done
+}
+# Forgets node $1's cached vkeys (a new init of its folder).
+forget_vkeys() {
+  [ -f "$FED/vkeys.txt" ] || return 0
+  awk -v c="$1" '$1 != c && !(c == "00" && $1 == "00-witness")' "$FED/vkeys.txt" >"$FED/vkeys.txt.tmp"
+  mv "$FED/vkeys.txt.tmp" "$FED/vkeys.txt"
+}
+log_vkey_of() { printf '%s' "${VKEY[$1]:-$("$BIN" vkey --data-dir "$(node_dir "$1")")}"; }
+witness_vkey_of() { printf '%s' "${VKEY[00-witness]:-$("$BIN" vkey --witness --data-dir "$(node_dir 00)")}"; }
 
 # token_of CODE [ROLE]: the token of node CODE's admin (or of its ROLE operator) in tokens.txt.
 token_of() {
@@ -382,7 +410,9 @@ init_node() {
     die "$dir holds an interrupted init (keys but no node.json): delete that folder (rm -r '$dir') and up again"
   fi
   mkdir -p "$FED"  # parents of the data folder (older binaries do not create them)
+  forget_vkeys "$code"
   if [ "$code" = 00 ]; then
+    rm -f "$FED/members.txt"  # a new hub: no member added yet
     cli init --data-dir "$dir" --jurisdiction 00 --listen "$HOST:$port"
   else
     local hub_key
@@ -393,8 +423,11 @@ init_node() {
   say "$(head -n1 <<<"$OUT")"
 }
 
+# The members added to the hub are listed in $FED/members.txt, so that a second `up` does not
+# run `federation add-member` again for each.
 add_member() {
   local code=$1 key rc=0 out
+  [ -r "$FED/members.txt" ] && grep -qxF -- "$code" "$FED/members.txt" && return 0
   key=$(cfg_get "$(node_dir "$code")/node.json" public_key)
   out=$("$BIN" federation add-member --data-dir "$(node_dir 00)" --jurisdiction "$code" \
     --url "$(url_of "$code")" --key "$key" 2>&1) || rc=$?
@@ -405,6 +438,7 @@ add_member() {
   else
     die "lapor-node federation add-member $code failed (exit $rc): $out"
   fi
+  printf '%s\n' "$code" >>"$FED/members.txt"
 }
 
 # add_operator CODE ROLE [operator add options...]: once per node and role; the token goes to
@@ -453,6 +487,7 @@ create_or_reuse() {
   for code in "${CODES[@]}"; do add_operator "$code" admin; done
   # Each member: a liaison of one agency, to try the workbench (/kerja) with.
   for code in "${CODES[@]:1}"; do add_operator "$code" liaison --agency "$LIAISON_AGENCY"; done
+  cache_vkeys
   configure_nodes
 }
 

@@ -35,8 +35,9 @@ struct ManifestClient::Impl {
   // manifest, so it stays true between fetches.
   uint64_t held_version = 0;
 
-  // Runs every second: fetches when interval_ms has passed since the hub last answered, and
-  // every second while the hub has not answered yet (a node started before its hub).
+  // Runs every min(interval_ms, 5 s): fetches when interval_ms has passed since the hub last
+  // answered, and at every turn while the hub has not answered yet (a node started before its
+  // hub).
   void Tick() {
     const int64_t now = Clock::Real()->NowMs();
     if (last_fetch_ms != 0 && now - last_fetch_ms < interval_ms) return;
@@ -172,7 +173,7 @@ ManifestClient::ManifestClient(storage::Store* store, std::string hub_url, std::
   impl_->hub_key = std::move(hub_key);
   impl_->interval_ms = interval_ms;
   impl_->loop = std::make_unique<Periodic>(
-      "lapor-manifest", std::chrono::milliseconds(std::min(interval_ms, 1000)),
+      "lapor-manifest", std::chrono::milliseconds(std::min(interval_ms, 5000)),
       [impl = impl_.get()] { impl->Tick(); },
       /*run_first=*/true);
 }

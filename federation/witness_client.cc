@@ -109,11 +109,13 @@ WitnessClient::WitnessClient(storage::TreeLog* log, std::vector<WitnessEndpoint>
     MutexLock lock(impl_->mu);
     impl_->peers.push_back({std::move(w), *v, std::move(client)});
   }
-  impl_->loop = std::make_unique<Periodic>("lapor-witness", std::chrono::milliseconds(500),
+  impl_->loop = std::make_unique<Periodic>("lapor-witness", std::chrono::milliseconds(5000),
                                            [impl = impl_.get()] { impl->SubmitAll(); });
 }
 
 void WitnessClient::Start() { impl_->loop->Start(); }
+
+void WitnessClient::Wake() { impl_->loop->Wake(); }
 
 WitnessProbe WitnessClient::Probe() {
   WitnessProbe probe;

@@ -36,6 +36,9 @@ class WitnessClient {
                 std::function<void(uint64_t, const std::string&)> on_ahead = {});
   ~WitnessClient();  // stops the thread
   void Start();
+  // Submits the log's new checkpoint soon (the node's log loop calls it after each checkpoint);
+  // without a call the loop looks every few seconds, which also retries a witness that failed.
+  void Wake();
   // One round of submissions now, on the caller's thread (taking turns with the loop's rounds):
   // learns the size each witness holds, and gets the checkpoint cosigned where it is consistent.
   WitnessProbe Probe();

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -22,6 +23,15 @@
 
 namespace lapor::node {
 namespace {
+
+// What tells a changed file from the one read before: inode, size and modification time ("" if
+// there is no file).
+std::string FileStamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
 
 // Bytes free for unprivileged writers in the file system holding `path` (0 if it cannot be read).
 uint64_t FreeBytes(const std::string& path) {
@@ -46,6 +56,7 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   n->key_ = std::make_shared<const crypto::SigningKey>(std::move(*key));
   auto sealing = n->data_.LoadSealingKey();
   if (!sealing.ok()) return sealing.status();
+  n->holidays_stamp_ = FileStamp(n->data_.HolidaysPath());
   auto calendar =
       protocol::WorkingCalendar::LoadWithNational(n->data_.HolidaysPath(), c.utc_offset_minutes);
   if (!calendar.ok()) return calendar.status();
@@ -59,12 +70,15 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   NodeContext* self = n.get();
   n->integrator_ = std::make_unique<Periodic>(
       "lapor-integrate", std::chrono::milliseconds(kIntegrateIdleMs),
-      [self] {
+      [self, last = uint64_t{0}]() mutable {
         auto size = self->log_->Integrate();
         // A full disk is said once by the health loop; integration catches up once it resumes.
         if (!size.ok() && size.status().code() != Status::Code::kNoSpace) {
           spdlog::error("log integration failed: {}", size.status().ToString());
         }
+        // A new checkpoint to the witnesses (Stop stops this loop before it resets the client).
+        if (size.ok() && *size != last && self->witness_client_) self->witness_client_->Wake();
+        if (size.ok()) last = *size;
       },
       /*run_first=*/false, std::chrono::milliseconds(kIntegrateSpacingMs));
   Periodic* integrator = n->integrator_.get();
@@ -292,12 +306,17 @@ Status NodeContext::Start() {
   // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
   sla_ =
       std::make_unique<Periodic>("lapor-sla", std::chrono::milliseconds(c.sla_interval_ms), [this] {
-        auto cal = protocol::WorkingCalendar::LoadWithNational(data_.HolidaysPath(),
-                                                               config_.utc_offset_minutes);
-        if (cal.ok()) {
-          service_->SetCalendar(std::make_shared<const protocol::WorkingCalendar>(std::move(*cal)));
-        } else {
-          spdlog::warn("holiday calendar not reloaded: {}", cal.status().ToString());
+        // Parsed again only when holidays.txt changed (a stat per turn, not a parse).
+        if (const std::string stamp = FileStamp(data_.HolidaysPath()); stamp != holidays_stamp_) {
+          auto cal = protocol::WorkingCalendar::LoadWithNational(data_.HolidaysPath(),
+                                                                 config_.utc_offset_minutes);
+          if (cal.ok()) {
+            holidays_stamp_ = stamp;
+            service_->SetCalendar(
+                std::make_shared<const protocol::WorkingCalendar>(std::move(*cal)));
+          } else {
+            spdlog::warn("holiday calendar not reloaded: {}", cal.status().ToString());
+          }
         }
         auto n = service_->RunSla();
         if (!n.ok()) {
@@ -503,11 +522,11 @@ Status NodeContext::Stop() {
   manifest_reload_->Stop();
   if (reissue_) reissue_->Stop();
   stats_->Stop();
+  integrator_->Stop();  // before the witness client it wakes
   witness_client_.reset();
   manifest_client_.reset();
   sla_->Stop();
   retention_->Stop();
-  integrator_->Stop();
   if (auto size = log_->Integrate(); !size.ok()) {
     spdlog::error("final log integration failed: {}", size.status().ToString());
   }

@@ -98,6 +98,8 @@ class NodeContext {
   std::string loaded_manifest_ LAPOR_GUARDED_BY(manifest_mu_);
   // The reload loop only: the store's data version it last looked at.
   uint64_t manifest_data_version_ = 0;
+  // The SLA loop only (and Open): holidays.txt as last parsed (FileStamp).
+  std::string holidays_stamp_;
   federation::ReplicatorOptions replicator_options_;
   std::unique_ptr<federation::Replicator> replicator_;
   std::unique_ptr<CaseService> service_;
