@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <optional>
 #define _TURN_OFF_PLATFORM_STRING
 #include <cpprest/http_client.h>
@@ -21,6 +22,13 @@ namespace {
 // replace a member's key in two steps, a removal and an addition).
 constexpr char kFormerMembersMetaKey[] = "manifest_former_members";
 
+// The manifest loop's turn: interval_ms split into equal turns of at most 5 s, so that a fetch
+// comes every interval_ms (not at the next multiple of 5 s).
+int TurnMs(int interval_ms) {
+  const int turns = std::max(1, (interval_ms + 4999) / 5000);
+  return std::max(1, interval_ms / turns);
+}
+
 }  // namespace
 
 struct ManifestClient::Impl {
@@ -35,9 +43,9 @@ struct ManifestClient::Impl {
   // manifest, so it stays true between fetches.
   uint64_t held_version = 0;
 
-  // Runs every min(interval_ms, 5 s): fetches when interval_ms has passed since the hub last
-  // answered, and at every turn while the hub has not answered yet (a node started before its
-  // hub).
+  // Runs in turns of at most 5 s that divide interval_ms evenly (TurnMs): fetches when
+  // interval_ms has passed since the hub last answered, and at every turn while the hub has not
+  // answered yet (a node started before its hub).
   void Tick() {
     const int64_t now = Clock::Real()->NowMs();
     if (last_fetch_ms != 0 && now - last_fetch_ms < interval_ms) return;
@@ -173,7 +181,7 @@ ManifestClient::ManifestClient(storage::Store* store, std::string hub_url, std::
   impl_->hub_key = std::move(hub_key);
   impl_->interval_ms = interval_ms;
   impl_->loop = std::make_unique<Periodic>(
-      "lapor-manifest", std::chrono::milliseconds(std::min(interval_ms, 5000)),
+      "lapor-manifest", std::chrono::milliseconds(TurnMs(interval_ms)),
       [impl = impl_.get()] { impl->Tick(); },
       /*run_first=*/true);
 }

@@ -361,7 +361,7 @@ struct Replicator::Impl {
         continue;
       }
       const size_t ready = Deliverable(*rows);
-      if (ready == 0) {  // the log's next checkpoint (every 250 ms) will cover them
+      if (ready == 0) {  // the log's next checkpoint (within 250 ms) will cover them
         if (!Sleep(50, &seen)) return;
         continue;
       }

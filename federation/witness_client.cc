@@ -109,8 +109,11 @@ WitnessClient::WitnessClient(storage::TreeLog* log, std::vector<WitnessEndpoint>
     MutexLock lock(impl_->mu);
     impl_->peers.push_back({std::move(w), *v, std::move(client)});
   }
-  impl_->loop = std::make_unique<Periodic>("lapor-witness", std::chrono::milliseconds(5000),
-                                           [impl = impl_.get()] { impl->SubmitAll(); });
+  // Woken by each new checkpoint, but one round per 500 ms at most: a slow witness does not get
+  // submissions back to back.
+  impl_->loop = std::make_unique<Periodic>(
+      "lapor-witness", std::chrono::milliseconds(5000), [impl = impl_.get()] { impl->SubmitAll(); },
+      /*run_first=*/false, std::chrono::milliseconds(500));
 }
 
 void WitnessClient::Start() { impl_->loop->Start(); }

@@ -24,13 +24,14 @@
 namespace lapor::node {
 namespace {
 
-// What tells a changed file from the one read before: inode, size and modification time ("" if
-// there is no file).
+// What tells a changed file from the one read before: inode, size, modification and status
+// change times (a chmod that makes it readable counts) ("" if there is no file).
 std::string FileStamp(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return "";
   return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
-         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
 }
 
 // Bytes free for unprivileged writers in the file system holding `path` (0 if it cannot be read).

@@ -114,6 +114,8 @@ void GroupCommitter::RunBackground(uint64_t commits, bool urgent) {
     more = background_(urgent);
   }
   MutexLock lock(mu_);
+  ++background_steps_;  // WAL frames the checkpointer must copy, as a commit's
+  if (checkpointer_idle_) checkpoint_cv_.NotifyOne();
   if (!more.ok()) {
     // A transaction on the writer connection failed: as a batch's failure.
     (void)NoteWriteFailure(more.status());
@@ -294,25 +296,29 @@ void GroupCommitter::CheckpointLoop() {
     check(sqlite3_wal_checkpoint_v2((*conn)->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
                                     &backfilled));
   };
-  // Idle (nothing committed since the last pass, which copied every frame), it sleeps until the
-  // committer's next commit wakes it. Other connections' writes (meta values, another process)
-  // are copied within kIdlePasses intervals.
+  // Idle (nothing written on the committer's thread since the last pass, which copied every
+  // frame), it sleeps until the committer's next commit or search-index step wakes it. Other
+  // connections' writes (checkpoints, meta values, another process) are copied within
+  // kIdlePasses intervals.
   constexpr int kIdlePasses = 25;
   const auto interval = std::chrono::milliseconds(options_.wal_checkpoint_interval_ms);
   uint64_t passed_at = ~uint64_t{0};
+  auto written = [&]() LAPOR_REQUIRES(mu_) { return commits_ + background_steps_; };
   MutexLock lock(mu_);
   while (!stopping_) {
     checkpoint_cv_.WaitFor(lock, interval);
-    if (!truncate_wanted_ && commits_ == passed_at && backfilled == wal_frames) {
+    // A failed pass reports -1 frames: not idle.
+    if (!truncate_wanted_ && written() == passed_at && wal_frames >= 0 &&
+        backfilled == wal_frames) {
       checkpointer_idle_ = true;
       checkpoint_cv_.WaitFor(lock, interval * (kIdlePasses - 1), [&]() LAPOR_REQUIRES(mu_) {
-        return stopping_ || truncate_wanted_ || commits_ != passed_at;
+        return stopping_ || truncate_wanted_ || written() != passed_at;
       });
       checkpointer_idle_ = false;
     }
     if (stopping_) break;
     const bool truncate = truncate_wanted_;
-    passed_at = commits_;
+    passed_at = written();
     lock.Unlock();
     pass();
     bool truncated = false;

@@ -171,6 +171,7 @@ class GroupCommitter {
   std::string no_space_why_ LAPOR_GUARDED_BY(mu_);
   // Batches committed; the background work has caught up with the first background_through_.
   uint64_t commits_ LAPOR_GUARDED_BY(mu_) = 0;
+  uint64_t background_steps_ LAPOR_GUARDED_BY(mu_) = 0;  // search-index transactions run
   // -1: not even with what an earlier run left.
   int64_t background_through_ LAPOR_GUARDED_BY(mu_) = -1;
   bool background_more_ LAPOR_GUARDED_BY(mu_) = true;

@@ -272,7 +272,8 @@ inline int64_t DueKey(int64_t due_ms) { return due_ms > 0 ? due_ms : INT64_MAX; 
 // How the store checkpoints its write-ahead log and groups commits (tests use small values).
 struct StoreOptions {
   // A background thread copies committed WAL frames into the database this often (PASSIVE: it
-  // never waits for the committer).
+  // never waits for the committer); once it has copied every frame it sleeps until the next
+  // commit or search-index step (or 25 intervals, for other connections' writes).
   int wal_checkpoint_interval_ms = 200;
   // Under steady load a passive checkpoint never catches up, and SQLite starts the WAL over only
   // once every frame of it is in the database. When the WAL holds this many frames, the
