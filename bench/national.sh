@@ -14,7 +14,10 @@
 #
 # Settings the accelerated clock needs (a real second is simulated hours): members report their
 # statistics every STATS_INTERVAL_MS of real time; deadlines and auto-completions are looked at
-# every 250 ms (sla_interval_ms); a delivery waiting for a case's earlier event is not moved to
+# every 250 ms (sla_interval_ms); a node accepts another's requests signed up to two simulated
+# days from its clock (request_window_ms: a request can wait in a queue for simulated hours, and
+# the driver moves the clock in steps of hours); a member delivers to 4 destinations at once
+# (delivery_threads); a delivery waiting for a case's earlier event is not moved to
 # the dead letters after a simulated day (dead_letter_after_ms: 400 days); the retention rule is
 # off (retention_days 0: no erasures within the year); the hub's manifest is valid 400 days; no
 # per-client limits on filings and access codes, and a member takes all its connections from one
@@ -98,8 +101,17 @@ while read -r code _; do
   cfg_set "$f" sla_interval_ms 250
   cfg_set "$f" dead_letter_after_ms 34560000000
   cfg_set "$f" retention_days 0
+  cfg_set "$f" request_window_ms 172800000
+  [ "$code" = 00 ] || cfg_set "$f" delivery_threads 4
   [ "$code" = 00 ] && cfg_set "$f" manifest_validity_ms 34560000000
 done <"$FED/nodes.txt"
+
+# The liaisons while the nodes are stopped: a process per liaison (operator add) does not compete
+# with 553 running nodes.
+"$DRIVER" --liaisons-only --fed-dir "$FED" --offset-file "$OFFSET" --node-bin "$NODE" \
+  --audit-bin "$AUDIT" --population "$ROOT/bench/population.csv" --holidays "$ROOT/data/holidays" \
+  >"$WORK/liaisons.log" 2>&1 || { tail -n 30 "$WORK/liaisons.log" >&2; exit 1; }
+t1b=$(date +%s)
 
 echo 0 >"$OFFSET"
 export LAPOR_CLOCK_OFFSET_FILE="$OFFSET"
@@ -107,7 +119,7 @@ t2=$(date +%s)
 bash "$ROOT/deploy/federation.sh" up --detach >"$WORK/up.log" 2>&1 ||
   { tail -n 30 "$WORK/up.log" >&2; exit 1; }
 t3=$(date +%s)
-echo "national.sh: created in $((t1 - t0)) s; all $((MEMBERS + 1)) nodes serving the latest manifest $((t3 - t2)) s after start"
+echo "national.sh: created in $((t1 - t0)) s, liaisons added in $((t1b - t1)) s; all $((MEMBERS + 1)) nodes serving the latest manifest $((t3 - t2)) s after start"
 
 rc=0
 "$DRIVER" --fed-dir "$FED" --offset-file "$OFFSET" --node-bin "$NODE" --audit-bin "$AUDIT" \

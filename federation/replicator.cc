@@ -30,6 +30,9 @@ namespace {
 
 // How long discovery sleeps when nothing wakes it (new outbox rows do).
 constexpr int64_t kDiscoverIdleMs = 2000;
+// How long a sender that found nothing to send waits before it looks again, unless new rows for
+// its destination wake it.
+constexpr int64_t kSenderIdleMs = 2000;
 
 // Reads at most `cap` bytes of `resp`'s body: Unavailable if there is more.
 Result<std::string> ReadCapped(web::http::http_response& resp, size_t cap) {
@@ -100,26 +103,46 @@ Result<std::string> PostSigned(const ReplicatorOptions& opt, const std::string& 
 }
 
 struct Replicator::Impl {
+  using SteadyClock = std::chrono::steady_clock;
+
   ReplicatorOptions opt;
 
+  // One destination's delivery. A pool of opt.sender_threads workers runs the senders that are
+  // due, one turn at a time, so a node with hundreds of destinations (the hub) runs a few threads,
+  // not one per destination.
   struct Sender {
     std::string destination;
-    std::thread thread;
+    // Owned by the worker running the sender (one at a time):
+    bool loaded = false;  // cursor and row read from the store
     int64_t cursor = 0;
     int64_t relayed = 0;  // rows after the cursor already handed to the hub
     // Rows after the cursor the destination settled while an earlier one waits (kept in memory:
     // after a restart they are sent again and answered as held).
     std::set<int64_t> settled_ahead;
     storage::DeliveryRow row;
-    std::atomic<int64_t> rewind_to{-1};  // set by Rewind, applied by the sender thread
+    int attempt = 0;  // failed turns in a row
+    // Scheduling, guarded by Impl::mu:
+    bool running = false;      // a worker runs its turn
+    bool backing_off = false;  // waiting out `due` after a failure: wakes do not cut it short
+    bool woken = false;        // woken while running: due again at once unless backing off
+    SteadyClock::time_point due{};
+    int64_t rewind_to = -1;  // set by Rewind, applied by its next turn
+  };
+
+  // What a sender's turn asks for next.
+  struct Next {
+    enum Kind { kNow, kIdle, kSoon, kBackoff } kind = kIdle;
+    int64_t ms = 0;  // kSoon, kBackoff: how long from now
   };
 
   Mutex mu;
   CondVar cv;
   bool stopping LAPOR_GUARDED_BY(mu) = false;
-  uint64_t wakes LAPOR_GUARDED_BY(mu) = 0;
+  uint64_t discover_wakes LAPOR_GUARDED_BY(mu) = 0;
+  uint64_t schedule_changes LAPOR_GUARDED_BY(mu) = 0;  // the workers look again when it moves
   std::map<std::string, std::unique_ptr<Sender>> senders LAPOR_GUARDED_BY(mu);
   std::thread discoverer;
+  std::vector<std::thread> workers;
 
   // Tree nodes of this node's log already computed for inclusion proofs. A node of a complete
   // subtree never changes, so entries stay valid across checkpoints; consecutive events (and
@@ -169,18 +192,11 @@ struct Replicator::Impl {
   }
 
   // Waits up to `ms` or until woken or stopping; returns false when stopping.
-  bool Backoff(Sender* s, int64_t ms) {
-    MutexLock lock(mu);
-    cv.WaitFor(lock, std::chrono::milliseconds(ms),
-               [&]() LAPOR_REQUIRES(mu) { return stopping || s->rewind_to.load() >= 0; });
-    return !stopping;
-  }
-
   bool Sleep(int64_t ms, uint64_t* seen) {
     MutexLock lock(mu);
     cv.WaitFor(lock, std::chrono::milliseconds(ms),
-               [&]() LAPOR_REQUIRES(mu) { return stopping || wakes != *seen; });
-    *seen = wakes;
+               [&]() LAPOR_REQUIRES(mu) { return stopping || discover_wakes != *seen; });
+    *seen = discover_wakes;
     return !stopping;
   }
 
@@ -327,102 +343,184 @@ struct Replicator::Impl {
     if (s->settled_ahead.size() > 65536) s->settled_ahead.clear();
   }
 
-  void Run(Sender* s) {
-    SetThreadName("lapor-to-" + s->destination);
-    std::mt19937_64 rng(std::random_device{}());
-    int attempt = 0;
-    uint64_t seen = 0;
-    for (;;) {
-      {
-        MutexLock lock(mu);
-        if (stopping) return;
+  // Reads the destination's stored progress (once per sender).
+  void Load(Sender* s) {
+    s->loaded = true;
+    auto deliveries = opt.store->Deliveries();
+    if (!deliveries.ok()) return;
+    for (const auto& d : *deliveries) {
+      if (d.destination == s->destination) {
+        s->row = d;
+        s->cursor = d.cursor;
+        s->relayed = d.cursor;
       }
-      if (int64_t to = s->rewind_to.exchange(-1); to >= 0 && s->cursor > to) {
-        spdlog::info("node {} asks for everything after outbox id {} again (cursor was {})",
-                     s->destination, to, s->cursor);
-        s->cursor = to;
-        s->relayed = to;
-        s->settled_ahead.clear();
-        // Rows it had settled after that point go again too; durable before the next read.
-        storage::Write w;
-        w.kind = storage::Write::Kind::kBookkeeping;
+    }
+  }
+
+  // One turn of `s`: sends its next batch, if any. `rewind_to` >= 0: the destination asked for
+  // everything after that outbox id again.
+  Next Turn(Sender* s, int64_t rewind_to) {
+    if (!s->loaded) Load(s);
+    if (rewind_to >= 0 && s->cursor > rewind_to) {
+      spdlog::info("node {} asks for everything after outbox id {} again (cursor was {})",
+                   s->destination, rewind_to, s->cursor);
+      s->cursor = rewind_to;
+      s->relayed = rewind_to;
+      s->settled_ahead.clear();
+      // Rows it had settled after that point go again too; durable before the next read.
+      storage::Write w;
+      w.kind = storage::Write::Kind::kBookkeeping;
+      s->row.destination = s->destination;
+      s->row.cursor = s->cursor;
+      w.deliveries.push_back(s->row);
+      w.unacked.emplace_back(s->destination, rewind_to);
+      if (Status st = opt.store->Enqueue(std::move(w)).get(); !st.ok()) {
+        spdlog::warn("rewinding the delivery to {} failed: {}", s->destination, st.message());
+      }
+    }
+    std::vector<std::pair<int64_t, bool>> scanned;
+    auto rows = NextRows(s, &scanned);
+    if (!rows.ok() || rows->empty()) return {Next::kIdle};
+    const size_t ready = Deliverable(*rows);
+    // The log's next checkpoint (within 250 ms) will cover them.
+    if (ready == 0) return {Next::kSoon, 50};
+    rows->resize(ready);
+    const int64_t now = opt.clock->NowMs();
+    auto sent = Send(s->destination, *rows, "");
+    if (sent.ok()) {
+      storage::Write w;
+      w.kind = storage::Write::Kind::kBookkeeping;
+      std::vector<int64_t> newly;  // settled by this batch
+      for (size_t i = 0; i < rows->size(); ++i) {
+        const auto& r = (*rows)[i];
+        if (sent->settled[i]) {
+          s->settled_ahead.insert(r.id);
+          newly.push_back(r.id);
+          continue;
+        }
+        auto deferred = sent->deferred.find(r.id);
+        if (deferred == sent->deferred.end() || opt.dead_letter_after_ms <= 0 ||
+            now - r.created_ms < opt.dead_letter_after_ms) {
+          continue;
+        }
+        // Deferred for too long: out of the queue, onto the dead-letter list.
+        spdlog::warn(
+            "delivery to {}: item {} deferred since {} ms, moved to the dead-letter "
+            "list: {}",
+            s->destination, r.id, now - r.created_ms, deferred->second);
+        w.dead_letters.push_back({r.id, deferred->second, now});
+        s->settled_ahead.insert(r.id);
+        newly.push_back(r.id);
+      }
+      if (!newly.empty()) {
+        Advance(s, scanned, newly, &w);
+        s->relayed = std::max(s->relayed, s->cursor);
+        s->row.last_success_ms = now;
+        s->row.failing_since_ms = 0;
+        s->attempt = 0;
         s->row.destination = s->destination;
         s->row.cursor = s->cursor;
         w.deliveries.push_back(s->row);
-        w.unacked.emplace_back(s->destination, to);
-        if (Status st = opt.store->Enqueue(std::move(w)).get(); !st.ok()) {
-          spdlog::warn("rewinding the delivery to {} failed: {}", s->destination, st.message());
+        // The row moves and the cursor that passes it commit together.
+        opt.store->Enqueue(std::move(w), [](const Status&) {});
+        return {Next::kNow};
+      }
+    }
+    // Nothing settled: the destination failed or deferred every item.
+    if (!sent.ok()) {
+      s->row.last_error = sent.status().message();
+      s->row.last_error_ms = now;
+      if (s->row.failing_since_ms == 0) s->row.failing_since_ms = now;
+      SaveRow(s);
+      spdlog::debug("delivery to {} failed: {}", s->destination, sent.status().message());
+      MaybeRelay(s, now);
+    }
+    const int64_t cap =
+        std::min<int64_t>(opt.retry_max_ms, opt.retry_initial_ms << std::min(s->attempt, 20));
+    ++s->attempt;
+    std::uniform_int_distribution<int64_t> jitter(cap / 2, cap);
+    thread_local std::mt19937_64 rng(std::random_device{}());
+    // Backing off: new commits do not cut this short (that would hammer a node that is down);
+    // a rewind from the destination (it is back) or Stop does.
+    return {Next::kBackoff, jitter(rng)};
+  }
+
+  // A worker of the pool: runs the sender due first, then the next; sleeps until one is due.
+  void Work(int index) {
+    SetThreadName("lapor-send-" + std::to_string(index));
+    MutexLock lock(mu);
+    uint64_t seen = schedule_changes;
+    while (!stopping) {
+      const auto now = SteadyClock::now();
+      Sender* pick = nullptr;
+      auto next_due = now + std::chrono::milliseconds(kSenderIdleMs);
+      for (auto& [destination, s] : senders) {
+        if (s->running) continue;
+        if (s->due <= now) {
+          if (pick == nullptr || s->due < pick->due) pick = s.get();
+        } else {
+          next_due = std::min(next_due, s->due);
         }
       }
-      std::vector<std::pair<int64_t, bool>> scanned;
-      auto rows = NextRows(s, &scanned);
-      if (!rows.ok() || rows->empty()) {
-        if (!Sleep(250, &seen)) return;
+      if (pick == nullptr) {
+        cv.WaitUntil(lock, next_due,
+                     [&]() LAPOR_REQUIRES(mu) { return stopping || schedule_changes != seen; });
+        seen = schedule_changes;
         continue;
       }
-      const size_t ready = Deliverable(*rows);
-      if (ready == 0) {  // the log's next checkpoint (within 250 ms) will cover them
-        if (!Sleep(50, &seen)) return;
-        continue;
+      pick->running = true;
+      pick->woken = false;
+      pick->backing_off = false;
+      const int64_t rewind_to = std::exchange(pick->rewind_to, -1);
+      lock.Unlock();
+      const Next next = Turn(pick, rewind_to);
+      lock.Lock();
+      pick->running = false;
+      const auto after = SteadyClock::now();
+      switch (next.kind) {
+        case Next::kNow:
+          pick->due = after;  // behind the senders that waited longer
+          break;
+        case Next::kIdle:
+          pick->due = pick->woken ? after : after + std::chrono::milliseconds(kSenderIdleMs);
+          break;
+        case Next::kSoon:
+          pick->due = pick->woken ? after : after + std::chrono::milliseconds(next.ms);
+          break;
+        case Next::kBackoff:
+          pick->backing_off = true;
+          pick->due = after + std::chrono::milliseconds(next.ms);
+          break;
       }
-      rows->resize(ready);
-      const int64_t now = opt.clock->NowMs();
-      auto sent = Send(s->destination, *rows, "");
-      if (sent.ok()) {
-        storage::Write w;
-        w.kind = storage::Write::Kind::kBookkeeping;
-        std::vector<int64_t> newly;  // settled by this batch
-        for (size_t i = 0; i < rows->size(); ++i) {
-          const auto& r = (*rows)[i];
-          if (sent->settled[i]) {
-            s->settled_ahead.insert(r.id);
-            newly.push_back(r.id);
-            continue;
-          }
-          auto deferred = sent->deferred.find(r.id);
-          if (deferred == sent->deferred.end() || opt.dead_letter_after_ms <= 0 ||
-              now - r.created_ms < opt.dead_letter_after_ms) {
-            continue;
-          }
-          // Deferred for too long: out of the queue, onto the dead-letter list.
-          spdlog::warn(
-              "delivery to {}: item {} deferred since {} ms, moved to the dead-letter "
-              "list: {}",
-              s->destination, r.id, now - r.created_ms, deferred->second);
-          w.dead_letters.push_back({r.id, deferred->second, now});
-          s->settled_ahead.insert(r.id);
-          newly.push_back(r.id);
-        }
-        if (!newly.empty()) {
-          Advance(s, scanned, newly, &w);
-          s->relayed = std::max(s->relayed, s->cursor);
-          s->row.last_success_ms = now;
-          s->row.failing_since_ms = 0;
-          attempt = 0;
-          s->row.destination = s->destination;
-          s->row.cursor = s->cursor;
-          w.deliveries.push_back(s->row);
-          // The row moves and the cursor that passes it commit together.
-          opt.store->Enqueue(std::move(w), [](const Status&) {});
-          continue;
-        }
+      if (pick->rewind_to >= 0) {  // asked while it ran
+        pick->backing_off = false;
+        pick->due = after;
       }
-      // Nothing settled: the destination failed or deferred every item.
-      if (!sent.ok()) {
-        s->row.last_error = sent.status().message();
-        s->row.last_error_ms = now;
-        if (s->row.failing_since_ms == 0) s->row.failing_since_ms = now;
-        SaveRow(s);
-        spdlog::debug("delivery to {} failed: {}", s->destination, sent.status().message());
-        MaybeRelay(s, now);
-      }
-      const int64_t cap =
-          std::min<int64_t>(opt.retry_max_ms, opt.retry_initial_ms << std::min(attempt, 20));
-      ++attempt;
-      std::uniform_int_distribution<int64_t> jitter(cap / 2, cap);
-      // Backing off: new commits do not cut this short (that would hammer a node that is down);
-      // a rewind from the destination (it is back) or Stop does.
-      if (!Backoff(s, jitter(rng))) return;
+      // Another worker may be asleep past this sender's new due time.
+      ++schedule_changes;
+      seen = schedule_changes;
+      cv.NotifyOne();
+    }
+  }
+
+  // The sender of `destination`, made (due now) if there is none. Requires mu.
+  Sender* SenderLocked(const std::string& destination) LAPOR_REQUIRES(mu) {
+    auto it = senders.find(destination);
+    if (it != senders.end()) return it->second.get();
+    auto s = std::make_unique<Sender>();
+    s->destination = destination;
+    s->due = SteadyClock::now();
+    return senders.emplace(destination, std::move(s)).first->second.get();
+  }
+
+  // Makes `destination`'s sender due now (unless it is backing off). Requires mu.
+  void WakeLocked(const std::string& destination) LAPOR_REQUIRES(mu) {
+    if (destination == opt.node_id) return;
+    Sender* s = SenderLocked(destination);
+    if (s->running) {
+      s->woken = true;
+    } else if (!s->backing_off) {
+      s->due = std::min(s->due, SteadyClock::now());
     }
   }
 
@@ -450,31 +548,6 @@ struct Replicator::Impl {
     }
   }
 
-  void EnsureSender(const std::string& destination) {
-    {
-      MutexLock lock(mu);
-      if (stopping || destination == opt.node_id || senders.count(destination) != 0) return;
-    }
-    // Read the stored progress without holding `mu` (Wake, on the store's commit thread, takes
-    // it).
-    auto s = std::make_unique<Sender>();
-    s->destination = destination;
-    auto deliveries = opt.store->Deliveries();
-    if (deliveries.ok()) {
-      for (const auto& d : *deliveries) {
-        if (d.destination == destination) {
-          s->row = d;
-          s->cursor = d.cursor;
-        }
-      }
-    }
-    MutexLock lock(mu);
-    if (stopping || senders.count(destination) != 0) return;
-    Sender* raw = s.get();
-    s->thread = std::thread([this, raw] { Run(raw); });
-    senders.emplace(destination, std::move(s));
-  }
-
   void Discover() {
     SetThreadName("lapor-discover");
     uint64_t seen = 0;
@@ -482,8 +555,17 @@ struct Replicator::Impl {
     do {
       auto deliveries = opt.store->Deliveries();
       if (deliveries.ok()) {
+        MutexLock lock(mu);
+        bool made = false;
         for (const auto& d : *deliveries) {
-          if (d.backlog > 0) EnsureSender(d.destination);
+          if (d.backlog > 0 && d.destination != opt.node_id && senders.count(d.destination) == 0) {
+            SenderLocked(d.destination);
+            made = true;
+          }
+        }
+        if (made) {
+          ++schedule_changes;
+          cv.NotifyAll();
         }
       }
       const int64_t now = opt.clock->NowMs();
@@ -491,7 +573,7 @@ struct Replicator::Impl {
         pruned_at = now;
         Prune(now - opt.outbox_retention_ms);
       }
-      // New outbox rows wake it at once (Wake); the interval is a safety net.
+      // New outbox rows wake their senders at once (Wake); this finds rows queued otherwise.
     } while (Sleep(kDiscoverIdleMs, &seen));
   }
 
@@ -517,6 +599,9 @@ void Replicator::SetLog(const storage::TreeLog* log) { impl_->opt.log = log; }
 
 void Replicator::Start() {
   impl_->discoverer = std::thread([impl = impl_.get()] { impl->Discover(); });
+  for (int i = 0; i < std::max(1, impl_->opt.sender_threads); ++i) {
+    impl_->workers.emplace_back([impl = impl_.get(), i] { impl->Work(i); });
+  }
 }
 
 void Replicator::Stop() {
@@ -527,33 +612,49 @@ void Replicator::Stop() {
   }
   impl_->cv.NotifyAll();
   if (impl_->discoverer.joinable()) impl_->discoverer.join();
-  std::map<std::string, std::unique_ptr<Impl::Sender>> senders;
-  {
-    MutexLock lock(impl_->mu);
-    senders.swap(impl_->senders);
+  for (auto& w : impl_->workers) {
+    if (w.joinable()) w.join();
   }
-  for (auto& [d, s] : senders) {
-    if (s->thread.joinable()) s->thread.join();
-  }
+  impl_->workers.clear();
+  MutexLock lock(impl_->mu);
+  impl_->senders.clear();
 }
 
 void Replicator::Wake() {
   {
     MutexLock lock(impl_->mu);
-    ++impl_->wakes;
+    ++impl_->discover_wakes;
+    for (auto& [destination, s] : impl_->senders) impl_->WakeLocked(destination);
+    ++impl_->schedule_changes;
+  }
+  impl_->cv.NotifyAll();
+}
+
+void Replicator::Wake(const std::vector<std::string>& destinations) {
+  {
+    MutexLock lock(impl_->mu);
+    if (impl_->stopping) return;
+    for (const auto& d : destinations) impl_->WakeLocked(d);
+    ++impl_->schedule_changes;
   }
   impl_->cv.NotifyAll();
 }
 
 void Replicator::Rewind(const std::string& destination, int64_t after_id) {
-  impl_->EnsureSender(destination);
   {
     MutexLock lock(impl_->mu);
-    auto it = impl_->senders.find(destination);
-    if (it == impl_->senders.end()) return;
-    it->second->rewind_to = std::max<int64_t>(after_id, 0);
+    if (impl_->stopping || destination == impl_->opt.node_id) return;
+    Impl::Sender* s = impl_->SenderLocked(destination);
+    s->rewind_to = std::max<int64_t>(after_id, 0);
+    s->backing_off = false;
+    if (s->running) {
+      s->woken = true;
+    } else {
+      s->due = Impl::SteadyClock::now();
+    }
+    ++impl_->schedule_changes;
   }
-  Wake();
+  impl_->cv.NotifyAll();
 }
 
 std::string PeerUrl(const ReplicatorOptions& opt, const std::string& node) {
@@ -569,26 +670,41 @@ std::string PeerUrl(const ReplicatorOptions& opt, const std::string& node) {
 
 namespace lapor::federation {
 
-Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service, CatchUpReport* report) {
+Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service, CatchUpReport* report,
+                           bool every_peer) {
   CatchUpReport local;
   if (report == nullptr) report = &local;
   *report = CatchUpReport{};
   auto m = opt.directory != nullptr ? opt.directory->Get() : nullptr;
   if (!m) return 0;
-  std::vector<std::string> peers;
-  for (const auto& member : m->members()) {
-    if (member.node_id() == opt.node_id) continue;
-    // The hub first: it holds every cross-jurisdiction event.
-    if (member.node_id() == protocol::kHubNode) {
-      peers.insert(peers.begin(), member.node_id());
+  // The hub first: it holds every cross-jurisdiction event. Then the peers this node has
+  // delivered to (they may hold an event the hub has not received yet), or every peer when the
+  // hub does not answer or the node was restored.
+  std::set<std::string> delivered_to;
+  if (!every_peer) {
+    auto deliveries = opt.store->Deliveries();
+    if (deliveries.ok()) {
+      for (const auto& d : *deliveries) delivered_to.insert(d.destination);
     } else {
+      every_peer = true;
+    }
+  }
+  std::vector<std::string> peers;
+  const std::string hub(protocol::kHubNode);
+  if (opt.node_id != hub && protocol::FindNode(*m, hub) != nullptr) peers.push_back(hub);
+  std::vector<std::string> others;  // asked only when the hub does not answer
+  for (const auto& member : m->members()) {
+    if (member.node_id() == opt.node_id || member.node_id() == hub) continue;
+    if (every_peer || delivered_to.count(member.node_id()) != 0) {
       peers.push_back(member.node_id());
+    } else {
+      others.push_back(member.node_id());
     }
   }
   int recovered = 0;
-  for (const auto& peer : peers) {
+  auto ask = [&](const std::string& peer) {
     const std::string url = PeerUrl(opt, peer);
-    if (url.empty()) continue;
+    if (url.empty()) return;
     bool first_page = true;
     for (;;) {
       v1::PullRequest pull;
@@ -661,6 +777,12 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service, CatchU
       if (n == 0) break;
       recovered += n;
     }
+  };
+  for (const auto& peer : peers) ask(peer);
+  // The hub did not answer: any peer may hold what it would have. (The hub itself asks the
+  // members it delivered to.)
+  if (!report->hub_answered && opt.node_id != hub) {
+    for (const auto& peer : others) ask(peer);
   }
   if (recovered > 0) {
     spdlog::warn(

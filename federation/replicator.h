@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "crypto/crypto.h"
@@ -48,6 +49,9 @@ struct ReplicatorOptions {
   int64_t outbox_retention_ms = 30LL * 24 * 3600 * 1000;  // delivered rows older than this
   int64_t prune_interval_ms = 10000;                      // each pass deletes at most 5,000 rows
   int request_timeout_ms = 10000;
+  // Deliveries in flight at once, each to a different destination: a pool of this many threads
+  // runs every destination's sender in turn (the one waiting longest first).
+  int sender_threads = 8;
   Clock* clock = Clock::Real();
 };
 
@@ -58,11 +62,15 @@ class Replicator {
 
   // Sets options.log (before Start).
   void SetLog(const storage::TreeLog* log);
-  // Starts a sender for every destination with outbox rows, and polls for new destinations.
+  // Starts the pool of senders, each destination with outbox rows due at once, and looks for
+  // new destinations every 2 s.
   void Start();
   void Stop();
-  // New rows were committed: senders that are idle look at once.
+  // New rows were committed: every destination's sender that is not backing off looks at once.
   void Wake();
+  // New rows for `destinations` were committed: their senders look at once (unless backing off
+  // after a failure).
+  void Wake(const std::vector<std::string>& destinations);
   // A destination asks to be sent everything after `after_id` again (it was restored from a
   // backup): its cursor goes back there if it is ahead.
   void Rewind(const std::string& destination, int64_t after_id);
@@ -89,10 +97,13 @@ class OwnLog {
 };
 
 // Catch-up at start. A node restored from a backup has lost the tail of its own log, which other
-// nodes hold for its cross-jurisdiction cases: it asks the hub and every peer for its events
-// after its last seq (POST /federation/v1/pull, by origin and seq) and re-appends them, so its
-// log continues exactly where it was and no seq is ever signed twice. Runs before the node
-// serves. Returns how many own events were recovered.
+// nodes hold for its cross-jurisdiction cases: it asks for its events after its last seq (POST
+// /federation/v1/pull, by origin and seq) and re-appends them, so its log continues exactly where
+// it was and no seq is ever signed twice. It asks the hub (which holds every cross-jurisdiction
+// event) and the peers it has delivered to; every peer when `every_peer` (the folder was
+// restored) or when the hub does not answer. So 552 members starting together send a few
+// requests each, not ~300,000 in all. Runs before the node serves. Returns how many own events
+// were recovered.
 // `report` (if given) learns how far other nodes have seen this log and who answered: a node
 // whose next_seq() is still below `highest_seen` after catch-up has lost events no peer holds.
 struct CatchUpReport {
@@ -103,7 +114,7 @@ struct CatchUpReport {
   bool hub_answered = false;
 };
 Result<int> CatchUpAtStart(const ReplicatorOptions& options, OwnLog* own_log,
-                           CatchUpReport* report = nullptr);
+                           CatchUpReport* report = nullptr, bool every_peer = false);
 
 // Once the node serves: asks peers to deliver again everything after what this node last
 // received from each (POST /federation/v1/rewind), so events that arrived after a backup come

@@ -135,8 +135,13 @@ Result<RequestAuth> ParseRequestAuth(
   return auth;
 }
 
-RequestVerifier::RequestVerifier(std::string self, int64_t start_ms, storage::MetaStore* high_water)
-    : self_(std::move(self)), start_ms_(start_ms), high_water_(high_water), floor_ms_(start_ms) {}
+RequestVerifier::RequestVerifier(std::string self, int64_t start_ms, storage::MetaStore* high_water,
+                                 int64_t window_ms)
+    : self_(std::move(self)),
+      start_ms_(start_ms),
+      window_ms_(window_ms),
+      high_water_(high_water),
+      floor_ms_(start_ms) {}
 
 Result<int64_t> RequestVerifier::RestartFloorLocked(const std::string& sender) {
   // A mark that cannot be read refuses the request (and is read again for the next one): taken
@@ -170,7 +175,7 @@ Result<int64_t> RequestVerifier::RestartFloorLocked(const std::string& sender) {
 }
 
 void RequestVerifier::PruneLocked(int64_t now_ms) {
-  const int64_t cutoff = now_ms - kRequestWindowMs;
+  const int64_t cutoff = now_ms - window_ms_;
   if (cutoff <= floor_ms_) return;
   // A request signed before the cutoff fails the window check from now on (and, should the
   // caller's clock go back, the floor check), so its nonce need not be remembered.
@@ -181,11 +186,14 @@ void RequestVerifier::PruneLocked(int64_t now_ms) {
 }
 
 Status RequestVerifier::CheckTimeLocked(int64_t time_ms, int64_t now_ms) const {
-  const std::string t = "timestamp " + std::to_string(time_ms) + " is outside the 5-minute window";
+  const std::string t = "timestamp " + std::to_string(time_ms) + " is outside the " +
+                        (window_ms_ == kRequestWindowMs ? std::string("5-minute")
+                                                        : std::to_string(window_ms_) + " ms") +
+                        " window";
   // The distance in uint64 arithmetic is exact for any int64 pair (no signed overflow).
   const uint64_t distance = time_ms < now_ms ? uint64_t(now_ms) - uint64_t(time_ms)
                                              : uint64_t(time_ms) - uint64_t(now_ms);
-  if (distance > uint64_t{kRequestWindowMs}) {
+  if (distance > static_cast<uint64_t>(window_ms_)) {
     return Status::Unauthenticated(t + " of this node's clock (" + std::to_string(now_ms) + ")");
   }
   if (time_ms < start_ms_) {

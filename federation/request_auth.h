@@ -138,13 +138,16 @@ class RequestVerifier {
  public:
   // `self`: this node's id, the destination every request must be signed for. `high_water` may
   // be null (then only start_ms protects against replays across restarts).
-  RequestVerifier(std::string self, int64_t start_ms, storage::MetaStore* high_water = nullptr);
+  // `window_ms`: how far a request's timestamp may be from the receiver's clock (and how long a
+  // nonce is remembered); kRequestWindowMs but for clocks run faster than real time (benchmarks).
+  RequestVerifier(std::string self, int64_t start_ms, storage::MetaStore* high_water = nullptr,
+                  int64_t window_ms = kRequestWindowMs);
 
   // Checks, in this order:
   //   1. the sender is a member of `manifest`: else Unauthenticated "unknown node 'X'";
-  //   2. |now_ms - time_ms| <= kRequestWindowMs and time_ms is not before start_ms (nor before
+  //   2. |now_ms - time_ms| <= window_ms and time_ms is not before start_ms (nor before
   //      nonces already pruned): else Unauthenticated "timestamp T is outside the 5-minute
-  //      window ...";
+  //      window ..." (the window's length in ms when it is not kRequestWindowMs);
   //   3. the signature over RequestSigningString(..., self, ...) verifies under one of the
   //      member's keys that is valid at time_ms: else PermissionDenied, "key retired ..." or "key
   //      not yet valid ..." when it verifies only under a key of the member outside its validity,
@@ -176,6 +179,7 @@ class RequestVerifier {
 
   const std::string self_;
   const int64_t start_ms_;
+  const int64_t window_ms_;
   storage::MetaStore* const high_water_;
   mutable Mutex mu_;
   // Per sender: the mark recorded before this process started, and the one recorded now (requests

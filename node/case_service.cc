@@ -402,8 +402,14 @@ void CaseService::Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done)
   // The callback runs on the committer thread after the fsync (or the failure).
   std::string hash = sealed.write.kind == storage::Write::Kind::kForeign ? sealed.write.foreign.hash
                                                                          : sealed.write.event.hash;
-  const bool owes = !sealed.write.outbox.empty();
-  auto on_durable = [this, in_flight, owes, hash = std::move(hash), state = std::move(sealed.state),
+  std::vector<std::string> owed;  // destinations, each once
+  for (const auto& item : sealed.write.outbox) {
+    if (std::find(owed.begin(), owed.end(), item.destination) == owed.end()) {
+      owed.push_back(item.destination);
+    }
+  }
+  auto on_durable = [this, in_flight, owed = std::move(owed), hash = std::move(hash),
+                     state = std::move(sealed.state),
                      done = std::move(done)](const Status& s) mutable {
     if (in_flight) {
       MutexLock lock(seq_mu_);
@@ -423,7 +429,7 @@ void CaseService::Queue(Sealed sealed, bool in_flight, Done<v1::CaseState> done)
         if (--it->second.writes == 0) in_flight_.erase(it);
       }
     }
-    if (s.ok() && owes && opt_.on_outbox) opt_.on_outbox();
+    if (s.ok() && !owed.empty() && opt_.on_outbox) opt_.on_outbox(owed);
     // Settled before `done`: once a blocking caller has its answer, the service may be gone.
     --unsettled_;
     if (s.ok()) {

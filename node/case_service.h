@@ -141,8 +141,9 @@ struct CaseServiceOptions {
   Clock* clock = Clock::Real();
   // The federation manifest holder; nullptr: not federated (the node owns every case).
   const protocol::Directory* directory = nullptr;
-  // Called (on the committer thread) after a write that owes deliveries became durable.
-  std::function<void()> on_outbox;
+  // Called (on the committer thread) after a write that owes deliveries became durable, with the
+  // destinations it owes them to.
+  std::function<void(const std::vector<std::string>& destinations)> on_outbox;
   // Called (on the SLA loop's thread) after a missed deadline was escalated, with the case's
   // agency ("" if none yet) and the deadline ("verification" or "response").
   std::function<void(const std::string& agency, const std::string& deadline)> on_escalated;

@@ -288,6 +288,8 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.receive_batch_max_ms = j.value("receive_batch_max_ms", c.receive_batch_max_ms);
     c.receive_pace_above_bytes = j.value("receive_pace_above_bytes", c.receive_pace_above_bytes);
     c.request_timeout_ms = j.value("request_timeout_ms", c.request_timeout_ms);
+    c.request_window_ms = j.value("request_window_ms", c.request_window_ms);
+    c.delivery_threads = j.value("delivery_threads", c.delivery_threads);
     c.stats_interval_ms = j.value("stats_interval_ms", c.stats_interval_ms);
     c.retention_days = j.value("retention_days", c.retention_days);
     c.retention_warn_days = j.value("retention_warn_days", c.retention_warn_days);
@@ -311,7 +313,9 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       !(c.outbox_retention_days >= 0) || c.outbox_retention_days > 36500 ||
       c.relay_backlog_max_bytes < (1 << 20) || !(c.receive_busy_share > 0) ||
       c.receive_busy_share > 1 || c.receive_batch_max_ms < 100 || c.receive_batch_max_ms > 60000 ||
-      c.receive_pace_above_bytes < 0) {
+      c.receive_pace_above_bytes < 0 || c.request_window_ms < 1000 ||
+      c.request_window_ms > 400LL * 86400 * 1000 || c.delivery_threads < 1 ||
+      c.delivery_threads > 256) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

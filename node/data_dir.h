@@ -18,6 +18,7 @@
 
 #include "base/status.h"
 #include "crypto/crypto.h"
+#include "federation/request_auth.h"
 #include "protocol/manifest.h"
 
 namespace lapor::node {
@@ -87,7 +88,12 @@ struct NodeConfig {
   int64_t receive_pace_above_bytes = 1 << 20;  // batches up to this size are not paced
   int64_t receive_batch_max_ms = 5000;         // how long one batch may take before the rest waits
   int request_timeout_ms = 10000;              // one delivery request to another node
-  int stats_interval_ms = 3600000;             // statistics report to the hub
+  // How far another node's signed request may be stamped from this node's clock (and how long its
+  // nonce is remembered): 5 minutes. Longer only for a clock run faster than real time (the
+  // national simulation), where a request can wait in a queue for simulated hours.
+  int64_t request_window_ms = federation::kRequestWindowMs;
+  int delivery_threads = 8;         // concurrent deliveries to other nodes (one destination each)
+  int stats_interval_ms = 3600000;  // statistics report to the hub
   // Retention (CaseService::RunRetention): a closed (selesai) or archived (arsip) case this node
   // owns has its personal data erased everywhere this many days after its last event; 0 keeps it
   // until someone erases it. Operators are warned retention_warn_days before. Fractions allowed.

@@ -22,12 +22,12 @@ FederationRouter::FederationRouter(CaseService* service, storage::Store* store,
                                    const storage::TreeLog* log,
                                    const protocol::Directory* directory,
                                    federation::Replicator* replicator, int64_t start_ms,
-                                   Executor on_pool, StatsService* stats)
+                                   Executor on_pool, StatsService* stats, int64_t request_window_ms)
     : service_(service),
       store_(store),
       directory_(directory),
       replicator_(replicator),
-      verifier_(service->node_id(), start_ms, store),
+      verifier_(service->node_id(), start_ms, store, request_window_ms),
       on_pool_(std::move(on_pool)),
       stats_(stats),
       pulls_(service, store, log) {}

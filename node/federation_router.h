@@ -32,9 +32,11 @@ class FederationRouter : public Router {
   // it are refused (federation::RequestVerifier). `on_pool` runs replies that come from commit
   // callbacks. `log`: this node's log, for the proofs of its own events in pulls (null: none).
   // `stats`: the hub's statistics reports, shared with the NationalRouter (outlives the router).
+  // `request_window_ms`: how far a member's request may be signed from this node's clock.
   FederationRouter(CaseService* service, storage::Store* store, const storage::TreeLog* log,
                    const protocol::Directory* directory, federation::Replicator* replicator,
-                   int64_t start_ms, Executor on_pool, StatsService* stats);
+                   int64_t start_ms, Executor on_pool, StatsService* stats,
+                   int64_t request_window_ms = federation::kRequestWindowMs);
   bool Handle(const Request& req, const Reply& reply) override;
 
  private:

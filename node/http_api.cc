@@ -630,9 +630,9 @@ void HttpApi::SetMetrics(NodeMetrics* metrics) {
 void HttpApi::SetFederation(const protocol::Directory* directory,
                             federation::Replicator* replicator, int64_t start_ms) {
   auto stats = std::make_unique<StatsService>(impl_->store, impl_->service->node_id(), directory);
-  impl_->federation =
-      std::make_unique<FederationRouter>(impl_->service, impl_->store, impl_->tree_log, directory,
-                                         replicator, start_ms, impl_->OnPool(), stats.get());
+  impl_->federation = std::make_unique<FederationRouter>(
+      impl_->service, impl_->store, impl_->tree_log, directory, replicator, start_ms,
+      impl_->OnPool(), stats.get(), impl_->config.request_window_ms);
   impl_->national =
       std::make_unique<NationalRouter>(impl_->service, impl_->store, directory, stats.get());
   impl_->stats = std::move(stats);  // after the routers that used the old one are gone

@@ -113,6 +113,7 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   r.dead_letter_after_ms = c.dead_letter_after_ms;
   r.outbox_retention_ms = static_cast<int64_t>(c.outbox_retention_days * 86400000.0);
   r.request_timeout_ms = c.request_timeout_ms;
+  r.sender_threads = c.delivery_threads;
   n->replicator_ = std::make_unique<federation::Replicator>(r);
 
   CaseServiceOptions opts;
@@ -123,7 +124,9 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   crypto::Wipe(&*sealing);
   opts.directory = &n->directory_;
   federation::Replicator* replicator = n->replicator_.get();
-  opts.on_outbox = [replicator] { replicator->Wake(); };
+  opts.on_outbox = [replicator](const std::vector<std::string>& destinations) {
+    replicator->Wake(destinations);
+  };
   opts.on_escalated = [metrics](const std::string& agency, const std::string& deadline) {
     metrics->CountEscalation(agency, deadline);
   };
@@ -432,7 +435,11 @@ void NodeContext::RunRetention() {
 
 void NodeContext::CheckLogWhole() {
   federation::CatchUpReport peers;
-  if (auto r = federation::CatchUpAtStart(replicator_options_, service_.get(), &peers); !r.ok()) {
+  auto restored = store_->GetMeta(storage::kRestoredMetaKey);
+  const bool was_restored = restored.ok() && restored->has_value() && !(*restored)->empty();
+  if (auto r =
+          federation::CatchUpAtStart(replicator_options_, service_.get(), &peers, was_restored);
+      !r.ok()) {
     spdlog::error("catch-up failed: {}", r.status().ToString());
   }
   if (auto size = log_->Integrate(); !size.ok()) {  // the recovered events into the checkpoint
@@ -451,8 +458,6 @@ void NodeContext::CheckLogWhole() {
              (witnesses.highest_url.empty() ? std::string("earlier") : witnesses.highest_url) +
              ") cosigned its checkpoint of size " + std::to_string(known);
   }
-  auto restored = store_->GetMeta(storage::kRestoredMetaKey);
-  const bool was_restored = restored.ok() && restored->has_value() && !(*restored)->empty();
   auto m = directory_.Get();
   const bool has_peers = m && m->members_size() > 1;
   const bool heard = peers.hub_answered || witnesses.answered > 0 ||

@@ -334,6 +334,48 @@ TEST_F(FaultsTest, UnreachablePeerGetsEventsThroughTheHub) {
   EXPECT_TRUE(HeldAlikeByHub32And33(ids));
 }
 
+// A destination that accepts connections and never answers holds one of the sender's pool
+// threads until its request times out; the other threads carry the other destinations meanwhile.
+// However many destinations a node has, it runs delivery_threads sender threads.
+TEST_F(FaultsTest, ADestinationThatNeverAnswersHoldsUpOnlyItsOwnDeliveries) {
+  NodeProcess& n32 = f_.node("32");
+  n32.SetConfig("delivery_threads", 2);
+  n32.SetConfig("request_timeout_ms", 20000);
+  FaultProxy& proxy = f_.Proxy("32", "33");  // restarts 32 with the new settings
+  proxy.Set({Fault::kDrop, 0, 0});
+  std::vector<std::string> to33;
+  for (int i = 0; i < 2; ++i) to33.push_back(File(n32, "33"));
+  ASSERT_TRUE(
+      Eventually("32 has a request to 33 hanging", [&] { return proxy.connections() > 0; }));
+  // 33.01's cases reach it and the hub while 33's request hangs (20 s).
+  std::vector<std::string> to3301;
+  for (int i = 0; i < 3; ++i) to3301.push_back(File(n32, "33.01"));
+  EXPECT_TRUE(Eventually(
+      "33.01 and the hub hold 32's cases about 33.01",
+      [&] {
+        for (const auto& id : to3301) {
+          if (EventHashes(f_.node("33.01"), id, f_.auditor_token("33.01")).empty() ||
+              EventHashes(f_.hub(), id, f_.auditor_token("00")).empty()) {
+            return false;
+          }
+        }
+        return true;
+      },
+      std::chrono::milliseconds(15000)));
+  for (const auto& id : to33)
+    EXPECT_TRUE(EventHashes(f_.node("33"), id, f_.auditor_token("33")).empty());
+  // Three destinations (the hub, 33, 33.01), two sender threads.
+  int senders = 0;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(n32.pid()) + "/task")) {
+    if (ReadFileText(task.path().string() + "/comm").rfind("lapor-send-", 0) == 0) ++senders;
+  }
+  EXPECT_EQ(senders, 2);
+  // Healed: 33 gets its cases once the hanging request gives up.
+  proxy.Set({Fault::kNone, 0, 0});
+  EXPECT_TRUE(WaitHeldAlikeByHub32And33(to33, 1, 60000));
+}
+
 // 5. Forged, misdirected and replayed input: each refused with a clear error, nothing applied,
 // and logged by the receiver.
 class RefusalsTest : public FaultsTest {

@@ -165,6 +165,33 @@ TEST_F(RequestAuthTest, TimestampOutsideTheWindow) {
             Status::Code::kUnauthenticated);
 }
 
+// A longer window (request_window_ms, for a clock run faster than real time): requests stamped
+// up to it either way pass, beyond it they are refused with the window's length, and nonces are
+// remembered as long (a replay within it is refused) and forgotten after it.
+TEST_F(RequestAuthTest, AConfiguredWindowIsTheOneChecked) {
+  const int64_t kDay = 24 * 60 * kMinute;
+  const int64_t start = kNow - 3 * kDay;
+  RequestVerifier wide(std::string(kSelf), start, nullptr, 2 * kDay);
+  auto verify = [&](const RequestAuth& auth, int64_t now) {
+    return wide.Verify(manifest_, auth, kMethod, kPath, kBody, now);
+  };
+  EXPECT_TRUE(verify(Sign(kNow - kHour), kNow).ok());  // 32 joined two hours ago
+  EXPECT_TRUE(verify(Sign(kNow + 2 * kDay), kNow).ok());
+  for (int64_t skew : {-2 * kDay - 1, 2 * kDay + 1}) {
+    auto r = verify(Sign(kNow + skew), kNow);
+    EXPECT_EQ(r.status().code(), Status::Code::kUnauthenticated) << skew;
+    EXPECT_NE(r.status().message().find("outside the 172800000 ms window"), std::string::npos)
+        << r.status().message();
+  }
+  const RequestAuth once = Sign(kNow);
+  ASSERT_TRUE(verify(once, kNow).ok());
+  EXPECT_EQ(verify(once, kNow + kDay).status().code(), Status::Code::kConflict);
+  EXPECT_EQ(wide.nonces_held(), 3u);
+  // Two days and more later every nonce is forgotten, and the request is outside the window.
+  EXPECT_EQ(verify(once, kNow + 2 * kDay + 1).status().code(), Status::Code::kUnauthenticated);
+  EXPECT_EQ(wide.nonces_held(), 1u);  // the one stamped two days ahead
+}
+
 TEST_F(RequestAuthTest, TimestampBeforeStartIsRefused) {
   // Within the window of `now`, but signed before this verifier (the process) started: a request
   // accepted by the previous process could otherwise be replayed.
