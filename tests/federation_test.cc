@@ -58,6 +58,20 @@ double Metric(const NodeProcess& node, const std::string& token, const std::stri
   return at == std::string::npos ? -1.0 : std::stod(body.substr(at + line.size()));
 }
 
+// Requests `node` has answered on `route`, whatever their status (from /metrics).
+double RouteRequests(const NodeProcess& node, const std::string& token, const std::string& route) {
+  const std::string body = node.Get("/metrics", token).body;
+  double n = 0;
+  for (size_t at = body.find("\nlapor_http_requests_total{"); at != std::string::npos;
+       at = body.find("\nlapor_http_requests_total{", at + 1)) {
+    const size_t end = body.find('\n', at + 1);
+    const std::string line = body.substr(at + 1, end - at - 1);
+    if (line.find("route=\"" + route + "\"") == std::string::npos) continue;
+    n += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return n;
+}
+
 class FederationTest : public ::testing::Test {
  protected:
   // Only the nodes in `parties` hold the case: each the same events, each once, at least
@@ -224,16 +238,7 @@ TEST_F(FederationTest, MembersAskForTheManifestWithTheVersionTheyHold) {
 // start: 552 members starting together made ~300,000 requests.
 TEST_F(FederationTest, AStartAsksOnlyThePeersItHeardFromToResend) {
   auto rewinds = [&](const std::string& j) {  // rewind requests node j has answered
-    const std::string body = f_.node(j).Get("/metrics", f_.auditor_token(j)).body;
-    double n = 0;
-    for (size_t at = body.find("\nlapor_http_requests_total{"); at != std::string::npos;
-         at = body.find("\nlapor_http_requests_total{", at + 1)) {
-      const size_t end = body.find('\n', at + 1);
-      const std::string line = body.substr(at + 1, end - at - 1);
-      if (line.find("route=\"/federation/v1/rewind\"") == std::string::npos) continue;
-      n += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-    return n;
+    return RouteRequests(f_.node(j), f_.auditor_token(j), "/federation/v1/rewind");
   };
   // A new federation: no member has received anything, so none asked anyone.
   for (const auto& j : f_.jurisdictions()) EXPECT_EQ(rewinds(j), 0) << j;
@@ -251,6 +256,28 @@ TEST_F(FederationTest, AStartAsksOnlyThePeersItHeardFromToResend) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // it would ask right after start
   EXPECT_EQ(rewinds("00") + rewinds("32") + rewinds("33"), before);
   EXPECT_EQ(rewinds("33.01"), 0);
+}
+
+// At start a node asks for its own events (catch-up) the hub and the peers it has delivered to,
+// not every member; every member only when the hub does not answer.
+TEST_F(FederationTest, AStartPullsItsEventsFromTheHubAndThePeersItDeliveredTo) {
+  auto pulls = [&](const std::string& j) {
+    return RouteRequests(f_.node(j), f_.auditor_token(j), "/federation/v1/pull");
+  };
+  Filed c = File(f_.node("32"), "33");
+  ASSERT_TRUE(WaitHeldOnlyBy(c.id, {"00", "32", "33"}, 1));
+  const double hub = pulls("00"), at33 = pulls("33"), at3301 = pulls("33.01");
+  ASSERT_EQ(f_.node("32").Stop(), 0);
+  f_.node("32").Start();  // serves once catch-up is done
+  EXPECT_GT(pulls("00"), hub);
+  EXPECT_GT(pulls("33"), at33);
+  EXPECT_EQ(pulls("33.01"), at3301);
+  // The hub is down: 32 asks every member.
+  ASSERT_EQ(f_.hub().Stop(), 0);
+  ASSERT_EQ(f_.node("32").Stop(), 0);
+  f_.node("32").Start();
+  EXPECT_GT(pulls("33.01"), at3301);
+  f_.hub().Start();
 }
 
 // /metrics across the federation: the origin's outbox towards the owner and the hub drains to
