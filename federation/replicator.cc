@@ -28,11 +28,12 @@ namespace lapor::federation {
 
 namespace {
 
-// How long discovery sleeps when nothing wakes it (new outbox rows do).
+// How often discovery looks for destinations with backlog that have no sender (new rows wake
+// their senders, made if need be, directly).
 constexpr int64_t kDiscoverIdleMs = 2000;
 // How long a sender that found nothing to send waits before it looks again, unless new rows for
-// its destination wake it.
-constexpr int64_t kSenderIdleMs = 2000;
+// its destination wake it (or discovery finds it has backlog).
+constexpr int64_t kSenderIdleMs = 60000;
 
 // Reads at most `cap` bytes of `resp`'s body: Unavailable if there is more.
 Result<std::string> ReadCapped(web::http::http_response& resp, size_t cap) {
@@ -125,6 +126,7 @@ struct Replicator::Impl {
     bool running = false;      // a worker runs its turn
     bool backing_off = false;  // waiting out `due` after a failure: wakes do not cut it short
     bool woken = false;        // woken while running: due again at once unless backing off
+    bool failing = false;      // its last turn failed (it backs off)
     SteadyClock::time_point due{};
     int64_t rewind_to = -1;  // set by Rewind, applied by its next turn
   };
@@ -136,8 +138,12 @@ struct Replicator::Impl {
   };
 
   Mutex mu;
-  CondVar cv;
+  CondVar cv;           // the workers
+  CondVar discover_cv;  // the discoverer
   bool stopping LAPOR_GUARDED_BY(mu) = false;
+  // Senders of failing destinations running now: at most half the pool, so destinations that
+  // hang until the request times out cannot hold every thread.
+  int failing_running LAPOR_GUARDED_BY(mu) = 0;
   uint64_t discover_wakes LAPOR_GUARDED_BY(mu) = 0;
   uint64_t schedule_changes LAPOR_GUARDED_BY(mu) = 0;  // the workers look again when it moves
   std::map<std::string, std::unique_ptr<Sender>> senders LAPOR_GUARDED_BY(mu);
@@ -194,8 +200,8 @@ struct Replicator::Impl {
   // Waits up to `ms` or until woken or stopping; returns false when stopping.
   bool Sleep(int64_t ms, uint64_t* seen) {
     MutexLock lock(mu);
-    cv.WaitFor(lock, std::chrono::milliseconds(ms),
-               [&]() LAPOR_REQUIRES(mu) { return stopping || discover_wakes != *seen; });
+    discover_cv.WaitFor(lock, std::chrono::milliseconds(ms),
+                        [&]() LAPOR_REQUIRES(mu) { return stopping || discover_wakes != *seen; });
     *seen = discover_wakes;
     return !stopping;
   }
@@ -445,9 +451,11 @@ struct Replicator::Impl {
     return {Next::kBackoff, jitter(rng)};
   }
 
-  // A worker of the pool: runs the sender due first, then the next; sleeps until one is due.
+  // A worker of the pool: runs the sender due first (a failing destination's after the others',
+  // and at most half the pool on failing ones), then the next; sleeps until one is due.
   void Work(int index) {
     SetThreadName("lapor-send-" + std::to_string(index));
+    const int failing_cap = std::max(1, opt.sender_threads / 2);
     MutexLock lock(mu);
     uint64_t seen = schedule_changes;
     while (!stopping) {
@@ -456,10 +464,14 @@ struct Replicator::Impl {
       auto next_due = now + std::chrono::milliseconds(kSenderIdleMs);
       for (auto& [destination, s] : senders) {
         if (s->running) continue;
-        if (s->due <= now) {
-          if (pick == nullptr || s->due < pick->due) pick = s.get();
-        } else {
+        if (s->due > now) {
           next_due = std::min(next_due, s->due);
+          continue;
+        }
+        if (s->failing && failing_running >= failing_cap) continue;  // a turn ending wakes us
+        if (pick == nullptr || (pick->failing && !s->failing) ||
+            (pick->failing == s->failing && s->due < pick->due)) {
+          pick = s.get();
         }
       }
       if (pick == nullptr) {
@@ -471,11 +483,15 @@ struct Replicator::Impl {
       pick->running = true;
       pick->woken = false;
       pick->backing_off = false;
+      const bool counted = pick->failing;
+      if (counted) ++failing_running;
       const int64_t rewind_to = std::exchange(pick->rewind_to, -1);
       lock.Unlock();
       const Next next = Turn(pick, rewind_to);
       lock.Lock();
       pick->running = false;
+      if (counted) --failing_running;
+      if (next.kind != Next::kSoon) pick->failing = next.kind == Next::kBackoff;
       const auto after = SteadyClock::now();
       switch (next.kind) {
         case Next::kNow:
@@ -484,8 +500,8 @@ struct Replicator::Impl {
         case Next::kIdle:
           pick->due = pick->woken ? after : after + std::chrono::milliseconds(kSenderIdleMs);
           break;
-        case Next::kSoon:
-          pick->due = pick->woken ? after : after + std::chrono::milliseconds(next.ms);
+        case Next::kSoon:  // new rows cannot go before the ones waiting for the checkpoint
+          pick->due = after + std::chrono::milliseconds(next.ms);
           break;
         case Next::kBackoff:
           pick->backing_off = true;
@@ -513,15 +529,18 @@ struct Replicator::Impl {
     return senders.emplace(destination, std::move(s)).first->second.get();
   }
 
-  // Makes `destination`'s sender due now (unless it is backing off). Requires mu.
-  void WakeLocked(const std::string& destination) LAPOR_REQUIRES(mu) {
-    if (destination == opt.node_id) return;
+  // Makes `destination`'s sender due now (unless it is backing off or running: then its turn
+  // ends in another at once). Returns whether a worker should come for it. Requires mu.
+  bool WakeLocked(const std::string& destination) LAPOR_REQUIRES(mu) {
+    if (destination == opt.node_id) return false;
     Sender* s = SenderLocked(destination);
     if (s->running) {
       s->woken = true;
-    } else if (!s->backing_off) {
-      s->due = std::min(s->due, SteadyClock::now());
+      return false;
     }
+    if (s->backing_off) return false;
+    s->due = std::min(s->due, SteadyClock::now());
+    return true;
   }
 
   // Store-and-forward: rows a long-unreachable destination has not taken go to the hub too.
@@ -557,11 +576,26 @@ struct Replicator::Impl {
       if (deliveries.ok()) {
         MutexLock lock(mu);
         bool made = false;
+        const auto steady_now = SteadyClock::now();
         for (const auto& d : *deliveries) {
-          if (d.backlog > 0 && d.destination != opt.node_id && senders.count(d.destination) == 0) {
-            SenderLocked(d.destination);
-            made = true;
+          if (d.backlog <= 0 || d.destination == opt.node_id) continue;
+          if (auto it = senders.find(d.destination); it != senders.end()) {
+            // The safety net for rows no wake announced: an idle sender with backlog looks now.
+            Sender* idle = it->second.get();
+            if (!idle->running && !idle->backing_off && idle->due > steady_now) {
+              idle->due = steady_now;
+              made = true;
+            }
+            continue;
           }
+          Sender* sender = SenderLocked(d.destination);
+          // Its progress as just read (no sender existed to move it): its first turn need not
+          // read every destination's again.
+          sender->row = d;
+          sender->cursor = d.cursor;
+          sender->relayed = d.cursor;
+          sender->loaded = true;
+          made = true;
         }
         if (made) {
           ++schedule_changes;
@@ -573,7 +607,8 @@ struct Replicator::Impl {
         pruned_at = now;
         Prune(now - opt.outbox_retention_ms);
       }
-      // New outbox rows wake their senders at once (Wake); this finds rows queued otherwise.
+      // New outbox rows wake their senders at once (Wake); this finds rows queued otherwise, for
+      // destinations without a sender or with an idle one.
     } while (Sleep(kDiscoverIdleMs, &seen));
   }
 
@@ -611,6 +646,7 @@ void Replicator::Stop() {
     impl_->stopping = true;
   }
   impl_->cv.NotifyAll();
+  impl_->discover_cv.NotifyAll();
   if (impl_->discoverer.joinable()) impl_->discoverer.join();
   for (auto& w : impl_->workers) {
     if (w.joinable()) w.join();
@@ -628,16 +664,20 @@ void Replicator::Wake() {
     ++impl_->schedule_changes;
   }
   impl_->cv.NotifyAll();
+  impl_->discover_cv.NotifyAll();
 }
 
 void Replicator::Wake(const std::vector<std::string>& destinations) {
+  size_t due = 0;  // senders made due now: a worker for each (on the committer's thread: cheap)
   {
     MutexLock lock(impl_->mu);
     if (impl_->stopping) return;
-    for (const auto& d : destinations) impl_->WakeLocked(d);
+    for (const auto& d : destinations) due += impl_->WakeLocked(d) ? 1 : 0;
+    if (due == 0) return;
     ++impl_->schedule_changes;
   }
-  impl_->cv.NotifyAll();
+  const size_t workers = static_cast<size_t>(std::max(1, impl_->opt.sender_threads));
+  for (size_t i = 0; i < std::min(due, workers); ++i) impl_->cv.NotifyOne();
 }
 
 void Replicator::Rewind(const std::string& destination, int64_t after_id) {

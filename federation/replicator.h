@@ -1,17 +1,17 @@
-// Replicator: delivers the outbox. One sender thread per destination pushes the rows after the
-// destination's cursor, in outbox order, in batches (lapor.v1.EventBatch, protobuf over HTTP POST
-// to /federation/v1/events, every request signed: federation/request_auth.h). The receiver
-// answers per item and defers an item only with the later items of its own case, so one case
-// that cannot go on does not hold up the others: the sender remembers which rows past the cursor
-// are settled (applied, already held, refused for good) and the cursor advances over every
-// settled row up to the first unsettled one. A row the destination keeps deferring for longer
-// than dead_letter_after_ms moves to the dead-letter list (GET /federation/v1/status), so the
-// queue goes on. Rows the destination has acknowledged are pruned after outbox_retention_ms
-// (a restored destination asks to be sent again what came after its backup: that window).
-// Failures retry with capped exponential backoff and jitter, never giving up. When a destination
-// has failed for longer than relay_after_ms, the sender also hands its rows to the hub, which
-// relays them (store-and-forward; the signatures are end to end). Cursors and errors are stored
-// (table delivery) for /federation/v1/status.
+// Replicator: delivers the outbox. One sender per destination, run in turns on a pool of
+// sender_threads threads, pushes the rows after the destination's cursor, in outbox order, in
+// batches (lapor.v1.EventBatch, protobuf over HTTP POST to /federation/v1/events, every request
+// signed: federation/request_auth.h). The receiver answers per item and defers an item only with
+// the later items of its own case, so one case that cannot go on does not hold up the others: the
+// sender remembers which rows past the cursor are settled (applied, already held, refused for good)
+// and the cursor advances over every settled row up to the first unsettled one. A row the
+// destination keeps deferring for longer than dead_letter_after_ms moves to the dead-letter list
+// (GET /federation/v1/status), so the queue goes on. Rows the destination has acknowledged are
+// pruned after outbox_retention_ms (a restored destination asks to be sent again what came after
+// its backup: that window). Failures retry with capped exponential backoff and jitter, never giving
+// up. When a destination has failed for longer than relay_after_ms, the sender also hands its rows
+// to the hub, which relays them (store-and-forward; the signatures are end to end). Cursors and
+// errors are stored (table delivery) for /federation/v1/status.
 #pragma once
 
 #include <cstdint>

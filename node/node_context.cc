@@ -306,6 +306,13 @@ Status NodeContext::Start() {
   started_ = true;
   spdlog::info("node {} serving http://{}:{}/ (next seq {})", c.node_id, host_, api_->port(),
                service_->next_seq());
+  if (c.request_window_ms != federation::kRequestWindowMs) {
+    spdlog::warn(
+        "request_window_ms is {}: other nodes' signed requests are accepted up to that far from "
+        "this node's clock, and their nonces kept as long (the default, {}, is right for a real "
+        "clock)",
+        c.request_window_ms, federation::kRequestWindowMs);
+  }
 
   // SLA loop: reload the holiday calendar, escalate missed deadlines, auto-complete.
   sla_ =
@@ -437,18 +444,35 @@ void NodeContext::CheckLogWhole() {
   federation::CatchUpReport peers;
   auto restored = store_->GetMeta(storage::kRestoredMetaKey);
   const bool was_restored = restored.ok() && restored->has_value() && !(*restored)->empty();
-  if (auto r =
-          federation::CatchUpAtStart(replicator_options_, service_.get(), &peers, was_restored);
-      !r.ok()) {
-    spdlog::error("catch-up failed: {}", r.status().ToString());
-  }
-  if (auto size = log_->Integrate(); !size.ok()) {  // the recovered events into the checkpoint
-    spdlog::error("log integration failed: {}", size.status().ToString());
-  }
+  auto catch_up = [&](bool every_peer) {
+    if (auto r =
+            federation::CatchUpAtStart(replicator_options_, service_.get(), &peers, every_peer);
+        !r.ok()) {
+      spdlog::error("catch-up failed: {}", r.status().ToString());
+    }
+    if (auto size = log_->Integrate(); !size.ok()) {  // the recovered events into the checkpoint
+      spdlog::error("log integration failed: {}", size.status().ToString());
+    }
+  };
+  // Every peer once the log is known to be behind (or was restored): any of them may hold an
+  // event the hub has not received.
+  const bool every_peer = was_restored || log_was_behind_ || !service_->log_behind().empty();
+  catch_up(every_peer);
   federation::WitnessProbe witnesses;
   if (witness_client_) witnesses = witness_client_->Probe();
-  const uint64_t held = service_->next_seq();
   const uint64_t ahead = witness_ahead_.load();
+  if (!every_peer &&
+      std::max({ahead, witnesses.highest_known, peers.highest_seen}) > service_->next_seq()) {
+    spdlog::warn("catch-up: this node's log is behind what others have seen: asking every peer");
+    const uint64_t seen = peers.highest_seen;
+    const std::string from = peers.highest_from;
+    catch_up(true);
+    if (seen > peers.highest_seen) {
+      peers.highest_seen = seen;
+      peers.highest_from = from;
+    }
+  }
+  const uint64_t held = service_->next_seq();
   uint64_t known = peers.highest_seen;
   std::string source = "node " + peers.highest_from + " holds its event of seq " +
                        std::to_string(peers.highest_seen == 0 ? 0 : peers.highest_seen - 1);

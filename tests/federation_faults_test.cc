@@ -376,6 +376,55 @@ TEST_F(FaultsTest, ADestinationThatNeverAnswersHoldsUpOnlyItsOwnDeliveries) {
   EXPECT_TRUE(WaitHeldAlikeByHub32And33(to33, 1, 60000));
 }
 
+// Destinations that keep failing run on at most half of the sender threads: with two threads
+// and two destinations that hang until the request times out, the hub still gets its deliveries.
+TEST_F(FaultsTest, FailingDestinationsTakeAtMostHalfTheSenderThreads) {
+  NodeProcess& n32 = f_.node("32");
+  n32.SetConfig("delivery_threads", 2);
+  n32.SetConfig("request_timeout_ms", 20000);
+  n32.SetConfig("relay_after_ms", 0);  // no store-and-forward: the hub gets only 32's own sends
+  FaultProxy& p33 = f_.Proxy("32", "33");
+  FaultProxy& p3301 = f_.Proxy("32", "33.01");  // each restarts 32 with the settings
+  // Down first: both destinations fail at once and back off.
+  p33.Set({Fault::kRefuse, 0, 0});
+  p3301.Set({Fault::kRefuse, 0, 0});
+  std::vector<std::string> ids = {File(n32, "33"), File(n32, "33.01")};
+  ASSERT_TRUE(Eventually("32 sees 33 and 33.01 failing", [&] {
+    int failing = 0;
+    auto s = n32.Get("/federation/v1/status", f_.admin_token("32")).Json();
+    for (const auto& d : s["destinations"]) {
+      if ((d["destination"] == "33" || d["destination"] == "33.01") &&
+          !d["failing_since"].is_null()) {
+        ++failing;
+      }
+    }
+    return failing == 2;
+  }));
+  // Now they accept connections and never answer: each retry holds its thread for 20 s.
+  p33.Set({Fault::kDrop, 0, 0});
+  p3301.Set({Fault::kDrop, 0, 0});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // past the 400 ms backoff
+  std::vector<std::string> more;
+  for (int i = 0; i < 3; ++i) more.push_back(File(n32, "33"));
+  EXPECT_TRUE(Eventually(
+      "the hub holds 32's new cases while 33 and 33.01 hang",
+      [&] {
+        for (const auto& id : more) {
+          if (EventHashes(f_.hub(), id, f_.auditor_token("00")).empty()) return false;
+        }
+        return true;
+      },
+      std::chrono::milliseconds(12000)));
+  p33.Set({Fault::kNone, 0, 0});
+  p3301.Set({Fault::kNone, 0, 0});
+  more.push_back(ids[0]);
+  EXPECT_TRUE(WaitHeldAlikeByHub32And33(more, 1, 60000));
+  EXPECT_TRUE(Eventually(
+      "33.01 holds its case",
+      [&] { return !EventHashes(f_.node("33.01"), ids[1], f_.auditor_token("33.01")).empty(); },
+      std::chrono::milliseconds(60000)));
+}
+
 // 5. Forged, misdirected and replayed input: each refused with a clear error, nothing applied,
 // and logged by the receiver.
 class RefusalsTest : public FaultsTest {
