@@ -38,6 +38,8 @@
 #   SEED [1]                  the draws' seed
 #   BASE_PORT [9100]          the hub's port; members take the next MEMBERS ports
 #   WORK [/var/tmp/lapor-national]  the federation's folder (deleted first; KEEP=1 keeps it after)
+#   PRISTINE [/var/tmp/lapor-national-pristine/m<MEMBERS>-p<BASE_PORT>]  the created federation,
+#                             kept for the next run (REUSE=0: create it again)
 # Exits non-zero if a check fails. Slow figures are reported, not errors.
 set -euo pipefail
 
@@ -73,18 +75,42 @@ SLA_INTERVAL_MS=${SLA_INTERVAL_MS:-$((MEMBERS > 100 ? 1000 : 250))}
 stop_federation() { bash "$ROOT/deploy/federation.sh" down >>"$WORK/down.log" 2>&1 || true; }
 trap stop_federation EXIT
 
-echo "national.sh: creating a federation of the hub and $MEMBERS members in $FED ..."
-t0=$(date +%s)
-# The hub first, as deploy/federation.sh would make it, to raise its connection limits before it
-# ever starts: every member connects from 127.0.0.1 here, and holds a few connections to the hub.
-mkdir -p "$FED" && chmod 700 "$FED"
-"$NODE" init --data-dir "$FED/00" --jurisdiction 00 --listen "127.0.0.1:$BASE_PORT" >"$WORK/init-hub.log"
-sed -i -e 's/"max_connections": *[0-9]*/"max_connections": 8000/' \
-  -e 's/"max_connections_per_client": *[0-9]*/"max_connections_per_client": 8000/' "$FED/00/node.json"
-bash "$ROOT/deploy/federation.sh" up "$MEMBERS" --detach >"$WORK/create.log" 2>&1 ||
-  { tail -n 30 "$WORK/create.log" >&2; exit 1; }
-bash "$ROOT/deploy/federation.sh" down >>"$WORK/create.log" 2>&1
-t1=$(date +%s)
+# A created federation (keys, manifest, operators and liaisons; no complaints) is kept in
+# PRISTINE and copied by the next run with the same MEMBERS and BASE_PORT: creating 552 members
+# takes ~15 minutes. REUSE=0 creates it afresh.
+PRISTINE=${PRISTINE:-/var/tmp/lapor-national-pristine/m$MEMBERS-p$BASE_PORT}
+if [ "${REUSE:-1}" = 1 ] && [ -f "$PRISTINE/complete" ]; then
+  echo "national.sh: copying the federation of the hub and $MEMBERS members created earlier ($PRISTINE) ..."
+  t0=$(date +%s)
+  cp -a "$PRISTINE/federation" "$FED"
+  t1=$(date +%s)
+  t1b=$t1
+else
+  echo "national.sh: creating a federation of the hub and $MEMBERS members in $FED ..."
+  t0=$(date +%s)
+  # The hub first, as deploy/federation.sh would make it, to raise its connection limits before it
+  # ever starts: every member connects from 127.0.0.1 here, and holds a few connections to the hub.
+  mkdir -p "$FED" && chmod 700 "$FED"
+  "$NODE" init --data-dir "$FED/00" --jurisdiction 00 --listen "127.0.0.1:$BASE_PORT" >"$WORK/init-hub.log"
+  sed -i -e 's/"max_connections": *[0-9]*/"max_connections": 8000/' \
+    -e 's/"max_connections_per_client": *[0-9]*/"max_connections_per_client": 8000/' "$FED/00/node.json"
+  bash "$ROOT/deploy/federation.sh" up "$MEMBERS" --detach >"$WORK/create.log" 2>&1 ||
+    { tail -n 30 "$WORK/create.log" >&2; exit 1; }
+  bash "$ROOT/deploy/federation.sh" down >>"$WORK/create.log" 2>&1
+  t1=$(date +%s)
+
+  # The liaisons while the nodes are stopped: a process per liaison (operator add) does not compete
+  # with 553 running nodes.
+  "$DRIVER" --liaisons-only --fed-dir "$FED" --offset-file "$OFFSET" --node-bin "$NODE" \
+    --audit-bin "$AUDIT" --population "$ROOT/bench/population.csv" --holidays "$ROOT/data/holidays" \
+    >"$WORK/liaisons.log" 2>&1 || { tail -n 30 "$WORK/liaisons.log" >&2; exit 1; }
+  t1b=$(date +%s)
+
+  rm -rf "$PRISTINE"
+  mkdir -p "$PRISTINE" && chmod 700 "$PRISTINE"
+  cp -a "$FED" "$PRISTINE/federation"
+  touch "$PRISTINE/complete"
+fi
 
 # node.json: top-level "key": value lines, as deploy/federation.sh writes them.
 cfg_set() {
@@ -109,20 +135,13 @@ while read -r code _; do
   [ "$code" = 00 ] && cfg_set "$f" manifest_validity_ms 34560000000
 done <"$FED/nodes.txt"
 
-# The liaisons while the nodes are stopped: a process per liaison (operator add) does not compete
-# with 553 running nodes.
-"$DRIVER" --liaisons-only --fed-dir "$FED" --offset-file "$OFFSET" --node-bin "$NODE" \
-  --audit-bin "$AUDIT" --population "$ROOT/bench/population.csv" --holidays "$ROOT/data/holidays" \
-  >"$WORK/liaisons.log" 2>&1 || { tail -n 30 "$WORK/liaisons.log" >&2; exit 1; }
-t1b=$(date +%s)
-
 echo 0 >"$OFFSET"
 export LAPOR_CLOCK_OFFSET_FILE="$OFFSET"
 t2=$(date +%s)
 bash "$ROOT/deploy/federation.sh" up --detach >"$WORK/up.log" 2>&1 ||
   { tail -n 30 "$WORK/up.log" >&2; exit 1; }
 t3=$(date +%s)
-echo "national.sh: created in $((t1 - t0)) s, liaisons added in $((t1b - t1)) s; all $((MEMBERS + 1)) nodes serving the latest manifest $((t3 - t2)) s after start"
+echo "national.sh: created (or copied) in $((t1 - t0)) s, liaisons added in $((t1b - t1)) s; all $((MEMBERS + 1)) nodes serving the latest manifest $((t3 - t2)) s after start"
 
 rc=0
 "$DRIVER" --fed-dir "$FED" --offset-file "$OFFSET" --node-bin "$NODE" --audit-bin "$AUDIT" \
