@@ -144,7 +144,6 @@ struct Replicator::Impl {
   // Senders of failing destinations running now: at most half the pool, so destinations that
   // hang until the request times out cannot hold every thread.
   int failing_running LAPOR_GUARDED_BY(mu) = 0;
-  uint64_t discover_wakes LAPOR_GUARDED_BY(mu) = 0;
   uint64_t schedule_changes LAPOR_GUARDED_BY(mu) = 0;  // the workers look again when it moves
   std::map<std::string, std::unique_ptr<Sender>> senders LAPOR_GUARDED_BY(mu);
   std::thread discoverer;
@@ -197,12 +196,11 @@ struct Replicator::Impl {
     return rows.size();
   }
 
-  // Waits up to `ms` or until woken or stopping; returns false when stopping.
-  bool Sleep(int64_t ms, uint64_t* seen) {
+  // Waits up to `ms` or until stopping; returns false when stopping.
+  bool Sleep(int64_t ms) {
     MutexLock lock(mu);
     discover_cv.WaitFor(lock, std::chrono::milliseconds(ms),
-                        [&]() LAPOR_REQUIRES(mu) { return stopping || discover_wakes != *seen; });
-    *seen = discover_wakes;
+                        [&]() LAPOR_REQUIRES(mu) { return stopping; });
     return !stopping;
   }
 
@@ -349,17 +347,21 @@ struct Replicator::Impl {
     if (s->settled_ahead.size() > 65536) s->settled_ahead.clear();
   }
 
+  // Starts `s` from the destination's stored progress.
+  static void Adopt(Sender* s, const storage::DeliveryRow& d) {
+    s->row = d;
+    s->cursor = d.cursor;
+    s->relayed = d.cursor;
+    s->loaded = true;
+  }
+
   // Reads the destination's stored progress (once per sender).
   void Load(Sender* s) {
     s->loaded = true;
     auto deliveries = opt.store->Deliveries();
     if (!deliveries.ok()) return;
     for (const auto& d : *deliveries) {
-      if (d.destination == s->destination) {
-        s->row = d;
-        s->cursor = d.cursor;
-        s->relayed = d.cursor;
-      }
+      if (d.destination == s->destination) Adopt(s, d);
     }
   }
 
@@ -569,7 +571,6 @@ struct Replicator::Impl {
 
   void Discover() {
     SetThreadName("lapor-discover");
-    uint64_t seen = 0;
     int64_t pruned_at = 0;
     do {
       auto deliveries = opt.store->Deliveries();
@@ -588,13 +589,9 @@ struct Replicator::Impl {
             }
             continue;
           }
-          Sender* sender = SenderLocked(d.destination);
           // Its progress as just read (no sender existed to move it): its first turn need not
           // read every destination's again.
-          sender->row = d;
-          sender->cursor = d.cursor;
-          sender->relayed = d.cursor;
-          sender->loaded = true;
+          Adopt(SenderLocked(d.destination), d);
           made = true;
         }
         if (made) {
@@ -609,7 +606,7 @@ struct Replicator::Impl {
       }
       // New outbox rows wake their senders at once (Wake); this finds rows queued otherwise, for
       // destinations without a sender or with an idle one.
-    } while (Sleep(kDiscoverIdleMs, &seen));
+    } while (Sleep(kDiscoverIdleMs));
   }
 
   // Deletes acknowledged outbox rows created before `before_ms`, a bounded number per commit so
@@ -656,17 +653,6 @@ void Replicator::Stop() {
   impl_->senders.clear();
 }
 
-void Replicator::Wake() {
-  {
-    MutexLock lock(impl_->mu);
-    ++impl_->discover_wakes;
-    for (auto& [destination, s] : impl_->senders) impl_->WakeLocked(destination);
-    ++impl_->schedule_changes;
-  }
-  impl_->cv.NotifyAll();
-  impl_->discover_cv.NotifyAll();
-}
-
 void Replicator::Wake(const std::vector<std::string>& destinations) {
   size_t due = 0;  // senders made due now: a worker for each (on the committer's thread: cheap)
   {
@@ -686,12 +672,8 @@ void Replicator::Rewind(const std::string& destination, int64_t after_id) {
     if (impl_->stopping || destination == impl_->opt.node_id) return;
     Impl::Sender* s = impl_->SenderLocked(destination);
     s->rewind_to = std::max<int64_t>(after_id, 0);
-    s->backing_off = false;
-    if (s->running) {
-      s->woken = true;
-    } else {
-      s->due = Impl::SteadyClock::now();
-    }
+    s->backing_off = false;  // the destination is back
+    impl_->WakeLocked(destination);
     ++impl_->schedule_changes;
   }
   impl_->cv.NotifyAll();

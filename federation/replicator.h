@@ -66,8 +66,6 @@ class Replicator {
   // new destinations every 2 s.
   void Start();
   void Stop();
-  // New rows were committed: every destination's sender that is not backing off looks at once.
-  void Wake();
   // New rows for `destinations` were committed: their senders look at once (unless backing off
   // after a failure).
   void Wake(const std::vector<std::string>& destinations);

@@ -86,6 +86,13 @@ class FaultsTest : public ::testing::Test {
     }
     return ::testing::AssertionSuccess();
   }
+  // Node j holds every case in `ids` (some event of each).
+  bool HoldsAll(const std::string& j, const std::vector<std::string>& ids) {
+    for (const auto& id : ids) {
+      if (EventHashes(f_.node(j), id, f_.auditor_token(j)).empty()) return false;
+    }
+    return true;
+  }
   ::testing::AssertionResult WaitHeldAlikeByHub32And33(const std::vector<std::string>& ids,
                                                        size_t min_events = 1,
                                                        int timeout_ms = 30000) {
@@ -352,15 +359,7 @@ TEST_F(FaultsTest, ADestinationThatNeverAnswersHoldsUpOnlyItsOwnDeliveries) {
   for (int i = 0; i < 3; ++i) to3301.push_back(File(n32, "33.01"));
   EXPECT_TRUE(Eventually(
       "33.01 and the hub hold 32's cases about 33.01",
-      [&] {
-        for (const auto& id : to3301) {
-          if (EventHashes(f_.node("33.01"), id, f_.auditor_token("33.01")).empty() ||
-              EventHashes(f_.hub(), id, f_.auditor_token("00")).empty()) {
-            return false;
-          }
-        }
-        return true;
-      },
+      [&] { return HoldsAll("33.01", to3301) && HoldsAll("00", to3301); },
       std::chrono::milliseconds(15000)));
   for (const auto& id : to33)
     EXPECT_TRUE(EventHashes(f_.node("33"), id, f_.auditor_token("33")).empty());
@@ -407,13 +406,7 @@ TEST_F(FaultsTest, FailingDestinationsTakeAtMostHalfTheSenderThreads) {
   std::vector<std::string> more;
   for (int i = 0; i < 3; ++i) more.push_back(File(n32, "33"));
   EXPECT_TRUE(Eventually(
-      "the hub holds 32's new cases while 33 and 33.01 hang",
-      [&] {
-        for (const auto& id : more) {
-          if (EventHashes(f_.hub(), id, f_.auditor_token("00")).empty()) return false;
-        }
-        return true;
-      },
+      "the hub holds 32's new cases while 33 and 33.01 hang", [&] { return HoldsAll("00", more); },
       std::chrono::milliseconds(12000)));
   p33.Set({Fault::kNone, 0, 0});
   p3301.Set({Fault::kNone, 0, 0});
