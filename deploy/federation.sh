@@ -41,8 +41,8 @@
 # Environment:
 #   LAPOR_FED_DIR   the federation folder (default $PWD/var/federation): nodes.txt, tokens.txt,
 #                   sample.txt, members.txt (members added to the hub), vkeys.txt (the nodes'
-#                   log vkeys and the hub's witness vkey) and one data folder per node, <code>/
-#                   with node.log and pid
+#                   log vkeys and the hub's witness vkey, with the keys they are of) and one
+#                   data folder per node, <code>/ with node.log and pid
 #   LAPOR_NODE_BIN  the lapor-node binary (default $PWD/build/node/lapor-node, from deploy/build.sh)
 #   BASE_PORT       the hub's port on 127.0.0.1 when the federation is created (default 8100)
 #   READY_TIMEOUT   seconds to wait for the nodes, the manifest and the sample case (default 60)
@@ -55,7 +55,7 @@
 #   WITNESS=0       no witnessing (clears witness_of/witnesses in the node.json files)
 # $PWD above is the repository root: the script changes to it first (relative paths given in the
 # environment are resolved against the folder it was started from).
-# Needs bash, coreutils, sed, grep and curl only.
+# Needs bash, coreutils, sed, grep, awk and curl (7.66 or later: --parallel) only.
 set -euo pipefail
 
 ORIG_PWD=$PWD
@@ -92,6 +92,9 @@ PORTS=()         # the same order
 STARTED=()       # codes of the nodes this run started (and stops on exit unless detached)
 declare -A CHILD=()  # their pids: `wait` gives their exit status
 declare -A PID_OF=() # code -> pid, for the nodes this run started
+# Lookups filled once (a call per node of grep, sed or awk takes minutes at 553 nodes on a loaded
+# machine): code -> port; "code role" -> token (tokens.txt); code -> region name; members added.
+declare -A PORT_OF=() TOKEN=() NAME=() ADDED=()
 PHASE=setup      # setup | running | stopping | stopped | detached
 TMP=""
 
@@ -106,13 +109,14 @@ die() {
 
 now() { date +%s; }
 node_dir() { printf '%s/%s' "$FED" "$1"; }
-port_of() {
+index_ports() {
   local i
-  for i in "${!CODES[@]}"; do [ "${CODES[$i]}" = "$1" ] && { printf '%s' "${PORTS[$i]}"; return 0; }; done
-  return 1
+  PORT_OF=()
+  for i in "${!CODES[@]}"; do PORT_OF[${CODES[$i]}]=${PORTS[$i]}; done
 }
-url_of() { printf 'http://%s:%s' "$HOST" "$(port_of "$1")"; }
-is_member() { local c; for c in "${CODES[@]}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
+port_of() { [ -n "${PORT_OF[$1]:-}" ] && printf '%s' "${PORT_OF[$1]}"; }
+url_of() { printf 'http://%s:%s' "$HOST" "${PORT_OF[$1]:-}"; }
+is_member() { [ -n "${PORT_OF[$1]:-}" ]; }
 role_of() {
   case $1 in
     00) printf 'hub' ;;
@@ -120,15 +124,20 @@ role_of() {
     *) printf 'regency' ;;
   esac
 }
-name_of() {
-  local f=""
-  case $1 in
-    00) printf 'national hub'; return 0 ;;
-    [0-9][0-9]) f=$REGIONS_DIR/provinces.csv ;;
-    *) f=$REGIONS_DIR/regencies.csv ;;
-  esac
-  [ -r "$f" ] || return 0
-  { grep -m1 "^${1//./\\.}," "$f" || true; } | sed 's/.*,//'
+# The region names of data/regions ("code,...,name" lines), read once.
+load_names() {
+  local line f
+  NAME=([00]="national hub")
+  for f in "$REGIONS_DIR/provinces.csv" "$REGIONS_DIR/regencies.csv"; do
+    [ -r "$f" ] || continue
+    while IFS= read -r line; do NAME[${line%%,*}]=${line##*,}; done <"$f"
+  done
+}
+name_of() { printf '%s' "${NAME[$1]:-}"; }
+load_lookups() {
+  index_ports
+  load_tokens
+  load_names
 }
 # The first "key":"string" of compact JSON on stdin (empty if none).
 json_str() { { grep -o "\"$1\":\"[^\"]*\"" || true; } | head -n1 | cut -d'"' -f4; }
@@ -137,37 +146,78 @@ json_num() { { grep -o "\"$1\":[^,}]*" || true; } | head -n1 | cut -d: -f2-; }
 # A string value of a node.json written by `lapor-node init` (one key per line).
 cfg_get() { sed -n "s/^ *\"$2\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p" "$1" | head -n1; }
 # Sets key to a one-line JSON value in node.json (adds it after "{" if absent); keeps the mode.
+# (Bash only, no process but the final mv: it runs for every member of a 552-member federation.)
 cfg_set() {
-  local f=$1 k=$2 v=$3
-  if grep -q "^ *\"$k\":" "$f"; then
-    grep -qxF "  \"$k\": $v," "$f" && return 0
-    grep -qxF "  \"$k\": $v" "$f" && return 0
-    sed -i -e "s|^\\( *\\)\"$k\": .*,\$|\\1\"$k\": $v,|;t" -e "s|^\\( *\\)\"$k\": .*\$|\\1\"$k\": $v|" "$f"
-  else
-    sed -i "1a\\  \"$k\": $v," "$f"
+  local f=$1 k=$2 v=$3 line indent rest found=0 changed=0 i
+  local -a lines=()
+  mapfile -t lines <"$f"
+  for i in "${!lines[@]}"; do
+    line=${lines[$i]}
+    rest=${line#"${line%%[! ]*}"}
+    [[ $rest == "\"$k\":"* ]] || continue
+    found=1
+    indent=${line%%[! ]*}
+    if [[ $line == *, ]]; then line="$indent\"$k\": $v,"; else line="$indent\"$k\": $v"; fi
+    [ "$line" = "${lines[$i]}" ] && break
+    lines[$i]=$line changed=1
+    break
+  done
+  if [ "$found" = 0 ]; then
+    lines=("${lines[0]}" "  \"$k\": $v," "${lines[@]:1}")
+    changed=1
   fi
+  [ "$changed" = 1 ] || return 0
+  (umask 077 && printf '%s\n' "${lines[@]}" >"$f.tmp")
+  mv "$f.tmp" "$f"
 }
 # c2sp.org/signed-note verifier keys, from the data folder: the log's (GET /log/vkey) and the
 # witness cosigner's (GET /witness/vkey).
-# The nodes' log vkeys and the hub's witness vkey (`lapor-node vkey`), computed once per node
-# into $FED/vkeys.txt ("<code> <log vkey>", "00-witness <vkey>"): a node's key does not change
-# within a federation folder, and 552 `vkey` processes at every `up` take minutes.
+# The nodes' log vkeys and the hub's witness vkey (`lapor-node vkey`), computed once per node key
+# into $FED/vkeys.txt ("<code> <log vkey> <public key of node.json>", "00-witness <vkey> <hub's
+# public key>"): 552 `vkey` processes at every `up` take minutes. A node whose key changed
+# (`lapor-node key activate` writes the new public key into node.json) gets its vkey again; a
+# line without the public key (written before it was kept) is taken as of the key of now.
 declare -A VKEY=()
+# PUBKEY = the "public_key" of node $1's node.json (bash only: no process per node).
+PUBKEY=""
+public_key_of() {
+  local line
+  PUBKEY=""
+  while IFS= read -r line; do
+    if [[ $line =~ ^\ *\"public_key\":\ \"([0-9a-fA-F]+)\" ]]; then
+      PUBKEY=${BASH_REMATCH[1]}
+      return 0
+    fi
+  done <"$FED/$1/node.json"
+}
 cache_vkeys() {
-  local code c k
+  local code c k p key rewrite=0
+  local -A held_key=()
   if [ -r "$FED/vkeys.txt" ]; then
-    while read -r c k; do [ -n "$k" ] && VKEY[$c]=$k; done <"$FED/vkeys.txt"
+    while read -r c k p; do
+      [ -n "$k" ] || continue
+      VKEY[$c]=$k held_key[$c]=$p
+    done <"$FED/vkeys.txt"
   fi
   for code in "${CODES[@]}" 00-witness; do
-    [ -z "${VKEY[$code]:-}" ] || continue
+    public_key_of "${code%-witness}"
+    key=$PUBKEY
+    if [ -n "${VKEY[$code]:-}" ] && [ "${held_key[$code]:-}" = "$key" ]; then continue; fi
+    rewrite=1
+    if [ -n "${VKEY[$code]:-}" ] && [ -z "${held_key[$code]:-}" ]; then
+      held_key[$code]=$key  # an older line: its vkey is the key's of now
+      continue
+    fi
     if [ "$code" = 00-witness ]; then
       k=$("$BIN" vkey --witness --data-dir "$(node_dir 00)") || die "lapor-node vkey --witness of the hub failed"
     else
       k=$("$BIN" vkey --data-dir "$(node_dir "$code")") || die "lapor-node vkey of node $code failed"
     fi
-    VKEY[$code]=$k
-    printf '%s %s\n' "$code" "$k" >>"$FED/vkeys.txt"
+    VKEY[$code]=$k held_key[$code]=$key
   done
+  [ "$rewrite" = 1 ] || return 0
+  for code in "${!VKEY[@]}"; do printf '%s %s %s\n' "$code" "${VKEY[$code]}" "${held_key[$code]:-}"; done >"$FED/vkeys.txt.tmp"
+  mv "$FED/vkeys.txt.tmp" "$FED/vkeys.txt"
 }
 # Forgets node $1's cached vkeys (a new init of its folder).
 forget_vkeys() {
@@ -179,9 +229,20 @@ log_vkey_of() { printf '%s' "${VKEY[$1]:-$("$BIN" vkey --data-dir "$(node_dir "$
 witness_vkey_of() { printf '%s' "${VKEY[00-witness]:-$("$BIN" vkey --witness --data-dir "$(node_dir 00)")}"; }
 
 # token_of CODE [ROLE]: the token of node CODE's admin (or of its ROLE operator) in tokens.txt.
-token_of() {
-  [ -r "$FED/tokens.txt" ] || return 0
-  awk -v c="$1" -v r="${2:-admin}" '$1 == c && $2 == r { t = $3 } END { if (t != "") print t }' "$FED/tokens.txt"
+token_of() { printf '%s' "${TOKEN["$1 ${2:-admin}"]:-}"; }
+# Reads tokens.txt (the last line of a code and role wins) and members.txt into TOKEN and ADDED.
+load_tokens() {
+  local c r t
+  TOKEN=() ADDED=()
+  if [ -r "$FED/tokens.txt" ]; then
+    while read -r c r t; do
+      case $c in '' | '#'*) continue ;; esac
+      [ -n "$t" ] && TOKEN["$c $r"]=$t
+    done <"$FED/tokens.txt"
+  fi
+  if [ -r "$FED/members.txt" ]; then
+    while read -r c; do [ -n "$c" ] && ADDED[$c]=1; done <"$FED/members.txt"
+  fi
 }
 
 # The version of the signed manifest (an Envelope whose payload, field 2, is a Manifest whose
@@ -245,10 +306,44 @@ served_manifest_version() {
   manifest_version "$f"
 }
 
+# probe PATH HEADER CODE...: GETs PATH at every node CODE in one curl (--parallel): each body in
+# $TMP/probe.<code>, and PROBED[code] = its HTTP status (000: no answer). HEADER may be empty.
+declare -A PROBED=() CODE_AT=()
+probe() {
+  local path=$1 header=$2 code status url port
+  shift 2
+  PROBED=()
+  [ $# -gt 0 ] || return 0
+  rm -f "$TMP"/probe.*
+  for code in "$@"; do
+    CODE_AT[${PORT_OF[$code]}]=$code
+    printf 'url = "http://%s:%s%s"\noutput = "%s/probe.%s"\n' "$HOST" "${PORT_OF[$code]}" "$path" "$TMP" "$code"
+  done >"$TMP/probe.cfg"
+  curl -s --parallel --parallel-max 64 --max-time 3 ${header:+-H "$header"} \
+    -w '%{http_code} %{url_effective}\n' -K "$TMP/probe.cfg" >"$TMP/probe.status" 2>/dev/null || true
+  while read -r status url; do
+    port=${url#http://"$HOST":}
+    port=${port%%/*}
+    code=${CODE_AT[$port]:-}
+    [ -n "$code" ] && PROBED[$code]=$status
+  done <"$TMP/probe.status"
+}
+# The first line of file $1 ("" if none), without a process.
+first_line() {
+  local line=""
+  [ -r "$1" ] && { IFS= read -r line <"$1" || true; }
+  printf '%s' "$line"
+}
+
 # ---- processes ---------------------------------------------------------------------------------
 
 # True if process $1 exists and is not a zombie.
-pid_alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]; }
+pid_alive() {
+  local st=""
+  [ -n "$1" ] && { read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+  st=${st##*) }
+  [ "${st:0:1}" != Z ]
+}
 # True if pid $1 is a live `lapor-node run --data-dir $2` (not a reused pid, not a zombie).
 # Bash builtins only (no process per call): `down` of 553 nodes on a loaded machine.
 pid_is_node() {
@@ -360,6 +455,7 @@ load_nodes() {
     CODES+=("$code") PORTS+=("$port")
   done <"$FED/nodes.txt"
   [ ${#CODES[@]} -gt 0 ] && [ "${CODES[0]}" = 00 ] || die "$FED/nodes.txt is not a federation layout (expected '00 <port>' first)"
+  load_lookups
 }
 
 # Creates nodes.txt for N members unless it exists; then loads it.
@@ -381,6 +477,7 @@ plan_nodes() {
   [ "$base" -ge 1024 ] && [ $((base + n)) -le 65535 ] || die "BASE_PORT $base: ports $base-$((base + n)) must lie within 1024-65535"
   CODES=(00) PORTS=("$base")
   for ((i = 0; i < n; i++)); do CODES+=("${MEMBER_LIST[$i]}") PORTS+=($((base + 1 + i))); done
+  load_lookups
   NEW_LAYOUT=1  # saved by save_nodes once the ports are known to be free
 }
 save_nodes() {
@@ -418,6 +515,7 @@ init_node() {
   forget_vkeys "$code"
   if [ "$code" = 00 ]; then
     rm -f "$FED/members.txt"  # a new hub: no member added yet
+    ADDED=()
     cli init --data-dir "$dir" --jurisdiction 00 --listen "$HOST:$port"
   else
     local hub_key
@@ -432,7 +530,7 @@ init_node() {
 # run `federation add-member` again for each.
 add_member() {
   local code=$1 key rc=0 out
-  [ -r "$FED/members.txt" ] && grep -qxF -- "$code" "$FED/members.txt" && return 0
+  [ -z "${ADDED[$code]:-}" ] || return 0
   key=$(cfg_get "$(node_dir "$code")/node.json" public_key)
   out=$("$BIN" federation add-member --data-dir "$(node_dir 00)" --jurisdiction "$code" \
     --url "$(url_of "$code")" --key "$key" 2>&1) || rc=$?
@@ -444,6 +542,7 @@ add_member() {
     die "lapor-node federation add-member $code failed (exit $rc): $out"
   fi
   printf '%s\n' "$code" >>"$FED/members.txt"
+  ADDED[$code]=1
 }
 
 # add_operator CODE ROLE [operator add options...]: once per node and role; the token goes to
@@ -460,6 +559,7 @@ add_operator() {
   fi
   chmod 600 "$FED/tokens.txt"
   printf '%s %s %s\n' "$code" "$role" "$token" >>"$FED/tokens.txt"
+  TOKEN["$code $role"]=$token
   say "node $code: $role operator added${*:+ ($*)} (token in $FED/tokens.txt)"
 }
 
@@ -527,23 +627,53 @@ wait_healthy() {
   done
 }
 
+# Waits until every node of "$@" answers /healthz as itself, asking all that have not yet at once.
+wait_all_healthy() {
+  local -a pending=("$@") next=()
+  local code deadline body
+  deadline=$(($(now) + READY_TIMEOUT))
+  while [ ${#pending[@]} -gt 0 ]; do
+    for code in "${pending[@]}"; do
+      pid_alive "${PID_OF[$code]:-}" || node_failed "$code" "node $code exited while starting; see $(node_dir "$code")/node.log"
+    done
+    probe /healthz "" "${pending[@]}"
+    next=()
+    for code in "${pending[@]}"; do
+      if [ "${PROBED[$code]:-000}" != 200 ]; then
+        next+=("$code")
+        continue
+      fi
+      body=$(first_line "$TMP/probe.$code")
+      [[ $body == *"\"node_id\":\"$code\""* ]] ||
+        node_failed "$code" "$(url_of "$code") answers as another node ($body), not $code: is another federation using these ports?"
+    done
+    pending=("${next[@]}")
+    [ ${#pending[@]} -gt 0 ] || break
+    [ "$(now)" -lt "$deadline" ] || node_failed "${pending[0]}" "node ${pending[0]} does not answer $(url_of "${pending[0]}")/healthz after ${READY_TIMEOUT}s (${#pending[@]} node(s) do not); see $(node_dir "${pending[0]}")/node.log"
+    sleep 0.5
+  done
+}
+
 wait_manifests() {
   local hub_v code v deadline
+  local -a pending=("${CODES[@]:1}") next=()
   hub_v=$(served_manifest_version 00)
   [ -n "$hub_v" ] || node_failed 00 "the hub serves no federation manifest at $(url_of 00)/federation/v1/manifest"
   check_manifest_members
   deadline=$(($(now) + READY_TIMEOUT))
-  for code in "${CODES[@]:1}"; do
-    while :; do
-      # 304: the member works with the hub's version (no body to fetch and parse).
-      [ "$(curl -s --max-time 3 -o /dev/null -w '%{http_code}' -H "If-None-Match: \"v$hub_v\"" \
-        "$(url_of "$code")/federation/v1/manifest" 2>/dev/null)" = 304 ] && break
+  while [ ${#pending[@]} -gt 0 ]; do
+    # 304: the member works with the hub's version (no body to fetch and parse).
+    probe /federation/v1/manifest "If-None-Match: \"v$hub_v\"" "${pending[@]}"
+    next=()
+    for code in "${pending[@]}"; do [ "${PROBED[$code]:-000}" = 304 ] || next+=("$code"); done
+    pending=("${next[@]}")
+    [ ${#pending[@]} -gt 0 ] || break
+    if [ "$(now)" -ge "$deadline" ]; then
+      code=${pending[0]}
       v=$(served_manifest_version "$code")
-      [ "$v" = "$hub_v" ] && break
-      [ "$(now)" -lt "$deadline" ] ||
-        node_failed "$code" "node $code serves manifest version ${v:-none}, not the hub's version $hub_v, after ${READY_TIMEOUT}s; see $(node_dir "$code")/node.log"
-      sleep 0.2
-    done
+      node_failed "$code" "node $code serves manifest version ${v:-none}, not the hub's version $hub_v, after ${READY_TIMEOUT}s (${#pending[@]} member(s) do not); see $(node_dir "$code")/node.log"
+    fi
+    sleep 0.5
   done
   MANIFEST_VERSION=$hub_v
 }
@@ -551,15 +681,28 @@ wait_manifests() {
 # The manifest lists each member with the URL and key of this folder (else an earlier federation
 # with other ports or keys was added to this hub).
 check_manifest_members() {
-  local code key url hex
-  hex=$(od -An -v -tx1 "$TMP/manifest.00" | tr -d ' \n')
-  for code in "${CODES[@]:1}"; do
-    url=$(url_of "$code")
-    key=$(cfg_get "$(node_dir "$code")/node.json" public_key)
-    if [[ $hex != *"$(printf '%s' "$url" | od -An -v -tx1 | tr -d ' \n')"* || $hex != *"${key,,}"* ]]; then
-      die "the hub's manifest does not list member $code at $url with its key (an earlier, different federation in $FED?): delete $FED and up again"
-    fi
-  done
+  local code missing url
+  od -An -v -tx1 "$TMP/manifest.00" | tr -d ' \n' >"$TMP/manifest.hex"
+  # One awk for every member (hex of its URL, the public key from its node.json).
+  missing=$(for code in "${CODES[@]:1}"; do
+    printf '%s http://%s:%s %s/node.json\n' "$code" "$HOST" "${PORT_OF[$code]}" "$(node_dir "$code")"
+  done | awk '
+    BEGIN { for (i = 32; i < 127; i++) hexof[sprintf("%c", i)] = sprintf("%02x", i) }
+    NR == FNR { hex = hex $0; next }
+    {
+      key = ""
+      while ((getline line < $3) > 0) {
+        if (match(line, /"public_key": "[0-9a-fA-F]+"/)) key = tolower(substr(line, RSTART + 15, RLENGTH - 16))
+      }
+      close($3)
+      u = ""
+      for (i = 1; i <= length($2); i++) u = u hexof[substr($2, i, 1)]
+      if (key == "" || index(hex, u) == 0 || index(hex, key) == 0) print $1 " " $2
+    }' "$TMP/manifest.hex" -)
+  if [ -n "$missing" ]; then
+    read -r code url _ <<<"$missing"
+    die "the hub's manifest does not list member $code at $url with its key (an earlier, different federation in $FED?): delete $FED and up again"
+  fi
 }
 
 # GETs case $2 at node $1 with its admin token until it answers 200 for that case.
@@ -632,9 +775,11 @@ check_vkeys() {
   local code served
   served=$(curl -sf --max-time 2 "$(url_of 00)/witness/vkey" 2>/dev/null) || served=""
   [ "$served" = "$(witness_vkey_of 00)" ] || warn "the hub's /witness/vkey ('$served') is not the computed one: witnessing will not work"
+  probe /log/vkey "" "${CODES[@]:1}"
   for code in "${CODES[@]:1}"; do
-    served=$(curl -sf --max-time 2 "$(url_of "$code")/log/vkey" 2>/dev/null) || served=""
-    [ "$served" = "$(log_vkey_of "$code")" ] || warn "node $code's /log/vkey ('$served') is not the computed one: the hub will not witness it"
+    served=""
+    [ "${PROBED[$code]:-000}" != 200 ] || served=$(first_line "$TMP/probe.$code")
+    [ "$served" = "${VKEY[$code]:-}" ] || warn "node $code's /log/vkey ('$served') is not the computed one: the hub will not witness it"
   done
 }
 
@@ -647,8 +792,11 @@ print_summary() {
   echo "  folder: $FED   (tokens: $FED/tokens.txt, logs: $FED/<code>/node.log)"
   echo
   printf '  %-6s %-9s %-28s %-23s %s\n' node role name URL "admin token"
+  local role
   for code in "${CODES[@]}"; do
-    printf '  %-6s %-9s %-28s %-23s %s\n' "$code" "$(role_of "$code")" "$(name_of "$code")" "$(url_of "$code")" "$(token_of "$code")"
+    case $code in 00) role=hub ;; [0-9][0-9]) role=province ;; *) role=regency ;; esac
+    printf '  %-6s %-9s %-28s %-23s %s\n' "$code" "$role" "${NAME[$code]:-}" \
+      "http://$HOST:${PORT_OF[$code]}" "${TOKEN["$code admin"]:-}"
   done
   echo
   if [ -n "$SAMPLE_ID" ]; then
@@ -750,9 +898,10 @@ cmd_up() {
     pid=$(running_pid "$code")
     [ -z "$pid" ] || die "node $code of $FED already runs (pid $pid): 'bash deploy/federation.sh status' or 'down'"
   done
+  probe /healthz "" "${CODES[@]}"
   for code in "${CODES[@]}"; do
-    if curl -s --max-time 1 -o /dev/null "$(url_of "$code")/healthz" 2>/dev/null; then
-      die "port $(port_of "$code") (for node $code) is already in use by another process: stop it, or set BASE_PORT (new folder) / LAPOR_FED_DIR"
+    if [ "${PROBED[$code]:-000}" != 000 ]; then
+      die "port ${PORT_OF[$code]} (for node $code) is already in use by another process: stop it, or set BASE_PORT (new folder) / LAPOR_FED_DIR"
     fi
   done
   save_nodes
@@ -763,7 +912,7 @@ cmd_up() {
   start_node 00
   wait_healthy 00
   for code in "${CODES[@]:1}"; do start_node "$code"; done
-  for code in "${CODES[@]:1}"; do wait_healthy "$code"; done
+  wait_all_healthy "${CODES[@]:1}"
   say "every node answers /healthz"
   wait_manifests
   say "every member serves the hub's manifest version $MANIFEST_VERSION"
