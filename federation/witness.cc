@@ -68,13 +68,17 @@ WitnessReply Witness::AddCheckpoint(std::string_view request) {
   auto cp = crypto::Checkpoint::ParseBody(note->text);
   if (!cp.ok()) return Reply(400, "not a checkpoint: " + cp.status().message());
 
-  // 2. The log must be one we witness, and the checkpoint signed by its key.
-  const crypto::NoteVerifier* log = nullptr;
+  // 2. The log must be one we witness, and the checkpoint signed by its key: by any key listed
+  // for its origin (a log whose key changed, `key activate`, is listed with both while the
+  // change settles; what it cosigned before carries over, being kept by origin).
+  bool known_origin = false, signed_by_log = false;
   for (const auto& v : logs_) {
-    if (v.name == cp->origin) log = &v;
+    if (v.name != cp->origin) continue;
+    known_origin = true;
+    signed_by_log = signed_by_log || crypto::VerifyNote(*note, v).ok();
   }
-  if (log == nullptr) return Reply(404, "this witness does not witness " + cp->origin);
-  if (!crypto::VerifyNote(*note, *log).ok()) {
+  if (!known_origin) return Reply(404, "this witness does not witness " + cp->origin);
+  if (!signed_by_log) {
     return Reply(403, "the checkpoint is not signed by the key of " + cp->origin);
   }
 

@@ -37,6 +37,7 @@ namespace {
 struct Opened {
   NodeConfig config;
   std::shared_ptr<const crypto::SigningKey> key;
+  std::vector<std::string> public_keys;  // the key's, then the earlier keys' (key activate)
   std::string sealing_key;
   std::unique_ptr<storage::Store> store;
 };
@@ -50,6 +51,10 @@ Result<Opened> OpenNode(const std::string& dir) {
   auto key = data.LoadSigningKey();
   if (!key.ok()) return key.status();
   o.key = std::make_shared<const crypto::SigningKey>(std::move(*key));
+  o.public_keys.push_back(o.key->public_key());
+  auto retired = data.RetiredSigningKeys();
+  if (!retired.ok()) return retired.status();
+  for (const auto& k : *retired) o.public_keys.push_back(k.public_key());
   auto sealing = data.LoadSealingKey();
   if (!sealing.ok()) return sealing.status();
   o.sealing_key = *sealing;
@@ -248,7 +253,7 @@ int PrintVkey(const std::string& dir, bool witness) {
 int RunFsck(const std::string& dir) {
   auto opened = OpenNode(dir);
   if (!opened.ok()) return Fail(opened.status());
-  auto report = Fsck(opened->store.get(), opened->config.node_id, opened->key->public_key(),
+  auto report = Fsck(opened->store.get(), opened->config.node_id, opened->public_keys,
                      opened->sealing_key, opened->config.origin);
   if (!report.ok()) return Fail(report.status());
   for (const auto& p : report->problems) std::printf("PROBLEM %s\n", p.c_str());
@@ -270,7 +275,18 @@ int ExportAuditBundle(const std::string& dir, const std::string& out) {
     return Fail(Status::NotFound("no checkpoint yet: run the node once so it signs one"));
   }
   v1::AuditBundle bundle;
-  bundle.set_vkey(crypto::VerifierKeyString(opened->config.origin, opened->key->public_key()));
+  // The key that signed the checkpoint: the node's, or an earlier one if the node has not run
+  // since `key activate` (it signs the checkpoint again at start).
+  std::string signer = opened->key->public_key();
+  auto note = crypto::SignedNote::Parse((*cp)->note);
+  for (const auto& k : opened->public_keys) {
+    auto v = crypto::NoteVerifier::FromPublicKey(opened->config.origin, k);
+    if (note.ok() && v.ok() && crypto::VerifyNote(*note, *v).ok()) {
+      signer = k;
+      break;
+    }
+  }
+  bundle.set_vkey(crypto::VerifierKeyString(opened->config.origin, signer));
   bundle.set_checkpoint((*cp)->note);
   for (uint64_t at = 0; at < (*cp)->size;) {
     auto batch = opened->store->Envelopes(at, std::min<uint64_t>(65536, (*cp)->size - at));
@@ -410,12 +426,20 @@ int NewKey(const std::string& dir) {
   std::printf("new key: %s (%s %s)\n", crypto::HexEncode(next->public_key()).c_str(),
               made ? "made now in" : "already in", data.NextKeyPath().c_str());
   std::printf("statement: %s\n", crypto::Base64Encode(statement).c_str());
+  std::printf("log key after `key activate`: %s\n",
+              crypto::VerifierKeyString(config->origin, next->public_key()).c_str());
   std::printf(
       "member %s changes its key %s -> %s; signed by the current key. On the hub:\n"
       "  lapor-node federation rotate-key --data-dir HUB_DIR --jurisdiction %s --statement "
       "<statement>\n",
       config->jurisdiction.c_str(), crypto::HexEncode(current->public_key()).substr(0, 16).c_str(),
       crypto::HexEncode(next->public_key()).substr(0, 16).c_str(), config->jurisdiction.c_str());
+  std::printf(
+      "and, so that the hub's witness cosigns the log under the new key:\n"
+      "  lapor-node witness cosign --data-dir HUB_DIR --vkey <log key after `key activate`>\n"
+      "Once this node's manifest lists the new key: stop the node, `lapor-node key activate "
+      "--data-dir %s`, start it.\n",
+      dir.c_str());
   return 0;
 }
 
@@ -498,8 +522,23 @@ int ErasePii(const std::string& dir, const std::string& tracking_id) {
 
 namespace {
 
-// The data folder's files a backup carries besides the database (holidays.txt may be absent).
+// The data folder's files a backup carries besides the database: these (holidays.txt may be
+// absent), and the node's next and earlier keys if it has them (node.key.next,
+// node.key.retired-*: without them boxes sealed to those keys would not open after a restore).
 constexpr const char* kBackedUpFiles[] = {"node.json", "node.key", "sealing.key", "holidays.txt"};
+
+std::vector<std::string> BackedUpFiles(const std::string& dir) {
+  std::vector<std::string> names(std::begin(kBackedUpFiles), std::end(kBackedUpFiles));
+  std::error_code ec;
+  std::vector<std::string> keys;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name == "node.key.next" || name.rfind("node.key.retired-", 0) == 0) keys.push_back(name);
+  }
+  std::sort(keys.begin(), keys.end());
+  names.insert(names.end(), keys.begin(), keys.end());
+  return names;
+}
 
 Status WriteFileSynced(const std::string& path, const std::string& content, mode_t mode) {
   FILE* f = std::fopen(path.c_str(), "wbx");
@@ -537,8 +576,8 @@ Result<FsckReport> RestoreInto(const std::string& from, const std::string& dir, 
         {"from", from}, {"restored_ms", Clock::Real()->NowMs()}, {"next_seq", *next_seq}};
     LAPOR_RETURN_IF_ERROR(opened->store->SetMeta(storage::kRestoredMetaKey, m.dump()));
   }
-  return Fsck(opened->store.get(), opened->config.node_id, opened->key->public_key(),
-              opened->sealing_key, opened->config.origin);
+  return Fsck(opened->store.get(), opened->config.node_id, opened->public_keys, opened->sealing_key,
+              opened->config.origin);
 }
 
 std::string Summary(const FsckReport& r) {
@@ -554,11 +593,11 @@ int Backup(const std::string& dir, const std::string& out, bool overwrite) {
   auto config = data.LoadConfig();
   if (!config.ok()) return Fail(config.status());
   std::vector<storage::BackupFile> files;
-  for (const char* name : kBackedUpFiles) {
+  for (const std::string& name : BackedUpFiles(dir)) {
     const std::string path = dir + "/" + name;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-      if (std::string(name) == "holidays.txt") continue;
+      if (name == "holidays.txt") continue;
       return Fail(Status::NotFound(path + " is missing"));
     }
     std::ifstream in(path, std::ios::binary);
@@ -708,6 +747,80 @@ int EditWitnesses(const std::string& dir, const std::string& op, const std::stri
               : op == "cosign" ? "now witnesses the log"
                                : "no longer witnesses the log",
               op == "add" || op == "remove" ? url.c_str() : vkey.c_str());
+  return 0;
+}
+
+int ActivateKey(const std::string& dir) {
+  // The caller holds the data folder's lock: no node runs on it (node/main.cc).
+  DataDir data(dir);
+  auto config = data.LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  if (config->jurisdiction == protocol::kNationalHub) {
+    return Fail(Status::InvalidArgument(
+        "the hub's key is pinned by every node at init; key activate is for members"));
+  }
+  auto current = data.LoadSigningKey();
+  if (!current.ok()) return Fail(current.status());
+  auto next = data.HeldNextKey();
+  if (!next.ok()) return Fail(next.status());
+  if (!next->has_value()) {
+    return Fail(Status::NotFound("no " + data.NextKeyPath() +
+                                 ": make it with `lapor-node key new` and have the hub list it "
+                                 "(federation rotate-key) first"));
+  }
+  const crypto::SigningKey& key = **next;
+  const int64_t now = Clock::Real()->NowMs();
+  // Other nodes accept the new key's signatures only once the manifest lists it: the manifest
+  // this node holds must already (a standalone node, with no hub, has none).
+  {
+    auto store = OpenStoreOnly(dir);
+    if (!store.ok()) return Fail(store.status());
+    auto held = (*store)->GetMeta(storage::kManifestMetaKey);
+    if (!held.ok()) return Fail(held.status());
+    const std::string how =
+        "have the hub run `federation rotate-key` with the statement of `lapor-node key new`, "
+        "start this node until it fetches that manifest (GET /federation/v1/status), stop it, "
+        "then activate";
+    if (!held->has_value() && !config->hub_key.empty()) {
+      return Fail(Status::Conflict("this node holds no federation manifest yet: " + how));
+    }
+    if (held->has_value()) {
+      auto hub_key = crypto::HexDecode(config->hub_key);
+      auto m = protocol::OpenManifest(**held, hub_key ? *hub_key : "");
+      if (!m.ok()) return Fail(m.status());
+      const v1::Member* self = protocol::FindNode(*m, config->node_id);
+      if (self == nullptr || !protocol::KeyValidAt(*self, key.public_key(), now)) {
+        return Fail(Status::Conflict("the manifest this node holds (version " +
+                                     std::to_string(m->version()) + ") does not list the new key " +
+                                     key.KeyId() + " for " + config->node_id +
+                                     " as valid now: " + how));
+      }
+    }
+  }
+  auto retired = data.ActivateNextKey(now);
+  if (!retired.ok()) return Fail(retired.status());
+  // node.json names the public key for operators (what they send the hub): the new one now.
+  {
+    std::ifstream in(data.ConfigPath());
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_object()) {
+      j["public_key"] = crypto::HexEncode(key.public_key());
+      if (Status s = WriteConfig(data, j); !s.ok()) return Fail(s);
+    }
+  }
+  const std::string old_vkey = crypto::VerifierKeyString(config->origin, current->public_key());
+  const std::string new_vkey = crypto::VerifierKeyString(config->origin, key.public_key());
+  std::printf("node key is now %s (%s); the earlier key %s is kept in %s\n",
+              crypto::HexEncode(key.public_key()).c_str(), key.KeyId().c_str(),
+              current->KeyId().c_str(), retired->c_str());
+  std::printf("log key (GET /log/vkey): %s\n", new_vkey.c_str());
+  std::printf(
+      "Start the node: it signs its checkpoint again with the new key. Its witnesses must accept "
+      "the new log key; on the hub:\n"
+      "  lapor-node witness cosign --data-dir HUB_DIR --vkey %s\n"
+      "and, once the old key has retired, `witness uncosign --vkey %s`. Auditors verify the log "
+      "with the new log key from now on.\n",
+      new_vkey.c_str(), old_vkey.c_str());
   return 0;
 }
 

@@ -49,6 +49,11 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
 // one is kept) and prints the member's statement, signed by its current key, that the hub's
 // operator passes to `federation rotate-key --statement`.
 int NewKey(const std::string& dir);
+// key activate (a member, node stopped): makes node.key.next the node's key once the manifest the
+// node holds lists it as valid now (a standalone node's, with no hub, at once). The earlier key is
+// kept as node.key.retired-<ms>: boxes sealed to it still open, the events and checkpoints it
+// signed still verify (fsck, recovery). Prints the new log key for witnesses and auditors.
+int ActivateKey(const std::string& dir);
 // backup: a consistent copy of the data folder in one file `out` (the database through SQLite's
 // online backup API, so the node may keep serving; config, keys and holiday calendar beside it),
 // restored into a scratch folder and checked with fsck before it is reported; 0600. Refuses an

@@ -91,7 +91,39 @@ CaseService::CaseService(CaseServiceOptions opt, storage::Store* store,
       store_(store),
       ids_(opt_.sealing_key, opt_.jurisdiction),
       calendar_(std::move(calendar)),
+      other_keys_(opt_.other_keys),
       next_seq_(next_seq) {}
+
+std::vector<std::shared_ptr<const crypto::SigningKey>> CaseService::OtherKeys() const {
+  MutexLock lock(keys_mu_);
+  return other_keys_;
+}
+
+Result<std::string> CaseService::OpenSealedBox(std::string_view box) {
+  auto plain = crypto::OpenSealed(*opt_.key, box);
+  if (plain.ok()) return plain;
+  auto try_keys = [&](const std::vector<std::shared_ptr<const crypto::SigningKey>>& keys) {
+    for (const auto& k : keys) {
+      auto other = crypto::OpenSealed(*k, box);
+      if (other.ok()) return other;
+    }
+    return plain;
+  };
+  auto other = try_keys(OtherKeys());
+  if (other.ok() || !opt_.reload_other_keys) return other;
+  {
+    MutexLock lock(keys_mu_);
+    const int64_t now = opt_.clock->NowMs();
+    if (now - keys_reloaded_ms_ < 1000) return other;
+    keys_reloaded_ms_ = now;
+  }
+  auto reloaded = opt_.reload_other_keys();
+  {
+    MutexLock lock(keys_mu_);
+    other_keys_ = reloaded;
+  }
+  return try_keys(reloaded);
+}
 
 Result<std::unique_ptr<CaseService>> CaseService::Open(
     CaseServiceOptions options, storage::Store* store,

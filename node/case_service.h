@@ -137,6 +137,15 @@ struct CaseServiceOptions {
   std::string node_id;
   std::string jurisdiction;
   std::shared_ptr<const crypto::SigningKey> key;
+  // The node's earlier keys (node.key.retired-*, newest first) and then its next key
+  // (node.key.next): a box sealed to any of them is opened (peers seal to the key the manifest
+  // lists, which can run ahead of or behind `key`), and an own event signed by an earlier one is
+  // recovered. Never signs.
+  std::vector<std::shared_ptr<const crypto::SigningKey>> other_keys;
+  // Reads those keys again from the data folder: `key new` makes node.key.next while the node
+  // runs, and peers seal to it once the hub lists it. Called when a box opens with none of the
+  // keys held (at most once a second); empty: never.
+  std::function<std::vector<std::shared_ptr<const crypto::SigningKey>>()> reload_other_keys;
   std::string sealing_key;  // secretbox key for personal data at rest
   Clock* clock = Clock::Real();
   // The federation manifest holder; nullptr: not federated (the node owns every case).
@@ -443,6 +452,14 @@ class CaseService : public federation::OwnLog {
 
   mutable Mutex calendar_mu_;
   std::shared_ptr<const protocol::WorkingCalendar> calendar_ LAPOR_GUARDED_BY(calendar_mu_);
+
+  // The node's other keys (CaseServiceOptions::other_keys), reloaded by OpenSealedBox.
+  mutable Mutex keys_mu_;
+  std::vector<std::shared_ptr<const crypto::SigningKey>> other_keys_ LAPOR_GUARDED_BY(keys_mu_);
+  int64_t keys_reloaded_ms_ LAPOR_GUARDED_BY(keys_mu_) = 0;
+  std::vector<std::shared_ptr<const crypto::SigningKey>> OtherKeys() const;
+  // Opens a box sealed to any of the node's keys (reloading the other keys once if none opens it).
+  Result<std::string> OpenSealedBox(std::string_view box);
 
   // Sequencing: the seq counter and the states of cases with writes queued but not yet durable.
   mutable Mutex seq_mu_;

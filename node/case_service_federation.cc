@@ -469,7 +469,7 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
     if ((note || sealed.kind() == "content") && latest->content_erased()) {
       return finish(v1::ITEM_REJECTED, "the content of this case was erased");
     }
-    auto plain = crypto::OpenSealed(*opt_.key, sealed.box());
+    auto plain = OpenSealedBox(sealed.box());
     if (!plain.ok()) return finish(v1::ITEM_REJECTED, plain.status().message());
     std::string_view tag;
     std::string commitment;
@@ -862,6 +862,9 @@ Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelo
           crypto::PreAuthEncoding(p.envelope.payload_type(), p.envelope.payload());
       for (const auto& sg : p.envelope.signatures()) {
         signed_ok = signed_ok || crypto::VerifySignature(opt_.key->public_key(), pae, sg.sig());
+        for (const auto& k : OtherKeys()) {
+          signed_ok = signed_ok || crypto::VerifySignature(k->public_key(), pae, sg.sig());
+        }
       }
       if (!signed_ok) return Status::PermissionDenied("recovered event is not signed by this node");
       last_signed_ms_ = std::max(last_signed_ms_, ev.time_ms());

@@ -1,6 +1,7 @@
 #include "node/data_dir.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
@@ -337,6 +338,69 @@ Result<crypto::SigningKey> DataDir::NextSigningKey(bool* made) const {
       WriteNewFile(path_, NextKeyPath(), crypto::HexEncode(key.secret_key()) + "\n", 0600));
   *made = true;
   return key;
+}
+
+Result<std::optional<crypto::SigningKey>> DataDir::HeldNextKey() const {
+  auto held = ReadHexKey(NextKeyPath(), crypto::kSecretKeySize);
+  if (!held.ok()) {
+    if (held.status().code() == Status::Code::kNotFound) return std::optional<crypto::SigningKey>();
+    return held.status();
+  }
+  auto key = crypto::SigningKey::FromSecretKey(*held);
+  if (!key.ok()) return key.status();
+  return std::optional<crypto::SigningKey>(std::move(*key));
+}
+
+Result<std::vector<crypto::SigningKey>> DataDir::RetiredSigningKeys() const {
+  constexpr std::string_view kPrefix = "node.key.retired-";
+  std::vector<std::string> names;
+  DIR* d = ::opendir(path_.c_str());
+  if (d == nullptr) return Status::IOError("cannot list " + path_ + ": " + std::strerror(errno));
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(kPrefix, 0) == 0 && name.size() > kPrefix.size() &&
+        name.find_first_not_of("0123456789", kPrefix.size()) == std::string::npos) {
+      names.push_back(name);
+    }
+  }
+  ::closedir(d);
+  // Newest first: by the time in the name (same length digits compare as numbers).
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a > b;
+  });
+  std::vector<crypto::SigningKey> keys;
+  for (const auto& name : names) {
+    auto secret = ReadHexKey(path_ + "/" + name, crypto::kSecretKeySize);
+    if (!secret.ok()) return secret.status();
+    auto key = crypto::SigningKey::FromSecretKey(*secret);
+    if (!key.ok()) return key.status();
+    keys.push_back(std::move(*key));
+  }
+  return keys;
+}
+
+Result<std::string> DataDir::ActivateNextKey(int64_t now_ms) const {
+  auto sync_dir = [this]() -> Status {
+    int dfd = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::fsync(dfd) != 0) {
+      if (dfd >= 0) ::close(dfd);
+      return Status::IOError("cannot fsync " + path_ + ": " + std::strerror(errno));
+    }
+    ::close(dfd);
+    return Status::Ok();
+  };
+  const std::string retired = path_ + "/node.key.retired-" + std::to_string(now_ms);
+  if (::link(KeyPath().c_str(), retired.c_str()) != 0) {
+    return Status::IOError("cannot keep " + KeyPath() + " as " + retired + ": " +
+                           std::strerror(errno));
+  }
+  LAPOR_RETURN_IF_ERROR(sync_dir());
+  if (::rename(NextKeyPath().c_str(), KeyPath().c_str()) != 0) {
+    return Status::IOError("cannot move " + NextKeyPath() + " to " + KeyPath() + ": " +
+                           std::strerror(errno));
+  }
+  LAPOR_RETURN_IF_ERROR(sync_dir());
+  return retired;
 }
 
 Result<std::string> DataDir::LoadSealingKey() const {

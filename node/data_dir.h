@@ -1,8 +1,10 @@
 // The node's data folder: what `lapor-node init` writes and every other command reads.
 //
 //   node.json      configuration (jurisdiction, listen address, origin, SLA settings)
-//   node.key       Ed25519 secret key, hex, mode 0600, never overwritten
+//   node.key       Ed25519 secret key, hex, mode 0600, replaced only by `key activate`
 //   node.key.next  the key the node changes to (`lapor-node key new`), hex, mode 0600
+//   node.key.retired-<ms>  an earlier node.key, kept by `key activate` (at that time, ms since
+//                  the epoch): its events, checkpoints and sealed boxes are still this node's
 //   sealing.key    secretbox key for personal data at rest, hex, mode 0600
 //   holidays.txt   the holiday calendar (YYYY-MM-DD per line), edited by the operator
 //   lapor.db       SQLite database (+ -wal, -shm)
@@ -13,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -115,6 +118,15 @@ class DataDir {
   // The key the node changes to: the one in node.key.next, or a new one written there (0600)
   // if there is none yet. `made` says which.
   Result<crypto::SigningKey> NextSigningKey(bool* made) const;
+  // node.key.next if there is one (nullopt if not), without making one.
+  Result<std::optional<crypto::SigningKey>> HeldNextKey() const;
+  // The node's earlier keys (node.key.retired-*), newest first.
+  Result<std::vector<crypto::SigningKey>> RetiredSigningKeys() const;
+  // Makes node.key.next the node's key: node.key is kept as node.key.retired-<now_ms> (a hard
+  // link, so node.key is never missing), then node.key.next is renamed over node.key; the folder
+  // is fsynced after each step. Interrupted, it can be run again. The caller holds the folder's
+  // lock (no node runs on it). Returns the retired file's path.
+  Result<std::string> ActivateNextKey(int64_t now_ms) const;
 
   std::string ConfigPath() const { return path_ + "/node.json"; }
   std::string KeyPath() const { return path_ + "/node.key"; }

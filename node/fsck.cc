@@ -38,8 +38,9 @@ std::optional<v1::Manifest> StoredManifest(storage::Store* store) {
 }  // namespace
 
 Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
-                        const std::string& public_key, const std::string& sealing_key,
+                        const std::vector<std::string>& public_keys, const std::string& sealing_key,
                         const std::string& origin) {
+  if (public_keys.empty()) return Status::InvalidArgument("fsck needs the node's key");
   FsckReport report;
   std::optional<storage::CheckpointRow> checkpoint;
   if (!origin.empty()) {
@@ -53,7 +54,14 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
   std::string tile_leaves;  // the leaf hashes of the tile being recomputed
   std::map<std::string, Replayed> cases;
   uint64_t expected_seq = 0;
-  const std::string keyid = crypto::KeyIdOf(public_key);
+  std::vector<std::string> keyids;
+  for (const auto& k : public_keys) keyids.push_back(crypto::KeyIdOf(k));
+  auto signed_by_node = [&](const v1::Envelope& env) {
+    for (size_t i = 0; i < public_keys.size(); ++i) {
+      if (protocol::SignedBy(env, public_keys[i], keyids[i])) return true;
+    }
+    return false;
+  };
   auto problem = [&](const std::string& what) { report.problems.push_back(what); };
   // A full tile's stored leaf hashes must be the recomputed ones (tiles completed before schema 5
   // were never stored).
@@ -95,8 +103,9 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
       return true;
     }
     if (env.payload_type() != protocol::kEventPayloadType) problem(at + "unexpected payload type");
-    if (!protocol::SignedBy(env, public_key, keyid)) {
-      problem(at + "no valid signature by this node's key " + keyid);
+    if (!signed_by_node(env)) {
+      problem(at + "no valid signature by this node's key " + keyids[0] +
+              (keyids.size() > 1 ? " or an earlier one" : ""));
       return true;  // nothing unsigned is replayed
     }
     v1::Event ev;
@@ -213,8 +222,13 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     report.checkpoint_size = checkpoint->size;
     const std::string at = "checkpoint " + std::to_string(checkpoint->size) + ": ";
     auto note = crypto::SignedNote::Parse(checkpoint->note);
-    auto verifier = crypto::NoteVerifier::FromPublicKey(origin, public_key);
-    if (!note.ok() || !verifier.ok() || !crypto::VerifyNote(*note, *verifier).ok()) {
+    bool note_signed = false;
+    for (const auto& k : public_keys) {
+      auto verifier = crypto::NoteVerifier::FromPublicKey(origin, k);
+      note_signed =
+          note_signed || (note.ok() && verifier.ok() && crypto::VerifyNote(*note, *verifier).ok());
+    }
+    if (!note_signed) {
       problem(at + "note is not signed by this node's key as " + origin);
     } else {
       auto body = crypto::Checkpoint::ParseBody(note->text);

@@ -22,12 +22,14 @@ struct FsckReport {
   bool ok() const { return problems.empty(); }
 };
 
-// `origin` names the log's checkpoints (empty: the log is not checked). Besides the events, fsck
-// then checks that the latest checkpoint is signed by the node's key under `origin`, that its
+// `public_keys` are the node's keys: its current one and the earlier ones (`key activate`); an
+// event or checkpoint signed by any of them is the node's. `origin` names the log's checkpoints
+// (empty: the log is not checked). Besides the events, fsck then checks that the latest
+// checkpoint is signed by one of the node's keys under `origin`, that its
 // root equals the RFC 6962 root recomputed over the stored envelopes, and that every stored tree
 // node below it matches the recomputed one.
 Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
-                        const std::string& public_key, const std::string& sealing_key,
+                        const std::vector<std::string>& public_keys, const std::string& sealing_key,
                         const std::string& origin = "");
 
 }  // namespace lapor::node

@@ -176,6 +176,9 @@ int main(int argc, char** argv) {
   auto* key_new = key_cmd->add_subcommand(
       "new", "make the next key (node.key.next) and print the statement the hub needs");
   key_new->add_option("--data-dir", dir, "data folder")->required();
+  auto* key_activate = key_cmd->add_subcommand(
+      "activate", "sign with node.key.next from now on (node stopped; the hub must list it)");
+  key_activate->add_option("--data-dir", dir, "data folder")->required();
 
   std::string bundle_out;
   auto* export_bundle =
@@ -283,5 +286,12 @@ int main(int argc, char** argv) {
                         confirmed_out_of_band);
   }
   if (*key_new) return NewKey(dir);
+  if (*key_activate) {
+    if (auto locked = LockDataDir(dir); !locked.ok()) {
+      return Fail(lapor::Status::Conflict(locked.status().message() +
+                                          " (stop the node first: the key changes between runs)"));
+    }
+    return ActivateKey(dir);
+  }
   return 2;
 }

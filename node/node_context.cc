@@ -41,6 +41,20 @@ uint64_t FreeBytes(const std::string& path) {
   return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
 }
 
+// The node's earlier keys (newest first), then its next key if it has one.
+Result<std::vector<std::shared_ptr<const crypto::SigningKey>>> OtherKeys(const DataDir& data) {
+  std::vector<std::shared_ptr<const crypto::SigningKey>> keys;
+  auto retired = data.RetiredSigningKeys();
+  if (!retired.ok()) return retired.status();
+  for (auto& k : *retired) keys.push_back(std::make_shared<const crypto::SigningKey>(std::move(k)));
+  auto next = data.HeldNextKey();
+  if (!next.ok()) return next.status();
+  if (next->has_value()) {
+    keys.push_back(std::make_shared<const crypto::SigningKey>(std::move(**next)));
+  }
+  return keys;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
@@ -120,6 +134,17 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   opts.node_id = c.node_id;
   opts.jurisdiction = c.jurisdiction;
   opts.key = n->key_;
+  auto other_keys = OtherKeys(n->data_);
+  if (!other_keys.ok()) return other_keys.status();
+  opts.other_keys = std::move(*other_keys);
+  opts.reload_other_keys = [data = n->data_]() {
+    auto keys = OtherKeys(data);
+    if (!keys.ok()) {
+      spdlog::error("reading the node's other keys: {}", keys.status().ToString());
+      return std::vector<std::shared_ptr<const crypto::SigningKey>>();
+    }
+    return std::move(*keys);
+  };
   opts.sealing_key = *sealing;
   crypto::Wipe(&*sealing);
   opts.directory = &n->directory_;
@@ -149,6 +174,26 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
       [signer, origin](const std::string& b) { return crypto::SignNote(b, origin, *signer); });
   if (!log.ok()) return log.status();
   n->log_ = std::move(*log);
+  {
+    // After `key activate` the latest checkpoint is still signed by the earlier key: signed again,
+    // so that what /log/checkpoint serves verifies with the log key of now (GET /log/vkey).
+    // (Only then: a note signed by no key of the node's is left for fsck to report.)
+    auto note = crypto::SignedNote::Parse(n->log_->checkpoint().note);
+    auto signed_by = [&](const std::string& public_key) {
+      auto v = crypto::NoteVerifier::FromPublicKey(origin, public_key);
+      return note.ok() && v.ok() && crypto::VerifyNote(*note, *v).ok();
+    };
+    bool by_earlier = false;
+    for (const auto& k : opts.other_keys) by_earlier = by_earlier || signed_by(k->public_key());
+    if (!signed_by(n->key_->public_key()) && by_earlier) {
+      LAPOR_RETURN_IF_ERROR(n->log_->Resign());
+      spdlog::warn(
+          "the log's checkpoint of size {} was signed by an earlier key: signed again "
+          "with the node's key {}; witnesses and auditors need its log key (lapor-node "
+          "vkey)",
+          n->log_->checkpoint().size, n->key_->KeyId());
+    }
+  }
   n->replicator_->SetLog(n->log_.get());
 
   // Witnessing other nodes' logs, if configured (the hub does).

@@ -47,6 +47,17 @@ CheckpointRow TreeLog::checkpoint() const {
   return checkpoint_;
 }
 
+Status TreeLog::Resign() {
+  MutexLock integrating(integrate_mu_);
+  CheckpointRow cp = checkpoint();
+  auto note = sign_(crypto::Checkpoint{origin_, cp.size, cp.root, {}}.Body());
+  if (!note.ok()) return note.status();
+  LAPOR_RETURN_IF_ERROR(store_->UpdateCheckpointNote(cp.size, *note));
+  MutexLock lock(mu_);
+  if (checkpoint_.size == cp.size) checkpoint_.note = *note;
+  return Status::Ok();
+}
+
 Status TreeLog::AddCosignature(uint64_t size, const std::string& line) {
   // "— <name> <base64>\n": the name is the second field.
   const std::string dash = "\xE2\x80\x94 ";

@@ -43,6 +43,10 @@ class TreeLog {
   Result<uint64_t> Integrate();
 
   CheckpointRow checkpoint() const;
+  // Signs the current checkpoint again (same size and root) with the signer, dropping its
+  // cosignatures: after the node's key changed (`key activate`), so that what it serves verifies
+  // with its key of now. Witnesses cosign it again when it is next sent to them.
+  Status Resign();
   // Adds a witness's cosignature line to the checkpoint of `size`, if it is still the latest
   // (a cosignature of an older checkpoint is dropped: the newer one will be cosigned too).
   // A line from the same witness name replaces the previous one.

@@ -89,7 +89,7 @@ class CaseServiceTest : public ::testing::Test {
   }
 
   FsckReport RunFsck() {
-    auto r = Fsck(store_.get(), "32", key_->public_key(), sealing_);
+    auto r = Fsck(store_.get(), "32", {key_->public_key()}, sealing_);
     EXPECT_TRUE(r.ok());
     return *r;
   }
