@@ -3,7 +3,7 @@
 //                      [--manifest FILE --hub-key HEX [--case-events-token TOKEN]]
 //   lapor-audit verify-bundle FILE --vkey KEY [--hub-key HEX] [--json] [--threads N]
 //   lapor-audit prove --url URL --vkey KEY --tracking-id ID [--access-code C | --token T]
-//   lapor-audit verify-receipt FILE --vkey KEY [--witness-vkey KEY ...]
+//   lapor-audit verify-receipt FILE --vkey KEY [--witness-vkey KEY ...] [--earlier-vkey KEY ...]
 //   lapor-audit check-national FILE --hub-key HEX
 // Cases whose chain continues in other nodes' logs are counted; with --case-events-token (or a
 // bundle and --hub-key) each such case's whole chain is checked across its authors.
@@ -538,11 +538,22 @@ int CheckNationalFile(const std::string& path, const std::string& hub_key) {
 
 // Checks a filing receipt offline (audit/receipt.h) and prints what it proves, as JSON.
 int VerifyReceiptFile(const std::string& path, const std::string& vkey,
-                      const std::vector<std::string>& witness_vkeys) {
+                      const std::vector<std::string>& witness_vkeys,
+                      const std::vector<std::string>& earlier_vkeys) {
   auto key = crypto::NoteVerifier::Parse(vkey);
   if (!key.ok()) {
     std::fprintf(stderr, "lapor-audit: bad verifier key: %s\n", key.status().message().c_str());
     return 2;
+  }
+  std::vector<crypto::NoteVerifier> earlier;
+  for (const auto& e : earlier_vkeys) {
+    auto ek = crypto::NoteVerifier::Parse(e);
+    if (!ek.ok() || ek->type != key->type || ek->name != key->name) {
+      std::fprintf(stderr, "lapor-audit: bad earlier key (a log key of %s): %s\n",
+                   key->name.c_str(), e.c_str());
+      return 2;
+    }
+    earlier.push_back(*ek);
   }
   std::vector<crypto::NoteVerifier> witnesses;
   for (const auto& w : witness_vkeys) {
@@ -556,7 +567,7 @@ int VerifyReceiptFile(const std::string& path, const std::string& vkey,
   }
   auto text = ReadWholeFile(path);
   if (!text) return 2;
-  auto check = VerifyReceipt(*text, *key, witnesses);
+  auto check = VerifyReceipt(*text, *key, witnesses, earlier);
   if (!check.ok()) {
     std::fprintf(stderr, "lapor-audit: the receipt does not verify: %s\n",
                  check.status().ToString().c_str());
@@ -660,6 +671,10 @@ int main(int argc, char** argv) {
       ->required();
   verify_receipt->add_option("--witness-vkey", witness_vkeys,
                              "a witness's cosigner key (repeatable): report its cosignature");
+  std::vector<std::string> earlier_vkeys;
+  verify_receipt->add_option("--earlier-vkey", earlier_vkeys,
+                             "a log key the node signed with before its key changed "
+                             "(repeatable; obtained out of band): a submission it signed verifies");
   std::string national;
   auto* check_national = app.add_subcommand(
       "check-national", "check the hub's national figures against the members' signed reports");
@@ -687,7 +702,9 @@ int main(int argc, char** argv) {
   }
   if (*prove) return lapor::audit::Prove(url, vkey, tracking_id, access_code, token);
   if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, hub_key, as_json, threads);
-  if (*verify_receipt) return lapor::audit::VerifyReceiptFile(receipt, vkey, witness_vkeys);
+  if (*verify_receipt) {
+    return lapor::audit::VerifyReceiptFile(receipt, vkey, witness_vkeys, earlier_vkeys);
+  }
   if (*check_national) return lapor::audit::CheckNationalFile(national, hub_key);
   return 2;
 }

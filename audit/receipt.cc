@@ -12,7 +12,8 @@ using nlohmann::json;
 
 Result<ReceiptCheck> VerifyReceipt(const std::string& receipt_json,
                                    const crypto::NoteVerifier& log_key,
-                                   const std::vector<crypto::NoteVerifier>& witnesses) {
+                                   const std::vector<crypto::NoteVerifier>& witnesses,
+                                   const std::vector<crypto::NoteVerifier>& earlier_keys) {
   const json r = json::parse(receipt_json, nullptr, false);
   if (!r.is_object()) return Status::InvalidArgument("the file is not JSON", "receipt");
   auto text = [&](const char* field) -> Result<std::string> {
@@ -63,8 +64,16 @@ Result<ReceiptCheck> VerifyReceipt(const std::string& receipt_json,
   if (Status s = protocol::ParseEventEnvelope(*envelope, &parsed); !s.ok()) {
     return Status::InvalidArgument(s.message(), "submission");
   }
-  if (!protocol::SignedBy(parsed.envelope, log_key.public_key)) {
-    return Status::PermissionDenied("the submission is not signed by the node's key");
+  bool signed_by_node = protocol::SignedBy(parsed.envelope, log_key.public_key);
+  for (const auto& k : earlier_keys) {
+    signed_by_node = signed_by_node ||
+                     (k.name == log_key.name && protocol::SignedBy(parsed.envelope, k.public_key));
+  }
+  if (!signed_by_node) {
+    return Status::PermissionDenied(earlier_keys.empty()
+                                        ? "the submission is not signed by the node's key"
+                                        : "the submission is not signed by the node's key or an "
+                                          "earlier one given");
   }
   const auto& ev = parsed.event;
   if (ev.type() != v1::EVENT_SUBMITTED) {

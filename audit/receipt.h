@@ -27,8 +27,11 @@ struct ReceiptCheck {
 
 // InvalidArgument (naming the field) for a file that is not a receipt; PermissionDenied for a
 // signature that does not verify; Corruption for a proof or an event that does not match.
+// The checkpoint must be signed by `log_key`; the submission by it or by one of `earlier_keys`
+// (the node's log keys before `lapor-node key activate`, of the same log).
 Result<ReceiptCheck> VerifyReceipt(const std::string& receipt_json,
                                    const crypto::NoteVerifier& log_key,
-                                   const std::vector<crypto::NoteVerifier>& witnesses);
+                                   const std::vector<crypto::NoteVerifier>& witnesses,
+                                   const std::vector<crypto::NoteVerifier>& earlier_keys = {});
 
 }  // namespace lapor::audit

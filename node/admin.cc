@@ -1,5 +1,6 @@
 #include "node/admin.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -527,14 +528,20 @@ namespace {
 // node.key.retired-*: without them boxes sealed to those keys would not open after a restore).
 constexpr const char* kBackedUpFiles[] = {"node.json", "node.key", "sealing.key", "holidays.txt"};
 
-std::vector<std::string> BackedUpFiles(const std::string& dir) {
+Result<std::vector<std::string>> BackedUpFiles(const std::string& dir) {
   std::vector<std::string> names(std::begin(kBackedUpFiles), std::end(kBackedUpFiles));
   std::error_code ec;
   std::vector<std::string> keys;
+  constexpr std::string_view kRetired = "node.key.retired-";
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name == "node.key.next" || name.rfind("node.key.retired-", 0) == 0) keys.push_back(name);
+    if (name == "node.key.next" ||
+        (name.rfind(kRetired, 0) == 0 && name.size() > kRetired.size() &&
+         name.find_first_not_of("0123456789", kRetired.size()) == std::string::npos)) {
+      keys.push_back(name);
+    }
   }
+  if (ec) return Status::IOError("cannot list " + dir + ": " + ec.message());
   std::sort(keys.begin(), keys.end());
   names.insert(names.end(), keys.begin(), keys.end());
   return names;
@@ -593,7 +600,9 @@ int Backup(const std::string& dir, const std::string& out, bool overwrite) {
   auto config = data.LoadConfig();
   if (!config.ok()) return Fail(config.status());
   std::vector<storage::BackupFile> files;
-  for (const std::string& name : BackedUpFiles(dir)) {
+  auto backed_up = BackedUpFiles(dir);
+  if (!backed_up.ok()) return Fail(backed_up.status());
+  for (const std::string& name : *backed_up) {
     const std::string path = dir + "/" + name;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -656,7 +665,25 @@ Status WriteConfig(const DataDir& data, const nlohmann::json& j) {
   if (std::rename(tmp.c_str(), data.ConfigPath().c_str()) != 0) {
     return Status::IOError("cannot rename " + tmp);
   }
+  const int dfd = ::open(data.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dfd >= 0 && ::fsync(dfd) == 0;
+  if (dfd >= 0) ::close(dfd);
+  if (!synced) return Status::IOError("cannot fsync " + data.path());
   return Status::Ok();
+}
+
+// Sets node.json's "public_key" (what operators send the hub) to `public_key`; true if it changed.
+Result<bool> NameKeyInConfig(const DataDir& data, const std::string& public_key) {
+  std::ifstream in(data.ConfigPath());
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Corruption(data.ConfigPath() + " is not a JSON object");
+  }
+  const std::string hex = crypto::HexEncode(public_key);
+  if (j.value("public_key", "") == hex) return false;
+  j["public_key"] = hex;
+  LAPOR_RETURN_IF_ERROR(WriteConfig(data, j));
+  return true;
 }
 
 }  // namespace
@@ -764,6 +791,14 @@ int ActivateKey(const std::string& dir) {
   auto next = data.HeldNextKey();
   if (!next.ok()) return Fail(next.status());
   if (!next->has_value()) {
+    // Run again after a crash between the key's move and node.json's update: finish that.
+    auto repaired = NameKeyInConfig(data, current->public_key());
+    if (!repaired.ok()) return Fail(repaired.status());
+    if (*repaired) {
+      std::printf("%s named an earlier key: it names the node's key %s now\n",
+                  data.ConfigPath().c_str(), current->KeyId().c_str());
+      return 0;
+    }
     return Fail(Status::NotFound("no " + data.NextKeyPath() +
                                  ": make it with `lapor-node key new` and have the hub list it "
                                  "(federation rotate-key) first"));
@@ -797,16 +832,24 @@ int ActivateKey(const std::string& dir) {
       }
     }
   }
+  // The first seq the earlier key did not sign: recovery takes the node's own events signed by it
+  // only below that (a retired key may be a stolen one).
+  {
+    auto store = OpenStoreOnly(dir);
+    if (!store.ok()) return Fail(store.status());
+    auto next_seq = (*store)->NextSeq();
+    if (!next_seq.ok()) return Fail(next_seq.status());
+    if (Status s =
+            (*store)->SetMeta(RetiredKeyMetaKey(current->public_key()), std::to_string(*next_seq));
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
   auto retired = data.ActivateNextKey(now);
   if (!retired.ok()) return Fail(retired.status());
   // node.json names the public key for operators (what they send the hub): the new one now.
-  {
-    std::ifstream in(data.ConfigPath());
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_object()) {
-      j["public_key"] = crypto::HexEncode(key.public_key());
-      if (Status s = WriteConfig(data, j); !s.ok()) return Fail(s);
-    }
+  if (auto named = NameKeyInConfig(data, key.public_key()); !named.ok()) {
+    return Fail(named.status());
   }
   const std::string old_vkey = crypto::VerifierKeyString(config->origin, current->public_key());
   const std::string new_vkey = crypto::VerifierKeyString(config->origin, key.public_key());

@@ -114,15 +114,25 @@ Result<std::string> CaseService::OpenSealedBox(std::string_view box) {
   {
     MutexLock lock(keys_mu_);
     const int64_t now = opt_.clock->NowMs();
-    if (now - keys_reloaded_ms_ < 1000) return other;
+    if (now - keys_reloaded_ms_ < 1000) {
+      return Status::Unavailable(
+          "the sealed box opens with none of this node's keys; its keys "
+          "were read again less than a second ago");
+    }
     keys_reloaded_ms_ = now;
   }
   auto reloaded = opt_.reload_other_keys();
+  if (!reloaded.ok()) {
+    return Status::Unavailable(
+        "the sealed box opens with none of this node's keys, which could "
+        "not be read again: " +
+        reloaded.status().message());
+  }
   {
     MutexLock lock(keys_mu_);
-    other_keys_ = reloaded;
+    other_keys_ = *reloaded;
   }
-  return try_keys(reloaded);
+  return try_keys(*reloaded);
 }
 
 Result<std::unique_ptr<CaseService>> CaseService::Open(

@@ -144,8 +144,11 @@ struct CaseServiceOptions {
   std::vector<std::shared_ptr<const crypto::SigningKey>> other_keys;
   // Reads those keys again from the data folder: `key new` makes node.key.next while the node
   // runs, and peers seal to it once the hub lists it. Called when a box opens with none of the
-  // keys held (at most once a second); empty: never.
-  std::function<std::vector<std::shared_ptr<const crypto::SigningKey>>()> reload_other_keys;
+  // keys held (at most once a second); empty: never. On failure the keys held are kept.
+  std::function<Result<std::vector<std::shared_ptr<const crypto::SigningKey>>>()> reload_other_keys;
+  // Earlier keys (public) -> the first seq they did not sign (RetiredKeyMetaKey): an own event
+  // recovered from a peer and signed by one is taken only below it. The next key signs nothing.
+  std::map<std::string, uint64_t> retired_before_seq;
   std::string sealing_key;  // secretbox key for personal data at rest
   Clock* clock = Clock::Real();
   // The federation manifest holder; nullptr: not federated (the node owns every case).
@@ -459,6 +462,8 @@ class CaseService : public federation::OwnLog {
   int64_t keys_reloaded_ms_ LAPOR_GUARDED_BY(keys_mu_) = 0;
   std::vector<std::shared_ptr<const crypto::SigningKey>> OtherKeys() const;
   // Opens a box sealed to any of the node's keys (reloading the other keys once if none opens it).
+  // Unavailable if none opens it and the keys could not be read again just now (the item is
+  // deferred, not refused: it may be sealed to a key the folder holds).
   Result<std::string> OpenSealedBox(std::string_view box);
 
   // Sequencing: the seq counter and the states of cases with writes queued but not yet durable.

@@ -470,6 +470,9 @@ v1::BatchResult::Item CaseService::ReceiveItem(const std::string& sender, const 
       return finish(v1::ITEM_REJECTED, "the content of this case was erased");
     }
     auto plain = OpenSealedBox(sealed.box());
+    if (plain.status().code() == Status::Code::kUnavailable) {
+      return finish(v1::ITEM_DEFERRED, plain.status().message());
+    }
     if (!plain.ok()) return finish(v1::ITEM_REJECTED, plain.status().message());
     std::string_view tag;
     std::string commitment;
@@ -862,8 +865,9 @@ Result<int> CaseService::RecoverOwnEvents(const std::vector<std::string>& envelo
           crypto::PreAuthEncoding(p.envelope.payload_type(), p.envelope.payload());
       for (const auto& sg : p.envelope.signatures()) {
         signed_ok = signed_ok || crypto::VerifySignature(opt_.key->public_key(), pae, sg.sig());
-        for (const auto& k : OtherKeys()) {
-          signed_ok = signed_ok || crypto::VerifySignature(k->public_key(), pae, sg.sig());
+        for (const auto& [key, before_seq] : opt_.retired_before_seq) {
+          signed_ok =
+              signed_ok || (ev.seq() < before_seq && crypto::VerifySignature(key, pae, sg.sig()));
         }
       }
       if (!signed_ok) return Status::PermissionDenied("recovered event is not signed by this node");

@@ -21,6 +21,7 @@
 
 #include "base/status.h"
 #include "crypto/crypto.h"
+#include "crypto/encoding.h"
 #include "federation/request_auth.h"
 #include "protocol/manifest.h"
 
@@ -104,6 +105,12 @@ struct NodeConfig {
   double retention_warn_days = 14;
   int retention_interval_ms = 3600000;  // how often the rule runs
 };
+
+// The store's meta key holding the first seq an earlier key of the node did not sign (decimal),
+// written by `key activate` before it retires the key.
+inline std::string RetiredKeyMetaKey(const std::string& public_key) {
+  return "retired_key_next_seq:" + crypto::HexEncode(public_key);
+}
 
 class DataDir {
  public:

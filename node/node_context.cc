@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "base/clock.h"
 #include "base/thread_name.h"
@@ -137,13 +138,17 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   auto other_keys = OtherKeys(n->data_);
   if (!other_keys.ok()) return other_keys.status();
   opts.other_keys = std::move(*other_keys);
+  for (const auto& k : opts.other_keys) {
+    auto limit = n->store_->GetMeta(RetiredKeyMetaKey(k->public_key()));
+    if (!limit.ok()) return limit.status();
+    if (limit->has_value()) {
+      opts.retired_before_seq[k->public_key()] = std::strtoull((*limit)->c_str(), nullptr, 10);
+    }
+  }
   opts.reload_other_keys = [data = n->data_]() {
     auto keys = OtherKeys(data);
-    if (!keys.ok()) {
-      spdlog::error("reading the node's other keys: {}", keys.status().ToString());
-      return std::vector<std::shared_ptr<const crypto::SigningKey>>();
-    }
-    return std::move(*keys);
+    if (!keys.ok()) spdlog::error("reading the node's other keys: {}", keys.status().ToString());
+    return keys;
   };
   opts.sealing_key = *sealing;
   crypto::Wipe(&*sealing);

@@ -192,12 +192,36 @@ TEST(KeyRotationTest, AMemberChangesItsKeyAndKeepsItsLogCasesSealedDataAndWitnes
   EXPECT_EQ(offline.exit_code, 0) << offline.output;
   auto again = n32.Cli({"key", "activate", "--data-dir", dir32});
   EXPECT_NE(again.exit_code, 0);  // nothing left to activate
+  // Run again after a crash between the key's move and node.json's update: it finishes that.
+  const std::string new_key_hex = n32.PublicKeyHex();
+  {
+    std::ifstream in(dir32 + "/node.json");
+    json config = json::parse(in);
+    config["public_key"] = old_key_hex;
+    std::ofstream(dir32 + "/node.json") << config.dump(2);
+  }
+  auto finished = n32.Cli({"key", "activate", "--data-dir", dir32});
+  EXPECT_EQ(finished.exit_code, 0) << finished.output;
+  EXPECT_EQ(n32.PublicKeyHex(), new_key_hex);
 
   // Started: it serves the new log key and its checkpoint signed again with it.
   n32.Start();
   EXPECT_EQ(Trimmed(n32.Get("/log/vkey").body), new_vkey);
   const uint64_t resigned = CheckpointSignedBy(n32, new_vkey);
   EXPECT_GE(resigned, 1u);
+  // The receipt of a complaint filed under the first key: its submission verifies with the earlier
+  // log key given beside the new one (and not with the new one alone).
+  const std::string receipt = f.root() + "/receipt.json";
+  auto receipt_reply = Http(n32.port(), "GET", "/api/v1/complaints/" + before.id + "/receipt", "",
+                            {{"X-Access-Code", before.access_code}});
+  ASSERT_EQ(receipt_reply.status, 200) << receipt_reply.body;
+  std::ofstream(receipt) << receipt_reply.body;
+  auto receipt_new_only =
+      RunCommand({LAPOR_AUDIT_BIN_DEFAULT, "verify-receipt", receipt, "--vkey", new_vkey});
+  EXPECT_NE(receipt_new_only.exit_code, 0) << receipt_new_only.output;
+  auto receipt_ok = RunCommand({LAPOR_AUDIT_BIN_DEFAULT, "verify-receipt", receipt, "--vkey",
+                                new_vkey, "--earlier-vkey", old_vkey});
+  EXPECT_EQ(receipt_ok.exit_code, 0) << receipt_ok.output;
   // The data sealed to the first key, delivered only now, opens with the kept key.
   f.node("33").Start();
   EXPECT_TRUE(Eventually("32 opens data sealed to its earlier key",
