@@ -409,16 +409,34 @@ int EditManifest(const std::string& dir, const std::string& op, const std::strin
   return 0;
 }
 
+namespace {
+
+// A member's config and current key, for `key new` and `key activate` (`command`): the hub's key
+// is pinned by every node at init and never changes.
+struct MemberKey {
+  NodeConfig config;
+  crypto::SigningKey key;
+};
+Result<MemberKey> LoadMemberKey(const DataDir& data, const std::string& command) {
+  auto config = data.LoadConfig();
+  if (!config.ok()) return config.status();
+  if (config->jurisdiction == protocol::kNationalHub) {
+    return Status::InvalidArgument("the hub's key is pinned by every node at init; " + command +
+                                   " is for members");
+  }
+  auto key = data.LoadSigningKey();
+  if (!key.ok()) return key.status();
+  return MemberKey{std::move(*config), std::move(*key)};
+}
+
+}  // namespace
+
 int NewKey(const std::string& dir) {
   DataDir data(dir);
-  auto config = data.LoadConfig();
-  if (!config.ok()) return Fail(config.status());
-  if (config->jurisdiction == protocol::kNationalHub) {
-    return Fail(Status::InvalidArgument(
-        "the hub's key is pinned by every node at init; key new is for members"));
-  }
-  auto current = data.LoadSigningKey();
-  if (!current.ok()) return Fail(current.status());
+  auto member = LoadMemberKey(data, "key new");
+  if (!member.ok()) return Fail(member.status());
+  const NodeConfig* config = &member->config;
+  const crypto::SigningKey* current = &member->key;
   bool made = false;
   auto next = data.NextSigningKey(&made);
   if (!next.ok()) return Fail(next.status());
@@ -532,14 +550,9 @@ Result<std::vector<std::string>> BackedUpFiles(const std::string& dir) {
   std::vector<std::string> names(std::begin(kBackedUpFiles), std::end(kBackedUpFiles));
   std::error_code ec;
   std::vector<std::string> keys;
-  constexpr std::string_view kRetired = "node.key.retired-";
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name == "node.key.next" ||
-        (name.rfind(kRetired, 0) == 0 && name.size() > kRetired.size() &&
-         name.find_first_not_of("0123456789", kRetired.size()) == std::string::npos)) {
-      keys.push_back(name);
-    }
+    if (name == "node.key.next" || IsRetiredKeyName(name)) keys.push_back(name);
   }
   if (ec) return Status::IOError("cannot list " + dir + ": " + ec.message());
   std::sort(keys.begin(), keys.end());
@@ -780,14 +793,10 @@ int EditWitnesses(const std::string& dir, const std::string& op, const std::stri
 int ActivateKey(const std::string& dir) {
   // The caller holds the data folder's lock: no node runs on it (node/main.cc).
   DataDir data(dir);
-  auto config = data.LoadConfig();
-  if (!config.ok()) return Fail(config.status());
-  if (config->jurisdiction == protocol::kNationalHub) {
-    return Fail(Status::InvalidArgument(
-        "the hub's key is pinned by every node at init; key activate is for members"));
-  }
-  auto current = data.LoadSigningKey();
-  if (!current.ok()) return Fail(current.status());
+  auto member = LoadMemberKey(data, "key activate");
+  if (!member.ok()) return Fail(member.status());
+  const NodeConfig* config = &member->config;
+  const crypto::SigningKey* current = &member->key;
   auto next = data.HeldNextKey();
   if (!next.ok()) return Fail(next.status());
   if (!next->has_value()) {

@@ -352,16 +352,11 @@ Result<std::optional<crypto::SigningKey>> DataDir::HeldNextKey() const {
 }
 
 Result<std::vector<crypto::SigningKey>> DataDir::RetiredSigningKeys() const {
-  constexpr std::string_view kPrefix = "node.key.retired-";
   std::vector<std::string> names;
   DIR* d = ::opendir(path_.c_str());
   if (d == nullptr) return Status::IOError("cannot list " + path_ + ": " + std::strerror(errno));
   while (const dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name.rfind(kPrefix, 0) == 0 && name.size() > kPrefix.size() &&
-        name.find_first_not_of("0123456789", kPrefix.size()) == std::string::npos) {
-      names.push_back(name);
-    }
+    if (IsRetiredKeyName(e->d_name)) names.push_back(e->d_name);
   }
   ::closedir(d);
   // Newest first: by the time in the name (same length digits compare as numbers).

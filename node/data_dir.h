@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -110,6 +111,13 @@ struct NodeConfig {
 // written by `key activate` before it retires the key.
 inline std::string RetiredKeyMetaKey(const std::string& public_key) {
   return "retired_key_next_seq:" + crypto::HexEncode(public_key);
+}
+
+// A file name `key activate` gives an earlier key: node.key.retired-<digits>.
+inline bool IsRetiredKeyName(std::string_view name) {
+  constexpr std::string_view kPrefix = "node.key.retired-";
+  return name.size() > kPrefix.size() && name.substr(0, kPrefix.size()) == kPrefix &&
+         name.find_first_not_of("0123456789", kPrefix.size()) == std::string_view::npos;
 }
 
 class DataDir {
