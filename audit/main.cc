@@ -1,5 +1,7 @@
 // lapor-audit: verifies a node's transparency log without trusting the node.
-//   lapor-audit verify --url URL --vkey KEY [--state FILE] [--json] [--threads N]
+//   lapor-audit verify --url URL --vkey KEY [--state FILE] [--earlier-vkey KEY ...]
+//                      [--accept-lost FIRST-LAST ...] [--json]
+//                      [--threads N]
 //                      [--manifest FILE --hub-key HEX [--case-events-token TOKEN]]
 //   lapor-audit verify-bundle FILE --vkey KEY [--hub-key HEX] [--json] [--threads N]
 //   lapor-audit prove --url URL --vkey KEY --tracking-id ID [--access-code C | --token T]
@@ -102,6 +104,14 @@ void PrintReport(const AuditReport& report, bool as_json, bool chains_checked) {
       if (!f.author.empty()) item["author"] = f.author;
       failures.push_back(std::move(item));
     }
+    json lost = json::array();
+    for (const auto& g : report.lost) {
+      lost.push_back({{"first", g.first},
+                      {"last", g.declared_at - 1},
+                      {"declared_at", g.declared_at},
+                      {"previous_origin", g.previous_origin},
+                      {"time_ms", g.time_ms}});
+    }
     json out = {{"ok", report.ok()},
                 {"origin", report.origin},
                 {"size", report.size},
@@ -113,6 +123,7 @@ void PrintReport(const AuditReport& report, bool as_json, bool chains_checked) {
                 {"cross_node_chains_verified", report.chains_verified},
                 {"foreign_signatures_checked", report.foreign_signatures_checked},
                 {"threads", report.threads},
+                {"lost", lost},
                 {"failures", failures}};
     std::printf("%s\n", out.dump(2).c_str());
     return;
@@ -120,6 +131,14 @@ void PrintReport(const AuditReport& report, bool as_json, bool chains_checked) {
   for (const auto& f : report.failures) {
     std::printf("FAIL node=%s index=%s case=%s: %s\n", f.node.c_str(), IndexText(f).c_str(),
                 f.case_id.empty() ? "-" : f.case_id.c_str(), f.reason.c_str());
+  }
+  for (const auto& g : report.lost) {
+    std::printf(
+        "LOST entries %llu-%llu: events the node lost for good, declared by its signed entry %llu "
+        "(the log was %s before)\n",
+        static_cast<unsigned long long>(g.first),
+        static_cast<unsigned long long>(g.declared_at - 1),
+        static_cast<unsigned long long>(g.declared_at), g.previous_origin.c_str());
   }
   std::string continuing =
       std::to_string(report.continuing_cases.size()) + " cases continuing in other nodes' logs";
@@ -170,9 +189,24 @@ Result<v1::Manifest> LoadManifest(const std::string& path, const std::string& hu
   return protocol::OpenManifest(bytes, *key);
 }
 
+// "FIRST-LAST" (decimal, FIRST <= LAST).
+std::optional<std::pair<uint64_t, uint64_t>> ParseRange(const std::string& text) {
+  const size_t dash = text.find('-');
+  if (dash == std::string::npos || dash == 0 || dash + 1 >= text.size() || text.size() > 41 ||
+      text.find_first_not_of("0123456789-") != std::string::npos ||
+      text.find('-', dash + 1) != std::string::npos) {
+    return std::nullopt;
+  }
+  const uint64_t first = std::strtoull(text.c_str(), nullptr, 10);
+  const uint64_t last = std::strtoull(text.c_str() + dash + 1, nullptr, 10);
+  if (first > last) return std::nullopt;
+  return std::make_pair(first, last);
+}
+
 int Verify(const std::string& url, const std::string& vkey, const std::string& state_path,
            bool as_json, int threads, const std::optional<v1::Manifest>& manifest,
-           const std::string& case_events_token) {
+           const std::string& case_events_token, const std::vector<std::string>& earlier_vkeys,
+           const std::vector<std::pair<uint64_t, uint64_t>>& accept_lost) {
   web::http::client::http_client client(url);
   auto note = Fetch(client, "/log/checkpoint");
   if (!note.ok()) {
@@ -184,6 +218,8 @@ int Verify(const std::string& url, const std::string& vkey, const std::string& s
   in.checkpoint_note = *note;
   in.threads = threads;
   in.manifest = manifest;
+  in.earlier_vkeys = earlier_vkeys;
+  in.accept_lost = accept_lost;
   std::string state_error;
   if (!state_path.empty()) {
     in.previous = LoadState(state_path, &state_error);
@@ -623,6 +659,14 @@ int main(int argc, char** argv) {
       ->add_option("--vkey", vkey, "the node's verifier key (GET /log/vkey, obtained out of band)")
       ->required();
   verify->add_option("--state", state, "file remembering the last audited size and root");
+  std::vector<std::string> verify_earlier_vkeys;
+  std::vector<std::string> accept_lost;
+  verify->add_option("--accept-lost", accept_lost,
+                     "FIRST-LAST: entries the node declared lost (`lapor-node log continue`), "
+                     "accepted after confirming the loss with its operators (repeatable)");
+  verify->add_option("--earlier-vkey", verify_earlier_vkeys,
+                     "the node's log key before a `key activate` (repeatable; without --manifest: "
+                     "entries signed by it pass too)");
   verify->add_flag("--json", as_json, "machine-readable output");
   verify->add_option("--threads", threads, "signature-checking threads (default: all cores)")
       ->check(CLI::Range(0, 256));
@@ -698,7 +742,17 @@ int main(int argc, char** argv) {
       }
       manifest = *m;
     }
-    return lapor::audit::Verify(url, vkey, state, as_json, threads, manifest, case_events_token);
+    std::vector<std::pair<uint64_t, uint64_t>> accepted;
+    for (const auto& r : accept_lost) {
+      auto range = lapor::audit::ParseRange(r);
+      if (!range) {
+        std::fprintf(stderr, "lapor-audit: --accept-lost %s: expected FIRST-LAST\n", r.c_str());
+        return 2;
+      }
+      accepted.push_back(*range);
+    }
+    return lapor::audit::Verify(url, vkey, state, as_json, threads, manifest, case_events_token,
+                                verify_earlier_vkeys, accepted);
   }
   if (*prove) return lapor::audit::Prove(url, vkey, tracking_id, access_code, token);
   if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, hub_key, as_json, threads);

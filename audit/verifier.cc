@@ -24,23 +24,30 @@ namespace {
 
 struct Checked {
   bool signed_ok = false;
+  std::optional<uint64_t> lost;  // the seq a lost event's placeholder stands for
   v1::Event event;
   std::string hash;  // SHA-256 of the envelope: the event hash its successor chains to
   std::string leaf;  // RFC 6962 leaf hash
   std::string error;
 };
 
+struct NodeKey {
+  std::string public_key;
+  std::string keyid;
+};
+
 // Empty if one of the envelope's signatures is by an acceptable key, else why none is. Without a
 // manifest the acceptable key is the checkpoint's; with one, a key the author node (read from the
 // payload `claimed`, not yet trusted; null if the payload is not an event) held at the event's
 // time.
-std::string SignatureProblem(const v1::Envelope& env, const std::string& public_key,
-                             const std::string& keyid, const v1::Manifest* manifest,
-                             const v1::Event* claimed) {
+std::string SignatureProblem(const v1::Envelope& env, const std::vector<NodeKey>& keys,
+                             const v1::Manifest* manifest, const v1::Event* claimed) {
   if (manifest == nullptr) {
-    return protocol::SignedBy(env, public_key, keyid)
-               ? ""
-               : "no valid signature by the node's key " + keyid;
+    for (const auto& k : keys) {
+      if (protocol::SignedBy(env, k.public_key, k.keyid)) return "";
+    }
+    return "no valid signature by the node's key " + keys.front().keyid +
+           (keys.size() > 1 ? " or an earlier one given" : "");
   }
   if (claimed == nullptr) return "signed payload is not an event";
   Status s = protocol::VerifyEventEnvelope(*manifest, env, *claimed);
@@ -125,7 +132,7 @@ bool CheckCrossNodeChain(const std::string& origin, const std::string& self, uin
       continue;
     }
     if (logged == track.recorded.end()) {  // not verified with the log: check its signature
-      std::string problem = SignatureProblem(env, "", "", &manifest, &ev);
+      std::string problem = SignatureProblem(env, {}, &manifest, &ev);
       if (!problem.empty()) {
         fail(ev.node_id(), seq, at + problem);
         continue;
@@ -274,8 +281,8 @@ struct Chunk {
 };
 
 // Hashes, parses and verifies the signature of every entry of `c` (a worker's part).
-void CheckChunk(Chunk& c, const std::string& origin, const std::string& public_key,
-                const std::string& keyid, const v1::Manifest* manifest, bool check_tile) {
+void CheckChunk(Chunk& c, const std::string& origin, const std::vector<NodeKey>& keys,
+                const v1::Manifest* manifest, bool check_tile) {
   const std::vector<std::string>& entries = **c.entries;
   c.checked.resize(entries.size());
   c.leaves.clear();
@@ -289,6 +296,8 @@ void CheckChunk(Chunk& c, const std::string& origin, const std::string& public_k
     k.hash = crypto::Sha256(bytes);
     k.leaf = crypto::LeafHash(bytes);
     c.leaves += k.leaf;
+    k.lost = protocol::ParseLostEntry(bytes);
+    if (k.lost) continue;  // judged in log order, with the event that declares it
     if (!env.ParseFromString(bytes)) {
       k.error = "entry is not an event envelope";
       continue;
@@ -298,7 +307,7 @@ void CheckChunk(Chunk& c, const std::string& origin, const std::string& public_k
       continue;
     }
     const bool parsed = k.event.ParseFromString(env.payload());
-    k.error = SignatureProblem(env, public_key, keyid, manifest, parsed ? &k.event : nullptr);
+    k.error = SignatureProblem(env, keys, manifest, parsed ? &k.event : nullptr);
     if (!k.error.empty()) continue;
     k.signed_ok = true;
     if (!parsed) k.error = "signed payload is not an event";
@@ -323,6 +332,15 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   auto verifier = crypto::NoteVerifier::Parse(in.vkey);
   if (!verifier.ok())
     return Status::InvalidArgument("bad verifier key: " + verifier.status().message(), "vkey");
+  std::vector<crypto::NoteVerifier> earlier;
+  for (const auto& e : in.earlier_vkeys) {
+    auto v = crypto::NoteVerifier::Parse(e);
+    if (!v.ok()) {
+      return Status::InvalidArgument("bad earlier verifier key: " + v.status().message(),
+                                     "earlier-vkey");
+    }
+    earlier.push_back(*v);
+  }
   auto note = crypto::SignedNote::Parse(in.checkpoint_note);
   if (!note.ok())
     return Status::Corruption("checkpoint is not a signed note: " + note.status().message());
@@ -351,8 +369,8 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   const int threads =
       in.threads > 0 ? in.threads : std::max(1u, std::thread::hardware_concurrency());
   report.threads = threads;
-  const std::string& public_key = verifier->public_key;
-  const std::string keyid = crypto::KeyIdOf(public_key);
+  std::vector<NodeKey> keys = {{verifier->public_key, crypto::KeyIdOf(verifier->public_key)}};
+  for (const auto& e : earlier) keys.push_back({e.public_key, crypto::KeyIdOf(e.public_key)});
   crypto::CompactRange tree;
   std::unordered_map<std::string, CaseTrack> cases;
   std::vector<std::string> candidates;  // cases that may continue in other nodes' logs
@@ -432,7 +450,7 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
         }
         Chunk& c = slot(k);
         if (c.entries->ok()) {
-          CheckChunk(c, verifier->name, public_key, keyid, manifest, static_cast<bool>(in.tiles));
+          CheckChunk(c, verifier->name, keys, manifest, static_cast<bool>(in.tiles));
         }
         {
           std::lock_guard<std::mutex> lock(mu);
@@ -457,12 +475,24 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
   // level 0 starts. Level-0 tile failures are listed before theirs, as the levels go.
   std::vector<std::string> tile_roots;
   std::vector<Failure> level0_failures;
+  std::optional<size_t> not_append_only;  // the index of that failure in report.failures
   auto check_previous = [&] {
     if (in.previous && tree.size() == in.previous->size && tree.Root() != in.previous->root) {
+      not_append_only = report.failures.size();
       fail(-1, "",
            "not append-only: the first " + std::to_string(in.previous->size) +
                " entries no longer have the root seen before");
     }
+  };
+  // Lost events (`lapor-node log continue`): a run of placeholders, then the node's signed
+  // EVENT_LOG_GAP that declares exactly that run.
+  std::optional<uint64_t> lost_from;
+  auto close_lost_run = [&](uint64_t index) {
+    if (!lost_from) return;
+    fail(static_cast<int64_t>(*lost_from), "",
+         "entries " + std::to_string(*lost_from) + "-" + std::to_string(index - 1) +
+             " stand for lost events, but no EVENT_LOG_GAP right after them declares them");
+    lost_from.reset();
   };
   // The lifecycle replay of one signed event of the log (its entry `index`) into its case.
   // `state` is the case's, loaded from t.state; t.state is updated when it changes.
@@ -520,7 +550,16 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
         }
         check_previous();
       }
+      if (c.lost) {
+        if (*c.lost != index) {
+          fail(static_cast<int64_t>(index), "",
+               "the lost event's placeholder stands for seq " + std::to_string(*c.lost));
+        }
+        if (!lost_from) lost_from = index;
+        continue;
+      }
       if (!c.error.empty()) {
+        close_lost_run(index);
         // The case an unsigned or forged payload claims is not named.
         fail(static_cast<int64_t>(index), c.signed_ok ? c.event.case_id() : "", c.error);
         continue;
@@ -535,6 +574,21 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
       if (ev.node_id() != node_id) {
         fail(static_cast<int64_t>(index), ev.case_id(), "authored by node '" + ev.node_id() + "'");
       }
+      if (ev.type() == v1::EVENT_LOG_GAP) {
+        const uint64_t first = ev.log_gap().first_lost();
+        if (!lost_from || *lost_from != first || !ev.case_id().empty()) {
+          fail(static_cast<int64_t>(index), "",
+               "declares entries " + std::to_string(first) + "-" +
+                   std::to_string(index == 0 ? 0 : index - 1) +
+                   " lost, but they are not exactly the placeholders before it");
+        } else {
+          report.lost.push_back(
+              {first, index, ev.log_gap().previous_origin(), ev.log_gap().origin(), ev.time_ms()});
+        }
+        lost_from.reset();
+        continue;  // not a case event
+      }
+      close_lost_run(index);
       CaseTrack& t = cases[ev.case_id()];
       if (!state.ParseFromString(t.state)) state.Clear();  // only this code writes t.state
       replay_event(ev, c.hash, index, t, state);
@@ -567,6 +621,46 @@ Result<AuditReport> VerifyLog(const AuditInput& in) {
     slot_freed.notify_one();
   }
   finish();
+  if (lost_from) close_lost_run(tree.size());
+  // Each declared loss starts a new log: its origin changes, from one declaration to the next, to
+  // the origin of the checkpoint; and the auditor accepts it knowingly.
+  for (size_t i = 0; i < report.lost.size(); ++i) {
+    const LostRange& g = report.lost[i];
+    const std::string next_previous =
+        i + 1 < report.lost.size() ? report.lost[i + 1].previous_origin : verifier->name;
+    const std::string range = std::to_string(g.first) + "-" + std::to_string(g.declared_at - 1);
+    if (g.origin == g.previous_origin || g.origin != next_previous) {
+      fail(static_cast<int64_t>(g.declared_at), "",
+           "the declaration of lost entries " + range + " continues the log as '" + g.origin +
+               "' (before: '" + g.previous_origin + "'), but the log goes on as '" + next_previous +
+               "'");
+    }
+    const bool accepted =
+        (in.previous && in.previous->size > g.declared_at) ||
+        std::find(in.accept_lost.begin(), in.accept_lost.end(),
+                  std::make_pair(g.first, g.declared_at - 1)) != in.accept_lost.end();
+    if (!accepted) {
+      fail(static_cast<int64_t>(g.first), "",
+           "entries " + range + " stand for events the node declared lost (its entry " +
+               std::to_string(g.declared_at) + "; the log was '" + g.previous_origin +
+               "' before): confirm the loss with the node's operators, then pass --accept-lost " +
+               range);
+    }
+  }
+  if (not_append_only && in.previous) {
+    for (const auto& gap : report.lost) {
+      if (gap.first < in.previous->size && in.previous->size <= gap.declared_at) {
+        report.failures[*not_append_only].reason =
+            "the audit state's size " + std::to_string(in.previous->size) +
+            " lies among the entries the node declared lost (" + std::to_string(gap.first) + "-" +
+            std::to_string(gap.declared_at - 1) + ", its EVENT_LOG_GAP at entry " +
+            std::to_string(gap.declared_at) + ", log earlier named " + gap.previous_origin +
+            "): what was audited then cannot be shown to be part of this log; entries 0-" +
+            std::to_string(gap.first == 0 ? 0 : gap.first - 1) +
+            " are as before. Audit afresh (without the state) to accept the declared loss";
+      }
+    }
+  }
   if (tree.size() != cp->size) {
     fail(-1, "",
          "the checkpoint covers " + std::to_string(cp->size) + " entries, the log served " +

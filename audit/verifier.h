@@ -1,7 +1,9 @@
 // The auditor's verification of one node's log, independent of how the bytes were fetched:
 // the checkpoint's signature, the RFC 6962 root over the entries, every event's Ed25519
 // signature, node sequence numbers, every per-case hash chain and lifecycle replay, and
-// (with a saved state) that the log only grew since the last audit.
+// (with a saved state) that the log only grew since the last audit. Entries that stand for
+// events the node lost for good (protocol::LostEntry) pass only as the run that the node's signed
+// EVENT_LOG_GAP right after them declares; they are listed in the report.
 //
 // Federated cases: a node's log holds only the events it signed, but a case's chain runs across
 // the nodes that authored its links (origin, owner, forward targets). A case whose chain in this
@@ -37,8 +39,19 @@ struct AuditState {  // what an auditor remembers between runs
   std::string root;  // 32 bytes
 };
 
+// Entries [first, declared_at) of the log stand for events the node lost for good; its
+// EVENT_LOG_GAP at entry declared_at says so (`lapor-node log continue`).
+struct LostRange {
+  uint64_t first = 0;
+  uint64_t declared_at = 0;
+  std::string previous_origin;  // the log's origin before
+  std::string origin;           // and after
+  int64_t time_ms = 0;          // when it was declared
+};
+
 struct AuditReport {
   std::string origin;
+  std::vector<LostRange> lost;
   uint64_t size = 0;
   std::string root;
   uint64_t signatures_checked = 0;
@@ -66,6 +79,14 @@ struct AuditInput {
   // With a federation manifest (already verified against the hub key), every event must be signed
   // by a key its author node held at the event's time; without one, by the checkpoint's key.
   std::optional<v1::Manifest> manifest;
+  // Without a manifest: the node's log keys before a `key activate` (obtained out of band; only
+  // their keys count, whatever origin they name). Entries signed by their keys pass too; the
+  // checkpoint must be signed by `vkey`.
+  std::vector<std::string> earlier_vkeys;
+  // Ranges of entries [first, last] the auditor accepts as lost (`--accept-lost`, after confirming
+  // the loss with the node's operators). A declared loss not accepted is a failure, unless the
+  // saved state already covers its declaration (an earlier audit accepted it).
+  std::vector<std::pair<uint64_t, uint64_t>> accept_lost;
   // If set (needs `manifest`), called for each case continuing in other nodes' logs: every event
   // envelope the node holds of that case, its own and other nodes' (GET
   // /api/v1/complaints/{id}/events, or an audit bundle's entries and case_events). Each other

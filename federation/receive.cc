@@ -107,6 +107,9 @@ Decision CheckEnvelope(const std::string& sender, const SenderLog& log, const v1
     return verdict(Verdict::kRejected, s.message());
   }
   const v1::Event& ev = d.event.event;
+  if (ev.type() == v1::EVENT_LOG_GAP) {  // the author's log's own record, of no case
+    return verdict(Verdict::kRejected, "an EVENT_LOG_GAP is not delivered to other nodes");
+  }
   const v1::MemberKey* key = nullptr;
   if (Status sig = protocol::VerifyEventEnvelope(m, d.event.envelope, ev, &key); !sig.ok()) {
     // A member or key this node's manifest does not list yet (the sender holds a newer one):

@@ -746,12 +746,17 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service, CatchU
         if (peer == protocol::kHubNode) report->hub_answered = true;
       }
       if (out.envelopes().empty()) break;
-      // The peer's copies are in seq order: the last one is the highest it holds of this page.
+      // The peer's copies are in seq order: the last one is the highest it holds of this page;
+      // author_next_seq is one past the highest it holds at all (beyond this page too).
       {
         protocol::EventEnvelope last;
+        uint64_t seen = out.author_next_seq();
         if (protocol::ParseEventEnvelope(*out.envelopes().rbegin(), &last).ok() &&
-            last.event.node_id() == opt.node_id && last.event.seq() + 1 > report->highest_seen) {
-          report->highest_seen = last.event.seq() + 1;
+            last.event.node_id() == opt.node_id) {
+          seen = std::max<uint64_t>(seen, last.event.seq() + 1);
+        }
+        if (seen > report->highest_seen) {
+          report->highest_seen = seen;
           report->highest_from = peer;
         }
       }

@@ -25,12 +25,14 @@
 #include "node/data_dir.h"
 #include "node/fsck.h"
 #include "protocol/directory.h"
+#include "protocol/envelope.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
 #include "protocol/regions.h"
 #include "protocol/tracking_id.h"
 #include "storage/backup.h"
 #include "storage/store.h"
+#include "storage/tree_log.h"
 
 namespace lapor::node {
 namespace {
@@ -258,12 +260,16 @@ int RunFsck(const std::string& dir) {
                      opened->sealing_key, opened->config.origin);
   if (!report.ok()) return Fail(report.status());
   for (const auto& p : report->problems) std::printf("PROBLEM %s\n", p.c_str());
-  std::printf("fsck: %llu events, %llu cases, %llu sealed records, checkpoint %llu checked: %s\n",
-              static_cast<unsigned long long>(report->events),
-              static_cast<unsigned long long>(report->cases),
-              static_cast<unsigned long long>(report->sealed_checked),
-              static_cast<unsigned long long>(report->checkpoint_size),
-              report->ok() ? "clean" : "PROBLEMS FOUND");
+  std::printf(
+      "fsck: %llu events, %llu cases, %llu sealed records, checkpoint %llu checked%s: %s\n",
+      static_cast<unsigned long long>(report->events),
+      static_cast<unsigned long long>(report->cases),
+      static_cast<unsigned long long>(report->sealed_checked),
+      static_cast<unsigned long long>(report->checkpoint_size),
+      report->lost_ranges > 0
+          ? (", " + std::to_string(report->lost_ranges) + " declared range(s) of lost seqs").c_str()
+          : "",
+      report->ok() ? "clean" : "PROBLEMS FOUND");
   return report->ok() ? 0 : 1;
 }
 
@@ -873,6 +879,205 @@ int ActivateKey(const std::string& dir) {
       "and, once the old key has retired, `witness uncosign --vkey %s`. Auditors verify the log "
       "with the new log key from now on.\n",
       new_vkey.c_str(), old_vkey.c_str());
+  return 0;
+}
+
+namespace {
+
+// The origin of the log that continues `origin` after lost events: an epoch segment "e<k>" before
+// the node id ("lapor.go.id/node/32" -> "lapor.go.id/node/e2/32" -> "lapor.go.id/node/e3/32"), so
+// that the origin still ends in "/<node id>".
+std::string NextLogOrigin(const std::string& origin, const std::string& node_id) {
+  std::string base = origin;
+  const std::string tail = "/" + node_id;
+  const bool named =
+      base.size() > tail.size() && base.compare(base.size() - tail.size(), tail.size(), tail) == 0;
+  if (named) base.resize(base.size() - tail.size());
+  uint64_t epoch = 2;
+  const size_t slash = base.rfind('/');
+  if (slash != std::string::npos && slash + 2 < base.size() && base[slash + 1] == 'e' &&
+      base.size() - slash - 2 <= 9 &&
+      base.find_first_not_of("0123456789", slash + 2) == std::string::npos) {
+    epoch = std::stoull(base.substr(slash + 2)) + 1;
+    base.resize(slash);
+  }
+  return base + "/e" + std::to_string(epoch) + (named ? tail : "");
+}
+
+constexpr uint64_t kMaxLostSeqs = 1'000'000;
+
+// The record of the latest `log continue` (kLogGapMetaKey): "<first lost> <gap seq> <origin>".
+struct GapRecord {
+  uint64_t first_lost = 0;
+  uint64_t gap_seq = 0;
+  std::string origin;
+};
+std::optional<GapRecord> ParseGapRecord(const std::string& v) {
+  GapRecord r;
+  char* end = nullptr;
+  r.first_lost = std::strtoull(v.c_str(), &end, 10);
+  if (end == v.c_str() || *end != ' ') return std::nullopt;
+  const char* at = end + 1;
+  r.gap_seq = std::strtoull(at, &end, 10);
+  if (end == at || *end != ' ' || r.gap_seq <= r.first_lost) return std::nullopt;
+  r.origin = end + 1;
+  if (r.origin.empty()) return std::nullopt;
+  return r;
+}
+
+}  // namespace
+
+Status CheckLogGapFinished(storage::Store* store, const std::string& origin) {
+  auto v = store->GetMeta(storage::kLogGapMetaKey);
+  if (!v.ok()) return v.status();
+  if (!v->has_value() || (*v)->empty()) return Status::Ok();
+  auto r = ParseGapRecord(**v);
+  if (!r) return Status::Corruption("the store's record of lost seqs does not parse: " + **v);
+  if (r->origin != origin) {
+    return Status::Conflict("the log declared seq " + std::to_string(r->first_lost) + "-" +
+                            std::to_string(r->gap_seq - 1) + " lost and continues as " + r->origin +
+                            ", but node.json names the origin " + origin +
+                            ": `lapor-node log continue` was interrupted; run it again to finish");
+  }
+  return Status::Ok();
+}
+
+int ContinueLog(const std::string& dir, uint64_t seen_size) {
+  // The caller holds the data folder's lock: no node runs on it (node/main.cc).
+  DataDir data(dir);
+  auto opened = OpenNode(dir);
+  if (!opened.ok()) return Fail(opened.status());
+  const NodeConfig& config = opened->config;
+  storage::Store* store = opened->store.get();
+  auto held = store->NextSeq();
+  if (!held.ok()) return Fail(held.status());
+  auto recorded_gap = store->GetMeta(storage::kLogGapMetaKey);
+  if (!recorded_gap.ok()) return Fail(recorded_gap.status());
+  std::optional<GapRecord> gap;
+  if (recorded_gap->has_value() && !(*recorded_gap)->empty()) {
+    gap = ParseGapRecord(**recorded_gap);
+    if (!gap) return Fail(Status::Corruption("the store's record of lost seqs does not parse"));
+  }
+  auto latest = store->LatestCheckpoint();
+  if (!latest.ok()) return Fail(latest.status());
+  const bool checkpoint_under_origin =
+      latest->has_value() &&
+      (*latest)->note.rfind(config.origin + "\n", 0) == 0;  // the note's first line
+  // Run again after a crash: the placeholders and the event are stored (with the record), but
+  // node.json or the checkpoint does not follow yet. Finish.
+  const bool finishing =
+      gap && (gap->origin != config.origin || (!checkpoint_under_origin && gap->gap_seq < *held));
+  std::string source;
+  if (!finishing) {
+    source = "the operator (--seen-size)";
+    uint64_t seen = seen_size;
+    auto recorded = store->GetMeta(storage::kLogSeenMetaKey);
+    if (!recorded.ok()) return Fail(recorded.status());
+    if (recorded->has_value()) {
+      const std::string& r = **recorded;
+      const uint64_t n = std::strtoull(r.c_str(), nullptr, 10);
+      if (n > seen) {
+        seen = n;
+        source = r.substr(std::min(r.find(' '), r.size()));
+        if (!source.empty()) source.erase(0, 1);
+      }
+    }
+    if (seen <= *held) {
+      return Fail(Status::Conflict(
+          "nothing is missing: this node holds seq 0-" +
+          std::to_string(*held == 0 ? 0 : *held - 1) +
+          (seen > 0 ? " and others have seen " + std::to_string(seen) + " event(s)"
+                    : " and it has no record that others saw more (a node that is behind "
+                      "records it; --seen-size N if you know of more)") +
+          "; `log continue` is only for seqs lost for good"));
+    }
+    if (seen - *held > kMaxLostSeqs) {
+      return Fail(Status::InvalidArgument(
+          "others have seen " + std::to_string(seen) + " events but this node holds " +
+              std::to_string(*held) + ": more than " + std::to_string(kMaxLostSeqs) +
+              " lost seqs is not a lost disk's worth; check the record (" + source + ")",
+          "seen-size"));
+    }
+    gap = GapRecord{*held, seen, NextLogOrigin(config.origin, config.node_id)};
+    // The event is dated no earlier than the last one signed.
+    int64_t last_ms = 0;
+    if (*held > 0) {
+      auto e = store->Envelopes(*held - 1, 1);
+      if (!e.ok()) return Fail(e.status());
+      protocol::EventEnvelope last;
+      if (e->size() == 1 && protocol::ParseEventEnvelope((*e)[0], &last).ok()) {
+        last_ms = last.event.time_ms();
+      }
+    }
+    v1::Event ev;
+    ev.set_node_id(config.node_id);
+    ev.set_seq(gap->gap_seq);
+    ev.set_time_ms(std::max(Clock::Real()->NowMs(), last_ms));
+    ev.mutable_actor()->set_kind(v1::ACTOR_SYSTEM);
+    ev.set_type(v1::EVENT_LOG_GAP);
+    ev.mutable_log_gap()->set_first_lost(gap->first_lost);
+    ev.mutable_log_gap()->set_previous_origin(config.origin);
+    ev.mutable_log_gap()->set_seen(source);
+    ev.mutable_log_gap()->set_origin(gap->origin);
+    std::vector<storage::StoredEvent> rows;
+    rows.reserve(gap->gap_seq - gap->first_lost + 1);
+    for (uint64_t s = gap->first_lost; s < gap->gap_seq; ++s) {
+      std::string entry = protocol::LostEntry(s);
+      rows.push_back({s, gap->gap_seq, crypto::Sha256(entry), std::move(entry), {}});
+    }
+    std::string bytes = protocol::SignEnvelope(protocol::kEventPayloadType, ev, *opened->key);
+    rows.push_back({gap->gap_seq, gap->gap_seq, crypto::Sha256(bytes), std::move(bytes), {}});
+    // The placeholders, the event declaring them and the record: all durable, or none.
+    const std::string record =
+        std::to_string(gap->first_lost) + " " + std::to_string(gap->gap_seq) + " " + gap->origin;
+    if (Status s = store->AppendOffline(
+            rows, {{storage::kLogGapMetaKey, record}, {storage::kLogSeenMetaKey, ""}});
+        !s.ok()) {
+      return Fail(s);
+    }
+  }
+  // The log goes on under the new origin: it no longer extends what witnesses cosigned beyond
+  // the first lost seq.
+  const std::string& origin = gap->origin;
+  if (config.origin != origin) {
+    std::ifstream in(data.ConfigPath());
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return Fail(Status::Corruption(data.ConfigPath() + " is not a JSON object"));
+    }
+    j["origin"] = origin;
+    if (Status s = WriteConfig(data, j); !s.ok()) return Fail(s);
+  }
+  // A checkpoint of the new log, so that what the node serves from its start is signed under it.
+  auto key = opened->key;
+  auto log = storage::TreeLog::Open(store, origin, [key, origin](const std::string& b) {
+    return crypto::SignNote(b, origin, *key);
+  });
+  if (!log.ok()) return Fail(log.status());
+  auto size = (*log)->Integrate();
+  if (!size.ok()) return Fail(size.status());
+  const std::string vkey = crypto::VerifierKeyString(origin, key->public_key());
+  const auto first = static_cast<unsigned long long>(gap->first_lost);
+  const auto last = static_cast<unsigned long long>(gap->gap_seq - 1);
+  std::printf(
+      "seq %llu-%llu of %s are recorded as lost (%llu event(s)), declared by its event of seq "
+      "%llu; new events start at seq %llu, so no seq and no tracking id is used twice\n",
+      first, last, config.node_id.c_str(), last - first + 1,
+      static_cast<unsigned long long>(gap->gap_seq),
+      static_cast<unsigned long long>(gap->gap_seq + 1));
+  if (!source.empty()) std::printf("how far the log went, as seen by: %s\n", source.c_str());
+  std::printf("the log continues as %s (checkpoint of size %llu); log key (GET /log/vkey): %s\n",
+              origin.c_str(), static_cast<unsigned long long>(*size), vkey.c_str());
+  std::printf(
+      "Its witnesses must accept the new log; on the hub:\n"
+      "  lapor-node witness cosign --data-dir HUB_DIR --vkey %s\n"
+      "Tell auditors: entries 0-%llu are unchanged; they accept the loss with `lapor-audit verify "
+      "--vkey <log key above> --accept-lost %llu-%llu`; an audit state saved beyond entry %llu "
+      "cannot be continued. Complaints filed at seq %llu-%llu are gone here unless their "
+      "reporters file them again (a cross-region one lives on at its owner and the hub). Then "
+      "start the node.\n",
+      vkey.c_str(), first == 0 ? 0 : first - 1, first, last, first == 0 ? 0 : first - 1, first,
+      last);
   return 0;
 }
 

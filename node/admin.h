@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "storage/store.h"
 
 namespace lapor::node {
 
@@ -54,6 +55,16 @@ int NewKey(const std::string& dir);
 // kept as node.key.retired-<ms>: boxes sealed to it still open, the events and checkpoints it
 // signed still verify (fsck, recovery). Prints the new log key for witnesses and auditors.
 int ActivateKey(const std::string& dir);
+// log continue (node stopped): when others have seen more of the node's log than it holds and
+// nobody holds the missing events (a restore from an old backup, node/node_context.h), records
+// seq [held, seen) as lost: a placeholder entry for each and a signed EVENT_LOG_GAP at seq `seen`
+// that declares them, in one transaction. The log then continues under a new origin (node.json;
+// its witnesses must cosign the new log key, which it prints). `seen_size`: the size others saw,
+// if more than the node recorded (0: the record alone). Run again after a crash, it finishes.
+int ContinueLog(const std::string& dir, uint64_t seen_size);
+// Ok unless the store records a `log continue` whose new origin node.json (`origin`) does not
+// name yet (Conflict, saying to run it again): the node must not sign under the old origin.
+Status CheckLogGapFinished(storage::Store* store, const std::string& origin);
 // backup: a consistent copy of the data folder in one file `out` (the database through SQLite's
 // online backup API, so the node may keep serving; config, keys and holiday calendar beside it),
 // restored into a scratch folder and checked with fsck before it is reported; 0600. Refuses an

@@ -54,6 +54,7 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
   std::string tile_leaves;  // the leaf hashes of the tile being recomputed
   std::map<std::string, Replayed> cases;
   uint64_t expected_seq = 0;
+  std::optional<uint64_t> lost_from;  // the first of the lost seqs' placeholders being read
   std::vector<std::string> keyids;
   for (const auto& k : public_keys) keyids.push_back(crypto::KeyIdOf(k));
   auto signed_by_node = [&](const v1::Envelope& env) {
@@ -97,7 +98,22 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
       if (!appended.ok()) problem(at + "tree: " + appended.message());
       if (tree.size() == checkpoint->size) root_at_checkpoint = tree.Root();
     }
+    // Lost seqs (`lapor-node log continue`): placeholders, then the signed event declaring them.
+    if (auto lost = protocol::ParseLostEntry(e.envelope)) {
+      if (*lost != e.seq)
+        problem(at + "the lost-event placeholder names seq " + std::to_string(*lost));
+      if (!lost_from) lost_from = e.seq;
+      return true;
+    }
     v1::Envelope env;
+    v1::Event ev;
+    const bool gap = env.ParseFromString(e.envelope) && ev.ParseFromString(env.payload()) &&
+                     ev.type() == v1::EVENT_LOG_GAP;
+    if (lost_from && !gap) {
+      problem(at + "follows placeholders of lost seqs from " + std::to_string(*lost_from) +
+              " that no EVENT_LOG_GAP declares");
+      lost_from.reset();
+    }
     if (!env.ParseFromString(e.envelope)) {
       problem(at + "envelope does not parse");
       return true;
@@ -108,13 +124,23 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
               (keyids.size() > 1 ? " or an earlier one" : ""));
       return true;  // nothing unsigned is replayed
     }
-    v1::Event ev;
     if (!ev.ParseFromString(env.payload())) {
       problem(at + "event payload does not parse");
       return true;
     }
     if (ev.seq() != e.seq) problem(at + "signed seq " + std::to_string(ev.seq()) + " differs");
     if (ev.node_id() != node_id) problem(at + "signed by node '" + ev.node_id() + "'");
+    if (ev.type() == v1::EVENT_LOG_GAP) {
+      if (!lost_from || ev.log_gap().first_lost() != *lost_from || !ev.case_id().empty()) {
+        problem(at + "declares seq " + std::to_string(ev.log_gap().first_lost()) + "-" +
+                std::to_string(e.seq == 0 ? 0 : e.seq - 1) +
+                " lost, but the placeholders before it " +
+                (lost_from ? "start at seq " + std::to_string(*lost_from) : "are missing"));
+      }
+      lost_from.reset();
+      ++report.lost_ranges;
+      return true;  // not a case event
+    }
     auto& c = cases[ev.case_id()];
     c.own.emplace_back(e.hash, ev);
     c.own_refs.emplace_back(e.seq, e.case_ref);
@@ -127,6 +153,10 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     return true;
   });
   LAPOR_RETURN_IF_ERROR(scan);
+  if (lost_from) {
+    problem("event seq " + std::to_string(*lost_from) +
+            " and after: placeholders of lost seqs that no EVENT_LOG_GAP declares");
+  }
 
   // Each case's chain, across its authors, replayed in chain order and compared with the stored
   // state. Events of other nodes are checked against the manifest's keys.

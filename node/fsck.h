@@ -1,5 +1,6 @@
 // fsck: checks a node's stored history without trusting it. Every event's signature, the stored
-// hash of every envelope, node sequence numbers 0..n-1 without gaps, every per-case hash chain,
+// hash of every envelope, node sequence numbers 0..n-1 without gaps (lost seqs are placeholders
+// followed by the EVENT_LOG_GAP that declares them), every per-case hash chain,
 // that each case's stored state equals a replay of its events (protocol/lifecycle.h), and that each
 // sealed record still matches the commitment in its signed event (erased records are fine).
 #pragma once
@@ -18,6 +19,7 @@ struct FsckReport {
   uint64_t cases = 0;
   uint64_t sealed_checked = 0;
   uint64_t checkpoint_size = 0;       // size of the checkpoint checked (0 if none)
+  uint64_t lost_ranges = 0;           // EVENT_LOG_GAP events (`lapor-node log continue`)
   std::vector<std::string> problems;  // each names the seq or case and what is wrong
   bool ok() const { return problems.empty(); }
 };

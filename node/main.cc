@@ -180,6 +180,17 @@ int main(int argc, char** argv) {
       "activate", "sign with node.key.next from now on (node stopped; the hub must list it)");
   key_activate->add_option("--data-dir", dir, "data folder")->required();
 
+  auto* log_cmd = app.add_subcommand("log", "this node's transparency log");
+  log_cmd->require_subcommand(1);
+  uint64_t seen_size = 0;
+  auto* log_continue = log_cmd->add_subcommand(
+      "continue",
+      "record the seqs others saw but nobody holds as lost, and go on after them under a new log "
+      "origin (node stopped; only for events lost for good)");
+  log_continue->add_option("--data-dir", dir, "data folder")->required();
+  log_continue->add_option("--seen-size", seen_size,
+                           "the log size others have seen, if more than the node recorded");
+
   std::string bundle_out;
   auto* export_bundle =
       app.add_subcommand("export-audit-bundle", "write the log (entries + checkpoint) to one file");
@@ -292,6 +303,12 @@ int main(int argc, char** argv) {
                                           " (stop the node first: the key changes between runs)"));
     }
     return ActivateKey(dir);
+  }
+  if (*log_continue) {
+    if (auto locked = LockDataDir(dir); !locked.ok()) {
+      return Fail(lapor::Status::Conflict(locked.status().message() + " (stop the node first)"));
+    }
+    return ContinueLog(dir, seen_size);
   }
   return 2;
 }

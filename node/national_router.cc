@@ -145,17 +145,20 @@ std::string TableCsv(const json& rows) {
 }
 
 // The witnessed checkpoint of a member's log: its origin is "<anything>/<node id>" (the default
-// is lapor.go.id/node/<node id>).
+// is lapor.go.id/node/<node id>). A member whose log continued after lost events (`lapor-node log
+// continue`) has a log under each origin it had: the one cosigned last.
 const storage::WitnessedRow* WitnessedOf(const std::vector<storage::WitnessedRow>& rows,
                                          const std::string& node_id) {
+  const storage::WitnessedRow* found = nullptr;
   for (const auto& r : rows) {
     if (r.origin.size() > node_id.size() &&
         r.origin.compare(r.origin.size() - node_id.size(), node_id.size(), node_id) == 0 &&
-        r.origin[r.origin.size() - node_id.size() - 1] == '/') {
-      return &r;
+        r.origin[r.origin.size() - node_id.size() - 1] == '/' &&
+        (found == nullptr || r.time_ms > found->time_ms)) {
+      found = &r;
     }
   }
-  return nullptr;
+  return found;
 }
 
 json AgeHours(int64_t now_ms, int64_t at_ms) {

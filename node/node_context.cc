@@ -16,6 +16,7 @@
 #include "crypto/encoding.h"
 #include "crypto/note.h"
 #include "federation/peer_client.h"
+#include "node/admin.h"
 #include "node/case_figures.h"
 #include "node/stats.h"
 #include "protocol/lifecycle.h"
@@ -105,6 +106,8 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   auto store = storage::Store::Open(n->data_.DatabasePath(), store_options);
   if (!store.ok()) return store.status();
   n->store_ = std::move(*store);
+  // Never sign under the old origin after lost seqs were declared (an interrupted `log continue`).
+  LAPOR_RETURN_IF_ERROR(CheckLogGapFinished(n->store_.get(), c.origin));
   auto backfilled = BackfillCaseFigures(n->store_.get(), c.node_id);
   if (!backfilled.ok()) return backfilled.status();
   if (*backfilled > 0) {
@@ -558,11 +561,26 @@ void NodeContext::CheckLogWhole() {
   }
   if (reason == behind_said_) return;
   behind_said_ = reason;
+  if (known > held) {  // for `lapor-node log continue`, if the missing seqs never come back
+    // Only ever raised: a later check that hears from fewer nodes must not lower it.
+    auto recorded = store_->GetMeta(storage::kLogSeenMetaKey);
+    const uint64_t before = recorded.ok() && recorded->has_value()
+                                ? std::strtoull((*recorded)->c_str(), nullptr, 10)
+                                : 0;
+    if (known > before) {
+      if (Status s =
+              store_->SetMeta(storage::kLogSeenMetaKey, std::to_string(known) + " " + source);
+          !s.ok()) {
+        spdlog::error("could not record how far others have seen the log: {}", s.ToString());
+      }
+    }
+  }
   if (!reason.empty()) {
     spdlog::critical(
         "this node signs nothing (new complaints and actions get 503) while {}. Restore a newer "
         "backup if there is one, or bring back the node or witness that holds the missing "
-        "events; it checks again every {} s (docs/OPERATIONS.md, Backup and restore)",
+        "events; it checks again every {} s. Only if they are lost for good: stop the node and "
+        "run `lapor-node log continue` (docs/OPERATIONS.md, Backup and restore)",
         reason, kWholeCheckMs / 1000);
     return;
   }

@@ -8,6 +8,14 @@
 #include "protocol/envelope.h"
 
 namespace lapor::node {
+namespace {
+
+bool IsCaseEvent(const std::string& envelope) {
+  protocol::EventEnvelope p;
+  return protocol::ParseEventEnvelope(envelope, &p).ok() && p.event.type() != v1::EVENT_LOG_GAP;
+}
+
+}  // namespace
 
 Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
   const int limit = static_cast<int>(std::clamp<uint32_t>(pull.limit(), 1, 1000));
@@ -28,10 +36,23 @@ Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
       own ? store_->Envelopes(pull.from_seq(), static_cast<uint64_t>(limit))
           : store_->ForeignEnvelopesBy(pull.author(), pull.from_seq(), limit);
   if (!envelopes.ok()) return envelopes.status();
+  // Own entries that are no case event (lost seqs' placeholders, below) are skipped: a page of
+  // nothing else reads on, so that an empty reply still means the end.
+  for (uint64_t from = pull.from_seq();
+       own && envelopes->size() == static_cast<size_t>(limit) &&
+       std::none_of(envelopes->begin(), envelopes->end(),
+                    [](const std::string& e) { return IsCaseEvent(e); });) {
+    from += static_cast<uint64_t>(limit);
+    envelopes = store_->Envelopes(from, static_cast<uint64_t>(limit));
+    if (!envelopes.ok()) return envelopes.status();
+  }
   // Well below what a member reads of a reply (federation::kMaxReplyBytes): the puller asks again
   // from where this reply ends.
   size_t bytes = 0;
   for (auto& e : *envelopes) {
+    // Lost seqs' placeholders and the event declaring them (`log continue`) are the log's, not
+    // events of a case: never sent to other nodes.
+    if (own && !IsCaseEvent(e)) continue;
     v1::InclusionEvidence evidence = Evidence(e, log);
     bytes += e.size() + evidence.ByteSizeLong();
     if (out.envelopes_size() > 0 && bytes > federation::kMaxReplyBytes / 2) break;

@@ -57,4 +57,28 @@ Status ParseEventEnvelope(std::string_view bytes, EventEnvelope* out) {
   return Status::Ok();
 }
 
+namespace {
+constexpr std::string_view kLostEntryPrefix = "lapor lost event ";
+}  // namespace
+
+std::string LostEntry(uint64_t seq) {
+  return std::string(kLostEntryPrefix) + std::to_string(seq) + "\n";
+}
+
+std::optional<uint64_t> ParseLostEntry(std::string_view entry) {
+  if (entry.size() <= kLostEntryPrefix.size() + 1 ||
+      entry.substr(0, kLostEntryPrefix.size()) != kLostEntryPrefix || entry.back() != '\n') {
+    return std::nullopt;
+  }
+  std::string_view digits = entry.substr(kLostEntryPrefix.size());
+  digits.remove_suffix(1);
+  if (digits.size() > 19 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+  uint64_t seq = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seq = seq * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return seq;
+}
+
 }  // namespace lapor::protocol

@@ -5,6 +5,7 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,5 +45,12 @@ struct EventEnvelope {
 // InvalidArgument naming "envelope", "payload_type" or "payload" if `bytes` is not an event
 // envelope.
 Status ParseEventEnvelope(std::string_view bytes, EventEnvelope* out);
+
+// The log entry that stands for a lost event of `seq` (see v1::EVENT_LOG_GAP): the text
+// "lapor lost event <seq>\n". It is no envelope and is signed by nothing: the log's signed
+// checkpoint covers it, and the node's EVENT_LOG_GAP entry right after the lost seqs declares it.
+std::string LostEntry(uint64_t seq);
+// The seq a log entry stands for if it is exactly a LostEntry.
+std::optional<uint64_t> ParseLostEntry(std::string_view entry);
 
 }  // namespace lapor::protocol

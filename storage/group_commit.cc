@@ -89,6 +89,13 @@ Status GroupCommitter::ResumeWrites(uint64_t next_seq) {
   return Status::Ok();
 }
 
+Status GroupCommitter::SkipTo(uint64_t next_seq) {
+  MutexLock lock(mu_);
+  if (!queue_.empty()) return Status::Unavailable("writes are queued");
+  next_commit_seq_ = std::max(next_commit_seq_, next_seq);
+  return Status::Ok();
+}
+
 Status GroupCommitter::WaitForBackground(std::chrono::steady_clock::time_point deadline) {
   MutexLock lock(mu_);
   if (!background_) return Status::Ok();

@@ -86,6 +86,9 @@ class GroupCommitter {
   // queued before is still waiting (the caller must first settle every seq it took); the failure
   // if the committer has failed; Ok (and nothing changes) if it was not read-only.
   Status ResumeWrites(uint64_t next_seq);
+  // Own writes continue at `next_seq`, after events written outside the queue (Store::
+  // AppendOffline). Unavailable if a write is queued.
+  Status SkipTo(uint64_t next_seq);
   // Waits until the background work has caught up with every batch committed before the call
   // (Ok), until `deadline` (Unavailable, saying so), or until the committer has failed, is
   // read-only or has stopped (Health's error, or Unavailable). Ok at once without background work.

@@ -43,6 +43,8 @@ class SqliteStore : public Store {
   Status ScanEvents(uint64_t from, const std::function<bool(const StoredEvent&)>& fn) override;
   Result<std::vector<std::string>> LeafHashes(uint64_t from, uint64_t count) override;
   Result<std::vector<std::string>> Envelopes(uint64_t from, uint64_t count) override;
+  Status AppendOffline(const std::vector<StoredEvent>& events,
+                       const std::vector<std::pair<std::string, std::string>>& meta) override;
 
   // CaseIndex
   Result<std::optional<v1::CaseState>> GetCase(uint64_t ref) override;
@@ -127,6 +129,8 @@ class SqliteStore : public Store {
       const std::vector<std::string>& node_ids, int64_t at_ms) override;
 
  private:
+  Status AppendOfflineRows(const std::vector<StoredEvent>& events,
+                           const std::vector<std::pair<std::string, std::string>>& meta);
   const std::string path_;  // full scans open a connection of their own
   // Members are destroyed in reverse: the committer's threads stop first (they use the writer),
   // and the writer's connection closes last.

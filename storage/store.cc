@@ -97,6 +97,53 @@ Result<std::vector<std::string>> SqliteStore::Envelopes(uint64_t from, uint64_t 
   });
 }
 
+Status SqliteStore::AppendOffline(const std::vector<StoredEvent>& events,
+                                  const std::vector<std::pair<std::string, std::string>>& meta) {
+  if (events.empty()) return Status::Ok();
+  LAPOR_RETURN_IF_ERROR(AppendOfflineRows(events, meta));
+  return committer_.SkipTo(events.back().seq + 1);  // the queue's own writes follow them
+}
+
+Status SqliteStore::AppendOfflineRows(
+    const std::vector<StoredEvent>& events,
+    const std::vector<std::pair<std::string, std::string>>& meta) {
+  return readers_
+      .WithReader<bool>([&](Connection* db) -> Result<bool> {
+        LAPOR_RETURN_IF_ERROR(InTransaction(db, [&]() -> Status {
+          auto max = db->Cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM events");
+          if (!max.ok()) return max.status();
+          auto row = (*max)->Step();
+          if (!row.ok()) return row.status();
+          uint64_t next = *row ? static_cast<uint64_t>((*max)->Int(0)) : 0;
+          (*max)->Reset();
+          for (const auto& e : events) {
+            if (e.seq != next) {
+              return Status::Conflict("event " + std::to_string(e.seq) +
+                                      " does not follow the log's last seq (next " +
+                                      std::to_string(next) + ")");
+            }
+            LAPOR_RETURN_IF_ERROR(
+                db->Run("INSERT INTO events(seq, case_ref, hash, envelope) VALUES(?,?,?,?)",
+                        [&](Statement& st) {
+                          st.Bind(1, static_cast<int64_t>(e.seq))
+                              .Bind(2, static_cast<int64_t>(e.case_ref))
+                              .BindBlob(3, e.hash)
+                              .BindBlob(4, e.envelope);
+                        }));
+            ++next;
+          }
+          for (const auto& [key, value] : meta) {
+            LAPOR_RETURN_IF_ERROR(
+                db->Run("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+                        [&](Statement& st) { st.Bind(1, key).BindBlob(2, value); }));
+          }
+          return Status::Ok();
+        }));
+        return true;
+      })
+      .status();
+}
+
 Result<std::optional<v1::CaseState>> SqliteStore::GetCase(uint64_t ref) {
   return readers_.QueryRow<v1::CaseState>(
       "SELECT state FROM cases WHERE ref = ?",

@@ -32,6 +32,14 @@ inline constexpr char kStatsMetaPrefix[] = "stats:";
 // Set by `lapor-node restore` (what the backup held, as JSON); cleared ("") by the node once the
 // hub or a witness has confirmed that its log is whole. While set, the node signs nothing.
 inline constexpr char kRestoredMetaKey[] = "restored_from_backup";
+// Written by a node whose log is behind what others have seen of it: "<size> <who saw it>" (the
+// highest size known, and the node or witness that showed it). `lapor-node log continue` reads
+// it to know how far the lost seqs go.
+inline constexpr char kLogSeenMetaKey[] = "log_seen_by_others";
+// Written with the lost seqs' placeholders and their EVENT_LOG_GAP, in the same transaction:
+// "<first lost> <gap seq> <new origin>". A node whose node.json names another origin than the one
+// here refuses to start (`lapor-node log continue` was interrupted: run it again).
+inline constexpr char kLogGapMetaKey[] = "log_gap";
 
 // Current schema version; Open() migrates older databases forward in one transaction.
 inline constexpr int kSchemaVersion = 11;
@@ -361,6 +369,14 @@ class EventLog {
   virtual Result<std::vector<std::string>> LeafHashes(uint64_t from, uint64_t count) = 0;
   // Envelopes with seq in [from, from + count), in order (fewer if the log is shorter).
   virtual Result<std::vector<std::string>> Envelopes(uint64_t from, uint64_t count) = 0;
+  // Appends `events` (seqs NextSeq(), NextSeq() + 1, ... in order; no case state) in one
+  // transaction: all of them are durable when it returns Ok, none if it fails or the process
+  // dies. Only with no other writer (the node stopped): for `lapor-node log continue`, which
+  // writes the lost seqs' placeholders and the event declaring them. Conflict if the
+  // first seq is not NextSeq().
+  // `meta` (key, value) pairs are set in the same transaction.
+  virtual Status AppendOffline(const std::vector<StoredEvent>& events,
+                               const std::vector<std::pair<std::string, std::string>>& meta) = 0;
 };
 
 // Cases (their latest states, written with their events) and their sealed personal data.

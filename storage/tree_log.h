@@ -1,5 +1,6 @@
 // TreeLog: the node's events as an RFC 6962 Merkle tree (leaf i = the envelope of seq i, the
-// exact stored bytes), published as C2SP tlog-tiles with signed C2SP checkpoints.
+// exact stored bytes; for a seq declared lost, its stored placeholder, protocol::LostEntry),
+// published as C2SP tlog-tiles with signed C2SP checkpoints.
 //
 // Guarantees:
 // - Integrate() only covers events the store has committed (they are read back from it), so a

@@ -23,6 +23,7 @@
 #include "harness/federation_harness.h"
 #include "harness/node_process.h"
 #include "lapor/v1/event.pb.h"
+#include "protocol/envelope.h"
 #include "protocol/manifest.h"
 
 namespace lapor::testing {
@@ -491,6 +492,149 @@ std::string SignEvent(const v1::Event& ev, const crypto::SigningKey& key) {
   sig->set_keyid(crypto::KeyIdOf(key.public_key()));
   sig->set_sig(key.Sign(crypto::PreAuthEncoding(kEventPayloadType, env.payload())));
   return env.SerializeAsString();
+}
+
+// ---- Lost events (`lapor-node log continue`): placeholders and the event declaring them ----
+
+class LostEntriesTest : public ::testing::Test {
+ protected:
+  // The signed EVENT_LOG_GAP of seq `seq` declaring [first_lost, seq) lost.
+  std::string Gap(uint64_t seq, uint64_t first_lost, const std::string& case_id = "",
+                  const crypto::SigningKey* signer = nullptr) {
+    v1::Event ev;
+    ev.set_node_id("32");
+    ev.set_seq(seq);
+    ev.set_case_id(case_id);
+    ev.set_time_ms(1767225600000);
+    ev.mutable_actor()->set_kind(v1::ACTOR_SYSTEM);
+    ev.set_type(v1::EVENT_LOG_GAP);
+    ev.mutable_log_gap()->set_first_lost(first_lost);
+    ev.mutable_log_gap()->set_previous_origin(gap_previous_);
+    ev.mutable_log_gap()->set_origin(gap_origin_);
+    return SignEvent(ev, signer != nullptr ? *signer : key_);
+  }
+  // Verifies a log of exactly `entries` under a checkpoint the node's key signed.
+  audit::AuditReport Verify(const std::vector<std::string>& entries,
+                            std::optional<audit::AuditState> previous = std::nullopt,
+                            std::vector<std::pair<uint64_t, uint64_t>> accept = {{0, 1}}) {
+    crypto::CompactRange tree;
+    for (const auto& e : entries) EXPECT_TRUE(tree.Append(crypto::LeafHash(e)).ok());
+    crypto::Checkpoint cp{origin_, entries.size(), tree.Root(), {}};
+    auto note = crypto::SignNote(cp.Body(), origin_, key_);
+    EXPECT_TRUE(note.ok());
+    audit::AuditInput in;
+    in.vkey = crypto::VerifierKeyString(origin_, key_.public_key());
+    in.checkpoint_note = *note;
+    in.previous = previous;
+    in.accept_lost = accept;
+    in.entries = [&](uint64_t from, uint64_t count) -> Result<std::vector<std::string>> {
+      return std::vector<std::string>(entries.begin() + from, entries.begin() + from + count);
+    };
+    auto report = audit::VerifyLog(in);
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : audit::AuditReport{};
+  }
+  static std::string Reasons(const audit::AuditReport& r) {
+    std::string out;
+    for (const auto& f : r.failures) out += f.reason + "\n";
+    return out;
+  }
+  crypto::SigningKey key_ = crypto::SigningKey::Generate();
+  std::string origin_ = "lapor.go.id/node/e2/32";
+  std::string gap_origin_ = origin_;
+  std::string gap_previous_ = "lapor.go.id/node/32";
+};
+
+TEST_F(LostEntriesTest, PlaceholdersDeclaredByTheEventRightAfterThemVerify) {
+  auto r = Verify({protocol::LostEntry(0), protocol::LostEntry(1), Gap(2, 0)});
+  EXPECT_TRUE(r.ok()) << Reasons(r);
+  ASSERT_EQ(r.lost.size(), 1u);
+  EXPECT_EQ(r.lost[0].first, 0u);
+  EXPECT_EQ(r.lost[0].declared_at, 2u);
+  EXPECT_EQ(r.lost[0].previous_origin, "lapor.go.id/node/32");
+  EXPECT_EQ(r.signatures_checked, 1u);
+  EXPECT_EQ(r.cases, 0u);  // the declaration is no case
+}
+
+TEST_F(LostEntriesTest, ALossIsAcceptedOnlyKnowinglyAndOnlyAsANewLog) {
+  const std::vector<std::string> log = {protocol::LostEntry(0), protocol::LostEntry(1), Gap(2, 0)};
+  // Not accepted by the auditor: named, with what to do.
+  auto unaccepted = Verify(log, std::nullopt, {});
+  EXPECT_NE(Reasons(unaccepted)
+                .find("declared lost (its entry 2; the log was "
+                      "'lapor.go.id/node/32' before): confirm the loss with the "
+                      "node's operators, then pass --accept-lost 0-1"),
+            std::string::npos)
+      << Reasons(unaccepted);
+  EXPECT_FALSE(Verify(log, std::nullopt, {{0, 2}}).ok());  // another range
+  // Accepted by an earlier audit whose state covers the declaration.
+  crypto::CompactRange seen;
+  for (const auto& e : log) ASSERT_TRUE(seen.Append(crypto::LeafHash(e)).ok());
+  std::vector<std::string> longer = log;
+  longer.push_back(protocol::LostEntry(3));
+  longer.push_back(protocol::LostEntry(4));
+  gap_previous_ = origin_;  // a second loss: e2 goes on as e3
+  gap_origin_ = origin_ = "lapor.go.id/node/e3/32";
+  longer.push_back(Gap(5, 3));
+  auto second = Verify(longer, audit::AuditState{3, seen.Root()}, {{3, 4}});
+  EXPECT_TRUE(second.ok()) << Reasons(second);
+  EXPECT_EQ(second.lost.size(), 2u);
+  gap_previous_ = "lapor.go.id/node/32";
+  gap_origin_ = origin_ = "lapor.go.id/node/e2/32";
+  // The declaration must move the log to the checkpoint's origin, away from the one before.
+  gap_origin_ = "lapor.go.id/node/32";
+  auto same = Verify({protocol::LostEntry(0), Gap(1, 0)}, std::nullopt, {{0, 0}});
+  EXPECT_NE(Reasons(same).find("but the log goes on as 'lapor.go.id/node/e2/32'"),
+            std::string::npos)
+      << Reasons(same);
+  gap_origin_ = "lapor.go.id/node/e3/32";
+  EXPECT_FALSE(Verify({protocol::LostEntry(0), Gap(1, 0)}, std::nullopt, {{0, 0}}).ok());
+}
+
+TEST_F(LostEntriesTest, UndeclaredMisnumberedOrMismatchedPlaceholdersAreNamed) {
+  // Placeholders no declaration follows.
+  auto undeclared = Verify({protocol::LostEntry(0), protocol::LostEntry(1)});
+  EXPECT_NE(Reasons(undeclared).find("entries 0-1 stand for lost events, but no EVENT_LOG_GAP"),
+            std::string::npos)
+      << Reasons(undeclared);
+  // A placeholder standing for another seq than its entry.
+  auto misnumbered = Verify({protocol::LostEntry(5), Gap(1, 0)});
+  EXPECT_NE(Reasons(misnumbered).find("placeholder stands for seq 5"), std::string::npos)
+      << Reasons(misnumbered);
+  // A declaration of more, or fewer, entries than the placeholders before it.
+  auto more = Verify({protocol::LostEntry(0), protocol::LostEntry(1), Gap(2, 1)});
+  EXPECT_NE(Reasons(more).find("not exactly the placeholders before it"), std::string::npos)
+      << Reasons(more);
+  auto none = Verify({Gap(0, 0)});
+  EXPECT_NE(Reasons(none).find("not exactly the placeholders before it"), std::string::npos)
+      << Reasons(none);
+  // A declaration that claims a case.
+  auto with_case = Verify({protocol::LostEntry(0), Gap(1, 0, "32-ABCDEFGHJK")});
+  EXPECT_FALSE(with_case.ok());
+  // A declaration signed by another key.
+  const crypto::SigningKey other = crypto::SigningKey::Generate();
+  const std::string forged = Gap(1, 0, "", &other);
+  auto wrong_key = Verify({protocol::LostEntry(0), forged});
+  EXPECT_FALSE(wrong_key.ok());
+  EXPECT_TRUE(wrong_key.lost.empty());
+}
+
+TEST_F(LostEntriesTest, AnAuditStateAmongTheLostEntriesIsNamed) {
+  const std::vector<std::string> log = {protocol::LostEntry(0), protocol::LostEntry(1), Gap(2, 0)};
+  // What an auditor saw before: two entries that were then lost.
+  crypto::CompactRange before;
+  ASSERT_TRUE(before.Append(crypto::LeafHash("event a")).ok());
+  ASSERT_TRUE(before.Append(crypto::LeafHash("event b")).ok());
+  auto r = Verify(log, audit::AuditState{2, before.Root()});
+  EXPECT_NE(Reasons(r).find("the audit state's size 2 lies among the entries the node declared "
+                            "lost (0-1"),
+            std::string::npos)
+      << Reasons(r);
+  // Beyond the declaration the state is simply not append-only.
+  crypto::CompactRange three = before;
+  ASSERT_TRUE(three.Append(crypto::LeafHash("event c")).ok());
+  auto beyond = Verify(log, audit::AuditState{3, three.Root()});
+  EXPECT_NE(Reasons(beyond).find("not append-only"), std::string::npos) << Reasons(beyond);
 }
 
 uint64_t CheckpointSize(NodeProcess& node) {

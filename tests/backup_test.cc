@@ -9,6 +9,9 @@
 //   - Events no other node holds (a local complaint filed after the backup) are named: the node
 //     signs nothing, refuses new complaints with 503 and says what is missing, until a newer
 //     backup is restored.
+//   - Events lost for good (no newer backup): `lapor-node log continue` declares them lost and the
+//     log goes on under a new origin; no seq or tracking id is used twice, the hub's witness
+//     takes the new log, auditors see the loss named.
 //   - A restored folder whose hub and witness do not answer signs nothing until they do.
 #include <gtest/gtest.h>
 
@@ -175,10 +178,32 @@ class RestoreDrillTest : public ::testing::Test {
     }
     return served >= size && signatures >= 2;  // the node's own and the hub's
   }
-  CommandResult Audit(const NodeProcess& node, const std::string& state) {
-    return RunCommand({AuditBinary(), "verify", "--url",
-                       "http://127.0.0.1:" + std::to_string(node.port()), "--vkey", vkey32_,
-                       "--state", state});
+  CommandResult Audit(const NodeProcess& node, const std::string& state,
+                      const std::string& vkey = "", const std::string& accept_lost = "") {
+    std::vector<std::string> args = {
+        AuditBinary(), "verify",
+        "--url",       "http://127.0.0.1:" + std::to_string(node.port()),
+        "--vkey",      vkey.empty() ? vkey32_ : vkey};
+    if (!state.empty()) {
+      args.push_back("--state");
+      args.push_back(state);
+    }
+    if (!accept_lost.empty()) {
+      args.push_back("--accept-lost");
+      args.push_back(accept_lost);
+    }
+    return RunCommand(args);
+  }
+  // 32 files a cross-region complaint (held by the hub and 33 too) and a local one, then is backed
+  // up into root/32.backup while it runs.
+  void BackUpAfterACrossRegionAndALocalComplaint(std::vector<std::string>* filed) {
+    NodeProcess& n32 = f_.node("32");
+    *filed = {File(n32, "33"), File(n32, "32.04")};
+    ASSERT_TRUE(
+        Eventually("the hub and 33 hold the first case", [&] { return PeersHold((*filed)[0]); }));
+    auto made =
+        n32.Cli({"backup", "--data-dir", n32.data_dir(), "--out", f_.root() + "/32.backup"});
+    ASSERT_EQ(made.exit_code, 0) << made.output;
   }
   // Restores `backup` into a new folder and starts it on 32's port.
   std::unique_ptr<NodeProcess> RestoreAndStart(const std::string& backup, const std::string& name) {
@@ -279,12 +304,9 @@ TEST_F(RestoreDrillTest, BackupUnderLoadRestoredRecoversEveryCaseOthersHoldAndCo
 
 TEST_F(RestoreDrillTest, EventsNoOtherNodeHoldsAreNamedAndNothingIsSignedAgain) {
   NodeProcess& n32 = f_.node("32");
-  std::vector<std::string> before = {File(n32, "33"), File(n32, "32.04")};
-  ASSERT_TRUE(
-      Eventually("the hub and 33 hold the first case", [&] { return PeersHold(before[0]); }));
+  std::vector<std::string> before;
+  ASSERT_NO_FATAL_FAILURE(BackUpAfterACrossRegionAndALocalComplaint(&before));
   const std::string backup = f_.root() + "/32.backup";
-  auto made = n32.Cli({"backup", "--data-dir", n32.data_dir(), "--out", backup});
-  ASSERT_EQ(made.exit_code, 0) << made.output;
   const uint64_t at_backup = NextSeq(n32);
   // After the backup: a local complaint (held by 32 alone) and a cross-region one.
   const std::string lost = File(n32, "32.04");
@@ -338,6 +360,131 @@ TEST_F(RestoreDrillTest, EventsNoOtherNodeHoldsAreNamedAndNothingIsSignedAgain) 
   EXPECT_TRUE(
       Eventually("the hub cosigns the newer log", [&] { return Cosigned(*whole, next_seq + 1); }));
   whole->Stop();
+}
+
+// The events no other node holds are lost for good (no newer backup): the operator declares them
+// lost, and the log goes on after them under a new origin, signing no seq and handing out no
+// tracking id a second time.
+TEST_F(RestoreDrillTest, EventsLostForGoodAreDeclaredAndTheLogGoesOnUnderANewOrigin) {
+  NodeProcess& n32 = f_.node("32");
+  std::vector<std::string> before;
+  ASSERT_NO_FATAL_FAILURE(BackUpAfterACrossRegionAndALocalComplaint(&before));
+  const std::string backup = f_.root() + "/32.backup";
+  const uint64_t at_backup = NextSeq(n32);
+  // An auditor's state within what the backup holds, and one beyond it.
+  ASSERT_TRUE(Eventually("the checkpoint covers the backup's events",
+                         [&] { return Cosigned(n32, at_backup); }));
+  const std::string early_state = f_.root() + "/audit-early.state";
+  auto early = Audit(n32, early_state);
+  ASSERT_EQ(early.exit_code, 0) << early.output;
+  const std::string lost = File(n32, "32.04");
+  const std::string crossed = File(n32, "33");
+  ASSERT_FALSE(lost.empty());
+  ASSERT_TRUE(Eventually("the hub and 33 hold the later case", [&] { return PeersHold(crossed); }));
+  const uint64_t next_seq = NextSeq(n32);
+  ASSERT_EQ(next_seq, at_backup + 2);
+  ASSERT_TRUE(
+      Eventually("the hub cosigned 32's whole log", [&] { return Cosigned(n32, next_seq); }));
+  const std::string late_state = f_.root() + "/audit-late.state";
+  auto late = Audit(n32, late_state);
+  ASSERT_EQ(late.exit_code, 0) << late.output;
+  n32.Kill9();
+
+  auto restored = RestoreAndStart(backup, "32-lost");
+  ASSERT_TRUE(Eventually("the restored node says it is behind", [&] {
+    return HealthStatus(*restored) == "behind";
+  })) << restored->Get("/healthz").body;
+  const std::string dir = restored->data_dir();
+  auto running = restored->Cli({"log", "continue", "--data-dir", dir});
+  EXPECT_NE(running.exit_code, 0) << "refused while the node runs: " << running.output;
+  ASSERT_EQ(restored->Stop(), 0);
+  auto declared = restored->Cli({"log", "continue", "--data-dir", dir});
+  ASSERT_EQ(declared.exit_code, 0) << declared.output;
+  const std::string range =
+      "seq " + std::to_string(at_backup) + "-" + std::to_string(next_seq - 1) + " of 32";
+  EXPECT_NE(declared.output.find(range), std::string::npos) << declared.output;
+  EXPECT_NE(declared.output.find("witness cosign"), std::string::npos) << declared.output;
+  auto again = restored->Cli({"log", "continue", "--data-dir", dir});
+  EXPECT_NE(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("nothing is missing"), std::string::npos) << again.output;
+  // Interrupted before node.json named the new origin: the node refuses to start (it would sign
+  // under the old one), and `log continue` run again finishes.
+  const nlohmann::json config = restored->Config();
+  restored->SetConfig("origin", "lapor.go.id/node/32");
+  auto refused_start =
+      RunCommand({"/usr/bin/timeout", "20", NodeProcess::Binary(), "run", "--data-dir", dir});
+  EXPECT_EQ(refused_start.exit_code, 1) << refused_start.output;
+  EXPECT_NE(refused_start.output.find("`lapor-node log continue` was interrupted"),
+            std::string::npos)
+      << refused_start.output;
+  auto finished = restored->Cli({"log", "continue", "--data-dir", dir});
+  EXPECT_EQ(finished.exit_code, 0) << finished.output;
+  EXPECT_EQ(restored->Config()["origin"], config["origin"]);
+  auto fsck = restored->Fsck();
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
+  EXPECT_NE(fsck.output.find("1 declared range(s) of lost seqs"), std::string::npos) << fsck.output;
+  auto vkey = restored->Cli({"vkey", "--data-dir", dir});
+  ASSERT_EQ(vkey.exit_code, 0) << vkey.output;
+  const std::string new_vkey = vkey.output.substr(0, vkey.output.find('\n'));
+  EXPECT_EQ(new_vkey.rfind("lapor.go.id/node/e2/32+", 0), 0u) << new_vkey;
+
+  // The hub's operator has its witness take the new log; the node starts and signs after the gap.
+  ASSERT_EQ(f_.hub().Stop(), 0);
+  auto cosign =
+      f_.hub().Cli({"witness", "cosign", "--data-dir", f_.hub().data_dir(), "--vkey", new_vkey});
+  ASSERT_EQ(cosign.exit_code, 0) << cosign.output;
+  f_.hub().Start();
+  restored->Start();
+  ASSERT_TRUE(Eventually("the node signs again", [&] { return HealthStatus(*restored) == "ok"; }))
+      << restored->Get("/healthz").body;
+  EXPECT_EQ(NextSeq(*restored), next_seq + 1);  // next_seq is the event declaring the loss
+  const std::string fresh = File(*restored, "33");
+  const std::string fresh_local = File(*restored, "32.04");
+  ASSERT_FALSE(fresh.empty());
+  ASSERT_FALSE(fresh_local.empty());
+  for (const auto& id : {fresh, fresh_local}) {
+    EXPECT_NE(id, lost) << "tracking id handed out twice";
+    EXPECT_NE(id, crossed) << "tracking id handed out twice";
+  }
+  EXPECT_EQ(NextSeq(*restored), next_seq + 3);
+  EXPECT_TRUE(Eventually("the new case reaches the hub and 33", [&] { return PeersHold(fresh); }));
+  EXPECT_TRUE(Eventually("the hub cosigns the new log", [&] {
+    return Cosigned(*restored, next_seq + 3);
+  })) << restored->Get("/log/checkpoint").body;
+  // The lost local complaint is gone; the cross-region one lives on at its owner.
+  EXPECT_EQ(restored->Get("/api/v1/complaints/" + lost, f_.admin_token("32")).status, 404);
+  EXPECT_EQ(f_.node("33").Get("/api/v1/complaints/" + crossed, f_.admin_token("33")).status, 200);
+
+  // Auditors: the new log verifies and names the loss; a state within the unchanged entries is
+  // continued; a state among the lost entries cannot be, and the failure says why.
+  const std::string lost_range = std::to_string(at_backup) + "-" + std::to_string(next_seq - 1);
+  auto unaccepted = Audit(*restored, "", new_vkey);
+  EXPECT_EQ(unaccepted.exit_code, 1) << unaccepted.output;
+  EXPECT_NE(unaccepted.output.find("then pass --accept-lost " + lost_range), std::string::npos)
+      << unaccepted.output;
+  auto fresh_audit = Audit(*restored, "", new_vkey, lost_range);
+  EXPECT_EQ(fresh_audit.exit_code, 0) << fresh_audit.output;
+  EXPECT_NE(fresh_audit.output.find("LOST entries " + std::to_string(at_backup) + "-" +
+                                    std::to_string(next_seq - 1)),
+            std::string::npos)
+      << fresh_audit.output;
+  auto early_audit = Audit(*restored, early_state, new_vkey, lost_range);
+  EXPECT_EQ(early_audit.exit_code, 0) << early_audit.output;
+  auto late_audit = Audit(*restored, late_state, new_vkey, lost_range);
+  EXPECT_NE(late_audit.exit_code, 0) << late_audit.output;
+  EXPECT_NE(late_audit.output.find("lies among the entries the node declared lost"),
+            std::string::npos)
+      << late_audit.output;
+  // No equivocation: the new log is another log, not a second version of the old one.
+  auto alerts = f_.hub().Get("/federation/v1/alerts", f_.admin_token("00"));
+  EXPECT_EQ(alerts.body.find("equivoc"), std::string::npos) << alerts.body;
+  // A restart finds nothing missing.
+  ASSERT_EQ(restored->Stop(), 0);
+  restored->Start();
+  ASSERT_TRUE(Eventually("whole after a restart", [&] { return HealthStatus(*restored) == "ok"; }))
+      << restored->Get("/healthz").body;
+  EXPECT_EQ(restored->Fsck().exit_code, 0);
+  restored->Stop();
 }
 
 TEST_F(RestoreDrillTest, ARestoredFolderSignsNothingUntilTheHubOrAWitnessAnswers) {

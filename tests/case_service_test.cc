@@ -12,6 +12,7 @@
 #include "node/case_figures.h"
 #include "node/fsck.h"
 #include "node/stats.h"
+#include "protocol/envelope.h"
 #include "protocol/lifecycle.h"
 #include "protocol/manifest.h"
 #include "protocol/national.h"
@@ -470,6 +471,77 @@ TEST_F(CaseServiceTest, FsckReportsTamperingPrecisely) {
   // 4. An event disappears: a sequence gap.
   exec("DELETE FROM events WHERE seq = 1");
   reopen_and_check("sequence gap");
+}
+
+// Lost seqs (`lapor-node log continue`): placeholders and the signed EVENT_LOG_GAP after them are
+// appended in one transaction; fsck accepts exactly that shape; the service goes on after them.
+std::vector<storage::StoredEvent> LostRows(uint64_t first, uint64_t gap_seq,
+                                           uint64_t declared_first, const crypto::SigningKey& key) {
+  std::vector<storage::StoredEvent> rows;
+  for (uint64_t s = first; s < gap_seq; ++s) {
+    std::string e = protocol::LostEntry(s);
+    rows.push_back({s, gap_seq, crypto::Sha256(e), e, {}});
+  }
+  v1::Event ev;
+  ev.set_node_id("32");
+  ev.set_seq(gap_seq);
+  ev.set_time_ms(kMonday0900);
+  ev.mutable_actor()->set_kind(v1::ACTOR_SYSTEM);
+  ev.set_type(v1::EVENT_LOG_GAP);
+  ev.mutable_log_gap()->set_first_lost(declared_first);
+  ev.mutable_log_gap()->set_previous_origin("lapor.go.id/node/32");
+  ev.mutable_log_gap()->set_origin("lapor.go.id/node/e2/32");
+  std::string bytes = protocol::SignEnvelope(protocol::kEventPayloadType, ev, key);
+  rows.push_back({gap_seq, gap_seq, crypto::Sha256(bytes), bytes, {}});
+  return rows;
+}
+
+TEST_F(CaseServiceTest, LostSeqsAreDeclaredInOneWriteAndTheServiceGoesOnAfterThem) {
+  const std::string first = File().tracking_id;  // seq 0
+  svc_.reset();
+  // Not after the log's last seq: refused, nothing written.
+  const std::vector<std::pair<std::string, std::string>> record = {{"log_gap_test", "1 3"}};
+  EXPECT_EQ(store_->AppendOffline(LostRows(2, 4, 2, *key_), record).code(),
+            Status::Code::kConflict);
+  EXPECT_EQ(*store_->NextSeq(), 1u);
+  EXPECT_FALSE(store_->GetMeta("log_gap_test")->has_value());  // none of it
+  ASSERT_TRUE(store_->AppendOffline(LostRows(1, 3, 1, *key_), record).ok());
+  EXPECT_EQ(*store_->NextSeq(), 4u);
+  EXPECT_EQ(**store_->GetMeta("log_gap_test"), "1 3");
+  FsckReport clean = RunFsck();
+  EXPECT_TRUE(clean.ok()) << clean.problems.front();
+  EXPECT_EQ(clean.lost_ranges, 1u);
+  OpenService();
+  const auto next = File();
+  EXPECT_EQ(svc_->next_seq(), 5u);
+  EXPECT_NE(next.tracking_id, first);
+  EXPECT_TRUE(svc_->View(first, admin_).ok());
+  EXPECT_TRUE(RunFsck().ok());
+}
+
+TEST_F(CaseServiceTest, FsckNamesPlaceholdersNoDeclarationMatches) {
+  auto problems = [&](const std::vector<storage::StoredEvent>& rows) {
+    auto store = storage::Store::Open(testing::MakeTempDir("lapor-lost") + "/lapor.db");
+    EXPECT_TRUE(store.ok());
+    EXPECT_TRUE((*store)->AppendOffline(rows, {}).ok());
+    auto r = Fsck(store->get(), "32", {key_->public_key()}, sealing_);
+    EXPECT_TRUE(r.ok());
+    std::string all;
+    for (const auto& p : r->problems) all += p + "\n";
+    return all;
+  };
+  auto undeclared = LostRows(0, 2, 0, *key_);
+  undeclared.pop_back();
+  EXPECT_NE(problems(undeclared).find("that no EVENT_LOG_GAP declares"), std::string::npos);
+  EXPECT_NE(
+      problems(LostRows(0, 2, 1, *key_)).find("but the placeholders before it start at seq 0"),
+      std::string::npos);
+  auto misnumbered = LostRows(0, 1, 0, *key_);
+  misnumbered[0].envelope = protocol::LostEntry(7);
+  misnumbered[0].hash = crypto::Sha256(misnumbered[0].envelope);
+  EXPECT_NE(problems(misnumbered).find("placeholder names seq 7"), std::string::npos);
+  const crypto::SigningKey other = crypto::SigningKey::Generate();
+  EXPECT_NE(problems(LostRows(0, 1, 0, other)).find("no valid signature"), std::string::npos);
 }
 
 }  // namespace

@@ -244,6 +244,19 @@ TEST(KeyRotationTest, AMemberChangesItsKeyAndKeepsItsLogCasesSealedDataAndWitnes
   // The auditor's state from before the change: the log grew append-only under the new key.
   auto second_audit = audit(new_vkey);
   EXPECT_EQ(second_audit.exit_code, 0) << second_audit.output;
+  // Without the manifest the auditor needs the earlier log key for the entries it signed.
+  auto no_manifest = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        LAPOR_AUDIT_BIN_DEFAULT, "verify", "--url", f.url("32"), "--vkey", new_vkey};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunCommand(args);
+  };
+  auto one_key = no_manifest({});
+  EXPECT_EQ(one_key.exit_code, 1) << one_key.output;
+  EXPECT_NE(one_key.output.find("no valid signature by the node's key"), std::string::npos)
+      << one_key.output;
+  auto both_keys = no_manifest({"--earlier-vkey", old_vkey});
+  EXPECT_EQ(both_keys.exit_code, 0) << both_keys.output;
   EXPECT_EQ(view("32", before.id)["reporter"].value("name", ""), "Budi Santoso");
 
   // A backup carries the kept key; the restored copy passes fsck with it.
