@@ -3,7 +3,8 @@
 //                      [--accept-lost FIRST-LAST ...] [--json]
 //                      [--threads N]
 //                      [--manifest FILE --hub-key HEX [--case-events-token TOKEN]]
-//   lapor-audit verify-bundle FILE --vkey KEY [--hub-key HEX] [--json] [--threads N]
+//   lapor-audit verify-bundle FILE --vkey KEY [--hub-key HEX] [--accept-lost FIRST-LAST ...]
+//                             [--json] [--threads N]
 //   lapor-audit prove --url URL --vkey KEY --tracking-id ID [--access-code C | --token T]
 //   lapor-audit verify-receipt FILE --vkey KEY [--witness-vkey KEY ...] [--earlier-vkey KEY ...]
 //   lapor-audit check-national FILE --hub-key HEX
@@ -192,8 +193,8 @@ Result<v1::Manifest> LoadManifest(const std::string& path, const std::string& hu
 // "FIRST-LAST" (decimal, FIRST <= LAST).
 std::optional<std::pair<uint64_t, uint64_t>> ParseRange(const std::string& text) {
   const size_t dash = text.find('-');
-  if (dash == std::string::npos || dash == 0 || dash + 1 >= text.size() || text.size() > 41 ||
-      text.find_first_not_of("0123456789-") != std::string::npos ||
+  if (dash == std::string::npos || dash == 0 || dash + 1 >= text.size() || dash > 19 ||
+      text.size() - dash - 1 > 19 || text.find_first_not_of("0123456789-") != std::string::npos ||
       text.find('-', dash + 1) != std::string::npos) {
     return std::nullopt;
   }
@@ -460,7 +461,8 @@ int Prove(const std::string& url, const std::string& vkey, const std::string& tr
 // bundle's own key proves nothing about who wrote it). With the hub's key, the bundled manifest
 // gives the member keys and the bundled case_events the other nodes' links of cross-node cases.
 int VerifyBundle(const std::string& path, const std::string& vkey, const std::string& hub_key_hex,
-                 bool as_json, int threads) {
+                 bool as_json, int threads,
+                 const std::vector<std::pair<uint64_t, uint64_t>>& accept_lost) {
   v1::AuditBundle bundle;
   {
     std::ifstream f(path, std::ios::binary);
@@ -479,6 +481,7 @@ int VerifyBundle(const std::string& path, const std::string& vkey, const std::st
     return 1;
   }
   AuditInput in;
+  in.accept_lost = accept_lost;
   in.vkey = vkey;
   in.checkpoint_note = bundle.checkpoint();
   in.threads = threads;
@@ -703,6 +706,8 @@ int main(int argc, char** argv) {
                             "the hub's Ed25519 key (hex): verify with the bundled manifest and "
                             "check cross-node chains with the bundled events of other nodes");
   verify_bundle->add_flag("--json", as_json, "machine-readable output");
+  verify_bundle->add_option("--accept-lost", accept_lost,
+                            "FIRST-LAST: entries the node declared lost, accepted (repeatable)");
   verify_bundle->add_option("--threads", threads, "signature-checking threads (default: all)")
       ->check(CLI::Range(0, 256));
   std::string receipt;
@@ -732,6 +737,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  std::vector<std::pair<uint64_t, uint64_t>> accepted;
+  for (const auto& r : accept_lost) {
+    auto range = lapor::audit::ParseRange(r);
+    if (!range) {
+      std::fprintf(stderr, "lapor-audit: --accept-lost %s: expected FIRST-LAST\n", r.c_str());
+      return 2;
+    }
+    accepted.push_back(*range);
+  }
   if (*verify) {
     std::optional<lapor::v1::Manifest> manifest;
     if (!manifest_path.empty()) {
@@ -742,20 +756,13 @@ int main(int argc, char** argv) {
       }
       manifest = *m;
     }
-    std::vector<std::pair<uint64_t, uint64_t>> accepted;
-    for (const auto& r : accept_lost) {
-      auto range = lapor::audit::ParseRange(r);
-      if (!range) {
-        std::fprintf(stderr, "lapor-audit: --accept-lost %s: expected FIRST-LAST\n", r.c_str());
-        return 2;
-      }
-      accepted.push_back(*range);
-    }
     return lapor::audit::Verify(url, vkey, state, as_json, threads, manifest, case_events_token,
                                 verify_earlier_vkeys, accepted);
   }
   if (*prove) return lapor::audit::Prove(url, vkey, tracking_id, access_code, token);
-  if (*verify_bundle) return lapor::audit::VerifyBundle(bundle, vkey, hub_key, as_json, threads);
+  if (*verify_bundle) {
+    return lapor::audit::VerifyBundle(bundle, vkey, hub_key, as_json, threads, accepted);
+  }
   if (*verify_receipt) {
     return lapor::audit::VerifyReceiptFile(receipt, vkey, witness_vkeys, earlier_vkeys);
   }

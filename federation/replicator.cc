@@ -746,14 +746,37 @@ Result<int> CatchUpAtStart(const ReplicatorOptions& opt, OwnLog* service, CatchU
         if (peer == protocol::kHubNode) report->hub_answered = true;
       }
       if (out.envelopes().empty()) break;
-      // The peer's copies are in seq order: the last one is the highest it holds of this page;
-      // author_next_seq is one past the highest it holds at all (beyond this page too).
+      // The peer's copies are in seq order: the last one is the highest it holds of this page.
+      // Beyond the page, the highest it holds at all (author_next_seq - 1) counts only once the
+      // peer shows that event signed by this node: a member's word alone must not make the node
+      // stop signing, or lead its operator to declare seqs lost that never were.
       {
-        protocol::EventEnvelope last;
-        uint64_t seen = out.author_next_seq();
-        if (protocol::ParseEventEnvelope(*out.envelopes().rbegin(), &last).ok() &&
-            last.event.node_id() == opt.node_id) {
-          seen = std::max<uint64_t>(seen, last.event.seq() + 1);
+        // Signed by a key the manifest lists for this node at the event's time (earlier keys
+        // too), or by its key of now.
+        auto signed_seq = [&](const std::string& bytes) -> std::optional<uint64_t> {
+          protocol::EventEnvelope p;
+          if (!protocol::ParseEventEnvelope(bytes, &p).ok() || p.event.node_id() != opt.node_id) {
+            return std::nullopt;
+          }
+          const bool by_key_now =
+              opt.key != nullptr && protocol::SignedBy(p.envelope, opt.key->public_key());
+          if (!by_key_now && !protocol::VerifyEventEnvelope(*m, p.envelope, p.event).ok()) {
+            return std::nullopt;
+          }
+          return p.event.seq();
+        };
+        uint64_t seen = 0;
+        if (auto last = signed_seq(*out.envelopes().rbegin())) seen = *last + 1;
+        if (out.author_next_seq() > seen) {
+          v1::PullRequest highest;
+          highest.set_author(opt.node_id);
+          highest.set_from_seq(out.author_next_seq() - 1);
+          highest.set_limit(1);
+          auto r = PostSigned(opt, peer, "/federation/v1/pull", highest.SerializeAsString(), 3000);
+          v1::PullResponse shown;
+          if (r.ok() && shown.ParseFromString(*r) && !shown.envelopes().empty()) {
+            if (auto s = signed_seq(shown.envelopes(0)); s && *s + 1 > seen) seen = *s + 1;
+          }
         }
         if (seen > report->highest_seen) {
           report->highest_seen = seen;

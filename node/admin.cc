@@ -884,24 +884,22 @@ int ActivateKey(const std::string& dir) {
 
 namespace {
 
-// The origin of the log that continues `origin` after lost events: an epoch segment "e<k>" before
-// the node id ("lapor.go.id/node/32" -> "lapor.go.id/node/e2/32" -> "lapor.go.id/node/e3/32"), so
-// that the origin still ends in "/<node id>".
-std::string NextLogOrigin(const std::string& origin, const std::string& node_id) {
+// The origin of the log that continues `origin` after lost events declared at `gap_seq`: a segment
+// "s<gap seq>" before the node id ("lapor.go.id/node/32" -> "lapor.go.id/node/s4/32" ->
+// "lapor.go.id/node/s90/32"), so that the origin still ends in "/<node id>" and no two
+// declarations share an origin (a backup from before a declaration names the earlier origin).
+std::string NextLogOrigin(const std::string& origin, const std::string& node_id, uint64_t gap_seq) {
   std::string base = origin;
   const std::string tail = "/" + node_id;
   const bool named =
       base.size() > tail.size() && base.compare(base.size() - tail.size(), tail.size(), tail) == 0;
   if (named) base.resize(base.size() - tail.size());
-  uint64_t epoch = 2;
   const size_t slash = base.rfind('/');
-  if (slash != std::string::npos && slash + 2 < base.size() && base[slash + 1] == 'e' &&
-      base.size() - slash - 2 <= 9 &&
+  if (slash != std::string::npos && slash + 2 < base.size() && base[slash + 1] == 's' &&
       base.find_first_not_of("0123456789", slash + 2) == std::string::npos) {
-    epoch = std::stoull(base.substr(slash + 2)) + 1;
     base.resize(slash);
   }
-  return base + "/e" + std::to_string(epoch) + (named ? tail : "");
+  return base + "/s" + std::to_string(gap_seq) + (named ? tail : "");
 }
 
 constexpr uint64_t kMaxLostSeqs = 1'000'000;
@@ -968,6 +966,13 @@ int ContinueLog(const std::string& dir, uint64_t seen_size) {
   const bool finishing =
       gap && (gap->origin != config.origin || (!checkpoint_under_origin && gap->gap_seq < *held));
   std::string source;
+  if (finishing && seen_size > 0) {
+    std::fprintf(stderr,
+                 "lapor-node: --seen-size is ignored: finishing the declaration already stored "
+                 "(seq %llu-%llu)\n",
+                 static_cast<unsigned long long>(gap->first_lost),
+                 static_cast<unsigned long long>(gap->gap_seq - 1));
+  }
   if (!finishing) {
     source = "the operator (--seen-size)";
     uint64_t seen = seen_size;
@@ -998,7 +1003,7 @@ int ContinueLog(const std::string& dir, uint64_t seen_size) {
               " lost seqs is not a lost disk's worth; check the record (" + source + ")",
           "seen-size"));
     }
-    gap = GapRecord{*held, seen, NextLogOrigin(config.origin, config.node_id)};
+    gap = GapRecord{*held, seen, NextLogOrigin(config.origin, config.node_id, seen)};
     // The event is dated no earlier than the last one signed.
     int64_t last_ms = 0;
     if (*held > 0) {
@@ -1071,13 +1076,16 @@ int ContinueLog(const std::string& dir, uint64_t seen_size) {
   std::printf(
       "Its witnesses must accept the new log; on the hub:\n"
       "  lapor-node witness cosign --data-dir HUB_DIR --vkey %s\n"
-      "Tell auditors: entries 0-%llu are unchanged; they accept the loss with `lapor-audit verify "
-      "--vkey <log key above> --accept-lost %llu-%llu`; an audit state saved beyond entry %llu "
-      "cannot be continued. Complaints filed at seq %llu-%llu are gone here unless their "
-      "reporters file them again (a cross-region one lives on at its owner and the hub). Then "
-      "start the node.\n",
-      vkey.c_str(), first == 0 ? 0 : first - 1, first, last, first == 0 ? 0 : first - 1, first,
-      last);
+      "Tell auditors: they accept the loss with `lapor-audit verify --vkey <log key above> "
+      "--accept-lost %llu-%llu`; %s. Complaints filed at seq %llu-%llu are gone here unless "
+      "their reporters file them again (a cross-region one lives on at its owner and the hub). "
+      "Then start the node.\n",
+      vkey.c_str(), first, last,
+      first == 0 ? "no entry before them is kept, so no earlier audit state carries on"
+                 : ("entries 0-" + std::to_string(first - 1) +
+                    " are unchanged, and an audit state saved beyond them cannot be continued")
+                       .c_str(),
+      first, last);
   return 0;
 }
 

@@ -107,14 +107,14 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
     }
     v1::Envelope env;
     v1::Event ev;
-    const bool gap = env.ParseFromString(e.envelope) && ev.ParseFromString(env.payload()) &&
-                     ev.type() == v1::EVENT_LOG_GAP;
-    if (lost_from && !gap) {
+    const bool env_parsed = env.ParseFromString(e.envelope);
+    const bool ev_parsed = env_parsed && ev.ParseFromString(env.payload());
+    if (lost_from && !(ev_parsed && ev.type() == v1::EVENT_LOG_GAP)) {
       problem(at + "follows placeholders of lost seqs from " + std::to_string(*lost_from) +
               " that no EVENT_LOG_GAP declares");
       lost_from.reset();
     }
-    if (!env.ParseFromString(e.envelope)) {
+    if (!env_parsed) {
       problem(at + "envelope does not parse");
       return true;
     }
@@ -124,7 +124,7 @@ Result<FsckReport> Fsck(storage::Store* store, const std::string& node_id,
               (keyids.size() > 1 ? " or an earlier one" : ""));
       return true;  // nothing unsigned is replayed
     }
-    if (!ev.ParseFromString(env.payload())) {
+    if (!ev_parsed) {
       problem(at + "event payload does not parse");
       return true;
     }

@@ -37,14 +37,15 @@ Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
           : store_->ForeignEnvelopesBy(pull.author(), pull.from_seq(), limit);
   if (!envelopes.ok()) return envelopes.status();
   // Own entries that are no case event (lost seqs' placeholders, below) are skipped: a page of
-  // nothing else reads on, so that an empty reply still means the end.
-  for (uint64_t from = pull.from_seq();
-       own && envelopes->size() == static_cast<size_t>(limit) &&
-       std::none_of(envelopes->begin(), envelopes->end(),
-                    [](const std::string& e) { return IsCaseEvent(e); });) {
-    from += static_cast<uint64_t>(limit);
-    envelopes = store_->Envelopes(from, static_cast<uint64_t>(limit));
+  // nothing else reads on (in pages of 1000, at most 16 of them per request; the reply's
+  // author_next_seq says where the log goes on), so that an empty reply means the end.
+  uint64_t from = pull.from_seq() + envelopes->size();
+  for (int pages = 0; own && pages < 16 && !envelopes->empty() &&
+                      std::none_of(envelopes->begin(), envelopes->end(), IsCaseEvent);
+       ++pages) {
+    envelopes = store_->Envelopes(from, 1000);
     if (!envelopes.ok()) return envelopes.status();
+    from += envelopes->size();
   }
   // Well below what a member reads of a reply (federation::kMaxReplyBytes): the puller asks again
   // from where this reply ends.
@@ -53,6 +54,7 @@ Result<v1::PullResponse> PullService::Pull(const v1::PullRequest& pull) {
     // Lost seqs' placeholders and the event declaring them (`log continue`) are the log's, not
     // events of a case: never sent to other nodes.
     if (own && !IsCaseEvent(e)) continue;
+    if (out.envelopes_size() >= limit) break;
     v1::InclusionEvidence evidence = Evidence(e, log);
     bytes += e.size() + evidence.ByteSizeLong();
     if (out.envelopes_size() > 0 && bytes > federation::kMaxReplyBytes / 2) break;

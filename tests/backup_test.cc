@@ -426,7 +426,8 @@ TEST_F(RestoreDrillTest, EventsLostForGoodAreDeclaredAndTheLogGoesOnUnderANewOri
   auto vkey = restored->Cli({"vkey", "--data-dir", dir});
   ASSERT_EQ(vkey.exit_code, 0) << vkey.output;
   const std::string new_vkey = vkey.output.substr(0, vkey.output.find('\n'));
-  EXPECT_EQ(new_vkey.rfind("lapor.go.id/node/e2/32+", 0), 0u) << new_vkey;
+  EXPECT_EQ(new_vkey.rfind("lapor.go.id/node/s" + std::to_string(next_seq) + "/32+", 0), 0u)
+      << new_vkey;
 
   // The hub's operator has its witness take the new log; the node starts and signs after the gap.
   ASSERT_EQ(f_.hub().Stop(), 0);
@@ -468,6 +469,14 @@ TEST_F(RestoreDrillTest, EventsLostForGoodAreDeclaredAndTheLogGoesOnUnderANewOri
                                     std::to_string(next_seq - 1)),
             std::string::npos)
       << fresh_audit.output;
+  const std::string bundle = f_.root() + "/32-lost.bundle";
+  auto exported = restored->Cli({"export-audit-bundle", "--data-dir", dir, "--out", bundle});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  auto bundle_unaccepted = RunCommand({AuditBinary(), "verify-bundle", bundle, "--vkey", new_vkey});
+  EXPECT_EQ(bundle_unaccepted.exit_code, 1) << bundle_unaccepted.output;
+  auto bundle_accepted = RunCommand(
+      {AuditBinary(), "verify-bundle", bundle, "--vkey", new_vkey, "--accept-lost", lost_range});
+  EXPECT_EQ(bundle_accepted.exit_code, 0) << bundle_accepted.output;
   auto early_audit = Audit(*restored, early_state, new_vkey, lost_range);
   EXPECT_EQ(early_audit.exit_code, 0) << early_audit.output;
   auto late_audit = Audit(*restored, late_state, new_vkey, lost_range);

@@ -544,5 +544,47 @@ TEST_F(CaseServiceTest, FsckNamesPlaceholdersNoDeclarationMatches) {
   EXPECT_NE(problems(LostRows(0, 1, 0, other)).find("no valid signature"), std::string::npos);
 }
 
+// Recovery from peers (after a restore) takes the node's own events signed by a retired key only
+// below the seq the node had reached when it retired that key (`key activate` records it): a
+// retired key may be a stolen one, and must not feed the node "own" events after it.
+TEST_F(CaseServiceTest, RecoveryTakesEventsOfARetiredKeyOnlyBelowItsRetirementSeq) {
+  for (int i = 0; i < 3; ++i) File();  // seq 0-2, signed by key_
+  auto signed_by_old = store_->Envelopes(0, 3);
+  ASSERT_TRUE(signed_by_old.ok());
+  ASSERT_EQ(signed_by_old->size(), 3u);
+  auto recovering = [&](uint64_t retired_before_seq) {
+    auto store = storage::Store::Open(testing::MakeTempDir("lapor-recover") + "/lapor.db");
+    EXPECT_TRUE(store.ok());
+    CaseServiceOptions o;
+    o.node_id = "32";
+    o.jurisdiction = "32";
+    o.key = std::make_shared<const crypto::SigningKey>(crypto::SigningKey::Generate());
+    o.sealing_key = sealing_;
+    o.clock = &clock_;
+    o.directory = &directory_;
+    o.retired_before_seq = {{key_->public_key(), retired_before_seq}};
+    auto svc = CaseService::Open(o, store->get(), std::make_shared<protocol::WorkingCalendar>());
+    EXPECT_TRUE(svc.ok());
+    return std::make_pair(std::move(*store), std::move(*svc));
+  };
+  {
+    auto [store, svc] = recovering(2);
+    auto below = svc->RecoverOwnEvents({(*signed_by_old)[0], (*signed_by_old)[1]});
+    ASSERT_TRUE(below.ok()) << below.status().ToString();
+    EXPECT_EQ(*below, 2);
+    auto at = svc->RecoverOwnEvents({(*signed_by_old)[2]});
+    EXPECT_EQ(at.status().code(), Status::Code::kPermissionDenied) << at.status().ToString();
+    EXPECT_EQ(svc->next_seq(), 2u);
+    svc.reset();
+  }
+  {
+    auto [store, svc] = recovering(3);  // retired later: all three are its
+    auto all = svc->RecoverOwnEvents(*signed_by_old);
+    ASSERT_TRUE(all.ok()) << all.status().ToString();
+    EXPECT_EQ(*all, 3);
+    svc.reset();
+  }
+}
+
 }  // namespace
 }  // namespace lapor::node
