@@ -132,10 +132,10 @@ Status SqliteStore::AppendOfflineRows(
                         }));
             ++next;
           }
-          for (const auto& [key, value] : meta) {
+          for (const auto& kv : meta) {
             LAPOR_RETURN_IF_ERROR(
                 db->Run("INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
-                        [&](Statement& st) { st.Bind(1, key).BindBlob(2, value); }));
+                        [&](Statement& st) { st.Bind(1, kv.first).BindBlob(2, kv.second); }));
           }
           return Status::Ok();
         }));
