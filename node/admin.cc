@@ -691,18 +691,24 @@ Status WriteConfig(const DataDir& data, const nlohmann::json& j) {
   return Status::Ok();
 }
 
-// Sets node.json's "public_key" (what operators send the hub) to `public_key`; true if it changed.
-Result<bool> NameKeyInConfig(const DataDir& data, const std::string& public_key) {
+// Sets node.json's top-level string `key` to `value` (the rest of the file as it is); true if it
+// changed.
+Result<bool> SetConfigString(const DataDir& data, const std::string& key,
+                             const std::string& value) {
   std::ifstream in(data.ConfigPath());
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return Status::Corruption(data.ConfigPath() + " is not a JSON object");
   }
-  const std::string hex = crypto::HexEncode(public_key);
-  if (j.value("public_key", "") == hex) return false;
-  j["public_key"] = hex;
+  if (j.value(key, "") == value) return false;
+  j[key] = value;
   LAPOR_RETURN_IF_ERROR(WriteConfig(data, j));
   return true;
+}
+
+// Sets node.json's "public_key" (what operators send the hub) to `public_key`; true if it changed.
+Result<bool> NameKeyInConfig(const DataDir& data, const std::string& public_key) {
+  return SetConfigString(data, "public_key", crypto::HexEncode(public_key));
 }
 
 }  // namespace
@@ -1044,15 +1050,7 @@ int ContinueLog(const std::string& dir, uint64_t seen_size) {
   // The log goes on under the new origin: it no longer extends what witnesses cosigned beyond
   // the first lost seq.
   const std::string& origin = gap->origin;
-  if (config.origin != origin) {
-    std::ifstream in(data.ConfigPath());
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return Fail(Status::Corruption(data.ConfigPath() + " is not a JSON object"));
-    }
-    j["origin"] = origin;
-    if (Status s = WriteConfig(data, j); !s.ok()) return Fail(s);
-  }
+  if (auto set = SetConfigString(data, "origin", origin); !set.ok()) return Fail(set.status());
   // A checkpoint of the new log, so that what the node serves from its start is signed under it.
   auto key = opened->key;
   auto log = storage::TreeLog::Open(store, origin, [key, origin](const std::string& b) {
