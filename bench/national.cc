@@ -1098,10 +1098,17 @@ bool Sim::Audit() {
   }
   const std::string manifest = o_.fed_dir + "/bench-manifest.bin";
   {
-    KeepAlive client(nodes_[0].port);
+    // The hub may be busy with the members' reports: a few tries, a fresh connection each.
     std::string body;
-    if (client.Send("GET", "/federation/v1/manifest", "", "", &body) != 200) {
-      report_.push_back("audit: FAILED: no manifest from the hub");
+    int status = 0;
+    for (int attempt = 0; attempt < 20 && status != 200; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      KeepAlive client(nodes_[0].port);
+      status = client.Send("GET", "/federation/v1/manifest", "", "", &body);
+    }
+    if (status != 200) {
+      report_.push_back("audit: FAILED: no manifest from the hub (last answer: HTTP " +
+                        std::to_string(status) + ", 0 = no answer; 20 tries)");
       return false;
     }
     std::ofstream(manifest, std::ios::binary) << body;

@@ -657,10 +657,14 @@ wait_all_healthy() {
 wait_manifests() {
   local hub_v code v deadline
   local -a pending=("${CODES[@]:1}") next=()
-  hub_v=$(served_manifest_version 00)
-  [ -n "$hub_v" ] || node_failed 00 "the hub serves no federation manifest at $(url_of 00)/federation/v1/manifest"
-  check_manifest_members
   deadline=$(($(now) + READY_TIMEOUT))
+  # The hub answers /healthz before it has time for a manifest: right after a start every member
+  # fetches it too (one try of 3 s is not enough for 552 of them).
+  while hub_v=$(served_manifest_version 00) && [ -z "$hub_v" ]; do
+    [ "$(now)" -lt "$deadline" ] || node_failed 00 "the hub serves no federation manifest at $(url_of 00)/federation/v1/manifest after ${READY_TIMEOUT}s"
+    sleep 0.5
+  done
+  check_manifest_members
   while [ ${#pending[@]} -gt 0 ]; do
     # 304: the member works with the hub's version (no body to fetch and parse).
     probe /federation/v1/manifest "If-None-Match: \"v$hub_v\"" "${pending[@]}"
