@@ -28,9 +28,6 @@ namespace lapor::federation {
 
 namespace {
 
-// How often discovery looks for destinations with backlog that have no sender (new rows wake
-// their senders, made if need be, directly).
-constexpr int64_t kDiscoverIdleMs = 2000;
 // How long a sender that found nothing to send waits before it looks again, unless new rows for
 // its destination wake it (or discovery finds it has backlog).
 constexpr int64_t kSenderIdleMs = 60000;
@@ -606,7 +603,7 @@ struct Replicator::Impl {
       }
       // New outbox rows wake their senders at once (Wake); this finds rows queued otherwise, for
       // destinations without a sender or with an idle one.
-    } while (Sleep(kDiscoverIdleMs));
+    } while (Sleep(opt.discovery_interval_ms));
   }
 
   // Deletes acknowledged outbox rows created before `before_ms`, a bounded number per commit so

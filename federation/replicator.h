@@ -34,7 +34,7 @@ struct ReplicatorOptions {
   const protocol::Directory* directory = nullptr;
   storage::Store* store = nullptr;
   // The node's log: every event this node authored travels with its latest checkpoint and an
-  // inclusion proof in it (an event waits until a checkpoint covers it, at most ~250 ms).
+  // inclusion proof in it (an event waits until a checkpoint covers it: checkpoint_interval_ms).
   const storage::TreeLog* log = nullptr;
   std::map<std::string, std::string> peer_urls;  // overrides of manifest URLs, by node id
   int batch_items = 256;
@@ -48,6 +48,9 @@ struct ReplicatorOptions {
   int64_t dead_letter_after_ms = 24LL * 3600 * 1000;      // deferred rows older than this
   int64_t outbox_retention_ms = 30LL * 24 * 3600 * 1000;  // delivered rows older than this
   int64_t prune_interval_ms = 10000;                      // each pass deletes at most 5,000 rows
+  // How often outbox rows are looked for that no commit woke a sender for (rows queued by
+  // another connection, an idle sender's backlog).
+  int64_t discovery_interval_ms = 2000;
   int request_timeout_ms = 10000;
   // Deliveries in flight at once, each to a different destination: a pool of this many threads
   // runs every destination's sender in turn (the one waiting longest first).

@@ -263,6 +263,10 @@ Result<NodeConfig> DataDir::LoadConfig() const {
     c.http_threads = j.value("http_threads", c.http_threads);
     c.commit_gather_writes = j.value("commit_gather_writes", c.commit_gather_writes);
     c.commit_gather_us = j.value("commit_gather_us", c.commit_gather_us);
+    c.checkpoint_interval_ms = j.value("checkpoint_interval_ms", c.checkpoint_interval_ms);
+    c.wal_checkpoint_interval_ms =
+        j.value("wal_checkpoint_interval_ms", c.wal_checkpoint_interval_ms);
+    c.discovery_interval_ms = j.value("discovery_interval_ms", c.discovery_interval_ms);
     c.max_body_bytes = j.value("max_body_bytes", c.max_body_bytes);
     c.log_requires_auditor = j.value("log_requires_auditor", c.log_requires_auditor);
     if (j.contains("edge")) {
@@ -316,7 +320,10 @@ Result<NodeConfig> DataDir::LoadConfig() const {
       c.receive_busy_share > 1 || c.receive_batch_max_ms < 100 || c.receive_batch_max_ms > 60000 ||
       c.receive_pace_above_bytes < 0 || c.request_window_ms < 1000 ||
       c.request_window_ms > 400LL * 86400 * 1000 || c.delivery_threads < 1 ||
-      c.delivery_threads > 256) {
+      c.delivery_threads > 256 || c.checkpoint_interval_ms < 10 ||
+      c.checkpoint_interval_ms > 60000 || c.wal_checkpoint_interval_ms < 10 ||
+      c.wal_checkpoint_interval_ms > 60000 || c.discovery_interval_ms < 100 ||
+      c.discovery_interval_ms > 600000) {
     return Status::Corruption(ConfigPath() + " has a setting out of range");
   }
   return c;

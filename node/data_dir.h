@@ -63,6 +63,12 @@ struct NodeConfig {
   // commit_gather_writes writes before committing.
   int commit_gather_writes = 24;
   int commit_gather_us = 1000;
+  // Background cadences. The defaults suit a node with its own machine; a machine hosting
+  // hundreds of nodes (the national simulation) spaces them out, since each pass of each node
+  // costs a wake-up and, for the first two, an fdatasync.
+  int checkpoint_interval_ms = 250;      // shortest gap between two signed log checkpoints
+  int wal_checkpoint_interval_ms = 200;  // WAL frames copied into the database (StoreOptions)
+  int discovery_interval_ms = 2000;      // outbox rows looked for without a commit's wake-up
   size_t max_body_bytes = 64 * 1024;
   EdgeLimits edge;
   bool log_requires_auditor = false;  // /log/ endpoints public (default) or auditor/admin only

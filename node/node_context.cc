@@ -83,6 +83,7 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   storage::StoreOptions store_options;
   store_options.commit_gather_writes = c.commit_gather_writes;
   store_options.commit_gather_us = c.commit_gather_us;
+  store_options.wal_checkpoint_interval_ms = c.wal_checkpoint_interval_ms;
   NodeMetrics* metrics = n->metrics_.get();
   NodeContext* self = n.get();
   n->integrator_ = std::make_unique<Periodic>(
@@ -97,7 +98,7 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
         if (size.ok() && *size != last && self->witness_client_) self->witness_client_->Wake();
         if (size.ok()) last = *size;
       },
-      /*run_first=*/false, std::chrono::milliseconds(kIntegrateSpacingMs));
+      /*run_first=*/false, std::chrono::milliseconds(c.checkpoint_interval_ms));
   Periodic* integrator = n->integrator_.get();
   store_options.on_commit = [metrics, integrator](const storage::StoreOptions::CommitReport& r) {
     metrics->ObserveCommit(r.writes, r.own_events, r.foreign_events, r.seconds, r.ok);
@@ -131,6 +132,7 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
   r.dead_letter_after_ms = c.dead_letter_after_ms;
   r.outbox_retention_ms = static_cast<int64_t>(c.outbox_retention_days * 86400000.0);
   r.request_timeout_ms = c.request_timeout_ms;
+  r.discovery_interval_ms = c.discovery_interval_ms;
   r.sender_threads = c.delivery_threads;
   n->replicator_ = std::make_unique<federation::Replicator>(r);
 

@@ -76,9 +76,9 @@ class NodeContext {
   // Room the data folder must have before writes resume after a full disk: enough that the next
   // commits and the WAL checkpoint do not fill it again at once.
   static constexpr uint64_t kResumeFreeBytes = 32ull << 20;
-  // The log loop's longest sleep, and its shortest gap between two checkpoints under load.
+  // The log loop's longest sleep (its shortest gap between two checkpoints under load is
+  // NodeConfig::checkpoint_interval_ms).
   static constexpr int kIntegrateIdleMs = 5000;
-  static constexpr int kIntegrateSpacingMs = 250;
   // A member's reload loop's interval (see Start).
   static constexpr int kMemberReloadMs = 5000;
 

@@ -196,6 +196,38 @@ TEST(NodeLogTest, CheckpointsNeverGoBackwardsAcrossKill9) {
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
 }
 
+// checkpoint_interval_ms spaces signed checkpoints out (a machine hosting hundreds of nodes sets
+// it higher): an event committed right after a checkpoint waits for the next one, which still
+// comes. Values out of range stop the node from starting, naming the file.
+TEST(NodeLogTest, CheckpointIntervalSpacesSignedCheckpoints) {
+  NodeProcess node(MakeTempDir("lapor-log-interval") + "/node");
+  node.Init("32");
+  for (const char* key : {"checkpoint_interval_ms", "wal_checkpoint_interval_ms"}) {
+    node.SetConfig(key, 5);
+    auto refused = node.Cli({"run", "--data-dir", node.data_dir(), "--listen", "127.0.0.1:0"});
+    EXPECT_NE(refused.exit_code, 0) << key;
+    EXPECT_NE(refused.output.find("out of range"), std::string::npos) << refused.output;
+    node.SetConfig(key, 200);
+  }
+  node.SetConfig("discovery_interval_ms", 10);
+  EXPECT_NE(node.Cli({"run", "--data-dir", node.data_dir(), "--listen", "127.0.0.1:0"}).exit_code,
+            0);
+  node.SetConfig("discovery_interval_ms", 2000);
+
+  node.SetConfig("checkpoint_interval_ms", 4000);
+  node.Start();
+  ASSERT_EQ(node.Post("/api/v1/complaints", Complaint(0)).status, 201);
+  WaitForSize(node, 1);
+  const auto seen = std::chrono::steady_clock::now();
+  ASSERT_EQ(node.Post("/api/v1/complaints", Complaint(1)).status, 201);
+  // The checkpoint covering the first complaint was signed before `seen`: the next one is due no
+  // earlier than 4 s after it, so 1.5 s after `seen` (whatever the machine's load) none is there.
+  std::this_thread::sleep_until(seen + std::chrono::milliseconds(1500));
+  EXPECT_EQ(FetchCheckpoint(node).size, 1u) << "a checkpoint came sooner than the interval";
+  WaitForSize(node, 2);
+  EXPECT_GE(std::chrono::steady_clock::now() - seen, std::chrono::milliseconds(2000));
+}
+
 TEST(NodeLogTest, FsckChecksTheTreeAndCheckpoint) {
   NodeProcess node(MakeTempDir("lapor-log-fsck") + "/node");
   node.Init("32");
