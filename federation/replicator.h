@@ -72,6 +72,8 @@ class Replicator {
   // New rows for `destinations` were committed: their senders look at once (unless backing off
   // after a failure).
   void Wake(const std::vector<std::string>& destinations);
+  // The log's checkpoint now covers `size` entries: senders whose own events waited for it go.
+  void CheckpointAdvanced(uint64_t size);
   // A destination asks to be sent everything after `after_id` again (it was restored from a
   // backup): its cursor goes back there if it is ahead.
   void Rewind(const std::string& destination, int64_t after_id);

@@ -96,6 +96,9 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
         }
         // A new checkpoint to the witnesses (Stop stops this loop before it resets the client).
         if (size.ok() && *size != last && self->witness_client_) self->witness_client_->Wake();
+        // Deliveries of own events wait for a checkpoint covering them (Stop stops the
+        // replicator first; it then ignores this).
+        if (size.ok() && self->replicator_) self->replicator_->CheckpointAdvanced(*size);
         if (size.ok()) last = *size;
       },
       /*run_first=*/false, std::chrono::milliseconds(c.checkpoint_interval_ms));
@@ -507,6 +510,8 @@ void NodeContext::CheckLogWhole() {
     }
     if (auto size = log_->Integrate(); !size.ok()) {  // the recovered events into the checkpoint
       spdlog::error("log integration failed: {}", size.status().ToString());
+    } else {
+      replicator_->CheckpointAdvanced(*size);
     }
   };
   // Every peer once the log is known to be behind (or was restored): any of them may hold an
