@@ -66,7 +66,7 @@ class Replicator {
   // Sets options.log (before Start).
   void SetLog(const storage::TreeLog* log);
   // Starts the pool of senders, each destination with outbox rows due at once, and looks for
-  // new destinations every 2 s.
+  // new destinations every discovery_interval_ms.
   void Start();
   void Stop();
   // New rows for `destinations` were committed: their senders look at once (unless backing off
