@@ -536,6 +536,12 @@ struct Replicator::Impl {
     }
   }
 
+  // A worker for each of `due` senders made due (at most the pool); called without mu.
+  void NotifyWorkers(size_t due) {
+    const size_t workers = static_cast<size_t>(std::max(1, opt.sender_threads));
+    for (size_t i = 0; i < std::min(due, workers); ++i) cv.NotifyOne();
+  }
+
   // The sender of `destination`, made (due now) if there is none. Requires mu.
   Sender* SenderLocked(const std::string& destination) LAPOR_REQUIRES(mu) {
     auto it = senders.find(destination);
@@ -679,8 +685,7 @@ void Replicator::Wake(const std::vector<std::string>& destinations) {
     if (due == 0) return;
     ++impl_->schedule_changes;
   }
-  const size_t workers = static_cast<size_t>(std::max(1, impl_->opt.sender_threads));
-  for (size_t i = 0; i < std::min(due, workers); ++i) impl_->cv.NotifyOne();
+  impl_->NotifyWorkers(due);
 }
 
 void Replicator::CheckpointAdvanced(uint64_t size) {
@@ -699,8 +704,7 @@ void Replicator::CheckpointAdvanced(uint64_t size) {
     if (due == 0) return;
     ++impl_->schedule_changes;
   }
-  const size_t workers = static_cast<size_t>(std::max(1, impl_->opt.sender_threads));
-  for (size_t i = 0; i < std::min(due, workers); ++i) impl_->cv.NotifyOne();
+  impl_->NotifyWorkers(due);
 }
 
 void Replicator::Rewind(const std::string& destination, int64_t after_id) {

@@ -94,12 +94,14 @@ Result<std::unique_ptr<NodeContext>> NodeContext::Open(const std::string& dir,
         if (!size.ok() && size.status().code() != Status::Code::kNoSpace) {
           spdlog::error("log integration failed: {}", size.status().ToString());
         }
-        // A new checkpoint to the witnesses (Stop stops this loop before it resets the client).
-        if (size.ok() && *size != last && self->witness_client_) self->witness_client_->Wake();
-        // Deliveries of own events wait for a checkpoint covering them (Stop stops the
-        // replicator first; it then ignores this).
-        if (size.ok() && self->replicator_) self->replicator_->CheckpointAdvanced(*size);
-        if (size.ok()) last = *size;
+        if (size.ok() && *size != last) {
+          // A new checkpoint to the witnesses (Stop stops this loop before it resets the
+          // client), and to the deliveries of own events waiting for it (Stop stops the
+          // replicator first; it then ignores this).
+          if (self->witness_client_) self->witness_client_->Wake();
+          self->replicator_->CheckpointAdvanced(*size);
+          last = *size;
+        }
       },
       /*run_first=*/false, std::chrono::milliseconds(c.checkpoint_interval_ms));
   Periodic* integrator = n->integrator_.get();
